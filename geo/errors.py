@@ -1,0 +1,120 @@
+"""Domain errors.  No HTTP here: the API maps these classes to status codes in one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class RiskmapError(Exception):
+    """Base class of every error riskmap reports to a user."""
+
+    exit_code = 1
+
+
+class UnknownKind(RiskmapError):
+    exit_code = 2
+
+    def __init__(self, kind: str, valid: list[str]):
+        self.kind = kind
+        super().__init__(f"unknown feature kind {kind!r}; expected one of: {', '.join(valid)}")
+
+
+class InvalidCRS(RiskmapError):
+    exit_code = 2
+
+
+class InputError(RiskmapError):
+    """A problem with an input file as a whole (unreadable, empty, wrong layer...)."""
+
+    exit_code = 3
+
+
+@dataclass
+class RowError:
+    """One reason one row of an input file was rejected."""
+
+    row: int | None  # 1-based feature number (for CSV: the data row, header not counted)
+    field: str | None
+    reason: str
+
+    def describe(self, file: str, row_label: str = "feature") -> str:
+        where = f"{file}: {row_label} {self.row}" if self.row is not None else f"{file}"
+        if self.field:
+            where += f", field {self.field!r}"
+        return f"{where}: {self.reason}"
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "field": self.field, "reason": self.reason}
+
+
+@dataclass
+class ImportReport:
+    """What an import found wrong (or did), for the CLI and, later, the API."""
+
+    file: str
+    kind: str
+    row_label: str = "feature"
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    cap: int = 100
+
+    def add(self, row: int | None, field_name: str | None, reason: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < self.cap:
+            self.errors.append(RowError(row, field_name, reason))
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def lines(self) -> list[str]:
+        out = [e.describe(self.file, self.row_label) for e in sorted(self.errors, key=_sort_key)]
+        if self.error_count > len(self.errors):
+            out.append(f"... and {self.error_count - len(self.errors)} more errors (only the first {self.cap} shown)")
+        return out
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "kind": self.kind,
+            "rows_read": self.rows_read,
+            "error_count": self.error_count,
+            "errors": [e.as_dict() for e in sorted(self.errors, key=_sort_key)],
+            "inserted": self.inserted,
+            "updated": self.updated,
+        }
+
+
+def _sort_key(e: RowError) -> tuple[int, str]:
+    return (e.row if e.row is not None else -1, e.field or "")
+
+
+class ImportRejected(RiskmapError):
+    """The file had bad rows; nothing was written."""
+
+    exit_code = 3
+
+    def __init__(self, report: ImportReport):
+        self.report = report
+        n = report.error_count
+        super().__init__(
+            f"import of {report.file} rejected: {n} error{'s' if n != 1 else ''}; nothing was written\n"
+            + "\n".join(report.lines())
+        )
+
+
+class DatabaseUnavailable(RiskmapError):
+    exit_code = 4
+
+
+class MissingSystemDependency(RiskmapError):
+    """A system package riskmap needs is not installed; the message says which to install."""
+
+    exit_code = 5
+
+
+class NotFound(RiskmapError):
+    exit_code = 6

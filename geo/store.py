@@ -1,0 +1,112 @@
+"""The PostGIS feature store: connecting and versioned migrations.
+
+The caller passes a connection URL (or a connection) in; this module owns no pool and reads no settings.
+Migrations are the numbered ``sql/migrations/NNNN_name.sql`` files shipped with the package; each one is applied
+once, in its own transaction, under an advisory lock so that two processes starting together do not race.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg2
+import psycopg2.extensions
+
+from geo.errors import DatabaseUnavailable, MissingSystemDependency
+
+_MIGRATION_LOCK = 7_301_190  # arbitrary advisory-lock key owned by riskmap migrations
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """The migrations shipped with riskmap, in order."""
+    found = []
+    for entry in resources.files("geo").joinpath("sql/migrations").iterdir():
+        m = _NAME.match(entry.name)
+        if m:
+            found.append(Migration(int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"duplicate migration versions: {versions}")
+    return found
+
+
+def connect(url: str, **kwargs) -> psycopg2.extensions.connection:
+    """Open a connection, turning connection failures into DatabaseUnavailable with the server named."""
+    try:
+        return psycopg2.connect(url, connect_timeout=10, **kwargs)
+    except psycopg2.OperationalError as e:
+        raise DatabaseUnavailable(f"cannot connect to the database at {redact(url)}: {str(e).strip()}") from e
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def schema_version(conn) -> int:
+    """The highest applied migration, 0 for an empty database."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('riskmap_schema_migrations') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return 0
+        cur.execute("SELECT coalesce(max(version), 0) FROM riskmap_schema_migrations")
+        return int(cur.fetchone()[0])
+
+
+def migrate(conn) -> list[Migration]:
+    """Apply the migrations not yet applied; returns those applied (empty when already up to date)."""
+    _require_postgis(conn)
+    applied: list[Migration] = []
+    old_autocommit = conn.autocommit
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            cur.execute(
+                """CREATE TABLE IF NOT EXISTS riskmap_schema_migrations (
+                       version integer PRIMARY KEY,
+                       name text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            cur.execute("SELECT version FROM riskmap_schema_migrations")
+            done = {r[0] for r in cur.fetchall()}
+            for m in migrations():
+                if m.version in done:
+                    continue
+                cur.execute(m.sql)
+                cur.execute(
+                    "INSERT INTO riskmap_schema_migrations (version, name) VALUES (%s, %s)", (m.version, m.name)
+                )
+                applied.append(m)
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        raise
+    finally:
+        conn.autocommit = old_autocommit
+    return applied
+
+
+def _require_postgis(conn) -> None:
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
+        if cur.fetchone() is None:
+            cur.execute("SHOW server_version_num")
+            major = int(cur.fetchone()[0]) // 10000
+            conn.rollback()
+            raise MissingSystemDependency(
+                "the PostGIS extension is not installed on the database server; on Debian/Ubuntu install it with "
+                f"`apt-get install postgresql-{major}-postgis-3`"
+            )
+    conn.rollback()
