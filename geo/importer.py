@@ -9,18 +9,24 @@ The CLI and the HTTP API both call ``import_file``.
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import os
+import queue
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
+import numpy as np
+import pandas as pd
 import psycopg2
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.csv as pacsv
 from psycopg2 import sql
 
-from geo.crs import SourceCRS, parse_crs
+from geo.crs import parse_crs
 from geo.errors import ImportRejected, ImportReport, InputError
 from geo.kinds import FeatureKind, get_kind
 from geo.sources import open_source, read_chunks
@@ -28,6 +34,7 @@ from geo.validate import plan_columns, validate_chunk
 
 Progress = Callable[[int, int | None], None]  # rows done, rows in total (None when unknown)
 DEFAULT_CHUNK = 65_536
+BULK_THRESHOLD = 50_000  # rows; a load this large into a smaller table rebuilds the GiST index
 
 
 def load_mapping(path: str | os.PathLike | None) -> dict[str, str] | None:
@@ -62,45 +69,53 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
                 mapping: dict[str, str] | None = None, encoding: str | None = None,
                 chunk_size: int = DEFAULT_CHUNK, error_cap: int = 100, progress: Progress | None = None,
                 display_name: str | None = None) -> ImportReport:
-    """Import one file of ``kind`` features; raises ImportRejected (nothing written) when any row is bad."""
+    """Import one file of ``kind`` features; raises ImportRejected (nothing written) when any row is bad.
+
+    The main thread reads and validates chunk k+1 while a loader thread COPYs chunk k (new ids straight into
+    the feature table, known ids into a staging table for one UPDATE at the end), so the client's and the
+    server's work overlap.  A load that more than doubles the table drops its GiST index and rebuilds it at
+    the end (one sorted build is much faster than a million index insertions); the table is then locked
+    against readers until the import commits.  Bulk loads need the existing ids known before loading: the
+    loader looks each chunk's ids up in the table, so an id is updated, never inserted twice.
+    """
     fk = get_kind(kind)
     source_crs_arg = parse_crs(crs) if crs is not None else None
     with open_source(path, layer=layer, encoding=encoding, display_name=display_name) as info:
         report = ImportReport(file=info.display_name, kind=fk.name, row_label=info.row_label, cap=error_cap)
         source_crs = source_crs_arg or (parse_crs(info.crs) if info.crs else parse_crs(None))
-        plan_done = False
-        plan = None
-        staging = sql.Identifier("riskmap_import_staging")
         autocommit = conn.autocommit
         conn.autocommit = False
+        loader: _Loader | None = None
         try:
+            ids = _IdRegister()
+            for chunk in read_chunks(info, chunk_size):
+                table = chunk.table
+                if loader is None:
+                    columns = [c for c in table.column_names if c != "wkb"]
+                    plan = plan_columns(fk, columns, mapping, is_csv=info.is_csv,
+                                        has_geometry="wkb" in table.column_names, file=info.display_name)
+                    loader = _Loader(conn, fk, plan.target_columns, expected_rows=info.feature_count)
+                rows = validate_chunk(fk, plan, table, chunk.offset, source_crs, report)
+                ids.check(rows.column("source_id"), chunk.offset, report)
+                report.rows_read += table.num_rows
+                if report.ok:
+                    loader.submit(rows.drop_columns(["row_no"]))
+                if progress:
+                    progress(report.rows_read, info.feature_count)
+            if loader is None or report.rows_read == 0:
+                raise InputError(f"{info.display_name}: the file holds no features")
+            loader.finish(report)
+            if not report.ok:
+                raise ImportRejected(report)
             with conn.cursor() as cur:
-                for chunk in read_chunks(info, chunk_size):
-                    table = chunk.table
-                    if not plan_done:
-                        columns = [c for c in table.column_names if c != "wkb"]
-                        plan = plan_columns(fk, columns, mapping, is_csv=info.is_csv,
-                                            has_geometry="wkb" in table.column_names, file=info.display_name)
-                        cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-                            staging, _staging_columns(fk, plan.target_columns)))
-                        plan_done = True
-                    rows = validate_chunk(fk, plan, table, chunk.offset, source_crs, report)
-                    report.rows_read += table.num_rows
-                    _copy(cur, staging, rows)  # bad rows too, so duplicate ids are found in every case
-                    if progress:
-                        progress(report.rows_read, info.feature_count)
-                if not plan_done or report.rows_read == 0:
-                    raise InputError(f"{info.display_name}: the file holds no features")
-                _find_duplicates(cur, staging, report)
-                if not report.ok:
-                    raise ImportRejected(report)
-                _upsert(cur, fk, plan.target_columns, staging, report)
                 cur.execute(
                     "INSERT INTO import_log (kind, file, source_crs, rows_read, inserted, updated) "
                     "VALUES (%s, %s, %s, %s, %s, %s)",
                     (fk.name, info.display_name, source_crs.name, report.rows_read, report.inserted, report.updated))
             conn.commit()
         except BaseException:
+            if loader is not None:
+                loader.abandon()
             conn.rollback()
             raise
         finally:
@@ -108,53 +123,162 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
     return report
 
 
-def _copy(cur, staging: sql.Identifier, rows: pa.Table) -> None:
+class _IdRegister:
+    """Finds duplicate source ids across the whole file with 64-bit hashes (exact strings kept compactly)."""
+
+    def __init__(self) -> None:
+        self._sorted_hashes: list[np.ndarray] = []
+        self._order_rows: list[np.ndarray] = []
+        self._ids: list[pa.Array] = []
+        self._offsets: list[int] = []
+
+    def _id_at(self, row: int) -> str | None:
+        k = bisect.bisect_right(self._offsets, row - 1) - 1
+        return self._ids[k][row - 1 - self._offsets[k]].as_py()
+
+    def check(self, ids: pa.ChunkedArray, offset: int, report: ImportReport) -> None:
+        values = ids.to_pandas()
+        present = values.notna().to_numpy()
+        hashes = pd.util.hash_array(values.fillna("").to_numpy(dtype=object))
+        rows = np.arange(offset + 1, offset + len(values) + 1)
+        dup_inside = values.duplicated(keep="first").to_numpy() & present
+        if dup_inside.any():
+            first = {}
+            for i in np.flatnonzero(present):
+                v = values.iat[i]
+                if v in first and dup_inside[i]:
+                    report.add(int(rows[i]), "source_id",
+                               f"duplicate id {v!r} (first used at {report.row_label} {first[v]})")
+                first.setdefault(v, int(rows[i]))
+        for sorted_h, order_rows in zip(self._sorted_hashes, self._order_rows, strict=True):
+            pos = np.searchsorted(sorted_h, hashes)
+            pos[pos >= len(sorted_h)] = len(sorted_h) - 1
+            hit = (sorted_h[pos] == hashes) & present
+            for i in np.flatnonzero(hit):
+                earlier = int(order_rows[pos[i]])
+                if self._id_at(earlier) == values.iat[i]:
+                    report.add(int(rows[i]), "source_id",
+                               f"duplicate id {values.iat[i]!r} (first used at {report.row_label} {earlier})")
+        order = np.argsort(hashes, kind="stable")
+        self._sorted_hashes.append(hashes[order])
+        self._order_rows.append(rows[order])
+        self._ids.append(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids)
+        self._offsets.append(offset)
+
+
+class _Loader:
+    """Writes validated chunks to the database from a worker thread (one transaction, the caller's)."""
+
+    def __init__(self, conn, kind: FeatureKind, columns: list[str], expected_rows: int | None):
+        self.conn = conn
+        self.kind = kind
+        self.columns = [c for c in columns if c != "row_no"]
+        self.target = sql.Identifier(kind.table)
+        self.staging = sql.Identifier("riskmap_import_staging")
+        self.inserted = 0
+        self.updated = 0
+        self.error: BaseException | None = None
+        self._rebuild: list[sql.Composable] = []
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+                self.staging, _staging_columns(kind, self.columns)))
+            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(self.target))
+            self.existing = int(cur.fetchone()[0])
+            if expected_rows is not None and expected_rows >= BULK_THRESHOLD and expected_rows > self.existing:
+                self._prepare_bulk_load(cur)
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._run, name="riskmap-import-loader", daemon=True)
+        self._thread.start()
+
+    def _prepare_bulk_load(self, cur) -> None:
+        """Drop the GiST indexes (and the source-id index, whose uniqueness the import checks itself) for a
+        rebuild at the end.  An empty table is also truncated first: on a server with wal_level=minimal (the
+        embedded one) the load into a table truncated in the same transaction then skips the WAL."""
+        if self.existing == 0:
+            cur.execute(sql.SQL("TRUNCATE {}").format(self.target))
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND tablename = %s AND indexdef ILIKE '%%USING gist%%'", (self.kind.table,))
+        for name, definition in cur.fetchall():
+            cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+            self._rebuild.append(sql.SQL(definition))
+        key = sql.Identifier(f"{self.kind.table}_source_id_key")
+        cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(self.target, key))
+        self._rebuild.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE (source_id)").format(self.target, key))
+
+    def submit(self, rows: pa.Table) -> None:
+        if self.error is None:
+            self._queue.put(rows)
+
+    def _run(self) -> None:
+        while (rows := self._queue.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                self._load(rows)
+            except BaseException as e:  # reported by finish() in the caller's thread
+                self.error = e
+
+    def _load(self, rows: pa.Table) -> None:
+        with self.conn.cursor() as cur:
+            if self.existing:
+                ids = rows.column("source_id").to_pylist()
+                cur.execute(sql.SQL("SELECT source_id FROM {} WHERE source_id = ANY(%s)").format(self.target),
+                            (ids,))
+                known = {r[0] for r in cur.fetchall()}
+                if known:
+                    mask = pa.array([i in known for i in ids], pa.bool_())
+                    _copy(cur, self.staging, rows.filter(mask))
+                    self.updated += len(known)
+                    rows = rows.filter(pa.compute.invert(mask))
+            if rows.num_rows:
+                _copy(cur, self.target, rows)
+                self.inserted += rows.num_rows
+
+    def _stop_thread(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def abandon(self) -> None:
+        if self._thread.is_alive():
+            self.error = self.error or RuntimeError("abandoned")
+            self._stop_thread()
+
+    def finish(self, report: ImportReport) -> None:
+        """Wait for the loader; apply updates and rebuild dropped indexes (when the file was clean)."""
+        self._stop_thread()
+        if self.error is not None:
+            if isinstance(self.error, psycopg2.Error) and report.ok:
+                e = self.error
+                detail = (e.diag.message_detail or e.diag.message_primary or str(e)).strip()
+                report.add(None, e.diag.column_name, f"rejected by the database: {detail}")
+                return
+            if not report.ok:
+                return
+            raise self.error
+        if not report.ok:
+            return
+        with self.conn.cursor() as cur:
+            if self.updated:
+                sets = []
+                for c in self.columns:
+                    if c == "source_id":
+                        continue
+                    if c == "props":
+                        sets.append(sql.SQL("props = t.props || s.props"))
+                    else:
+                        sets.append(sql.SQL("{0} = s.{0}").format(sql.Identifier(c)))
+                sets.append(sql.SQL("updated_at = now()"))
+                cur.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.source_id = s.source_id").format(
+                    self.target, sql.SQL(", ").join(sets), self.staging))
+            for statement in self._rebuild:
+                cur.execute(statement)
+        report.inserted, report.updated = self.inserted, self.updated
+
+
+def _copy(cur, table: sql.Identifier, rows: pa.Table) -> None:
     buf = io.BytesIO()
     pacsv.write_csv(rows, buf, write_options=pacsv.WriteOptions(include_header=False))
     buf.seek(0)
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names)
-    cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(staging, cols).as_string(cur), buf)
-
-
-def _find_duplicates(cur, staging: sql.Identifier, report: ImportReport) -> None:
-    cur.execute(sql.SQL(
-        """SELECT source_id, array_agg(row_no ORDER BY row_no), count(*) OVER ()
-           FROM {} GROUP BY source_id HAVING count(*) > 1 ORDER BY min(row_no) LIMIT %s""").format(staging),
-        (report.cap,))
-    for source_id, rows, _total in cur.fetchall():
-        for r in rows[1:]:
-            report.add(int(r), "source_id", f"duplicate id {source_id!r} (first used at {report.row_label} {rows[0]})")
-
-
-def _upsert(cur, kind: FeatureKind, columns: list[str], staging: sql.Identifier, report: ImportReport) -> None:
-    target = sql.Identifier(kind.table)
-    data_cols = [c for c in columns if c != "row_no"]
-    cur.execute(sql.SQL("SELECT count(*) FROM {} s JOIN {} t USING (source_id)").format(staging, target))
-    report.updated = int(cur.fetchone()[0])
-    report.inserted = report.rows_read - report.updated
-    updates = []
-    for c in data_cols:
-        if c == "source_id":
-            continue
-        if c == "props":
-            updates.append(sql.SQL("props = t.props || EXCLUDED.props"))
-        else:
-            updates.append(sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)))
-    updates.append(sql.SQL("updated_at = now()"))
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in data_cols)
-    stmt = sql.SQL("INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {staging} "
-                   "ON CONFLICT (source_id) DO UPDATE SET {updates}").format(
-        target=target, cols=cols, staging=staging, updates=sql.SQL(", ").join(updates))
-    try:
-        cur.execute("SAVEPOINT riskmap_upsert")
-        cur.execute(stmt)
-    except psycopg2.IntegrityError as e:
-        cur.execute("ROLLBACK TO SAVEPOINT riskmap_upsert")
-        detail = (e.diag.message_detail or e.diag.message_primary or str(e)).strip()
-        report.add(None, e.diag.column_name, f"rejected by the database: {detail}")
-        raise ImportRejected(report) from None
-
-
-def import_frame_file(conn, path: Path, kind: str, **kwargs) -> ImportReport:
-    """Convenience for callers that wrote a file themselves (the demo): same path as any import."""
-    return import_file(conn, path, kind, **kwargs)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(table, cols).as_string(cur)
+    cur.copy_expert(statement, buf, size=1 << 20)  # large reads: fewer trips through Python, less GIL contention

@@ -173,16 +173,26 @@ def _inspect(path: Path, gdal_path: str, name: str, layer: str | None, is_csv: b
     )
 
 
+def _geometry_field(schema: pa.Schema, named: str | None) -> str | None:
+    """The geometry column: the one GDAL marks as WKB (its name varies: 'wkb_geometry', 'geom', ...)."""
+    for f in schema:
+        if f.metadata and f.metadata.get(b"ARROW:extension:name", b"").endswith(b"wkb"):
+            return f.name
+    if named and named in schema.names:
+        return named
+    return "wkb" if "wkb" in schema.names else None
+
+
 def read_chunks(info: SourceInfo, chunk_size: int = 65_536) -> Iterator[Chunk]:
     """The file's rows as Arrow tables of at most ``chunk_size`` rows; geometry (if any) as WKB in 'wkb'."""
     offset = 0
     try:
         with pyogrio.raw.open_arrow(info.gdal_path, layer=info.layer, batch_size=chunk_size,
                                     use_pyarrow=True) as (meta, reader):
-            geom_col = meta.get("geometry_name") or "wkb"
+            geom_col = _geometry_field(reader.schema, meta.get("geometry_name"))
             for batch in reader:
                 table = pa.Table.from_batches([batch])
-                if geom_col in table.column_names and geom_col != "wkb":
+                if geom_col is not None and geom_col != "wkb":
                     table = table.rename_columns(["wkb" if c == geom_col else c for c in table.column_names])
                 yield Chunk(offset, table)
                 offset += table.num_rows
