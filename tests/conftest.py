@@ -77,3 +77,12 @@ def count_rows(conn, table: str) -> int:
         n = cur.fetchone()[0]
     conn.rollback()
     return n
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI a skipped test is a failed run: PostGIS and browser tests must really run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if os.environ.get("CI") and skipped and exitstatus == 0:
+        reporter.write_line(f"CI: {skipped} test(s) skipped; a skipped test fails the run", red=True)
+        session.exitstatus = 1
