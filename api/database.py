@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from api.settings import Settings
 from geo import store
 from geo.embedded import EmbeddedCluster
-
-from api.settings import Settings
 
 
 def database_url(settings: Settings) -> str:

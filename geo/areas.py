@@ -65,7 +65,7 @@ def find_cnmaps_areas(query: str) -> list[CnmapsArea]:
     top = matches[0]
     by_code = {a.admin_code: a for *_, a in areas}
     chosen = [top]
-    for province, city, district, a in areas:
+    for _province, city, _district, a in areas:
         if a is top:
             continue
         if top.level == "province" and a.admin_code[:2] == top.admin_code[:2]:

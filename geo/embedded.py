@@ -152,7 +152,7 @@ class ClusterStatus:
 
 
 class EmbeddedCluster:
-    """A PostgreSQL cluster in ``root``: ``pgdata/`` (the cluster), ``run/`` (socket), ``server.log``, ``state.json``."""
+    """A PostgreSQL cluster in ``root``: ``pgdata/``, ``run/`` (socket), ``server.log`` and ``state.json``."""
 
     def __init__(self, root: Path | str | None = None):
         self.root = Path(root) if root else default_data_dir()

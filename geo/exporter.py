@@ -63,7 +63,7 @@ def export_features(conn, kind: str, fmt: str, path: str | os.PathLike, *, chunk
                 gdf = _to_frame(frame, fk, extra_keys, all_points and fmt == "csv")
                 kwargs = {"layer_options": {"GEOMETRY": "AS_WKT"}} if fmt == "csv" else {}
                 if fmt == "geojson":
-                    kwargs["layer_options"] = {"RFC7946": "YES", "WRITE_NAME": "NO"}
+                    kwargs["layer_options"] = {"RFC7946": "YES", "WRITE_NAME": "NO", "COORDINATE_PRECISION": "15"}
                 pyogrio.write_dataframe(gdf, tmp_name, driver=driver, layer=fk.name, append=written > 0, **kwargs)
                 written += len(rows)
                 if progress:

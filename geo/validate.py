@@ -111,6 +111,8 @@ def plan_columns(kind: FeatureKind, columns: list[str], mapping: dict[str, str] 
     used = {plan.source_id, plan.name, plan.synthetic, plan.lon, plan.lat, plan.wkt, *attrs.values()}
     if is_csv:  # coordinate columns beside a WKT geometry (as riskmap's own CSV export writes them)
         used |= {c for c in columns if c.lower().strip() in (*LON_NAMES, *LAT_NAMES)}
+    if is_csv and has_geometry:  # GDAL made the geometry from the WKT column and keeps it as text too
+        used |= {c for c in columns if c.lower().strip() == "wkt"}
     plan.extras = [c for c in columns if c not in used and c != "wkb"]
     return plan
 
@@ -513,6 +515,8 @@ def _props(table: pa.Table, plan: ColumnPlan) -> list[str]:
 def _is_missing(v) -> bool:
     if v is None:
         return True
+    if isinstance(v, str):
+        return not v.strip()
     try:
         return bool(pd.isna(v))
     except (TypeError, ValueError):
