@@ -277,7 +277,7 @@ class EmbeddedCluster:
         try:
             self._run([binaries["initdb"], "-D", str(self.pgdata), "-U", SUPERUSER, "--pwfile", str(pwfile),
                        "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "-E", "UTF8",
-                       "--locale=C.UTF-8", "--no-instructions"], timeout=300)
+                       "--lc-collate=C", "--lc-ctype=C.UTF-8", "--no-instructions"], timeout=300)
         finally:
             pwfile.unlink(missing_ok=True)
         self._write_state({"password": password, "port": _free_port(), "postgres_version": binaries.version,

@@ -56,8 +56,8 @@ def load_mapping(path: str | os.PathLike | None) -> dict[str, str] | None:
 
 
 def _staging_columns(kind: FeatureKind, names: list[str]) -> sql.Composed:
-    types = {"row_no": "bigint", "source_id": "text", "name": "text", "props": "jsonb", "synthetic": "boolean",
-             "geom": "geometry"}
+    types = {"row_no": "bigint", "source_id": 'text COLLATE "C"', "name": "text", "props": "jsonb",
+             "synthetic": "boolean", "geom": "geometry"}
     parts = []
     for n in names:
         t = types.get(n) or kind.attribute(n).sql_type
@@ -73,10 +73,9 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
 
     The main thread reads and validates chunk k+1 while a loader thread COPYs chunk k (new ids straight into
     the feature table, known ids into a staging table for one UPDATE at the end), so the client's and the
-    server's work overlap.  A load that more than doubles the table drops its GiST index and rebuilds it at
-    the end (one sorted build is much faster than a million index insertions); the table is then locked
-    against readers until the import commits.  Bulk loads need the existing ids known before loading: the
-    loader looks each chunk's ids up in the table, so an id is updated, never inserted twice.
+    server's work overlap.  A load at least half the size of the table drops its GiST index and rebuilds it
+    at the end (one sorted build is much faster than a million index insertions or updates); the table is
+    then locked against readers until the import commits.
     """
     fk = get_kind(kind)
     source_crs_arg = parse_crs(crs) if crs is not None else None
@@ -184,26 +183,28 @@ class _Loader:
                 self.staging, _staging_columns(kind, self.columns)))
             cur.execute(sql.SQL("SELECT count(*) FROM {}").format(self.target))
             self.existing = int(cur.fetchone()[0])
-            if expected_rows is not None and expected_rows >= BULK_THRESHOLD and expected_rows > self.existing:
+            if expected_rows is not None and expected_rows >= BULK_THRESHOLD and 2 * expected_rows >= self.existing:
                 self._prepare_bulk_load(cur)
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._thread = threading.Thread(target=self._run, name="riskmap-import-loader", daemon=True)
         self._thread.start()
 
     def _prepare_bulk_load(self, cur) -> None:
-        """Drop the GiST indexes (and the source-id index, whose uniqueness the import checks itself) for a
-        rebuild at the end.  An empty table is also truncated first: on a server with wal_level=minimal (the
-        embedded one) the load into a table truncated in the same transaction then skips the WAL."""
-        if self.existing == 0:
-            cur.execute(sql.SQL("TRUNCATE {}").format(self.target))
+        """Drop the GiST indexes for a rebuild at the end.  An empty table also loses its source-id index (the
+        import checks uniqueness itself; with rows present the index serves the look-ups of known ids) and is
+        truncated first: on a server with wal_level=minimal (the embedded one) a load into a table truncated in
+        the same transaction skips the WAL."""
         cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
                     "AND tablename = %s AND indexdef ILIKE '%%USING gist%%'", (self.kind.table,))
         for name, definition in cur.fetchall():
             cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
             self._rebuild.append(sql.SQL(definition))
-        key = sql.Identifier(f"{self.kind.table}_source_id_key")
-        cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(self.target, key))
-        self._rebuild.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE (source_id)").format(self.target, key))
+        if self.existing == 0:
+            cur.execute(sql.SQL("TRUNCATE {}").format(self.target))
+            key = sql.Identifier(f"{self.kind.table}_source_id_key")
+            cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(self.target, key))
+            self._rebuild.append(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE (source_id)").format(self.target, key))
 
     def submit(self, rows: pa.Table) -> None:
         if self.error is None:

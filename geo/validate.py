@@ -52,10 +52,13 @@ class ColumnPlan:
 
     @property
     def target_columns(self) -> list[str]:
-        cols = ["row_no", "source_id", "name", *self.attributes, "props", "geom"]
+        """Columns written; ``props`` only when the file has extra columns (the table's default is {})."""
+        cols = ["row_no", "source_id", "name", *self.attributes]
+        if self.extras:
+            cols.append("props")
         if self.synthetic:
-            cols.insert(-1, "synthetic")
-        return cols
+            cols.append("synthetic")
+        return [*cols, "geom"]
 
 
 def plan_columns(kind: FeatureKind, columns: list[str], mapping: dict[str, str] | None, *, is_csv: bool,
@@ -457,7 +460,8 @@ def validate_chunk(kind: FeatureKind, plan: ColumnPlan, table: pa.Table, offset:
             out[attr_name] = pa.array(v.tolist(), pa.bool_())
         else:
             out[attr_name] = pa.array(v.tolist(), pa.string())
-    out["props"] = pa.array(_props(table, plan), pa.string())
+    if plan.extras:
+        out["props"] = pa.array(_props(table, plan), pa.string())
     if plan.synthetic:
         flag = _boolean(table.column(plan.synthetic).to_pandas(), Attribute("synthetic", "boolean", ""), rows,
                         report)
@@ -504,8 +508,6 @@ def _hex_binary(arr: pa.Array) -> pa.Array:
 
 
 def _props(table: pa.Table, plan: ColumnPlan) -> list[str]:
-    if not plan.extras:
-        return ["{}"] * table.num_rows
     frame = table.select(plan.extras).to_pandas()
     records = frame.to_dict("records")
     return [json.dumps({k: _jsonable(v) for k, v in r.items() if not _is_missing(v)}, ensure_ascii=False,

@@ -1,14 +1,15 @@
 -- 0001: the feature store (design.md "Storage"; attributes from geo/kinds.py, domain.md §1-§5).
 -- One table per feature class, geometry in EPSG:4326 with a GiST index, a stable source id unique per class,
 -- typed attributes (all optional but the class's required one), free-form extra properties, and constraints
--- that keep invalid data out even if it bypasses the importer.
+-- that keep invalid data out even if it bypasses the importer.  Source ids are opaque identifiers compared
+-- byte by byte (COLLATE "C"): their unique index is then about twice as fast to build and to search.
 
 CREATE EXTENSION IF NOT EXISTS postgis;
 
 -- enterprise (production or storage site)
 CREATE TABLE enterprise (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    source_id text NOT NULL CHECK (source_id <> ''),
+    source_id text COLLATE "C" NOT NULL CHECK (source_id <> ''),
     name text NOT NULL CHECK (name <> ''),
     industry text NOT NULL,
     chemicals jsonb,
@@ -40,7 +41,7 @@ CREATE INDEX enterprise_geom_idx ON enterprise USING gist (geom);
 -- tailings pond (尾矿库)
 CREATE TABLE tailings_pond (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    source_id text NOT NULL CHECK (source_id <> ''),
+    source_id text COLLATE "C" NOT NULL CHECK (source_id <> ''),
     name text NOT NULL CHECK (name <> ''),
     dam_height_m double precision,
     capacity_10k_m3 double precision,
@@ -71,7 +72,7 @@ CREATE INDEX tailings_pond_geom_idx ON tailings_pond USING gist (geom);
 -- oil or gas pipeline
 CREATE TABLE pipeline (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    source_id text NOT NULL CHECK (source_id <> ''),
+    source_id text COLLATE "C" NOT NULL CHECK (source_id <> ''),
     name text NOT NULL CHECK (name <> ''),
     medium text NOT NULL,
     diameter_mm double precision,
@@ -100,7 +101,7 @@ CREATE INDEX pipeline_geom_idx ON pipeline USING gist (geom);
 -- crowded venue (人员密集场所)
 CREATE TABLE venue (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    source_id text NOT NULL CHECK (source_id <> ''),
+    source_id text COLLATE "C" NOT NULL CHECK (source_id <> ''),
     name text NOT NULL CHECK (name <> ''),
     venue_type text NOT NULL,
     floor_area_m2 double precision,
@@ -134,7 +135,7 @@ CREATE INDEX venue_geom_idx ON venue USING gist (geom);
 -- settlement (resident population)
 CREATE TABLE settlement (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    source_id text NOT NULL CHECK (source_id <> ''),
+    source_id text COLLATE "C" NOT NULL CHECK (source_id <> ''),
     name text NOT NULL CHECK (name <> ''),
     population integer,
     households integer,
@@ -156,7 +157,7 @@ CREATE INDEX settlement_geom_idx ON settlement USING gist (geom);
 -- administrative area
 CREATE TABLE area (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    source_id text NOT NULL CHECK (source_id <> ''),
+    source_id text COLLATE "C" NOT NULL CHECK (source_id <> ''),
     name text NOT NULL CHECK (name <> ''),
     admin_code text NOT NULL,
     level text NOT NULL,
