@@ -76,7 +76,9 @@ def find_binaries() -> PostgresBinaries:
     candidates: list[tuple[int, Path]] = []
     override = os.environ.get("RISKMAP_PG_BINDIR")
     if override:
-        candidates.append((_server_version(Path(override)), Path(override)))
+        d = Path(override)
+        if (d / "initdb").exists() and (d / "pg_ctl").exists():
+            candidates.append((_server_version(d), d))
     else:
         for d in Path("/usr/lib/postgresql").glob("*/bin"):
             if (d / "initdb").exists() and (d / "pg_ctl").exists():

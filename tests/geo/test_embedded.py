@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from geo import store
-from geo.embedded import EmbeddedCluster
-from geo.errors import DatabaseUnavailable
+from geo.embedded import EmbeddedCluster, find_binaries
+from geo.errors import DatabaseUnavailable, MissingSystemDependency
 
 
 @pytest.fixture
@@ -89,3 +89,27 @@ def test_data_directory_behind_a_closed_parent_is_refused(cluster_root):
     assert "RISKMAP_DATA_DIR" in msg
     assert not (closed / "cluster" / "pgdata").exists()
     assert not c.status().running
+
+
+def test_missing_server_binaries_name_the_packages_to_install(monkeypatch, tmp_path):
+    """With no PostgreSQL server binaries, the error names the Debian packages to install."""
+    monkeypatch.setenv("RISKMAP_PG_BINDIR", str(tmp_path))  # an empty directory: no initdb, no pg_ctl
+    with pytest.raises(MissingSystemDependency, match=r"apt-get install postgresql postgresql-15-postgis-3"):
+        find_binaries()
+
+
+def test_missing_postgis_names_the_postgis_package_for_that_server(monkeypatch, tmp_path):
+    """Server binaries without a PostGIS extension: the error names postgresql-<version>-postgis-3."""
+    real = find_binaries()
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for program in ("initdb", "pg_ctl"):
+        (bindir / program).symlink_to(real.bindir / program)
+    share = tmp_path / "share"
+    (share / "extension").mkdir(parents=True)  # a share directory without postgis.control
+    pg_config = bindir / "pg_config"
+    pg_config.write_text(f"#!/bin/sh\necho {share}\n")
+    pg_config.chmod(0o755)
+    monkeypatch.setenv("RISKMAP_PG_BINDIR", str(bindir))
+    with pytest.raises(MissingSystemDependency, match=rf"apt-get install postgresql-{real.version}-postgis-3"):
+        find_binaries()
