@@ -14,3 +14,5 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Where the embedded cluster keeps its files; unset = the user's data directory (/var/lib/riskmap for root).
     data_dir: Path | None = None
+    # The risk-model configuration; unset = the one shipped with riskmap (geo/risk/model.toml).
+    risk_model: Path | None = None

@@ -1,0 +1,360 @@
+"""Area risk (admin areas and H3 cells) and the exposure surface for heatmaps (domain.md §2 and §6).
+
+The aggregation itself is pure (``aggregate_frame``): features with their area assignments in, one row per area
+out.  The database glue loads the scored features' representative points, assigns them to admin areas (shapely
+STRtree, vectorised) and to H3 cells (h3), and writes ``area_risk``.  Given a changed region, only the areas
+that touch it are recomputed, each from all the features inside it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import h3
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import shapely
+from psycopg2 import sql
+
+from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
+from geo.risk.store import query_frame
+
+SCORED_KINDS = ("enterprise", "tailings_pond", "venue", "pipeline_segment")
+ADMIN_LEVEL_RES = {"province": 1, "city": 2, "county": 3, "township": 4}
+
+_FEATURE_POINTS = """
+SELECT r.kind, r.feature_id, r.score, r.level, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat
+FROM feature_risk r
+JOIN LATERAL (
+    SELECT CASE r.kind
+        WHEN 'enterprise' THEN (SELECT ST_PointOnSurface(geom) FROM enterprise WHERE id = r.feature_id)
+        WHEN 'tailings_pond' THEN (SELECT ST_PointOnSurface(geom) FROM tailings_pond WHERE id = r.feature_id)
+        WHEN 'venue' THEN (SELECT ST_PointOnSurface(geom) FROM venue WHERE id = r.feature_id)
+        WHEN 'pipeline_segment' THEN (SELECT ST_LineInterpolatePoint(geom, 0.5) FROM pipeline_segment
+                                      WHERE id = r.feature_id)
+    END AS pt
+) p ON p.pt IS NOT NULL
+WHERE r.kind = ANY(%(kinds)s) AND (%(bbox)s::float8[] IS NULL
+      OR p.pt && ST_MakeEnvelope(%(bbox)s[1], %(bbox)s[2], %(bbox)s[3], %(bbox)s[4], 4326))
+"""
+
+_SETTLEMENT_EXPOSURE = """
+SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat,
+       coalesce(s.population, s.households * %(persons_per_household)s) AS people,
+       (EXISTS (SELECT 1 FROM enterprise f JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = f.id
+                WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
+                  AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))
+        OR EXISTS (SELECT 1 FROM tailings_pond f JOIN feature_risk r ON r.kind = 'tailings_pond'
+                   AND r.feature_id = f.id
+                   WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
+                     AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))
+        OR EXISTS (SELECT 1 FROM venue f JOIN feature_risk r ON r.kind = 'venue' AND r.feature_id = f.id
+                   WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
+                     AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))
+        OR EXISTS (SELECT 1 FROM pipeline_segment f JOIN feature_risk r ON r.kind = 'pipeline_segment'
+                   AND r.feature_id = f.id
+                   WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
+                     AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))) AS exposed
+FROM settlement s CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.geom) AS pt) p
+WHERE %(bbox)s::float8[] IS NULL OR pt && ST_MakeEnvelope(%(bbox)s[1], %(bbox)s[2], %(bbox)s[3], %(bbox)s[4], 4326)
+"""
+
+
+# ----- pure aggregation -----------------------------------------------------------------------------------------
+
+def complement_geometric_mean(values: np.ndarray) -> float:
+    """100 − (Π(100 − xᵢ))^(1/n) on a 0–100 scale: one severe value dominates (INFORM hazard, domain.md §6)."""
+    v = np.clip(np.asarray(values, dtype="float64"), 0, 100)
+    if len(v) == 0:
+        return 0.0
+    return float(100.0 - np.exp(np.mean(np.log(np.maximum(100.0 - v, 1e-9)))))
+
+
+def aggregate_frame(assigned: pd.DataFrame, people: pd.DataFrame, model: dict) -> pd.DataFrame:
+    """One row per area from features assigned to areas.
+
+    ``assigned``: area_type, resolution, area_id, kind, level, score (one row per feature and area).
+    ``people``: area_type, resolution, area_id, people (exposed residents, one row per settlement and area).
+    """
+    keys = ["area_type", "resolution", "area_id"]
+    top_n = int(model["area"]["top_n"])
+    if assigned.empty:
+        return pd.DataFrame(columns=[*keys, "score", "level_max", "level_banded", "level", "counts", "features",
+                                     "population_exposed"])
+    a = assigned.copy()
+    a["rank"] = a["level"].map(LEVEL_RANK)
+    # per class: mean of the top_n scores; then the complement geometric mean over the classes present
+    a = a.sort_values("score", ascending=False)
+    top = a.groupby([*keys, "kind"], sort=False).head(top_n)
+    class_scores = top.groupby([*keys, "kind"])["score"].mean().reset_index()
+    score = class_scores.groupby(keys)["score"].agg(complement_geometric_mean).rename("score")
+    level_max = a.groupby(keys)["rank"].max().map(dict(enumerate(LEVELS))).rename("level_max")
+    features = a.groupby(keys).size().rename("features")
+    counts_long = a.groupby([*keys, "kind", "level"]).size().rename("n").reset_index()
+    counts = counts_long.groupby(keys).apply(_counts_json, include_groups=False).rename("counts")
+    out = pd.concat([score, level_max, features, counts], axis=1).reset_index()
+    out["level_banded"] = level_from_score(out["score"].to_numpy(), model["levels"])
+    out["level"] = out["level_max"] if model["area"]["level_rule"] == "max" else out["level_banded"]
+    if people.empty:
+        out["population_exposed"] = 0.0
+    else:
+        exposed = people.groupby(keys)["people"].sum().rename("population_exposed").reset_index()
+        out = out.merge(exposed, on=keys, how="left")
+        out["population_exposed"] = out["population_exposed"].fillna(0.0)
+    return out
+
+
+def _counts_json(group: pd.DataFrame) -> str:
+    counts: dict[str, dict[str, int]] = {}
+    for kind, level, n in group[["kind", "level", "n"]].itertuples(index=False):
+        counts.setdefault(kind, {})[level] = int(n)
+    return json.dumps(counts, sort_keys=True)
+
+
+# ----- assignment -------------------------------------------------------------------------------------------------
+
+def h3_assign(lon: np.ndarray, lat: np.ndarray, resolutions: list[int]) -> dict[int, np.ndarray]:
+    """H3 cell (hex string) of each point at each resolution: the finest computed per point, coarser by parent."""
+    finest = max(resolutions)
+    cells = np.array([h3.latlng_to_cell(y, x, finest) for x, y in zip(lon, lat, strict=True)], dtype=object)
+    out = {finest: cells}
+    uniq, inverse = np.unique(cells, return_inverse=True) if len(cells) else (cells, np.zeros(0, int))
+    for r in resolutions:
+        if r != finest:
+            parents = np.array([h3.cell_to_parent(c, r) for c in uniq], dtype=object)
+            out[r] = parents[inverse] if len(uniq) else np.array([], dtype=object)
+    return out
+
+
+def admin_assign(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (point index, area row) of points inside admin areas (vectorised STRtree query)."""
+    if len(areas) == 0 or len(lon) == 0:
+        return np.zeros(0, int), np.zeros(0, int)
+    tree = shapely.STRtree(areas["geometry"].to_numpy())
+    pts, idx = tree.query(shapely.points(lon, lat), predicate="intersects")
+    return pts, idx
+
+
+def _assign(points: pd.DataFrame, areas: pd.DataFrame, resolutions: list[int],
+            wanted: dict[str, set] | None) -> pd.DataFrame:
+    lon, lat = points["lon"].to_numpy(), points["lat"].to_numpy()
+    frames = []
+    p_idx, a_idx = admin_assign(lon, lat, areas)
+    if len(p_idx):
+        f = points.iloc[p_idx].reset_index(drop=True)
+        f["area_type"] = "admin"
+        f["resolution"] = areas["resolution"].to_numpy()[a_idx]
+        f["area_id"] = areas["admin_code"].to_numpy()[a_idx]
+        frames.append(f)
+    for r, cells in h3_assign(lon, lat, resolutions).items():
+        f = points.copy()
+        f["area_type"] = "h3"
+        f["resolution"] = r
+        f["area_id"] = cells
+        frames.append(f)
+    if not frames:
+        return points.iloc[0:0].assign(area_type=[], resolution=[], area_id=[])
+    out = pd.concat(frames, ignore_index=True)
+    if wanted is not None:
+        keep = [(t, aid) in wanted["pairs"] for t, aid in zip(out["area_type"], out["area_id"], strict=True)]
+        out = out[np.asarray(keep, dtype=bool)]
+    return out
+
+
+# ----- database glue ----------------------------------------------------------------------------------------------
+
+def _load_areas(conn) -> pd.DataFrame:
+    frame = query_frame(conn, "SELECT admin_code, level, ST_AsBinary(geom) AS wkb FROM area")
+    if frame.empty:
+        return pd.DataFrame(columns=["admin_code", "level", "resolution", "geometry"])
+    frame["geometry"] = shapely.from_wkb(frame.pop("wkb").map(lambda h: bytes.fromhex(h[2:])).to_numpy())
+    frame["resolution"] = frame["level"].map(ADMIN_LEVEL_RES).astype(int)
+    frame["admin_code"] = frame["admin_code"].astype(str)
+    return frame
+
+
+def _affected(conn, region, areas: pd.DataFrame, resolutions: list[int]) -> tuple[dict, list[float]]:
+    """Areas touching the changed region, and the bounding box holding every feature they contain."""
+    pairs: set = set()
+    boxes = [shapely.bounds(region)]
+    hit = areas[shapely.intersects(areas["geometry"].to_numpy(), region)] if len(areas) else areas
+    for code, geom in zip(hit["admin_code"], hit["geometry"], strict=True):
+        pairs.add(("admin", code))
+        boxes.append(shapely.bounds(geom))
+    # H3 cells: those of features and settlements inside the region, and those stored that touch it
+    bbox = [float(v) for v in shapely.bounds(region)]
+    pts = query_frame(conn, _FEATURE_POINTS, {"kinds": list(SCORED_KINDS), "bbox": bbox})
+    ppl = query_frame(conn, "SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat FROM settlement "
+                            "CROSS JOIN LATERAL (SELECT ST_PointOnSurface(geom) AS pt) p "
+                            "WHERE geom && ST_MakeEnvelope(%(b)s[1], %(b)s[2], %(b)s[3], %(b)s[4], 4326)",
+                      {"b": bbox})
+    lon = np.concatenate([pts["lon"].to_numpy(dtype=float), ppl["lon"].to_numpy(dtype=float)])
+    lat = np.concatenate([pts["lat"].to_numpy(dtype=float), ppl["lat"].to_numpy(dtype=float)])
+    inside = shapely.contains_xy(region, lon, lat) if len(lon) else np.zeros(0, bool)
+    for cells in h3_assign(lon[inside], lat[inside], resolutions).values():
+        pairs.update(("h3", c) for c in set(cells))
+    stored = query_frame(conn, "SELECT area_id FROM area_risk WHERE area_type = 'h3' AND ST_Intersects(geom, "
+                               "ST_GeomFromWKB(decode(%(wkb)s, 'hex'), 4326))",
+                         {"wkb": shapely.to_wkb(region, hex=True)})
+    pairs.update(("h3", str(c)) for c in stored["area_id"])
+    for t, c in pairs:
+        if t == "h3":
+            boundary = np.array(h3.cell_to_boundary(c))  # (lat, lon) pairs
+            boxes.append((boundary[:, 1].min(), boundary[:, 0].min(), boundary[:, 1].max(), boundary[:, 0].max()))
+    b = np.array(boxes)
+    return {"pairs": pairs}, [float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())]
+
+
+def aggregate_areas(conn, model: dict, region=None) -> int:
+    """Recompute area_risk (everything, or the areas touching ``region``); returns the rows written."""
+    resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
+    areas = _load_areas(conn)
+    wanted, bbox = (None, None) if region is None else _affected(conn, region, areas, resolutions)
+    points = query_frame(conn, _FEATURE_POINTS, {"kinds": list(SCORED_KINDS), "bbox": bbox})
+    settlements = query_frame(conn, _SETTLEMENT_EXPOSURE, {
+        "bbox": bbox, "radius": model["area"]["exposure_radius_m"],
+        "persons_per_household": model["context"]["persons_per_household"]})
+    assigned = _assign(points, areas, resolutions, wanted)
+    exposed = settlements[settlements["exposed"].astype(bool)] if len(settlements) else settlements
+    people = _assign(exposed[["lon", "lat", "people"]], areas, resolutions, wanted) if len(exposed) else \
+        pd.DataFrame(columns=["area_type", "resolution", "area_id", "people"])
+    result = aggregate_frame(assigned, people, model)
+    result["geom"] = _area_geometries(result, areas)
+    _write_areas(conn, result, model["version"], wanted)
+    return len(result)
+
+
+def _area_geometries(result: pd.DataFrame, areas: pd.DataFrame) -> list[str]:
+    by_code = dict(zip(areas["admin_code"], areas["geometry"], strict=True)) if len(areas) else {}
+    out = []
+    for t, aid in zip(result["area_type"], result["area_id"], strict=True):
+        if t == "admin":
+            g = by_code[aid]
+        else:
+            ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(aid)]
+            g = shapely.Polygon(ring)
+        out.append(shapely.to_wkb(g, hex=True))
+    return out
+
+
+def _write_areas(conn, result: pd.DataFrame, version: str, wanted: dict | None) -> None:
+    with conn.cursor() as cur:
+        if wanted is None:
+            cur.execute("DELETE FROM area_risk")
+        else:
+            pairs = sorted(wanted["pairs"])
+            cur.execute("DELETE FROM area_risk a USING unnest(%s::text[], %s::text[]) AS w(t, id) "
+                        "WHERE a.area_type = w.t AND a.area_id = w.id",
+                        ([p[0] for p in pairs], [p[1] for p in pairs]))
+        if result.empty:
+            return
+        table = pa.table({
+            "area_type": pa.array(result["area_type"].astype(str).tolist()),
+            "area_id": pa.array(result["area_id"].astype(str).tolist()),
+            "resolution": pa.array(result["resolution"].astype("int64").to_numpy()),
+            "score": pa.array(result["score"].astype("float64").to_numpy()),
+            "level_max": pa.array(result["level_max"].astype(str).tolist()),
+            "level_banded": pa.array(result["level_banded"].astype(str).tolist()),
+            "level": pa.array(result["level"].astype(str).tolist()),
+            "counts": pa.array(result["counts"].astype(str).tolist()),
+            "features": pa.array(result["features"].astype("int64").to_numpy()),
+            "population_exposed": pa.array(result["population_exposed"].astype("float64").to_numpy()),
+            "model_version": pa.array([version] * len(result)),
+            "geom": pa.array(list(result["geom"])),
+        })
+        _copy_table(cur, "area_risk", table)
+
+
+def _copy_table(cur, name: str, table: pa.Table) -> None:
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False))
+    buf.seek(0)
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
+    cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(sql.Identifier(name), cols)
+                    .as_string(cur), buf, size=1 << 20)
+
+
+# ----- exposure surface -------------------------------------------------------------------------------------------
+
+def quartic_weight(distance_m: np.ndarray, bandwidth_m: float) -> np.ndarray:
+    """(1 − d²/h²)² inside the bandwidth, 0 outside: the quartic kernel shape of domain.md §6, scaled to 1 at
+    the feature, so a lone feature's exposure at its own position equals its score."""
+    u = np.asarray(distance_m, dtype="float64") / bandwidth_m
+    return np.where(u < 1.0, (1.0 - u * u) ** 2, 0.0)
+
+
+def exposure_grid(points: pd.DataFrame, model: dict):
+    """The exposure surface on a regular metric grid: Σ score × quartic weight, per class bandwidth.
+
+    ``points``: kind, score, lon, lat.  Returns (x_centres, y_centres, values, transformer) in a local azimuthal
+    equidistant projection centred on the data (distances in metres, true from the centre, within 0.1 % over a
+    province)."""
+    from pyproj import Transformer
+    from scipy.signal import fftconvolve
+
+    cell = float(model["exposure"]["cell_m"])
+    bandwidths = model["exposure"]["bandwidth_m"]
+    lon0, lat0 = float(points["lon"].mean()), float(points["lat"].mean())
+    to_local = Transformer.from_crs("EPSG:4326", f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m",
+                                    always_xy=True)
+    x, y = to_local.transform(points["lon"].to_numpy(), points["lat"].to_numpy())
+    pad = max(bandwidths.values()) + cell
+    x0, y0 = x.min() - pad, y.min() - pad
+    nx = int(np.ceil((x.max() + pad - x0) / cell)) + 1
+    ny = int(np.ceil((y.max() + pad - y0) / cell)) + 1
+    total = np.zeros((ny, nx))
+    ix = np.floor((x - x0) / cell).astype(int)
+    iy = np.floor((y - y0) / cell).astype(int)
+    for kind, h in bandwidths.items():
+        mask = (points["kind"] == kind).to_numpy()
+        if not mask.any():
+            continue
+        grid = np.zeros((ny, nx))
+        np.add.at(grid, (iy[mask], ix[mask]), points["score"].to_numpy()[mask])
+        r = int(np.ceil(h / cell))
+        offsets = np.arange(-r, r + 1) * cell
+        kernel = quartic_weight(np.hypot(*np.meshgrid(offsets, offsets)), h)
+        total += fftconvolve(grid, kernel, mode="same")
+    xs = x0 + (np.arange(nx) + 0.5) * cell
+    ys = y0 + (np.arange(ny) + 0.5) * cell
+    return xs, ys, np.maximum(total, 0.0), to_local
+
+
+def build_exposure_surface(conn, model: dict, threshold: float = 1.0) -> int:
+    """Recompute exposure_cell from all scored features (segments count along their length)."""
+    points = query_frame(conn, """
+        SELECT r.kind, r.score, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat
+        FROM feature_risk r
+        JOIN LATERAL (
+            SELECT CASE r.kind
+                WHEN 'enterprise' THEN (SELECT ST_PointOnSurface(geom) FROM enterprise WHERE id = r.feature_id)
+                WHEN 'tailings_pond' THEN (SELECT ST_PointOnSurface(geom) FROM tailings_pond WHERE id = r.feature_id)
+                WHEN 'venue' THEN (SELECT ST_PointOnSurface(geom) FROM venue WHERE id = r.feature_id)
+            END AS pt
+        ) p ON p.pt IS NOT NULL
+        WHERE r.kind IN ('enterprise', 'tailings_pond', 'venue')
+        UNION ALL
+        SELECT 'pipeline_segment', r.score, ST_X(d.geom), ST_Y(d.geom)
+        FROM feature_risk r JOIN pipeline_segment g ON r.kind = 'pipeline_segment' AND g.id = r.feature_id
+        CROSS JOIN LATERAL ST_DumpPoints(ST_LineInterpolatePoints(g.geom,
+            least(1.0, %(cell)s / greatest(g.length_m, 1.0)), true)) d
+    """, {"cell": float(model["exposure"]["cell_m"])})
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM exposure_cell")
+        if points.empty:
+            return 0
+        xs, ys, values, to_local = exposure_grid(points, model)
+        iy, ix = np.nonzero(values >= threshold)
+        lon, lat = to_local.transform(xs[ix], ys[iy], direction="INVERSE")
+        cell = int(model["exposure"]["cell_m"])
+        table = pa.table({
+            "resolution": pa.array(np.full(len(ix), cell, dtype="int64")),
+            "cell": pa.array([f"{a}_{b}" for a, b in zip(iy, ix, strict=True)]),
+            "value": pa.array(values[iy, ix]),
+            "geom": pa.array(shapely.to_wkb(shapely.points(lon, lat), hex=True)),
+        })
+        _copy_table(cur, "exposure_cell", table)
+    return len(ix)

@@ -1,0 +1,242 @@
+"""Scoring the feature store: spatial context in PostGIS, the pure rules in Python, results back via COPY.
+
+``score(conn, model, as_of)`` recomputes what changed since the last run: the statement triggers of migration
+0002 record the extent of every change in ``risk_dirty``; the features whose context reaches into those extents
+(the longest reach of any rule: the 2 km GB 50251 unit plus its 200 m corridor, or the largest pipeline impact
+radius) are re-scored, and the areas around them re-aggregated.  A first run, a new model version, a TRUNCATE
+or ``full=True`` recompute everything.  Either way it is one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from geo.risk.framework import LEVELS, RuleResult, final_level
+from geo.risk.store import execute, query_frame, sql_text, write_results
+
+Progress = Callable[[str, int, int], None]  # step name, steps done, steps in total
+
+STEPS = ("segments", "enterprise", "tailings_pond", "pipeline_segment", "pipeline", "venue", "areas", "exposure")
+
+
+@dataclass
+class ScoreSummary:
+    full: bool
+    scored: dict[str, int] = field(default_factory=dict)
+    levels: dict[str, dict[str, int]] = field(default_factory=dict)
+    areas: int = 0
+    seconds: float = 0.0
+
+
+def _rules():
+    from geo.risk.enterprise import score_enterprise
+    from geo.risk.pipeline import score_pipeline
+    from geo.risk.tailings_pond import score_tailings_pond
+    from geo.risk.venue import score_venue
+
+    return {"enterprise": score_enterprise, "tailings_pond": score_tailings_pond,
+            "pipeline_segment": score_pipeline, "venue": score_venue}
+
+
+def _params(model: dict, kind: str) -> dict:
+    return model["pipeline" if kind == "pipeline_segment" else kind]
+
+
+def context_params(model: dict, ids: list[int] | None, **extra) -> dict:
+    ctx = dict(model["context"])
+    ctx.update(ids=ids, **extra)
+    return ctx
+
+
+def reach_m(model: dict, max_impact_m: float) -> float:
+    """How far a change can affect another feature's score: the longest context distance of any rule."""
+    ctx = model["context"]
+    return max(ctx["alpha_radius_m"], ctx["downstream_radius_m"], ctx["unit_length_m"] / 2 + ctx["corridor_m"],
+               ctx["venue_hazard_radius_m"], max_impact_m, model["area"]["exposure_radius_m"])
+
+
+def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False,
+          progress: Progress | None = None) -> ScoreSummary:
+    """Re-score what changed (or everything) and commit; returns what was done."""
+    t0 = time.perf_counter()
+    as_of = as_of or dt.date.today()
+    version = model["version"]
+    rules = _rules()
+    autocommit = conn.autocommit
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("LOCK TABLE feature_risk IN EXCLUSIVE MODE")  # one scorer at a time
+            cur.execute("SELECT coalesce(max(id), 0), bool_or(extent IS NULL) FROM risk_dirty")
+            last_dirty, unknown_extent = cur.fetchone()
+            cur.execute("SELECT NOT EXISTS (SELECT 1 FROM feature_risk) "
+                        "OR EXISTS (SELECT 1 FROM feature_risk WHERE model_version <> %s)", (version,))
+            must_full = cur.fetchone()[0]
+        full = bool(full or must_full or unknown_extent)
+        summary = ScoreSummary(full=full)
+        if not full and last_dirty == 0:
+            conn.rollback()
+            summary.seconds = time.perf_counter() - t0
+            return summary
+        step = _stepper(progress)
+
+        # 1. pipeline segments (re-cut only the pipelines that changed) and their impact distances
+        changed_pipelines = None if full else _ids_in_dirty(conn, "pipeline", last_dirty, reach=0.0)
+        if full or changed_pipelines:
+            execute(conn, sql_text("pipeline_segments"), context_params(model, changed_pipelines))
+        max_impact = _set_impact_distances(conn, model, changed_pipelines if not full else None)
+        step("segments")
+        reach = reach_m(model, max_impact)
+
+        def ids_for(kind: str) -> list[int] | None:
+            return None if full else _ids_in_dirty(conn, kind, last_dirty, reach)
+
+        # 2-6. the rules, in dependency order (venues need the enterprises' major-hazard results)
+        for kind in ("enterprise", "tailings_pond", "pipeline_segment"):
+            _score_kind(conn, model, kind, rules[kind], ids_for(kind), as_of, version, summary)
+            step(kind)
+        _roll_up_pipelines(conn, version)
+        step("pipeline")
+        _score_kind(conn, model, "venue", rules["venue"], ids_for("venue"), as_of, version, summary,
+                    max_impact_m=max_impact)
+        step("venue")
+        _drop_stale(conn)
+
+        # 7-8. areas and the exposure surface
+        from geo.risk.aggregate import aggregate_areas, build_exposure_surface
+
+        region = None if full else _dirty_region(conn, last_dirty, reach)
+        summary.areas = aggregate_areas(conn, model, region)
+        step("areas")
+        build_exposure_surface(conn, model)
+        step("exposure")
+
+        execute(conn, "DELETE FROM risk_dirty WHERE id <= %s", (last_dirty,))
+        summary.levels = _level_counts(conn)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.autocommit = autocommit
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _stepper(progress: Progress | None):
+    done = [0]
+
+    def step(name: str) -> None:
+        done[0] += 1
+        if progress:
+            progress(name, done[0], len(STEPS))
+
+    return step
+
+
+def _ids_in_dirty(conn, kind: str, last_dirty: int, reach: float) -> list[int]:
+    """Ids of ``kind`` within ``reach`` metres of a change (any class).  For 'pipeline' with reach 0: the
+    pipelines that changed themselves."""
+    table = "pipeline_segment" if kind == "pipeline_segment" else kind
+    if kind == "pipeline":
+        q = ("SELECT DISTINCT p.id FROM pipeline p JOIN risk_dirty d ON d.kind = 'pipeline' AND d.id <= %(last)s "
+             "AND p.geom && d.extent")
+    else:
+        q = (f"SELECT DISTINCT f.id FROM {table} f JOIN risk_dirty d ON d.id <= %(last)s "
+             f"AND f.geom && riskmap_expand_m(d.extent, %(reach)s)")
+    frame = query_frame(conn, q, {"last": last_dirty, "reach": reach})
+    ids = [int(i) for i in frame.iloc[:, 0]] if len(frame) else []
+    if kind != "pipeline":  # features never scored (e.g. new segments) are always due
+        frame = query_frame(conn, f"SELECT f.id FROM {table} f LEFT JOIN feature_risk r ON r.kind = %(kind)s "
+                                  f"AND r.feature_id = f.id WHERE r.feature_id IS NULL", {"kind": kind})
+        ids = sorted(set(ids) | {int(i) for i in frame.iloc[:, 0]})
+    return ids
+
+
+def _dirty_region(conn, last_dirty: int, reach: float):
+    """The changed extents grown by ``reach`` (WKB), for re-aggregating only the areas they touch."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT ST_AsBinary(ST_Union(riskmap_expand_m(extent, %s))) FROM risk_dirty WHERE id <= %s",
+                    (reach, last_dirty))
+        wkb = cur.fetchone()[0]
+    import shapely
+
+    return shapely.from_wkb(bytes(wkb)) if wkb is not None else None
+
+
+def _set_impact_distances(conn, model: dict, pipeline_ids: list[int] | None) -> float:
+    """Each segment's impact distance from its line (gas PIR, oil 200 m); returns the largest."""
+    from geo.risk.pipeline import impact_distance_m
+
+    frame = query_frame(conn, "SELECT g.id, p.medium, p.diameter_mm, p.pressure_mpa FROM pipeline_segment g "
+                              "JOIN pipeline p ON p.id = g.pipeline_id "
+                              "WHERE %(ids)s::bigint[] IS NULL OR g.pipeline_id = ANY(%(ids)s)",
+                        {"ids": pipeline_ids})
+    if len(frame):
+        impact = np.asarray(impact_distance_m(frame, model["pipeline"]), dtype="float64")
+        with conn.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE riskmap_impact (id bigint, impact_m double precision) ON COMMIT DROP")
+            import io
+
+            buf = io.StringIO("".join(f"{i},{m!r}\n" for i, m in zip(frame["id"], impact, strict=True)))
+            cur.copy_expert("COPY riskmap_impact FROM STDIN WITH (FORMAT csv)", buf)
+            cur.execute("UPDATE pipeline_segment g SET impact_m = i.impact_m FROM riskmap_impact i WHERE g.id = i.id")
+            cur.execute("DROP TABLE riskmap_impact")
+    with conn.cursor() as cur:
+        cur.execute("SELECT coalesce(max(impact_m), 0) FROM pipeline_segment")
+        return float(cur.fetchone()[0])
+
+
+def _score_kind(conn, model: dict, kind: str, rule, ids: list[int] | None, as_of: dt.date, version: str,
+                summary: ScoreSummary, **extra) -> None:
+    if ids is not None and not ids:
+        summary.scored[kind] = 0
+        return
+    query = sql_text(f"{kind}_context")
+    frame = query_frame(conn, query, context_params(model, ids, **extra))
+    summary.scored[kind] = len(frame)
+    if frame.empty:
+        if ids is None:
+            execute(conn, "DELETE FROM feature_risk WHERE kind = %s", (kind,))
+        return
+    frame.index = pd.RangeIndex(len(frame))
+    result: RuleResult = rule(frame, _params(model, kind), as_of)
+    level = final_level(result.score, result.direct_red, model["levels"])
+    write_results(conn, kind, frame["feature_id"], result, level, version, replace_all=ids is None)
+
+
+def _roll_up_pipelines(conn, version: str) -> None:
+    """A pipeline's risk is its worst segment's (highest level, then highest score), with the segment named."""
+    execute(conn, """
+        DELETE FROM feature_risk WHERE kind = 'pipeline';
+        INSERT INTO feature_risk (kind, feature_id, score, level, direct_red, factors, details, model_version)
+        SELECT DISTINCT ON (g.pipeline_id) 'pipeline', g.pipeline_id, r.score, r.level, r.direct_red, r.factors,
+               r.details || jsonb_build_object('worst_segment', g.seq, 'segments', count(*) OVER w,
+                                               'red_segments', count(*) FILTER (WHERE r.level = 'red') OVER w),
+               %(version)s
+        FROM pipeline_segment g
+        JOIN feature_risk r ON r.kind = 'pipeline_segment' AND r.feature_id = g.id
+        WINDOW w AS (PARTITION BY g.pipeline_id)
+        ORDER BY g.pipeline_id, array_position(%(levels)s::text[], r.level) DESC, r.score DESC, g.seq
+    """, {"levels": list(LEVELS), "version": version})
+
+
+def _drop_stale(conn) -> None:
+    """Results of features that no longer exist (deleted, or segments re-cut)."""
+    for kind in ("enterprise", "tailings_pond", "pipeline_segment", "pipeline", "venue"):
+        execute(conn, f"DELETE FROM feature_risk r WHERE r.kind = %s AND NOT EXISTS "
+                      f"(SELECT 1 FROM {kind} f WHERE f.id = r.feature_id)", (kind,))
+
+
+def _level_counts(conn) -> dict[str, dict[str, int]]:
+    frame = query_frame(conn, "SELECT kind, level, count(*) AS n FROM feature_risk GROUP BY 1, 2")
+    out: dict[str, dict[str, int]] = {}
+    for kind, level, n in frame.itertuples(index=False):
+        out.setdefault(kind, {lv: 0 for lv in reversed(LEVELS)})[level] = int(n)
+    return out

@@ -1,0 +1,125 @@
+"""Moving frames between PostGIS and the risk rules: context queries in, scores and factors out (both via COPY)."""
+
+from __future__ import annotations
+
+import io
+import json
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from psycopg2 import sql
+
+from geo.risk.framework import RuleResult
+
+_SQL_CACHE: dict[str, str] = {}
+
+
+def sql_text(name: str) -> str:
+    """A query shipped in geo/risk/sql/, loaded once."""
+    if name not in _SQL_CACHE:
+        _SQL_CACHE[name] = resources.files("geo.risk").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
+    return _SQL_CACHE[name]
+
+
+def query_frame(conn, query: str, params: dict | None = None) -> pd.DataFrame:
+    """Run a SELECT and return it as a DataFrame, streamed with COPY (much faster than fetchall for big results)."""
+    with conn.cursor() as cur:
+        bound = cur.mogrify(query.strip().rstrip(";"), params or {}).decode()
+        buf = io.BytesIO()
+        cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)", buf, size=1 << 20)
+    buf.seek(0)
+    table = pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
+        true_values=["t"], false_values=["f"], strings_can_be_null=True, quoted_strings_can_be_null=True))
+    return table.to_pandas()
+
+
+def execute(conn, query: str, params: dict | None = None) -> None:
+    with conn.cursor() as cur:
+        cur.execute(query, params or {})
+
+
+def _json_values(values: pd.Series) -> pa.Array:
+    """Per-row JSON text of a Series of numbers, booleans or strings (null for missing)."""
+    s = pd.Series(values).reset_index(drop=True)
+    if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().map(type).eq(bool).all()
+                                        and s.notna().any()):
+        arr = pa.array(s.map(lambda v: None if v is None or v is pd.NA else bool(v)).tolist(), pa.bool_())
+        text = pc.if_else(arr, "true", "false")
+    elif pd.api.types.is_numeric_dtype(s):
+        f = s.astype("float64").to_numpy()
+        f = np.where(np.isfinite(f), np.round(f, 6), np.nan)
+        arr = pa.array(f, pa.float64(), from_pandas=True)
+        text = pc.cast(arr, pa.string())
+    else:
+        strings = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+                        else json.dumps(v if isinstance(v, (str, int, float, bool)) else str(v),
+                                        ensure_ascii=False))
+        text = pa.array(strings.tolist(), pa.string())
+    return pc.fill_null(text, "null")
+
+
+def factors_json(result: RuleResult) -> pa.Array:
+    """The factors of every row as a JSON array text, built column-wise (no per-row Python)."""
+    n = len(result.score)
+    parts: list = []
+    for k, f in enumerate(result.factors):
+        assumed = f.assumed if f.assumed is not None else pd.Series(False, index=f.value.index)
+        prefix = ("[" if k == 0 else ",") + '{"factor":' + json.dumps(f.definition.name) + ',"value":'
+        parts += [pa.array([prefix] * n), _json_values(f.value), pa.array([',"points":'] * n),
+                  _json_values(f.points), pa.array([',"assumed":'] * n),
+                  pc.if_else(pa.array(assumed.fillna(False).astype(bool).to_numpy()), "true", "false"),
+                  pa.array(["}"] * n)]
+    if not parts:
+        return pa.array(["[]"] * n)
+    parts.append(pa.array(["]"] * n))
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def details_json(extra: dict[str, pd.Series], n: int) -> pa.Array:
+    if not extra:
+        return pa.array(["{}"] * n)
+    parts: list = []
+    for k, (name, values) in enumerate(extra.items()):
+        parts += [pa.array([("{" if k == 0 else ",") + json.dumps(name) + ":"] * n), _json_values(values)]
+    parts.append(pa.array(["}"] * n))
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def write_results(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level: np.ndarray,
+                  model_version: str, replace_all: bool) -> None:
+    """Store the scores of ``kind`` (all of them when ``replace_all``, else just these features)."""
+    n = len(feature_ids)
+    direct = result.direct_red.reset_index(drop=True)
+    table = pa.table({
+        "kind": pa.array([kind] * n),
+        "feature_id": pa.array(feature_ids.to_numpy(dtype="int64")),
+        "score": pa.array(np.clip(result.score.to_numpy(dtype="float64"), 0, 100)),
+        "level": pa.array(level.astype(str)),
+        "direct_red": pa.array(direct.where(direct.notna(), None).tolist(), pa.string()),
+        "factors": factors_json(result),
+        "details": details_json(result.extra, n),
+        "model_version": pa.array([model_version] * n),
+    })
+    with conn.cursor() as cur:
+        if replace_all:
+            cur.execute("DELETE FROM feature_risk WHERE kind = %s", (kind,))
+        else:
+            cur.execute("DELETE FROM feature_risk WHERE kind = %s AND feature_id = ANY(%s)",
+                        (kind, feature_ids.astype("int64").tolist()))
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False))
+        buf.seek(0)
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
+        cur.copy_expert(sql.SQL("COPY feature_risk ({}) FROM STDIN WITH (FORMAT csv)").format(cols).as_string(cur),
+                        buf, size=1 << 20)
+        for f in result.factors:
+            d = f.definition
+            cur.execute(
+                "INSERT INTO risk_factor_def (model_version, kind, factor, title, source, unit) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (model_version, kind, factor) DO UPDATE "
+                "SET title = EXCLUDED.title, source = EXCLUDED.source, unit = EXCLUDED.unit",
+                (model_version, kind, d.name, d.title, d.source, d.unit))
