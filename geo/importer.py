@@ -83,7 +83,8 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
         report = ImportReport(file=info.display_name, kind=fk.name, row_label=info.row_label, cap=error_cap)
         source_crs = source_crs_arg or (parse_crs(info.crs) if info.crs else parse_crs(None))
         autocommit = conn.autocommit
-        conn.autocommit = False
+        if autocommit:
+            conn.autocommit = False
         loader: _Loader | None = None
         try:
             ids = _IdRegister()
@@ -118,7 +119,8 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
             conn.rollback()
             raise
         finally:
-            conn.autocommit = autocommit
+            if autocommit:
+                conn.autocommit = True
     return report
 
 

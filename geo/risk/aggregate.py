@@ -38,7 +38,7 @@ JOIN LATERAL (
     END AS pt
 ) p ON p.pt IS NOT NULL
 WHERE r.kind = ANY(%(kinds)s) AND (%(bbox)s::float8[] IS NULL
-      OR p.pt && ST_MakeEnvelope(%(bbox)s[1], %(bbox)s[2], %(bbox)s[3], %(bbox)s[4], 4326))
+      OR p.pt && ST_MakeEnvelope((%(bbox)s::float8[])[1], (%(bbox)s::float8[])[2], (%(bbox)s::float8[])[3], (%(bbox)s::float8[])[4], 4326))
 """
 
 _SETTLEMENT_EXPOSURE = """
@@ -59,7 +59,7 @@ SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat,
                    WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
                      AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))) AS exposed
 FROM settlement s CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.geom) AS pt) p
-WHERE %(bbox)s::float8[] IS NULL OR pt && ST_MakeEnvelope(%(bbox)s[1], %(bbox)s[2], %(bbox)s[3], %(bbox)s[4], 4326)
+WHERE %(bbox)s::float8[] IS NULL OR pt && ST_MakeEnvelope((%(bbox)s::float8[])[1], (%(bbox)s::float8[])[2], (%(bbox)s::float8[])[3], (%(bbox)s::float8[])[4], 4326)
 """
 
 
@@ -93,8 +93,7 @@ def aggregate_frame(assigned: pd.DataFrame, people: pd.DataFrame, model: dict) -
     score = class_scores.groupby(keys)["score"].agg(complement_geometric_mean).rename("score")
     level_max = a.groupby(keys)["rank"].max().map(dict(enumerate(LEVELS))).rename("level_max")
     features = a.groupby(keys).size().rename("features")
-    counts_long = a.groupby([*keys, "kind", "level"]).size().rename("n").reset_index()
-    counts = counts_long.groupby(keys).apply(_counts_json, include_groups=False).rename("counts")
+    counts = _counts_json(a.groupby([*keys, "kind", "level"]).size().rename("n").reset_index(), keys)
     out = pd.concat([score, level_max, features, counts], axis=1).reset_index()
     out["level_banded"] = level_from_score(out["score"].to_numpy(), model["levels"])
     out["level"] = out["level_max"] if model["area"]["level_rule"] == "max" else out["level_banded"]
@@ -107,26 +106,22 @@ def aggregate_frame(assigned: pd.DataFrame, people: pd.DataFrame, model: dict) -
     return out
 
 
-def _counts_json(group: pd.DataFrame) -> str:
-    counts: dict[str, dict[str, int]] = {}
-    for kind, level, n in group[["kind", "level", "n"]].itertuples(index=False):
-        counts.setdefault(kind, {})[level] = int(n)
-    return json.dumps(counts, sort_keys=True)
+def _counts_json(counts_long: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """{"kind": {"level": n}} per area as JSON text, built with string joins per group (no per-row apply)."""
+    c = counts_long.sort_values([*keys, "kind", "level"])
+    c["pair"] = '"' + c["level"].astype(str) + '": ' + c["n"].astype(str)
+    per_kind = c.groupby([*keys, "kind"])["pair"].agg(", ".join).reset_index()
+    per_kind["entry"] = '"' + per_kind["kind"].astype(str) + '": {' + per_kind["pair"] + "}"
+    return ("{" + per_kind.groupby(keys)["entry"].agg(", ".join) + "}").rename("counts")
 
 
 # ----- assignment -------------------------------------------------------------------------------------------------
 
 def h3_assign(lon: np.ndarray, lat: np.ndarray, resolutions: list[int]) -> dict[int, np.ndarray]:
-    """H3 cell (hex string) of each point at each resolution: the finest computed per point, coarser by parent."""
-    finest = max(resolutions)
-    cells = np.array([h3.latlng_to_cell(y, x, finest) for x, y in zip(lon, lat, strict=True)], dtype=object)
-    out = {finest: cells}
-    uniq, inverse = np.unique(cells, return_inverse=True) if len(cells) else (cells, np.zeros(0, int))
-    for r in resolutions:
-        if r != finest:
-            parents = np.array([h3.cell_to_parent(c, r) for c in uniq], dtype=object)
-            out[r] = parents[inverse] if len(uniq) else np.array([], dtype=object)
-    return out
+    """The H3 cell (hex string) each point falls in, at each resolution.  Computed per resolution: H3 cells do
+    not nest exactly, so a coarse cell is not always the parent of the fine cell holding the same point."""
+    return {r: np.array([h3.latlng_to_cell(y, x, r) for x, y in zip(lon, lat, strict=True)], dtype=object)
+            for r in resolutions}
 
 
 def admin_assign(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -189,7 +184,7 @@ def _affected(conn, region, areas: pd.DataFrame, resolutions: list[int]) -> tupl
     pts = query_frame(conn, _FEATURE_POINTS, {"kinds": list(SCORED_KINDS), "bbox": bbox})
     ppl = query_frame(conn, "SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat FROM settlement "
                             "CROSS JOIN LATERAL (SELECT ST_PointOnSurface(geom) AS pt) p "
-                            "WHERE geom && ST_MakeEnvelope(%(b)s[1], %(b)s[2], %(b)s[3], %(b)s[4], 4326)",
+                            "WHERE geom && ST_MakeEnvelope((%(b)s::float8[])[1], (%(b)s::float8[])[2], (%(b)s::float8[])[3], (%(b)s::float8[])[4], 4326)",
                       {"b": bbox})
     lon = np.concatenate([pts["lon"].to_numpy(dtype=float), ppl["lon"].to_numpy(dtype=float)])
     lat = np.concatenate([pts["lat"].to_numpy(dtype=float), ppl["lat"].to_numpy(dtype=float)])

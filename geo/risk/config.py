@@ -26,10 +26,8 @@ def load_model(path: str | Path | None = None) -> dict:
         raise ModelConfigError(f"risk model file {p}: no such file") from None
     except tomllib.TOMLDecodeError as e:
         raise ModelConfigError(f"risk model file {p}: not valid TOML: {e}") from None
-    if path is None:  # sections still being written as separate files (merged into model.toml when done)
-        for part in sorted((p.parent / "sections").glob("*.toml")):
-            model.update(tomllib.loads(part.read_text(encoding="utf-8")))
-    for key in ("version", "levels"):
+    for key in ("version", "levels", "context", "area", "exposure", "enterprise", "tailings_pond", "pipeline",
+                "venue"):
         if key not in model:
             raise ModelConfigError(f"risk model file {p}: missing {key!r}")
     return model

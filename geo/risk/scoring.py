@@ -69,7 +69,8 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
     version = model["version"]
     rules = _rules()
     autocommit = conn.autocommit
-    conn.autocommit = False
+    if autocommit:
+        conn.autocommit = False
     try:
         with conn.cursor() as cur:
             cur.execute("LOCK TABLE feature_risk IN EXCLUSIVE MODE")  # one scorer at a time
@@ -124,7 +125,8 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         conn.rollback()
         raise
     finally:
-        conn.autocommit = autocommit
+        if autocommit:
+            conn.autocommit = True
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -146,10 +148,10 @@ def _ids_in_dirty(conn, kind: str, last_dirty: int, reach: float) -> list[int]:
     table = "pipeline_segment" if kind == "pipeline_segment" else kind
     if kind == "pipeline":
         q = ("SELECT DISTINCT p.id FROM pipeline p JOIN risk_dirty d ON d.kind = 'pipeline' AND d.id <= %(last)s "
-             "AND p.geom && d.extent")
+             "AND p.geom && d.extent AND ST_Intersects(p.geom, d.extent)")
     else:
         q = (f"SELECT DISTINCT f.id FROM {table} f JOIN risk_dirty d ON d.id <= %(last)s "
-             f"AND f.geom && riskmap_expand_m(d.extent, %(reach)s)")
+             f"AND f.geom && riskmap_expand_m(d.extent, %(reach)s) AND riskmap_near(f.geom, d.extent, %(reach)s)")
     frame = query_frame(conn, q, {"last": last_dirty, "reach": reach})
     ids = [int(i) for i in frame.iloc[:, 0]] if len(frame) else []
     if kind != "pipeline":  # features never scored (e.g. new segments) are always due
@@ -184,7 +186,7 @@ def _set_impact_distances(conn, model: dict, pipeline_ids: list[int] | None) -> 
             cur.execute("CREATE TEMP TABLE riskmap_impact (id bigint, impact_m double precision) ON COMMIT DROP")
             import io
 
-            buf = io.StringIO("".join(f"{i},{m!r}\n" for i, m in zip(frame["id"], impact, strict=True)))
+            buf = io.StringIO("".join(f"{int(i)},{float(m)!r}\n" for i, m in zip(frame["id"], impact, strict=True)))
             cur.copy_expert("COPY riskmap_impact FROM STDIN WITH (FORMAT csv)", buf)
             cur.execute("UPDATE pipeline_segment g SET impact_m = i.impact_m FROM riskmap_impact i WHERE g.id = i.id")
             cur.execute("DROP TABLE riskmap_impact")
