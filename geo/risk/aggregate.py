@@ -9,7 +9,6 @@ that touch it are recomputed, each from all the features inside it.
 from __future__ import annotations
 
 import io
-import json
 
 import h3
 import numpy as np
@@ -37,8 +36,7 @@ JOIN LATERAL (
                                       WHERE id = r.feature_id)
     END AS pt
 ) p ON p.pt IS NOT NULL
-WHERE r.kind = ANY(%(kinds)s) AND (%(bbox)s::float8[] IS NULL
-      OR p.pt && ST_MakeEnvelope((%(bbox)s::float8[])[1], (%(bbox)s::float8[])[2], (%(bbox)s::float8[])[3], (%(bbox)s::float8[])[4], 4326))
+WHERE r.kind = ANY(%(kinds)s) AND (%(nobox)s OR p.pt && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326))
 """
 
 _SETTLEMENT_EXPOSURE = """
@@ -59,7 +57,7 @@ SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat,
                    WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
                      AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))) AS exposed
 FROM settlement s CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.geom) AS pt) p
-WHERE %(bbox)s::float8[] IS NULL OR pt && ST_MakeEnvelope((%(bbox)s::float8[])[1], (%(bbox)s::float8[])[2], (%(bbox)s::float8[])[3], (%(bbox)s::float8[])[4], 4326)
+WHERE %(nobox)s OR pt && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)
 """
 
 
@@ -161,6 +159,13 @@ def _assign(points: pd.DataFrame, areas: pd.DataFrame, resolutions: list[int],
 
 # ----- database glue ----------------------------------------------------------------------------------------------
 
+def _box(bbox: list[float] | None) -> dict:
+    """Query parameters of an optional bounding box (minx, miny, maxx, maxy)."""
+    if bbox is None:
+        return {"nobox": True, "x0": None, "y0": None, "x1": None, "y1": None}
+    return {"nobox": False, "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]}
+
+
 def _load_areas(conn) -> pd.DataFrame:
     frame = query_frame(conn, "SELECT admin_code, level, ST_AsBinary(geom) AS wkb FROM area")
     if frame.empty:
@@ -181,11 +186,10 @@ def _affected(conn, region, areas: pd.DataFrame, resolutions: list[int]) -> tupl
         boxes.append(shapely.bounds(geom))
     # H3 cells: those of features and settlements inside the region, and those stored that touch it
     bbox = [float(v) for v in shapely.bounds(region)]
-    pts = query_frame(conn, _FEATURE_POINTS, {"kinds": list(SCORED_KINDS), "bbox": bbox})
+    pts = query_frame(conn, _FEATURE_POINTS, {"kinds": list(SCORED_KINDS), **_box(bbox)})
     ppl = query_frame(conn, "SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat FROM settlement "
                             "CROSS JOIN LATERAL (SELECT ST_PointOnSurface(geom) AS pt) p "
-                            "WHERE geom && ST_MakeEnvelope((%(b)s::float8[])[1], (%(b)s::float8[])[2], (%(b)s::float8[])[3], (%(b)s::float8[])[4], 4326)",
-                      {"b": bbox})
+                            "WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)", _box(bbox))
     lon = np.concatenate([pts["lon"].to_numpy(dtype=float), ppl["lon"].to_numpy(dtype=float)])
     lat = np.concatenate([pts["lat"].to_numpy(dtype=float), ppl["lat"].to_numpy(dtype=float)])
     inside = shapely.contains_xy(region, lon, lat) if len(lon) else np.zeros(0, bool)
@@ -208,9 +212,9 @@ def aggregate_areas(conn, model: dict, region=None) -> int:
     resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
     areas = _load_areas(conn)
     wanted, bbox = (None, None) if region is None else _affected(conn, region, areas, resolutions)
-    points = query_frame(conn, _FEATURE_POINTS, {"kinds": list(SCORED_KINDS), "bbox": bbox})
+    points = query_frame(conn, _FEATURE_POINTS, {"kinds": list(SCORED_KINDS), **_box(bbox)})
     settlements = query_frame(conn, _SETTLEMENT_EXPOSURE, {
-        "bbox": bbox, "radius": model["area"]["exposure_radius_m"],
+        **_box(bbox), "radius": model["area"]["exposure_radius_m"],
         "persons_per_household": model["context"]["persons_per_household"]})
     assigned = _assign(points, areas, resolutions, wanted)
     exposed = settlements[settlements["exposed"].astype(bool)] if len(settlements) else settlements

@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.risk.aggregate import (aggregate_frame, complement_geometric_mean, exposure_grid, h3_assign,
-                                quartic_weight)
+from geo.risk.aggregate import aggregate_frame, complement_geometric_mean, exposure_grid, h3_assign, quartic_weight
 from geo.risk.config import load_model
 
 
@@ -71,7 +70,7 @@ def test_h3_cells_are_the_cells_the_points_fall_in():
     lon, lat = rng.uniform(118, 119, 50), rng.uniform(39, 40, 50)
     cells = h3_assign(lon, lat, [5, 7, 9])
     for r in (5, 7, 9):
-        assert list(cells[r]) == [h3.latlng_to_cell(y, x, r) for x, y in zip(lon, lat)]
+        assert list(cells[r]) == [h3.latlng_to_cell(y, x, r) for x, y in zip(lon, lat, strict=True)]
 
 
 def test_quartic_weight_worked_example():

@@ -61,10 +61,10 @@ def test_people_within_500m_match_brute_force(db, seed):
     s_lon, s_lat = _random_points(rng, 400)
     s_lon, s_lat = _off_the_edge(rng, s_lon, s_lat, (e_lon, e_lat), 500.0)
     pop = rng.integers(1, 500, len(s_lon))
-    _insert(db, "settlement", [{"source_id": f"s{i}", "name": "s", "population": int(p),
-                                "geom": f"POINT({x} {y})"} for i, (x, y, p) in enumerate(zip(s_lon, s_lat, pop))])
+    _insert(db, "settlement", [{"source_id": f"s{i}", "name": "s", "population": int(p), "geom": f"POINT({x} {y})"}
+                               for i, (x, y, p) in enumerate(zip(s_lon, s_lat, pop, strict=True))])
     _insert(db, "enterprise", [{"source_id": f"e{i}", "name": "e", "industry": "other", "geom": f"POINT({x} {y})"}
-                               for i, (x, y) in enumerate(zip(e_lon, e_lat))])
+                               for i, (x, y) in enumerate(zip(e_lon, e_lat, strict=True))])
     frame = query_frame(db, sql_text("enterprise_context"), context_params(model, None)).sort_values("feature_id")
     d, _ = _distances(e_lon, e_lat, s_lon, s_lat)
     expected = (np.where(d <= 500.0, pop[None, :], 0)).sum(axis=1)
@@ -96,11 +96,11 @@ def test_downstream_sector_matches_brute_force(db, seed):
     s_lon, s_lat = _random_points(rng, 400)
     s_lon, s_lat = _off_the_edge(rng, s_lon, s_lat, (p_lon, p_lat), 1000.0)
     pop = rng.integers(1, 200, len(s_lon))
-    _insert(db, "settlement", [{"source_id": f"s{i}", "name": "s", "population": int(p),
-                                "geom": f"POINT({x} {y})"} for i, (x, y, p) in enumerate(zip(s_lon, s_lat, pop))])
+    _insert(db, "settlement", [{"source_id": f"s{i}", "name": "s", "population": int(p), "geom": f"POINT({x} {y})"}
+                               for i, (x, y, p) in enumerate(zip(s_lon, s_lat, pop, strict=True))])
     _insert(db, "tailings_pond", [{"source_id": f"p{i}", "name": "p", "geom": f"POINT({x} {y})",
                                    "downstream_direction_deg": None if np.isnan(a) else float(a)}
-                                  for i, (x, y, a) in enumerate(zip(p_lon, p_lat, direction))])
+                                  for i, (x, y, a) in enumerate(zip(p_lon, p_lat, direction, strict=True))])
     frame = query_frame(db, sql_text("tailings_pond_context"), context_params(model, None)).sort_values("feature_id")
     d, az = _distances(p_lon, p_lat, s_lon, s_lat)
     diff = np.abs((az - direction[:, None] + 540.0) % 360.0 - 180.0)
@@ -133,9 +133,9 @@ def test_segment_corridor_counts_match_brute_force(db):
     e_lon = np.concatenate([e_lon, shapely.get_x(on) + 1e-5])
     e_lat = np.concatenate([e_lat, shapely.get_y(on)])
     _insert(db, "settlement", [{"source_id": f"s{i}", "name": "s", "households": int(h), "geom": f"POINT({x} {y})"}
-                               for i, (x, y, h) in enumerate(zip(s_lon, s_lat, hh))])
+                               for i, (x, y, h) in enumerate(zip(s_lon, s_lat, hh, strict=True))])
     _insert(db, "enterprise", [{"source_id": f"e{i}", "name": "e", "industry": "other", "geom": f"POINT({x} {y})"}
-                               for i, (x, y) in enumerate(zip(e_lon, e_lat))])
+                               for i, (x, y) in enumerate(zip(e_lon, e_lat, strict=True))])
     with db.cursor() as cur:
         cur.execute(sql_text("pipeline_segments"), context_params(model, None))
     db.commit()

@@ -92,12 +92,12 @@ def test_incremental_rescoring_equals_a_full_recompute(demo_db, tmp_path):
     import_file(db, tmp_path / "chem.csv", "enterprise")
     with db.cursor() as cur:
         cur.execute("DELETE FROM venue WHERE id = (SELECT min(id) FROM venue)")
-        cur.execute("UPDATE pipeline SET geom = ST_Translate(geom, 0.01, 0.0) WHERE id = (SELECT min(id) FROM pipeline)")
+        cur.execute("UPDATE pipeline SET geom = ST_Translate(geom, 0.01, 0.0) "
+                    "WHERE id = (SELECT min(id) FROM pipeline)")
     db.commit()
 
     summary = score(db, load_model(), AS_OF)
     assert not summary.full
-    print("incremental run scored", summary.scored)
     assert 0 < summary.scored["enterprise"] < 1500 and summary.scored["venue"] < 400
     incremental_features, incremental_areas = _features(db), _areas(db)
     assert not incremental_features.equals(before)  # the edits changed something
