@@ -26,6 +26,9 @@ import pandas as pd
 from geo.kinds import OPERATING_STATUS, PIPELINE_MEDIA
 from geo.risk.config import ModelConfigError
 from geo.risk.framework import Factor, FactorDef, RuleResult
+from geo.risk.inputs import column as _column
+from geo.risk.inputs import enum as _enum
+from geo.risk.inputs import numbers as _numbers
 
 # r = 0.099·d·√p (m; d outside diameter in mm; p MAOP in MPa): GB 32167 / the SI form of ASME B31.8S
 # r = 0.69·d·√p in ft, in and psi (0.69 × 0.3048 / 25.4 × √145.04 = 0.0997, rounded to 0.099); domain.md §4.
@@ -97,27 +100,6 @@ _CONTEXT_COUNTS = (
 
 
 # --- input helpers (vectorised) ------------------------------------------------------------------------------
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    """The column ``name``, or an all-missing one when the frame lacks it (= not computed)."""
-    if name in frame.columns:
-        return frame[name]
-    return pd.Series([None] * len(frame), index=frame.index, dtype="object")
-
-
-def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
-    """A numeric column as float64 (missing and unreadable values become NaN)."""
-    return pd.to_numeric(_column(frame, name), errors="coerce").astype("float64")
-
-
-def _enum(frame: pd.DataFrame, name: str, canonical: dict[str, tuple[str, ...]]) -> pd.Series:
-    """An enum column as canonical text (object), None where missing or not recognised (geo/kinds.py spellings)."""
-    spellings = {k.lower(): k for k in canonical}
-    for k, alts in canonical.items():
-        spellings.update({a.lower(): k for a in alts})
-    text = _column(frame, name).astype("string").str.strip().str.lower()
-    return text.map(spellings).astype("object").where(lambda v: pd.notna(v), None)
-
 
 def _context(frame: pd.DataFrame, params: dict) -> tuple[dict[str, pd.Series], dict[str, pd.Series]]:
     """The context counts with NaN (not computed) replaced by ``[pipeline.assumed]``, and where that happened."""

@@ -23,6 +23,12 @@ import pandas as pd
 from geo.kinds import OPERATING_STATUS, POND_SAFETY_STATES
 from geo.risk.config import ModelConfigError
 from geo.risk.framework import Factor, FactorDef, RuleResult
+from geo.risk.inputs import age_points as _age_points
+from geo.risk.inputs import booleans as _booleans
+from geo.risk.inputs import column as _column
+from geo.risk.inputs import days_since as _days_since
+from geo.risk.inputs import enum as _enum
+from geo.risk.inputs import numbers as _numbers
 
 STATE_NAMES_ZH = {"normal": "正常库", "ill": "病库", "dangerous": "险库", "critical": "危库"}
 
@@ -75,61 +81,9 @@ FACTORS = (
     STATUS,
 )
 
-_TRUE = {"true", "t", "yes", "y", "1", "是", "有"}
-_FALSE = {"false", "f", "no", "n", "0", "否", "无"}
 
 
 # --- input helpers (vectorised) ------------------------------------------------------------------------------
-
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series:
-    """The column ``name``, or an all-missing one when the frame lacks it."""
-    if name in frame.columns:
-        return frame[name]
-    return pd.Series([None] * len(frame), index=frame.index, dtype="object")
-
-
-def _numbers(frame: pd.DataFrame, name: str) -> pd.Series:
-    """A numeric column as float64 (missing and unreadable values become NaN)."""
-    return pd.to_numeric(_column(frame, name), errors="coerce").astype("float64")
-
-
-def _booleans(frame: pd.DataFrame, name: str) -> pd.Series:
-    """A boolean column as pandas nullable 'boolean' (True/False/NA); text spellings are recognised."""
-    s = _column(frame, name)
-    try:
-        return s.astype("boolean")
-    except (TypeError, ValueError):
-        text = s.astype("string").str.strip().str.lower()
-        out = pd.Series(pd.NA, index=s.index, dtype="boolean")
-        out[text.isin(_TRUE).fillna(False).to_numpy(bool)] = True
-        out[text.isin(_FALSE).fillna(False).to_numpy(bool)] = False
-        return out
-
-
-def _enum(frame: pd.DataFrame, name: str, canonical: dict[str, tuple[str, ...]]) -> pd.Series:
-    """An enum column as canonical text (object), None where missing or not recognised."""
-    spellings = {k.lower(): k for k in canonical}
-    for k, alts in canonical.items():
-        spellings.update({a.lower(): k for a in alts})
-    text = _column(frame, name).astype("string").str.strip().str.lower()
-    return text.map(spellings).astype("object").where(lambda v: pd.notna(v), None)
-
-
-def _days_since(frame: pd.DataFrame, name: str, as_of: dt.date) -> pd.Series:
-    """Days from the date in ``name`` to ``as_of`` (float; NaN where missing; dates after as_of count 0)."""
-    dates = pd.to_datetime(_column(frame, name), errors="coerce")
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    days = (pd.Timestamp(as_of) - dates).dt.days.astype("float64")
-    return days.clip(lower=0.0)
-
-
-def _age_points(days: pd.Series, p: dict) -> pd.Series:
-    """Points for an inspection age: 0 up to grace_days, max_points from full_days, linear between."""
-    grace, full, top = float(p["grace_days"]), float(p["full_days"]), float(p["max_points"])
-    share = ((days - grace) / max(full - grace, 1e-9)).clip(0.0, 1.0)
-    return (share * top).fillna(top)
 
 
 def _join_reasons(parts, index: pd.Index) -> pd.Series:
