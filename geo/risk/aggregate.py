@@ -324,23 +324,14 @@ def exposure_grid(points: pd.DataFrame, model: dict):
 
 def build_exposure_surface(conn, model: dict, threshold: float = 1.0) -> int:
     """Recompute exposure_cell from all scored features (segments count along their length)."""
-    points = query_frame(conn, """
-        SELECT r.kind, r.score, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat
-        FROM feature_risk r
-        JOIN LATERAL (
-            SELECT CASE r.kind
-                WHEN 'enterprise' THEN (SELECT ST_PointOnSurface(geom) FROM enterprise WHERE id = r.feature_id)
-                WHEN 'tailings_pond' THEN (SELECT ST_PointOnSurface(geom) FROM tailings_pond WHERE id = r.feature_id)
-                WHEN 'venue' THEN (SELECT ST_PointOnSurface(geom) FROM venue WHERE id = r.feature_id)
-            END AS pt
-        ) p ON p.pt IS NOT NULL
-        WHERE r.kind IN ('enterprise', 'tailings_pond', 'venue')
-        UNION ALL
-        SELECT 'pipeline_segment', r.score, ST_X(d.geom), ST_Y(d.geom)
+    sites = query_frame(conn, _FEATURE_POINTS, {"kinds": ["enterprise", "tailings_pond", "venue"], **_box(None)})
+    lines = query_frame(conn, """
+        SELECT 'pipeline_segment' AS kind, r.score, ST_X(d.geom) AS lon, ST_Y(d.geom) AS lat
         FROM feature_risk r JOIN pipeline_segment g ON r.kind = 'pipeline_segment' AND g.id = r.feature_id
         CROSS JOIN LATERAL ST_DumpPoints(ST_LineInterpolatePoints(g.geom,
             least(1.0, %(cell)s / greatest(g.length_m, 1.0)), true)) d
     """, {"cell": float(model["exposure"]["cell_m"])})
+    points = pd.concat([sites[["kind", "score", "lon", "lat"]], lines], ignore_index=True)
     with conn.cursor() as cur:
         cur.execute("DELETE FROM exposure_cell")
         if points.empty:
