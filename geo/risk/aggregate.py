@@ -40,24 +40,34 @@ WHERE r.kind = ANY(%(kinds)s) AND (%(nobox)s OR p.pt && ST_MakeEnvelope(%(x0)s, 
 """
 
 _SETTLEMENT_EXPOSURE = """
-SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat,
-       coalesce(s.population, s.households * %(persons_per_household)s) AS people,
-       (EXISTS (SELECT 1 FROM enterprise f JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = f.id
-                WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
-                  AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))
-        OR EXISTS (SELECT 1 FROM tailings_pond f JOIN feature_risk r ON r.kind = 'tailings_pond'
-                   AND r.feature_id = f.id
-                   WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
-                     AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))
-        OR EXISTS (SELECT 1 FROM venue f JOIN feature_risk r ON r.kind = 'venue' AND r.feature_id = f.id
-                   WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
-                     AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))
-        OR EXISTS (SELECT 1 FROM pipeline_segment f JOIN feature_risk r ON r.kind = 'pipeline_segment'
-                   AND r.feature_id = f.id
-                   WHERE f.geom && riskmap_expand_m(s.geom, %(radius)s) AND r.level IN ('red', 'orange')
-                     AND ST_DWithin(f.geom::geography, pt::geography, %(radius)s))) AS exposed
-FROM settlement s CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.geom) AS pt) p
-WHERE %(nobox)s OR pt && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)
+WITH box AS (SELECT ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) AS g),
+hot AS (  -- orange and red features (few): the search runs from them to the settlements around them
+    SELECT f.geom FROM enterprise f JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = f.id
+    WHERE r.level IN ('red', 'orange')
+    UNION ALL
+    SELECT f.geom FROM tailings_pond f JOIN feature_risk r ON r.kind = 'tailings_pond' AND r.feature_id = f.id
+    WHERE r.level IN ('red', 'orange')
+    UNION ALL
+    SELECT f.geom FROM venue f JOIN feature_risk r ON r.kind = 'venue' AND r.feature_id = f.id
+    WHERE r.level IN ('red', 'orange')
+    UNION ALL
+    SELECT f.geom FROM pipeline_segment f JOIN feature_risk r ON r.kind = 'pipeline_segment' AND r.feature_id = f.id
+    WHERE r.level IN ('red', 'orange')
+),
+exposed AS (
+    SELECT DISTINCT s.id
+    FROM hot h, box
+    JOIN settlement s ON true
+    WHERE (%(nobox)s OR h.geom && riskmap_expand_m(box.g, %(radius)s))
+      AND s.geom && riskmap_expand_m(h.geom, %(radius)s)
+      AND ST_DWithin(ST_PointOnSurface(s.geom)::geography, h.geom::geography, %(radius)s)
+)
+SELECT ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat,
+       coalesce(s.population, s.households * %(persons_per_household)s) AS people
+FROM settlement s
+JOIN exposed e ON e.id = s.id
+CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.geom) AS pt) p, box
+WHERE %(nobox)s OR p.pt && box.g
 """
 
 
@@ -217,8 +227,7 @@ def aggregate_areas(conn, model: dict, region=None) -> int:
         **_box(bbox), "radius": model["area"]["exposure_radius_m"],
         "persons_per_household": model["context"]["persons_per_household"]})
     assigned = _assign(points, areas, resolutions, wanted)
-    exposed = settlements[settlements["exposed"].astype(bool)] if len(settlements) else settlements
-    people = _assign(exposed[["lon", "lat", "people"]], areas, resolutions, wanted) if len(exposed) else \
+    people = _assign(settlements[["lon", "lat", "people"]], areas, resolutions, wanted) if len(settlements) else \
         pd.DataFrame(columns=["area_type", "resolution", "area_id", "people"])
     result = aggregate_frame(assigned, people, model)
     result["geom"] = _area_geometries(result, areas)
