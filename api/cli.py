@@ -288,6 +288,22 @@ def demo_cmd(
         _print_score_summary(summary)
 
 
+# ----- serve -----------------------------------------------------------------------------------------------------
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI documentation at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    with _reported():
+        uvicorn.run(create_app(_settings()), host=host, port=port)
+
+
 def main() -> None:
     try:
         app()

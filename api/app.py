@@ -1,0 +1,138 @@
+"""The HTTP API: ``create_app(settings)`` builds the FastAPI application (issue 4).
+
+Settings are passed in, never read at import.  The lifespan opens one connection pool per app (kept on
+``app.state.pool``), brings the schema up to date once and closes the pool at shutdown.  A database that is
+down at startup does not stop the service: requests get a 503 with ``Retry-After`` until it is back, and the
+pending migrations run on the first connection that succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.pool
+from fastapi import FastAPI
+
+from api import errors
+from api.database import database_url
+from api.routes import features, health, near
+from api.settings import Settings
+from geo import store
+from geo.risk.config import load_model
+
+log = logging.getLogger("riskmap.api")
+
+POOL_MIN = 2  # connections kept open while idle
+POOL_MAX = 16  # connections at most; a request waits POOL_WAIT_S for one, then gets a 503
+POOL_WAIT_S = 5.0
+CONNECT_TIMEOUT_S = 5
+STATEMENT_TIMEOUT_MS = 30_000  # a runaway query ends as a 503, not a hung worker
+
+
+class Pool:
+    """A thread-safe psycopg2 pool that opens lazily, waits briefly when full and migrates the schema once.
+
+    psycopg2's ThreadedConnectionPool connects ``minconn`` connections in its constructor and fails at once
+    when all are in use; this wrapper creates it on first use (so the app starts while the database is down)
+    and makes callers wait up to ``wait_s`` for a free connection before giving up with ``PoolError``.
+    """
+
+    def __init__(self, url: str, minconn: int = POOL_MIN, maxconn: int = POOL_MAX, wait_s: float = POOL_WAIT_S):
+        self.url = url
+        self.minconn, self.maxconn, self.wait_s = minconn, maxconn, wait_s
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._slots = threading.BoundedSemaphore(maxconn)
+        self._lock = threading.Lock()
+        self.migrated = False
+
+    def _open(self) -> psycopg2.pool.ThreadedConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = psycopg2.pool.ThreadedConnectionPool(
+                    self.minconn, self.maxconn, self.url, connect_timeout=CONNECT_TIMEOUT_S,
+                    # JIT compiles for hundreds of milliseconds to save a few on these short, indexed queries
+                    options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off", application_name="riskmap-api")
+            return self._pool
+
+    def getconn(self) -> psycopg2.extensions.connection:
+        if not self._slots.acquire(timeout=self.wait_s):
+            raise psycopg2.pool.PoolError(f"connection pool exhausted: no connection free within {self.wait_s} s")
+        try:
+            conn = self._open().getconn()
+            if not self.migrated:
+                self._migrate(conn)
+            return conn
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def putconn(self, conn: psycopg2.extensions.connection, broken: bool = False) -> None:
+        try:
+            if not broken and not conn.closed:
+                try:
+                    conn.rollback()  # end the request's transaction: a pooled connection starts clean
+                except psycopg2.Error:
+                    broken = True
+            pool = self._pool
+            if pool is not None and not pool.closed:
+                pool.putconn(conn, close=broken or bool(conn.closed))
+            else:
+                conn.close()
+        finally:
+            self._slots.release()
+
+    def _migrate(self, conn) -> None:
+        with self._lock:
+            if not self.migrated:
+                applied = store.migrate(conn)
+                if applied:
+                    log.info("applied migrations: %s", ", ".join(f"{m.version:04d}_{m.name}" for m in applied))
+                self.migrated = True
+
+    def migrate_now(self) -> None:
+        """Migrate at startup when the database is reachable; log and carry on when it is not."""
+        try:
+            conn = self.getconn()
+        except (psycopg2.OperationalError, psycopg2.pool.PoolError) as e:
+            log.warning("database %s unavailable at startup (%s); serving 503 until it is back",
+                        store.redact(self.url), str(e).strip())
+            return
+        self.putconn(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None and not self._pool.closed:
+                self._pool.closeall()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The riskmap API for these settings (the database, the risk model)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.settings = settings
+        app.state.model = load_model(settings.risk_model)
+        app.state.pool = Pool(database_url(settings))
+        app.state.pool.migrate_now()
+        try:
+            yield
+        finally:
+            app.state.pool.close()
+
+    app = FastAPI(
+        title="riskmap",
+        summary="Geospatial risk mapping for production-safety supervision.",
+        description="Risk scores, levels and their explanations for enterprises, tailings ponds, pipelines and "
+                    "crowded venues, as JSON and GeoJSON (RFC 7946). Errors are `application/problem+json`.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(near.router)
+    app.include_router(features.router)
+    return app

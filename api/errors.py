@@ -1,0 +1,121 @@
+"""HTTP errors: one JSON shape (RFC 9457 ``application/problem+json``) and one table from exceptions to statuses.
+
+Every error a client sees is ``{type, title, status, detail, errors?: [{field, message}]}``.  The domain raises
+its own exceptions (geo/errors.py, no HTTP there); ``STATUS`` below is the only place that gives them a status.
+Bad input is always a 4xx: request validation names each field; anything unexpected is a 500 with a generic
+message, and the detail goes to the log, not to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import psycopg2
+import psycopg2.pool
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from geo.errors import DatabaseUnavailable, ImportRejected, InputError, InvalidCRS, NotFound, UnknownKind
+
+log = logging.getLogger("riskmap.api")
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_S = 5  # a database that is down or saturated usually recovers (restart, burst) within seconds
+
+
+@dataclass(frozen=True)
+class Status:
+    code: int
+    title: str
+    retry: bool = False  # 503: tell the client when to try again
+
+
+# The one table.  Looked up along the exception's class hierarchy, so subclasses inherit their parent's status.
+STATUS: dict[type[Exception], Status] = {
+    UnknownKind: Status(422, "Unknown feature kind"),
+    InvalidCRS: Status(422, "Invalid coordinate reference system"),
+    InputError: Status(422, "Invalid input"),
+    ImportRejected: Status(422, "Import rejected"),
+    NotFound: Status(404, "Not found"),
+    DatabaseUnavailable: Status(503, "Database unavailable", retry=True),
+    psycopg2.OperationalError: Status(503, "Database unavailable", retry=True),  # down, restarting, timed out
+    psycopg2.InterfaceError: Status(503, "Database unavailable", retry=True),  # connection closed under us
+    psycopg2.pool.PoolError: Status(503, "Service busy", retry=True),  # every pooled connection in use
+}
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict] | None = None, *,
+            headers: dict[str, str] | None = None, **extra) -> JSONResponse:
+    """A problem+json response."""
+    body: dict = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def field_error(field: str, message: str) -> RequestValidationError:
+    """A validation error of one request parameter, reported exactly like FastAPI's own (422, field named)."""
+    return RequestValidationError([{"type": "value_error", "loc": ("query", field), "msg": message}])
+
+
+def _field(loc: tuple) -> str:
+    # ("query", "lat") -> "lat"; ("body", "items", 0, "x") -> "items.0.x"
+    parts = [str(p) for p in loc[1:]] if len(loc) > 1 and loc[0] in ("query", "path", "body", "header") else \
+        [str(p) for p in loc]
+    return ".".join(parts) or "request"
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid value")}
+              for e in exc.errors()]
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return problem(422, "Invalid request", f"invalid value for: {fields}", errors)
+
+
+async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    return problem(exc.status_code, title, str(exc.detail), headers=getattr(exc, "headers", None))
+
+
+def _status_of(exc: Exception) -> Status | None:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return None
+
+
+async def _mapped(request: Request, exc: Exception) -> JSONResponse:
+    status = _status_of(exc)
+    if status is None:  # registered for a class of the table, so this does not happen; stay safe anyway
+        return await _unexpected(request, exc)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status.retry else None
+    if status.code >= 500:
+        # Database details (host, port, server message) are for the log, not for clients.
+        log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, str(exc).strip())
+        return problem(status.code, status.title, "the database is unavailable or busy; try again shortly",
+                       headers=headers)
+    extra: dict = {}
+    errors = None
+    if isinstance(exc, ImportRejected):
+        extra["report"] = exc.report.as_dict()
+    if isinstance(exc, UnknownKind):
+        errors = [{"field": "kind", "message": str(exc)}]
+    return problem(status.code, status.title, str(exc), errors, headers=headers, **extra)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers: the table, validation, HTTP errors, and the catch-all 500."""
+    for cls in STATUS:
+        app.add_exception_handler(cls, _mapped)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,58 @@
+"""The HTTP routes, one module per resource, and the SQL they run (``api/sql/*.sql``, loaded once)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from fastapi.responses import JSONResponse, Response
+from psycopg2 import sql
+from pydantic import BaseModel, Field
+
+# The feature classes that carry a risk score (settlements and areas are context, not risks).
+RISK_KINDS = ("enterprise", "tailings_pond", "pipeline", "venue")
+GEOJSON = "application/geo+json"
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of ``api/sql/<name>.sql``."""
+    return resources.files("api").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
+
+
+def sql_for_table(name: str, table: str) -> sql.Composed:
+    """``api/sql/<name>.sql`` with its ``{table}`` placeholder filled by the quoted table name."""
+    return sql.SQL(sql_text(name)).format(table=sql.Identifier(table))
+
+
+Level = Literal["blue", "yellow", "orange", "red"]
+
+
+class GeoJSONResponse(JSONResponse):
+    """GeoJSON (RFC 7946 §12 media type)."""
+
+    media_type = GEOJSON
+
+
+def geojson(text: str) -> Response:
+    """A GeoJSON document serialised by PostGIS, passed on as it is."""
+    return Response(content=text, media_type=GEOJSON)
+
+
+def ewkt_point(lon: float, lat: float) -> str:
+    """A WGS 84 point as EWKT, to send as a query parameter (cast to geometry or geography in SQL)."""
+    return f"SRID=4326;POINT({lon!r} {lat!r})"
+
+
+class Factor(BaseModel):
+    """One factor of a score: what it looked at, the points it gave, and where the rule comes from."""
+
+    factor: str
+    title: str | None
+    source: str | None
+    unit: str | None
+    value: Any = Field(description="The value the rule looked at (a number, text or boolean; null if missing).")
+    points: float | None
+    assumed: bool | None = Field(description="True when the register lacked the value and a conservative one "
+                                             "was assumed.")

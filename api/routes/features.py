@@ -1,0 +1,147 @@
+"""GET /features (paged GeoJSON) and GET /features/{kind}/{id} (one feature with its full explanation)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel
+
+from api.dependencies import Connection
+from api.errors import field_error
+from api.routes import GEOJSON, Factor, GeoJSONResponse, Level, geojson, sql_for_table
+from geo.errors import NotFound
+from geo.risk.framework import LEVELS
+
+router = APIRouter(tags=["features"])
+
+MAX_LIMIT = 1000
+MAX_ID = 2**63 - 1  # bigint: a larger id cannot exist (and must not reach the database as an error)
+Kind = Literal["enterprise", "tailings_pond", "pipeline", "venue"]
+
+
+class FeatureProperties(BaseModel):
+    id: int
+    source_id: str
+    kind: Kind
+    name: str
+    score: float | None
+    level: Level | None
+    direct_red: str | None
+
+
+class PagedFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any]
+    properties: FeatureProperties
+
+
+class Link(BaseModel):
+    rel: str
+    href: str
+    type: str
+
+
+class FeaturePage(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[PagedFeature]
+    numberReturned: int  # noqa: N815 (OGC API Features member name)
+    next: str | None  # the next page, None on the last one
+    links: list[Link]
+
+
+class ExplainedProperties(FeatureProperties):
+    attributes: dict[str, Any]
+    extra_properties: dict[str, Any]
+    synthetic: bool
+    updated_at: str
+    model_version: str | None
+    computed_at: str | None
+    details: dict[str, Any] | None
+    factors: list[Factor]
+
+
+class ExplainedFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any]
+    properties: ExplainedProperties
+
+
+def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
+    """``minx,miny,maxx,maxy`` in WGS 84 degrees; a 422 naming ``bbox`` when malformed or out of range."""
+    if bbox is None:
+        return None
+    parts = bbox.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        raise field_error("bbox", f"expected four numbers minx,miny,maxx,maxy; got {bbox!r}") from None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise field_error("bbox", f"expected four finite numbers minx,miny,maxx,maxy; got {bbox!r}")
+    x0, y0, x1, y1 = values
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+        raise field_error("bbox", f"longitudes must lie in [-180, 180] and latitudes in [-90, 90]; got {bbox!r}")
+    if not (x0 < x1 and y0 < y1):
+        raise field_error("bbox", f"minx must be below maxx and miny below maxy; got {bbox!r}")
+    return x0, y0, x1, y1
+
+
+def parse_levels(level: str | None) -> list[str] | None:
+    """A comma list of levels; a 422 naming ``level`` for an unknown one."""
+    wanted = [v.strip() for v in (level or "").split(",") if v.strip()]
+    for v in wanted:
+        if v not in LEVELS:
+            raise field_error("level", f"unknown level {v!r}; expected a comma list of: {', '.join(LEVELS)}")
+    return wanted or None
+
+
+@router.get("/features", response_model=FeaturePage, response_class=GeoJSONResponse, summary="Features, paged")
+def list_features(
+    request: Request,
+    conn: Connection,
+    kind: Annotated[Kind, Query(description="Feature class.")],
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (WGS 84 degrees).",
+                                      examples=["118.0,39.5,118.5,39.8"])] = None,
+    level: Annotated[str | None, Query(description="Comma list of levels (blue, yellow, orange, red).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = 100,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Return features with ids above this one "
+                                                                    "(from the `next` link).")] = None,
+):
+    """One page of features of one class in id order, with their score and level; follow `next` for the rest."""
+    box = parse_bbox(bbox)
+    x0, y0, x1, y1 = box or (None, None, None, None)
+    params = {"kind": kind, "after": after, "nobox": box is None, "x0": x0, "y0": y0, "x1": x1, "y1": y1,
+              "levels": parse_levels(level), "limit": limit}
+    with conn.cursor() as cur:
+        cur.execute(sql_for_table("features_page", kind), params)
+        rows = cur.fetchall()
+    page, more = rows[:limit], len(rows) > limit
+    next_url = str(request.url.include_query_params(after=page[-1][1])) if more else None
+    links = [{"rel": "self", "href": str(request.url), "type": GEOJSON}]
+    if next_url:
+        links.append({"rel": "next", "href": next_url, "type": GEOJSON})
+    tail = json.dumps({"numberReturned": len(page), "next": next_url, "links": links}, ensure_ascii=False)
+    return geojson('{"type":"FeatureCollection","features":[' + ",".join(r[0] for r in page) + "]," + tail[1:])
+
+
+@router.get("/features/{kind}/{id}", response_model=ExplainedFeature, response_class=GeoJSONResponse,
+            summary="One feature with the explanation of its score",
+            responses={404: {"description": "No feature of this kind has this id (problem+json)."}})
+def feature_detail(
+    conn: Connection,
+    kind: Annotated[Kind, Path(description="Feature class.")],
+    id: Annotated[int, Path(ge=1, le=MAX_ID, description="The feature's id.")],
+):
+    """The feature, its attributes, score, level, direct-red reason and every factor of its score (value,
+    points, whether assumed, and the factor's title, source and unit), plus the rule details."""
+    params = {"kind": kind, "id": id, "factor_kind": "pipeline_segment" if kind == "pipeline" else kind}
+    with conn.cursor() as cur:
+        cur.execute(sql_for_table("feature_detail", kind), params)
+        row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"no {kind} with id {id}")
+    return geojson(row[0])

@@ -1,0 +1,158 @@
+"""GET /features (keyset pages) and GET /features/{kind}/{id} (full explanation) against the scored demo."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from geo import store
+from tests.api.test_near import demo_database
+
+
+@pytest.fixture(scope="module")
+def demo_url(cluster):
+    with demo_database(cluster, "api_features") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(demo_url):
+    with TestClient(create_app(Settings(database_url=demo_url))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def conn(demo_url):
+    c = store.connect(demo_url)
+    c.autocommit = True
+    yield c
+    c.close()
+
+
+def ids_in_db(conn, sql: str, params=()) -> list[int]:
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def walk(client, url: str, params: dict) -> tuple[list[int], int]:
+    """Follow `next` links from the first page; returns every id seen and the number of pages."""
+    seen, pages = [], 0
+    r = client.get(url, params=params)
+    while True:
+        assert r.status_code == 200, r.text
+        body = r.json()
+        pages += 1
+        seen += [f["properties"]["id"] for f in body["features"]]
+        assert body["numberReturned"] == len(body["features"])
+        if body["next"] is None:
+            assert all(link["rel"] != "next" for link in body["links"])
+            return seen, pages
+        assert {"rel": "next", "href": body["next"], "type": "application/geo+json"} in body["links"]
+        r = client.get(body["next"])
+
+
+def test_keyset_pagination_walks_every_feature_once(client, conn):
+    """Following `next` visits every venue exactly once, in id order, a page of `limit` at a time."""
+    seen, pages = walk(client, "/features", {"kind": "venue", "limit": 150})
+    expected = ids_in_db(conn, "SELECT id FROM venue")
+    assert seen == expected
+    assert pages == -(-len(expected) // 150)
+
+
+def test_page_is_geojson_with_scores(client):
+    """A page is a GeoJSON FeatureCollection whose features carry id, source_id, kind, name, score and level."""
+    r = client.get("/features", params={"kind": "enterprise", "limit": 3})
+    assert r.headers["content-type"].startswith("application/geo+json")
+    body = r.json()
+    assert body["type"] == "FeatureCollection" and len(body["features"]) == 3 and body["next"]
+    f = body["features"][0]
+    assert f["type"] == "Feature" and f["geometry"]["type"] == "Point"
+    assert set(f["properties"]) == {"id", "source_id", "kind", "name", "score", "level", "direct_red"}
+    assert f["properties"]["kind"] == "enterprise" and f["properties"]["level"] in ("blue", "yellow", "orange", "red")
+
+
+def test_default_limit_is_100(client):
+    """Without `limit` a page holds 100 features."""
+    assert len(client.get("/features", params={"kind": "enterprise"}).json()["features"]) == 100
+
+
+def test_bbox_filter(client, conn):
+    """`bbox` returns exactly the features intersecting the box, across pages."""
+    box = (118.1, 39.6, 118.3, 39.7)
+    seen, _ = walk(client, "/features", {"kind": "enterprise", "bbox": ",".join(map(str, box)), "limit": 40})
+    expected = ids_in_db(conn, "SELECT id FROM enterprise WHERE ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, "
+                               "4326))", box)
+    assert seen == expected and len(expected) > 40
+
+
+def test_level_filter(client, conn):
+    """`level` (a comma list) keeps the features at those levels, pipelines by their rolled-up level."""
+    seen, _ = walk(client, "/features", {"kind": "pipeline", "level": "red,orange", "limit": 5})
+    expected = ids_in_db(conn, "SELECT feature_id FROM feature_risk WHERE kind = 'pipeline' "
+                               "AND level IN ('red', 'orange')")
+    assert seen == expected and expected
+
+
+def test_detail_explains_every_factor(client, conn):
+    """GET /features/{kind}/{id} gives every factor with value, points, assumed, title, source and unit."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT feature_id, jsonb_array_length(factors), direct_red FROM feature_risk "
+                    "WHERE kind = 'enterprise' ORDER BY direct_red IS NULL, feature_id LIMIT 1")
+        fid, n_factors, direct_red = cur.fetchone()
+    r = client.get(f"/features/enterprise/{fid}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    p = r.json()["properties"]
+    assert p["id"] == fid and p["kind"] == "enterprise" and p["direct_red"] == direct_red
+    assert len(p["factors"]) == n_factors
+    for f in p["factors"]:
+        assert set(f) == {"factor", "value", "points", "assumed", "title", "source", "unit"}
+        assert f["title"] and f["source"] and f["unit"] is not None
+    assert isinstance(p["details"], dict) and p["model_version"]
+    assert p["attributes"]["industry"]
+
+
+def test_pipeline_detail_uses_segment_factor_definitions(client):
+    """A pipeline's factors (those of its worst segment) come with their titles; details name that segment."""
+    p = client.get("/features/pipeline/1").json()["properties"]
+    assert p["factors"] and all(f["title"] for f in p["factors"])
+    assert {"worst_segment", "segments"} <= set(p["details"])
+
+
+def test_unknown_id_is_404(client):
+    """An id that does not exist is a 404 problem."""
+    r = client.get("/features/venue/999999")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["status"] == 404 and "999999" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(("url", "field"), [
+    ("/features/factory/1", "kind"),
+    ("/features/settlement/1", "kind"),
+    ("/features/venue/0", "id"),
+    ("/features/venue/99999999999999999999", "id"),
+    ("/features/venue/abc", "id"),
+    ("/features?kind=factory", "kind"),
+    ("/features", "kind"),
+    ("/features?kind=venue&limit=0", "limit"),
+    ("/features?kind=venue&limit=1001", "limit"),
+    ("/features?kind=venue&after=-1", "after"),
+    ("/features?kind=venue&level=purple", "level"),
+    ("/features?kind=venue&bbox=1,2,3", "bbox"),
+    ("/features?kind=venue&bbox=a,b,c,d", "bbox"),
+    ("/features?kind=venue&bbox=1,2,3,4,5", "bbox"),
+    ("/features?kind=venue&bbox=119,39,118,40", "bbox"),
+    ("/features?kind=venue&bbox=118,40,119,39", "bbox"),
+    ("/features?kind=venue&bbox=118,39,190,40", "bbox"),
+    ("/features?kind=venue&bbox=118,-95,119,40", "bbox"),
+    ("/features?kind=venue&bbox=nan,39,119,40", "bbox"),
+    ("/features?kind=venue&bbox=", "bbox"),
+])
+def test_bad_parameters_are_422(client, url, field):
+    """Each bad parameter gets a 422 problem+json naming the field (never a 500)."""
+    r = client.get(url)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in r.json()["errors"]] == [field]

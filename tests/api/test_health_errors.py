@@ -1,0 +1,158 @@
+"""GET /health, the problem+json error table, a database that is down, OpenAPI, and `riskmap serve`."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import psycopg2
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from api.settings import Settings
+from geo import store
+from geo.errors import DatabaseUnavailable, ImportRejected, ImportReport
+from geo.risk.config import load_model
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def client(db_url):
+    with TestClient(create_app(Settings(database_url=db_url))) as c:
+        yield c
+
+
+@pytest.fixture
+def down_client():
+    url = f"postgresql://riskmap@127.0.0.1:{closed_port()}/riskmap"
+    with TestClient(create_app(Settings(database_url=url))) as c:
+        yield c
+
+
+def assert_problem(r, status: int) -> dict:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == status and body["title"] and body["detail"] and body["type"]
+    return body
+
+
+def test_health_fields(client):
+    """/health reports the database reachable, the current schema version and the configured model version."""
+    r = client.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    latest = store.migrations()[-1].version
+    assert body == {"status": "ok", "database": "reachable", "schema_version": latest,
+                    "expected_schema_version": latest, "model_version": load_model()["version"],
+                    "scores_model_version": None, "scored_features": 0}
+
+
+def test_startup_migrates_an_empty_database(cluster):
+    """The app brings an empty database's schema up to date when it starts."""
+    _, url = cluster
+    name = f"riskmap_api_empty_{os.getpid()}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    try:
+        with TestClient(create_app(Settings(database_url=url.rsplit("/", 1)[0] + "/" + name))) as c:
+            assert c.get("/health").json()["schema_version"] == store.migrations()[-1].version
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+@pytest.mark.parametrize("url", ["/health", "/risks/near?lon=118.2&lat=39.6", "/features?kind=venue",
+                                 "/features/venue/1"])
+def test_database_down_is_503_with_retry_after(down_client, url):
+    """With the database unreachable every endpoint answers 503 problem+json with Retry-After, no details leaked."""
+    r = down_client.get(url)
+    body = assert_problem(r, 503)
+    assert int(r.headers["Retry-After"]) > 0
+    assert "127.0.0.1" not in body["detail"] and "refused" not in body["detail"]
+
+
+def test_connections_return_to_the_pool(client):
+    """Many more requests than pooled connections succeed: each request gives its connection back."""
+    for _ in range(60):
+        assert client.get("/health").status_code == 200
+    assert client.get("/features/venue/1").status_code == 404  # an error path returns its connection too
+    assert client.get("/health").status_code == 200
+
+
+def test_unknown_route_is_404_problem(client):
+    """A path that does not exist is a 404 problem, not FastAPI's default body."""
+    assert_problem(client.get("/no-such-thing"), 404)
+
+
+def app_raising(db_url: str, exc: Exception):
+    app = create_app(Settings(database_url=db_url))
+
+    def boom():
+        raise exc
+
+    app.add_api_route("/boom", boom)
+    return app
+
+
+def test_unexpected_error_is_generic_500(db_url, caplog):
+    """An unexpected exception is a 500 with a generic message; the detail is logged, not sent."""
+    with TestClient(app_raising(db_url, RuntimeError("secret internals")), raise_server_exceptions=False) as c:
+        body = assert_problem(c.get("/boom"), 500)
+    assert "secret" not in body["detail"]
+    assert "secret internals" in caplog.text
+
+
+def test_import_rejected_is_422_with_report(db_url):
+    """ImportRejected maps to 422 and carries the import report."""
+    report = ImportReport(file="sites.csv", kind="enterprise", rows_read=2)
+    report.add(2, "industry", "unknown industry 'foo'")
+    with TestClient(app_raising(db_url, ImportRejected(report))) as c:
+        body = assert_problem(c.get("/boom"), 422)
+    assert body["report"] == report.as_dict()
+
+
+def test_database_unavailable_is_503(db_url):
+    """The domain's DatabaseUnavailable maps to 503 with Retry-After."""
+    with TestClient(app_raising(db_url, DatabaseUnavailable("cannot connect"))) as c:
+        r = c.get("/boom")
+    assert_problem(r, 503)
+    assert "Retry-After" in r.headers
+
+
+def test_openapi_lists_the_endpoints(client):
+    """/openapi.json documents the endpoints and their parameters."""
+    spec = client.get("/openapi.json").json()
+    assert {"/health", "/risks/near", "/features", "/features/{kind}/{id}"} <= set(spec["paths"])
+    near = {p["name"] for p in spec["paths"]["/risks/near"]["get"]["parameters"]}
+    assert near == {"lon", "lat", "radius_m", "kinds", "min_level", "limit"}
+    assert "application/geo+json" in spec["paths"]["/risks/near"]["get"]["responses"]["200"]["content"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_serve_command_runs_uvicorn(monkeypatch, db_url):
+    """`riskmap serve --host --port` runs uvicorn on the app with those settings."""
+    import uvicorn
+
+    from api.cli import app as cli
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port: calls.append((app, host, port)))
+    monkeypatch.setenv("RISKMAP_DATABASE_URL", db_url)
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    (app, host, port), = calls
+    assert (host, port) == ("0.0.0.0", 8123) and app.title == "riskmap"
+    assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
+    assert calls[-1][1:] == ("127.0.0.1", 8000)

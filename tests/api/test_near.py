@@ -1,0 +1,263 @@
+"""GET /risks/near against a real PostGIS holding the scored Tangshan demo (issue 4, item 1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from contextlib import contextmanager
+
+import h3
+import psycopg2
+import pytest
+from fastapi.testclient import TestClient
+from pyproj import Geod
+
+from api.app import create_app
+from api.settings import Settings
+from data.loader import load_demo
+from geo import store
+from geo.risk.config import load_model
+from geo.risk.framework import LEVELS
+from geo.risk.scoring import score
+from tests.conftest import TEMPLATE
+
+GEOD = Geod(ellps="WGS84")
+CENTRE = (118.2, 39.65)  # Lubei district, Tangshan: dense demo features of every kind
+AS_OF = dt.date(2026, 11, 29)
+
+
+@contextmanager
+def demo_database(cluster, label: str):
+    """A database of its own holding the demo region, scored; yields its URL and drops it afterwards."""
+    _, url = cluster
+    name = f"riskmap_{label}_{os.getpid()}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    test_url = url.rsplit("/", 1)[0] + "/" + name
+    conn = store.connect(test_url)
+    try:
+        load_demo(conn)
+        score(conn, load_model(), AS_OF, full=True)
+    finally:
+        conn.close()
+    try:
+        yield test_url
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+@pytest.fixture(scope="module")
+def demo_url(cluster):
+    with demo_database(cluster, "api_near") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(demo_url):
+    with TestClient(create_app(Settings(database_url=demo_url))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def conn(demo_url):
+    c = store.connect(demo_url)
+    c.autocommit = True
+    yield c
+    c.close()
+
+
+def near(client, **params):
+    params.setdefault("lon", CENTRE[0])
+    params.setdefault("lat", CENTRE[1])
+    r = client.get("/risks/near", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def point_features(conn, kinds=("enterprise", "venue")) -> list[tuple[str, int, float, float]]:
+    """(kind, id, lon, lat) of every point feature of these kinds."""
+    rows = []
+    with conn.cursor() as cur:
+        for kind in kinds:
+            cur.execute(f"SELECT id, ST_X(geom), ST_Y(geom) FROM {kind} WHERE GeometryType(geom) = 'POINT'")
+            rows += [(kind, i, x, y) for i, x, y in cur.fetchall()]
+    return rows
+
+
+def geodesic_m(lon1, lat1, lon2, lat2) -> float:
+    return GEOD.inv(lon1, lat1, lon2, lat2)[2]
+
+
+def test_response_is_geojson_feature_collection(client):
+    """The answer is an RFC 7946 FeatureCollection served as application/geo+json with the documented members."""
+    r = client.get("/risks/near", params={"lon": CENTRE[0], "lat": CENTRE[1], "radius_m": 2000, "limit": 5})
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/geo+json")
+    body = r.json()
+    assert body["type"] == "FeatureCollection" and len(body["features"]) == 5
+    props = body["features"][0]["properties"]
+    assert set(props) >= {"id", "source_id", "kind", "name", "distance_m", "score", "level", "direct_red",
+                          "top_factors"}
+    assert body["features"][0]["geometry"]["type"] in ("Point", "Polygon", "MultiPolygon", "LineString")
+
+
+def test_nearest_first_with_geodesic_distances(client):
+    """Features come nearest first, and point distances match pyproj.Geod on WGS 84 to a few centimetres."""
+    feats = near(client, radius_m=5000, limit=200)["features"]
+    distances = [f["properties"]["distance_m"] for f in feats]
+    assert distances == sorted(distances) and len(feats) > 20
+    points = [f for f in feats if f["geometry"]["type"] == "Point"][:8]
+    assert len(points) >= 5
+    for f in points:
+        lon, lat = f["geometry"]["coordinates"]
+        assert f["properties"]["distance_m"] == pytest.approx(geodesic_m(*CENTRE, lon, lat), abs=0.05)
+
+
+def test_nearest_matches_brute_force(client, conn):
+    """The `limit` nearest points are exactly those a brute-force geodesic search finds (the KNN bound is exact)."""
+    for lon, lat in [CENTRE, (118.05, 39.75), (118.6, 39.9)]:
+        feats = near(client, lon=lon, lat=lat, radius_m=20000, limit=25, kinds="enterprise,venue")["features"]
+        got = [(f["properties"]["kind"], f["properties"]["id"]) for f in feats]
+        brute = sorted((geodesic_m(lon, lat, x, y), kind, i) for kind, i, x, y in point_features(conn))
+        expected = [(kind, i) for d, kind, i in brute if d <= 20000][:25]
+        assert got == expected
+
+
+def test_radius_honoured(client, conn):
+    """Every feature lies within the radius, and with room to spare all features within it are returned."""
+    body = near(client, radius_m=1500, limit=1000, kinds="enterprise,venue")
+    assert all(f["properties"]["distance_m"] <= 1500 for f in body["features"])
+    inside = [1 for _, _, x, y in point_features(conn) if geodesic_m(*CENTRE, x, y) <= 1500]
+    assert len(body["features"]) == len(inside) > 0
+    assert body["summary"]["complete"] is True
+
+
+def test_limit_honoured(client):
+    """`limit` caps the features returned, and the summary says the answer is not complete."""
+    body = near(client, radius_m=10000, limit=7)
+    assert len(body["features"]) == 7
+    assert body["summary"]["returned"] == 7 and body["summary"]["complete"] is False
+
+
+def test_default_limit_is_100(client):
+    """Without `limit` at most 100 features come back."""
+    assert len(near(client, radius_m=20000)["features"]) == 100
+
+
+def test_kinds_filter(client):
+    """`kinds` restricts the feature classes returned."""
+    feats = near(client, radius_m=20000, limit=300, kinds="venue,tailings_pond")["features"]
+    assert {f["properties"]["kind"] for f in feats} <= {"venue", "tailings_pond"}
+    assert any(f["properties"]["kind"] == "venue" for f in feats)
+
+
+def test_min_level_filter(client):
+    """`min_level` keeps features at that level or above only."""
+    feats = near(client, radius_m=20000, limit=500, min_level="orange")["features"]
+    assert feats and {f["properties"]["level"] for f in feats} <= {"orange", "red"}
+    distances = [f["properties"]["distance_m"] for f in feats]
+    assert distances == sorted(distances)
+
+
+def test_pipelines_by_nearest_segment(client, conn):
+    """A pipeline appears once, at the distance, risk and geometry of its nearest segment."""
+    feats = near(client, lon=118.3, lat=39.55, radius_m=20000, limit=100, kinds="pipeline")["features"]
+    assert feats
+    ids = [f["properties"]["id"] for f in feats]
+    assert len(ids) == len(set(ids))
+    with conn.cursor() as cur:
+        for f in feats[:5]:
+            p = f["properties"]
+            cur.execute("SELECT s.id, s.seq, ST_Distance(s.geom::geography, ST_Point(118.3, 39.55, 4326)::geography) "
+                        "AS d FROM pipeline_segment s WHERE s.pipeline_id = %s ORDER BY d, s.seq LIMIT 1", (p["id"],))
+            seg_id, seq, d = cur.fetchone()
+            assert p["segment"] == {"id": seg_id, "seq": seq}
+            assert p["distance_m"] == pytest.approx(d, abs=0.01)
+            cur.execute("SELECT score, level FROM feature_risk WHERE kind = 'pipeline_segment' AND feature_id = %s",
+                        (seg_id,))
+            seg_score, seg_level = cur.fetchone()
+            assert p["score"] == pytest.approx(seg_score, abs=0.01) and p["level"] == seg_level
+            assert f["geometry"]["type"] == "LineString"
+
+
+def test_top_factors(client):
+    """Each feature carries at most three factors, most points first, with their title and source."""
+    for f in near(client, radius_m=3000, limit=50)["features"]:
+        top = f["properties"]["top_factors"]
+        assert 1 <= len(top) <= 3
+        points = [t["points"] if t["points"] is not None else float("-inf") for t in top]
+        assert points == sorted(points, reverse=True)
+        assert all(t["title"] and t["source"] for t in top)
+
+
+def test_summary(client, conn):
+    """The summary counts the levels returned, names the worst, and gives exposure, admin area and H3 cell."""
+    body = near(client, radius_m=3000, limit=200)
+    s = body["summary"]
+    levels = [f["properties"]["level"] for f in body["features"]]
+    assert s["counts"] == {lv: levels.count(lv) for lv in ("red", "orange", "yellow", "blue")} | {"unscored": 0}
+    assert s["worst_level"] == max(levels, key=LEVELS.index)
+    with conn.cursor() as cur:
+        cur.execute("SELECT value FROM exposure_cell ORDER BY geom::geography <-> ST_Point(%s, %s, 4326)::geography "
+                    "LIMIT 1", CENTRE)
+        assert s["exposure"] == pytest.approx(cur.fetchone()[0], abs=0.001) and s["exposure"] > 0
+        cur.execute("SELECT a.admin_code, r.level FROM area a JOIN area_risk r ON r.area_type = 'admin' "
+                    "AND r.area_id = a.admin_code WHERE ST_Intersects(a.geom, ST_Point(%s, %s, 4326))", CENTRE)
+        code, level = cur.fetchone()
+        assert s["admin_area"]["id"] == code and s["admin_area"]["level"] == level
+        assert s["admin_area"]["admin_level"] == "county" and s["admin_area"]["name"]
+        res = max(load_model()["area"]["h3_resolutions"])
+        cell = h3.latlng_to_cell(CENTRE[1], CENTRE[0], res)
+        cur.execute("SELECT level FROM area_risk WHERE area_type = 'h3' AND resolution = %s AND area_id = %s",
+                    (res, cell))
+        row = cur.fetchone()
+    assert s["h3_cell"]["id"] == cell and s["h3_cell"]["resolution"] == res
+    assert s["h3_cell"]["level"] == (row[0] if row else None)
+
+
+def test_summary_away_from_everything(client):
+    """Far from any feature: no features, exposure 0, no admin area, worst level null."""
+    body = near(client, lon=100.0, lat=30.0, radius_m=1000)
+    assert body["features"] == []
+    s = body["summary"]
+    assert s["exposure"] == 0 and s["admin_area"] is None and s["worst_level"] is None
+    assert s["counts"] == {"red": 0, "orange": 0, "yellow": 0, "blue": 0, "unscored": 0}
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"lat": 91}, "lat"),
+    ({"lat": -90.5}, "lat"),
+    ({"lon": -181}, "lon"),
+    ({"lon": "east"}, "lon"),
+    ({"lat": "nan"}, "lat"),
+    ({"radius_m": 0}, "radius_m"),
+    ({"radius_m": -5}, "radius_m"),
+    ({"radius_m": 60000}, "radius_m"),
+    ({"limit": 0}, "limit"),
+    ({"limit": 1001}, "limit"),
+    ({"kinds": "foo"}, "kinds"),
+    ({"kinds": "venue,settlement"}, "kinds"),
+    ({"min_level": "purple"}, "min_level"),
+])
+def test_bad_parameters_are_422(client, params, field):
+    """Each bad parameter gets a 422 problem+json naming the field (never a 500)."""
+    query = {"lon": CENTRE[0], "lat": CENTRE[1]} | params
+    r = client.get("/risks/near", params=query)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == 422 and body["title"] and field in body["detail"]
+    assert [e["field"] for e in body["errors"]] == [field]
+    if field == "kinds":
+        assert params["kinds"].split(",")[-1] in body["errors"][0]["message"]
+
+
+def test_missing_coordinates_are_422(client):
+    """lon and lat are required: both are named."""
+    r = client.get("/risks/near")
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {"lon", "lat"}
