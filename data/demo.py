@@ -62,11 +62,26 @@ Settlements (5,000 points)
 
 Missing values are drawn independently per attribute at the rates written next to each one below (``_missing``).
 Dates are ISO strings counted back from ``AS_OF`` (a fixed date, so the output does not depend on today).
+
+Larger sets, for benchmarks (``bench/score``)
+    ``generate_demo(counties, seed, scale=s)`` multiplies the counts of enterprises, ponds, venues and
+    settlements (the urban communities of the city and of each county seat, and the settlement total) by ``s``,
+    rounded; the 120 township seats stay as they are, so the extra settlements are villages.  Everything else
+    (clusters, shares, distributions) is unchanged, so the proportions are the demo's: 3,000 : 250 : 800 : 5,000,
+    i.e. ``scale = 1e6 / 9050`` gives about 1,000,000 point features (331,492 enterprises, 27,624 ponds, 88,398
+    venues, 552,486 settlements).  ``pipeline_km=L`` draws pipelines until their total length reaches about
+    ``L`` km (within one line): first the corridor lines above in order (so a small ``L`` gives a prefix of
+    them), then the whole set again and again, each repeat shifted sideways by a further
+    ``REPEAT_SPACING_KM`` (alternately left and right of the corridor) with its own wiggle, clipped to the
+    counties' bounding box like the originals; the region is small, so 20,000 km means about a dozen parallel
+    repeats of every corridor.  With the defaults (``scale=1.0``, ``pipeline_km=None``) the output is exactly
+    the demo described above.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from dataclasses import dataclass
 from functools import reduce
@@ -295,6 +310,7 @@ PIPELINE_CORRIDORS = (
 )
 MEDIUM_WORD = {"natural_gas": "天然气", "crude_oil": "原油", "refined_oil": "成品油", "hazardous_chemical": "化工物料"}
 CORRIDOR_SPACING_KM = 0.6
+REPEAT_SPACING_KM = 1.5  # sideways step between repeats of the corridor set (only with pipeline_km, see above)
 WIGGLE = 0.03  # sd of the sideways vertex offset, as a share of the leg length
 
 # --- venues -----------------------------------------------------------------------------------------------------
@@ -523,8 +539,8 @@ def chemical_inventories(rng, industry: np.ndarray) -> np.ndarray:
     return out
 
 
-def enterprises(region: Region, rng) -> gpd.GeoDataFrame:
-    lon, lat, industry = industrial_parks(region, rng, N_ENTERPRISES)
+def enterprises(region: Region, rng, n: int = N_ENTERPRISES) -> gpd.GeoDataFrame:
+    lon, lat, industry = industrial_parks(region, rng, n)
     n = lon.size
     employees = np.maximum(3, _lognormal(rng, pd.Series(industry).map(EMPLOYEES_MEDIAN), 0.8, n))
     size_factor = (employees / 100.0) ** 0.15
@@ -559,8 +575,7 @@ def pond_outline(rng, lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray, ve
     return shapely.polygons(ring)
 
 
-def tailings_ponds(region: Region, rng) -> gpd.GeoDataFrame:
-    n = N_PONDS
+def tailings_ponds(region: Region, rng, n: int = N_PONDS) -> gpd.GeoDataFrame:
     area = region.area(NORTHERN_COUNTIES, POND_AREA_LIMIT)
     n_background = round(n * POND_BACKGROUND_SHARE)
     weights = np.array([w for _, _, w in MINING_DISTRICTS])
@@ -622,21 +637,51 @@ def pipeline_route(rng, route: tuple[str, ...], lateral_km: float) -> np.ndarray
     return np.column_stack([xy[:, 0] / kx, xy[:, 1] / ky])
 
 
-def pipelines(region: Region, rng) -> gpd.GeoDataFrame:
+def _repeat_offset_km(repeat: int) -> float:
+    """Sideways shift of the ``repeat``-th copy of the corridor set: 0, then +1, -1, +2, -2 ... spacings."""
+    return (1 if repeat % 2 else -1) * ((repeat + 1) // 2) * REPEAT_SPACING_KM
+
+
+def line_length_km(coords: np.ndarray) -> float:
+    """Length of a (lon, lat) vertex array in km on the local plane of ``_km_to_deg`` (within 0.5 % here)."""
+    mid_lat = (coords[1:, 1] + coords[:-1, 1]) / 2
+    dx = np.diff(coords[:, 0]) * KM_PER_DEG_LON_EQUATOR * np.cos(np.radians(mid_lat))
+    dy = np.diff(coords[:, 1]) * KM_PER_DEG_LAT
+    return float(np.hypot(dx, dy).sum())
+
+
+def _corridor_lines(repeats):
+    for repeat in repeats:
+        for c in PIPELINE_CORRIDORS:
+            for j, (d, p, year) in enumerate(zip(c.diameters_mm, c.pressures_mpa, c.years, strict=True)):
+                yield repeat, c, j, d, p, year
+
+
+def pipelines(region: Region, rng, target_km: float | None = None) -> gpd.GeoDataFrame:
+    """The corridor lines; with ``target_km``, as many lines (repeating the set sideways) as reach that length."""
+    if target_km is not None and not target_km > 0:
+        raise ValueError(f"pipeline_km must be positive, got {target_km!r}")
     x0, y0, x1, y1 = shapely.bounds(region.union)
     rows = []
-    for c in PIPELINE_CORRIDORS:
-        for j, (d, p, year) in enumerate(zip(c.diameters_mm, c.pressures_mpa, c.years, strict=True)):
-            lateral = (j - (len(c.diameters_mm) - 1) / 2) * CORRIDOR_SPACING_KM
-            coords = pipeline_route(rng, c.route, lateral)
-            coords = np.column_stack([np.clip(coords[:, 0], x0, x1), np.clip(coords[:, 1], y0, y1)])
-            line_no = f"{j + 1}线" if len(c.diameters_mm) > 1 else ""
-            rows.append({
-                "name": f"{c.route[0]}—{c.route[-1]}{MEDIUM_WORD[c.medium]}管道{line_no}{SYNTHETIC}",
-                "geometry": shapely.linestrings(coords), "medium": c.medium, "diameter_mm": float(d),
-                "pressure_mpa": float(p), "year_built": year, "operator": c.operator,
-                "status": "closed" if year < 1980 else "operating",
-            })
+    total_km = 0.0
+    for repeat, c, j, d, p, year in _corridor_lines(range(1) if target_km is None else itertools.count()):
+        if target_km is not None and total_km >= target_km:
+            break
+        lateral = (j - (len(c.diameters_mm) - 1) / 2) * CORRIDOR_SPACING_KM + _repeat_offset_km(repeat)
+        coords = pipeline_route(rng, c.route, lateral)
+        coords = np.column_stack([np.clip(coords[:, 0], x0, x1), np.clip(coords[:, 1], y0, y1)])
+        length_km = line_length_km(coords)
+        if length_km < 1.0:  # squashed against the bounding box (only possible for far repeats)
+            continue
+        total_km += length_km
+        line_no = f"{j + 1}线" if len(c.diameters_mm) > 1 else ""
+        copy_no = f"复线{repeat}" if repeat else ""
+        rows.append({
+            "name": f"{c.route[0]}—{c.route[-1]}{MEDIUM_WORD[c.medium]}管道{line_no}{copy_no}{SYNTHETIC}",
+            "geometry": shapely.linestrings(coords), "medium": c.medium, "diameter_mm": float(d),
+            "pressure_mpa": float(p), "year_built": year, "operator": c.operator,
+            "status": "closed" if year < 1980 else "operating",
+        })
     n = len(rows)
     table = pd.DataFrame(rows)
     depth = np.clip(rng.normal(1.2, 0.3, n), 0.5, 3.0).round(2)
@@ -660,8 +705,8 @@ def _seat_arrays():
     return lon, lat, np.array([s.name for s in COUNTY_SEATS])
 
 
-def venues(region: Region, rng, townships: tuple[np.ndarray, np.ndarray]) -> gpd.GeoDataFrame:
-    n = N_VENUES
+def venues(region: Region, rng, townships: tuple[np.ndarray, np.ndarray],
+           n: int = N_VENUES) -> gpd.GeoDataFrame:
     seat_lon, seat_lat, _ = _seat_arrays()
     n_city, n_seat = round(n * 0.35), round(n * 0.50)
     n_township = n - n_city - n_seat
@@ -701,20 +746,22 @@ def venues(region: Region, rng, townships: tuple[np.ndarray, np.ndarray]) -> gpd
     })
 
 
-def settlements(region: Region, rng, townships: tuple[np.ndarray, np.ndarray]) -> gpd.GeoDataFrame:
+def settlements(region: Region, rng, townships: tuple[np.ndarray, np.ndarray],
+                scale: float = 1.0) -> gpd.GeoDataFrame:
     seat_lon, seat_lat, seat_name = _seat_arrays()
     t_lon, t_lat = townships
+    n_city, per_seat = _scaled(N_URBAN_CITY, scale), _scaled(N_URBAN_PER_SEAT, scale)
     # urban communities: the city core and around each county seat
-    n_seat_urban = N_URBAN_PER_SEAT * len(COUNTY_SEATS)
+    n_seat_urban = per_seat * len(COUNTY_SEATS)
     u_lon, u_lat = scatter(
         region.union, rng,
-        np.concatenate([np.full(N_URBAN_CITY, CITY_CENTRE.lon), np.repeat(seat_lon, N_URBAN_PER_SEAT)]),
-        np.concatenate([np.full(N_URBAN_CITY, CITY_CENTRE.lat), np.repeat(seat_lat, N_URBAN_PER_SEAT)]),
-        np.concatenate([np.full(N_URBAN_CITY, 4.0), np.full(n_seat_urban, 1.8)]),
+        np.concatenate([np.full(n_city, CITY_CENTRE.lon), np.repeat(seat_lon, per_seat)]),
+        np.concatenate([np.full(n_city, CITY_CENTRE.lat), np.repeat(seat_lat, per_seat)]),
+        np.concatenate([np.full(n_city, 4.0), np.full(n_seat_urban, 1.8)]),
     )
     n_urban = u_lon.size
     # villages: uniform, or near a township or county seat
-    n_village = N_SETTLEMENTS - n_urban - t_lon.size
+    n_village = max(0, _scaled(N_SETTLEMENTS, scale) - n_urban - t_lon.size)
     n_near = round(n_village * 0.45)
     hub_lon, hub_lat = np.concatenate([t_lon, seat_lon]), np.concatenate([t_lat, seat_lat])
     hub = rng.integers(hub_lon.size, size=n_near)
@@ -737,7 +784,7 @@ def settlements(region: Region, rng, townships: tuple[np.ndarray, np.ndarray]) -
     no_population = ~no_households & (rng.random(n) < 0.08 / 0.85)  # one of the two is always known
 
     short = region.short_names(lon, lat)
-    urban_place = np.concatenate([short[:N_URBAN_CITY], np.repeat(seat_name, N_URBAN_PER_SEAT)])
+    urban_place = np.concatenate([short[:n_city], np.repeat(seat_name, per_seat)])
     names = np.concatenate([
         _join(urban_place, _pick(rng, BRAND_FIRST, n_urban), _pick(rng, BRAND_SECOND, n_urban),
               "社区", SYNTHETIC),
@@ -755,12 +802,21 @@ def settlements(region: Region, rng, townships: tuple[np.ndarray, np.ndarray]) -
 
 # --- entry point ------------------------------------------------------------------------------------------------
 
-def generate_demo(counties: gpd.GeoDataFrame, seed: int = DEFAULT_SEED) -> dict[str, gpd.GeoDataFrame]:
+def _scaled(n: int, scale: float) -> int:
+    return max(1, round(n * scale))
+
+
+def generate_demo(counties: gpd.GeoDataFrame, seed: int = DEFAULT_SEED, *, scale: float = 1.0,
+                  pipeline_km: float | None = None) -> dict[str, gpd.GeoDataFrame]:
     """Synthetic enterprises, tailings ponds, pipelines, venues and settlements in the given Tangshan counties.
 
     ``counties`` needs a ``name`` column with the Chinese county names (as in data/tangshan_counties.geojson).
-    Returns {kind: GeoDataFrame in EPSG:4326}; deterministic for a seed.
+    Returns {kind: GeoDataFrame in EPSG:4326}; deterministic for a seed (and scale and pipeline_km).
+    ``scale`` multiplies the numbers of enterprises, ponds, venues and settlements; ``pipeline_km`` draws
+    pipelines up to about that total length (see the module docstring).  The defaults give the demo set.
     """
+    if not scale > 0:
+        raise ValueError(f"scale must be positive, got {scale!r}")
     region = Region.from_counties(counties)
 
     def rng(stream: str) -> np.random.Generator:
@@ -768,9 +824,9 @@ def generate_demo(counties: gpd.GeoDataFrame, seed: int = DEFAULT_SEED) -> dict[
 
     townships = township_seats(region, rng("townships"))
     return {
-        "enterprise": enterprises(region, rng("enterprise")),
-        "tailings_pond": tailings_ponds(region, rng("tailings_pond")),
-        "pipeline": pipelines(region, rng("pipeline")),
-        "venue": venues(region, rng("venue"), townships),
-        "settlement": settlements(region, rng("settlement"), townships),
+        "enterprise": enterprises(region, rng("enterprise"), _scaled(N_ENTERPRISES, scale)),
+        "tailings_pond": tailings_ponds(region, rng("tailings_pond"), _scaled(N_PONDS, scale)),
+        "pipeline": pipelines(region, rng("pipeline"), pipeline_km),
+        "venue": venues(region, rng("venue"), townships, _scaled(N_VENUES, scale)),
+        "settlement": settlements(region, rng("settlement"), townships, scale),
     }
