@@ -265,8 +265,11 @@ def areas_import(
 @app.command("demo")
 def demo_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic feature set.")] = 20261129,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on (the next free one if taken).")] = 8000,
 ) -> None:
-    """The main job: start the database, load the Tangshan demo region and its synthetic features."""
+    """The main job: start the database, load and score the Tangshan demo region, and serve it."""
     from api.database import open_database
     from data.loader import load_demo
 
@@ -286,6 +289,8 @@ def demo_cmd(
         finally:
             conn.close()
         _print_score_summary(summary)
+        if serve:
+            _serve(settings, host, _free_port_from(host, port))
 
 
 # ----- serve -----------------------------------------------------------------------------------------------------
@@ -296,12 +301,32 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the HTTP API (OpenAPI documentation at /docs)."""
+    with _reported():
+        _serve(_settings(), host, port)
+
+
+def _free_port_from(host: str, port: int) -> int:
+    """``port`` if it is free on ``host``, else the next free one."""
+    import socket
+
+    for candidate in range(port, port + 100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    raise typer.BadParameter(f"no free port between {port} and {port + 99} on {host}")
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from api.app import create_app
 
-    with _reported():
-        uvicorn.run(create_app(_settings()), host=host, port=port)
+    out.print(f"riskmap is serving on http://{host}:{port}/  (API documentation: http://{host}:{port}/docs; "
+              "risks near a point: /risks/near?lon=118.18&lat=39.63&radius_m=2000). Ctrl+C stops it.")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ import socket
 import psycopg2
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from api.app import create_app
 from api.settings import Settings
@@ -141,18 +140,35 @@ def test_openapi_lists_the_endpoints(client):
     assert client.get("/docs").status_code == 200
 
 
-def test_serve_command_runs_uvicorn(monkeypatch, db_url):
-    """`riskmap serve --host --port` runs uvicorn on the app with those settings."""
-    import uvicorn
+def test_serve_command_serves_the_api_on_the_given_port(db_url):
+    """`riskmap serve --host --port` really serves the API there (a real uvicorn process, polled over HTTP)."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
 
-    from api.cli import app as cli
-
-    calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port: calls.append((app, host, port)))
-    monkeypatch.setenv("RISKMAP_DATABASE_URL", db_url)
-    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8123"])
-    assert result.exit_code == 0, result.output
-    (app, host, port), = calls
-    assert (host, port) == ("0.0.0.0", 8123) and app.title == "riskmap"
-    assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
-    assert calls[-1][1:] == ("127.0.0.1", 8000)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=dict(os.environ, RISKMAP_DATABASE_URL=db_url), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    health = json.load(r)
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    output = proc.stdout.read().decode() if proc.poll() is not None else "no answer"
+                    raise AssertionError(output) from None
+                time.sleep(0.3)
+        assert health["database"] == "reachable" and health["schema_version"] >= 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

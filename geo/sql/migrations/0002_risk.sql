@@ -78,40 +78,28 @@ CREATE TABLE exposure_cell (
     PRIMARY KEY (resolution, cell)
 );
 
--- Changes since the last scoring: the geometries touched (old and new positions), collected per statement,
--- feature class and 0.05° grid cell, so scattered edits stay many small regions rather than one large box.
--- `riskmap score` re-scores the features within reach of these geometries.
+-- Changes since the last scoring: one row per changed statement and feature class, with the extent of the
+-- rows touched (old and new positions).  `riskmap score` re-scores what lies within reach of these extents.
 CREATE TABLE risk_dirty (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     kind text NOT NULL,
-    extent geometry(Geometry, 4326),     -- the changed geometries; NULL: unknown, re-score everything
+    extent geometry(Geometry, 4326),     -- NULL: unknown extent, re-score everything
     changed_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX risk_dirty_extent_idx ON risk_dirty USING gist (extent);
-
--- Is a within `metres` of b?  A conservative planar test in degrees (never misses a pair that is within
--- `metres` geodesically, may include a few slightly farther), cheap on geometry collections of any kind.
-CREATE FUNCTION riskmap_near(a geometry, b geometry, metres double precision) RETURNS boolean
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT ST_DWithin(a, b, 1.01 * metres / (110574.0 * cos(radians(least(89.0,
-        greatest(abs(ST_YMin(a)), abs(ST_YMax(a)), abs(ST_YMin(b)), abs(ST_YMax(b))))))))
-$$;
 
 CREATE FUNCTION riskmap_mark_dirty() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO risk_dirty (kind, extent) SELECT TG_TABLE_NAME, ST_SetSRID(ST_Extent(geom)::geometry, 4326)
+            FROM new_rows HAVING count(*) > 0;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO risk_dirty (kind, extent) SELECT TG_TABLE_NAME, ST_SetSRID(ST_Extent(geom)::geometry, 4326)
+            FROM (SELECT geom FROM new_rows UNION ALL SELECT geom FROM old_rows) g HAVING count(*) > 0;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO risk_dirty (kind, extent) SELECT TG_TABLE_NAME, ST_SetSRID(ST_Extent(geom)::geometry, 4326)
+            FROM old_rows HAVING count(*) > 0;
+    ELSE  -- TRUNCATE
         INSERT INTO risk_dirty (kind, extent) VALUES (TG_TABLE_NAME, NULL);
-        RETURN NULL;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO risk_dirty (kind, extent)
-        SELECT TG_TABLE_NAME, ST_Collect(geom) FROM new_rows
-        GROUP BY floor(ST_X(ST_Centroid(geom)) / 0.05), floor(ST_Y(ST_Centroid(geom)) / 0.05);
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        INSERT INTO risk_dirty (kind, extent)
-        SELECT TG_TABLE_NAME, ST_Collect(geom) FROM old_rows
-        GROUP BY floor(ST_X(ST_Centroid(geom)) / 0.05), floor(ST_Y(ST_Centroid(geom)) / 0.05);
     END IF;
     RETURN NULL;
 END $$;
