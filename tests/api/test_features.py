@@ -3,32 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
-
-from api.app import create_app
-from api.settings import Settings
-from geo import store
-from tests.api.test_near import demo_database
-
-
-@pytest.fixture(scope="module")
-def demo_url(cluster):
-    with demo_database(cluster, "api_features") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(demo_url):
-    with TestClient(create_app(Settings(database_url=demo_url))) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def conn(demo_url):
-    c = store.connect(demo_url)
-    c.autocommit = True
-    yield c
-    c.close()
 
 
 def ids_in_db(conn, sql: str, params=()) -> list[int]:
