@@ -10,10 +10,34 @@ import psycopg2.extensions
 from fastapi import Depends, Request
 
 
-def _connection(request: Request) -> Iterator[psycopg2.extensions.connection]:
+class LazyConnection:
+    """A pooled connection taken on first use, so that a request with bad parameters is answered 422 before
+    the database is needed (and stays 422 while the database is down)."""
+
+    def __init__(self, pool):
+        self._pool = pool
+        self._conn: psycopg2.extensions.connection | None = None
+
+    def _get(self) -> psycopg2.extensions.connection:
+        if self._conn is None:
+            self._conn = self._pool.getconn()
+        return self._conn
+
+    def cursor(self, *args, **kwargs):
+        return self._get().cursor(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._get(), name)
+
+    def release(self, broken: bool) -> None:
+        if self._conn is not None:
+            self._pool.putconn(self._conn, broken=broken)
+            self._conn = None
+
+
+def _connection(request: Request) -> Iterator[LazyConnection]:
     """A pooled connection for this request, returned (rolled back) afterwards; discarded if it broke."""
-    pool = request.app.state.pool
-    conn = pool.getconn()
+    conn = LazyConnection(request.app.state.pool)
     broken = False
     try:
         yield conn
@@ -21,12 +45,12 @@ def _connection(request: Request) -> Iterator[psycopg2.extensions.connection]:
         broken = True
         raise
     finally:
-        pool.putconn(conn, broken=broken)
+        conn.release(broken)
 
 
 def _model(request: Request) -> dict:
     return request.app.state.model
 
 
-Connection = Annotated[psycopg2.extensions.connection, Depends(_connection)]
+Connection = Annotated[LazyConnection, Depends(_connection)]
 RiskModel = Annotated[dict, Depends(_model)]

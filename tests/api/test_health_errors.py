@@ -72,6 +72,12 @@ def test_startup_migrates_an_empty_database(cluster):
         admin.close()
 
 
+def test_bad_parameters_are_422_even_while_the_database_is_down(down_client):
+    """Validation comes first: a bad latitude is 422 naming the field, not 503, with the database down."""
+    body = assert_problem(down_client.get("/risks/near?lon=118&lat=91&radius_m=100"), 422)
+    assert [e["field"] for e in body["errors"]] == ["lat"]
+
+
 @pytest.mark.parametrize("url", ["/health", "/risks/near?lon=118.2&lat=39.6", "/features?kind=venue",
                                  "/features/venue/1"])
 def test_database_down_is_503_with_retry_after(down_client, url):
