@@ -12,6 +12,7 @@ import itertools
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -44,23 +45,27 @@ def cluster():
     shutil.rmtree(root, ignore_errors=True)
 
 
+@contextmanager
+def throwaway_database(server_url: str, template: str = TEMPLATE):
+    """A new database cloned from ``template`` on the server of ``server_url``; yields its URL, drops it after."""
+    name = f"riskmap_t{os.getpid()}_{next(_counter)}"
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
 @pytest.fixture
 def db_url(cluster):
     """URL of a fresh, migrated database for this test alone."""
-    _, url = cluster
-    name = f"riskmap_t{os.getpid()}_{next(_counter)}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    admin.close()
-    test_url = url.rsplit("/", 1)[0] + "/" + name
-    yield test_url
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    with throwaway_database(cluster[1]) as url:
+        yield url
 
 
 @pytest.fixture

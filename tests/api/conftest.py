@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from contextlib import contextmanager
 
-import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,39 +14,28 @@ from data.loader import load_demo
 from geo import store
 from geo.risk.config import load_model
 from geo.risk.scoring import score
-from tests.conftest import TEMPLATE
+from tests.conftest import throwaway_database
 
 AS_OF = dt.date(2026, 11, 29)
 
 
 @contextmanager
-def demo_database(cluster, label: str):
+def demo_database(cluster):
     """A database of its own holding the demo region, scored; yields its URL and drops it afterwards."""
-    _, url = cluster
-    name = f"riskmap_{label}_{os.getpid()}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-    test_url = url.rsplit("/", 1)[0] + "/" + name
-    conn = store.connect(test_url)
-    try:
-        load_demo(conn)
-        score(conn, load_model(), AS_OF, full=True)
-    finally:
-        conn.close()
-    try:
-        yield test_url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with throwaway_database(cluster[1]) as url:
+        conn = store.connect(url)
+        try:
+            load_demo(conn)
+            score(conn, load_model(), AS_OF, full=True)
+        finally:
+            conn.close()
+        yield url
 
 
 @pytest.fixture(scope="module")
-def demo_url(cluster, request):
-    """The scored demo in a database named after the test module."""
-    with demo_database(cluster, request.module.__name__.rsplit(".", 1)[-1]) as url:
+def demo_url(cluster):
+    """The scored demo in a database of this test module's own."""
+    with demo_database(cluster) as url:
         yield url
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 import re
 from importlib import resources
 
@@ -13,8 +11,7 @@ import pytest
 
 from geo import store
 from geo.kinds import KINDS
-
-_names = itertools.count()
+from tests.conftest import throwaway_database
 
 
 def migration_files() -> list[str]:
@@ -26,18 +23,10 @@ def migration_files() -> list[str]:
 @pytest.fixture
 def empty_db(cluster):
     """A connection to a brand-new database with nothing in it (not cloned from the migrated template)."""
-    _, url = cluster
-    name = f"riskmap_empty{os.getpid()}_{next(_names)}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE {name} TEMPLATE template0")
-    conn = store.connect(url.rsplit("/", 1)[0] + "/" + name)
-    yield conn
-    conn.close()
-    with admin.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    admin.close()
+    with throwaway_database(cluster[1], template="template0") as url:
+        conn = store.connect(url)
+        yield conn
+        conn.close()
 
 
 def query(conn, sql: str, params=()) -> list[tuple]:
