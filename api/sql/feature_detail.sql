@@ -21,12 +21,12 @@ SELECT json_build_object(
         'details', r.details,
         'factors', coalesce((
             SELECT json_agg(json_build_object(
-                       'factor', e.f ->> 'factor', 'title', d.title, 'source', d.source, 'unit', d.unit,
-                       'value', e.f -> 'value', 'points', e.f -> 'points', 'assumed', e.f -> 'assumed')
+                       'factor', e.f ->> 0, 'title', d.title, 'source', d.source, 'unit', d.unit,
+                       'value', e.f -> 1, 'points', e.f -> 2, 'assumed', e.f -> 3)
                    ORDER BY e.n)
             FROM jsonb_array_elements(r.factors) WITH ORDINALITY AS e(f, n)
             LEFT JOIN risk_factor_def d
-                   ON d.model_version = r.model_version AND d.kind = %(factor_kind)s AND d.factor = e.f ->> 'factor'
+                   ON d.model_version = r.model_version AND d.kind = %(factor_kind)s AND d.factor = e.f ->> 0
         ), '[]'::json)))::text
 FROM {table} f
 LEFT JOIN feature_risk r ON r.kind = %(kind)s AND r.feature_id = f.id

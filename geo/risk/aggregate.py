@@ -14,62 +14,16 @@ import h3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import shapely
 from psycopg2 import sql
 
 from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
-from geo.risk.store import query_frame
+from geo.risk.store import query_frame, sql_text
 
 SCORED_KINDS = ("enterprise", "tailings_pond", "venue", "pipeline_segment")
 ADMIN_LEVEL_RES = {"province": 1, "city": 2, "county": 3, "township": 4}
-
-_FEATURE_POINTS = """
-SELECT r.kind, r.feature_id, r.score, r.level, ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat
-FROM feature_risk r
-JOIN LATERAL (
-    SELECT CASE r.kind
-        WHEN 'enterprise' THEN (SELECT ST_PointOnSurface(geom) FROM enterprise WHERE id = r.feature_id)
-        WHEN 'tailings_pond' THEN (SELECT ST_PointOnSurface(geom) FROM tailings_pond WHERE id = r.feature_id)
-        WHEN 'venue' THEN (SELECT ST_PointOnSurface(geom) FROM venue WHERE id = r.feature_id)
-        WHEN 'pipeline_segment' THEN (SELECT ST_LineInterpolatePoint(geom, 0.5) FROM pipeline_segment
-                                      WHERE id = r.feature_id)
-    END AS pt
-) p ON p.pt IS NOT NULL
-WHERE r.kind = ANY(%(kinds)s) AND (%(nobox)s OR p.pt && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326))
-"""
-
-_SETTLEMENT_EXPOSURE = """
-WITH box AS (SELECT ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) AS g),
-hot AS (  -- orange and red features (few): the search runs from them to the settlements around them
-    SELECT f.geom FROM enterprise f JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = f.id
-    WHERE r.level IN ('red', 'orange')
-    UNION ALL
-    SELECT f.geom FROM tailings_pond f JOIN feature_risk r ON r.kind = 'tailings_pond' AND r.feature_id = f.id
-    WHERE r.level IN ('red', 'orange')
-    UNION ALL
-    SELECT f.geom FROM venue f JOIN feature_risk r ON r.kind = 'venue' AND r.feature_id = f.id
-    WHERE r.level IN ('red', 'orange')
-    UNION ALL
-    SELECT f.geom FROM pipeline_segment f JOIN feature_risk r ON r.kind = 'pipeline_segment' AND r.feature_id = f.id
-    WHERE r.level IN ('red', 'orange')
-),
-exposed AS (
-    SELECT DISTINCT s.id
-    FROM hot h, box
-    JOIN settlement s ON true
-    WHERE (%(nobox)s OR h.geom && riskmap_expand_m(box.g, %(radius)s))
-      AND s.geom && riskmap_expand_m(h.geom, %(radius)s)
-      AND ST_DWithin(ST_PointOnSurface(s.geom)::geography, h.geom::geography, %(radius)s)
-)
-SELECT ST_X(p.pt) AS lon, ST_Y(p.pt) AS lat,
-       coalesce(s.population, s.households * %(persons_per_household)s) AS people
-FROM settlement s
-JOIN exposed e ON e.id = s.id
-CROSS JOIN LATERAL (SELECT ST_PointOnSurface(s.geom) AS pt) p, box
-WHERE %(nobox)s OR p.pt && box.g
-"""
-
 
 # ----- pure aggregation -----------------------------------------------------------------------------------------
 
@@ -117,30 +71,71 @@ def aggregate_frame(assigned: pd.DataFrame, people: pd.DataFrame, model: dict) -
 
 
 def _counts_json(counts_long: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """{"kind": {"level": n}} per area as JSON text, built with string joins per group (no per-row apply)."""
-    c = counts_long.sort_values([*keys, "kind", "level"])
-    c["pair"] = '"' + c["level"].astype(str) + '": ' + c["n"].astype(str)
-    per_kind = c.groupby([*keys, "kind"])["pair"].agg(", ".join).reset_index()
-    per_kind["entry"] = '"' + per_kind["kind"].astype(str) + '": {' + per_kind["pair"] + "}"
-    return ("{" + per_kind.groupby(keys)["entry"].agg(", ".join) + "}").rename("counts")
+    """{"kind": {"level": n}} per area as JSON text (kinds and levels in alphabetical order, zero counts left
+    out), built column-wise with pyarrow string joins: no Python per area."""
+    wide = counts_long.pivot_table(index=keys, columns=["kind", "level"], values="n", aggfunc="sum", fill_value=0)
+    wide = wide.sort_index(axis=1)
+    m = len(wide)
+    kind_parts = []
+    for kind in wide.columns.get_level_values(0).unique():
+        pieces = []
+        for level in wide[kind].columns:
+            n = wide[(kind, level)].to_numpy()
+            pieces.append(np.where(n > 0, np.char.add(np.char.add(f'"{level}": ', n.astype(str)), ", "), ""))
+        inner = pc.utf8_rtrim(pc.binary_join_element_wise(*[pa.array(p) for p in pieces], ""), characters=", ")
+        entry = pc.binary_join_element_wise(_repeat(f'"{kind}": {{', m), inner, _repeat("}, ", m), "")
+        present = pa.array(wide[kind].to_numpy().sum(axis=1) > 0)
+        kind_parts.append(pc.if_else(present, entry, _repeat("", m)))
+    body = pc.utf8_rtrim(pc.binary_join_element_wise(*kind_parts, ""), characters=", ")
+    text = pc.binary_join_element_wise(_repeat("{", m), body, _repeat("}", m), "")
+    return pd.Series(text.to_numpy(zero_copy_only=False), index=wide.index, name="counts")
+
+
+def _repeat(text: str, n: int) -> pa.Array:
+    return pa.array(np.full(n, text, dtype=object), pa.string())
 
 
 # ----- assignment -------------------------------------------------------------------------------------------------
 
 def h3_assign(lon: np.ndarray, lat: np.ndarray, resolutions: list[int]) -> dict[int, np.ndarray]:
-    """The H3 cell (hex string) each point falls in, at each resolution.  Computed per resolution: H3 cells do
-    not nest exactly, so a coarse cell is not always the parent of the fine cell holding the same point."""
-    return {r: np.array([h3.latlng_to_cell(y, x, r) for x, y in zip(lon, lat, strict=True)], dtype=object)
-            for r in resolutions}
+    """The H3 cell (hex string) each point falls in, at each resolution (h3ronpy, vectorised).  Computed per
+    resolution: H3 cells do not nest exactly, so a coarse cell is not always the parent of the fine cell holding
+    the same point."""
+    from h3ronpy import cells_to_string
+    from h3ronpy.vector import coordinates_to_cells
+
+    lat = np.ascontiguousarray(lat, dtype="float64")
+    lon = np.ascontiguousarray(lon, dtype="float64")
+    out = {}
+    for r in resolutions:
+        if len(lon) == 0:
+            out[r] = np.zeros(0, dtype=object)
+            continue
+        cells = pa.array(cells_to_string(coordinates_to_cells(lat, lon, r)))
+        out[r] = cells.to_numpy(zero_copy_only=False)
+    return out
+
+
+def h3_polygons_wkb(cells: np.ndarray) -> np.ndarray:
+    """The hexagon (or pentagon) of each H3 cell (hex strings) as WKB (h3ronpy, vectorised)."""
+    from h3ronpy import cells_parse
+    from h3ronpy.vector import cells_to_wkb_polygons
+
+    if len(cells) == 0:
+        return np.zeros(0, dtype=object)
+    wkb = pa.array(cells_to_wkb_polygons(cells_parse(pa.array(list(cells), pa.string()))))
+    return wkb.to_numpy(zero_copy_only=False)
 
 
 def admin_assign(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (point index, area row) of points inside admin areas (vectorised STRtree query)."""
+    """Pairs (point index, area row) of points inside admin areas (or on their boundary).  The tree holds the
+    points and the few areas are the (prepared) queries, which is much faster than the other way round."""
     if len(areas) == 0 or len(lon) == 0:
         return np.zeros(0, int), np.zeros(0, int)
-    tree = shapely.STRtree(areas["geometry"].to_numpy())
-    pts, idx = tree.query(shapely.points(lon, lat), predicate="intersects")
-    return pts, idx
+    tree = shapely.STRtree(shapely.points(lon, lat))
+    idx, pts = tree.query(areas["geometry"].to_numpy(), predicate="intersects")
+    order = np.lexsort((idx, pts))
+    return pts[order], idx[order]
 
 
 def _assign(points: pd.DataFrame, areas: pd.DataFrame, resolutions: list[int],
@@ -198,7 +193,7 @@ def _affected(conn, region, areas: pd.DataFrame, resolutions: list[int]) -> tupl
         boxes.append(shapely.bounds(geom))
     # H3 cells: those of features and settlements inside the region, and those stored that touch it
     bbox = [float(v) for v in shapely.bounds(region)]
-    pts = query_frame(conn, _FEATURE_POINTS, {"kinds": list(SCORED_KINDS), **_box(bbox)})
+    pts = query_frame(conn, sql_text("feature_points"), {"kinds": list(SCORED_KINDS), **_box(bbox)})
     ppl = query_frame(conn, "SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat FROM settlement "
                             "CROSS JOIN LATERAL (SELECT ST_PointOnSurface(geom) AS pt) p "
                             "WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)", _box(bbox))
@@ -219,15 +214,14 @@ def _affected(conn, region, areas: pd.DataFrame, resolutions: list[int]) -> tupl
     return {"pairs": pairs}, [float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())]
 
 
-def aggregate_areas(conn, model: dict, region=None) -> int:
-    """Recompute area_risk (everything, or the areas touching ``region``); returns the rows written."""
+def aggregate_areas(conn, model: dict, region=None, neighbours=None) -> int:
+    """Recompute area_risk (everything, or the areas touching ``region``); returns the rows written.
+    ``neighbours``: the scoring run's loaded context layers (geo.risk.context.Neighbours), reused if given."""
     resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
     areas = _load_areas(conn)
     wanted, bbox = (None, None) if region is None else _affected(conn, region, areas, resolutions)
-    points = query_frame(conn, _FEATURE_POINTS, {"kinds": list(SCORED_KINDS), **_box(bbox)})
-    settlements = query_frame(conn, _SETTLEMENT_EXPOSURE, {
-        **_box(bbox), "radius": model["area"]["exposure_radius_m"],
-        "persons_per_household": model["context"]["persons_per_household"]})
+    points = query_frame(conn, sql_text("feature_points"), {"kinds": list(SCORED_KINDS), **_box(bbox)})
+    settlements = exposed_settlements(conn, model, bbox, neighbours)
     assigned = _assign(points, areas, resolutions, wanted)
     people = _assign(settlements[["lon", "lat", "people"]], areas, resolutions, wanted) if len(settlements) else \
         pd.DataFrame(columns=["area_type", "resolution", "area_id", "people"])
@@ -237,16 +231,38 @@ def aggregate_areas(conn, model: dict, region=None) -> int:
     return len(result)
 
 
-def _area_geometries(result: pd.DataFrame, areas: pd.DataFrame) -> list[str]:
-    by_code = dict(zip(areas["admin_code"], areas["geometry"], strict=True)) if len(areas) else {}
-    out = []
-    for t, aid in zip(result["area_type"], result["area_id"], strict=True):
-        if t == "admin":
-            g = by_code[aid]
-        else:
-            ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(aid)]
-            g = shapely.Polygon(ring)
-        out.append(shapely.to_wkb(g, hex=True))
+def _area_geometries(result: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:
+    """Hex WKB of each result row's area: the stored boundary of an admin area, the cell of an H3 area."""
+    out = np.empty(len(result), dtype=object)
+    is_h3 = (result["area_type"] == "h3").to_numpy()
+    if is_h3.any():
+        out[is_h3] = [w.hex() for w in h3_polygons_wkb(result["area_id"].to_numpy()[is_h3])]
+    if (~is_h3).any():
+        by_code = dict(zip(areas["admin_code"], shapely.to_wkb(areas["geometry"].to_numpy(), hex=True),
+                           strict=True))
+        out[~is_h3] = [by_code[c] for c in result["area_id"].to_numpy()[~is_h3]]
+    return out
+
+
+def exposed_settlements(conn, model: dict, bbox: list[float] | None, neighbours=None) -> pd.DataFrame:
+    """Settlements (lon, lat of the point on surface, people) within the exposure radius of an orange or red
+    feature (domain.md §6): a bulk proximity search with exact geodesic distances.  ``neighbours`` (a
+    geo.risk.context.Neighbours) lends the settlements already loaded by the scoring run."""
+    from geo.risk.context import Neighbours, layer_geometries
+
+    nb = neighbours or Neighbours(conn, model)
+    radius = float(model["area"]["exposure_radius_m"])
+    hot = query_frame(conn, sql_text("hot_features"), {**_box(bbox), "radius": radius},
+                      column_types={"wkb": pa.string()})
+    settlements, pts = nb.points("settlement", bbox)
+    if hot.empty or settlements.empty:
+        return settlements.iloc[0:0][["lon", "lat", "people"]]
+    pairs = nb.search(layer_geometries(hot), pts, radius)
+    exposed = np.unique(pairs.ib[pairs.within(radius)])
+    out = settlements.iloc[exposed][["lon", "lat", "people"]].reset_index(drop=True)
+    if bbox is not None:  # the settlements whose point lies in the box
+        x, y = out["lon"].to_numpy(), out["lat"].to_numpy()
+        out = out[(x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])].reset_index(drop=True)
     return out
 
 
@@ -335,7 +351,8 @@ def exposure_grid(points: pd.DataFrame, model: dict):
 
 def build_exposure_surface(conn, model: dict, threshold: float = 1.0) -> int:
     """Recompute exposure_cell from all scored features (segments count along their length)."""
-    sites = query_frame(conn, _FEATURE_POINTS, {"kinds": ["enterprise", "tailings_pond", "venue"], **_box(None)})
+    sites = query_frame(conn, sql_text("feature_points"),
+                        {"kinds": ["enterprise", "tailings_pond", "venue"], **_box(None)})
     lines = query_frame(conn, """
         SELECT 'pipeline_segment' AS kind, r.score, ST_X(d.geom) AS lon, ST_Y(d.geom) AS lat
         FROM feature_risk r JOIN pipeline_segment g ON r.kind = 'pipeline_segment' AND g.id = r.feature_id

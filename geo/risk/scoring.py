@@ -99,12 +99,17 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             return None if full else _ids_in_dirty(conn, kind, last_dirty, reach)
 
         # 2-6. the rules, in dependency order (venues need the enterprises' major-hazard results)
+        from geo.risk.context import Neighbours
+
+        neighbours = Neighbours(conn, model)
         for kind in ("enterprise", "tailings_pond", "pipeline_segment"):
-            _score_kind(conn, model, kind, rules[kind], ids_for(kind), as_of, version, summary)
+            _score_kind(conn, model, neighbours, kind, rules[kind], ids_for(kind), as_of, version, summary)
+            if kind == "enterprise":
+                neighbours.forget("enterprise")  # its major-hazard results just changed
             step(kind)
         _roll_up_pipelines(conn, version)
         step("pipeline")
-        _score_kind(conn, model, "venue", rules["venue"], ids_for("venue"), as_of, version, summary,
+        _score_kind(conn, model, neighbours, "venue", rules["venue"], ids_for("venue"), as_of, version, summary,
                     max_impact_m=max_impact)
         step("venue")
         _drop_stale(conn)
@@ -113,7 +118,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         from geo.risk.aggregate import aggregate_areas, build_exposure_surface
 
         region = None if full else _dirty_region(conn, last_dirty, reach)
-        summary.areas = aggregate_areas(conn, model, region)
+        summary.areas = aggregate_areas(conn, model, region, neighbours)
         step("areas")
         build_exposure_surface(conn, model)
         step("exposure")
@@ -195,13 +200,14 @@ def _set_impact_distances(conn, model: dict, pipeline_ids: list[int] | None) -> 
         return float(cur.fetchone()[0])
 
 
-def _score_kind(conn, model: dict, kind: str, rule, ids: list[int] | None, as_of: dt.date, version: str,
-                summary: ScoreSummary, **extra) -> None:
+def _score_kind(conn, model: dict, neighbours, kind: str, rule, ids: list[int] | None, as_of: dt.date,
+                version: str, summary: ScoreSummary, max_impact_m: float = 0.0) -> None:
+    from geo.risk.context import context_frame
+
     if ids is not None and not ids:
         summary.scored[kind] = 0
         return
-    query = sql_text(f"{kind}_context")
-    frame = query_frame(conn, query, context_params(model, ids, **extra))
+    frame = context_frame(neighbours, kind, ids, max_impact_m)
     summary.scored[kind] = len(frame)
     if frame.empty:
         if ids is None:

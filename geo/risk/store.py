@@ -25,15 +25,18 @@ def sql_text(name: str) -> str:
     return _SQL_CACHE[name]
 
 
-def query_frame(conn, query: str, params: dict | None = None) -> pd.DataFrame:
-    """Run a SELECT and return it as a DataFrame, streamed with COPY (much faster than fetchall for big results)."""
+def query_frame(conn, query: str, params: dict | None = None, column_types: dict | None = None) -> pd.DataFrame:
+    """Run a SELECT and return it as a DataFrame, streamed with COPY (much faster than fetchall for big results).
+
+    ``column_types`` (name: pyarrow type) fixes the types of columns whose first rows may all be empty."""
     with conn.cursor() as cur:
         bound = cur.mogrify(query.strip().rstrip(";"), params or {}).decode()
         buf = io.BytesIO()
         cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv, HEADER true)", buf, size=1 << 20)
     buf.seek(0)
     table = pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
-        true_values=["t"], false_values=["f"], strings_can_be_null=True, quoted_strings_can_be_null=True))
+        true_values=["t"], false_values=["f"], strings_can_be_null=True, quoted_strings_can_be_null=True,
+        column_types=column_types or {}))
     return table.to_pandas()
 
 
@@ -43,40 +46,45 @@ def execute(conn, query: str, params: dict | None = None) -> None:
 
 
 def _json_values(values: pd.Series) -> pa.Array:
-    """Per-row JSON text of a Series of numbers, booleans or strings (null for missing)."""
+    """Per-row JSON text of a Series of numbers, booleans or strings (null for missing), column-wise: other
+    values are JSON-encoded once per distinct value."""
     s = pd.Series(values).reset_index(drop=True)
-    if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().map(type).eq(bool).all()
-                                        and s.notna().any()):
-        arr = pa.array(s.map(lambda v: None if v is None or v is pd.NA else bool(v)).tolist(), pa.bool_())
-        text = pc.if_else(arr, "true", "false")
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if pd.api.types.is_bool_dtype(s) or kind == "boolean":
+        text = pc.if_else(pa.array(s.astype("boolean"), pa.bool_()), "true", "false")
     elif pd.api.types.is_numeric_dtype(s):
         f = s.astype("float64").to_numpy()
         f = np.where(np.isfinite(f), np.round(f, 6), np.nan)
-        arr = pa.array(f, pa.float64(), from_pandas=True)
-        text = pc.cast(arr, pa.string())
+        text = pc.cast(pa.array(f, pa.float64(), from_pandas=True), pa.string())
     else:
-        strings = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
-                        else json.dumps(v if isinstance(v, (str, int, float, bool)) else str(v),
-                                        ensure_ascii=False))
-        text = pa.array(strings.tolist(), pa.string())
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        encoded = [json.dumps(v if isinstance(v, (str, int, float, bool)) else str(v), ensure_ascii=False)
+                   for v in uniques]
+        text = pa.array(np.array([*encoded, None], dtype=object)[codes], pa.string())
     return pc.fill_null(text, "null")
 
 
 def factors_json(result: RuleResult) -> pa.Array:
-    """The factors of every row as a JSON array text, built column-wise (no per-row Python)."""
+    """The factors of every row as JSON text, built column-wise (no per-row Python): an array of
+    ``[factor, value, points, assumed]`` arrays, compact because PostgreSQL parses hundreds of thousands of them
+    on every full scoring (the names are explained by risk_factor_def)."""
     n = len(result.score)
     parts: list = []
     for k, f in enumerate(result.factors):
         assumed = f.assumed if f.assumed is not None else pd.Series(False, index=f.value.index)
-        prefix = ("[" if k == 0 else ",") + '{"factor":' + json.dumps(f.definition.name) + ',"value":'
-        parts += [pa.array([prefix] * n), _json_values(f.value), pa.array([',"points":'] * n),
-                  _json_values(f.points), pa.array([',"assumed":'] * n),
+        prefix = ("[" if k == 0 else ",") + "[" + json.dumps(f.definition.name) + ","
+        parts += [_repeat(prefix, n), _json_values(f.value), _repeat(",", n), _json_values(f.points),
+                  _repeat(",", n),
                   pc.if_else(pa.array(assumed.fillna(False).astype(bool).to_numpy()), "true", "false"),
-                  pa.array(["}"] * n)]
+                  _repeat("]", n)]
     if not parts:
-        return pa.array(["[]"] * n)
-    parts.append(pa.array(["]"] * n))
+        return _repeat("[]", n)
+    parts.append(_repeat("]", n))
     return pc.binary_join_element_wise(*parts, "")
+
+
+def _repeat(text: str, n: int) -> pa.Array:
+    return pa.array(np.full(n, text, dtype=object), pa.string())
 
 
 def details_json(extra: dict[str, pd.Series], n: int) -> pa.Array:

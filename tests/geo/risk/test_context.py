@@ -1,7 +1,8 @@
-"""The PostGIS spatial-context queries agree with a brute-force geodesic computation on random data.
+"""The spatial contexts (geo.risk.context: bulk proximity searches over data loaded from PostGIS) agree with a
+brute-force geodesic computation on random data.
 
 Random settlements, enterprises, ponds, venues and pipeline segments are written straight into a real PostGIS;
-the context query's counts and sums are compared with distances and azimuths computed pair by pair with
+the context's counts and sums are compared with distances and azimuths computed pair by pair with
 pyproj.Geod on the WGS 84 ellipsoid.  Pairs within 1 m of a threshold are moved away first, so the two
 computations cannot disagree on a knife edge.
 """
@@ -14,6 +15,7 @@ import shapely
 from pyproj import Geod
 
 from geo.risk.config import load_model
+from geo.risk.context import Neighbours, context_frame
 from geo.risk.scoring import context_params
 from geo.risk.store import query_frame, sql_text
 
@@ -32,6 +34,10 @@ def _insert(db, table, rows):
             marks = ", ".join("ST_GeomFromText(%s, 4326)" if k == "geom" else "%s" for k in r)
             cur.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(r.values()))
     db.commit()
+
+
+def _context(db, model, kind, max_impact_m=0.0):
+    return context_frame(Neighbours(db, model), kind, None, max_impact_m).sort_values("feature_id")
 
 
 def _distances(lon1, lat1, lon2, lat2):
@@ -65,7 +71,7 @@ def test_people_within_500m_match_brute_force(db, seed):
                                for i, (x, y, p) in enumerate(zip(s_lon, s_lat, pop, strict=True))])
     _insert(db, "enterprise", [{"source_id": f"e{i}", "name": "e", "industry": "other", "geom": f"POINT({x} {y})"}
                                for i, (x, y) in enumerate(zip(e_lon, e_lat, strict=True))])
-    frame = query_frame(db, sql_text("enterprise_context"), context_params(model, None)).sort_values("feature_id")
+    frame = _context(db, model, "enterprise")
     d, _ = _distances(e_lon, e_lat, s_lon, s_lat)
     expected = (np.where(d <= 500.0, pop[None, :], 0)).sum(axis=1)
     assert frame["people_500m"].to_numpy().astype(int).tolist() == expected.tolist()
@@ -79,7 +85,7 @@ def test_people_inside_a_polygon_site_are_not_counted(db):
                                {"source_id": "out", "name": "out", "population": 40,
                                 "geom": f"POINT({LON0 + 0.004} {LAT0})"}])
     _insert(db, "enterprise", [{"source_id": "e", "name": "e", "industry": "other", "geom": site.wkt}])
-    frame = query_frame(db, sql_text("enterprise_context"), context_params(load_model(), None))
+    frame = _context(db, load_model(), "enterprise")
     assert frame["people_500m"].tolist() == [40]
 
 
@@ -101,7 +107,7 @@ def test_downstream_sector_matches_brute_force(db, seed):
     _insert(db, "tailings_pond", [{"source_id": f"p{i}", "name": "p", "geom": f"POINT({x} {y})",
                                    "downstream_direction_deg": None if np.isnan(a) else float(a)}
                                   for i, (x, y, a) in enumerate(zip(p_lon, p_lat, direction, strict=True))])
-    frame = query_frame(db, sql_text("tailings_pond_context"), context_params(model, None)).sort_values("feature_id")
+    frame = _context(db, model, "tailings_pond")
     d, az = _distances(p_lon, p_lat, s_lon, s_lat)
     diff = np.abs((az - direction[:, None] + 540.0) % 360.0 - 180.0)
     circle = np.isnan(direction)[:, None]
@@ -139,7 +145,7 @@ def test_segment_corridor_counts_match_brute_force(db):
     with db.cursor() as cur:
         cur.execute(sql_text("pipeline_segments"), context_params(model, None))
     db.commit()
-    frame = query_frame(db, sql_text("pipeline_segment_context"), context_params(model, None))
+    frame = _context(db, model, "pipeline_segment")
     segs = query_frame(db, "SELECT id AS feature_id, ST_AsText(geom) AS wkt FROM pipeline_segment")
     frame = frame.merge(segs, on="feature_id")
     assert len(frame) >= 2

@@ -58,10 +58,12 @@ def test_full_scoring_stores_scores_factors_areas_and_exposure(demo_db):
                           "LIMIT 1").iloc[0]
     factors = json.loads(row["f"])
     assert row["model_version"] == model["version"]
-    assert {"factor", "value", "points", "assumed"} <= set(factors[0])
+    # each factor is [name, value, points, assumed]
+    assert all(len(f) == 4 and isinstance(f[0], str) and isinstance(f[2], (int, float)) and isinstance(f[3], bool)
+               for f in factors)
     defined = set(query_frame(db, "SELECT factor FROM risk_factor_def WHERE kind = 'enterprise' AND "
                                   "model_version = %(v)s", {"v": model["version"]})["factor"])
-    assert {f["factor"] for f in factors} <= defined
+    assert {f[0] for f in factors} <= defined
     areas = query_frame(db, "SELECT area_type, resolution, count(*) AS n FROM area_risk GROUP BY 1, 2")
     assert areas.query("area_type == 'admin'")["n"].sum() == 14
     assert set(areas.query("area_type == 'h3'")["resolution"]) == set(model["area"]["h3_resolutions"])

@@ -1,0 +1,288 @@
+"""The spatial context of each feature class, computed in bulk (domain.md §1, §3, §4, §5).
+
+For the features being scored this returns the frame their rule reads: the stored attributes (from the
+``*_layer.sql`` queries) plus the context columns — people within the GB 18218 α ring, people and facilities
+downstream of a tailings dam, households and sites along a pipeline segment, hazards around a venue.  The
+neighbours come from ``geo.risk.proximity.search``: one bulk index query per context, exact geodesic answers
+(WGS 84), PostGIS's ``ST_Distance`` on geography for the pairs that involve lines or polygons and sit near a
+threshold.  Sums and counts per feature are ``np.bincount`` over the pairs.
+
+Only the neighbours that can matter are loaded: those inside the features' extent grown by the context radius
+(everything, on a full run).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import psycopg2
+import pyarrow as pa
+import shapely
+
+from geo.risk.proximity import GEOD, Layer, LocalMetric, Pairs, search
+from geo.risk.store import query_frame, sql_text
+
+# types of columns that may be empty for a whole block of rows (CSV type inference must not guess them)
+_TYPES = {"wkb": pa.string(), "unit_wkb": pa.string(), "chemicals": pa.string(), "last_inspection": pa.string(),
+          "last_fire_inspection": pa.string(), "operator": pa.string(), "status": pa.string(),
+          "industry": pa.string(), "venue_type": pa.string(), "safety_state": pa.string(), "ore": pa.string(),
+          "medium": pa.string()}
+
+
+def layer_frame(conn, name: str, ids: list[int] | None = None, box: list[float] | None = None,
+                **params) -> pd.DataFrame:
+    """The rows of ``<name>_layer.sql``: the features ``ids`` (all when None) inside ``box`` (lon/lat)."""
+    nobox = box is None
+    x0, y0, x1, y1 = (None,) * 4 if nobox else box
+    return query_frame(conn, sql_text(f"{name}_layer"),
+                       {"ids": ids, "nobox": nobox, "x0": x0, "y0": y0, "x1": x1, "y1": y1, **params},
+                       column_types=_TYPES)
+
+
+def layer_geometries(frame: pd.DataFrame, wkb: str = "wkb") -> Layer:
+    """Shapely geometries of a layer frame: its points (lon, lat), or the WKB where there is one."""
+    if "lon" in frame.columns:
+        geoms = shapely.points(frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"))
+    else:
+        geoms = np.full(len(frame), None, dtype=object)
+    if wkb in frame.columns:
+        text = frame[wkb]
+        has = text.notna().to_numpy()
+        if has.any():
+            geoms[has] = shapely.from_wkb(text[has].to_numpy(dtype=object))
+    return Layer(geoms)
+
+
+def grown_box(layer: Layer, metres: float) -> list[float] | None:
+    """The layer's lon/lat extent grown by at least ``metres`` (for loading the neighbours that can matter)."""
+    if len(layer) == 0:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(layer.geoms))
+    widest = min(89.0, max(abs(y0), abs(y1)))
+    dx = metres / (111_320.0 * np.cos(np.radians(widest))) + 1e-6
+    dy = metres / 110_574.0 + 1e-6
+    return [float(x0 - dx), float(max(-90.0, y0 - dy)), float(x1 + dx), float(min(90.0, y1 + dy))]
+
+
+def postgis_exact(conn):
+    """Exact geodesic distances of pairs of geometries from PostGIS (geography, spheroid)."""
+
+    def exact(ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
+        if len(ga) == 0:
+            return np.zeros(0)
+        with conn.cursor() as cur:
+            cur.execute(sql_text("geodesic_distance"),
+                        {"a": [psycopg2.Binary(w) for w in shapely.to_wkb(ga)],
+                         "b": [psycopg2.Binary(w) for w in shapely.to_wkb(gb)]})
+            return np.array([r[0] for r in cur.fetchall()], dtype="float64")
+
+    return exact
+
+
+class Neighbours:
+    """Context layers loaded once per scoring run and shared by the classes (settlements, enterprises...)."""
+
+    def __init__(self, conn, model: dict, metric: LocalMetric | None = None):
+        self.conn = conn
+        self.ctx = model["context"]
+        self.metric = metric
+        self.exact = postgis_exact(conn)
+        self._cache: dict = {}
+
+    def _load(self, name: str, box: list[float] | None) -> pd.DataFrame:
+        full = self._cache.get((name, None))
+        if full is not None:  # a full-extent copy serves every box
+            return full
+        key = (name, None if box is None else tuple(box))
+        if key not in self._cache:
+            params = {"persons_per_household": self.ctx["persons_per_household"]} if name == "settlement" else {}
+            self._cache[key] = layer_frame(self.conn, name, None, box, **params)
+        return self._cache[key]
+
+    def forget(self, name: str) -> None:
+        """Drop the cached copies of a layer (after its stored results changed)."""
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != name and k[1] != name}
+
+    def layer(self, name: str, box: list[float] | None) -> tuple[pd.DataFrame, Layer]:
+        frame = self._load(name, box)
+        key = ("layer", name, id(frame))
+        if key not in self._cache:
+            self._cache[key] = layer_geometries(frame)
+        return frame, self._cache[key]
+
+    def points(self, name: str, box: list[float] | None) -> tuple[pd.DataFrame, Layer]:
+        """The layer's features as their points on surface (how settlements and venues count as targets)."""
+        frame = self._load(name, box)
+        key = ("points", name, id(frame))
+        if key not in self._cache:
+            self._cache[key] = Layer.points(frame["lon"].to_numpy(), frame["lat"].to_numpy())
+        return frame, self._cache[key]
+
+    def search(self, a: Layer, b: Layer, radius: float) -> Pairs:
+        """Pairs of a and b within ``radius``, in one projection for the whole run (so the layers' projected
+        coordinates and index trees are built once): centred on the first search's data."""
+        if self.metric is None and len(a) and len(b):
+            box = np.vstack([a.bounds(), b.bounds()])
+            self.metric = LocalMetric.around(np.concatenate([box[:, 0], box[:, 2]]),
+                                             np.concatenate([box[:, 1], box[:, 3]]))
+        return search(a, b, radius, metric=self.metric, exact=self.exact)
+
+
+def _sum(pairs_a: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
+    w = None if weights is None else np.nan_to_num(np.asarray(weights, dtype="float64"))
+    return np.bincount(pairs_a, weights=w, minlength=n)
+
+
+# ----- per class --------------------------------------------------------------------------------------------------
+
+def enterprise_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
+    """People within the α ring (GB 18218, domain.md §1) outside the site: a settlement counts by its point on
+    surface; one inside the site's polygon is not outside it."""
+    r = float(nb.ctx["alpha_radius_m"])
+    frame = layer_frame(nb.conn, "enterprise", ids)
+    sites = layer_geometries(frame)
+    s_frame, s_pts = nb.points("settlement", None if ids is None else grown_box(sites, r))
+    pairs = nb.search(sites, s_pts, r)
+    m = pairs.within(r)
+    ia, ib = pairs.ia[m], pairs.ib[m]
+    inside = np.zeros(len(ia), dtype=bool)
+    check = ~sites.is_point[ia] | (pairs.planar_m[m] == 0)  # a point site "contains" only its own position
+    if check.any():
+        inside[check] = shapely.intersects(sites.geoms[ia[check]], s_pts.geoms[ib[check]])
+    frame["people_500m"] = _sum(ia[~inside], len(frame), s_frame["people"].to_numpy()[ib[~inside]])
+    return frame.drop(columns=["lon", "lat", "wkb", "major_hazard"])
+
+
+def _in_sector(origin_lon, origin_lat, direction_deg, lon, lat, half_angle: float) -> np.ndarray:
+    """Is each target within ``half_angle`` of the direction (clockwise from north) seen from the origin?
+    Forward geodesic azimuths on WGS 84; an unknown direction (NaN) or a target at the origin is always in."""
+    out = np.ones(len(lon), dtype=bool)
+    if half_angle >= 180:
+        return out
+    known = ~np.isnan(direction_deg)
+    if known.any():
+        az, _, dist = GEOD.inv(origin_lon[known], origin_lat[known], lon[known], lat[known])
+        diff = np.abs(np.mod(az - direction_deg[known] + 540.0, 360.0) - 180.0)
+        out[known] = (diff <= half_angle) | (dist == 0)
+    return out
+
+
+def tailings_pond_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
+    """People and important facilities (venues) within the downstream radius of the dam (头顶库, domain.md §3):
+    in the sector around the stored downstream direction, or the full circle when it is unknown."""
+    r = float(nb.ctx["downstream_radius_m"])
+    half = float(nb.ctx["sector_half_angle_deg"])
+    frame = layer_frame(nb.conn, "tailings_pond", ids)
+    ponds = layer_geometries(frame)
+    box = None if ids is None else grown_box(ponds, r)
+    direction = pd.to_numeric(frame["downstream_direction_deg"], errors="coerce").to_numpy(dtype="float64")
+    cx, cy = frame["centroid_lon"].to_numpy(dtype="float64"), frame["centroid_lat"].to_numpy(dtype="float64")
+    for name, column, weight in (("settlement", "downstream_people_1km", "people"),
+                                 ("venue", "downstream_facilities_1km", None)):
+        t_frame, t_pts = nb.points(name, box)
+        pairs = nb.search(ponds, t_pts, r)
+        m = pairs.within(r)
+        ia, ib = pairs.ia[m], pairs.ib[m]
+        keep = _in_sector(cx[ia], cy[ia], direction[ia], t_pts.lon[ib], t_pts.lat[ib], half)
+        w = None if weight is None else t_frame[weight].to_numpy()[ib[keep]]
+        frame[column] = _sum(ia[keep], len(frame), w)
+    frame["downstream_facilities_1km"] = frame["downstream_facilities_1km"].astype("int64")
+    frame["downstream_area"] = np.where(np.isnan(direction), "circle", "sector")
+    return frame.drop(columns=["lon", "lat", "centroid_lon", "centroid_lat", "wkb"])
+
+
+def pipeline_segment_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
+    """Along each segment (domain.md §4): households within the corridor of the segment and of its 2 km unit
+    (GB 50251), 特定场所 within the impact distance and within the corridor (GB 32167), and enterprises in the
+    zones of the Pipeline Protection Law (5 m, 50 m, 200 m)."""
+    c = nb.ctx
+    corridor, z5, z50 = float(c["corridor_m"]), float(c["zone_5_m"]), float(c["zone_50_m"])
+    frame = layer_frame(nb.conn, "pipeline_segment", ids)
+    segs, units = layer_geometries(frame, "wkb"), layer_geometries(frame, "unit_wkb")
+    n = len(frame)
+    impact = pd.to_numeric(frame["impact_m"], errors="coerce").to_numpy(dtype="float64")
+    reach = max(corridor, float(np.nanmax(impact)) if n and np.isfinite(impact).any() else 0.0)
+    box = None if ids is None else grown_box(units, max(reach, corridor))
+
+    s_frame, s_pts = nb.points("settlement", box)
+    hh, people = s_frame["households"].to_numpy(), s_frame["people"].to_numpy()
+    tall = s_frame["buildings_4plus"].fillna(False).to_numpy(dtype=bool)
+    pairs = nb.search(segs, s_pts, corridor)
+    m = pairs.within(corridor)
+    ia, ib = pairs.ia[m], pairs.ib[m]
+    frame["households_200m"] = _sum(ia, n, hh[ib])
+    frame["households_2km_unit"] = 0.0
+    frame["buildings_4plus_200m"] = _sum(ia, n, tall[ib]) > 0
+    frame["villages_50hh_200m"] = _sum(ia, n, np.nan_to_num(hh[ib]) >= 50).astype("int64")
+    frame["population_200m"] = _sum(ia, n, people[ib])
+    pairs = nb.search(units, s_pts, corridor)
+    m = pairs.within(corridor)
+    frame["households_2km_unit"] = _sum(pairs.ia[m], n, hh[pairs.ib[m]])
+
+    v_frame, venues = nb.layer("venue", box)
+    vtype = v_frame["venue_type"].to_numpy(dtype=object)
+    kind_1 = np.isin(vtype, list(c["specific_sites_1"]))
+    kind_2 = np.isin(vtype, list(c["specific_sites_2"]))
+    pairs = nb.search(segs, venues, reach)
+    ia, ib = pairs.ia, pairs.ib
+    in_pir, in_corr = pairs.within(impact[ia]), pairs.within(corridor)
+    for column, kind, zone in (("specific_sites_1_pir", kind_1, in_pir), ("specific_sites_2_pir", kind_2, in_pir),
+                               ("specific_sites_1_200m", kind_1, in_corr),
+                               ("specific_sites_2_200m", kind_2, in_corr)):
+        sel = zone & kind[ib]
+        frame[column] = _sum(ia[sel], n).astype("int64")
+
+    e_frame, ents = nb.layer("enterprise", box)
+    industry = e_frame["industry"].to_numpy(dtype=object)
+    status = e_frame["status"].to_numpy(dtype=object)
+    pairs = nb.search(segs, ents, corridor)
+    ia, ib = pairs.ia, pairs.ib
+    w5, w50, w200 = pairs.within(z5), pairs.within(z50), pairs.within(corridor)
+    fuel = np.isin(industry, list(c["fuel_site_industries"]))
+    flammable = np.isin(industry, list(c["flammable_site_industries"]))
+    for column, sel in (("fuel_sites_200m", w200 & fuel[ib]), ("flammable_sites_50m", w50 & flammable[ib]),
+                        ("enterprises_5m", w5), ("enterprises_50m", w50), ("enterprises_200m", w200),
+                        ("construction_200m", w200 & (status[ib] == "under_construction")),
+                        ("mining_200m", w200 & (industry[ib] == "mining"))):
+        frame[column] = _sum(ia[sel], n).astype("int64")
+    return frame.drop(columns=["wkb", "unit_wkb"])
+
+
+def venue_context(nb: Neighbours, ids: list[int] | None, max_impact_m: float) -> pd.DataFrame:
+    """Hazards around each venue (domain.md §5): GB 18218 major-hazard enterprises (as scored) and enterprises of
+    hazardous industries within the hazard radius, and pipeline segments whose impact distance reaches it."""
+    c = nb.ctx
+    r = float(c["venue_hazard_radius_m"])
+    frame = layer_frame(nb.conn, "venue", ids)
+    venues = layer_geometries(frame)
+    n = len(frame)
+    box = None if ids is None else grown_box(venues, max(r, max_impact_m))
+
+    e_frame, ents = nb.layer("enterprise", box)
+    major = e_frame["major_hazard"].fillna(False).to_numpy(dtype=bool)
+    hazardous = np.isin(e_frame["industry"].to_numpy(dtype=object), list(c["hazardous_industries"]))
+    pairs = nb.search(venues, ents, r)
+    m = pairs.within(r)
+    ia, ib = pairs.ia[m], pairs.ib[m]
+    frame["major_hazards_500m"] = _sum(ia[major[ib]], n).astype("int64")
+    frame["hazardous_sites_500m"] = _sum(ia[hazardous[ib]], n).astype("int64")
+
+    g_frame, segs = nb.layer("pipeline_segment", box)
+    impact = pd.to_numeric(g_frame["impact_m"], errors="coerce").fillna(max_impact_m).to_numpy(dtype="float64")
+    pairs = nb.search(venues, segs, max(max_impact_m, 0.0))
+    m = pairs.within(impact[pairs.ib])
+    frame["pipelines_in_impact_radius"] = _sum(pairs.ia[m], n).astype("int64")
+    return frame.drop(columns=["lon", "lat", "wkb"])
+
+
+def context_frame(nb: Neighbours, kind: str, ids: list[int] | None, max_impact_m: float = 0.0) -> pd.DataFrame:
+    """The rule input of ``kind`` (enterprise, tailings_pond, pipeline_segment, venue) for ``ids`` (all: None)."""
+    if kind == "enterprise":
+        return enterprise_context(nb, ids)
+    if kind == "tailings_pond":
+        return tailings_pond_context(nb, ids)
+    if kind == "pipeline_segment":
+        return pipeline_segment_context(nb, ids)
+    if kind == "venue":
+        return venue_context(nb, ids, max_impact_m)
+    raise ValueError(f"no spatial context for {kind!r}")
