@@ -35,60 +35,96 @@ def complement_geometric_mean(values: np.ndarray) -> float:
     return float(100.0 - np.exp(np.mean(np.log(np.maximum(100.0 - v, 1e-9)))))
 
 
+AREA_COLUMNS = ["area_type", "resolution", "area_id", "score", "level_max", "level_banded", "level", "counts",
+                "features", "population_exposed"]
+
+
 def aggregate_frame(assigned: pd.DataFrame, people: pd.DataFrame, model: dict) -> pd.DataFrame:
     """One row per area from features assigned to areas.
 
     ``assigned``: area_type, resolution, area_id, kind, level, score (one row per feature and area).
     ``people``: area_type, resolution, area_id, people (exposed residents, one row per settlement and area).
     """
-    keys = ["area_type", "resolution", "area_id"]
+    parts = []
+    for (area_type, resolution), part in assigned.groupby(["area_type", "resolution"], sort=True):
+        p = people[(people["area_type"] == area_type) & (people["resolution"] == resolution)] \
+            if len(people) else people
+        parts.append(aggregate_partition(
+            area_type, int(resolution), part["area_id"].to_numpy(dtype=object), part["kind"].to_numpy(dtype=object),
+            part["level"].to_numpy(dtype=object), part["score"].to_numpy(dtype="float64"),
+            p["area_id"].to_numpy(dtype=object) if len(p) else np.zeros(0, dtype=object),
+            p["people"].to_numpy(dtype="float64") if len(p) else np.zeros(0), model))
+    if not parts:
+        return pd.DataFrame(columns=AREA_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def aggregate_partition(area_type: str, resolution: int, area_id: np.ndarray, kind: np.ndarray, level: np.ndarray,
+                        score: np.ndarray, people_area_id: np.ndarray, people: np.ndarray,
+                        model: dict) -> pd.DataFrame:
+    """The areas of one type and resolution (one row per area holding a feature), with numpy group sums.
+
+    Score: per class the mean of its ``top_n`` highest scores, then the complement geometric mean over the
+    classes present (domain.md §6); level_max: the highest level inside (就高); counts per class and level;
+    people exposed: the sum over the area's exposed settlements."""
     top_n = int(model["area"]["top_n"])
-    if assigned.empty:
-        return pd.DataFrame(columns=[*keys, "score", "level_max", "level_banded", "level", "counts", "features",
-                                     "population_exposed"])
-    a = assigned.copy()
-    a["rank"] = a["level"].map(LEVEL_RANK)
-    # per class: mean of the top_n scores; then the complement geometric mean over the classes present
-    a = a.sort_values("score", ascending=False)
-    top = a.groupby([*keys, "kind"], sort=False).head(top_n)
-    class_scores = top.groupby([*keys, "kind"])["score"].mean().reset_index()
-    # complement geometric mean per area, vectorised: 100 − exp(mean(log(100 − x)))
-    class_scores["log_rest"] = np.log(np.maximum(100.0 - class_scores["score"].clip(0, 100), 1e-9))
-    score = (100.0 - np.exp(class_scores.groupby(keys)["log_rest"].mean())).rename("score")
-    level_max = a.groupby(keys)["rank"].max().map(dict(enumerate(LEVELS))).rename("level_max")
-    features = a.groupby(keys).size().rename("features")
-    counts = _counts_json(a.groupby([*keys, "kind", "level"]).size().rename("n").reset_index(), keys)
-    out = pd.concat([score, level_max, features, counts], axis=1).reset_index()
-    out["level_banded"] = level_from_score(out["score"].to_numpy(), model["levels"])
+    codes, ids = pd.factorize(pd.Series(area_id, dtype=object), sort=True)
+    k_codes, kinds = pd.factorize(pd.Series(kind, dtype=object), sort=True)
+    rank = pd.Series(level, dtype=object).map(LEVEL_RANK).to_numpy(dtype=np.int64)
+    n, nk, nl = len(ids), len(kinds), len(LEVELS)
+    score = np.asarray(score, dtype="float64")
+    # the top_n scores of each (area, class): sort by group then score (highest first), keep the first top_n
+    group = codes * nk + k_codes
+    order = np.lexsort((-score, group))
+    g = group[order]
+    first = np.r_[True, g[1:] != g[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
+    keep = (np.arange(len(g)) - start) < top_n
+    sums = np.bincount(g[keep], weights=score[order][keep], minlength=n * nk)
+    taken = np.bincount(g[keep], minlength=n * nk)
+    present = (taken > 0).reshape(n, nk)
+    class_score = (sums / np.maximum(taken, 1)).reshape(n, nk)
+    log_rest = np.where(present, np.log(np.maximum(100.0 - np.clip(class_score, 0, 100), 1e-9)), 0.0)
+    area_score = 100.0 - np.exp(log_rest.sum(axis=1) / present.sum(axis=1))
+    level_max = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(level_max, codes, rank)
+    counts = np.bincount((codes * nk + k_codes) * nl + rank, minlength=n * nk * nl).reshape(n, nk, nl)
+    out = pd.DataFrame({
+        "area_type": area_type, "resolution": resolution, "area_id": np.asarray(ids, dtype=object),
+        "score": area_score, "level_max": np.asarray(LEVELS, dtype=object)[level_max],
+    })
+    out["level_banded"] = level_from_score(area_score, model["levels"])
     out["level"] = out["level_max"] if model["area"]["level_rule"] == "max" else out["level_banded"]
-    if people.empty:
-        out["population_exposed"] = 0.0
-    else:
-        exposed = people.groupby(keys)["people"].sum().rename("population_exposed").reset_index()
-        out = out.merge(exposed, on=keys, how="left")
-        out["population_exposed"] = out["population_exposed"].fillna(0.0)
-    return out
+    out["counts"] = counts_json(counts, list(kinds), list(LEVELS))
+    out["features"] = np.bincount(codes, minlength=n)
+    exposed = np.zeros(n)
+    if len(people_area_id):
+        at = pd.Index(ids).get_indexer(pd.Series(people_area_id, dtype=object))
+        ok = at >= 0
+        exposed = np.bincount(at[ok], weights=np.nan_to_num(np.asarray(people, dtype="float64")[ok]), minlength=n)
+    out["population_exposed"] = exposed
+    return out[AREA_COLUMNS]
 
 
-def _counts_json(counts_long: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """{"kind": {"level": n}} per area as JSON text (kinds and levels in alphabetical order, zero counts left
-    out), built column-wise with pyarrow string joins: no Python per area."""
-    wide = counts_long.pivot_table(index=keys, columns=["kind", "level"], values="n", aggfunc="sum", fill_value=0)
-    wide = wide.sort_index(axis=1)
-    m = len(wide)
+def counts_json(counts: np.ndarray, kinds: list[str], levels: list[str]) -> np.ndarray:
+    """{"kind": {"level": n}} per area as JSON text from an (areas, kinds, levels) array of counts; zero counts
+    and classes are left out.  Built column-wise with pyarrow string joins: no Python per area."""
+    m = counts.shape[0]
     kind_parts = []
-    for kind in wide.columns.get_level_values(0).unique():
+    for k, kind in enumerate(kinds):
         pieces = []
-        for level in wide[kind].columns:
-            n = wide[(kind, level)].to_numpy()
-            pieces.append(np.where(n > 0, np.char.add(np.char.add(f'"{level}": ', n.astype(str)), ", "), ""))
-        inner = pc.utf8_rtrim(pc.binary_join_element_wise(*[pa.array(p) for p in pieces], ""), characters=", ")
+        for j, level in enumerate(levels):
+            n = counts[:, k, j]
+            pieces.append(pa.array(np.where(n > 0, np.char.add(np.char.add(f'"{level}": ', n.astype(str)), ", "),
+                                            "")))
+        inner = pc.utf8_rtrim(pc.binary_join_element_wise(*pieces, ""), characters=", ")
         entry = pc.binary_join_element_wise(_repeat(f'"{kind}": {{', m), inner, _repeat("}, ", m), "")
-        present = pa.array(wide[kind].to_numpy().sum(axis=1) > 0)
-        kind_parts.append(pc.if_else(present, entry, _repeat("", m)))
+        kind_parts.append(pc.if_else(pa.array(counts[:, k, :].sum(axis=1) > 0), entry, _repeat("", m)))
+    if not kind_parts:
+        return np.full(m, "{}", dtype=object)
     body = pc.utf8_rtrim(pc.binary_join_element_wise(*kind_parts, ""), characters=", ")
     text = pc.binary_join_element_wise(_repeat("{", m), body, _repeat("}", m), "")
-    return pd.Series(text.to_numpy(zero_copy_only=False), index=wide.index, name="counts")
+    return text.to_numpy(zero_copy_only=False)
 
 
 def _repeat(text: str, n: int) -> pa.Array:
@@ -101,19 +137,21 @@ def h3_assign(lon: np.ndarray, lat: np.ndarray, resolutions: list[int]) -> dict[
     """The H3 cell (hex string) each point falls in, at each resolution (h3ronpy, vectorised).  Computed per
     resolution: H3 cells do not nest exactly, so a coarse cell is not always the parent of the fine cell holding
     the same point."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from h3ronpy import cells_to_string
     from h3ronpy.vector import coordinates_to_cells
 
     lat = np.ascontiguousarray(lat, dtype="float64")
     lon = np.ascontiguousarray(lon, dtype="float64")
-    out = {}
-    for r in resolutions:
+
+    def cells_at(r: int) -> np.ndarray:
         if len(lon) == 0:
-            out[r] = np.zeros(0, dtype=object)
-            continue
-        cells = pa.array(cells_to_string(coordinates_to_cells(lat, lon, r)))
-        out[r] = cells.to_numpy(zero_copy_only=False)
-    return out
+            return np.zeros(0, dtype=object)
+        return pa.array(cells_to_string(coordinates_to_cells(lat, lon, r))).to_numpy(zero_copy_only=False)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # h3ronpy releases the GIL: two resolutions at a time
+        return dict(zip(resolutions, pool.map(cells_at, resolutions), strict=True))
 
 
 def h3_polygons_wkb(cells: np.ndarray) -> np.ndarray:
@@ -138,29 +176,26 @@ def admin_assign(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame) -> tuple
     return pts[order], idx[order]
 
 
-def _assign(points: pd.DataFrame, areas: pd.DataFrame, resolutions: list[int],
-            wanted: dict[str, set] | None) -> pd.DataFrame:
-    lon, lat = points["lon"].to_numpy(), points["lat"].to_numpy()
-    frames = []
+def area_partitions(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame, resolutions: list[int],
+                    wanted: dict[str, set] | None = None) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+    """Which areas hold each point: (area_type, resolution, point indices, area ids) per admin level and H3
+    resolution; with ``wanted``, only the areas in wanted["pairs"] ((area_type, area_id) pairs)."""
+    out = []
     p_idx, a_idx = admin_assign(lon, lat, areas)
     if len(p_idx):
-        f = points.iloc[p_idx].reset_index(drop=True)
-        f["area_type"] = "admin"
-        f["resolution"] = areas["resolution"].to_numpy()[a_idx]
-        f["area_id"] = areas["admin_code"].to_numpy()[a_idx]
-        frames.append(f)
+        res = areas["resolution"].to_numpy()[a_idx]
+        codes = areas["admin_code"].to_numpy(dtype=object)[a_idx]
+        for r in np.unique(res):
+            m = res == r
+            out.append(("admin", int(r), p_idx[m], codes[m]))
     for r, cells in h3_assign(lon, lat, resolutions).items():
-        f = points.copy()
-        f["area_type"] = "h3"
-        f["resolution"] = r
-        f["area_id"] = cells
-        frames.append(f)
-    if not frames:
-        return points.iloc[0:0].assign(area_type=[], resolution=[], area_id=[])
-    out = pd.concat(frames, ignore_index=True)
+        out.append(("h3", int(r), np.arange(len(lon)), cells))
     if wanted is not None:
-        keep = [(t, aid) in wanted["pairs"] for t, aid in zip(out["area_type"], out["area_id"], strict=True)]
-        out = out[np.asarray(keep, dtype=bool)]
+        kept = []
+        for area_type, r, idx, ids in out:
+            m = np.isin(ids, [aid for t, aid in wanted["pairs"] if t == area_type])
+            kept.append((area_type, r, idx[m], ids[m]))
+        out = kept
     return out
 
 
@@ -222,10 +257,21 @@ def aggregate_areas(conn, model: dict, region=None, neighbours=None) -> int:
     wanted, bbox = (None, None) if region is None else _affected(conn, region, areas, resolutions)
     points = query_frame(conn, sql_text("feature_points"), {"kinds": list(SCORED_KINDS), **_box(bbox)})
     settlements = exposed_settlements(conn, model, bbox, neighbours)
-    assigned = _assign(points, areas, resolutions, wanted)
-    people = _assign(settlements[["lon", "lat", "people"]], areas, resolutions, wanted) if len(settlements) else \
-        pd.DataFrame(columns=["area_type", "resolution", "area_id", "people"])
-    result = aggregate_frame(assigned, people, model)
+    lon, lat = points["lon"].to_numpy(dtype="float64"), points["lat"].to_numpy(dtype="float64")
+    kind, level = points["kind"].to_numpy(dtype=object), points["level"].to_numpy(dtype=object)
+    score = points["score"].to_numpy(dtype="float64")
+    people = {(t, r): (idx, ids) for t, r, idx, ids in area_partitions(
+        settlements["lon"].to_numpy(dtype="float64"), settlements["lat"].to_numpy(dtype="float64"), areas,
+        resolutions, wanted)}
+    people_count = settlements["people"].to_numpy(dtype="float64")
+    parts = []
+    for t, r, idx, ids in area_partitions(lon, lat, areas, resolutions, wanted):
+        if len(idx) == 0:
+            continue
+        s_idx, s_ids = people.get((t, r), (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)))
+        parts.append(aggregate_partition(t, r, ids, kind[idx], level[idx], score[idx], s_ids, people_count[s_idx],
+                                         model))
+    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AREA_COLUMNS)
     result["geom"] = _area_geometries(result, areas)
     _write_areas(conn, result, model["version"], wanted)
     return len(result)

@@ -125,14 +125,14 @@ class Layer:
         """A k-d tree of the projected points (rows where ``is_point``), built once per projection."""
         key = (metric, "kdtree")
         if key not in self._projected:
-            self._projected[key] = cKDTree(self.projected(metric)[0][self.is_point])
+            self._projected[key] = cKDTree(self.projected_xy(metric)[self.is_point])
         return self._projected[key]
 
     def strtree(self, metric: LocalMetric) -> shapely.STRtree:
         """An STRtree of the projected lines and polygons (rows where not ``is_point``), built once."""
         key = (metric, "strtree")
         if key not in self._projected:
-            self._projected[key] = shapely.STRtree(self.projected(metric)[1][~self.is_point])
+            self._projected[key] = shapely.STRtree(self.projected_geometries(metric)[~self.is_point])
         return self._projected[key]
 
     def bounds(self) -> np.ndarray:
@@ -141,15 +141,24 @@ class Layer:
             self._projected["bounds"] = np.asarray(shapely.total_bounds(self.geoms))
         return self._projected["bounds"]
 
-    def projected(self, metric: LocalMetric) -> tuple[np.ndarray, np.ndarray]:
-        """(xy of every feature's points, projected geometries), computed once per projection."""
-        if metric not in self._projected:
+    def projected_xy(self, metric: LocalMetric) -> np.ndarray:
+        """Projected (x, y) of the points (NaN for other rows), computed once per projection."""
+        key = (metric, "xy")
+        if key not in self._projected:
             x, y = metric.project(self.lon, self.lat)
-            geoms = shapely.points(x, y)
+            self._projected[key] = np.column_stack([x, y])
+        return self._projected[key]
+
+    def projected_geometries(self, metric: LocalMetric) -> np.ndarray:
+        """Projected shapely geometries of every row, computed once per projection."""
+        key = (metric, "geoms")
+        if key not in self._projected:
+            xy = self.projected_xy(metric)
+            geoms = shapely.points(xy)
             if (~self.is_point).any():
                 geoms[~self.is_point] = metric.project_geometries(self.geoms[~self.is_point])
-            self._projected[metric] = (np.column_stack([x, y]), geoms)
-        return self._projected[metric]
+            self._projected[key] = geoms
+        return self._projected[key]
 
 
 @dataclass
@@ -166,7 +175,7 @@ class Pairs:
     _geodesic: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._geodesic = np.full(len(self.ia), np.nan)
+        self._geodesic = None  # exact distances, NaN until computed (allocated when first needed)
 
     def __len__(self) -> int:
         return len(self.ia)
@@ -178,6 +187,10 @@ class Pairs:
         with np.errstate(invalid="ignore"):
             surely_in = p <= r * (1 - self.epsilon) - EDGE_SLACK_M
             maybe = ~surely_in & (p <= r * (1 + self.epsilon) + EDGE_SLACK_M)
+        if not maybe.any():
+            return surely_in
+        if self._geodesic is None:
+            self._geodesic = np.full(len(self.ia), np.nan)
         undecided = maybe & np.isnan(self._geodesic)
         if undecided.any():
             self._geodesic[undecided] = self._exact_distances(np.flatnonzero(undecided))
@@ -186,6 +199,8 @@ class Pairs:
     def geodesic_m(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Exact geodesic distances of the pairs selected by ``mask`` (all by default)."""
         sel = np.arange(len(self.ia)) if mask is None else np.flatnonzero(mask)
+        if self._geodesic is None:
+            self._geodesic = np.full(len(self.ia), np.nan)
         todo = sel[np.isnan(self._geodesic[sel])]
         if len(todo):
             self._geodesic[todo] = self._exact_distances(todo)
@@ -220,26 +235,25 @@ def search(a: Layer, b: Layer, max_radius_m: float, *, metric: LocalMetric | Non
     metric = metric or LocalMetric.around(lon, lat)
     eps = metric.epsilon(lon, lat)
     reach = max_radius_m * (1 + eps) + EDGE_SLACK_M
-    axy, ag = a.projected(metric)
-    bxy, bg = b.projected(metric)
     parts = []
     ap, bp = np.flatnonzero(a.is_point), np.flatnonzero(b.is_point)
     an, bn = np.flatnonzero(~a.is_point), np.flatnonzero(~b.is_point)
     if len(ap) and len(bp):  # points against points: k-d trees, all pairs in one call
         m = a.kdtree(metric).sparse_distance_matrix(b.kdtree(metric), reach, output_type="ndarray")
-        parts.append((ap[m["i"]], bp[m["j"]], m["v"]))
+        parts.append((m["i"] if len(ap) == len(a) else ap[m["i"]], m["j"] if len(bp) == len(b) else bp[m["j"]],
+                      m["v"]))
     # where lines or polygons take part: STRtree dwithin queries, the tree on the lines and polygons (usually the
     # fewer), queried with all of the other side
     if len(an):
+        ag, bg = a.projected_geometries(metric), b.projected_geometries(metric)
         qb, ta = a.strtree(metric).query(bg, predicate="dwithin", distance=reach)
         parts.append((an[ta], qb, shapely.distance(ag[an[ta]], bg[qb])))
     if len(bn) and len(ap):
+        ag, bg = a.projected_geometries(metric), b.projected_geometries(metric)
         qa, tb = b.strtree(metric).query(ag[ap], predicate="dwithin", distance=reach)
         parts.append((ap[qa], bn[tb], shapely.distance(ag[ap[qa]], bg[bn[tb]])))
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return Pairs(a, b, empty, empty, np.zeros(0), eps, exact)
-    ia = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    ib = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    d = np.concatenate([p[2] for p in parts]).astype("float64")
+    if len(parts) == 1:
+        ia, ib, d = parts[0]  # (views into the k-d tree's result: copying 10⁷ pairs costs more than it saves)
+    else:
+        ia, ib, d = (np.concatenate([p[k] for p in parts]) for k in range(3))
     return Pairs(a, b, ia, ib, d, eps, exact)
