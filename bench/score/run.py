@@ -318,19 +318,14 @@ def explain(url: str, path: Path) -> dict[str, float]:
 
     model = load_model()
     conn = store.connect(url)
-    with conn.cursor() as cur:
-        cur.execute("SELECT coalesce(max(impact_m), 0) FROM pipeline_segment")
-        max_impact = float(cur.fetchone()[0])
-    conn.rollback()
     everything = {"bbox": None, "nobox": True, "x0": None, "y0": None, "x1": None, "y1": None}  # no bounding box
     queries = {
         "pipeline_segments (INSERT)": (sql_text("pipeline_segments").split(";")[1], context_params(model, None)),
-        **{f"{k}_context": (sql_text(f"{k}_context"), context_params(model, None, max_impact_m=max_impact))
-           for k in ("enterprise", "tailings_pond", "pipeline_segment", "venue")},
-        "areas: feature points": (aggregate._FEATURE_POINTS, {"kinds": list(aggregate.SCORED_KINDS), **everything}),
-        "areas: settlement exposure": (aggregate._SETTLEMENT_EXPOSURE, {
-            **everything, "radius": model["area"]["exposure_radius_m"],
-            "persons_per_household": model["context"]["persons_per_household"]}),
+        **{f"{k} layer": (sql_text(f"{k}_layer"), {"ids": None, **everything,
+                                                   "persons_per_household": model["context"]["persons_per_household"]})
+           for k in ("enterprise", "tailings_pond", "pipeline_segment", "venue", "settlement")},
+        "areas: feature points": (sql_text("feature_points"), {"kinds": list(aggregate.SCORED_KINDS), **everything}),
+        "areas: hot features": (sql_text("hot_features"), {**everything, "radius": model["area"]["exposure_radius_m"]}),
     }
     times = {}
     with open(path, "w") as f:
@@ -634,8 +629,8 @@ def agreement(url: str, out_dir: Path, seed: int = 1) -> list[str]:
     """Lines comparing riskmap's stored results and context with the baseline's, on random samples."""
     from geo import store
     from geo.risk.config import load_model
-    from geo.risk.scoring import context_params
-    from geo.risk.store import query_frame, sql_text
+    from geo.risk.context import Neighbours, context_frame
+    from geo.risk.store import query_frame
 
     model = load_model()
     conn = store.connect(url)
@@ -652,8 +647,7 @@ def agreement(url: str, out_dir: Path, seed: int = 1) -> list[str]:
             keys = query_frame(conn, f"SELECT id, source_id AS key FROM {kind}")
             base["key"] = base["source_id"]
         ids = rng.choice(keys["id"].to_numpy(), size=min(SAMPLE, len(keys)), replace=False)
-        ctx = query_frame(conn, sql_text(f"{kind}_context"),
-                          context_params(model, [int(i) for i in ids], max_impact_m=max_impact))
+        ctx = context_frame(Neighbours(conn, model), kind, [int(i) for i in ids], max_impact)
         risk = query_frame(conn, "SELECT feature_id, score, level FROM feature_risk WHERE kind = %(k)s "
                                  "AND feature_id = ANY(%(ids)s)", {"k": kind, "ids": [int(i) for i in ids]})
         rm = (ctx[["feature_id", *columns]].merge(risk, on="feature_id")

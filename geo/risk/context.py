@@ -19,7 +19,7 @@ import psycopg2
 import pyarrow as pa
 import shapely
 
-from geo.risk.proximity import GEOD, Layer, LocalMetric, Pairs, search
+from geo.risk.proximity import Layer, LocalMetric, Pairs, search
 from geo.risk.store import query_frame, sql_text
 
 # types of columns that may be empty for a whole block of rows (CSV type inference must not guess them)
@@ -40,16 +40,16 @@ def layer_frame(conn, name: str, ids: list[int] | None = None, box: list[float] 
 
 
 def layer_geometries(frame: pd.DataFrame, wkb: str = "wkb") -> Layer:
-    """Shapely geometries of a layer frame: its points (lon, lat), or the WKB where there is one."""
+    """The layer of a layer frame: its points (lon, lat), or the WKB geometry where there is one."""
+    has = frame[wkb].notna().to_numpy() if wkb in frame.columns else np.zeros(len(frame), dtype=bool)
+    if "lon" in frame.columns and not has.any():
+        return Layer.points(frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"))
     if "lon" in frame.columns:
         geoms = shapely.points(frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"))
     else:
         geoms = np.full(len(frame), None, dtype=object)
-    if wkb in frame.columns:
-        text = frame[wkb]
-        has = text.notna().to_numpy()
-        if has.any():
-            geoms[has] = shapely.from_wkb(text[has].to_numpy(dtype=object))
+    if has.any():
+        geoms[has] = shapely.from_wkb(frame[wkb][has].to_numpy(dtype=object))
     return Layer(geoms)
 
 
@@ -153,20 +153,6 @@ def enterprise_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
     return frame.drop(columns=["lon", "lat", "wkb", "major_hazard"])
 
 
-def _in_sector(origin_lon, origin_lat, direction_deg, lon, lat, half_angle: float) -> np.ndarray:
-    """Is each target within ``half_angle`` of the direction (clockwise from north) seen from the origin?
-    Forward geodesic azimuths on WGS 84; an unknown direction (NaN) or a target at the origin is always in."""
-    out = np.ones(len(lon), dtype=bool)
-    if half_angle >= 180:
-        return out
-    known = ~np.isnan(direction_deg)
-    if known.any():
-        az, _, dist = GEOD.inv(origin_lon[known], origin_lat[known], lon[known], lat[known])
-        diff = np.abs(np.mod(az - direction_deg[known] + 540.0, 360.0) - 180.0)
-        out[known] = (diff <= half_angle) | (dist == 0)
-    return out
-
-
 def tailings_pond_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
     """People and important facilities (venues) within the downstream radius of the dam (头顶库, domain.md §3):
     in the sector around the stored downstream direction, or the full circle when it is unknown."""
@@ -183,7 +169,7 @@ def tailings_pond_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame
         pairs = nb.search(ponds, t_pts, r)
         m = pairs.within(r)
         ia, ib = pairs.ia[m], pairs.ib[m]
-        keep = _in_sector(cx[ia], cy[ia], direction[ia], t_pts.lon[ib], t_pts.lat[ib], half)
+        keep = pairs.in_sector(cx, cy, direction, half, m)
         w = None if weight is None else t_frame[weight].to_numpy()[ib[keep]]
         frame[column] = _sum(ia[keep], len(frame), w)
     frame["downstream_facilities_1km"] = frame["downstream_facilities_1km"].astype("int64")

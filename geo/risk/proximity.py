@@ -98,67 +98,97 @@ def _transformer(lon0: float, lat0: float) -> Transformer:
     return _TRANSFORMERS[key]
 
 
-@dataclass
 class Layer:
-    """Features for a proximity search: geometries in WGS 84 (lon/lat); points kept as plain arrays."""
+    """Features for a proximity search in WGS 84 (lon/lat): points as plain coordinate arrays, other geometries
+    as shapely objects.  Projections, k-d trees and STRtrees are built on first use and kept."""
 
-    geoms: np.ndarray  # shapely geometries (object array)
-    is_point: np.ndarray = field(init=False)
-    lon: np.ndarray = field(init=False)  # of points (NaN elsewhere)
-    lat: np.ndarray = field(init=False)
-    _projected: dict = field(default_factory=dict, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.geoms = np.asarray(self.geoms, dtype=object)
-        self.is_point = shapely.get_type_id(self.geoms) == 0
-        self.lon = np.where(self.is_point, shapely.get_x(self.geoms), np.nan)
-        self.lat = np.where(self.is_point, shapely.get_y(self.geoms), np.nan)
+    def __init__(self, geoms: np.ndarray | None = None, *, lon: np.ndarray | None = None,
+                 lat: np.ndarray | None = None):
+        if geoms is None:  # all points
+            self.lon = np.asarray(lon, dtype="float64")
+            self.lat = np.asarray(lat, dtype="float64")
+            self.is_point = np.ones(len(self.lon), dtype=bool)
+            self._geoms = None
+        else:
+            geoms = np.asarray(geoms, dtype=object)
+            self.is_point = shapely.get_type_id(geoms) == 0
+            self.lon = np.where(self.is_point, shapely.get_x(geoms), np.nan)
+            self.lat = np.where(self.is_point, shapely.get_y(geoms), np.nan)
+            self._geoms = geoms
+        self._cache: dict = {}
 
     @classmethod
     def points(cls, lon: np.ndarray, lat: np.ndarray) -> Layer:
-        return cls(shapely.points(np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")))
+        return cls(lon=lon, lat=lat)
 
     def __len__(self) -> int:
-        return len(self.geoms)
+        return len(self.is_point)
 
-    def kdtree(self, metric: LocalMetric) -> cKDTree:
-        """A k-d tree of the projected points (rows where ``is_point``), built once per projection."""
-        key = (metric, "kdtree")
-        if key not in self._projected:
-            self._projected[key] = cKDTree(self.projected_xy(metric)[self.is_point])
-        return self._projected[key]
-
-    def strtree(self, metric: LocalMetric) -> shapely.STRtree:
-        """An STRtree of the projected lines and polygons (rows where not ``is_point``), built once."""
-        key = (metric, "strtree")
-        if key not in self._projected:
-            self._projected[key] = shapely.STRtree(self.projected_geometries(metric)[~self.is_point])
-        return self._projected[key]
+    @property
+    def geoms(self) -> np.ndarray:
+        """Shapely geometries of every row (points made on first use)."""
+        if self._geoms is None:
+            self._geoms = shapely.points(self.lon, self.lat)
+        return self._geoms
 
     def bounds(self) -> np.ndarray:
         """(minx, miny, maxx, maxy) in lon/lat."""
-        if "bounds" not in self._projected:
-            self._projected["bounds"] = np.asarray(shapely.total_bounds(self.geoms))
-        return self._projected["bounds"]
+        if "bounds" not in self._cache:
+            if self.is_point.all():
+                b = [np.min(self.lon), np.min(self.lat), np.max(self.lon), np.max(self.lat)]
+            else:
+                b = shapely.total_bounds(self.geoms)
+            self._cache["bounds"] = np.asarray(b, dtype="float64")
+        return self._cache["bounds"]
 
     def projected_xy(self, metric: LocalMetric) -> np.ndarray:
         """Projected (x, y) of the points (NaN for other rows), computed once per projection."""
         key = (metric, "xy")
-        if key not in self._projected:
+        if key not in self._cache:
             x, y = metric.project(self.lon, self.lat)
-            self._projected[key] = np.column_stack([x, y])
-        return self._projected[key]
+            self._cache[key] = np.column_stack([x, y])
+        return self._cache[key]
 
     def projected_geometries(self, metric: LocalMetric) -> np.ndarray:
         """Projected shapely geometries of every row, computed once per projection."""
         key = (metric, "geoms")
-        if key not in self._projected:
-            xy = self.projected_xy(metric)
-            geoms = shapely.points(xy)
+        if key not in self._cache:
+            geoms = shapely.points(self.projected_xy(metric))
             if (~self.is_point).any():
                 geoms[~self.is_point] = metric.project_geometries(self.geoms[~self.is_point])
-            self._projected[key] = geoms
-        return self._projected[key]
+            self._cache[key] = geoms
+        return self._cache[key]
+
+    def kdtree(self, metric: LocalMetric) -> cKDTree:
+        """A k-d tree of the projected points (rows where ``is_point``), built once per projection."""
+        key = (metric, "kdtree")
+        if key not in self._cache:
+            self._cache[key] = cKDTree(self.projected_xy(metric)[self.is_point])
+        return self._cache[key]
+
+    def strtree(self, metric: LocalMetric, points: bool) -> tuple[shapely.STRtree, np.ndarray]:
+        """An STRtree of the projected points (``points``) or of the lines and polygons, with its row numbers."""
+        key = (metric, "strtree", points)
+        if key not in self._cache:
+            rows = np.flatnonzero(self.is_point if points else ~self.is_point)
+            self._cache[key] = (shapely.STRtree(self.projected_geometries(metric)[rows]), rows)
+        return self._cache[key]
+
+
+def _dwithin_pairs(a: Layer, a_rows: np.ndarray, a_points: bool, b: Layer, b_rows: np.ndarray, b_points: bool,
+                   metric: LocalMetric, reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of rows (of a and b) within ``reach`` projected metres, by an STRtree on the side with more
+    rows queried with the other (fewer queries; trees are kept with their layer)."""
+    ag, bg = a.projected_geometries(metric), b.projected_geometries(metric)
+    if len(a_rows) <= len(b_rows):
+        tree, rows = b.strtree(metric, b_points)
+        q, t = tree.query(ag[a_rows], predicate="dwithin", distance=reach)
+        ia, ib = a_rows[q], rows[t]
+    else:
+        tree, rows = a.strtree(metric, a_points)
+        q, t = tree.query(bg[b_rows], predicate="dwithin", distance=reach)
+        ia, ib = rows[t], b_rows[q]
+    return ia, ib, shapely.distance(ag[ia], bg[ib])
 
 
 @dataclass
@@ -172,6 +202,7 @@ class Pairs:
     planar_m: np.ndarray
     epsilon: float
     exact: ExactDistance | None
+    metric: LocalMetric | None = None
     _geodesic: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -195,6 +226,45 @@ class Pairs:
         if undecided.any():
             self._geodesic[undecided] = self._exact_distances(np.flatnonzero(undecided))
         return surely_in | (maybe & (self._geodesic <= r))
+
+    def in_sector(self, origin_lon: np.ndarray, origin_lat: np.ndarray, direction_deg: np.ndarray,
+                  half_angle: float, mask: np.ndarray | None = None) -> np.ndarray:
+        """For the pairs selected by ``mask`` (all by default): is b's point within ``half_angle`` degrees of the
+        direction (clockwise from north) seen from a's origin?  ``origin_*`` and ``direction_deg`` are given per
+        row of a; an unknown direction (NaN) or a target at the origin is always in.
+
+        The answer is that of the forward geodesic azimuth (WGS 84).  Bearings in the projection, turned by the
+        local direction of north, differ from it by less than the projection's angular distortion (at most ε
+        radians); pairs within that margin of a sector side are decided with pyproj.Geod."""
+        sel = np.arange(len(self.ia)) if mask is None else np.flatnonzero(mask)
+        out = np.ones(len(sel), dtype=bool)
+        if half_angle >= 180 or len(sel) == 0:
+            return out
+        ia, ib = self.ia[sel], self.ib[sel]
+        direction = np.asarray(direction_deg, dtype="float64")
+        known = ~np.isnan(direction[ia])
+        if not self.b.is_point[ib].all():
+            raise ProximityError("a sector test needs point targets")
+        metric = self.metric
+        ox, oy = metric.project(origin_lon, origin_lat)
+        nx, ny = metric.project(origin_lon, np.minimum(np.asarray(origin_lat, dtype="float64") + 1e-5, 90.0))
+        north = np.degrees(np.arctan2(nx - ox, ny - oy))
+        bxy = self.b.projected_xy(metric)
+        k = np.flatnonzero(known)
+        ka, kb = ia[k], ib[k]
+        dx, dy = bxy[kb, 0] - ox[ka], bxy[kb, 1] - oy[ka]
+        bearing = np.degrees(np.arctan2(dx, dy)) - north[ka]
+        diff = np.abs(np.mod(bearing - direction[ka] + 540.0, 360.0) - 180.0)
+        margin = np.degrees(2 * self.epsilon) + 0.05
+        close = (np.abs(diff - half_angle) <= margin) | (np.hypot(dx, dy) < 10.0)
+        out[k] = diff <= half_angle
+        if close.any():
+            c = k[close]
+            az, _, dist = GEOD.inv(np.asarray(origin_lon, dtype="float64")[ia[c]],
+                                   np.asarray(origin_lat, dtype="float64")[ia[c]], self.b.lon[ib[c]], self.b.lat[ib[c]])
+            exact = np.abs(np.mod(az - direction[ia[c]] + 540.0, 360.0) - 180.0)
+            out[c] = (exact <= half_angle) | (dist == 0)
+        return out
 
     def geodesic_m(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Exact geodesic distances of the pairs selected by ``mask`` (all by default)."""
@@ -242,18 +312,12 @@ def search(a: Layer, b: Layer, max_radius_m: float, *, metric: LocalMetric | Non
         m = a.kdtree(metric).sparse_distance_matrix(b.kdtree(metric), reach, output_type="ndarray")
         parts.append((m["i"] if len(ap) == len(a) else ap[m["i"]], m["j"] if len(bp) == len(b) else bp[m["j"]],
                       m["v"]))
-    # where lines or polygons take part: STRtree dwithin queries, the tree on the lines and polygons (usually the
-    # fewer), queried with all of the other side
-    if len(an):
-        ag, bg = a.projected_geometries(metric), b.projected_geometries(metric)
-        qb, ta = a.strtree(metric).query(bg, predicate="dwithin", distance=reach)
-        parts.append((an[ta], qb, shapely.distance(ag[an[ta]], bg[qb])))
-    if len(bn) and len(ap):
-        ag, bg = a.projected_geometries(metric), b.projected_geometries(metric)
-        qa, tb = b.strtree(metric).query(ag[ap], predicate="dwithin", distance=reach)
-        parts.append((ap[qa], bn[tb], shapely.distance(ag[ap[qa]], bg[bn[tb]])))
+    # where lines or polygons take part: STRtree dwithin queries
+    for a_rows, a_pts, b_rows, b_pts in ((an, False, bp, True), (an, False, bn, False), (ap, True, bn, False)):
+        if len(a_rows) and len(b_rows):
+            parts.append(_dwithin_pairs(a, a_rows, a_pts, b, b_rows, b_pts, metric, reach))
     if len(parts) == 1:
         ia, ib, d = parts[0]  # (views into the k-d tree's result: copying 10⁷ pairs costs more than it saves)
     else:
         ia, ib, d = (np.concatenate([p[k] for p in parts]) for k in range(3))
-    return Pairs(a, b, ia, ib, d, eps, exact)
+    return Pairs(a, b, ia, ib, d, eps, exact, metric)
