@@ -208,7 +208,7 @@ def _box(bbox: list[float] | None) -> dict:
     return {"nobox": False, "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]}
 
 
-def _load_areas(conn) -> pd.DataFrame:
+def load_areas(conn) -> pd.DataFrame:
     frame = query_frame(conn, "SELECT admin_code, level, ST_AsBinary(geom) AS wkb FROM area")
     if frame.empty:
         return pd.DataFrame(columns=["admin_code", "level", "resolution", "geometry"])
@@ -250,13 +250,29 @@ def _affected(conn, region, areas: pd.DataFrame, resolutions: list[int]) -> tupl
 
 
 def aggregate_areas(conn, model: dict, region=None, neighbours=None) -> int:
-    """Recompute area_risk (everything, or the areas touching ``region``); returns the rows written.
-    ``neighbours``: the scoring run's loaded context layers (geo.risk.context.Neighbours), reused if given."""
+    """Recompute area_risk (everything, or the areas touching ``region``) from the stored scores; returns the
+    rows written.  ``neighbours``: the scoring run's loaded layers (geo.risk.context.Neighbours), reused."""
+    from geo.risk.context import Neighbours, layer_geometries
+
+    nb = neighbours or Neighbours(conn, model)
     resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
-    areas = _load_areas(conn)
-    wanted, bbox = (None, None) if region is None else _affected(conn, region, areas, resolutions)
-    points = query_frame(conn, sql_text("feature_points"), {"kinds": list(SCORED_KINDS), **_box(bbox)})
-    settlements = exposed_settlements(conn, model, bbox, neighbours)
+    areas = nb.worker.call(load_areas)
+    wanted, bbox = (None, None) if region is None else nb.worker.call(_affected, region, areas, resolutions)
+    points = nb.worker.call(query_frame, sql_text("feature_points"), {"kinds": list(SCORED_KINDS), **_box(bbox)})
+    radius = float(model["area"]["exposure_radius_m"])
+    hot = nb.worker.call(query_frame, sql_text("hot_features"), {**_box(bbox), "radius": radius},
+                         column_types={"wkb": pa.string()})
+    settlements = exposed_settlements(nb, layer_geometries(hot), radius, bbox)
+    result = area_rows(points, settlements, areas, model, wanted)
+    nb.worker.call(write_areas, result, model["version"], wanted)
+    return len(result)
+
+
+def area_rows(points: pd.DataFrame, settlements: pd.DataFrame, areas: pd.DataFrame, model: dict,
+              wanted: dict | None = None) -> pd.DataFrame:
+    """The rows of area_risk (with hex WKB geometries) from scored features at their representative points
+    (kind, score, level, lon, lat) and exposed settlements (lon, lat, people)."""
+    resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
     lon, lat = points["lon"].to_numpy(dtype="float64"), points["lat"].to_numpy(dtype="float64")
     kind, level = points["kind"].to_numpy(dtype=object), points["level"].to_numpy(dtype=object)
     score = points["score"].to_numpy(dtype="float64")
@@ -273,8 +289,7 @@ def aggregate_areas(conn, model: dict, region=None, neighbours=None) -> int:
                                          model))
     result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AREA_COLUMNS)
     result["geom"] = _area_geometries(result, areas)
-    _write_areas(conn, result, model["version"], wanted)
-    return len(result)
+    return result
 
 
 def _area_geometries(result: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:
@@ -290,20 +305,14 @@ def _area_geometries(result: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def exposed_settlements(conn, model: dict, bbox: list[float] | None, neighbours=None) -> pd.DataFrame:
-    """Settlements (lon, lat of the point on surface, people) within the exposure radius of an orange or red
-    feature (domain.md §6): a bulk proximity search with exact geodesic distances.  ``neighbours`` (a
-    geo.risk.context.Neighbours) lends the settlements already loaded by the scoring run."""
-    from geo.risk.context import Neighbours, layer_geometries
-
-    nb = neighbours or Neighbours(conn, model)
-    radius = float(model["area"]["exposure_radius_m"])
-    hot = query_frame(conn, sql_text("hot_features"), {**_box(bbox), "radius": radius},
-                      column_types={"wkb": pa.string()})
+def exposed_settlements(nb, hot, radius: float, bbox: list[float] | None = None) -> pd.DataFrame:
+    """Settlements (lon, lat of the point on surface, people) within ``radius`` of a hot (orange or red) feature
+    (domain.md §6): a bulk proximity search with exact geodesic distances.  ``nb``: the run's
+    geo.risk.context.Neighbours (it holds the settlements); ``hot``: a geo.risk.proximity.Layer."""
     settlements, pts = nb.points("settlement", bbox)
-    if hot.empty or settlements.empty:
+    if len(hot) == 0 or settlements.empty:
         return settlements.iloc[0:0][["lon", "lat", "people"]]
-    pairs = nb.search(layer_geometries(hot), pts, radius)
+    pairs = nb.search(hot, pts, radius)
     exposed = np.unique(pairs.ib[pairs.within(radius)])
     out = settlements.iloc[exposed][["lon", "lat", "people"]].reset_index(drop=True)
     if bbox is not None:  # the settlements whose point lies in the box
@@ -312,7 +321,7 @@ def exposed_settlements(conn, model: dict, bbox: list[float] | None, neighbours=
     return out
 
 
-def _write_areas(conn, result: pd.DataFrame, version: str, wanted: dict | None) -> None:
+def write_areas(conn, result: pd.DataFrame, version: str, wanted: dict | None) -> None:
     with conn.cursor() as cur:
         if wanted is None:
             cur.execute("DELETE FROM area_risk")
@@ -397,28 +406,38 @@ def exposure_grid(points: pd.DataFrame, model: dict):
 
 def build_exposure_surface(conn, model: dict, threshold: float = 1.0) -> int:
     """Recompute exposure_cell from all scored features (segments count along their length)."""
+    return write_exposure(conn, exposure_rows(exposure_points(conn, model), model, threshold))
+
+
+def exposure_points(conn, model: dict) -> pd.DataFrame:
+    """The stored scores at points (kind, score, lon, lat): sites at their point on surface, pipeline segments
+    at points every exposure cell along them."""
     sites = query_frame(conn, sql_text("feature_points"),
                         {"kinds": ["enterprise", "tailings_pond", "venue"], **_box(None)})
-    lines = query_frame(conn, """
-        SELECT 'pipeline_segment' AS kind, r.score, ST_X(d.geom) AS lon, ST_Y(d.geom) AS lat
-        FROM feature_risk r JOIN pipeline_segment g ON r.kind = 'pipeline_segment' AND g.id = r.feature_id
-        CROSS JOIN LATERAL ST_DumpPoints(ST_LineInterpolatePoints(g.geom,
-            least(1.0, %(cell)s / greatest(g.length_m, 1.0)), true)) d
-    """, {"cell": float(model["exposure"]["cell_m"])})
-    points = pd.concat([sites[["kind", "score", "lon", "lat"]], lines], ignore_index=True)
+    lines = query_frame(conn, sql_text("segment_exposure_points"), {"cell": float(model["exposure"]["cell_m"])})
+    return pd.concat([sites[["kind", "score", "lon", "lat"]], lines], ignore_index=True)
+
+
+def exposure_rows(points: pd.DataFrame, model: dict, threshold: float = 1.0) -> pa.Table | None:
+    """The rows of exposure_cell: grid cells whose exposure reaches ``threshold`` (None: no points)."""
+    if points.empty:
+        return None
+    xs, ys, values, to_local = exposure_grid(points, model)
+    iy, ix = np.nonzero(values >= threshold)
+    lon, lat = to_local.transform(xs[ix], ys[iy], direction="INVERSE")
+    cell = int(model["exposure"]["cell_m"])
+    return pa.table({
+        "resolution": pa.array(np.full(len(ix), cell, dtype="int64")),
+        "cell": pa.array(np.char.add(np.char.add(iy.astype(str), "_"), ix.astype(str))),
+        "value": pa.array(values[iy, ix]),
+        "geom": pa.array(shapely.to_wkb(shapely.points(lon, lat), hex=True)),
+    })
+
+
+def write_exposure(conn, table: pa.Table | None) -> int:
     with conn.cursor() as cur:
         cur.execute("DELETE FROM exposure_cell")
-        if points.empty:
+        if table is None:
             return 0
-        xs, ys, values, to_local = exposure_grid(points, model)
-        iy, ix = np.nonzero(values >= threshold)
-        lon, lat = to_local.transform(xs[ix], ys[iy], direction="INVERSE")
-        cell = int(model["exposure"]["cell_m"])
-        table = pa.table({
-            "resolution": pa.array(np.full(len(ix), cell, dtype="int64")),
-            "cell": pa.array([f"{a}_{b}" for a, b in zip(iy, ix, strict=True)]),
-            "value": pa.array(values[iy, ix]),
-            "geom": pa.array(shapely.to_wkb(shapely.points(lon, lat), hex=True)),
-        })
         _copy_table(cur, "exposure_cell", table)
-    return len(ix)
+    return table.num_rows

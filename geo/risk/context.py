@@ -21,6 +21,7 @@ import shapely
 
 from geo.risk.proximity import Layer, LocalMetric, Pairs, search
 from geo.risk.store import query_frame, sql_text
+from geo.risk.worker import DatabaseWorker
 
 # types of columns that may be empty for a whole block of rows (CSV type inference must not guess them)
 _TYPES = {"wkb": pa.string(), "unit_wkb": pa.string(), "chemicals": pa.string(), "last_inspection": pa.string(),
@@ -79,25 +80,66 @@ def postgis_exact(conn):
     return exact
 
 
-class Neighbours:
-    """Context layers loaded once per scoring run and shared by the classes (settlements, enterprises...)."""
+def _connect_like(conn):
+    """A second connection to the same database as ``conn`` (same parameters and password)."""
+    params = {k: v for k, v in conn.get_dsn_parameters().items() if v and k in (
+        "host", "hostaddr", "port", "user", "dbname", "sslmode", "sslcert", "sslkey", "sslrootcert",
+        "target_session_attrs", "options")}
+    return psycopg2.connect(password=conn.info.password, **params)
 
-    def __init__(self, conn, model: dict, metric: LocalMetric | None = None):
+
+class Neighbours:
+    """The layers a scoring run reads (features to score and their context: settlements, enterprises...),
+    loaded once through the run's DatabaseWorker and shared by the classes.
+
+    Without a background worker every load runs at once on ``conn``.  With one, loads are queued in order with
+    the run's writes, and exact distances use a second connection of their own (they read no table), so a
+    search never waits behind a write."""
+
+    def __init__(self, conn, model: dict, worker: DatabaseWorker | None = None, metric: LocalMetric | None = None):
         self.conn = conn
         self.ctx = model["context"]
         self.metric = metric
-        self.exact = postgis_exact(conn)
+        self.worker = worker or DatabaseWorker(conn, background=False)
+        self._exact_conn = None
+        self.exact = postgis_exact(conn) if not self.worker.background else self._exact_elsewhere
+        self.major_hazard: pd.Series | None = None  # enterprises scored in this run (index feature_id)
         self._cache: dict = {}
+
+    def _exact_elsewhere(self, ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
+        if self._exact_conn is None:
+            self._exact_conn = _connect_like(self.conn)
+            self._exact_conn.autocommit = True
+        return postgis_exact(self._exact_conn)(ga, gb)
+
+    def close(self) -> None:
+        if self._exact_conn is not None:
+            self._exact_conn.close()
+            self._exact_conn = None
+
+    def _params(self, name: str) -> dict:
+        return {"persons_per_household": self.ctx["persons_per_household"]} if name == "settlement" else {}
+
+    def prefetch(self, names: list[str]) -> None:
+        """Queue the loading of whole layers now (a full run needs all of them)."""
+        for name in names:
+            if (name, None) not in self._cache:
+                self._cache[(name, None)] = self.worker.submit(layer_frame, name, None, None, **self._params(name))
 
     def _load(self, name: str, box: list[float] | None) -> pd.DataFrame:
         full = self._cache.get((name, None))
         if full is not None:  # a full-extent copy serves every box
-            return full
+            return full.result()
         key = (name, None if box is None else tuple(box))
         if key not in self._cache:
-            params = {"persons_per_household": self.ctx["persons_per_household"]} if name == "settlement" else {}
-            self._cache[key] = layer_frame(self.conn, name, None, box, **params)
-        return self._cache[key]
+            self._cache[key] = self.worker.submit(layer_frame, name, None, box, **self._params(name))
+        return self._cache[key].result()
+
+    def features(self, name: str, ids: list[int] | None) -> pd.DataFrame:
+        """The features to score (a copy: the caller adds its context columns)."""
+        if ids is None:
+            return self._load(name, None).copy()
+        return self.worker.call(layer_frame, name, ids)
 
     def forget(self, name: str) -> None:
         """Drop the cached copies of a layer (after its stored results changed)."""
@@ -139,7 +181,7 @@ def enterprise_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
     """People within the α ring (GB 18218, domain.md §1) outside the site: a settlement counts by its point on
     surface; one inside the site's polygon is not outside it."""
     r = float(nb.ctx["alpha_radius_m"])
-    frame = layer_frame(nb.conn, "enterprise", ids)
+    frame = nb.features("enterprise", ids)
     sites = layer_geometries(frame)
     s_frame, s_pts = nb.points("settlement", None if ids is None else grown_box(sites, r))
     pairs = nb.search(sites, s_pts, r)
@@ -158,7 +200,7 @@ def tailings_pond_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame
     in the sector around the stored downstream direction, or the full circle when it is unknown."""
     r = float(nb.ctx["downstream_radius_m"])
     half = float(nb.ctx["sector_half_angle_deg"])
-    frame = layer_frame(nb.conn, "tailings_pond", ids)
+    frame = nb.features("tailings_pond", ids)
     ponds = layer_geometries(frame)
     box = None if ids is None else grown_box(ponds, r)
     direction = pd.to_numeric(frame["downstream_direction_deg"], errors="coerce").to_numpy(dtype="float64")
@@ -183,7 +225,7 @@ def pipeline_segment_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFr
     zones of the Pipeline Protection Law (5 m, 50 m, 200 m)."""
     c = nb.ctx
     corridor, z5, z50 = float(c["corridor_m"]), float(c["zone_5_m"]), float(c["zone_50_m"])
-    frame = layer_frame(nb.conn, "pipeline_segment", ids)
+    frame = nb.features("pipeline_segment", ids)
     segs, units = layer_geometries(frame, "wkb"), layer_geometries(frame, "unit_wkb")
     n = len(frame)
     impact = pd.to_numeric(frame["impact_m"], errors="coerce").to_numpy(dtype="float64")
@@ -239,13 +281,16 @@ def venue_context(nb: Neighbours, ids: list[int] | None, max_impact_m: float) ->
     hazardous industries within the hazard radius, and pipeline segments whose impact distance reaches it."""
     c = nb.ctx
     r = float(c["venue_hazard_radius_m"])
-    frame = layer_frame(nb.conn, "venue", ids)
+    frame = nb.features("venue", ids)
     venues = layer_geometries(frame)
     n = len(frame)
     box = None if ids is None else grown_box(venues, max(r, max_impact_m))
 
     e_frame, ents = nb.layer("enterprise", box)
     major = e_frame["major_hazard"].fillna(False).to_numpy(dtype=bool)
+    if nb.major_hazard is not None:  # results of this run, not yet (or just) written
+        fresh = nb.major_hazard.reindex(e_frame["feature_id"].to_numpy())
+        major = np.where(fresh.notna().to_numpy(), fresh.fillna(False).to_numpy(dtype=bool), major)
     hazardous = np.isin(e_frame["industry"].to_numpy(dtype=object), list(c["hazardous_industries"]))
     pairs = nb.search(venues, ents, r)
     m = pairs.within(r)

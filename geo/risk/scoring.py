@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
-from geo.risk.store import execute, query_frame, sql_text, write_results
+from geo.risk.store import execute, query_frame, results_table, sql_text, store_results
+from geo.risk.worker import DatabaseWorker
 
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in total
 
@@ -86,42 +88,13 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             summary.seconds = time.perf_counter() - t0
             return summary
         step = _stepper(progress)
-
-        # 1. pipeline segments (re-cut only the pipelines that changed) and their impact distances
-        changed_pipelines = None if full else _ids_in_dirty(conn, "pipeline", last_dirty, reach=0.0)
-        if full or changed_pipelines:
-            execute(conn, sql_text("pipeline_segments"), context_params(model, changed_pipelines))
-        max_impact = _set_impact_distances(conn, model, changed_pipelines if not full else None)
-        step("segments")
-        reach = reach_m(model, max_impact)
-
-        def ids_for(kind: str) -> list[int] | None:
-            return None if full else _ids_in_dirty(conn, kind, last_dirty, reach)
-
-        # 2-6. the rules, in dependency order (venues need the enterprises' major-hazard results)
-        from geo.risk.context import Neighbours
-
-        neighbours = Neighbours(conn, model)
-        for kind in ("enterprise", "tailings_pond", "pipeline_segment"):
-            _score_kind(conn, model, neighbours, kind, rules[kind], ids_for(kind), as_of, version, summary)
-            if kind == "enterprise":
-                neighbours.forget("enterprise")  # its major-hazard results just changed
-            step(kind)
-        _roll_up_pipelines(conn, version)
-        step("pipeline")
-        _score_kind(conn, model, neighbours, "venue", rules["venue"], ids_for("venue"), as_of, version, summary,
-                    max_impact_m=max_impact)
-        step("venue")
-        _drop_stale(conn)
-
-        # 7-8. areas and the exposure surface
-        from geo.risk.aggregate import aggregate_areas, build_exposure_surface
-
-        region = None if full else _dirty_region(conn, last_dirty, reach)
-        summary.areas = aggregate_areas(conn, model, region, neighbours)
-        step("areas")
-        build_exposure_surface(conn, model)
-        step("exposure")
+        worker = DatabaseWorker(conn)
+        neighbours = Neighbours(conn, model, worker)
+        try:
+            _score_all(worker, neighbours, model, rules, full, last_dirty, as_of, summary, step)
+        finally:
+            worker.close()
+            neighbours.close()
 
         execute(conn, "DELETE FROM risk_dirty WHERE id <= %s", (last_dirty,))
         summary.levels = _level_counts(conn)
@@ -134,6 +107,104 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             conn.autocommit = True
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool, last_dirty: int,
+               as_of: dt.date, summary: ScoreSummary, step) -> None:
+    """The scoring run proper.  Every database call goes through ``worker`` (in order, on its thread), so the
+    results of one class are written while the next is computed; a full run loads every layer up front and
+    aggregates the areas from the results in memory while they are being written."""
+    from geo.risk.aggregate import (
+        SCORED_KINDS,
+        aggregate_areas,
+        area_rows,
+        exposed_settlements,
+        exposure_points,
+        exposure_rows,
+        load_areas,
+        write_areas,
+        write_exposure,
+    )
+    version = model["version"]
+    # 1. pipeline segments (re-cut only the pipelines that changed) and their impact distances
+    changed_pipelines = None if full else worker.call(_ids_in_dirty, "pipeline", last_dirty, 0.0)
+    if full or changed_pipelines:
+        worker.submit(execute, sql_text("pipeline_segments"), context_params(model, changed_pipelines))
+    if full:
+        nb.prefetch(["enterprise", "settlement", "tailings_pond", "venue"])
+    max_impact = worker.call(_set_impact_distances, model, changed_pipelines if not full else None)
+    if full:
+        nb.prefetch(["pipeline_segment"])
+        areas = worker.submit(load_areas)
+    step("segments")
+    reach = reach_m(model, max_impact)
+    ids = {k: None if full else worker.call(_ids_in_dirty, k, last_dirty, reach) for k in SCORED_KINDS}
+
+    # 2-6. the rules, in dependency order (venues need the enterprises' major-hazard results)
+    scored = {}
+    for kind in ("enterprise", "tailings_pond", "pipeline_segment"):
+        scored[kind] = _score_kind(worker, nb, model, kind, rules[kind], ids[kind], as_of, version, summary)
+        if kind == "enterprise" and scored[kind] is not None:
+            frame, result, _ = scored[kind]
+            nb.major_hazard = pd.Series(result.extra["major_hazard"].astype("boolean").fillna(False).to_numpy(bool),
+                                        index=frame["feature_id"].to_numpy())
+        step(kind)
+    worker.submit(_roll_up_pipelines, version)
+    step("pipeline")
+    scored["venue"] = _score_kind(worker, nb, model, "venue", rules["venue"], ids["venue"], as_of, version,
+                                  summary, max_impact_m=max_impact)
+    step("venue")
+    worker.submit(_drop_stale)
+
+    # 7-8. areas and the exposure surface
+    if full:  # from the results in memory, while they are being written
+        points, hot = _scored_points(nb, scored)
+        radius = float(model["area"]["exposure_radius_m"])
+        settlements = exposed_settlements(nb, hot, radius)
+        result = area_rows(points, settlements, areas.result(), model)
+        worker.submit(write_areas, result, version, None)
+        summary.areas = len(result)
+    else:
+        region = worker.call(_dirty_region, last_dirty, reach)
+        summary.areas = aggregate_areas(worker.conn, model, region, nb)
+    step("areas")
+    exposure = worker.submit(exposure_points, model)
+    worker.submit(write_exposure, exposure_rows(exposure.result(), model))
+    worker.drain()
+    step("exposure")
+
+
+def _scored_points(nb, scored: dict) -> tuple[pd.DataFrame, object]:
+    """The features scored in this (full) run at their representative points (kind, feature_id, score, level,
+    lon, lat: the point on surface, a segment's midpoint), and the orange and red ones as a proximity layer."""
+    import shapely
+
+    from geo.risk.context import layer_geometries
+    from geo.risk.proximity import Layer
+
+    frames, hot_geoms = [], []
+    for kind, item in scored.items():
+        if item is None:
+            continue
+        frame, result, level = item
+        layer = nb._load(kind, None)
+        if kind == "pipeline_segment":
+            geoms = layer_geometries(layer, "wkb").geoms
+            mid = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
+            lon, lat = shapely.get_x(mid), shapely.get_y(mid)
+        else:
+            geoms = None
+            lon, lat = layer["lon"].to_numpy(dtype="float64"), layer["lat"].to_numpy(dtype="float64")
+        if not np.array_equal(layer["feature_id"].to_numpy(), frame["feature_id"].to_numpy()):
+            raise AssertionError(f"{kind}: scored rows out of step with the loaded layer")
+        level = np.asarray(level).astype(str)
+        frames.append(pd.DataFrame({"kind": kind, "feature_id": frame["feature_id"].to_numpy(),
+                                    "score": np.clip(result.score.to_numpy(dtype="float64"), 0, 100),
+                                    "level": level, "lon": lon, "lat": lat}))
+        is_hot = np.isin(level, ["red", "orange"])
+        hot_geoms.append((geoms if geoms is not None else layer_geometries(layer).geoms)[is_hot])
+    points = pd.concat(frames, ignore_index=True)
+    return points, Layer(np.concatenate(hot_geoms) if hot_geoms else np.zeros(0, dtype=object))
 
 
 def _stepper(progress: Progress | None):
@@ -200,23 +271,27 @@ def _set_impact_distances(conn, model: dict, pipeline_ids: list[int] | None) -> 
         return float(cur.fetchone()[0])
 
 
-def _score_kind(conn, model: dict, neighbours, kind: str, rule, ids: list[int] | None, as_of: dt.date,
-                version: str, summary: ScoreSummary, max_impact_m: float = 0.0) -> None:
+def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: list[int] | None, as_of: dt.date,
+                version: str, summary: ScoreSummary, max_impact_m: float = 0.0):
+    """Context and rule for the features ``ids`` of ``kind`` (all: None); the write is queued.  Returns
+    (context frame, rule result, levels), or None when nothing was scored."""
     from geo.risk.context import context_frame
 
     if ids is not None and not ids:
         summary.scored[kind] = 0
-        return
-    frame = context_frame(neighbours, kind, ids, max_impact_m)
+        return None
+    frame = context_frame(nb, kind, ids, max_impact_m)
     summary.scored[kind] = len(frame)
     if frame.empty:
         if ids is None:
-            execute(conn, "DELETE FROM feature_risk WHERE kind = %s", (kind,))
-        return
+            worker.submit(execute, "DELETE FROM feature_risk WHERE kind = %s", (kind,))
+        return None
     frame.index = pd.RangeIndex(len(frame))
     result: RuleResult = rule(frame, _params(model, kind), as_of)
     level = final_level(result.score, result.direct_red, model["levels"])
-    write_results(conn, kind, frame["feature_id"], result, level, version, replace_all=ids is None)
+    table = results_table(kind, frame["feature_id"], result, level, version)
+    worker.submit(store_results, kind, table, [f.definition for f in result.factors], version, ids is None)
+    return frame, result, level
 
 
 def _roll_up_pipelines(conn, version: str) -> None:

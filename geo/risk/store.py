@@ -97,37 +97,49 @@ def details_json(extra: dict[str, pd.Series], n: int) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def write_results(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level: np.ndarray,
-                  model_version: str, replace_all: bool) -> None:
-    """Store the scores of ``kind`` (all of them when ``replace_all``, else just these features)."""
+def results_table(kind: str, feature_ids: pd.Series, result: RuleResult, level: np.ndarray,
+                  model_version: str) -> pa.Table:
+    """The rows of feature_risk for these features (the factors and details as JSON text)."""
     n = len(feature_ids)
     direct = result.direct_red.reset_index(drop=True)
-    table = pa.table({
-        "kind": pa.array([kind] * n),
+    return pa.table({
+        "kind": _repeat(kind, n),
         "feature_id": pa.array(feature_ids.to_numpy(dtype="int64")),
         "score": pa.array(np.clip(result.score.to_numpy(dtype="float64"), 0, 100)),
-        "level": pa.array(level.astype(str)),
+        "level": pa.array(np.asarray(level).astype(str)),
         "direct_red": pa.array(direct.where(direct.notna(), None).tolist(), pa.string()),
         "factors": factors_json(result),
         "details": details_json(result.extra, n),
-        "model_version": pa.array([model_version] * n),
+        "model_version": _repeat(model_version, n),
     })
+
+
+def store_results(conn, kind: str, table: pa.Table, factor_defs: list, model_version: str,
+                  replace_all: bool) -> None:
+    """Replace the stored scores of ``kind`` (all of them when ``replace_all``, else those in ``table``) and
+    record the factor definitions."""
     with conn.cursor() as cur:
         if replace_all:
             cur.execute("DELETE FROM feature_risk WHERE kind = %s", (kind,))
         else:
             cur.execute("DELETE FROM feature_risk WHERE kind = %s AND feature_id = ANY(%s)",
-                        (kind, feature_ids.astype("int64").tolist()))
+                        (kind, table.column("feature_id").to_pylist()))
         buf = io.BytesIO()
         pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False))
         buf.seek(0)
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
         cur.copy_expert(sql.SQL("COPY feature_risk ({}) FROM STDIN WITH (FORMAT csv)").format(cols).as_string(cur),
                         buf, size=1 << 20)
-        for f in result.factors:
-            d = f.definition
+        for d in factor_defs:
             cur.execute(
                 "INSERT INTO risk_factor_def (model_version, kind, factor, title, source, unit) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (model_version, kind, factor) DO UPDATE "
                 "SET title = EXCLUDED.title, source = EXCLUDED.source, unit = EXCLUDED.unit",
                 (model_version, kind, d.name, d.title, d.source, d.unit))
+
+
+def write_results(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level: np.ndarray,
+                  model_version: str, replace_all: bool) -> None:
+    """Store the scores of ``kind`` (all of them when ``replace_all``, else just these features)."""
+    store_results(conn, kind, results_table(kind, feature_ids, result, level, model_version),
+                  [f.definition for f in result.factors], model_version, replace_all)
