@@ -128,17 +128,21 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
     version = model["version"]
     # 1. pipeline segments (re-cut only the pipelines that changed) and their impact distances
     changed_pipelines = None if full else worker.call(_ids_in_dirty, "pipeline", last_dirty, 0.0)
+    if full:  # the layers the enterprises need first, so that their context starts while the rest loads
+        nb.prefetch(["enterprise", "settlement"])
     if full or changed_pipelines:
         worker.submit(execute, sql_text("pipeline_segments"), context_params(model, changed_pipelines))
     if full:
-        nb.prefetch(["enterprise", "settlement", "tailings_pond", "venue"])
-    max_impact = worker.call(_set_impact_distances, model, changed_pipelines if not full else None)
+        nb.prefetch(["tailings_pond", "venue"])
+    impact = worker.submit(_set_impact_distances, model, changed_pipelines if not full else None)
     if full:
         nb.prefetch(["pipeline_segment"])
         areas = worker.submit(load_areas)
     step("segments")
-    reach = reach_m(model, max_impact)
-    ids = {k: None if full else worker.call(_ids_in_dirty, k, last_dirty, reach) for k in SCORED_KINDS}
+    ids = {k: None for k in SCORED_KINDS}
+    if not full:
+        reach = reach_m(model, impact.result())
+        ids = {k: worker.call(_ids_in_dirty, k, last_dirty, reach) for k in SCORED_KINDS}
 
     # 2-6. the rules, in dependency order (venues need the enterprises' major-hazard results)
     scored = {}
@@ -152,7 +156,7 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
     worker.submit(_roll_up_pipelines, version)
     step("pipeline")
     scored["venue"] = _score_kind(worker, nb, model, "venue", rules["venue"], ids["venue"], as_of, version,
-                                  summary, max_impact_m=max_impact)
+                                  summary, max_impact_m=impact.result())
     step("venue")
     worker.submit(_drop_stale)
 
