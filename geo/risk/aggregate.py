@@ -414,14 +414,34 @@ def exposure_points(conn, model: dict) -> pd.DataFrame:
     at points every exposure cell along them."""
     sites = query_frame(conn, sql_text("feature_points"),
                         {"kinds": ["enterprise", "tailings_pond", "venue"], **_box(None)})
-    lines = query_frame(conn, sql_text("segment_exposure_points"), {"cell": float(model["exposure"]["cell_m"])})
-    return pd.concat([sites[["kind", "score", "lon", "lat"]], lines], ignore_index=True)
+    segments = query_frame(conn, sql_text("segment_scores"), column_types={"wkb": pa.string()})
+    along = points_along(shapely.from_wkb(segments["wkb"].to_numpy(dtype=object)),
+                         segments["length_m"].to_numpy(dtype="float64"), segments["score"].to_numpy(dtype="float64"),
+                         float(model["exposure"]["cell_m"]))
+    return pd.concat([sites[["kind", "score", "lon", "lat"]], along], ignore_index=True)
+
+
+def points_along(lines: np.ndarray, length_m: np.ndarray, score: np.ndarray, cell_m: float) -> pd.DataFrame:
+    """Points every ``cell_m`` along each line (the fraction cell/length, repeated: as PostGIS's
+    ST_LineInterpolatePoints with repeat), each carrying its line's score, as kind 'pipeline_segment'."""
+    step = np.minimum(1.0, cell_m / np.maximum(np.asarray(length_m, dtype="float64"), 1.0))
+    k = np.floor(1.0 / step + 1e-9).astype(np.int64)
+    which = np.repeat(np.arange(len(lines)), k)
+    first = np.repeat(np.cumsum(k) - k, k)
+    frac = (np.arange(len(which)) - first + 1) * step[which]
+    pts = shapely.line_interpolate_point(np.asarray(lines, dtype=object)[which], np.minimum(frac, 1.0),
+                                         normalized=True)
+    return pd.DataFrame({"kind": "pipeline_segment", "score": np.asarray(score, dtype="float64")[which],
+                         "lon": shapely.get_x(pts), "lat": shapely.get_y(pts)})
 
 
 def exposure_rows(points: pd.DataFrame, model: dict, threshold: float = 1.0) -> pa.Table | None:
     """The rows of exposure_cell: grid cells whose exposure reaches ``threshold`` (None: no points)."""
     if points.empty:
         return None
+    # a fixed order, so the floating-point sums (and cells right at the threshold) do not depend on where the
+    # points came from (the database, or a full run's memory)
+    points = points.sort_values(["kind", "lon", "lat", "score"], kind="stable", ignore_index=True)
     xs, ys, values, to_local = exposure_grid(points, model)
     iy, ix = np.nonzero(values >= threshold)
     lon, lat = to_local.transform(xs[ix], ys[iy], direction="INVERSE")

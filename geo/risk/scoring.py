@@ -122,9 +122,11 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
         exposure_points,
         exposure_rows,
         load_areas,
+        points_along,
         write_areas,
         write_exposure,
     )
+    from geo.risk.context import layer_geometries
     version = model["version"]
     # 1. pipeline segments (re-cut only the pipelines that changed) and their impact distances
     changed_pipelines = None if full else worker.call(_ids_in_dirty, "pipeline", last_dirty, 0.0)
@@ -172,8 +174,18 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
         region = worker.call(_dirty_region, last_dirty, reach)
         summary.areas = aggregate_areas(worker.conn, model, region, nb)
     step("areas")
-    exposure = worker.submit(exposure_points, model)
-    worker.submit(write_exposure, exposure_rows(exposure.result(), model))
+    if full:  # sites and segments of this run, from memory
+        seg_layer = nb._load("pipeline_segment", None)
+        segments = scored.get("pipeline_segment")
+        along = points_along(layer_geometries(seg_layer, "wkb").geoms,
+                             seg_layer["segment_length_m"].to_numpy(dtype="float64"),
+                             np.clip(segments[1].score.to_numpy(dtype="float64"), 0, 100),
+                             float(model["exposure"]["cell_m"])) if segments is not None else None
+        exposure = pd.concat([points[points["kind"] != "pipeline_segment"][["kind", "score", "lon", "lat"]], along],
+                             ignore_index=True)
+    else:
+        exposure = worker.call(exposure_points, model)
+    worker.submit(write_exposure, exposure_rows(exposure, model))
     worker.drain()
     step("exposure")
 

@@ -44,6 +44,11 @@ def _areas(db) -> pd.DataFrame:
     return a.reset_index(drop=True)
 
 
+def _exposure(db) -> pd.DataFrame:
+    e = query_frame(db, "SELECT cell, value, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM exposure_cell ORDER BY cell")
+    return e.round({"value": 6, "lon": 9, "lat": 9}).reset_index(drop=True)
+
+
 def test_full_scoring_stores_scores_factors_areas_and_exposure(demo_db):
     """Every demo feature gets a score, a level and its factors (defined in risk_factor_def for the model
     version); every county and H3 resolution gets area rows; the exposure surface is not empty."""
@@ -101,13 +106,15 @@ def test_incremental_rescoring_equals_a_full_recompute(demo_db, tmp_path):
     summary = score(db, load_model(), AS_OF)
     assert not summary.full
     assert 0 < summary.scored["enterprise"] < 1500 and summary.scored["venue"] < 400
-    incremental_features, incremental_areas = _features(db), _areas(db)
+    incremental_features, incremental_areas, incremental_exposure = _features(db), _areas(db), _exposure(db)
     assert not incremental_features.equals(before)  # the edits changed something
 
     full = score(db, load_model(), AS_OF, full=True)
     assert full.full
     pd.testing.assert_frame_equal(incremental_features, _features(db))
     pd.testing.assert_frame_equal(incremental_areas, _areas(db))
+    # (a full run aggregates from the results in memory, an incremental one from the database: same answer)
+    pd.testing.assert_frame_equal(incremental_exposure, _exposure(db))
 
 
 def test_changing_a_model_parameter_changes_the_scores(demo_db, tmp_path):
