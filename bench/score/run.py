@@ -23,13 +23,13 @@ process that calls ``geo.risk.scoring.score`` with a progress callback gives the
 Where the time goes, each an extra untimed run: ``--profile`` runs score() under cProfile (the functions taking
 the most time, and how long the client waited on PostgreSQL); ``--auto-explain`` runs it with auto_explain
 (plans, with actual rows and buffers, of every statement over 2 s as executed inside the scoring transaction);
-``--explain`` runs EXPLAIN (ANALYZE, BUFFERS) of each context and aggregation query after the runs, outside that
+``--explain`` runs EXPLAIN (ANALYZE, BUFFERS) of the layer and aggregation queries after the runs, outside that
 transaction.  The plans and the profile are written beside the data.  Others may edit geo/ while the benchmark
 runs, so each run prints a hash of geo/ (and says so when it changed during the run).
 
 Baseline ("a straightforward geopandas implementation, sjoin per rule, then groupby"): a child process reads the
-same GeoPackages with geopandas, projects to UTM 50N (EPSG:32650, metres), and computes the context columns the
-SQL of geo/risk/sql computes, each as buffer + gpd.sjoin + groupby:
+same GeoPackages with geopandas, projects to UTM 50N (EPSG:32650, metres), and computes the context columns that
+geo/risk/context.py computes, each as buffer + gpd.sjoin + groupby:
 people within 500 m of each enterprise (outside its site); settlements and venues within 1 km of each pond,
 kept when inside the ±45° sector around the downstream direction (spherical azimuth from the pond's centroid
 with numpy; the full circle without a direction); pipelines cut into ~1 km segments and their 2 km GB 50251
@@ -41,8 +41,9 @@ pipeline segments whose impact distance reaches it.  It then calls the SAME pure
 score_tailings_pond, score_pipeline, score_venue with load_model() parameters, final_level), rolls pipelines
 up to their worst segment, assigns representative points to the admin areas (sjoin) and to H3 cells at the
 model's resolutions (h3.latlng_to_cell), finds the exposed residents (within 500 m of an orange or red
-feature: buffer + sjoin), aggregates with geo.risk.aggregate.aggregate_frame (a pandas groupby) and builds the
-exposure grid with geo.risk.aggregate.exposure_grid.  It writes nothing to a database; its time is the child
+feature: buffer + sjoin), aggregates with its own pandas groupbys (``groupby_aggregate``: the formulas of
+geo.risk.aggregate, written the straightforward way) and builds the exposure grid with
+geo.risk.aggregate.exposure_grid.  It writes nothing to a database; its time is the child
 process's wall time minus the untimed writing of its results for the agreement check.  The agreement with
 riskmap (context values, scores and levels of up to 1,000 random features per class, and every area row) is
 printed at the end.  Expect small differences in the context values: the buffers are geopandas' default
@@ -397,13 +398,44 @@ def _segments(pipes, ctx: dict):
     return frame, np.array(seg, dtype=object), np.array(unit, dtype=object)
 
 
+def groupby_aggregate(assigned: pd.DataFrame, people: pd.DataFrame, model: dict) -> pd.DataFrame:
+    """The baseline's area aggregation: the same formulas as geo.risk.aggregate.aggregate_partition (per class
+    the mean of the top_n scores, their complement geometric mean, the highest level, counts, exposed people),
+    written as the straightforward pandas groupbys over (area_type, resolution, area_id)."""
+    from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
+
+    keys = ["area_type", "resolution", "area_id"]
+    top_n = int(model["area"]["top_n"])
+    a = assigned.copy()
+    a["rank"] = a["level"].map(LEVEL_RANK)
+    a = a.sort_values("score", ascending=False)
+    top = a.groupby([*keys, "kind"], sort=False).head(top_n)
+    class_scores = top.groupby([*keys, "kind"])["score"].mean().reset_index()
+    class_scores["log_rest"] = np.log(np.maximum(100.0 - class_scores["score"].clip(0, 100), 1e-9))
+    score = (100.0 - np.exp(class_scores.groupby(keys)["log_rest"].mean())).rename("score")
+    level_max = a.groupby(keys)["rank"].max().map(dict(enumerate(LEVELS))).rename("level_max")
+    features = a.groupby(keys).size().rename("features")
+    c = a.groupby([*keys, "kind", "level"]).size().rename("n").reset_index().sort_values([*keys, "kind", "level"])
+    c["pair"] = '"' + c["level"].astype(str) + '": ' + c["n"].astype(str)
+    per_kind = c.groupby([*keys, "kind"])["pair"].agg(", ".join).reset_index()
+    per_kind["entry"] = '"' + per_kind["kind"].astype(str) + '": {' + per_kind["pair"] + "}"
+    counts = ("{" + per_kind.groupby(keys)["entry"].agg(", ".join) + "}").rename("counts")
+    out = pd.concat([score, level_max, features, counts], axis=1).reset_index()
+    out["level_banded"] = level_from_score(out["score"].to_numpy(), model["levels"])
+    out["level"] = out["level_max"] if model["area"]["level_rule"] == "max" else out["level_banded"]
+    exposed = people.groupby(keys)["people"].sum().rename("population_exposed").reset_index()
+    out = out.merge(exposed, on=keys, how="left")
+    out["population_exposed"] = out["population_exposed"].fillna(0.0)
+    return out
+
+
 def baseline(folder: Path, counties_file: Path, out_dir: Path | None) -> dict:
     """Child mode: the whole model with geopandas on the GeoPackages; returns step times (s)."""
     import geopandas as gpd
     import h3
     import shapely
 
-    from geo.risk.aggregate import aggregate_frame, exposure_grid
+    from geo.risk.aggregate import exposure_grid
     from geo.risk.config import load_model
     from geo.risk.enterprise import score_enterprise
     from geo.risk.framework import LEVEL_RANK, final_level
@@ -577,7 +609,7 @@ def baseline(folder: Path, counties_file: Path, out_dir: Path | None) -> dict:
     assigned = assign(points)
     people_assigned = assign(people) if len(people) else pd.DataFrame(
         columns=["area_type", "resolution", "area_id", "people"])
-    area_rows = aggregate_frame(assigned, people_assigned, model)
+    area_rows = groupby_aggregate(assigned, people_assigned, model)
     lap("areas")
 
     # --- exposure surface ---------------------------------------------------------------------------------
