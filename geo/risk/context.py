@@ -13,6 +13,8 @@ Only the neighbours that can matter are loaded: those inside the features' exten
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pandas as pd
 import psycopg2
@@ -105,11 +107,13 @@ class Neighbours:
         self.exact = postgis_exact(conn) if not self.worker.background else self._exact_elsewhere
         self.major_hazard: pd.Series | None = None  # enterprises scored in this run (index feature_id)
         self._cache: dict = {}
+        self._lock = threading.Lock()  # scoring threads share this object
 
     def _exact_elsewhere(self, ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
-        if self._exact_conn is None:
-            self._exact_conn = _connect_like(self.conn)
-            self._exact_conn.autocommit = True
+        with self._lock:
+            if self._exact_conn is None:
+                self._exact_conn = _connect_like(self.conn)
+                self._exact_conn.autocommit = True
         return postgis_exact(self._exact_conn)(ga, gb)
 
     def close(self) -> None:
@@ -131,9 +135,11 @@ class Neighbours:
         if full is not None:  # a full-extent copy serves every box
             return full.result()
         key = (name, None if box is None else tuple(box))
-        if key not in self._cache:
-            self._cache[key] = self.worker.submit(layer_frame, name, None, box, **self._params(name))
-        return self._cache[key].result()
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self.worker.submit(layer_frame, name, None, box, **self._params(name))
+            future = self._cache[key]
+        return future.result()
 
     def features(self, name: str, ids: list[int] | None) -> pd.DataFrame:
         """The features to score (a copy: the caller adds its context columns)."""
@@ -163,11 +169,13 @@ class Neighbours:
     def search(self, a: Layer, b: Layer, radius: float) -> Pairs:
         """Pairs of a and b within ``radius``, in one projection for the whole run (so the layers' projected
         coordinates and index trees are built once): centred on the first search's data."""
-        if self.metric is None and len(a) and len(b):
-            box = np.vstack([a.bounds(), b.bounds()])
-            self.metric = LocalMetric.around(np.concatenate([box[:, 0], box[:, 2]]),
-                                             np.concatenate([box[:, 1], box[:, 3]]))
-        return search(a, b, radius, metric=self.metric, exact=self.exact)
+        with self._lock:
+            if self.metric is None and len(a) and len(b):
+                box = np.vstack([a.bounds(), b.bounds()])
+                self.metric = LocalMetric.around(np.concatenate([box[:, 0], box[:, 2]]),
+                                                 np.concatenate([box[:, 1], box[:, 3]]))
+            metric = self.metric
+        return search(a, b, radius, metric=metric, exact=self.exact)
 
 
 def _sum(pairs_a: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:

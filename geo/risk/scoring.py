@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,11 +123,10 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
         exposure_points,
         exposure_rows,
         load_areas,
-        points_along,
         write_areas,
         write_exposure,
     )
-    from geo.risk.context import layer_geometries
+
     version = model["version"]
     # 1. pipeline segments (re-cut only the pipelines that changed) and their impact distances
     changed_pipelines = None if full else worker.call(_ids_in_dirty, "pipeline", last_dirty, 0.0)
@@ -146,48 +146,66 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
         reach = reach_m(model, impact.result())
         ids = {k: worker.call(_ids_in_dirty, k, last_dirty, reach) for k in SCORED_KINDS}
 
-    # 2-6. the rules, in dependency order (venues need the enterprises' major-hazard results)
+    # 2-6. the rules.  Two threads (numpy, shapely, pyproj and pyarrow release the GIL for their heavy work):
+    # this one scores enterprises and then venues (which need the enterprises' major-hazard results), the other
+    # tailings ponds and pipeline segments.  Each class's write is queued on the worker as soon as it is ready.
+    def score_kind(kind: str, **extra):
+        return _score_kind(worker, nb, model, kind, rules[kind], ids[kind], as_of, version, summary, **extra)
+
     scored = {}
-    for kind in ("enterprise", "tailings_pond", "pipeline_segment"):
-        scored[kind] = _score_kind(worker, nb, model, kind, rules[kind], ids[kind], as_of, version, summary)
-        if kind == "enterprise" and scored[kind] is not None:
-            frame, result, _ = scored[kind]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmap-score") as helper:
+        ponds = helper.submit(score_kind, "tailings_pond")
+        segments = helper.submit(score_kind, "pipeline_segment")
+        scored["enterprise"] = score_kind("enterprise")
+        if scored["enterprise"] is not None:
+            frame, result, _ = scored["enterprise"]
             nb.major_hazard = pd.Series(result.extra["major_hazard"].astype("boolean").fillna(False).to_numpy(bool),
                                         index=frame["feature_id"].to_numpy())
-        step(kind)
-    worker.submit(_roll_up_pipelines, version)
+        step("enterprise")
+        scored["venue"] = score_kind("venue", max_impact_m=impact.result())
+        scored["tailings_pond"] = ponds.result()
+        step("tailings_pond")
+        scored["pipeline_segment"] = segments.result()
+        step("pipeline_segment")
+    worker.submit(_roll_up_pipelines, version)  # after the segments' write, which is queued before it
     step("pipeline")
-    scored["venue"] = _score_kind(worker, nb, model, "venue", rules["venue"], ids["venue"], as_of, version,
-                                  summary, max_impact_m=impact.result())
     step("venue")
     worker.submit(_drop_stale)
 
     # 7-8. areas and the exposure surface
-    if full:  # from the results in memory, while they are being written
+    if full:  # from the results in memory, while they are being written; the exposure grid on the other thread
         points, hot = _scored_points(nb, scored)
-        radius = float(model["area"]["exposure_radius_m"])
-        settlements = exposed_settlements(nb, hot, radius)
-        result = area_rows(points, settlements, areas.result(), model)
-        worker.submit(write_areas, result, version, None)
-        summary.areas = len(result)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmap-score") as helper:
+            exposure = helper.submit(_exposure_from_memory, nb, model, points, scored.get("pipeline_segment"))
+            settlements = exposed_settlements(nb, hot, float(model["area"]["exposure_radius_m"]))
+            result = area_rows(points, settlements, areas.result(), model)
+            worker.submit(write_areas, result, version, None)
+            summary.areas = len(result)
+            step("areas")
+            worker.submit(write_exposure, exposure.result())
     else:
         region = worker.call(_dirty_region, last_dirty, reach)
         summary.areas = aggregate_areas(worker.conn, model, region, nb)
-    step("areas")
-    if full:  # sites and segments of this run, from memory
+        step("areas")
+        worker.submit(write_exposure, exposure_rows(worker.call(exposure_points, model), model))
+    worker.drain()
+    step("exposure")
+
+
+def _exposure_from_memory(nb, model: dict, points: pd.DataFrame, segments) -> object:
+    """The exposure_cell rows of a full run: its sites, and its segments sampled along their lines."""
+    from geo.risk.aggregate import exposure_rows, points_along
+    from geo.risk.context import layer_geometries
+
+    along = None
+    if segments is not None:
         seg_layer = nb._load("pipeline_segment", None)
-        segments = scored.get("pipeline_segment")
         along = points_along(layer_geometries(seg_layer, "wkb").geoms,
                              seg_layer["segment_length_m"].to_numpy(dtype="float64"),
                              np.clip(segments[1].score.to_numpy(dtype="float64"), 0, 100),
-                             float(model["exposure"]["cell_m"])) if segments is not None else None
-        exposure = pd.concat([points[points["kind"] != "pipeline_segment"][["kind", "score", "lon", "lat"]], along],
-                             ignore_index=True)
-    else:
-        exposure = worker.call(exposure_points, model)
-    worker.submit(write_exposure, exposure_rows(exposure, model))
-    worker.drain()
-    step("exposure")
+                             float(model["exposure"]["cell_m"]))
+    sites = points[points["kind"] != "pipeline_segment"][["kind", "score", "lon", "lat"]]
+    return exposure_rows(pd.concat([sites, along], ignore_index=True), model)
 
 
 def _scored_points(nb, scored: dict) -> tuple[pd.DataFrame, object]:
