@@ -195,11 +195,18 @@ def enterprise_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
     pairs = nb.search(sites, s_pts, r)
     m = pairs.within(r)
     ia, ib = pairs.ia[m], pairs.ib[m]
-    inside = np.zeros(len(ia), dtype=bool)
-    check = ~sites.is_point[ia] | (pairs.planar_m[m] == 0)  # a point site "contains" only its own position
+    # a settlement inside the site does not count; a point site "contains" only its own position
+    check = pairs.planar_m[m] == 0
+    if not sites.is_point.all():
+        check |= ~sites.is_point[ia]
     if check.any():
-        inside[check] = shapely.intersects(sites.geoms[ia[check]], s_pts.geoms[ib[check]])
-    frame["people_500m"] = _sum(ia[~inside], len(frame), s_frame["people"].to_numpy()[ib[~inside]])
+        k = np.flatnonzero(check)
+        inside = k[shapely.intersects(sites.geoms[ia[k]], s_pts.geoms[ib[k]])]
+        if len(inside):
+            keep = np.ones(len(ia), dtype=bool)
+            keep[inside] = False
+            ia, ib = ia[keep], ib[keep]
+    frame["people_500m"] = _sum(ia, len(frame), s_frame["people"].to_numpy()[ib])
     return frame.drop(columns=["lon", "lat", "wkb", "major_hazard"])
 
 

@@ -67,20 +67,21 @@ def _json_values(values: pd.Series) -> pa.Array:
 def factors_json(result: RuleResult) -> pa.Array:
     """The factors of every row as JSON text, built column-wise (no per-row Python): an array of
     ``[factor, value, points, assumed]`` arrays, compact because PostgreSQL parses hundreds of thousands of them
-    on every full scoring (the names are explained by risk_factor_def)."""
+    on every full scoring (the names are explained by risk_factor_def).  Every separator is a comma, so the
+    pieces are joined in one call."""
     n = len(result.score)
-    parts: list = []
+    pieces: list = []
+    last = len(result.factors) - 1
     for k, f in enumerate(result.factors):
         assumed = f.assumed if f.assumed is not None else pd.Series(False, index=f.value.index)
-        prefix = ("[" if k == 0 else ",") + "[" + json.dumps(f.definition.name) + ","
-        parts += [_repeat(prefix, n), _json_values(f.value), _repeat(",", n), _json_values(f.points),
-                  _repeat(",", n),
-                  pc.if_else(pa.array(assumed.fillna(False).astype(bool).to_numpy()), "true", "false"),
-                  _repeat("]", n)]
-    if not parts:
+        close = "]]" if k == last else "]"
+        pieces += [_repeat(("[" if k == 0 else "") + "[" + json.dumps(f.definition.name), n),
+                   _json_values(f.value), _json_values(f.points),
+                   pc.if_else(pa.array(assumed.fillna(False).astype(bool).to_numpy()), "true" + close,
+                              "false" + close)]
+    if not pieces:
         return _repeat("[]", n)
-    parts.append(_repeat("]", n))
-    return pc.binary_join_element_wise(*parts, "")
+    return pc.binary_join_element_wise(*pieces, ",")
 
 
 def _repeat(text: str, n: int) -> pa.Array:

@@ -87,3 +87,16 @@ def test_exposure_grid_peaks_at_a_lone_feature_with_its_score():
     iy, ix = np.unravel_index(values.argmax(), values.shape)
     far = np.hypot(*np.meshgrid(xs - xs[ix], ys - ys[iy])) > 500 + model["exposure"]["cell_m"]
     assert np.all(values[far] < 1e-6)
+
+
+def test_admin_assign_counts_points_inside_or_on_the_boundary():
+    """A point inside a county belongs to it, one on the shared border to both, one outside to none."""
+    import shapely
+
+    from geo.risk.aggregate import admin_assign
+
+    areas = pd.DataFrame({"geometry": [shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)]})
+    lon = np.array([0.5, 1.0, 1.5, 3.0])
+    lat = np.array([0.5, 0.5, 0.5, 0.5])
+    pts, rows = admin_assign(lon, lat, areas)
+    assert sorted(zip(pts.tolist(), rows.tolist(), strict=True)) == [(0, 0), (1, 0), (1, 1), (2, 1)]
