@@ -275,31 +275,37 @@ def aggregate_areas(conn, model: dict, region=None, neighbours=None) -> int:
     hot = nb.worker.call(query_frame, sql_text("hot_features"), {**_box(bbox), "radius": radius},
                          column_types={"wkb": pa.string()})
     settlements = exposed_settlements(nb, layer_geometries(hot), radius, bbox)
-    result = area_rows(points, settlements, areas, model, wanted)
+    result = area_rows(points, people_partitions(settlements, areas, model, wanted), areas, model, wanted)
     nb.worker.call(write_areas, result, model["version"], wanted)
     return len(result)
 
 
-def area_rows(points: pd.DataFrame, settlements: pd.DataFrame, areas: pd.DataFrame, model: dict,
-              wanted: dict | None = None) -> pd.DataFrame:
+def people_partitions(settlements: pd.DataFrame, areas: pd.DataFrame, model: dict,
+                      wanted: dict | None = None) -> dict:
+    """Exposed settlements (lon, lat, people) per area partition: {(area_type, resolution): (area ids, people)}."""
+    resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
+    people = settlements["people"].to_numpy(dtype="float64")
+    return {(t, r): (ids, people[idx]) for t, r, idx, ids in area_partitions(
+        settlements["lon"].to_numpy(dtype="float64"), settlements["lat"].to_numpy(dtype="float64"), areas,
+        resolutions, wanted)}
+
+
+def area_rows(points: pd.DataFrame, people: dict, areas: pd.DataFrame, model: dict, wanted: dict | None = None,
+              parts: list | None = None) -> pd.DataFrame:
     """The rows of area_risk (with hex WKB geometries) from scored features at their representative points
-    (kind, score, level, lon, lat) and exposed settlements (lon, lat, people)."""
+    (kind, score, level, lon, lat) and the exposed people per partition (``people_partitions``).  ``parts``:
+    the points' area_partitions, if already computed."""
     resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
     lon, lat = points["lon"].to_numpy(dtype="float64"), points["lat"].to_numpy(dtype="float64")
     kind, level = points["kind"].to_numpy(dtype=object), points["level"].to_numpy(dtype=object)
     score = points["score"].to_numpy(dtype="float64")
-    people = {(t, r): (idx, ids) for t, r, idx, ids in area_partitions(
-        settlements["lon"].to_numpy(dtype="float64"), settlements["lat"].to_numpy(dtype="float64"), areas,
-        resolutions, wanted)}
-    people_count = settlements["people"].to_numpy(dtype="float64")
-    parts = []
-    for t, r, idx, ids in area_partitions(lon, lat, areas, resolutions, wanted):
+    rows = []
+    for t, r, idx, ids in parts if parts is not None else area_partitions(lon, lat, areas, resolutions, wanted):
         if len(idx) == 0:
             continue
-        s_idx, s_ids = people.get((t, r), (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)))
-        parts.append(aggregate_partition(t, r, ids, kind[idx], level[idx], score[idx], s_ids, people_count[s_idx],
-                                         model))
-    result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=AREA_COLUMNS)
+        s_ids, s_people = people.get((t, r), (np.zeros(0, dtype=object), np.zeros(0)))
+        rows.append(aggregate_partition(t, r, ids, kind[idx], level[idx], score[idx], s_ids, s_people, model))
+    result = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=AREA_COLUMNS)
     result["geom"] = _area_geometries(result, areas)
     return result
 

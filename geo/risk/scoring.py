@@ -118,11 +118,13 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
     from geo.risk.aggregate import (
         SCORED_KINDS,
         aggregate_areas,
+        area_partitions,
         area_rows,
         exposed_settlements,
         exposure_points,
         exposure_rows,
         load_areas,
+        people_partitions,
         write_areas,
         write_exposure,
     )
@@ -173,16 +175,21 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
     worker.submit(_drop_stale)
 
     # 7-8. areas and the exposure surface
-    if full:  # from the results in memory, while they are being written; the exposure grid on the other thread
+    if full:  # from the results in memory, while they are being written; the exposed people on the other thread
         points, hot = _scored_points(nb, scored)
+        radius = float(model["area"]["exposure_radius_m"])
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmap-score") as helper:
-            exposure = helper.submit(_exposure_from_memory, nb, model, points, scored.get("pipeline_segment"))
-            settlements = exposed_settlements(nb, hot, float(model["area"]["exposure_radius_m"]))
-            result = area_rows(points, settlements, areas.result(), model)
-            worker.submit(write_areas, result, version, None)
-            summary.areas = len(result)
-            step("areas")
-            worker.submit(write_exposure, exposure.result())
+            people = helper.submit(lambda: people_partitions(exposed_settlements(nb, hot, radius), areas.result(),
+                                                             model))
+            resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
+            parts = area_partitions(points["lon"].to_numpy(dtype="float64"),
+                                    points["lat"].to_numpy(dtype="float64"), areas.result(), resolutions)
+            exposure = _exposure_from_memory(nb, model, points, scored.get("pipeline_segment"))
+            result = area_rows(points, people.result(), areas.result(), model, parts=parts)
+        worker.submit(write_areas, result, version, None)
+        summary.areas = len(result)
+        step("areas")
+        worker.submit(write_exposure, exposure)
     else:
         region = worker.call(_dirty_region, last_dirty, reach)
         summary.areas = aggregate_areas(worker.conn, model, region, nb)
@@ -323,9 +330,14 @@ def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: l
     frame.index = pd.RangeIndex(len(frame))
     result: RuleResult = rule(frame, _params(model, kind), as_of)
     level = final_level(result.score, result.direct_red, model["levels"])
-    table = results_table(kind, frame["feature_id"], result, level, version)
-    worker.submit(store_results, kind, table, [f.definition for f in result.factors], version, ids is None)
+    worker.submit(_store, kind, frame["feature_id"], result, level, version, ids is None)
     return frame, result, level
+
+
+def _store(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level, version: str, replace_all: bool):
+    """(On the worker thread: the JSON of the factors is built column-wise by pyarrow, which releases the GIL.)"""
+    store_results(conn, kind, results_table(kind, feature_ids, result, level, version),
+                  [f.definition for f in result.factors], version, replace_all)
 
 
 def _roll_up_pipelines(conn, version: str) -> None:
