@@ -147,9 +147,17 @@ class Neighbours:
             return self._load(name, None).copy()
         return self.worker.call(layer_frame, name, ids)
 
-    def forget(self, name: str) -> None:
-        """Drop the cached copies of a layer (after its stored results changed)."""
-        self._cache = {k: v for k, v in self._cache.items() if k[0] != name and k[1] != name}
+    def major_hazards(self, ids: np.ndarray) -> np.ndarray:
+        """Is each enterprise a GB 18218 major hazard?  This run's results where it scored them, else the stored
+        ones (not stored: no)."""
+        known = self.major_hazard if self.major_hazard is not None else pd.Series(dtype=bool)
+        fresh = known.reindex(ids)
+        missing = ids[fresh.isna().to_numpy()]
+        if len(missing):
+            stored = self.worker.call(query_frame, sql_text("major_hazards"), {"ids": missing.tolist()})
+            fresh = fresh.fillna(pd.Series(stored["major_hazard"].to_numpy(dtype=bool),
+                                           index=stored["feature_id"].to_numpy()).reindex(ids))
+        return fresh.fillna(False).to_numpy(dtype=bool)
 
     def layer(self, name: str, box: list[float] | None) -> tuple[pd.DataFrame, Layer]:
         frame = self._load(name, box)
@@ -207,7 +215,7 @@ def enterprise_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
             keep[inside] = False
             ia, ib = ia[keep], ib[keep]
     frame["people_500m"] = _sum(ia, len(frame), s_frame["people"].to_numpy()[ib])
-    return frame.drop(columns=["lon", "lat", "wkb", "major_hazard"])
+    return frame.drop(columns=["lon", "lat", "wkb"])
 
 
 def tailings_pond_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
@@ -302,10 +310,7 @@ def venue_context(nb: Neighbours, ids: list[int] | None, max_impact_m: float) ->
     box = None if ids is None else grown_box(venues, max(r, max_impact_m))
 
     e_frame, ents = nb.layer("enterprise", box)
-    major = e_frame["major_hazard"].fillna(False).to_numpy(dtype=bool)
-    if nb.major_hazard is not None:  # results of this run, not yet (or just) written
-        fresh = nb.major_hazard.reindex(e_frame["feature_id"].to_numpy())
-        major = np.where(fresh.notna().to_numpy(), fresh.fillna(False).to_numpy(dtype=bool), major)
+    major = nb.major_hazards(e_frame["feature_id"].to_numpy())
     hazardous = np.isin(e_frame["industry"].to_numpy(dtype=object), list(c["hazardous_industries"]))
     pairs = nb.search(venues, ents, r)
     m = pairs.within(r)

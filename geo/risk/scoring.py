@@ -172,7 +172,8 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
     worker.submit(_roll_up_pipelines, version)  # after the segments' write, which is queued before it
     step("pipeline")
     step("venue")
-    worker.submit(_drop_stale)
+    if not full:  # (a full run has replaced every class's rows already)
+        worker.submit(_drop_stale)
 
     # 7-8. areas and the exposure surface
     if full:  # from the results in memory, while they are being written; the exposed people on the other thread

@@ -1,14 +1,12 @@
 -- Enterprises with the attributes their rules read (domain.md §1), for scoring and as the context of other
 -- classes.  The geometry comes as a point (lon, lat: the point on surface) and, where it is not a point, as
--- hex WKB.  `major_hazard` is the stored GB 18218 result (venues need it).
+-- hex WKB.
 SELECT e.id AS feature_id, e.industry, e.chemicals::text AS chemicals, e.status, e.employees,
        e.flexible_worker_share, e.violations_12m, e.open_hidden_dangers, e.major_hidden_danger, e.last_inspection,
-       coalesce((r.details ->> 'major_hazard')::boolean, false) AS major_hazard,
        ST_X(pt.g) AS lon, ST_Y(pt.g) AS lat,
        CASE WHEN GeometryType(e.geom) <> 'POINT' THEN encode(ST_AsBinary(e.geom), 'hex') END AS wkb
 FROM enterprise e
 CROSS JOIN LATERAL (SELECT ST_PointOnSurface(e.geom) AS g) pt
-LEFT JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = e.id
 WHERE (%(ids)s::bigint[] IS NULL OR e.id = ANY(%(ids)s))
   AND (%(nobox)s OR e.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326))
 ORDER BY e.id
