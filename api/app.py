@@ -18,8 +18,9 @@ import psycopg2.pool
 from fastapi import FastAPI
 
 from api import errors
+from api.access import BodyLimit
 from api.database import database_url
-from api.routes import features, health, near
+from api.routes import areas, features, health, near, risk_list, writes
 from api.settings import Settings
 from geo import store
 from geo.risk.config import load_model
@@ -135,4 +136,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(near.router)
     app.include_router(features.router)
+    app.include_router(areas.router)
+    app.include_router(risk_list.router)
+    app.include_router(writes.router)
+    app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     return app

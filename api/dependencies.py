@@ -23,6 +23,10 @@ class LazyConnection:
             self._conn = self._pool.getconn()
         return self._conn
 
+    def raw(self) -> psycopg2.extensions.connection:
+        """The pooled connection itself (for code that manages its own transactions, e.g. imports)."""
+        return self._get()
+
     def cursor(self, *args, **kwargs):
         return self._get().cursor(*args, **kwargs)
 

@@ -18,7 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from geo.errors import DatabaseUnavailable, ImportRejected, InputError, InvalidCRS, NotFound, UnknownKind
+from api.access import BodyTooLarge, Forbidden, MissingCredentials
+from geo.errors import Conflict, DatabaseUnavailable, ImportRejected, InputError, InvalidCRS, NotFound, UnknownKind
 
 log = logging.getLogger("riskmap.api")
 
@@ -40,6 +41,10 @@ STATUS: dict[type[Exception], Status] = {
     InputError: Status(422, "Invalid input"),
     ImportRejected: Status(422, "Import rejected"),
     NotFound: Status(404, "Not found"),
+    Conflict: Status(409, "Conflict"),
+    MissingCredentials: Status(401, "API key required"),
+    Forbidden: Status(403, "Forbidden"),
+    BodyTooLarge: Status(413, "Request body too large"),
     DatabaseUnavailable: Status(503, "Database unavailable", retry=True),
     psycopg2.OperationalError: Status(503, "Database unavailable", retry=True),  # down, restarting, timed out
     psycopg2.InterfaceError: Status(503, "Database unavailable", retry=True),  # connection closed under us
@@ -60,6 +65,11 @@ def problem(status: int, title: str, detail: str, errors: list[dict] | None = No
 def field_error(field: str, message: str) -> RequestValidationError:
     """A validation error of one request parameter, reported exactly like FastAPI's own (422, field named)."""
     return RequestValidationError([{"type": "value_error", "loc": ("query", field), "msg": message}])
+
+
+def body_error(field: str, message: str) -> RequestValidationError:
+    """A validation error of one field of the request body (a form field, a JSON member), reported as 422."""
+    return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message}])
 
 
 def _field(loc: tuple) -> str:

@@ -16,3 +16,10 @@ class Settings(BaseSettings):
     data_dir: Path | None = None
     # The risk-model configuration; unset = the one shipped with riskmap (geo/risk/model.toml).
     risk_model: Path | None = None
+    # API keys that may write (uploads, feature edits), comma-separated; unset = the API refuses every write.
+    api_keys: str | None = None
+    # The largest request body accepted (an upload), in megabytes; a larger one is refused with 413.
+    max_body_mb: float = 200.0
+
+    def write_keys(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in (self.api_keys or "").split(",") if k.strip())

@@ -116,5 +116,11 @@ class MissingSystemDependency(RiskmapError):
     exit_code = 5
 
 
+class Conflict(RiskmapError):
+    """The change clashes with what is stored (e.g. creating a feature whose id exists)."""
+
+    exit_code = 3
+
+
 class NotFound(RiskmapError):
     exit_code = 6

@@ -1,0 +1,82 @@
+"""Who may write, and how much a request may send.
+
+Writes (uploads, feature edits) need an API key from the settings (``RISKMAP_API_KEYS``), sent in the
+``X-API-Key`` header; full roles come later.  Every request body is capped at ``max_body_mb``: a declared
+Content-Length above it is refused at once, and a body that turns out longer while it streams is cut off.
+Both end as problem+json through the one error table of api/errors.py.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from geo.errors import RiskmapError
+
+
+class MissingCredentials(RiskmapError):
+    """A write without an API key."""
+
+
+class Forbidden(RiskmapError):
+    """A write with a key that is not valid, or while writes are disabled."""
+
+
+class BodyTooLarge(RiskmapError):
+    """A request body over the configured limit."""
+
+
+def _write_access(request: Request,
+                  x_api_key: Annotated[str | None, Header(description="An API key allowed to write.")] = None) -> None:
+    keys: frozenset[str] = request.app.state.settings.write_keys()
+    if not keys:
+        raise Forbidden("writes are disabled on this server: no API key is configured (RISKMAP_API_KEYS)")
+    if not x_api_key:
+        raise MissingCredentials("this request changes data: send an API key in the X-API-Key header")
+    if not any(hmac.compare_digest(x_api_key.encode(), k.encode()) for k in keys):
+        raise Forbidden("the API key is not valid")
+
+
+WriteAccess = Depends(_write_access)
+
+
+class BodyLimit:
+    """ASGI middleware refusing request bodies over ``max_bytes`` with 413."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._refuse(send, int(declared))
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(self._detail(seen))
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _detail(self, size: int) -> str:
+        return (f"the request body ({size:,} bytes or more) is over this server's limit of {self.max_bytes:,} "
+                f"bytes (RISKMAP_MAX_BODY_MB)")
+
+    async def _refuse(self, send, size: int) -> None:
+        body = json.dumps({"type": "about:blank", "title": "Request body too large", "status": 413,
+                           "detail": self._detail(size)}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/problem+json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
