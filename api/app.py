@@ -140,4 +140,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(risk_list.router)
     app.include_router(writes.router)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
+    errors.document(app)
     return app

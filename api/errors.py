@@ -122,6 +122,55 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
 
 
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "title": "Problem",
+    "description": "An error (RFC 9457 problem details).",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "description": "One entry per bad field.",
+                   "items": {"type": "object", "required": ["field", "message"],
+                             "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+        "report": {"type": "object", "description": "An import's report: each bad row, field and reason."},
+    },
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_COMMON = {"422": "Invalid request: each bad field is named.",
+           "503": "The database is unavailable or busy; retry after the Retry-After seconds."}
+
+
+def document(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the API really answers on errors: every error response (the 422 of
+    every operation with inputs, the 503 of every operation using the database, and the 4xx an operation
+    declares) is application/problem+json with the Problem schema, instead of FastAPI's default 422 shape."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = build()
+        spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        for schema_name in ("HTTPValidationError", "ValidationError"):
+            spec["components"]["schemas"].pop(schema_name, None)
+        for path, item in spec.get("paths", {}).items():
+            for op in item.values():
+                responses = op.setdefault("responses", {})
+                if path != "/openapi.json":
+                    for code, text in _COMMON.items():
+                        responses.setdefault(code, {"description": text})
+                for code, response in responses.items():
+                    if code[0] in "45":
+                        response["content"] = dict(_PROBLEM_CONTENT)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers: the table, validation, HTTP errors, and the catch-all 500."""
     for cls in STATUS:

@@ -163,7 +163,8 @@ def post_feature(conn: Connection, model: RiskModel,
     return JSONResponse(result.model_dump(), status_code=201, headers={"Location": href} if href else None)
 
 
-@router.patch("/features/{kind}/{id}", response_model=WriteResult, summary="Change one feature")
+@router.patch("/features/{kind}/{id}", response_model=WriteResult, summary="Change one feature",
+              responses={404: {"description": "No feature of this kind has this id."}})
 def patch_feature(conn: Connection, model: RiskModel,
                   kind: Annotated[EditKind, PathParam(description="Feature class.")],
                   id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")],
@@ -185,7 +186,8 @@ def patch_feature(conn: Connection, model: RiskModel,
     return WriteResult(kind=kind, id=id, source_id=sid, href=href, scoring=_rescore(raw, model))
 
 
-@router.delete("/features/{kind}/{id}", response_model=WriteResult, summary="Delete one feature")
+@router.delete("/features/{kind}/{id}", response_model=WriteResult, summary="Delete one feature",
+               responses={404: {"description": "No feature of this kind has this id."}})
 def delete_feature(conn: Connection, model: RiskModel,
                    kind: Annotated[EditKind, PathParam(description="Feature class.")],
                    id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")]):
