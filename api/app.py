@@ -142,3 +142,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     errors.document(app)
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app for the settings in the environment (RISKMAP_*): what each ``riskmap serve --workers N``
+    process runs."""
+    return create_app(Settings())

@@ -6,6 +6,7 @@ rows; nothing written); 4 database unavailable; 5 a system package is missing (t
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from contextlib import contextmanager
@@ -299,10 +300,11 @@ def demo_cmd(
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (about one per core).")] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI documentation at /docs)."""
     with _reported():
-        _serve(_settings(), host, port)
+        _serve(_settings(), host, port, workers)
 
 
 def _free_port_from(host: str, port: int) -> int:
@@ -319,14 +321,22 @@ def _free_port_from(host: str, port: int) -> int:
     raise typer.BadParameter(f"no free port between {port} and {port + 99} on {host}")
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from api.app import create_app
 
     out.print(f"riskmap is serving on http://{host}:{port}/  (API documentation: http://{host}:{port}/docs; "
               "risks near a point: /risks/near?lon=118.18&lat=39.63&radius_m=2000). Ctrl+C stops it.")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # worker processes build their app from the environment: pass the settings through it
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            os.environ[f"RISKMAP_{name.upper()}"] = str(value)
+    uvicorn.run("api.app:from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
 
 
 def main() -> None:

@@ -117,5 +117,16 @@ def risks_near(
         "h3_cell": h3.latlng_to_cell(lat, lon, resolution), "h3_res": resolution,
     }
     with conn.cursor() as cur:
-        cur.execute(sql_text("risks_near"), params)
+        cur.execute(near_query(level_filter=min_level is not None), params)
         return geojson(cur.fetchone()[0])
+
+
+def near_query(level_filter: bool) -> str:
+    """risks_near.sql for a request with or without a level filter: without one, the first pass is a pure KNN
+    index scan; with one, it is bounded by the radius first (see the SQL's header)."""
+    text = sql_text("risks_near")
+    for alias in ("f", "s"):
+        bound = (f"AND {alias}.geom && riskmap_expand_m(%(pt)s::geometry, %(radius)s) "
+                 f"AND ST_DWithin({alias}.geom::geography, %(pt)s::geography, %(radius)s)") if level_filter else ""
+        text = text.replace(f"{{within_radius_{alias}}}", bound)
+    return text

@@ -11,9 +11,12 @@
 -- operator <-> orders candidates by planar degree distance, which is not quite the geodesic order (a degree of
 -- longitude is shorter than a degree of latitude away from the equator).  The query therefore runs in two
 -- passes, exact and still index-bound:
---   1. per kind, the `limit` nearest candidates by <-> within the radius (KNN index scans), with their exact
---      geodesic distances.  At least `limit` distinct features lie within the limit-th smallest of those
---      distances, so the true `limit` nearest all lie within it (the bound);
+--   1. per kind, the `limit` nearest candidates by <-> (KNN index scans), with their exact geodesic distances.
+--      At least `limit` distinct features lie within the limit-th smallest of those distances, so the true
+--      `limit` nearest all lie within it (the bound, never beyond the radius).  Without a level filter the scan
+--      is a pure KNN index scan ({within_radius_*} empty: it stops after `limit` rows, however dense the data);
+--      with one, the candidates are first bounded by the radius ({within_radius_*} the index prefilter and
+--      ST_DWithin), so that a rare level cannot make the scan run over the whole table;
 --   2. every feature within the bound (index prefilter riskmap_expand_m, then ST_DWithin on geography),
 --      ordered by exact distance.
 -- Pipelines count by their nearest segment (pipeline_segment, scored per segment): the feature is the pipeline,
@@ -23,8 +26,7 @@ WITH knn AS (
      FROM enterprise f
      LEFT JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = f.id
      WHERE 'enterprise' = ANY(%(kinds)s)
-       AND f.geom && riskmap_expand_m(%(pt)s::geometry, %(radius)s)
-       AND ST_DWithin(f.geom::geography, %(pt)s::geography, %(radius)s)
+       {within_radius_f}
        AND (%(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s)
      ORDER BY f.geom <-> %(pt)s::geometry LIMIT %(limit)s)
     UNION ALL
@@ -32,8 +34,7 @@ WITH knn AS (
      FROM tailings_pond f
      LEFT JOIN feature_risk r ON r.kind = 'tailings_pond' AND r.feature_id = f.id
      WHERE 'tailings_pond' = ANY(%(kinds)s)
-       AND f.geom && riskmap_expand_m(%(pt)s::geometry, %(radius)s)
-       AND ST_DWithin(f.geom::geography, %(pt)s::geography, %(radius)s)
+       {within_radius_f}
        AND (%(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s)
      ORDER BY f.geom <-> %(pt)s::geometry LIMIT %(limit)s)
     UNION ALL
@@ -41,8 +42,7 @@ WITH knn AS (
      FROM venue f
      LEFT JOIN feature_risk r ON r.kind = 'venue' AND r.feature_id = f.id
      WHERE 'venue' = ANY(%(kinds)s)
-       AND f.geom && riskmap_expand_m(%(pt)s::geometry, %(radius)s)
-       AND ST_DWithin(f.geom::geography, %(pt)s::geography, %(radius)s)
+       {within_radius_f}
        AND (%(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s)
      ORDER BY f.geom <-> %(pt)s::geometry LIMIT %(limit)s)
     UNION ALL
@@ -50,8 +50,7 @@ WITH knn AS (
      FROM pipeline_segment s
      LEFT JOIN feature_risk r ON r.kind = 'pipeline_segment' AND r.feature_id = s.id
      WHERE 'pipeline' = ANY(%(kinds)s)
-       AND s.geom && riskmap_expand_m(%(pt)s::geometry, %(radius)s)
-       AND ST_DWithin(s.geom::geography, %(pt)s::geography, %(radius)s)
+       {within_radius_s}
        AND (%(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s)
      ORDER BY s.geom <-> %(pt)s::geometry LIMIT %(limit)s)
 ),
