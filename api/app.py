@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from api import errors
 from api.access import BodyLimit
 from api.database import database_url
-from api.routes import areas, features, health, near, risk_list, writes
+from api.routes import areas, features, health, near, risk_list, siting, writes
 from api.settings import Settings
 from geo import store
 from geo.risk.config import load_model
@@ -138,6 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(features.router)
     app.include_router(areas.router)
     app.include_router(risk_list.router)
+    app.include_router(siting.router)
     app.include_router(writes.router)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     errors.document(app)

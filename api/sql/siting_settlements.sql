@@ -5,10 +5,11 @@
 -- persons_per_household ([context]).
 --
 -- Distances are geodesic on WGS 84 (geography), from the project geometry to the settlement's geometry (its
--- nearest part); `in_ring` marks those within alpha_radius.  `people` is computed as in geo/risk/sql/settlement_layer.sql.  `counted` marks the
--- settlements that the GB 18218 α counts (domain.md §1: resident people within 500 m outside the plant
--- boundary), by the rule geo/risk/context.py enterprise_context applies to a scored site: the settlement's
--- point on surface lies within alpha_radius of the site and not inside it.
+-- nearest part); `in_ring` marks the settlements within alpha_radius.  `people` is computed as in
+-- geo/risk/sql/settlement_layer.sql.  `counted` marks the settlements that the GB 18218 α counts (domain.md §1:
+-- resident people within 500 m outside the plant boundary), by the rule geo/risk/context.py enterprise_context
+-- applies to a scored site: the settlement's point on surface lies within alpha_radius of the site and not
+-- inside it.
 SELECT s.id, s.source_id, s.name, s.population, s.households,
        coalesce(s.population, s.households * %(persons_per_household)s)::float8 AS people,
        ST_Distance(s.geom::geography, %(site)s::geography) AS distance_m,
