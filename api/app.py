@@ -66,6 +66,10 @@ class Pool:
             conn = self._open().getconn()
             if not self.migrated:
                 self._migrate(conn)
+            if not conn.autocommit:
+                # each read is its own transaction: no BEGIN before it and no ROLLBACK after it (one round
+                # trip a request instead of two); code that writes opens its own transaction (imports, scoring)
+                conn.autocommit = True
             return conn
         except BaseException:
             self._slots.release()
@@ -75,7 +79,9 @@ class Pool:
         try:
             if not broken and not conn.closed:
                 try:
-                    conn.rollback()  # end the request's transaction: a pooled connection starts clean
+                    if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                        conn.rollback()  # a transaction left open: a pooled connection starts clean
+                    conn.autocommit = True
                 except psycopg2.Error:
                     broken = True
             pool = self._pool

@@ -15,6 +15,7 @@ from geo.risk.framework import LEVELS
 
 router = APIRouter(tags=["risks"])
 
+MIN_RADIUS_M = 0.01  # 1 cm: below it the search box underflows in floating point, and nothing is that close
 MAX_RADIUS_M = 50_000.0
 MAX_LIMIT = 1000
 
@@ -99,8 +100,8 @@ def risks_near(
     model: RiskModel,
     lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude (WGS 84).")],
     lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude (WGS 84).")],
-    radius_m: Annotated[float, Query(gt=0, le=MAX_RADIUS_M, allow_inf_nan=False,
-                                     description="Search radius in metres (geodesic).")] = 1000.0,
+    radius_m: Annotated[float, Query(ge=MIN_RADIUS_M, le=MAX_RADIUS_M, allow_inf_nan=False,
+                                     description="Search radius in metres (geodesic), from 1 cm.")] = 1000.0,
     kinds: Annotated[str | None, Query(description="Comma list of feature kinds: "
                                                    f"{', '.join(RISK_KINDS)} (default: all).")] = None,
     min_level: Annotated[Level | None, Query(description="Only features at this level or above.")] = None,

@@ -15,7 +15,7 @@ of a new hazardous-chemicals project must weigh:
 - GB 36894-2018 (domain.md §7 and addendum): the protected-target classes present.  The standard sets
   individual- and societal-risk criteria, not fixed external safety distances; the distance follows from a
   quantitative risk assessment.  The screening radius per target class used here is riskmap's assumption,
-  configurable in an optional ``[siting]`` section of the risk model (defaults in ``DEFAULT_SITING``).
+  configurable in the ``[siting]`` section of the risk model (geo/risk/model.toml).
 - Findings: short sentences in Chinese and English.
 
 Every bad input is a 422 naming the field; nothing is written to the database.
@@ -57,26 +57,6 @@ MAX_TONNES = 1e7
 MAX_NAME = 200
 MAX_FINDINGS_EACH = 5  # sentences per kind of target; the rest are counted in one
 
-# Parameters of the check that the risk model does not (yet) hold.  An optional [siting] section of the model
-# overrides any of them (screening_m key by key).
-DEFAULT_SITING: dict[str, Any] = {
-    # Largest project polygon accepted (km², geodesic area) [assumption: a plant site, not a whole park].
-    "max_area_km2": 100.0,
-    # GB 36894 screening radius per protected-target class (metres from the project geometry) [assumption].
-    # GB 36894-2018 gives risk criteria, not distances (the external safety distance follows from a QRA, or
-    # from consequences for explosives, by GB/T 37243-2019 [R]).  riskmap screens the classes whose new-plant
-    # individual-risk limit is 3×10⁻⁷/yr (高敏感, 重要, 一般一类) at 1000 m, twice the GB 18218 α ring, and the
-    # classes with the looser limits (一般二类 3×10⁻⁶, 一般三类 1×10⁻⁵) at the 500 m ring itself.
-    "screening_m": {"high_sensitivity": 1000.0, "important": 1000.0, "general_1": 1000.0, "general_2": 500.0,
-                    "general_3": 500.0},
-    # Venue types of the 重要 class [R: GB 36894 lists 宗教场所 and 公共图书展览设施 among important targets,
-    # recalled; domain.md §7 names military, cultural-relic and government sites, which riskmap has no type for].
-    "important_venue_types": ["religious", "exhibition"],
-    # General targets by the people they hold (domain.md §7: class 1 >= 100, class 2 30-100, class 3 < 30).  A
-    # venue without a stated occupancy is taken as class 1 [assumption: conservative].
-    "general_1_min_people": 100.0,
-    "general_2_min_people": 30.0,
-}
 
 GB36894_NOTE_ZH = ("GB 36894-2018《危险化学品生产装置和储存设施风险基准》规定的是个人风险和社会风险基准，不是固定的外部"
                    "安全防护距离；外部安全防护距离须按GB/T 37243-2019用定量风险评价（涉及爆炸物时用事故后果法）确定。"
@@ -406,11 +386,17 @@ def parse_project_chemicals(value: Any) -> tuple[list[dict], list[str]]:
 
 
 def siting_params(model: dict) -> dict[str, Any]:
-    """DEFAULT_SITING overridden by the model's optional [siting] section."""
-    own = model.get("siting", {})
-    params = {**DEFAULT_SITING, **own}
-    params["screening_m"] = {k: float(v) for k, v in {**DEFAULT_SITING["screening_m"],
-                                                       **own.get("screening_m", {})}.items()}
+    """The [siting] section of the risk model (geo/risk/model.toml documents each value)."""
+    from geo.risk.config import ModelConfigError
+
+    own = model.get("siting")
+    keys = ("max_area_km2", "important_venue_types", "general_1_min_people", "general_2_min_people", "screening_m")
+    missing = [k for k in keys if own is None or k not in own]
+    if missing:
+        raise ModelConfigError(f"the risk model has no [siting] {', '.join(missing)}: copy the [siting] section of "
+                               "the shipped geo/risk/model.toml into it")
+    params = dict(own)
+    params["screening_m"] = {k: float(v) for k, v in own["screening_m"].items()}
     return params
 
 

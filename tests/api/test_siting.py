@@ -9,14 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from pyproj import Geod
 
 import geo.risk
-from api.app import create_app
-from api.routes import siting
-from api.settings import Settings
-from geo.risk.config import load_model
+from api.routes.siting import siting_params
+from geo.risk.config import ModelConfigError, load_model
 
 GEOD = Geod(ellps="WGS84")
 TABLES = Path(geo.risk.__file__).parent / "tables"
@@ -25,16 +22,6 @@ REMOTE = (100.0, 30.0)  # far from every demo feature
 CL_NH3 = [{"name": "氯", "tonnes": 10}, {"name": "氨", "tonnes": 100}]
 BLOCK = [[118.19, 39.64], [118.2, 39.64], [118.2, 39.65], [118.19, 39.65], [118.19, 39.64]]  # ~0.95 km², crossed
 # by two demo pipelines
-
-
-@pytest.fixture(scope="module")
-def client(demo_url):
-    """The app with the siting router (registered in api/app.py by the main change; added here meanwhile)."""
-    app = create_app(Settings(database_url=demo_url))
-    if not any(getattr(r, "path", None) == "/siting-check" for r in app.routes):
-        app.include_router(siting.router)
-    with TestClient(app) as c:
-        yield c
 
 
 def check(client, geometry, chemicals=None, **extra) -> dict:
@@ -340,15 +327,18 @@ def test_gb36894_section(client):
 
 
 def test_screening_radius_is_configurable(client):
-    """An optional [siting] screening_m in the risk model overrides the default radius of a class."""
+    """The risk model's [siting] screening_m sets the radius of each class (here high_sensitivity 300 m)."""
     model = client.app.state.model
-    client.app.state.model = {**model, "siting": {"screening_m": {"high_sensitivity": 300.0}}}
+    siting = {**model["siting"], "screening_m": {**model["siting"]["screening_m"], "high_sensitivity": 300.0}}
+    client.app.state.model = {**model, "siting": siting}
     try:
         section = check(client, point(*CENTRE))["gb36894"]
     finally:
         client.app.state.model = model
     radii = {c["target_class"]: c["screening_m"] for c in section["classes"]}
     assert radii["high_sensitivity"] == 300.0 and radii["general_1"] == 1000.0
+    with pytest.raises(ModelConfigError, match=r"\[siting\] screening_m"):  # a model file without it says so
+        siting_params({**model, "siting": {k: v for k, v in model["siting"].items() if k != "screening_m"}})
     for c in section["found"]:
         if c["target_class"] == "high_sensitivity":
             assert all(t["distance_m"] <= 300.0 for t in c["targets"])
