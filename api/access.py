@@ -57,17 +57,36 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(send, int(declared))
         seen = 0
+        too_large = False
+        started = False
 
         async def limited():
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    too_large = True
                     raise BodyTooLarge(self._detail(seen))
             return message
 
-        await self.app(scope, limited, send)
+        async def guarded(message):
+            # once the body is too large, whatever the app answers (a parser may turn the error into a 400) is
+            # dropped: the 413 below goes out instead
+            nonlocal started
+            if too_large:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
+            await self._refuse(send, seen)
 
     def _detail(self, size: int) -> str:
         return (f"the request body ({size:,} bytes or more) is over this server's limit of {self.max_bytes:,} "

@@ -139,3 +139,16 @@ def test_bad_feature_bodies_are_422_with_the_field(writer):
     r = writer.post("/features/enterprise", content=json.dumps({"type": "Feature"})[:-3], headers={
         **KEY, "content-type": "application/json"})
     assert r.status_code == 422
+
+
+def test_a_streamed_body_over_the_limit_is_413(writer):
+    """A body sent without Content-Length (chunked) is cut off once it passes the limit: 413, not a 500."""
+    def chunks():
+        yield b"--b\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nenterprise\r\n"
+        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
+        for _ in range(200):
+            yield b"x" * 1024
+        yield b"\r\n--b--\r\n"
+
+    r = writer.post("/imports", content=chunks(), headers={**KEY, "content-type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
