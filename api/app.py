@@ -27,7 +27,6 @@ from geo.risk.config import load_model
 
 log = logging.getLogger("riskmap.api")
 
-POOL_MIN = 2  # connections kept open while idle
 POOL_MAX = 16  # connections at most; a request waits POOL_WAIT_S for one, then gets a 503
 POOL_WAIT_S = 5.0
 CONNECT_TIMEOUT_S = 5
@@ -35,35 +34,38 @@ STATEMENT_TIMEOUT_MS = 30_000  # a runaway query ends as a 503, not a hung worke
 
 
 class Pool:
-    """A thread-safe psycopg2 pool that opens lazily, waits briefly when full and migrates the schema once.
+    """A thread-safe connection pool that connects lazily, keeps its connections open, waits briefly when all
+    are in use and migrates the schema once.
 
-    psycopg2's ThreadedConnectionPool connects ``minconn`` connections in its constructor and fails at once
-    when all are in use; this wrapper creates it on first use (so the app starts while the database is down)
-    and makes callers wait up to ``wait_s`` for a free connection before giving up with ``PoolError``.
+    (psycopg2's own pools connect ``minconn`` connections in their constructor, fail at once when all are in
+    use, and close every connection returned beyond ``minconn``: under load that is a new PostgreSQL backend,
+    and a password exchange, for most requests.)  Up to ``maxconn`` connections are open at a time; a caller
+    waits up to ``wait_s`` for one, then gets ``PoolError`` (a 503).
     """
 
-    def __init__(self, url: str, minconn: int = POOL_MIN, maxconn: int = POOL_MAX, wait_s: float = POOL_WAIT_S):
+    def __init__(self, url: str, maxconn: int = POOL_MAX, wait_s: float = POOL_WAIT_S):
         self.url = url
-        self.minconn, self.maxconn, self.wait_s = minconn, maxconn, wait_s
-        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self.maxconn, self.wait_s = maxconn, wait_s
+        self._idle: list[psycopg2.extensions.connection] = []
         self._slots = threading.BoundedSemaphore(maxconn)
         self._lock = threading.Lock()
+        self._closed = False
         self.migrated = False
 
-    def _open(self) -> psycopg2.pool.ThreadedConnectionPool:
-        with self._lock:
-            if self._pool is None:
-                self._pool = psycopg2.pool.ThreadedConnectionPool(
-                    self.minconn, self.maxconn, self.url, connect_timeout=CONNECT_TIMEOUT_S,
-                    # JIT compiles for hundreds of milliseconds to save a few on these short, indexed queries
-                    options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off", application_name="riskmap-api")
-            return self._pool
+    def _connect(self) -> psycopg2.extensions.connection:
+        return psycopg2.connect(
+            self.url, connect_timeout=CONNECT_TIMEOUT_S, application_name="riskmap-api",
+            # JIT compiles for hundreds of milliseconds to save a few on these short, indexed queries
+            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off")
 
     def getconn(self) -> psycopg2.extensions.connection:
         if not self._slots.acquire(timeout=self.wait_s):
             raise psycopg2.pool.PoolError(f"connection pool exhausted: no connection free within {self.wait_s} s")
         try:
-            conn = self._open().getconn()
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None or conn.closed:
+                conn = self._connect()
             if not self.migrated:
                 self._migrate(conn)
             if not conn.autocommit:
@@ -84,10 +86,11 @@ class Pool:
                     conn.autocommit = True
                 except psycopg2.Error:
                     broken = True
-            pool = self._pool
-            if pool is not None and not pool.closed:
-                pool.putconn(conn, close=broken or bool(conn.closed))
-            else:
+            with self._lock:
+                keep = not (broken or conn.closed or self._closed)
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
                 conn.close()
         finally:
             self._slots.release()
@@ -112,8 +115,10 @@ class Pool:
 
     def close(self) -> None:
         with self._lock:
-            if self._pool is not None and not self._pool.closed:
-                self._pool.closeall()
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 def create_app(settings: Settings) -> FastAPI:
