@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from api import errors
 from api.access import BodyLimit
 from api.database import database_url
-from api.routes import areas, features, health, near, risk_list, siting, writes
+from api.routes import PreparingConnection, areas, features, health, near, risk_list, siting, writes
 from api.settings import Settings
 from geo import store
 from geo.risk.config import load_model
@@ -55,6 +55,7 @@ class Pool:
     def _connect(self) -> psycopg2.extensions.connection:
         return psycopg2.connect(
             self.url, connect_timeout=CONNECT_TIMEOUT_S, application_name="riskmap-api",
+            connection_factory=PreparingConnection,
             # JIT compiles for hundreds of milliseconds to save a few on these short, indexed queries
             options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c jit=off")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+import psycopg2.extensions
 from fastapi.responses import JSONResponse, Response
 from psycopg2 import sql
 from pydantic import BaseModel, Field
@@ -19,6 +21,42 @@ GEOJSON = "application/geo+json"
 def sql_text(name: str) -> str:
     """The text of ``api/sql/<name>.sql``."""
     return resources.files("api").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
+
+
+class PreparingConnection(psycopg2.extensions.connection):
+    """A pooled connection that remembers the statements prepared on it (see ``execute_prepared``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prepared: set[str] = set()
+
+
+@cache
+def _positional(query: str) -> tuple[str, tuple[str, ...]]:
+    """``query`` with its %(name)s parameters turned into $1, $2... and the names in that order."""
+    names: list[str] = []
+
+    def number(m: re.Match) -> str:
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    return re.sub(r"%\((\w+)\)s", number, query), tuple(names)
+
+
+def execute_prepared(cur, name: str, query: str, params: dict) -> None:
+    """Run ``query`` as the prepared statement ``name`` on the cursor's connection (PREPAREd on first use there):
+    a hot query is planned once per connection instead of on every request."""
+    text, names = _positional(query)
+    conn = cur.connection
+    prepared = getattr(conn, "prepared", None)
+    if prepared is None:  # not a pooled connection: plain execution
+        cur.execute(query, params)
+        return
+    if name not in prepared:
+        cur.execute(f"PREPARE {name} AS {text}")
+        prepared.add(name)
+    cur.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(names))})", [params[n] for n in names])
 
 
 def sql_for_table(name: str, table: str) -> sql.Composed:

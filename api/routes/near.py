@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from api.dependencies import Connection, RiskModel
 from api.errors import field_error
-from api.routes import RISK_KINDS, Factor, GeoJSONResponse, Level, ewkt_point, geojson, sql_text
+from api.routes import RISK_KINDS, Factor, GeoJSONResponse, Level, ewkt_point, execute_prepared, geojson, sql_text
 from geo.risk.framework import LEVELS
 
 router = APIRouter(tags=["risks"])
@@ -118,7 +118,8 @@ def risks_near(
         "h3_cell": h3.latlng_to_cell(lat, lon, resolution), "h3_res": resolution,
     }
     with conn.cursor() as cur:
-        cur.execute(near_query(level_filter=min_level is not None), params)
+        filtered = min_level is not None
+        execute_prepared(cur, "riskmap_near_filtered" if filtered else "riskmap_near", near_query(filtered), params)
         return geojson(cur.fetchone()[0])
 
 

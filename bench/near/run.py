@@ -172,10 +172,10 @@ def wrk(base: str, paths: list[str], duration: int, connections: int, threads: i
 def raw_sql(url: str, points: np.ndarray, duration: int, connections: int, resolution: int) -> dict:
     """The endpoint's SQL through psycopg2 from ``connections`` threads; latency per query (ms) and rate."""
     import h3
+    import psycopg2
 
-    from api.routes import RISK_KINDS, ewkt_point
+    from api.routes import RISK_KINDS, PreparingConnection, ewkt_point, execute_prepared
     from api.routes.near import near_query
-    from geo import store
     from geo.risk.framework import LEVELS
 
     query = near_query(level_filter=False)
@@ -184,7 +184,7 @@ def raw_sql(url: str, points: np.ndarray, duration: int, connections: int, resol
     stop_at = time.perf_counter() + duration
 
     def worker(k: int) -> None:
-        conn = store.connect(url)
+        conn = psycopg2.connect(url, connection_factory=PreparingConnection)  # prepared, as in the API
         conn.autocommit = True
         mine = []
         i = k
@@ -196,7 +196,7 @@ def raw_sql(url: str, points: np.ndarray, duration: int, connections: int, resol
                           "levels": list(LEVELS), "min_pos": None, "limit": LIMIT,
                           "h3_cell": h3.latlng_to_cell(float(lat), float(lon), resolution), "h3_res": resolution}
                 t = time.perf_counter()
-                cur.execute(query, params)
+                execute_prepared(cur, "riskmap_near", query, params)
                 cur.fetchone()
                 mine.append((time.perf_counter() - t) * 1000)
                 i += connections
