@@ -190,6 +190,7 @@ def raw_sql(url: str, points: np.ndarray, duration: int, connections: int, resol
         i = k
         with conn.cursor() as cur:
             cur.execute("SET jit = off")  # as the API's pool does
+            cur.execute("SET plan_cache_mode = force_generic_plan")
             while time.perf_counter() < stop_at:
                 lon, lat = points[i % len(points)]
                 params = {"pt": ewkt_point(float(lon), float(lat)), "radius": RADIUS_M, "kinds": list(RISK_KINDS),
