@@ -123,17 +123,16 @@ features AS (
     ) AS feature
     FROM nearest n
     LEFT JOIN LATERAL (
-        -- the three factors that contributed the most points, with what they are and where they come from
+        -- the three factors that contributed the most points (stored highest first, migration 0007), with what
+        -- they are and where they come from
         SELECT json_agg(json_build_object(
                    'factor', t.f ->> 0, 'title', d.title, 'source', d.source, 'unit', d.unit,
                    'value', t.f -> 1, 'points', t.f -> 2, 'assumed', t.f -> 3)
                ORDER BY t.n) AS factors
-        FROM (SELECT e.f, row_number() OVER (ORDER BY (e.f ->> 2)::double precision DESC NULLS LAST,
-                                                      e.f ->> 0) AS n
-              FROM jsonb_array_elements(n.factors) AS e(f)) t
+        FROM unnest(ARRAY[n.factors -> 0, n.factors -> 1, n.factors -> 2]) WITH ORDINALITY AS t(f, n)
         LEFT JOIN risk_factor_def d
                ON d.model_version = n.model_version AND d.kind = n.risk_kind AND d.factor = t.f ->> 0
-        WHERE t.n <= 3
+        WHERE t.f IS NOT NULL
     ) top ON true
 ),
 exposure AS (

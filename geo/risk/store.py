@@ -67,21 +67,27 @@ def _json_values(values: pd.Series) -> pa.Array:
 def factors_json(result: RuleResult) -> pa.Array:
     """The factors of every row as JSON text, built column-wise (no per-row Python): an array of
     ``[factor, value, points, assumed]`` arrays, compact because PostgreSQL parses hundreds of thousands of them
-    on every full scoring (the names are explained by risk_factor_def).  Every separator is a comma, so the
-    pieces are joined in one call."""
+    on every full scoring (the names are explained by risk_factor_def).
+
+    Each row's factors are ordered by the points they gave, highest first (ties and missing points by factor
+    name), so "the top three reasons" are simply the first three: the API reads them without sorting."""
     n = len(result.score)
-    pieces: list = []
-    last = len(result.factors) - 1
-    for k, f in enumerate(result.factors):
-        assumed = f.assumed if f.assumed is not None else pd.Series(False, index=f.value.index)
-        close = "]]" if k == last else "]"
-        pieces += [_repeat(("[" if k == 0 else "") + "[" + json.dumps(f.definition.name), n),
-                   _json_values(f.value), _json_values(f.points),
-                   pc.if_else(pa.array(assumed.fillna(False).astype(bool).to_numpy()), "true" + close,
-                              "false" + close)]
-    if not pieces:
+    factors = sorted(result.factors, key=lambda f: f.definition.name)
+    if not factors:
         return _repeat("[]", n)
-    return pc.binary_join_element_wise(*pieces, ",")
+    texts, points = [], []
+    for f in factors:
+        assumed = f.assumed if f.assumed is not None else pd.Series(False, index=f.value.index)
+        texts.append(pc.binary_join_element_wise(
+            _repeat("[" + json.dumps(f.definition.name), n), _json_values(f.value), _json_values(f.points),
+            pc.if_else(pa.array(assumed.fillna(False).astype(bool).to_numpy()), "true]", "false]"), ","))
+        pts = pd.to_numeric(f.points, errors="coerce").to_numpy(dtype="float64")
+        points.append(np.where(np.isfinite(pts), pts, -np.inf))
+    # per row, the factor columns by points descending; a stable sort keeps name order among equals
+    order = np.argsort(-np.column_stack(points), axis=1, kind="stable").astype(np.int16)
+    ranked = [pc.choose(pa.array(order[:, j]), *texts) for j in range(len(factors))]
+    return pc.binary_join_element_wise(_repeat("[", n), pc.binary_join_element_wise(*ranked, ","),
+                                       _repeat("]", n), "")
 
 
 def _repeat(text: str, n: int) -> pa.Array:

@@ -69,6 +69,12 @@ def test_full_scoring_stores_scores_factors_areas_and_exposure(demo_db):
     defined = set(query_frame(db, "SELECT factor FROM risk_factor_def WHERE kind = 'enterprise' AND "
                                   "model_version = %(v)s", {"v": model["version"]})["factor"])
     assert {f[0] for f in factors} <= defined
+    # every row's factors are stored by points, highest first (ties by name): the order migration 0007 gives
+    unordered = query_frame(db, """
+        SELECT count(*) AS n FROM feature_risk
+        WHERE factors <> (SELECT jsonb_agg(e.f ORDER BY (e.f ->> 2)::double precision DESC NULLS LAST, e.f ->> 0)
+                          FROM jsonb_array_elements(factors) AS e(f))""")["n"][0]
+    assert unordered == 0
     areas = query_frame(db, "SELECT area_type, resolution, count(*) AS n FROM area_risk GROUP BY 1, 2")
     assert areas.query("area_type == 'admin'")["n"].sum() == 14
     assert set(areas.query("area_type == 'h3'")["resolution"]) == set(model["area"]["h3_resolutions"])
