@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from importlib import resources
@@ -76,6 +77,18 @@ class GeoJSONResponse(JSONResponse):
 def geojson(text: str) -> Response:
     """A GeoJSON document serialised by PostGIS, passed on as it is."""
     return Response(content=text, media_type=GEOJSON)
+
+
+def geojson_page(request, rows: list[tuple[str, object]], limit: int) -> Response:
+    """A keyset page as a GeoJSON FeatureCollection: ``rows`` are (Feature as GeoJSON text, key), one more than
+    ``limit`` when another page follows; the ``next`` link repeats the request with ``after`` = the last key."""
+    page, more = rows[:limit], len(rows) > limit
+    next_url = str(request.url.include_query_params(after=page[-1][1])) if more else None
+    links = [{"rel": "self", "href": str(request.url), "type": GEOJSON}]
+    if next_url:
+        links.append({"rel": "next", "href": next_url, "type": GEOJSON})
+    tail = json.dumps({"numberReturned": len(page), "next": next_url, "links": links}, ensure_ascii=False)
+    return geojson('{"type":"FeatureCollection","features":[' + ",".join(r[0] for r in page) + "]," + tail[1:])
 
 
 def ewkt_point(lon: float, lat: float) -> str:

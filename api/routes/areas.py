@@ -6,7 +6,6 @@ Area risk is stored per admin area (province, city, county, township; ``area_id`
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -17,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from api.dependencies import Connection, RiskModel
 from api.errors import field_error
-from api.routes import GEOJSON, GeoJSONResponse, Level, geojson, sql_text
+from api.routes import GeoJSONResponse, Level, geojson, geojson_page, sql_text
 from api.routes.features import Link, parse_bbox, parse_levels
 from geo.errors import NotFound
 from geo.risk.aggregate import ADMIN_LEVEL_RES
@@ -132,13 +131,7 @@ def list_areas(
     with conn.cursor() as cur:
         cur.execute(sql_text("areas_page"), params)
         rows = cur.fetchall()
-    page, more = rows[:limit], len(rows) > limit
-    next_url = str(request.url.include_query_params(after=page[-1][1])) if more else None
-    links = [{"rel": "self", "href": str(request.url), "type": GEOJSON}]
-    if next_url:
-        links.append({"rel": "next", "href": next_url, "type": GEOJSON})
-    tail = json.dumps({"numberReturned": len(page), "next": next_url, "links": links}, ensure_ascii=False)
-    return geojson('{"type":"FeatureCollection","features":[' + ",".join(r[0] for r in page) + "]," + tail[1:])
+    return geojson_page(request, rows, limit)
 
 
 @router.get("/areas/", include_in_schema=False)

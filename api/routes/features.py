@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Annotated, Any, Literal
 
@@ -11,7 +10,7 @@ from pydantic import BaseModel
 
 from api.dependencies import Connection
 from api.errors import field_error
-from api.routes import GEOJSON, Factor, GeoJSONResponse, Level, geojson, sql_for_table
+from api.routes import Factor, GeoJSONResponse, Level, geojson, geojson_page, sql_for_table
 from geo.errors import NotFound
 from geo.risk.framework import LEVELS
 
@@ -119,13 +118,7 @@ def list_features(
     with conn.cursor() as cur:
         cur.execute(sql_for_table("features_page", kind), params)
         rows = cur.fetchall()
-    page, more = rows[:limit], len(rows) > limit
-    next_url = str(request.url.include_query_params(after=page[-1][1])) if more else None
-    links = [{"rel": "self", "href": str(request.url), "type": GEOJSON}]
-    if next_url:
-        links.append({"rel": "next", "href": next_url, "type": GEOJSON})
-    tail = json.dumps({"numberReturned": len(page), "next": next_url, "links": links}, ensure_ascii=False)
-    return geojson('{"type":"FeatureCollection","features":[' + ",".join(r[0] for r in page) + "]," + tail[1:])
+    return geojson_page(request, rows, limit)
 
 
 @router.get("/features/{kind}/{id}", response_model=ExplainedFeature, response_class=GeoJSONResponse,
