@@ -145,7 +145,10 @@ def create_app(settings: Settings) -> FastAPI:
                     "crowded venues, as JSON and GeoJSON (RFC 7946). Errors are `application/problem+json`.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from riskmap's own copy of Swagger UI, not from a CDN
+        redoc_url=None,
     )
+    _serve_docs(app)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(near.router)
@@ -157,6 +160,24 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     errors.document(app)
     return app
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """/docs: Swagger UI from the files vendored in api/static/swagger-ui (a closed network has no CDN)."""
+    from importlib import resources
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    static = resources.files("api").joinpath("static/swagger-ui")
+    app.mount("/static/swagger-ui", StaticFiles(directory=str(static)), name="swagger-ui")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="riskmap API",
+                                   swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/static/swagger-ui/favicon-32x32.png")
 
 
 def from_environment() -> FastAPI:

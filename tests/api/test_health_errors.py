@@ -178,3 +178,18 @@ def test_serve_command_serves_the_api_on_the_given_port(db_url):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_docs_page_uses_no_outside_address(client):
+    """/docs is Swagger UI served by riskmap itself: the page loads its script and style from /static, which
+    answer, and names no outside host (a closed network has no CDN)."""
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert not re.search(r"(src|href)=['\"]https?://", page.text)
+    for asset in ("/static/swagger-ui/swagger-ui-bundle.js", "/static/swagger-ui/swagger-ui.css"):
+        assert asset in page.text
+        r = client.get(asset)
+        assert r.status_code == 200 and len(r.content) > 100_000
+    assert client.get("/openapi.json").json()["info"]["title"] == "riskmap"
