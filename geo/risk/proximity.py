@@ -274,9 +274,9 @@ class Pairs:
         sel = np.arange(len(self.ia)) if mask is None else np.flatnonzero(mask)
         if self._geodesic is None:
             self._geodesic = np.full(len(self.ia), np.nan)
-        todo = sel[np.isnan(self._geodesic[sel])]
-        if len(todo):
-            self._geodesic[todo] = self._exact_distances(todo)
+        missing = sel[np.isnan(self._geodesic[sel])]
+        if len(missing):
+            self._geodesic[missing] = self._exact_distances(missing)
         return self._geodesic[sel]
 
     def _exact_distances(self, k: np.ndarray) -> np.ndarray:

@@ -143,10 +143,3 @@ def store_results(conn, kind: str, table: pa.Table, factor_defs: list, model_ver
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (model_version, kind, factor) DO UPDATE "
                 "SET title = EXCLUDED.title, source = EXCLUDED.source, unit = EXCLUDED.unit",
                 (model_version, kind, d.name, d.title, d.source, d.unit))
-
-
-def write_results(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level: np.ndarray,
-                  model_version: str, replace_all: bool) -> None:
-    """Store the scores of ``kind`` (all of them when ``replace_all``, else just these features)."""
-    store_results(conn, kind, results_table(kind, feature_ids, result, level, model_version),
-                  [f.definition for f in result.factors], model_version, replace_all)

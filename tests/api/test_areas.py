@@ -7,6 +7,7 @@ import pytest
 
 from api.routes.areas import AreaFeature, AreaPage
 from geo.risk.config import load_model
+from tests.api.paging import walk
 
 AREA_PROPERTIES = {"area_id", "area_type", "resolution", "area_level", "name", "score", "level", "level_max",
                    "level_banded", "counts", "features", "population_exposed", "model_version"}
@@ -16,25 +17,6 @@ def rows(conn, sql: str, params=()) -> list[tuple]:
     with conn.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
-
-
-def walk(client, params: dict) -> tuple[list[dict], int]:
-    """Follow `next` links from the first page of /areas; returns every feature seen and the number of pages."""
-    seen, pages = [], 0
-    r = client.get("/areas", params=params)
-    while True:
-        assert r.status_code == 200, r.text
-        assert r.headers["content-type"].startswith("application/geo+json")
-        body = r.json()
-        assert body["type"] == "FeatureCollection"
-        pages += 1
-        seen += body["features"]
-        assert body["numberReturned"] == len(body["features"])
-        if body["next"] is None:
-            assert all(link["rel"] != "next" for link in body["links"])
-            return seen, pages
-        assert {"rel": "next", "href": body["next"], "type": "application/geo+json"} in body["links"]
-        r = client.get(body["next"])
 
 
 def ids(features: list[dict]) -> list[str]:
@@ -55,7 +37,7 @@ def stored(conn, area_type: str, area_id: str) -> dict:
 
 def test_county_level_lists_the_demo_counties(client, conn):
     """level=county gives the 14 demo counties, named, each with area_risk's level, score and counts."""
-    features, pages = walk(client, {"level": "county"})
+    features, pages = walk(client, "/areas", {"level": "county"})
     assert pages == 1 and len(features) == 14
     expected = {code: (name, level) for code, name, level in rows(
         conn, "SELECT r.area_id, a.name, r.level FROM area_risk r JOIN area a ON a.admin_code = r.area_id "
@@ -76,7 +58,7 @@ def test_county_level_lists_the_demo_counties(client, conn):
 def test_h3_bbox_returns_the_cells_intersecting_it(client, conn):
     """level=h3:7 with a bbox returns exactly the resolution-7 cells intersecting the box, across pages."""
     box = (118.1, 39.6, 118.3, 39.7)
-    features, pages = walk(client, {"level": "h3:7", "bbox": ",".join(map(str, box)), "limit": 5})
+    features, pages = walk(client, "/areas", {"level": "h3:7", "bbox": ",".join(map(str, box)), "limit": 5})
     expected = sorted(r[0] for r in rows(
         conn, "SELECT area_id FROM area_risk WHERE area_type = 'h3' AND resolution = 7 "
               "AND ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))", box))
@@ -95,7 +77,7 @@ def test_keyset_pagination_visits_every_h3_9_cell_once(client, conn):
     expected = [r[0] for r in rows(conn, "SELECT area_id FROM area_risk WHERE area_type = 'h3' AND resolution = 9 "
                                          "ORDER BY area_id")]
     limit = len(expected) // 4 + 1
-    features, pages = walk(client, {"level": "h3:9", "limit": limit})
+    features, pages = walk(client, "/areas", {"level": "h3:9", "limit": limit})
     assert ids(features) == expected and len(set(expected)) == len(expected) > 4
     assert pages == -(-len(expected) // limit)
 
@@ -109,7 +91,7 @@ def test_default_limit_is_1000(client, conn):
 
 def test_risk_level_filter(client, conn):
     """`risk_level` (a comma list) keeps the areas at those risk levels."""
-    features, _ = walk(client, {"level": "h3:8", "risk_level": "red,orange", "limit": 50})
+    features, _ = walk(client, "/areas", {"level": "h3:8", "risk_level": "red,orange", "limit": 50})
     expected = sorted(r[0] for r in rows(conn, "SELECT area_id FROM area_risk WHERE area_type = 'h3' "
                                                "AND resolution = 8 AND level IN ('red', 'orange')"))
     assert ids(features) == expected and expected

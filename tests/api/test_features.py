@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.paging import walk as walk_pages
+
 
 def ids_in_db(conn, sql: str, params=()) -> list[int]:
     with conn.cursor() as cur:
@@ -12,20 +14,9 @@ def ids_in_db(conn, sql: str, params=()) -> list[int]:
 
 
 def walk(client, url: str, params: dict) -> tuple[list[int], int]:
-    """Follow `next` links from the first page; returns every id seen and the number of pages."""
-    seen, pages = [], 0
-    r = client.get(url, params=params)
-    while True:
-        assert r.status_code == 200, r.text
-        body = r.json()
-        pages += 1
-        seen += [f["properties"]["id"] for f in body["features"]]
-        assert body["numberReturned"] == len(body["features"])
-        if body["next"] is None:
-            assert all(link["rel"] != "next" for link in body["links"])
-            return seen, pages
-        assert {"rel": "next", "href": body["next"], "type": "application/geo+json"} in body["links"]
-        r = client.get(body["next"])
+    """The ids of every feature on every page, and the number of pages."""
+    features, pages = walk_pages(client, url, params)
+    return [f["properties"]["id"] for f in features], pages
 
 
 def test_keyset_pagination_walks_every_feature_once(client, conn):
