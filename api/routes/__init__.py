@@ -74,8 +74,8 @@ class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
 
 
-def geojson(text: str) -> Response:
-    """A GeoJSON document serialised by PostGIS, passed on as it is."""
+def geojson(text: str | bytes) -> Response:
+    """A GeoJSON document, already serialised (by PostGIS, or by orjson), passed on as it is."""
     return Response(content=text, media_type=GEOJSON)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import h3
+import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
@@ -35,6 +36,7 @@ class NearProperties(BaseModel):
     level: Level | None
     direct_red: str | None
     top_factors: list[Factor]
+    model_version: str | None  # the risk model version of the score
     segment: Segment | None  # pipelines: the nearest segment, whose risk is reported
 
 
@@ -120,15 +122,32 @@ def risks_near(
     with conn.cursor() as cur:
         filtered = min_level is not None
         execute_prepared(cur, "riskmap_near_filtered" if filtered else "riskmap_near", near_query(filtered), params)
-        return geojson(cur.fetchone()[0])
+        document = orjson.loads(cur.fetchone()[0])
+    return geojson(orjson.dumps(expand_factors(document)))
 
 
 def near_query(level_filter: bool) -> str:
-    """risks_near.sql for a request with or without a level filter: without one, the first pass is a pure KNN
-    index scan; with one, it is bounded by the radius first (see the SQL's header)."""
-    text = sql_text("risks_near")
-    for alias in ("f", "s"):
-        bound = (f"AND {alias}.geom && riskmap_expand_m(%(pt)s::geometry, %(radius)s) "
-                 f"AND ST_DWithin({alias}.geom::geography, %(pt)s::geography, %(radius)s)") if level_filter else ""
-        text = text.replace(f"{{within_radius_{alias}}}", bound)
-    return text
+    """risks_near.sql for a request with or without a level filter: the first pass (the distance bound) is
+    risks_near_bound.sql, merged KNN index scans, without one; risks_near_bound_by_level.sql, bounded by the
+    radius first, with one (see the SQL files' headers)."""
+    bound = sql_text("risks_near_bound_by_level" if level_filter else "risks_near_bound")
+    return sql_text("risks_near").replace("{bound}", bound.strip())
+
+
+def expand_factors(document: dict) -> dict:
+    """The near query's document with each feature's compact top factors ``[factor, value, points, assumed]``
+    expanded to Factor objects, titles, sources and units taken from its ``factor_definitions`` member
+    (``{"version/kind/factor": [title, source, unit]}``, removed).  Pipelines are scored per segment, so their
+    factors are those of the ``pipeline_segment`` kind."""
+    definitions = document.pop("factor_definitions", None) or {}
+    for feature in document["features"]:
+        properties = feature["properties"]
+        risk_kind = "pipeline_segment" if properties["kind"] == "pipeline" else properties["kind"]
+        prefix = f"{properties['model_version']}/{risk_kind}/"
+        expanded = []
+        for factor, value, points, assumed in properties["top_factors"]:
+            title, source, unit = definitions.get(prefix + factor, (None, None, None))
+            expanded.append({"factor": factor, "title": title, "source": source, "unit": unit, "value": value,
+                             "points": points, "assumed": assumed})
+        properties["top_factors"] = expanded
+    return document

@@ -1,6 +1,8 @@
 -- GET /risks/near: the scored features within %(radius)s metres of a point, nearest first, as one GeoJSON
--- FeatureCollection (RFC 7946) with a `summary` member; the whole document is built here, so the API only
--- passes the text on.
+-- FeatureCollection (RFC 7946) with a `summary` member.  Each feature's `top_factors` are its first three stored
+-- factors as compact [factor, value, points, assumed] arrays (stored highest points first, migration 0007), and
+-- the document carries a `factor_definitions` member (title, source, unit per "version/kind/factor"): the API
+-- expands the factors from it (api/routes/near.py), which costs far less there than joining definitions here.
 --
 -- Parameters: pt (EWKT point, SRID 4326), radius (metres), kinds (text[]), levels (the level names, lowest
 -- first), min_pos (the level filter: the position in `levels` of the lowest level wanted, 1 blue .. 4 red; NULL
@@ -11,80 +13,35 @@
 -- operator <-> orders candidates by planar degree distance, which is not quite the geodesic order (a degree of
 -- longitude is shorter than a degree of latitude away from the equator).  The query therefore runs in two
 -- passes, exact and still index-bound:
---   1. per kind, the `limit` nearest candidates by <-> (KNN index scans), with their exact geodesic distances.
---      At least `limit` distinct features lie within the limit-th smallest of those distances, so the true
---      `limit` nearest all lie within it (the bound, never beyond the radius).  Without a level filter the scan
---      is a pure KNN index scan ({within_radius_*} empty: it stops after `limit` rows, however dense the data);
---      with one, the candidates are first bounded by the radius ({within_radius_*} the index prefilter and
---      ST_DWithin), so that a rare level cannot make the scan run over the whole table;
---   2. every feature within the bound (index prefilter riskmap_expand_m, then ST_DWithin on geography),
---      ordered by exact distance.
+--   1. a distance `bound` within which at least `limit` distinct features lie (never beyond the
+--      radius): risks_near_bound.sql without a level filter, risks_near_bound_by_level.sql with one;
+--   2. every feature within the bound (index prefilter riskmap_expand_m, then its geodesic distance, computed
+--      once), ordered by exact distance.  The true `limit` nearest all lie within the bound.
 -- Pipelines count by their nearest segment (pipeline_segment, scored per segment): the feature is the pipeline,
 -- its distance, score, level, factors and geometry are those of that segment.
-WITH knn AS (
-    (SELECT 'enterprise' AS kind, f.id, ST_Distance(f.geom::geography, %(pt)s::geography) AS distance_m
-     FROM enterprise f
-     LEFT JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = f.id
-     WHERE 'enterprise' = ANY(%(kinds)s)
-       {within_radius_f}
-       AND (%(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s)
-     ORDER BY f.geom <-> %(pt)s::geometry LIMIT %(limit)s)
-    UNION ALL
-    (SELECT 'tailings_pond', f.id, ST_Distance(f.geom::geography, %(pt)s::geography)
-     FROM tailings_pond f
-     LEFT JOIN feature_risk r ON r.kind = 'tailings_pond' AND r.feature_id = f.id
-     WHERE 'tailings_pond' = ANY(%(kinds)s)
-       {within_radius_f}
-       AND (%(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s)
-     ORDER BY f.geom <-> %(pt)s::geometry LIMIT %(limit)s)
-    UNION ALL
-    (SELECT 'venue', f.id, ST_Distance(f.geom::geography, %(pt)s::geography)
-     FROM venue f
-     LEFT JOIN feature_risk r ON r.kind = 'venue' AND r.feature_id = f.id
-     WHERE 'venue' = ANY(%(kinds)s)
-       {within_radius_f}
-       AND (%(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s)
-     ORDER BY f.geom <-> %(pt)s::geometry LIMIT %(limit)s)
-    UNION ALL
-    (SELECT 'pipeline', s.pipeline_id, ST_Distance(s.geom::geography, %(pt)s::geography)
-     FROM pipeline_segment s
-     LEFT JOIN feature_risk r ON r.kind = 'pipeline_segment' AND r.feature_id = s.id
-     WHERE 'pipeline' = ANY(%(kinds)s)
-       {within_radius_s}
-       AND (%(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s)
-     ORDER BY s.geom <-> %(pt)s::geometry LIMIT %(limit)s)
-),
-bound AS (
-    -- Fewer than `limit` distinct candidates: only the pipeline pass can have been cut short (its rows are
-    -- segments, several per pipeline), so fall back to the radius.  ST_DWithin and ST_Distance round
-    -- differently: the slack keeps the feature lying exactly at the bound (pass 2 cuts at `limit` anyway).
-    SELECT CASE WHEN count(*) >= %(limit)s
-                THEN least((array_agg(d ORDER BY d))[%(limit)s] * 1.0001 + 0.01, %(radius)s)
-                ELSE %(radius)s END AS m
-    FROM (SELECT kind, id, min(distance_m) AS d FROM knn GROUP BY kind, id) c
-),
+WITH {bound},
 hits AS (
-    SELECT 'enterprise' AS kind, f.id, f.source_id, f.name, f.geom, 'enterprise' AS risk_kind, f.id AS risk_id,
-           NULL::bigint AS segment_id, NULL::integer AS segment_seq,
-           ST_Distance(f.geom::geography, %(pt)s::geography) AS distance_m
-    FROM enterprise f
-    WHERE 'enterprise' = ANY(%(kinds)s)
-      AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
-      AND ST_DWithin(f.geom::geography, %(pt)s::geography, (SELECT m FROM bound))
-    UNION ALL
-    SELECT 'tailings_pond', f.id, f.source_id, f.name, f.geom, 'tailings_pond', f.id, NULL, NULL,
-           ST_Distance(f.geom::geography, %(pt)s::geography)
-    FROM tailings_pond f
-    WHERE 'tailings_pond' = ANY(%(kinds)s)
-      AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
-      AND ST_DWithin(f.geom::geography, %(pt)s::geography, (SELECT m FROM bound))
-    UNION ALL
-    SELECT 'venue', f.id, f.source_id, f.name, f.geom, 'venue', f.id, NULL, NULL,
-           ST_Distance(f.geom::geography, %(pt)s::geography)
-    FROM venue f
-    WHERE 'venue' = ANY(%(kinds)s)
-      AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
-      AND ST_DWithin(f.geom::geography, %(pt)s::geography, (SELECT m FROM bound))
+    SELECT * FROM (
+        -- OFFSET 0 keeps the subquery whole, so each distance is computed once (not again in the filter)
+        SELECT 'enterprise' AS kind, f.id, f.source_id, f.name, f.geom, 'enterprise' AS risk_kind, f.id AS risk_id,
+               NULL::bigint AS segment_id, NULL::integer AS segment_seq,
+               ST_Distance(f.geom::geography, %(pt)s::geography) AS distance_m
+        FROM enterprise f
+        WHERE 'enterprise' = ANY(%(kinds)s) AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
+        UNION ALL
+        SELECT 'tailings_pond', f.id, f.source_id, f.name, f.geom, 'tailings_pond', f.id, NULL, NULL,
+               ST_Distance(f.geom::geography, %(pt)s::geography)
+        FROM tailings_pond f
+        WHERE 'tailings_pond' = ANY(%(kinds)s)
+          AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
+        UNION ALL
+        SELECT 'venue', f.id, f.source_id, f.name, f.geom, 'venue', f.id, NULL, NULL,
+               ST_Distance(f.geom::geography, %(pt)s::geography)
+        FROM venue f
+        WHERE 'venue' = ANY(%(kinds)s) AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
+        OFFSET 0
+    ) point_hits
+    WHERE distance_m <= (SELECT m FROM bound)
     UNION ALL
     SELECT * FROM (
         SELECT DISTINCT ON (s.pipeline_id) 'pipeline', p.id, p.source_id, p.name, s.geom, 'pipeline_segment',
@@ -117,23 +74,12 @@ features AS (
             'id', n.id, 'source_id', n.source_id, 'kind', n.kind, 'name', n.name,
             'distance_m', round(n.distance_m::numeric, 2),
             'score', round(n.score::numeric, 2), 'level', n.level, 'direct_red', n.direct_red,
-            'top_factors', coalesce(top.factors, '[]'::json),
+            'top_factors', coalesce(jsonb_path_query_array(n.factors, '$[0 to 2]'), '[]'::jsonb),
+            'model_version', n.model_version,
             'segment', CASE WHEN n.segment_id IS NOT NULL
                             THEN json_build_object('id', n.segment_id, 'seq', n.segment_seq) END)
     ) AS feature
     FROM nearest n
-    LEFT JOIN LATERAL (
-        -- the three factors that contributed the most points (stored highest first, migration 0007), with what
-        -- they are and where they come from
-        SELECT json_agg(json_build_object(
-                   'factor', t.f ->> 0, 'title', d.title, 'source', d.source, 'unit', d.unit,
-                   'value', t.f -> 1, 'points', t.f -> 2, 'assumed', t.f -> 3)
-               ORDER BY t.n) AS factors
-        FROM unnest(ARRAY[n.factors -> 0, n.factors -> 1, n.factors -> 2]) WITH ORDINALITY AS t(f, n)
-        LEFT JOIN risk_factor_def d
-               ON d.model_version = n.model_version AND d.kind = n.risk_kind AND d.factor = t.f ->> 0
-        WHERE t.f IS NOT NULL
-    ) top ON true
 ),
 exposure AS (
     -- the exposure surface at the point: the nearest cell centre within one cell size (the resolution column
@@ -157,6 +103,11 @@ admin AS (
 SELECT json_build_object(
     'type', 'FeatureCollection',
     'features', coalesce((SELECT json_agg(feature ORDER BY rank) FROM features), '[]'::json),
+    'factor_definitions', (SELECT json_object_agg(d.model_version || '/' || d.kind || '/' || d.factor,
+                                                  json_build_array(d.title, d.source, d.unit))
+                           FROM risk_factor_def d
+                           WHERE d.model_version IN (SELECT model_version FROM nearest)
+                             AND d.kind IN (SELECT risk_kind FROM nearest)),
     'summary', json_build_object(
         'returned', (SELECT count(*) FROM features),
         'complete', (SELECT count(*) FROM features) < %(limit)s,

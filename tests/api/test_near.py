@@ -72,6 +72,50 @@ def test_nearest_matches_brute_force(client, conn):
         assert got == expected
 
 
+BRUTE_FORCE_SQL = """
+    SELECT kind, id, d FROM (
+        SELECT 'enterprise' AS kind, id, ST_Distance(geom::geography, ST_Point(%(lon)s, %(lat)s, 4326)::geography) d
+        FROM enterprise
+        UNION ALL SELECT 'tailings_pond', id, ST_Distance(geom::geography, ST_Point(%(lon)s, %(lat)s, 4326)::geography)
+        FROM tailings_pond
+        UNION ALL SELECT 'venue', id, ST_Distance(geom::geography, ST_Point(%(lon)s, %(lat)s, 4326)::geography)
+        FROM venue
+        UNION ALL SELECT 'pipeline', pipeline_id,
+                         min(ST_Distance(geom::geography, ST_Point(%(lon)s, %(lat)s, 4326)::geography))
+        FROM pipeline_segment GROUP BY pipeline_id) every_feature
+    WHERE d <= %(radius)s AND kind = ANY(%(kinds)s)
+    ORDER BY d, kind, id
+"""
+
+
+@pytest.mark.parametrize("kinds", ["enterprise,tailings_pond,venue,pipeline", "pipeline,venue", "tailings_pond"])
+def test_nearest_of_every_kind_match_brute_force(client, conn, kinds):
+    """With every kind (pipelines by their nearest segment, ponds as drawn), the `limit` nearest are exactly those
+    of a brute-force geodesic distance to every feature in PostGIS, in the same order, for small and large limits
+    and at points near pipelines, in dense town and out in the county."""
+    for lon, lat in [CENTRE, (118.3, 39.55), (118.05, 39.75), (118.6, 39.9)]:
+        with conn.cursor() as cur:
+            cur.execute(BRUTE_FORCE_SQL, {"lon": lon, "lat": lat, "radius": 20000, "kinds": kinds.split(",")})
+            brute = cur.fetchall()
+        for limit in (1, 7, 60, 400):
+            feats = near(client, lon=lon, lat=lat, radius_m=20000, limit=limit, kinds=kinds)["features"]
+            got = [(f["properties"]["kind"], f["properties"]["id"]) for f in feats]
+            assert got == [(kind, i) for kind, i, _ in brute[:limit]], (lon, lat, limit)
+            assert [f["properties"]["distance_m"] for f in feats] == pytest.approx(
+                [d for _, _, d in brute[:limit]], abs=0.01)
+
+
+def test_level_filter_path_agrees_with_unfiltered_path(client):
+    """min_level=blue keeps every scored feature, so its answer (the level-bounded first pass) equals the one without
+    a level filter (the merged KNN first pass) when every feature is scored."""
+    for lon, lat in [CENTRE, (118.3, 39.55), (118.6, 39.9)]:
+        for limit in (5, 100):
+            plain = near(client, lon=lon, lat=lat, radius_m=15000, limit=limit)
+            assert plain["summary"]["counts"]["unscored"] == 0
+            filtered = near(client, lon=lon, lat=lat, radius_m=15000, limit=limit, min_level="blue")
+            assert filtered == plain
+
+
 def test_radius_honoured(client, conn):
     """Every feature lies within the radius, and with room to spare all features within it are returned."""
     body = near(client, radius_m=1500, limit=1000, kinds="enterprise,venue")
@@ -137,6 +181,31 @@ def test_top_factors(client):
         points = [t["points"] if t["points"] is not None else float("-inf") for t in top]
         assert points == sorted(points, reverse=True)
         assert all(t["title"] and t["source"] for t in top)
+
+
+def test_top_factors_are_the_first_three_of_the_explanation(client, conn):
+    """The top factors near a point are the first three factors of the feature's full explanation
+    (GET /features/{kind}/{id}), with the same titles, sources, units, values and points; a pipeline's are the
+    first three stored for its nearest segment, with the segment factors' definitions."""
+    for kind in ("enterprise", "tailings_pond", "venue", "pipeline"):
+        features = near(client, lon=118.3, lat=39.55, radius_m=50000, limit=3, kinds=kind)["features"]
+        assert len(features) == 3
+        for f in features:
+            p = f["properties"]
+            assert p["model_version"] == load_model()["version"]
+            if p["kind"] != "pipeline":
+                factors = client.get(f"/features/{p['kind']}/{p['id']}").json()["properties"]["factors"]
+            else:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT e.f ->> 0, d.title, d.source, d.unit, e.f -> 1, e.f -> 2, e.f -> 3 "
+                                "FROM feature_risk r, jsonb_array_elements(r.factors) WITH ORDINALITY e(f, n), "
+                                "risk_factor_def d WHERE r.kind = 'pipeline_segment' AND r.feature_id = %s "
+                                "AND d.model_version = r.model_version AND d.kind = r.kind AND d.factor = e.f ->> 0 "
+                                "ORDER BY e.n", (p["segment"]["id"],))
+                    names = ("factor", "title", "source", "unit", "value", "points", "assumed")
+                    factors = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            assert len(p["top_factors"]) == min(3, len(factors)) > 0
+            assert p["top_factors"] == factors[:3]
 
 
 def test_summary(client, conn):
