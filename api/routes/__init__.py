@@ -34,15 +34,18 @@ class PreparingConnection(psycopg2.extensions.connection):
 
 @cache
 def _positional(query: str) -> tuple[str, tuple[str, ...]]:
-    """``query`` with its %(name)s parameters turned into $1, $2... and the names in that order."""
+    """``query`` with its %(name)s parameters turned into $1, $2... and the names in that order (and its %% into
+    %, as psycopg2 does when it passes parameters)."""
     names: list[str] = []
 
     def number(m: re.Match) -> str:
+        if m.group(0) == "%%":
+            return "%"
         if m.group(1) not in names:
             names.append(m.group(1))
         return f"${names.index(m.group(1)) + 1}"
 
-    return re.sub(r"%\((\w+)\)s", number, query), tuple(names)
+    return re.sub(r"%\((\w+)\)s|%%", number, query), tuple(names)
 
 
 def execute_prepared(cur, name: str, query: str, params: dict) -> None:

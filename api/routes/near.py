@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import h3
-import orjson
+import psycopg2.extensions
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
@@ -120,10 +120,10 @@ def risks_near(
         "h3_cell": h3.latlng_to_cell(lat, lon, resolution), "h3_res": resolution,
     }
     with conn.cursor() as cur:
+        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cur)  # the document as UTF-8 bytes, passed on
         filtered = min_level is not None
         execute_prepared(cur, "riskmap_near_filtered" if filtered else "riskmap_near", near_query(filtered), params)
-        document = orjson.loads(cur.fetchone()[0])
-    return geojson(orjson.dumps(expand_factors(document)))
+        return geojson(cur.fetchone()[0])
 
 
 def near_query(level_filter: bool) -> str:
@@ -133,21 +133,3 @@ def near_query(level_filter: bool) -> str:
     bound = sql_text("risks_near_bound_by_level" if level_filter else "risks_near_bound")
     return sql_text("risks_near").replace("{bound}", bound.strip())
 
-
-def expand_factors(document: dict) -> dict:
-    """The near query's document with each feature's compact top factors ``[factor, value, points, assumed]``
-    expanded to Factor objects, titles, sources and units taken from its ``factor_definitions`` member
-    (``{"version/kind/factor": [title, source, unit]}``, removed).  Pipelines are scored per segment, so their
-    factors are those of the ``pipeline_segment`` kind."""
-    definitions = document.pop("factor_definitions", None) or {}
-    for feature in document["features"]:
-        properties = feature["properties"]
-        risk_kind = "pipeline_segment" if properties["kind"] == "pipeline" else properties["kind"]
-        prefix = f"{properties['model_version']}/{risk_kind}/"
-        expanded = []
-        for factor, value, points, assumed in properties["top_factors"]:
-            title, source, unit = definitions.get(prefix + factor, (None, None, None))
-            expanded.append({"factor": factor, "title": title, "source": source, "unit": unit, "value": value,
-                             "points": points, "assumed": assumed})
-        properties["top_factors"] = expanded
-    return document

@@ -1,8 +1,8 @@
 -- GET /risks/near: the scored features within %(radius)s metres of a point, nearest first, as one GeoJSON
--- FeatureCollection (RFC 7946) with a `summary` member.  Each feature's `top_factors` are its first three stored
--- factors as compact [factor, value, points, assumed] arrays (stored highest points first, migration 0007), and
--- the document carries a `factor_definitions` member (title, source, unit per "version/kind/factor"): the API
--- expands the factors from it (api/routes/near.py), which costs far less there than joining definitions here.
+-- FeatureCollection (RFC 7946) with a `summary` member.  The features are written as JSON text with format()
+-- and joined with string_agg, never parsed back into json values here, and each of the three top factors is
+-- its definition's JSON head (escaped once per query, `definitions`) followed by its stored value and points: so
+-- the document costs little more to build than its rows, and the API passes it on as it is.
 --
 -- Parameters: pt (EWKT point, SRID 4326), radius (metres), kinds (text[]), levels (the level names, lowest
 -- first), min_pos (the level filter: the position in `levels` of the lowest level wanted, 1 blue .. 4 red; NULL
@@ -65,21 +65,50 @@ nearest AS (
     ORDER BY h.distance_m, h.kind, h.id
     LIMIT %(limit)s
 ),
+definitions AS MATERIALIZED (
+    -- each factor definition as the head of its JSON object: {"factor":..,"title":..,"source":..,"unit":..
+    SELECT d.model_version, d.kind, d.factor,
+           '{"factor":' || to_json(d.factor)::text || ',"title":' || to_json(d.title)::text
+           || ',"source":' || to_json(d.source)::text || ',"unit":' || to_json(d.unit)::text AS head
+    FROM risk_factor_def d
+),
 features AS (
-    SELECT n.rank, n.level, json_build_object(
-        'type', 'Feature',
-        'id', n.kind || '.' || n.id,
-        'geometry', ST_AsGeoJSON(n.geom, 7)::json,
-        'properties', json_build_object(
-            'id', n.id, 'source_id', n.source_id, 'kind', n.kind, 'name', n.name,
-            'distance_m', round(n.distance_m::numeric, 2),
-            'score', round(n.score::numeric, 2), 'level', n.level, 'direct_red', n.direct_red,
-            'top_factors', coalesce(jsonb_path_query_array(n.factors, '$[0 to 2]'), '[]'::jsonb),
-            'model_version', n.model_version,
-            'segment', CASE WHEN n.segment_id IS NOT NULL
-                            THEN json_build_object('id', n.segment_id, 'seq', n.segment_seq) END)
+    -- one GeoJSON Feature as text per row; the top factors are the first three stored (highest points first,
+    -- migration 0007), each with its definition (a factor without one keeps null title, source and unit)
+    SELECT n.rank, n.level, format(
+        '{"type":"Feature","id":"%%s.%%s","geometry":%%s,"properties":{"id":%%s,"source_id":%%s,"kind":"%%s",'
+        '"name":%%s,"distance_m":%%s,"score":%%s,"level":%%s,"direct_red":%%s,"top_factors":[%%s],'
+        '"model_version":%%s,"segment":%%s}}',
+        n.kind, n.id, ST_AsGeoJSON(n.geom, 7), n.id, to_json(n.source_id), n.kind,
+        to_json(n.name), round(n.distance_m::numeric, 2), coalesce(round(n.score::numeric, 2)::text, 'null'),
+        coalesce(to_json(n.level)::text, 'null'), coalesce(to_json(n.direct_red)::text, 'null'),
+        concat_ws(',',
+            CASE WHEN n.factors -> 0 IS NOT NULL THEN
+                 coalesce(d0.head, '{"factor":' || to_json(n.factors -> 0 ->> 0)::text
+                                     || ',"title":null,"source":null,"unit":null')
+                 || ',"value":' || (n.factors -> 0 -> 1)::text || ',"points":' || (n.factors -> 0 -> 2)::text
+                 || ',"assumed":' || (n.factors -> 0 -> 3)::text || '}' END,
+            CASE WHEN n.factors -> 1 IS NOT NULL THEN
+                 coalesce(d1.head, '{"factor":' || to_json(n.factors -> 1 ->> 0)::text
+                                     || ',"title":null,"source":null,"unit":null')
+                 || ',"value":' || (n.factors -> 1 -> 1)::text || ',"points":' || (n.factors -> 1 -> 2)::text
+                 || ',"assumed":' || (n.factors -> 1 -> 3)::text || '}' END,
+            CASE WHEN n.factors -> 2 IS NOT NULL THEN
+                 coalesce(d2.head, '{"factor":' || to_json(n.factors -> 2 ->> 0)::text
+                                     || ',"title":null,"source":null,"unit":null')
+                 || ',"value":' || (n.factors -> 2 -> 1)::text || ',"points":' || (n.factors -> 2 -> 2)::text
+                 || ',"assumed":' || (n.factors -> 2 -> 3)::text || '}' END),
+        coalesce(to_json(n.model_version)::text, 'null'),
+        CASE WHEN n.segment_id IS NOT NULL
+             THEN format('{"id":%%s,"seq":%%s}', n.segment_id, n.segment_seq) ELSE 'null' END
     ) AS feature
     FROM nearest n
+    LEFT JOIN definitions d0
+           ON d0.model_version = n.model_version AND d0.kind = n.risk_kind AND d0.factor = n.factors -> 0 ->> 0
+    LEFT JOIN definitions d1
+           ON d1.model_version = n.model_version AND d1.kind = n.risk_kind AND d1.factor = n.factors -> 1 ->> 0
+    LEFT JOIN definitions d2
+           ON d2.model_version = n.model_version AND d2.kind = n.risk_kind AND d2.factor = n.factors -> 2 ->> 0
 ),
 exposure AS (
     -- the exposure surface at the point: the nearest cell centre within one cell size (the resolution column
@@ -100,15 +129,9 @@ admin AS (
     ORDER BY resolution DESC, a.admin_code
     LIMIT 1
 )
-SELECT json_build_object(
-    'type', 'FeatureCollection',
-    'features', coalesce((SELECT json_agg(feature ORDER BY rank) FROM features), '[]'::json),
-    'factor_definitions', (SELECT json_object_agg(d.model_version || '/' || d.kind || '/' || d.factor,
-                                                  json_build_array(d.title, d.source, d.unit))
-                           FROM risk_factor_def d
-                           WHERE d.model_version IN (SELECT model_version FROM nearest)
-                             AND d.kind IN (SELECT risk_kind FROM nearest)),
-    'summary', json_build_object(
+SELECT '{"type":"FeatureCollection","features":['
+       || coalesce((SELECT string_agg(feature, ',' ORDER BY rank) FROM features), '')
+       || '],"summary":' || json_build_object(
         'returned', (SELECT count(*) FROM features),
         'complete', (SELECT count(*) FROM features) < %(limit)s,
         'counts', (SELECT json_build_object(
@@ -132,5 +155,4 @@ SELECT json_build_object(
                       AND area_id = %(h3_cell)s),
             'score', (SELECT round(score::numeric, 2) FROM area_risk WHERE area_type = 'h3'
                       AND resolution = %(h3_res)s AND area_id = %(h3_cell)s))
-    )
-)::text
+    )::text || '}'
