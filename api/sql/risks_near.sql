@@ -20,47 +20,62 @@
 -- Pipelines count by their nearest segment (pipeline_segment, scored per segment): the feature is the pipeline,
 -- its distance, score, level, factors and geometry are those of that segment.
 WITH {bound},
-hits AS (
+searched AS (
+    -- pass 2, unless pass 1 already holds everything within the bound (each branch is skipped then)
     SELECT * FROM (
         -- OFFSET 0 keeps the subquery whole, so each distance is computed once (not again in the filter)
         SELECT 'enterprise' AS kind, f.id, f.source_id, f.name, f.geom, 'enterprise' AS risk_kind, f.id AS risk_id,
                NULL::bigint AS segment_id, NULL::integer AS segment_seq,
                ST_Distance(f.geom::geography, %(pt)s::geography) AS distance_m
         FROM enterprise f
-        WHERE 'enterprise' = ANY(%(kinds)s) AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
+        WHERE NOT (SELECT complete FROM bound) AND 'enterprise' = ANY(%(kinds)s)
+          AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
         UNION ALL
         SELECT 'tailings_pond', f.id, f.source_id, f.name, f.geom, 'tailings_pond', f.id, NULL, NULL,
                ST_Distance(f.geom::geography, %(pt)s::geography)
         FROM tailings_pond f
-        WHERE 'tailings_pond' = ANY(%(kinds)s)
+        WHERE NOT (SELECT complete FROM bound) AND 'tailings_pond' = ANY(%(kinds)s)
           AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
         UNION ALL
         SELECT 'venue', f.id, f.source_id, f.name, f.geom, 'venue', f.id, NULL, NULL,
                ST_Distance(f.geom::geography, %(pt)s::geography)
         FROM venue f
-        WHERE 'venue' = ANY(%(kinds)s) AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
+        WHERE NOT (SELECT complete FROM bound) AND 'venue' = ANY(%(kinds)s)
+          AND f.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
         OFFSET 0
     ) point_hits
     WHERE distance_m <= (SELECT m FROM bound)
     UNION ALL
     SELECT * FROM (
-        SELECT DISTINCT ON (s.pipeline_id) 'pipeline', p.id, p.source_id, p.name, s.geom, 'pipeline_segment',
-               s.id, s.id, s.seq, ST_Distance(s.geom::geography, %(pt)s::geography) AS distance_m
+        SELECT DISTINCT ON (s.pipeline_id) 'pipeline', s.pipeline_id, NULL::text, NULL::text, s.geom,
+               'pipeline_segment', s.id, s.id, s.seq, ST_Distance(s.geom::geography, %(pt)s::geography) AS distance_m
         FROM pipeline_segment s
-        JOIN pipeline p ON p.id = s.pipeline_id
         LEFT JOIN feature_risk r ON r.kind = 'pipeline_segment' AND r.feature_id = s.id
-        WHERE 'pipeline' = ANY(%(kinds)s)
+        WHERE NOT (SELECT complete FROM bound) AND 'pipeline' = ANY(%(kinds)s)
           AND s.geom && riskmap_expand_m(%(pt)s::geometry, (SELECT m FROM bound))
           AND ST_DWithin(s.geom::geography, %(pt)s::geography, (SELECT m FROM bound))
           AND (%(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s)
         ORDER BY s.pipeline_id, distance_m, s.seq
     ) nearest_segment
 ),
+hits AS (
+    SELECT kind, id, source_id, name, geom, risk_kind, risk_id, segment_id, segment_seq, distance_m
+    FROM knn_features
+    WHERE (SELECT complete FROM bound) AND distance_m <= (SELECT m FROM bound)
+    UNION ALL
+    SELECT * FROM searched
+),
 nearest AS (
-    SELECT h.*, r.score, r.level, r.direct_red, r.factors, r.model_version,
+    -- without a level filter the hits are cut to `limit` before their scores are looked up; pipelines get their
+    -- source id and name here
+    SELECT h.kind, h.id, coalesce(h.source_id, p.source_id) AS source_id, coalesce(h.name, p.name) AS name,
+           h.geom, h.risk_kind, h.risk_id, h.segment_id, h.segment_seq, h.distance_m,
+           r.score, r.level, r.direct_red, r.factors, r.model_version,
            row_number() OVER (ORDER BY h.distance_m, h.kind, h.id) AS rank
-    FROM hits h
+    FROM (SELECT * FROM hits ORDER BY distance_m, kind, id
+          LIMIT CASE WHEN %(min_pos)s::integer IS NULL THEN %(limit)s END) h
     LEFT JOIN feature_risk r ON r.kind = h.risk_kind AND r.feature_id = h.risk_id
+    LEFT JOIN pipeline p ON h.kind = 'pipeline' AND p.id = h.id
     WHERE %(min_pos)s::integer IS NULL OR array_position(%(levels)s::text[], r.level) >= %(min_pos)s
     ORDER BY h.distance_m, h.kind, h.id
     LIMIT %(limit)s

@@ -105,6 +105,53 @@ def test_nearest_of_every_kind_match_brute_force(client, conn, kinds):
                 [d for _, _, d in brute[:limit]], abs=0.01)
 
 
+def first_pass_complete(conn, lon, lat, radius_m, limit, kinds) -> bool:
+    """Whether the near query's first pass (risks_near_bound.sql) answers on its own, without the second."""
+    from api.routes import sql_text
+    from api.routes.near import parse_kinds
+
+    query = "WITH " + sql_text("risks_near_bound").strip() + "\nSELECT complete FROM bound"
+    with conn.cursor() as cur:
+        cur.execute(query, {"pt": f"SRID=4326;POINT({lon} {lat})", "radius": radius_m, "limit": limit,
+                            "kinds": parse_kinds(kinds)})
+        return cur.fetchone()[0]
+
+
+def test_both_passes_match_brute_force(client, conn):
+    """Answers taken from the first pass alone (the KNN rows reach past the bound) and answers that need the
+    second (a pipeline's many segments fill the KNN rows) both equal the brute-force geodesic answer."""
+    cases = [(*CENTRE, 20000, 50, "enterprise,tailings_pond,venue,pipeline"),
+             (118.6, 39.9, 20000, 10, "enterprise,venue"),
+             (118.3, 39.55, 20000, 30, "pipeline"),
+             (118.3, 39.55, 20000, 60, "pipeline,tailings_pond")]
+    seen = set()
+    for lon, lat, radius, limit, kinds in cases:
+        seen.add(first_pass_complete(conn, lon, lat, radius, limit, kinds))
+        with conn.cursor() as cur:
+            cur.execute(BRUTE_FORCE_SQL, {"lon": lon, "lat": lat, "radius": radius, "kinds": kinds.split(",")})
+            brute = cur.fetchall()[:limit]
+        feats = near(client, lon=lon, lat=lat, radius_m=radius, limit=limit, kinds=kinds)["features"]
+        assert [(f["properties"]["kind"], f["properties"]["id"]) for f in feats] == [(k, i) for k, i, _ in brute]
+    assert seen == {True, False}
+
+
+@pytest.mark.parametrize("lat", [-80.0, -45.0, -10.0, 0.0, 6.6, 18.0, 39.7, 53.5, 70.0, 80.0])
+def test_first_pass_degree_rule_holds_on_the_ellipsoid(lat):
+    """The first pass trusts its rows when the last one is farther, in degrees, than 1.01 × max(m / (111,320 cos φ),
+    m / 110,574) (risks_near_bound.sql): every point at geodesic distance m (WGS 84, pyproj.Geod) from a point at
+    latitude φ lies within that many degrees, for m from 1 m to the 50 km cap, in every direction."""
+    import numpy as np
+
+    azimuths = np.linspace(0.0, 360.0, 721)
+    for m in (1.0, 150.0, 5000.0, 20000.0, 50000.0):
+        lon2, lat2, _ = GEOD.fwd(np.full(azimuths.size, 117.3), np.full(azimuths.size, lat), azimuths,
+                                 np.full(azimuths.size, m))
+        degrees = np.hypot(lon2 - 117.3, lat2 - lat)
+        rule = 1.01 * max(m / (111320.0 * np.cos(np.radians(abs(lat)))), m / 110574.0)
+        assert degrees.max() < rule
+        assert degrees.max() > 0.95 * rule / 1.01  # and it is not loose: the farthest point nearly reaches it
+
+
 def test_level_filter_path_agrees_with_unfiltered_path(client):
     """min_level=blue keeps every scored feature, so its answer (the level-bounded first pass) equals the one without
     a level filter (the merged KNN first pass) when every feature is scored."""
