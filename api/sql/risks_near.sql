@@ -13,10 +13,14 @@
 -- operator <-> orders candidates by planar degree distance, which is not quite the geodesic order (a degree of
 -- longitude is shorter than a degree of latitude away from the equator).  The query therefore runs in two
 -- passes, exact and still index-bound:
---   1. a distance `bound` within which at least `limit` distinct features lie (never beyond the
---      radius): risks_near_bound.sql without a level filter, risks_near_bound_by_level.sql with one;
---   2. every feature within the bound (index prefilter riskmap_expand_m, then its geodesic distance, computed
---      once), ordered by exact distance.  The true `limit` nearest all lie within the bound.
+--   1. the features nearest by degree distance (KNN index scans) with their geodesic distances, a distance
+--      `bound` within which at least `limit` distinct features lie (never beyond the radius), and whether those
+--      rows already hold every feature within it (`complete`): risks_near_bound.sql without a level filter,
+--      risks_near_bound_by_level.sql (never complete) with one;
+--   2. unless complete, every feature within the bound (index prefilter riskmap_expand_m, then its geodesic
+--      distance, computed once).  The true `limit` nearest all lie within the bound; they are ordered by exact
+--      distance, then kind and id.  Distances are rounded to the centimetre in float arithmetic (the numeric
+--      cast costs more), scores to 0.01 as numeric, as every endpoint rounds them.
 -- Pipelines count by their nearest segment (pipeline_segment, scored per segment): the feature is the pipeline,
 -- its distance, score, level, factors and geometry are those of that segment.
 WITH {bound},
@@ -81,8 +85,9 @@ nearest AS (
     LIMIT %(limit)s
 ),
 definitions AS MATERIALIZED (
-    -- each factor definition as the head of its JSON object: {"factor":..,"title":..,"source":..,"unit":..
-    SELECT d.model_version, d.kind, d.factor,
+    -- each factor definition, keyed "version/kind/factor" (one hash key), as the head of its JSON object:
+    -- {"factor":..,"title":..,"source":..,"unit":..
+    SELECT d.model_version || '/' || d.kind || '/' || d.factor AS key,
            '{"factor":' || to_json(d.factor)::text || ',"title":' || to_json(d.title)::text
            || ',"source":' || to_json(d.source)::text || ',"unit":' || to_json(d.unit)::text AS head
     FROM risk_factor_def d
@@ -95,7 +100,7 @@ features AS (
         '"name":%%s,"distance_m":%%s,"score":%%s,"level":%%s,"direct_red":%%s,"top_factors":[%%s],'
         '"model_version":%%s,"segment":%%s}}',
         n.kind, n.id, ST_AsGeoJSON(n.geom, 7), n.id, to_json(n.source_id), n.kind,
-        to_json(n.name), round(n.distance_m::numeric, 2), coalesce(round(n.score::numeric, 2)::text, 'null'),
+        to_json(n.name), round(n.distance_m * 100.0) / 100.0, coalesce(round(n.score::numeric, 2)::text, 'null'),
         coalesce(to_json(n.level)::text, 'null'), coalesce(to_json(n.direct_red)::text, 'null'),
         concat_ws(',',
             CASE WHEN n.factors -> 0 IS NOT NULL THEN
@@ -118,19 +123,17 @@ features AS (
              THEN format('{"id":%%s,"seq":%%s}', n.segment_id, n.segment_seq) ELSE 'null' END
     ) AS feature
     FROM nearest n
-    LEFT JOIN definitions d0
-           ON d0.model_version = n.model_version AND d0.kind = n.risk_kind AND d0.factor = n.factors -> 0 ->> 0
-    LEFT JOIN definitions d1
-           ON d1.model_version = n.model_version AND d1.kind = n.risk_kind AND d1.factor = n.factors -> 1 ->> 0
-    LEFT JOIN definitions d2
-           ON d2.model_version = n.model_version AND d2.kind = n.risk_kind AND d2.factor = n.factors -> 2 ->> 0
+    LEFT JOIN definitions d0 ON d0.key = n.model_version || '/' || n.risk_kind || '/' || (n.factors -> 0 ->> 0)
+    LEFT JOIN definitions d1 ON d1.key = n.model_version || '/' || n.risk_kind || '/' || (n.factors -> 1 ->> 0)
+    LEFT JOIN definitions d2 ON d2.key = n.model_version || '/' || n.risk_kind || '/' || (n.factors -> 2 ->> 0)
 ),
 exposure AS (
     -- the exposure surface at the point: the nearest cell centre within one cell size (the resolution column
     -- holds the cell size in metres), else 0.  The search box is computed once (an InitPlan), not per row.
     SELECT e.value
     FROM exposure_cell e
-    WHERE e.geom && (SELECT riskmap_expand_m(%(pt)s::geometry, max(resolution)) FROM exposure_cell)
+    WHERE e.geom && (SELECT riskmap_expand_m(%(pt)s::geometry, r)
+                     FROM (SELECT max(resolution) AS r FROM exposure_cell) cell_size)
       AND ST_DWithin(e.geom::geography, %(pt)s::geography, e.resolution)
     ORDER BY ST_Distance(e.geom::geography, %(pt)s::geography)
     LIMIT 1
