@@ -1,6 +1,7 @@
 """Benchmark: risks near a point, and bbox item pages, over HTTP at a million features (issue 4).
 
-    python bench/near/run.py [--duration 20] [--connections 16] [--workers 2] [--points 2000] [--no-tipg]
+    python bench/near/run.py [--duration 20] [--connections 16] [--workers 2] [--points 2000] [--repeat 3]
+                             [--no-tipg]
 
 Data: the data set of bench/score (the demo scaled to 1,000,000 point features and 20,000 km of pipelines, in the
 database riskmap_bench_score; built and imported when missing, then scored with ``riskmap score`` when it holds
@@ -12,7 +13,9 @@ no scores).
      psycopg2, from ``--connections`` threads with a connection each, for ``--duration`` seconds;
    - HTTP: ``riskmap serve --workers W`` on loopback, loaded by ``wrk`` (a C load generator; Debian package
      ``wrk``) with ``--connections`` connections for ``--duration`` seconds, cycling through the same points.
-   Reported: median and 99th-percentile latency and requests per second of each, and the ratio of the medians.
+   The two alternate, ``--repeat`` times each (3), as the shared machine's speed drifts from minute to minute.
+   Reported: median and 99th-percentile latency and requests per second of each run, their medians over the
+   runs, and the ratio of the median latencies.
    Goals: HTTP median at most 2.5 times the raw SQL median, and at least 400 requests per second.
 2. Bbox items.  Random boxes of 0.05° (about 4 × 5.5 km) in the extent, 100 enterprises a page:
    riskmap ``GET /features?kind=enterprise&bbox=...&limit=100`` against tipg (``pip install tipg``, in a
@@ -227,6 +230,11 @@ def tipg_python() -> Path:
     return python
 
 
+def medians(runs: list[dict]) -> dict:
+    """The median of each figure over repeated runs."""
+    return {key: statistics.median(r[key] for r in runs) for key in ("p50_ms", "p99_ms", "rps")}
+
+
 def fmt(r: dict) -> str:
     extra = f", {r['non_2xx']} non-2xx" if r.get("non_2xx") else ""
     extra += f", socket errors {r['socket_errors']}" if r.get("socket_errors") else ""
@@ -240,6 +248,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="server worker processes (riskmap and tipg)")
     ap.add_argument("--points", type=int, default=2000, help="distinct query points / boxes")
     ap.add_argument("--seed", type=int, default=20261129)
+    ap.add_argument("--repeat", type=int, default=3, help="near measurements of each kind (medians reported)")
     ap.add_argument("--no-tipg", action="store_true", help="skip the tipg comparison")
     args = ap.parse_args()
 
@@ -255,19 +264,21 @@ def main() -> None:
     print(f"{args.points} points / boxes in {x0:.3f},{y0:.3f},{x1:.3f},{y1:.3f}; {args.connections} connections, "
           f"{args.duration} s each, {args.workers} server workers", flush=True)
 
-    sql = raw_sql(url, points, args.duration, args.connections, resolution)
-    print(f"raw SQL (psycopg2, {args.connections} threads): {fmt(sql)}", flush=True)
-
     port = free_port()
     env = {**os.environ, "RISKMAP_DATABASE_URL": url, "CI": "true"}
     server = start([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", str(args.workers)],
                    env, f"http://127.0.0.1:{port}/health")
+    sqls, https = [], []
     try:
         near_paths = [f"/risks/near?lon={lon:.6f}&lat={lat:.6f}&radius_m={RADIUS_M:g}&limit={LIMIT}"
                       for lon, lat in points]
         wrk(f"http://127.0.0.1:{port}", near_paths[:50], 3, args.connections)  # warm-up
-        http = wrk(f"http://127.0.0.1:{port}", near_paths, args.duration, args.connections)
-        print(f"HTTP GET /risks/near (wrk): {fmt(http)}", flush=True)
+        # the machine is shared and its speed drifts: raw SQL and HTTP alternate, `repeat` times each
+        for k in range(args.repeat):
+            sqls.append(raw_sql(url, points, args.duration, args.connections, resolution))
+            print(f"  run {k + 1}: raw SQL (psycopg2, {args.connections} threads): {fmt(sqls[-1])}", flush=True)
+            https.append(wrk(f"http://127.0.0.1:{port}", near_paths, args.duration, args.connections))
+            print(f"  run {k + 1}: HTTP GET /risks/near (wrk): {fmt(https[-1])}", flush=True)
         box_paths = [f"/features?kind=enterprise&bbox={a:.5f},{b:.5f},{a + BOX_DEG:.5f},{b + BOX_DEG:.5f}"
                      f"&limit={LIMIT}" for a, b in zip(bx, by, strict=True)]
         wrk(f"http://127.0.0.1:{port}", box_paths[:50], 3, args.connections)
@@ -275,6 +286,9 @@ def main() -> None:
         print(f"riskmap GET /features?bbox= (wrk): {fmt(ours)}", flush=True)
     finally:
         stop(server)
+    sql, http = medians(sqls), medians(https)
+    print(f"raw SQL, median of {args.repeat}: {fmt(sql)}")
+    print(f"HTTP GET /risks/near, median of {args.repeat}: {fmt(http)}")
 
     ratio = http["p50_ms"] / sql["p50_ms"]
     print(f"near: HTTP median / raw SQL median = {ratio:.2f} (goal <= 2.5: {'met' if ratio <= 2.5 else 'NOT met'}); "
