@@ -147,30 +147,31 @@ admin AS (
     ORDER BY resolution DESC, a.admin_code
     LIMIT 1
 )
-SELECT '{"type":"FeatureCollection","features":['
-       || coalesce((SELECT string_agg(feature, ',' ORDER BY rank) FROM features), '')
-       || '],"summary":' || json_build_object(
-        'returned', (SELECT count(*) FROM features),
-        'complete', (SELECT count(*) FROM features) < %(limit)s,
-        'counts', (SELECT json_build_object(
-                       'red', count(*) FILTER (WHERE level = 'red'),
-                       'orange', count(*) FILTER (WHERE level = 'orange'),
-                       'yellow', count(*) FILTER (WHERE level = 'yellow'),
-                       'blue', count(*) FILTER (WHERE level = 'blue'),
-                       'unscored', count(*) FILTER (WHERE level IS NULL))
-                   FROM features),
-        'worst_level', (SELECT level FROM features WHERE level IS NOT NULL
-                        ORDER BY array_position(%(levels)s::text[], level) DESC LIMIT 1),
+SELECT '{"type":"FeatureCollection","features":[' || coalesce(f.features, '') || '],"summary":'
+       || json_build_object(
+        'returned', f.returned,
+        'complete', f.returned < %(limit)s,
+        'counts', json_build_object('red', f.red, 'orange', f.orange, 'yellow', f.yellow, 'blue', f.blue,
+                                    'unscored', f.unscored),
+        'worst_level', (%(levels)s::text[])[f.worst],
         'exposure', coalesce((SELECT round(value::numeric, 3) FROM exposure), 0),
         'admin_area', (SELECT json_build_object('id', a.admin_code, 'name', a.name, 'admin_level', a.level,
                                                 'level', ar.level, 'score', round(ar.score::numeric, 2))
                        FROM admin a
                        LEFT JOIN area_risk ar ON ar.area_type = 'admin' AND ar.area_id = a.admin_code
                                              AND ar.resolution = a.resolution),
-        'h3_cell', json_build_object(
-            'id', %(h3_cell)s::text, 'resolution', %(h3_res)s::integer,
-            'level', (SELECT level FROM area_risk WHERE area_type = 'h3' AND resolution = %(h3_res)s
-                      AND area_id = %(h3_cell)s),
-            'score', (SELECT round(score::numeric, 2) FROM area_risk WHERE area_type = 'h3'
-                      AND resolution = %(h3_res)s AND area_id = %(h3_cell)s))
+        'h3_cell', (SELECT json_build_object('id', %(h3_cell)s::text, 'resolution', %(h3_res)s::integer,
+                                             'level', ar.level, 'score', round(ar.score::numeric, 2))
+                    FROM (SELECT) point
+                    LEFT JOIN area_risk ar ON ar.area_type = 'h3' AND ar.resolution = %(h3_res)s
+                                          AND ar.area_id = %(h3_cell)s)
     )::text || '}'
+FROM (
+    -- the features and their counts in one pass
+    SELECT string_agg(feature, ',' ORDER BY rank) AS features, count(*) AS returned,
+           count(*) FILTER (WHERE level = 'red') AS red, count(*) FILTER (WHERE level = 'orange') AS orange,
+           count(*) FILTER (WHERE level = 'yellow') AS yellow, count(*) FILTER (WHERE level = 'blue') AS blue,
+           count(*) FILTER (WHERE level IS NULL) AS unscored,
+           max(array_position(%(levels)s::text[], level)) AS worst
+    FROM features
+) f
