@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from api import errors
 from api.access import BodyLimit
 from api.database import database_url
-from api.routes import PreparingConnection, areas, features, health, near, risk_list, siting, writes
+from api.routes import PreparingConnection, areas, exposure, features, health, near, pages, risk_list, siting, writes
 from api.settings import Settings
 from geo import store
 from geo.risk.config import load_model
@@ -159,9 +159,21 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(risk_list.router)
     app.include_router(siting.router)
     app.include_router(writes.router)
+    app.include_router(exposure.router)
+    app.include_router(pages.router)
+    mount_map_assets(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     errors.document(app)
     return app
+
+
+def mount_map_assets(app: FastAPI) -> None:
+    """/static/maps: the map pages' scripts, stylesheets and vendored libraries (maps/static; no CDN)."""
+    from fastapi.staticfiles import StaticFiles
+
+    from maps import assets
+
+    app.mount(assets.STATIC_URL, StaticFiles(directory=assets.static_dir()), name="map-assets")
 
 
 def _serve_docs(app: FastAPI) -> None:

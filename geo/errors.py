@@ -23,6 +23,12 @@ class InvalidCRS(RiskmapError):
     exit_code = 2
 
 
+class InvalidSetting(RiskmapError):
+    """A configuration value riskmap cannot use (the message names the setting and what it accepts)."""
+
+    exit_code = 2
+
+
 class InputError(RiskmapError):
     """A problem with an input file as a whole (unreadable, empty, wrong layer...)."""
 

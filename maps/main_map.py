@@ -1,0 +1,95 @@
+"""The main map (issue 5, item 1): four-colour zoning, the exposure heatmap, the feature classes, the legend, the
+layer switcher and the "risks near here" panel, built with folium.
+
+The page carries no data: maps/static/riskmap.js loads every layer from the API for the visible box and zoom
+(admin areas at low zoom, H3 cells further in, features close up), so the HTML stays the same size whatever the
+number of features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import folium
+from branca.element import MacroElement
+from folium.template import Template
+
+from geo.risk.framework import LEVELS
+from maps import assets
+from maps.basemaps import Basemap
+
+# The four colours of the zoning maps (red, orange, yellow, blue), and their labels.
+LEVEL_COLOURS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#ffd92f", "blue": "#2b83ba"}
+LEVEL_LABELS = {"red": ("重大风险", "Major"), "orange": ("较大风险", "High"), "yellow": ("一般风险", "Moderate"),
+                "blue": ("低风险", "Low")}
+KIND_LABELS = {"enterprise": ("企业", "Enterprises"), "tailings_pond": ("尾矿库", "Tailings ponds"),
+               "pipeline": ("管道", "Pipelines"), "venue": ("人员密集场所", "Crowded venues")}
+LANGUAGES = ("zh", "en")
+MAX_ZOOM = 18
+
+
+@dataclass
+class MapConfig:
+    """What riskmap.js needs to know, passed to it as JSON."""
+
+    api: str = ""  # the API's address ("" = the page's own server)
+    language: str = "zh"
+    synthetic: bool = False  # the data are the synthetic demo: say so on the map
+    h3_resolutions: list[int] = field(default_factory=lambda: [5, 6, 7, 8, 9])
+    county_max_zoom: int = 8  # up to this zoom the zoning shows counties, then H3 cells
+    feature_min_zoom: int = 12  # features are drawn from this zoom
+    min_zoom: int = 3
+    max_zoom: int = MAX_ZOOM  # (set on the map by riskmap.js: folium puts zoom limits on its tile layers only)
+    levels: list[dict] = field(default_factory=lambda: [
+        {"name": lv, "colour": LEVEL_COLOURS[lv], "zh": LEVEL_LABELS[lv][0], "en": LEVEL_LABELS[lv][1]}
+        for lv in reversed(LEVELS)])
+    kinds: list[dict] = field(default_factory=lambda: [
+        {"name": k, "zh": zh, "en": en} for k, (zh, en) in KIND_LABELS.items()])
+
+
+class RiskLayers(MacroElement):
+    """The risk layers, legend and panels of riskmap.js, started on the map once the page has loaded."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            riskmap.init({{ this._parent.get_name() }}, {{ this.config | tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, config: MapConfig, static_url: str = assets.STATIC_URL):
+        super().__init__()
+        self._name = "RiskLayers"
+        self.config = asdict(config)
+        self.default_js = assets.risk_layers_js(static_url)
+        self.default_css = assets.risk_layers_css(static_url)
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        for name, url in self.default_js:
+            figure.header.add_child(folium.elements.JavascriptLink(url), name=name)
+        for name, url in self.default_css:
+            figure.header.add_child(folium.elements.CssLink(url), name=name)
+        super().render(**kwargs)
+
+
+def main_map(config: MapConfig, basemap: Basemap, center: tuple[float, float] = (39.63, 118.18), zoom: int = 9,
+             static_url: str = assets.STATIC_URL) -> folium.Map:
+    """The main map: ``center`` is (lat, lon)."""
+    if config.language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {config.language!r}")
+    m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=True)
+    assets.offline(m, static_url)
+    if basemap.url:
+        folium.TileLayer(tiles=basemap.url, attr=basemap.attribution or basemap.name, name=basemap.name,
+                         max_zoom=basemap.max_zoom, subdomains=basemap.subdomains or "abc",
+                         control=False).add_to(m)
+    RiskLayers(config, static_url).add_to(m)
+    return m
+
+
+def render(m: folium.Map, title: str = "riskmap") -> str:
+    """The map as a whole HTML page."""
+    root = m.get_root()
+    root.header.add_child(folium.Element(f"<title>{title}</title>"), name="title")
+    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="favicon")  # no /favicon.ico
+    return root.render()

@@ -1,0 +1,171 @@
+"""The main map at / in a real headless Chromium (Debian's), on a closed network (issue 5)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+import httpx
+
+from tests.maps.conftest import screenshot, wait_idle
+
+
+def open_map(page, server, query: str = "") -> None:
+    page.goto(f"{server.url}/{query}")
+    page.wait_for_selector(".leaflet-container")
+    wait_idle(page)
+
+
+def set_view(page, lat: float, lon: float, zoom: int) -> None:
+    """Moves the map and waits until the new view's layers have loaded."""
+    before = page.evaluate("document.querySelector('.leaflet-container').dataset.idle")
+    page.evaluate(f"() => {{ riskmap.current.map.setView([{lat}, {lon}], {zoom}, {{animate: false}}); }}")
+    page.wait_for_function(f"document.querySelector('.leaflet-container').dataset.idle !== '{before}'")
+    wait_idle(page)
+
+
+def zoning_area_types(page) -> set[str]:
+    return set(page.evaluate(
+        "riskmap.current.zoning.getLayers().map(l => l.feature.properties.area_type)"))
+
+
+def test_page_loads_offline_with_no_console_errors(page, server):
+    """The map opens with every outside host unreachable: no console errors, every request to riskmap itself,
+    Leaflet and all layers present."""
+    open_map(page, server)
+    assert page.log.errors() == []
+    assert page.log.failed == []
+    hosts = {urlparse(u).netloc for u in page.log.requests if not u.startswith("data:")}
+    assert hosts == {f"127.0.0.1:{server.port}"}
+    assert page.evaluate("typeof L.heatLayer === 'function' && typeof L.markerClusterGroup === 'function'")
+    overlays = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert [o.strip() for o in overlays] == ["四色分区", "暴露热力图", "企业", "尾矿库", "管道", "人员密集场所"]
+    assert page.evaluate("riskmap.current.zoning.getLayers().length") > 0
+    assert page.evaluate("riskmap.current.heat._latlngs.length") > 0
+    screenshot(page, "main-map")
+
+
+def test_legend_shows_the_four_levels(page, server):
+    """The legend lists red, orange, yellow and blue, worst first, with their colours and Chinese names."""
+    open_map(page, server)
+    rows = page.locator(".riskmap-legend-row")
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.level)") == ["red", "orange", "yellow", "blue"]
+    assert rows.all_inner_texts() == ["重大风险", "较大风险", "一般风险", "低风险"]
+    colours = rows.evaluate_all("rs => rs.map(r => getComputedStyle(r.querySelector('i')).backgroundColor)")
+    assert colours == ["rgb(215, 25, 28)", "rgb(253, 141, 60)", "rgb(255, 217, 47)", "rgb(43, 131, 186)"]
+
+
+def test_zoom_switches_counties_to_cells(page, server):
+    """Zoomed out the zoning shows counties; zoomed in, H3 cells of a finer resolution the closer one gets."""
+    open_map(page, server)
+    set_view(page, 39.65, 118.2, 7)
+    assert zoning_area_types(page) == {"admin"}
+    assert page.evaluate("document.querySelector('.leaflet-container').dataset.zoning") == "county"
+    set_view(page, 39.65, 118.2, 10)
+    assert zoning_area_types(page) == {"h3"}
+    assert page.evaluate("document.querySelector('.leaflet-container').dataset.zoning") == "h3:7"
+    resolutions = set(page.evaluate("riskmap.current.zoning.getLayers().map(l => l.feature.properties.resolution)"))
+    assert resolutions == {7}
+    screenshot(page, "zoning-h3")
+
+
+def test_features_appear_close_up(page, server):
+    """From zoom 12 each feature class loads for the view and is drawn in its level's colour."""
+    open_map(page, server)
+    set_view(page, 39.63, 118.18, 13)
+    counts = page.evaluate("Object.fromEntries(Object.entries(riskmap.current.kinds)"
+                           ".map(([k, g]) => [k, g.getLayers().length]))")
+    assert counts["enterprise"] > 0 and counts["venue"] > 0
+    screenshot(page, "features-close-up")
+
+
+def test_clicking_a_point_lists_the_risks_near_it(page, server):
+    """A click on the map fills the side panel with the features /risks/near returns for that point, in order."""
+    open_map(page, server)
+    set_view(page, 39.63, 118.18, 12)
+    box = page.locator(".leaflet-container").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2 - 150, box["y"] + box["height"] / 2 + 60)
+    page.wait_for_selector(".riskmap-near-list li, .riskmap-near p")
+    lon = float(page.locator(".riskmap-coords input[name=lon]").input_value())
+    lat = float(page.locator(".riskmap-coords input[name=lat]").input_value())
+    answer = httpx.get(f"{server.url}/risks/near", params={"lon": f"{lon:.6f}", "lat": f"{lat:.6f}",
+                                                            "radius_m": 2000, "limit": 20}).json()
+    listed = page.locator(".riskmap-near-list li").evaluate_all(
+        "lis => lis.map(li => [li.dataset.kind, Number(li.dataset.id)])")
+    assert listed == [[f["properties"]["kind"], f["properties"]["id"]] for f in answer["features"]]
+    assert len(listed) > 0
+    screenshot(page, "near-panel")
+
+
+def test_coordinate_box_asks_for_that_point(page, server):
+    """Typing coordinates into the panel's box lists the risks near them."""
+    open_map(page, server)
+    page.fill(".riskmap-coords input[name=lon]", "118.2")
+    page.fill(".riskmap-coords input[name=lat]", "39.65")
+    page.click(".riskmap-coords button[type=submit]")
+    page.wait_for_selector(".riskmap-near-list li")
+    answer = httpx.get(f"{server.url}/risks/near", params={"lon": "118.200000", "lat": "39.650000",
+                                                            "radius_m": 2000, "limit": 20}).json()
+    first = page.locator(".riskmap-near-list li").first
+    assert first.get_attribute("data-id") == str(answer["features"][0]["properties"]["id"])
+
+
+def test_clicking_an_area_shows_its_counts_per_level(page, server):
+    """Clicking a zoning area opens a popup with its counts per level, as /areas gives them."""
+    open_map(page, server)
+    set_view(page, 39.65, 118.2, 7)
+    props = page.evaluate("""() => {
+        const layer = riskmap.current.zoning.getLayers()[0];
+        layer.fire('click', {latlng: layer.getBounds().getCenter()});
+        return layer.feature.properties; }""")
+    page.wait_for_selector(".riskmap-area")
+    totals = {}
+    for by_level in props["counts"].values():
+        for level, n in by_level.items():
+            totals[level] = totals.get(level, 0) + n
+    cells = page.locator(".riskmap-area tr").evaluate_all(
+        "trs => trs.map(tr => [tr.dataset.level, Number(tr.cells[1].textContent)])")
+    assert cells == [[lv, totals.get(lv, 0)] for lv in ("red", "orange", "yellow", "blue")]
+
+
+def test_language_switch_to_english(page, server):
+    """The switch turns the labels to English, and back."""
+    open_map(page, server)
+    page.click(".riskmap-lang")
+    assert page.locator(".riskmap-legend-row").all_inner_texts() == ["Major", "High", "Moderate", "Low"]
+    assert "Risks near here" in page.locator(".riskmap-panel").inner_text()
+    page.click(".riskmap-lang")
+    assert page.locator(".riskmap-legend-row").first.inner_text() == "重大风险"
+
+
+def test_english_by_parameter(page, server):
+    """/?lang=en opens in English."""
+    open_map(page, server, "?lang=en")
+    assert page.locator(".riskmap-legend b").inner_text() == "Risk level"
+
+
+def test_synthetic_demo_is_marked(page, server):
+    """The demo's synthetic data are marked as such on the map."""
+    open_map(page, server)
+    assert "演示数据" in page.locator(".riskmap-synthetic").inner_text()
+
+
+def test_map_works_when_the_basemap_is_unreachable(page, osm_server):
+    """With the default OpenStreetMap basemap out of reach (a closed network), only the tiles fail: the risk
+    layers still load and the page raises no script errors."""
+    open_map(page, osm_server)
+    assert page.evaluate("riskmap.current.zoning.getLayers().length") > 0
+    assert all("tile.openstreetmap.org" in u for u in page.log.failed) and page.log.failed
+    assert [e for e in page.log.errors() if not re.search(r"Failed to load resource", e)] == []
+
+
+def test_page_is_small_and_names_no_outside_address(server):
+    """The HTML carries no data and loads nothing from outside: a few kilobytes, every script and stylesheet
+    a path on riskmap itself."""
+    html = httpx.get(f"{server.url}/").text
+    assert len(html.encode()) < 50_000
+    sources = [s for s in re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+               if s != "data:,"]  # (the empty favicon)
+    assert sources and all(s.startswith("/static/maps/") for s in sources)
+    for src in sources:
+        assert httpx.get(f"{server.url}{src}").status_code == 200
