@@ -2,7 +2,8 @@
  *
  * Every layer is loaded from the API for the visible box and zoom, never inlined in the page:
  *   - four-colour zoning: counties (GET /areas?level=county) up to cfg.county_max_zoom, then H3 cells
- *     (GET /areas?level=h3:N), N growing with the zoom;
+ *     (GET /areas?level=h3:N), N growing with the zoom; county outlines on top at every zoom, so that the map
+ *     reads without a basemap;
  *   - the exposure heatmap (GET /exposure), thinned by the server to a bounded number of points;
  *   - one layer per feature class (GET /features?kind=), clustered, from cfg.feature_min_zoom;
  *   - clicking the map, or the coordinate box, asks GET /risks/near and lists the answer in the side panel.
@@ -12,12 +13,12 @@
   "use strict";
 
   var TEXT = {
-    zh: {legend: "风险等级", zoning: "四色分区", heat: "暴露热力图", near: "附近风险", go: "查询",
+    zh: {legend: "风险等级", zoning: "四色分区", boundaries: "行政边界", heat: "暴露热力图", near: "附近风险", go: "查询",
          lon: "经度", lat: "纬度", none: "附近没有风险点", score: "得分", level: "等级", details: "详情",
          distance: "距离", factors: "主要因素", synthetic: "演示数据（合成），非真实企业",
          counts: "各等级数量", features: "风险点", loading: "加载中…", error: "加载失败", lang: "EN",
          unscored: "未评分", worst: "最高等级", exposure: "暴露值", area: "所在区域", clickhint: "点击地图查询附近风险"},
-    en: {legend: "Risk level", zoning: "Four-colour zoning", heat: "Exposure heatmap", near: "Risks near here",
+    en: {legend: "Risk level", zoning: "Four-colour zoning", boundaries: "Admin boundaries", heat: "Exposure heatmap", near: "Risks near here",
          go: "Go", lon: "Lon", lat: "Lat", none: "No risks nearby", score: "Score", level: "Level",
          details: "Details", distance: "Distance", factors: "Top factors",
          synthetic: "Synthetic demo data, not real enterprises", counts: "Count per level", features: "Features",
@@ -69,6 +70,10 @@
         });
       }
     }).addTo(map);
+    // county outlines over everything, so that the map reads without a basemap (closed networks)
+    this.outlines = L.geoJSON(null, {
+      interactive: false, style: function () { return {fill: false, color: "#333", weight: 1.3, opacity: 0.8}; }
+    }).addTo(map);
     this.heat = L.heatLayer([], {radius: 18, blur: 22, minOpacity: 0.25, maxZoom: 14});
     this.kinds = {};
     this.cfg.kinds.forEach(function (k) {
@@ -110,8 +115,11 @@
     this.legendDiv.innerHTML = "<b>" + esc(this.t("legend")) + "</b>" + rows.join("");
     if (this.bannerDiv) this.bannerDiv.textContent = this.t("synthetic");
     // the layer switcher: remove and add again with the labels of this language
-    [this.zoning, this.heat].concat(Object.values(this.kinds)).forEach(function (l) { self.switcher.removeLayer(l); });
+    [this.zoning, this.outlines, this.heat].concat(Object.values(this.kinds)).forEach(function (l) {
+      self.switcher.removeLayer(l);
+    });
     this.switcher.addOverlay(this.zoning, this.t("zoning"));
+    this.switcher.addOverlay(this.outlines, this.t("boundaries"));
     this.switcher.addOverlay(this.heat, this.t("heat"));
     this.cfg.kinds.forEach(function (k) { self.switcher.addOverlay(self.kinds[k.name], k[self.lang]); });
     var lastLon = this.lastNear ? this.lastNear[0].toFixed(5) : "";
@@ -190,7 +198,15 @@
         if (self.pending === 0) self.map.getContainer().dataset.idle = String(generation);
       });
     }
-    track(this.pages(this.url("/areas", {level: level, bbox: bbox, limit: 2000}), generation).then(function (fs) {
+    var counties = this.pages(this.url("/areas", {level: "county", bbox: bbox, limit: 2000}), generation);
+    track(counties.then(function (fs) {
+      if (generation !== self.generation) return;
+      self.outlines.clearLayers();
+      self.outlines.addData(fs);
+    }), "boundaries");
+    var zoning = level === "county" ? counties : this.pages(this.url("/areas", {level: level, bbox: bbox, limit: 2000}),
+                                                            generation);
+    track(zoning.then(function (fs) {
       if (generation !== self.generation) return;
       self.zoning.clearLayers();
       self.zoning.addData(fs);

@@ -39,9 +39,12 @@ def test_page_loads_offline_with_no_console_errors(page, server):
     assert hosts == {f"127.0.0.1:{server.port}"}
     assert page.evaluate("typeof L.heatLayer === 'function' && typeof L.markerClusterGroup === 'function'")
     overlays = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
-    assert [o.strip() for o in overlays] == ["四色分区", "暴露热力图", "企业", "尾矿库", "管道", "人员密集场所"]
+    assert [o.strip() for o in overlays] == ["四色分区", "行政边界", "暴露热力图", "企业", "尾矿库", "管道",
+                                                "人员密集场所"]
     assert page.evaluate("riskmap.current.zoning.getLayers().length") > 0
     assert page.evaluate("riskmap.current.heat._latlngs.length") > 0
+    # the demo's 14 counties are outlined over the zoning (the map reads without a basemap)
+    assert page.evaluate("riskmap.current.outlines.getLayers().length") == 14
     screenshot(page, "main-map")
 
 
