@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from api.dependencies import Connection
@@ -13,6 +15,8 @@ from api.errors import field_error
 from api.routes import Factor, GeoJSONResponse, Level, geojson, geojson_page, sql_for_table
 from geo.errors import NotFound
 from geo.risk.framework import LEVELS
+from maps.basemaps import basemap
+from maps.feature_page import feature_page
 
 router = APIRouter(tags=["features"])
 
@@ -123,11 +127,17 @@ def list_features(
 
 @router.get("/features/{kind}/{id}", response_model=ExplainedFeature, response_class=GeoJSONResponse,
             summary="One feature with the explanation of its score",
-            responses={404: {"description": "No feature of this kind has this id (problem+json)."}})
+            responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+                       404: {"description": "No feature of this kind has this id (problem+json)."}})
 def feature_detail(
+    request: Request,
     conn: Connection,
     kind: Annotated[Kind, Path(description="Feature class.")],
     id: Annotated[int, Path(ge=1, le=MAX_ID, description="The feature's id.")],
+    format: Annotated[Literal["geojson", "html"] | None, Query(
+        description="geojson, or html for the feature's page (the map around it and the factor table); by "
+                    "default html for a browser (Accept: text/html), else geojson.")] = None,
+    lang: Annotated[Literal["zh", "en"], Query(description="The page's language (html only).")] = "zh",
 ):
     """The feature, its attributes, score, level, direct-red reason and every factor of its score (value,
     points, whether assumed, and the factor's title, source and unit), plus the rule details."""
@@ -137,4 +147,17 @@ def feature_detail(
         row = cur.fetchone()
     if row is None:
         raise NotFound(f"no {kind} with id {id}")
+    if format == "html" or (format is None and wants_html(request)):
+        settings = request.app.state.settings
+        page = feature_page(json.loads(row[0]), basemap(settings.basemap, settings.basemap_key), lang)
+        return HTMLResponse(page)
     return geojson(row[0])
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the client asked for HTML before JSON (a browser following a link)."""
+    accept = request.headers.get("accept", "")
+    html_at = accept.find("text/html")
+    json_at = min((i for i in (accept.find("application/json"), accept.find("application/geo+json")) if i >= 0),
+                  default=-1)
+    return html_at >= 0 and (json_at < 0 or html_at < json_at)

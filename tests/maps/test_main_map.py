@@ -172,3 +172,33 @@ def test_page_is_small_and_names_no_outside_address(server):
     assert sources and all(s.startswith("/static/maps/") for s in sources)
     for src in sources:
         assert httpx.get(f"{server.url}{src}").status_code == 200
+
+
+def test_feature_detail_page(page, server):
+    """A feature's link opens its page in the browser: the map around it and every factor of its score, the same
+    as the GeoJSON explanation, with no console errors and nothing fetched from outside."""
+    feature = httpx.get(f"{server.url}/features", params={"kind": "enterprise", "limit": 1}).json()["features"][0]
+    kind, fid = feature["properties"]["kind"], feature["properties"]["id"]
+    explained = httpx.get(f"{server.url}/features/{kind}/{fid}").json()["properties"]
+    page.goto(f"{server.url}/features/{kind}/{fid}")
+    page.wait_for_selector(".riskmap-factor-table")
+    assert page.log.errors() == [] and page.log.failed == []
+    assert {urlparse(u).netloc for u in page.log.requests if not u.startswith("data:")} == {f"127.0.0.1:{server.port}"}
+    assert page.locator(".riskmap-detail h1").inner_text().startswith(explained["name"])
+    titles = page.locator(".riskmap-factor-table tbody tr td:first-child").all_inner_texts()
+    assert titles == [f["title"] for f in explained["factors"]]
+    assert page.locator(".riskmap-detail").get_attribute("data-level") == explained["level"]
+    assert page.evaluate("document.querySelectorAll('.leaflet-interactive').length") >= 1
+    screenshot(page, "feature-detail")
+
+
+def test_feature_detail_format(server):
+    """The same address gives GeoJSON to API clients and HTML to browsers or with format=html; an unknown
+    feature is a 404 either way."""
+    r = httpx.get(f"{server.url}/features/venue/1")
+    assert r.headers["content-type"].startswith("application/geo+json")
+    r = httpx.get(f"{server.url}/features/venue/1", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert r.headers["content-type"].startswith("text/html") and "riskmap-factor-table" in r.text
+    r = httpx.get(f"{server.url}/features/venue/1", params={"format": "html", "lang": "en"})
+    assert "Factors of the score" in r.text
+    assert httpx.get(f"{server.url}/features/venue/999999", params={"format": "html"}).status_code == 404

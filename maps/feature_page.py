@@ -1,0 +1,110 @@
+"""The feature detail page (issue 5, item 8): the map around one feature, its score and level, and the table of
+every factor behind the score, from the same explanation GET /features/{kind}/{id} gives as GeoJSON."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+
+from maps import assets
+from maps.basemaps import Basemap
+from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS
+
+TEXT = {
+    "zh": {"score": "得分", "level": "风险等级", "direct_red": "直接判定重大风险", "model": "模型版本",
+           "computed": "计算时间", "factors": "评分因素", "factor": "因素", "value": "取值", "points": "分值",
+           "assumed": "缺值时按保守值", "source": "依据", "unit": "单位", "history": "检查记录",
+           "no_history": "暂无检查记录", "unscored": "未评分", "synthetic": "演示数据（合成），非真实企业",
+           "back": "返回地图", "yes": "是"},
+    "en": {"score": "Score", "level": "Risk level", "direct_red": "Red by direct rule", "model": "Model version",
+           "computed": "Computed", "factors": "Factors of the score", "factor": "Factor", "value": "Value",
+           "points": "Points", "assumed": "Assumed (value missing)", "source": "Source", "unit": "Unit",
+           "history": "Inspection history", "no_history": "No inspections recorded", "unscored": "Not scored",
+           "synthetic": "Synthetic demo data, not a real enterprise", "back": "Back to the map", "yes": "yes"},
+}
+
+
+def _value(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if v is None:
+        return "–"
+    return str(v)
+
+
+def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_url: str = assets.STATIC_URL) -> str:
+    """The HTML page of one explained feature (the GeoJSON Feature of GET /features/{kind}/{id})."""
+    t = TEXT[language]
+    p = feature["properties"]
+    level = p.get("level")
+    colour = LEVEL_COLOURS.get(level, "#888888")
+    kind_label = KIND_LABELS[p["kind"]][0 if language == "zh" else 1]
+    level_label = LEVEL_LABELS[level][0 if language == "zh" else 1] if level else t["unscored"]
+
+    m = folium.Map(tiles=None, control_scale=True)
+    assets.offline(m, static_url)
+    if basemap.url:
+        folium.TileLayer(tiles=basemap.url, attr=basemap.attribution or basemap.name, name=basemap.name,
+                         max_zoom=basemap.max_zoom, subdomains=basemap.subdomains or "abc").add_to(m)
+    shape = folium.GeoJson(
+        feature, name=p["name"],
+        style_function=lambda _: {"color": colour, "weight": 5, "fillColor": colour, "fillOpacity": 0.4},
+        marker=folium.CircleMarker(radius=9, color="#333", weight=1, fill=True, fill_color=colour, fill_opacity=0.9))
+    shape.add_to(m)
+    m.fit_bounds(_bounds(feature["geometry"]), max_zoom=15)
+
+    rows = []
+    for f in p.get("factors") or []:
+        rows.append(
+            "<tr>" + "".join(f"<td>{html.escape(_value(x))}</td>" for x in (
+                f.get("title") or f["factor"], f.get("value"), f.get("points"), f.get("unit") or "",
+                t["yes"] if f.get("assumed") else "", f.get("source") or "")) + "</tr>")
+    head = "".join(f"<th>{html.escape(t[k])}</th>" for k in ("factor", "value", "points", "unit", "assumed",
+                                                              "source"))
+    facts = [(t["score"], _value(p.get("score"))), (t["level"], level_label)]
+    if p.get("direct_red"):
+        facts.append((t["direct_red"], p["direct_red"]))
+    computed = (p.get("computed_at") or "–").replace("T", " ")[:16] + (" UTC" if p.get("computed_at") else "")
+    facts += [(t["model"], p.get("model_version") or "–"), (t["computed"], computed)]
+    synthetic = f'<p class="riskmap-synthetic">{html.escape(t["synthetic"])}</p>' if p.get("synthetic") else ""
+    body = f"""
+<div class="riskmap-detail" data-level="{html.escape(level or '')}">
+  <p><a href="/?lang={language}">{html.escape(t["back"])}</a></p>
+  <h1><i style="background:{colour}"></i>{html.escape(p["name"])} <small>{html.escape(kind_label)} ·
+      {html.escape(str(p.get("source_id") or ""))}</small></h1>
+  {synthetic}
+  <dl>{"".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts)}</dl>
+  <h2>{html.escape(t["factors"])}</h2>
+  <table class="riskmap-factor-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
+  <h2>{html.escape(t["history"])}</h2>
+  <p class="riskmap-history">{html.escape(t["no_history"])}</p>
+</div>"""
+    root = m.get_root()
+    root.header.add_child(folium.Element(f"<title>{html.escape(p['name'])} · riskmap</title>"), name="title")
+    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="favicon")
+    root.header.add_child(folium.CssLink(f"{static_url}/riskmap.css"), name="riskmap_css")
+    root.header.add_child(folium.Element(
+        "<style>html, body {height: auto;} body {display: flex; flex-direction: column;}"
+        " .folium-map {order: 0; height: 45vh !important; position: relative !important; flex: none;}"
+        " .riskmap-detail {order: 1;}</style>"), name="detail_layout")  # the map on top, the details below
+    root.html.add_child(folium.Element(body), name="detail")
+    page = root.render()
+    return page.replace("<html>", f'<html lang="{"zh-CN" if language == "zh" else "en"}">', 1)
+
+
+def _bounds(geometry: dict) -> list[list[float]]:
+    """[[south, west], [north, east]] of a GeoJSON geometry."""
+    xs, ys = [], []
+
+    def walk(c):
+        if isinstance(c[0], (int, float)):
+            xs.append(c[0])
+            ys.append(c[1])
+        else:
+            for part in c:
+                walk(part)
+
+    walk(geometry["coordinates"])
+    pad = 0.002
+    return [[min(ys) - pad, min(xs) - pad], [max(ys) + pad, max(xs) + pad]]
