@@ -132,26 +132,27 @@ def bench_url(base_url: str, name: str = BENCH_DB) -> str:
     return base_url.rsplit("/", 1)[0] + "/" + name
 
 
-def prepare_database(base_url: str, folder: Path, tag: str, reuse: bool) -> str:
-    """A fresh database holding the data set (or the existing one with ``--reuse-db`` if it holds this tag)."""
+def prepare_database(base_url: str, folder: Path, tag: str, reuse: bool, name: str = BENCH_DB) -> str:
+    """A fresh database ``name`` holding the data set (or the existing one with ``--reuse-db`` if it holds this
+    tag)."""
     import psycopg2
 
     from data.loader import counties_path
     from geo import store
     from geo.importer import import_file
 
-    url = bench_url(base_url)
+    url = bench_url(base_url, name)
     admin = psycopg2.connect(base_url)
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (BENCH_DB,))
+        cur.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,))
         row = cur.fetchone()
         if reuse and row is not None and row[0] == tag:
             admin.close()
-            print(f"reusing database {BENCH_DB} ({tag})", flush=True)
+            print(f"reusing database {name} ({tag})", flush=True)
             return url
-        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {BENCH_DB}")
+        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {name}")
     conn = store.connect(url)
     store.migrate(conn)
     t0 = time.perf_counter()
@@ -166,7 +167,7 @@ def prepare_database(base_url: str, folder: Path, tag: str, reuse: bool) -> str:
     conn.close()
     print(f"  import + ANALYZE: {time.perf_counter() - t0:.1f} s", flush=True)
     with admin.cursor() as cur:
-        cur.execute(f"COMMENT ON DATABASE {BENCH_DB} IS %s", (tag,))
+        cur.execute(f"COMMENT ON DATABASE {name} IS %s", (tag,))
     admin.close()
     return url
 

@@ -1,0 +1,43 @@
+"""GET /exposure: the exposure surface in a box, for the map's heatmap."""
+
+from __future__ import annotations
+
+import pytest
+
+BOX = "118.05,39.55,118.35,39.75"
+
+
+def test_points_are_the_cells_in_the_box(client, conn):
+    """With room for every cell, the answer is each cell centre in the box with its value."""
+    body = client.get("/exposure", params={"bbox": BOX, "max_points": 50_000}).json()
+    with conn.cursor() as cur:
+        cur.execute("SELECT ST_X(geom), ST_Y(geom), value, resolution FROM exposure_cell "
+                    "WHERE geom && ST_MakeEnvelope(118.05, 39.55, 118.35, 39.75, 4326)")
+        cells = cur.fetchall()
+    assert body["grid_deg"] == 0 and len(body["points"]) == len(cells) > 100
+    assert body["cell_m"] == max(c[3] for c in cells)
+    got = sorted((round(x, 5), round(y, 5), round(v, 3)) for x, y, v in body["points"])
+    want = sorted((round(x, 5), round(y, 5), round(v, 3)) for x, y, v, _ in cells)
+    for g, w in zip(got, want, strict=True):  # (5 decimals for positions, 3 for values: rounding may differ by one)
+        assert g[:2] == pytest.approx(w[:2], abs=1.1e-5) and g[2] == pytest.approx(w[2], abs=1.1e-3)
+    assert body["max"] == pytest.approx(max(c[2] for c in cells), abs=1e-3)
+
+
+def test_many_cells_are_grouped_on_a_grid(client):
+    """Over max_points cells, the cells are grouped: fewer points, the largest value kept."""
+    full = client.get("/exposure", params={"bbox": BOX, "max_points": 50_000}).json()
+    thin = client.get("/exposure", params={"bbox": BOX, "max_points": 100}).json()
+    assert thin["grid_deg"] > 0 and len(thin["points"]) < len(full["points"])
+    assert len(thin["points"]) <= 200  # about max_points groups (a grid over the box)
+    assert thin["max"] == full["max"]
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({}, "bbox"), ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "3,2,1,4"}, "bbox"),
+    ({"bbox": BOX, "max_points": 10}, "max_points"), ({"bbox": BOX, "max_points": 10**9}, "max_points"),
+])
+def test_bad_parameters_are_422(client, params, field):
+    """A missing or malformed box, or a point budget out of range, is a 422 naming the field."""
+    r = client.get("/exposure", params=params)
+    assert r.status_code == 422
+    assert field in {e["field"] for e in r.json()["errors"]}
