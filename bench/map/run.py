@@ -10,7 +10,9 @@ For each size, in Debian's headless Chromium (driven by Playwright; every host b
 - riskmap: `riskmap serve` (one worker, no basemap) and its main map at `/`.  Measured: the bytes of the page
   (the HTML document), the bytes of everything it loaded (scripts, styles and the API's answers), and the time
   from navigation until the map is idle (every layer of the first view loaded and drawn: riskmap.js marks the
-  map container).  A new browser context (empty cache) for each of ``--repeat`` loads; medians reported.
+  map container).  Then, for responsiveness, the time until idle again after panning half a screen east, and
+  after zooming in to zoom 13 (the feature layers).  A new browser context (empty cache) for each of
+  ``--repeat`` loads; medians reported.
 - baseline: a folium page with a `folium.plugins.HeatMap` of the same point features inlined (lat, lon), its
   scripts pointed at the same vendored Leaflet and leaflet.heat (so both load offline), served as a static file
   by a plain HTTP server.  Measured the same way; idle is the load event plus two animation frames.
@@ -130,8 +132,9 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def load(browser, url: str, idle_js: str, timeout_ms: int = 120_000) -> dict:
-    """One load of ``url`` in a fresh context: page bytes, all bytes, ms from navigation to idle."""
+def load(browser, url: str, idle_js: str, interact: bool = False, timeout_ms: int = 120_000) -> dict:
+    """One load of ``url`` in a fresh context: page bytes, all bytes, ms from navigation to idle (and with
+    ``interact``, ms to idle after a pan and after zooming in to the features)."""
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
     responses = []
@@ -142,6 +145,17 @@ def load(browser, url: str, idle_js: str, timeout_ms: int = 120_000) -> dict:
     page.wait_for_function(idle_js, timeout=timeout_ms, polling="raf")
     idle_ms = page.evaluate("performance.now()")
     page_bytes = main.request.sizes()["responseBodySize"]  # (a large body may be gone from the inspector)
+    moves = {}
+    if interact:
+        # responsiveness: pan half a screen east, then zoom in to where the features are drawn; each until idle
+        for name, move in (("pan_ms", "m.panBy([640, 0], {animate: false})"),
+                           ("zoom_in_ms", "m.setZoom(13, {animate: false})")):
+            before = page.evaluate("document.querySelector('.leaflet-container').dataset.idle")
+            t0 = page.evaluate(f"() => {{ const m = riskmap.current.map; const t = performance.now(); {move}; "
+                               "return t; }")
+            page.wait_for_function(f"() => document.querySelector('.leaflet-container').dataset.idle !== '{before}'"
+                                   f" && ({idle_js})()", timeout=timeout_ms, polling="raf")
+            moves[name] = page.evaluate("performance.now()") - t0
     total = 0
     for r in responses:
         try:
@@ -151,7 +165,7 @@ def load(browser, url: str, idle_js: str, timeout_ms: int = 120_000) -> dict:
     context.close()
     if errors:
         raise RuntimeError(f"{url}: {errors[:3]}")
-    return {"page_bytes": page_bytes, "total_bytes": total, "idle_ms": idle_ms}
+    return {"page_bytes": page_bytes, "total_bytes": total, "idle_ms": idle_ms, **moves}
 
 
 RISKMAP_IDLE = ("() => { const c = document.querySelector('.leaflet-container');"
@@ -188,7 +202,7 @@ def main() -> None:
                                 f"http://127.0.0.1:{port}/health")
             try:
                 load(browser, f"http://127.0.0.1:{port}/", RISKMAP_IDLE)  # warm-up (the server's caches)
-                ours = median_of([load(browser, f"http://127.0.0.1:{port}/", RISKMAP_IDLE)
+                ours = median_of([load(browser, f"http://127.0.0.1:{port}/", RISKMAP_IDLE, interact=True)
                                   for _ in range(args.repeat)])
             finally:
                 NEAR.stop(server)
@@ -204,7 +218,8 @@ def main() -> None:
                 static.close()
             rows.append((n, len(points), ours, theirs))
             print(f"{n:>9,} features: riskmap page {ours['page_bytes'] / 1024:,.1f} KB (all loaded "
-                  f"{ours['total_bytes'] / 1024:,.0f} KB), idle {ours['idle_ms']:,.0f} ms | inlined HeatMap of "
+                  f"{ours['total_bytes'] / 1024:,.0f} KB), idle {ours['idle_ms']:,.0f} ms, after a pan "
+                  f"{ours['pan_ms']:,.0f} ms, zoomed in to features {ours['zoom_in_ms']:,.0f} ms | inlined HeatMap of "
                   f"{len(points):,} points: page {theirs['page_bytes'] / 1024:,.0f} KB, idle "
                   f"{theirs['idle_ms']:,.0f} ms | page bytes riskmap / inlined = "
                   f"{ours['page_bytes'] / theirs['page_bytes']:.2%}", flush=True)
