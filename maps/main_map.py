@@ -22,6 +22,13 @@ from maps.basemaps import Basemap
 LEVEL_COLOURS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#ffd92f", "blue": "#2b83ba"}
 LEVEL_LABELS = {"red": ("重大风险", "Major"), "orange": ("较大风险", "High"), "yellow": ("一般风险", "Moderate"),
                 "blue": ("低风险", "Low")}
+# a glyph per venue type on its marker (the colour is its level)
+VENUE_GLYPHS = {"mall": ("商", "Mall"), "market": ("市", "Market"), "hospital": ("医", "Hospital"),
+                "nursing_home": ("老", "Nursing home"), "kindergarten": ("幼", "Kindergarten"),
+                "school": ("校", "School"), "hotel": ("宿", "Hotel"), "entertainment": ("娱", "Entertainment"),
+                "cinema": ("影", "Cinema or theatre"), "stadium": ("体", "Stadium"), "exhibition": ("展", "Exhibition"),
+                "transport_hub": ("站", "Transport hub"), "religious": ("宗", "Religious site"),
+                "square": ("场", "Square"), "other": ("其", "Other")}
 KIND_LABELS = {"enterprise": ("企业", "Enterprises"), "tailings_pond": ("尾矿库", "Tailings ponds"),
                "pipeline": ("管道", "Pipelines"), "venue": ("人员密集场所", "Crowded venues")}
 LANGUAGES = ("zh", "en")
@@ -45,6 +52,11 @@ class MapConfig:
         for lv in reversed(LEVELS)])
     kinds: list[dict] = field(default_factory=lambda: [
         {"name": k, "zh": zh, "en": en} for k, (zh, en) in KIND_LABELS.items()])
+    venue_glyphs: dict = field(default_factory=lambda: {k: {"glyph": g, "en": en}
+                                                        for k, (g, en) in VENUE_GLYPHS.items()})
+    # a tailings pond's downstream sector (the model's overhead-pond test: [context] downstream_radius_m and
+    # sector_half_angle_deg)
+    pond_sector: dict = field(default_factory=lambda: {"radius_m": 1000.0, "half_angle_deg": 45.0})
 
 
 class RiskLayers(MacroElement):

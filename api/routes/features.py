@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from psycopg2 import sql
+from pydantic import BaseModel, Field
 
 from api.dependencies import Connection
 from api.errors import field_error
-from api.routes import Factor, GeoJSONResponse, Level, geojson, geojson_page, sql_for_table
+from api.routes import Factor, GeoJSONResponse, Level, geojson, geojson_page, sql_for_table, sql_text
 from geo.errors import NotFound
 from geo.risk.framework import LEVELS
 from maps.basemaps import basemap
@@ -35,11 +36,21 @@ class FeatureProperties(BaseModel):
     direct_red: str | None
 
 
+class PagedProperties(FeatureProperties):
+    downstream_direction_deg: float | None = Field(None, description="Tailings ponds: the downstream direction "
+                                                                     "(degrees from north).")
+    venue_type: str | None = Field(None, description="Venues: the type (school, mall, ...).")
+
+
+# the properties of a class, beyond the common ones, that /features pages carry (the map draws with them)
+PAGE_PROPERTIES = {"tailings_pond": ("downstream_direction_deg",), "venue": ("venue_type",)}
+
+
 class PagedFeature(BaseModel):
     type: Literal["Feature"]
     id: str
     geometry: dict[str, Any]
-    properties: FeatureProperties
+    properties: PagedProperties
 
 
 class Link(BaseModel):
@@ -119,8 +130,11 @@ def list_features(
     x0, y0, x1, y1 = box or (None, None, None, None)
     params = {"kind": kind, "after": after, "nobox": box is None, "x0": x0, "y0": y0, "x1": x1, "y1": y1,
               "levels": parse_levels(level), "limit": limit}
+    extra = sql.SQL("").join(sql.SQL(", {}, f.{}").format(sql.Literal(c), sql.Identifier(c))
+                             for c in PAGE_PROPERTIES.get(kind, ()))
+    query = sql.SQL(sql_text("features_page")).format(table=sql.Identifier(kind), extra=extra)
     with conn.cursor() as cur:
-        cur.execute(sql_for_table("features_page", kind), params)
+        cur.execute(query, params)
         rows = cur.fetchall()
     return geojson_page(request, rows, limit)
 
@@ -161,3 +175,50 @@ def wants_html(request: Request) -> bool:
     json_at = min((i for i in (accept.find("application/json"), accept.find("application/geo+json")) if i >= 0),
                   default=-1)
     return html_at >= 0 and (json_at < 0 or html_at < json_at)
+
+
+class SegmentProperties(BaseModel):
+    id: int
+    pipeline_id: int
+    name: str = Field(description="The pipeline's name.")
+    seq: int = Field(description="The segment's place along its pipeline, from 1.")
+    length_m: float
+    score: float | None
+    level: Level | None
+    direct_red: str | None
+
+
+class SegmentFeature(BaseModel):
+    type: Literal["Feature"]
+    id: str
+    geometry: dict[str, Any]
+    properties: SegmentProperties
+
+
+class SegmentPage(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[SegmentFeature]
+    numberReturned: int  # noqa: N815 (OGC API Features member name)
+    next: str | None
+    links: list[Link]
+
+
+@router.get("/pipeline-segments", response_model=SegmentPage, response_class=GeoJSONResponse,
+            summary="Pipeline segments with their risk, paged")
+def list_pipeline_segments(
+    request: Request,
+    conn: Connection,
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (WGS 84 degrees).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = 100,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Return segments with ids above this one "
+                                                                    "(from the `next` link).")] = None,
+):
+    """The pipelines cut into the segments they are scored by (about 1 km), each with its score and level: a
+    pipeline's risk changes along its length (location class, people and venues nearby)."""
+    box = parse_bbox(bbox)
+    x0, y0, x1, y1 = box or (None, None, None, None)
+    params = {"after": after, "nobox": box is None, "x0": x0, "y0": y0, "x1": x1, "y1": y1, "limit": limit}
+    with conn.cursor() as cur:
+        cur.execute(sql_text("pipeline_segments_page"), params)
+        rows = cur.fetchall()
+    return geojson_page(request, rows, limit)

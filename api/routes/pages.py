@@ -37,7 +37,10 @@ def main_page(request: Request, conn: Connection, model: RiskModel,
         lat, lon, zoom = DEFAULT_VIEW
     else:
         lat, lon, zoom = (y0 + y1) / 2, (x0 + x1) / 2, zoom_for(x0, y0, x1, y1)
+    context = model["context"]
     config = MapConfig(language=lang, synthetic=bool(synthetic),
-                       h3_resolutions=sorted(int(r) for r in model["area"]["h3_resolutions"]))
+                       h3_resolutions=sorted(int(r) for r in model["area"]["h3_resolutions"]),
+                       pond_sector={"radius_m": float(context["downstream_radius_m"]),
+                                    "half_angle_deg": float(context["sector_half_angle_deg"])})
     m = main_map(config, basemap(settings.basemap, settings.basemap_key), center=(lat, lon), zoom=zoom)
     return HTMLResponse(render(m, "riskmap"))

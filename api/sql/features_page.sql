@@ -1,7 +1,8 @@
 -- GET /features: one page of the features of one class (table {table}), in id order after %(after)s (keyset
 -- pagination: no OFFSET, no count), each row a GeoJSON Feature (RFC 7946) as text.  One row more than the page
 -- is asked for, to know whether another page follows.  The page's ids are found first and only its rows are
--- turned into GeoJSON (a box may hold thousands of features; the page holds `limit`).
+-- turned into GeoJSON (a box may hold thousands of features; the page holds `limit`).  {extra}: the class's
+-- own properties the map draws with (a pond's downstream direction, a venue's type), from api/routes/features.py.
 WITH page AS (
     SELECT f.id
     FROM {table} f
@@ -19,7 +20,8 @@ SELECT json_build_object(
            'geometry', ST_AsGeoJSON(f.geom, 7)::json,
            'properties', json_build_object(
                'id', f.id, 'source_id', f.source_id, 'kind', %(kind)s, 'name', f.name,
-               'score', round(r.score::numeric, 2), 'level', r.level, 'direct_red', r.direct_red))::text,
+               'score', round(r.score::numeric, 2), 'level', r.level, 'direct_red', r.direct_red
+               {extra}))::text,
        f.id
 FROM page p
 JOIN {table} f ON f.id = p.id

@@ -5,7 +5,9 @@
  *     (GET /areas?level=h3:N), N growing with the zoom; county outlines on top at every zoom, so that the map
  *     reads without a basemap;
  *   - the exposure heatmap (GET /exposure), thinned by the server to a bounded number of points;
- *   - one layer per feature class (GET /features?kind=), clustered, from cfg.feature_min_zoom;
+ *   - one layer per feature class (GET /features?kind=), clustered, from cfg.feature_min_zoom: venues with
+ *     their type's glyph, tailings ponds with their downstream sector, pipelines by segment
+ *     (GET /pipeline-segments), each stretch in its own level's colour;
  *   - clicking the map, or the coordinate box, asks GET /risks/near and lists the answer in the side panel.
  * Labels are Chinese by default, English on the switch.
  */
@@ -17,12 +19,13 @@
          lon: "经度", lat: "纬度", none: "附近没有风险点", score: "得分", level: "等级", details: "详情",
          distance: "距离", factors: "主要因素", synthetic: "演示数据（合成），非真实企业",
          counts: "各等级数量", features: "风险点", loading: "加载中…", error: "加载失败", lang: "EN",
-         unscored: "未评分", worst: "最高等级", exposure: "暴露值", area: "所在区域", clickhint: "点击地图查询附近风险"},
+         unscored: "未评分", worst: "最高等级", segment: "管段", exposure: "暴露值", area: "所在区域", clickhint: "点击地图查询附近风险"},
     en: {legend: "Risk level", zoning: "Four-colour zoning", boundaries: "Admin boundaries", heat: "Exposure heatmap", near: "Risks near here",
          go: "Go", lon: "Lon", lat: "Lat", none: "No risks nearby", score: "Score", level: "Level",
          details: "Details", distance: "Distance", factors: "Top factors",
          synthetic: "Synthetic demo data, not real enterprises", counts: "Count per level", features: "Features",
          loading: "Loading…", error: "Could not load", lang: "中文", unscored: "unscored", worst: "Worst level",
+         segment: "segment",
          exposure: "Exposure", area: "Area", clickhint: "Click the map for the risks nearby"}
   };
   var PAGES = 10; // at most this many pages of one layer for one view
@@ -76,6 +79,9 @@
     }).addTo(map);
     this.heat = L.heatLayer([], {radius: 18, blur: 22, minOpacity: 0.25, maxZoom: 14});
     this.kinds = {};
+    this.sectors = L.featureGroup().addTo(map);  // the ponds' downstream sectors, shown with the ponds
+    map.on("overlayremove", function (e) { if (e.layer === self.kinds.tailings_pond) map.removeLayer(self.sectors); });
+    map.on("overlayadd", function (e) { if (e.layer === self.kinds.tailings_pond) self.sectors.addTo(map); });
     this.cfg.kinds.forEach(function (k) {
       var group = k.name === "pipeline" ? L.featureGroup() : L.markerClusterGroup({disableClusteringAtZoom: 17});
       self.kinds[k.name] = group.addTo(map);
@@ -225,24 +231,60 @@
     this.cfg.kinds.forEach(function (k) {
       var group = self.kinds[k.name];
       if (!close) { group.clearLayers(); return; }
-      track(self.pages(self.url("/features", {kind: k.name, bbox: bbox, limit: 1000}), generation).then(function (fs) {
+      // pipelines by segment (each stretch in its own level's colour), the other classes as features
+      var source = k.name === "pipeline" ? self.url("/pipeline-segments", {bbox: bbox, limit: 1000})
+                                         : self.url("/features", {kind: k.name, bbox: bbox, limit: 1000});
+      track(self.pages(source, generation).then(function (fs) {
         if (generation !== self.generation) return;
         group.clearLayers();
-        fs.forEach(function (f) { group.addLayer(self.featureLayer(f)); });
+        if (k.name === "tailings_pond") self.sectors.clearLayers();
+        fs.forEach(function (f) {
+          if (k.name === "pipeline") f.properties.kind = "pipeline_segment";
+          group.addLayer(self.featureLayer(f));
+          if (k.name === "tailings_pond" && f.properties.downstream_direction_deg !== null &&
+              f.properties.downstream_direction_deg !== undefined) {
+            self.sectors.addLayer(self.pondSector(f));
+          }
+        });
       }), k.name);
     });
+    if (!close) this.sectors.clearLayers();
+  };
+
+  // the sector downstream of a pond in which the overhead-pond test looks for people (drawn, not exact: a
+  // spherical approximation is plenty at map scale)
+  RiskMap.prototype.pondSector = function (f) {
+    var p = f.properties, g = f.geometry, c = g.type === "Point" ? g.coordinates : L.geoJSON(f).getBounds().getCenter();
+    var lon = Array.isArray(c) ? c[0] : c.lng, lat = Array.isArray(c) ? c[1] : c.lat;
+    var r = this.cfg.pond_sector.radius_m, half = this.cfg.pond_sector.half_angle_deg, pts = [[lat, lon]];
+    for (var a = -half; a <= half + 1e-9; a += half / 8) {
+      var az = (p.downstream_direction_deg + a) * Math.PI / 180;
+      pts.push([lat + (r * Math.cos(az)) / 111320,
+                lon + (r * Math.sin(az)) / (111320 * Math.cos(lat * Math.PI / 180))]);
+    }
+    var colour = this.colour[p.level] || "#888";
+    return L.polygon(pts, {color: colour, weight: 1, dashArray: "4 3", fillColor: colour, fillOpacity: 0.15,
+                           interactive: false, className: "riskmap-pond-sector"});
   };
 
   RiskMap.prototype.featureLayer = function (f) {
     var self = this, p = f.properties, colour = this.colour[p.level] || "#888";
     var layer = L.geoJSON(f, {
       pointToLayer: function (feat, latlng) {
+        var glyph = p.venue_type && self.cfg.venue_glyphs[p.venue_type];
+        if (glyph) {  // a venue: its type's glyph on its level's colour
+          return L.marker(latlng, {icon: L.divIcon({
+            className: "riskmap-venue", iconSize: [18, 18],
+            html: '<span data-type="' + esc(p.venue_type) + '" title="' + esc(glyph.en) + '" style="background:' +
+                  colour + '">' + esc(glyph.glyph) + "</span>"})});
+        }
         return L.circleMarker(latlng, {radius: 6, color: "#333", weight: 1, fillColor: colour, fillOpacity: 0.9});
       },
       style: function () { return {color: colour, weight: 4, fillColor: colour, fillOpacity: 0.35}; }
     });
     layer.bindPopup(function () { return self.featurePopup(p, null); });
     layer.on("popupopen", function (e) {
+      if (p.kind === "pipeline_segment") return;  // a segment's popup says all it has; its pipeline has the page
       fetch(self.url("/features/" + p.kind + "/" + p.id, {})).then(function (r) { return r.json(); })
         .then(function (detail) { e.popup.setContent(self.featurePopup(p, detail.properties.factors)); })
         .catch(function () {});
@@ -257,10 +299,13 @@
   };
 
   RiskMap.prototype.featurePopup = function (p, factors) {
-    return "<div class=\"riskmap-popup\"><b>" + esc(p.name) + "</b><br>" + esc(this.t("score")) + " " + esc(p.score) +
-      " · " + esc(this.t("level")) + " " + esc(this.levelName(p.level)) +
-      (factors ? "<br>" + esc(this.t("factors")) + this.factorList(factors) : "<br>…") +
-      "<br><a href=\"" + this.cfg.api + "/features/" + p.kind + "/" + p.id + "\" target=\"_blank\">" +
+    var segment = p.kind === "pipeline_segment";
+    var kind = segment ? "pipeline" : p.kind, id = segment ? p.pipeline_id : p.id;
+    return "<div class=\"riskmap-popup\"><b>" + esc(p.name) + "</b>" +
+      (segment ? " <small>" + esc(this.t("segment")) + " " + esc(p.seq) + "</small>" : "") + "<br>" +
+      esc(this.t("score")) + " " + esc(p.score) + " · " + esc(this.t("level")) + " " + esc(this.levelName(p.level)) +
+      (factors ? "<br>" + esc(this.t("factors")) + this.factorList(factors) : (segment ? "" : "<br>…")) +
+      "<br><a href=\"" + this.cfg.api + "/features/" + kind + "/" + id + "\" target=\"_blank\">" +
       esc(this.t("details")) + "</a></div>";
   };
 

@@ -202,3 +202,53 @@ def test_feature_detail_format(server):
     r = httpx.get(f"{server.url}/features/venue/1", params={"format": "html", "lang": "en"})
     assert "Factors of the score" in r.text
     assert httpx.get(f"{server.url}/features/venue/999999", params={"format": "html"}).status_code == 404
+
+
+def test_pipelines_are_drawn_by_segment(page, server):
+    """Close up, pipelines are their scored segments, each in its own level's colour, as /pipeline-segments has
+    them for the view."""
+    open_map(page, server)
+    set_view(page, 39.55, 118.3, 13)
+    drawn = page.evaluate("""riskmap.current.kinds.pipeline.getLayers().map(l => {
+        const inner = l.getLayers()[0];
+        return [l.getLayers()[0].feature.properties.id, inner.options.color]; })""")
+    bbox = page.evaluate("riskmap.current.bbox()")
+    segments = httpx.get(f"{server.url}/pipeline-segments", params={"bbox": bbox, "limit": 1000}).json()["features"]
+    colours = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#ffd92f", "blue": "#2b83ba"}
+    assert sorted(drawn) == sorted([s["properties"]["id"], colours[s["properties"]["level"]]] for s in segments)
+    assert len(drawn) > 0
+
+
+def test_ponds_show_their_downstream_sector(page, server):
+    """A tailings pond with a downstream direction gets its downstream sector drawn; hiding the ponds hides the
+    sectors."""
+    pond = next(f for f in httpx.get(f"{server.url}/features", params={"kind": "tailings_pond", "limit": 1000})
+                .json()["features"] if f["properties"]["downstream_direction_deg"] is not None)
+    lon, lat = pond["geometry"]["coordinates"][:2] if pond["geometry"]["type"] == "Point" else (None, None)
+    if lon is None:
+        ring = pond["geometry"]["coordinates"][0] if pond["geometry"]["type"] == "Polygon" else \
+            pond["geometry"]["coordinates"][0][0]
+        lon, lat = sum(p[0] for p in ring) / len(ring), sum(p[1] for p in ring) / len(ring)
+    open_map(page, server)
+    set_view(page, lat, lon, 14)
+    assert page.evaluate("riskmap.current.sectors.getLayers().length") >= 1
+    assert page.evaluate("riskmap.current.map.hasLayer(riskmap.current.sectors)")
+    page.locator(".leaflet-control-layers-overlays label", has_text="尾矿库").click()
+    assert not page.evaluate("riskmap.current.map.hasLayer(riskmap.current.sectors)")  # (drawn on a canvas)
+    page.locator(".leaflet-control-layers-overlays label", has_text="尾矿库").click()
+    assert page.evaluate("riskmap.current.map.hasLayer(riskmap.current.sectors)")
+    screenshot(page, "pond-sector")
+
+
+def test_venues_show_their_type(page, server):
+    """Close up, each venue's marker shows its type's glyph on its level's colour."""
+    open_map(page, server)
+    set_view(page, 39.63, 118.18, 16)
+    markers = page.locator(".riskmap-venue span")
+    assert markers.count() > 0
+    pairs = markers.evaluate_all("ss => ss.map(s => [s.dataset.type, s.textContent])")
+    glyphs = {"mall": "商", "market": "市", "hospital": "医", "nursing_home": "老", "kindergarten": "幼",
+              "school": "校", "hotel": "宿", "entertainment": "娱", "cinema": "影", "stadium": "体", "exhibition": "展",
+              "transport_hub": "站", "religious": "宗", "square": "场", "other": "其"}
+    assert all(glyphs[t] == g for t, g in pairs)
+    screenshot(page, "venues")
