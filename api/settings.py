@@ -20,8 +20,9 @@ class Settings(BaseSettings):
     api_keys: str | None = None
     # The largest request body accepted (an upload), in megabytes; a larger one is refused with 413.
     max_body_mb: float = 200.0
-    # The map's basemap: osm (OpenStreetMap, the default), tianditu (needs basemap_key), none (the admin
-    # boundaries alone, for closed networks), or a tile URL template with {z}/{x}/{y}.
+    # The map's basemap: osm (OpenStreetMap, the default), tianditu (needs basemap_key), amap (GCJ-02 tiles,
+    # moved onto WGS 84 by the map), none (the admin boundaries alone, for closed networks), or a tile URL
+    # template with {z}/{x}/{y}.
     basemap: str = "osm"
     # The key of a basemap service that needs one (Tianditu's "tk").
     basemap_key: str | None = None

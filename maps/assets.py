@@ -32,6 +32,11 @@ def leaflet_css(base: str = STATIC_URL) -> list[tuple[str, str]]:
     return [("leaflet_css", vendor_url("leaflet/leaflet.css", base))]
 
 
+def basemap_js(base: str = STATIC_URL) -> list[tuple[str, str]]:
+    """The basemap layer, with GCJ-02 tiles moved onto WGS 84."""
+    return [("riskmap_basemap", f"{base}/basemap.js")]
+
+
 def risk_layers_js(base: str = STATIC_URL) -> list[tuple[str, str]]:
     """Marker clusters, the heat layer and riskmap's own map code."""
     return [("markercluster", vendor_url("leaflet.markercluster/leaflet.markercluster.js", base)),

@@ -2,7 +2,8 @@
 
 Government networks are often closed, so a basemap is optional: with none (or one that cannot be reached) the
 map still shows the admin boundaries and every risk layer.  Tianditu serves CGCS2000 tiles, which agree with
-WGS 84 to well under a metre at map scales.
+WGS 84 to well under a metre at map scales.  AMap's tiles are in GCJ-02, offset by a few hundred metres: the
+map moves each tile back onto WGS 84 (maps/static/basemap.js).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ class Basemap:
     attribution: str = ""
     subdomains: str = "abc"
     max_zoom: int = 18
+    gcj02: bool = False  # the tiles are drawn in GCJ-02: the map shifts them onto WGS 84 (maps/static/basemap.js)
 
 
 OSM = Basemap("osm", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
               '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', "", 19)
 NONE = Basemap("none", None)
+AMAP = Basemap("amap", "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+               "&x={x}&y={y}&z={z}", "&copy; 高德地图 AMap", "1234", 18, gcj02=True)
 
 
 def tianditu(key: str | None) -> Basemap:
@@ -35,15 +39,17 @@ def tianditu(key: str | None) -> Basemap:
 
 
 def basemap(choice: str, key: str | None = None) -> Basemap:
-    """The basemap for a setting: ``osm``, ``tianditu``, ``none``, or a tile URL template."""
+    """The basemap for a setting: ``osm``, ``tianditu``, ``amap``, ``none``, or a tile URL template."""
     name = choice.strip()
     if name.lower() == "osm":
         return OSM
+    if name.lower() == "amap":
+        return AMAP
     if name.lower() == "none":
         return NONE
     if name.lower() == "tianditu":
         return tianditu(key)
     if name.startswith(("http://", "https://", "/")) and "{z}" in name and "{x}" in name and "{y}" in name:
         return Basemap("custom", name, "")
-    raise InvalidSetting(f"unknown basemap {choice!r}: expected osm, tianditu, none, or a tile URL template "
+    raise InvalidSetting(f"unknown basemap {choice!r}: expected osm, tianditu, amap, none, or a tile URL template "
                        "with {z}, {x} and {y}")

@@ -9,7 +9,7 @@ import folium
 
 from maps import assets
 from maps.basemaps import Basemap
-from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS
+from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, BasemapLayer
 
 TEXT = {
     "zh": {"score": "得分", "level": "风险等级", "direct_red": "直接判定重大风险", "model": "模型版本",
@@ -45,8 +45,7 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
     m = folium.Map(tiles=None, control_scale=True)
     assets.offline(m, static_url)
     if basemap.url:
-        folium.TileLayer(tiles=basemap.url, attr=basemap.attribution or basemap.name, name=basemap.name,
-                         max_zoom=basemap.max_zoom, subdomains=basemap.subdomains or "abc").add_to(m)
+        BasemapLayer(basemap, static_url).add_to(m)
     shape = folium.GeoJson(
         feature, name=p["name"],
         style_function=lambda _: {"color": colour, "weight": 5, "fillColor": colour, "fillOpacity": 0.4},

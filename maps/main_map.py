@@ -59,6 +59,28 @@ class MapConfig:
     pond_sector: dict = field(default_factory=lambda: {"radius_m": 1000.0, "half_angle_deg": 45.0})
 
 
+class BasemapLayer(MacroElement):
+    """The basemap (maps/static/basemap.js: tile layers, GCJ-02 ones moved onto WGS 84)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            riskmapBasemap.add({{ this._parent.get_name() }}, {{ this.basemap | tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, basemap: Basemap, static_url: str = assets.STATIC_URL):
+        super().__init__()
+        self._name = "BasemapLayer"
+        self.basemap = asdict(basemap)
+        self.default_js = assets.basemap_js(static_url)
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        for name, url in self.default_js:
+            figure.header.add_child(folium.elements.JavascriptLink(url), name=name)
+        super().render(**kwargs)
+
+
 class RiskLayers(MacroElement):
     """The risk layers, legend and panels of riskmap.js, started on the map once the page has loaded."""
 
@@ -92,9 +114,7 @@ def main_map(config: MapConfig, basemap: Basemap, center: tuple[float, float] = 
     m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=True)
     assets.offline(m, static_url)
     if basemap.url:
-        folium.TileLayer(tiles=basemap.url, attr=basemap.attribution or basemap.name, name=basemap.name,
-                         max_zoom=basemap.max_zoom, subdomains=basemap.subdomains or "abc",
-                         control=False).add_to(m)
+        BasemapLayer(basemap, static_url).add_to(m)
     RiskLayers(config, static_url).add_to(m)
     return m
 

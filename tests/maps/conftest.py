@@ -85,6 +85,13 @@ def osm_server(map_demo_url):
 
 
 @pytest.fixture(scope="package")
+def amap_server(map_demo_url):
+    """The app on the demo with the AMap basemap (GCJ-02 tiles), which the test browser cannot reach."""
+    with LiveServer(Settings(database_url=map_demo_url, basemap="amap")) as live:
+        yield live
+
+
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 

@@ -252,3 +252,42 @@ def test_venues_show_their_type(page, server):
               "transport_hub": "站", "religious": "宗", "square": "场", "other": "其"}
     assert all(glyphs[t] == g for t, g in pairs)
     screenshot(page, "venues")
+
+
+def test_gcj02_offset_in_the_browser_matches_geo_crs(page, server):
+    """The map's GCJ-02 offset (maps/static/basemap.js) is the one riskmap imports with (geo/crs.py), to well
+    under a millimetre, across China; outside China it is zero."""
+    import numpy as np
+
+    from geo.crs import wgs84_to_gcj02
+
+    open_map(page, server)
+    page.add_script_tag(url="/static/maps/basemap.js")
+    points = [(116.39, 39.91), (118.18, 39.63), (121.47, 31.23), (87.6, 43.8), (126.6, 45.75), (109.5, 18.25),
+              (100.0, 30.0), (-0.13, 51.5)]
+    offsets = page.evaluate("pts => pts.map(p => riskmapBasemap.gcj02Offset(p[0], p[1]))", points)
+    lon, lat = np.array(points).T
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    assert np.allclose(np.array(offsets), np.column_stack([glon - lon, glat - lat]), atol=1e-9)
+    assert offsets[-1] == [0, 0]
+    assert 0.001 < abs(offsets[1][0]) < 0.01  # Tangshan: a few hundred metres
+
+
+def test_amap_tiles_are_moved_onto_wgs84(page, amap_server):
+    """With the AMap basemap (GCJ-02 tiles, unreachable here), each tile is placed where its content belongs in
+    WGS 84: shifted from the plain grid by the GCJ-02 offset at its centre, in pixels at its zoom."""
+    open_map(page, amap_server)
+    shift = page.evaluate("""() => {
+        let layer = null;
+        riskmap.current.map.eachLayer(l => { if (l instanceof riskmapBasemap.ShiftedTileLayer) layer = l; });
+        const coords = L.point(Object.values(layer._tiles)[0].coords.x, Object.values(layer._tiles)[0].coords.y);
+        coords.z = layer._tileZoom;
+        const plain = L.TileLayer.prototype._getTilePos.call(layer, coords);
+        const moved = layer._getTilePos(coords);
+        const centre = riskmap.current.map.unproject(coords.scaleBy(layer.getTileSize()).add([128, 128]), coords.z);
+        const o = riskmapBasemap.gcj02Offset(centre.lng, centre.lat);
+        const expect = riskmap.current.map.project(centre, coords.z).subtract(
+            riskmap.current.map.project([centre.lat + o[1], centre.lng + o[0]], coords.z));
+        return {moved: [moved.x - plain.x, moved.y - plain.y], expect: [expect.x, expect.y]}; }""")
+    assert shift["moved"] != [0, 0]
+    assert abs(shift["moved"][0] - shift["expect"][0]) <= 1.5 and abs(shift["moved"][1] - shift["expect"][1]) <= 1.5

@@ -15,6 +15,7 @@ from maps.main_map import MapConfig, main_map, render
 def test_basemap_choices():
     """osm and none are built in, a tile URL template is taken as it is, tianditu needs its key."""
     assert basemap("osm") is OSM and basemap("none") is NONE and basemap(" OSM ") is OSM
+    assert basemap("amap").gcj02 and "autonavi.com" in basemap("amap").url
     custom = basemap("https://tiles.example.org/{z}/{x}/{y}.png")
     assert custom.url == "https://tiles.example.org/{z}/{x}/{y}.png"
     t = basemap("tianditu", "abc123")
@@ -44,8 +45,10 @@ def test_main_map_html_names_only_local_assets():
         "/static/maps/vendor/leaflet.markercluster/MarkerCluster.css",
         "/static/maps/vendor/leaflet.markercluster/MarkerCluster.Default.css", "/static/maps/riskmap.css"]
     assert '"language": "en"' in html and '"synthetic": true' in html and '"h3_resolutions": [6, 8]' in html
-    assert "L.tileLayer" not in html  # no basemap asked for
-    assert "tile.openstreetmap.org" in render(main_map(MapConfig(), OSM))
+    assert "riskmapBasemap" not in html  # no basemap asked for
+    osm = render(main_map(MapConfig(), OSM))
+    assert "/static/maps/basemap.js" in osm and "tile.openstreetmap.org" in osm and '"gcj02": false' in osm
+    assert '"gcj02": true' in render(main_map(MapConfig(), basemap("amap")))
 
 
 def test_vendored_files_exist_with_their_licences():
@@ -53,7 +56,8 @@ def test_vendored_files_exist_with_their_licences():
     from pathlib import Path
 
     static = Path(assets.static_dir())
-    for name, url in assets.leaflet_js() + assets.leaflet_css() + assets.risk_layers_js() + assets.risk_layers_css():
+    for name, url in (assets.leaflet_js() + assets.leaflet_css() + assets.risk_layers_js() + assets.risk_layers_css()
+                      + assets.basemap_js()):
         path = static / url.removeprefix(assets.STATIC_URL + "/")
         assert path.is_file() and path.stat().st_size > 0, name
         if "/vendor/" in url:
