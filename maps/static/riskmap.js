@@ -7,7 +7,8 @@
  *   - the exposure heatmap (GET /exposure), thinned by the server to a bounded number of points;
  *   - one layer per feature class (GET /features?kind=), clustered, from cfg.feature_min_zoom: venues with
  *     their type's glyph, tailings ponds with their downstream sector, pipelines by segment
- *     (GET /pipeline-segments), each stretch in its own level's colour;
+ *     (GET /pipeline-segments), each stretch in its own level's colour (further out, from the H3 zooms, whole
+ *     pipelines in their worst segment's colour);
  *   - clicking the map, or the coordinate box, asks GET /risks/near and lists the answer in the side panel.
  * Labels are Chinese by default, English on the switch.
  */
@@ -228,18 +229,21 @@
       self.heat.setLatLngs(ex.points.map(function (p) { return [p[1], p[0], p[2]]; }));
     }), "exposure");
     var close = this.map.getZoom() >= this.cfg.feature_min_zoom;
+    var middle = !close && this.map.getZoom() > this.cfg.county_max_zoom;
     this.cfg.kinds.forEach(function (k) {
       var group = self.kinds[k.name];
-      if (!close) { group.clearLayers(); return; }
+      // pipelines: whole, in their worst segment's colour, from the H3 zooms; by segment close up
+      var wholePipelines = middle && k.name === "pipeline";
+      if (!close && !wholePipelines) { group.clearLayers(); return; }
       // pipelines by segment (each stretch in its own level's colour), the other classes as features
-      var source = k.name === "pipeline" ? self.url("/pipeline-segments", {bbox: bbox, limit: 1000})
-                                         : self.url("/features", {kind: k.name, bbox: bbox, limit: 1000});
+      var source = k.name === "pipeline" && close ? self.url("/pipeline-segments", {bbox: bbox, limit: 1000})
+                                                  : self.url("/features", {kind: k.name, bbox: bbox, limit: 1000});
       track(self.pages(source, generation).then(function (fs) {
         if (generation !== self.generation) return;
         group.clearLayers();
         if (k.name === "tailings_pond") self.sectors.clearLayers();
         fs.forEach(function (f) {
-          if (k.name === "pipeline") f.properties.kind = "pipeline_segment";
+          if (k.name === "pipeline" && close) f.properties.kind = "pipeline_segment";
           group.addLayer(self.featureLayer(f));
           if (k.name === "tailings_pond" && f.properties.downstream_direction_deg !== null &&
               f.properties.downstream_direction_deg !== undefined) {

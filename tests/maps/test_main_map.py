@@ -291,3 +291,15 @@ def test_amap_tiles_are_moved_onto_wgs84(page, amap_server):
         return {moved: [moved.x - plain.x, moved.y - plain.y], expect: [expect.x, expect.y]}; }""")
     assert shift["moved"] != [0, 0]
     assert abs(shift["moved"][0] - shift["expect"][0]) <= 1.5 and abs(shift["moved"][1] - shift["expect"][1]) <= 1.5
+
+
+def test_whole_pipelines_at_middle_zoom(page, server):
+    """Between the county view and the close-up, pipelines are drawn whole, in their worst segment's colour."""
+    open_map(page, server)
+    set_view(page, 39.55, 118.3, 10)
+    kinds = set(page.evaluate("riskmap.current.kinds.pipeline.getLayers().map(l => "
+                              "l.getLayers()[0].feature.properties.kind)"))
+    assert kinds == {"pipeline"}
+    assert page.evaluate("riskmap.current.kinds.enterprise.getLayers().length") == 0
+    set_view(page, 39.55, 118.3, 7)
+    assert page.evaluate("riskmap.current.kinds.pipeline.getLayers().length") == 0
