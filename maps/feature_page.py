@@ -33,8 +33,10 @@ def _value(v) -> str:
     return str(v)
 
 
-def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_url: str = assets.STATIC_URL) -> str:
-    """The HTML page of one explained feature (the GeoJSON Feature of GET /features/{kind}/{id})."""
+def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_url: str = assets.STATIC_URL,
+                 nearby: dict | None = None) -> str:
+    """The HTML page of one explained feature (the GeoJSON Feature of GET /features/{kind}/{id}), with the risks
+    around it (``nearby``: a /risks/near document) on its map."""
     t = TEXT[language]
     p = feature["properties"]
     level = p.get("level")
@@ -50,6 +52,16 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
         feature, name=p["name"],
         style_function=lambda _: {"color": colour, "weight": 5, "fillColor": colour, "fillOpacity": 0.4},
         marker=folium.CircleMarker(radius=9, color="#333", weight=1, fill=True, fill_color=colour, fill_opacity=0.9))
+    around = [f for f in (nearby or {}).get("features", [])
+              if (f["properties"]["kind"], f["properties"]["id"]) != (p["kind"], p["id"])]
+    if around:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": around}, name="nearby",
+            style_function=lambda f: {"color": LEVEL_COLOURS.get(f["properties"]["level"], "#888888"), "weight": 3,
+                                      "fillColor": LEVEL_COLOURS.get(f["properties"]["level"], "#888888"),
+                                      "fillOpacity": 0.5},
+            marker=folium.CircleMarker(radius=5, color="#555", weight=1, fill=True, fill_opacity=0.8),
+            tooltip=folium.GeoJsonTooltip(["name", "level", "distance_m"], labels=False)).add_to(m)
     shape.add_to(m)
     m.fit_bounds(_bounds(feature["geometry"]), max_zoom=15)
 
@@ -68,7 +80,7 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
     facts += [(t["model"], p.get("model_version") or "–"), (t["computed"], computed)]
     synthetic = f'<p class="riskmap-synthetic">{html.escape(t["synthetic"])}</p>' if p.get("synthetic") else ""
     body = f"""
-<div class="riskmap-detail" data-level="{html.escape(level or '')}">
+<div class="riskmap-detail" data-level="{html.escape(level or '')}" data-nearby="{len(around)}">
   <p><a href="/?lang={language}">{html.escape(t["back"])}</a></p>
   <h1><i style="background:{colour}"></i>{html.escape(p["name"])} <small>{html.escape(kind_label)} ·
       {html.escape(str(p.get("source_id") or ""))}</small></h1>

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
+import shapely.geometry
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from psycopg2 import sql
@@ -13,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from api.dependencies import Connection
 from api.errors import field_error
-from api.routes import Factor, GeoJSONResponse, Level, geojson, geojson_page, sql_for_table, sql_text
+from api.routes import RISK_KINDS, Factor, GeoJSONResponse, Level, geojson, geojson_page, sql_for_table, sql_text
+from api.routes.near import near_document
 from geo.errors import NotFound
 from geo.risk.framework import LEVELS
 from maps.basemaps import basemap
@@ -22,6 +24,7 @@ from maps.feature_page import feature_page
 router = APIRouter(tags=["features"])
 
 MAX_LIMIT = 1000
+NEARBY_M, NEARBY_LIMIT = 1000.0, 100  # the feature page's map shows the risks within this distance
 MAX_ID = 2**63 - 1  # bigint: a larger id cannot exist (and must not reach the database as an error)
 Kind = Literal["enterprise", "tailings_pond", "pipeline", "venue"]
 
@@ -163,7 +166,11 @@ def feature_detail(
         raise NotFound(f"no {kind} with id {id}")
     if format == "html" or (format is None and wants_html(request)):
         settings = request.app.state.settings
-        page = feature_page(json.loads(row[0]), basemap(settings.basemap, settings.basemap_key), lang)
+        feature = json.loads(row[0])
+        centre = shapely.geometry.shape(feature["geometry"]).representative_point()
+        nearby = json.loads(near_document(conn, request.app.state.model, centre.x, centre.y, NEARBY_M, list(RISK_KINDS),
+                                          None, NEARBY_LIMIT))
+        page = feature_page(feature, basemap(settings.basemap, settings.basemap_key), lang, nearby=nearby)
         return HTMLResponse(page)
     return geojson(row[0])
 

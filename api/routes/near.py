@@ -113,9 +113,15 @@ def risks_near(
     levels and top three factors, and a summary: counts per level of the features returned, the worst level, the
     exposure value at the point, and the admin area and H3 cell holding the point with their levels.  Pipelines
     count by their nearest segment (its distance, risk and geometry; the feature id is the pipeline's)."""
+    return geojson(near_document(conn, model, lon, lat, radius_m, parse_kinds(kinds), min_level, limit))
+
+
+def near_document(conn, model: dict, lon: float, lat: float, radius_m: float, kinds: list[str],
+                  min_level: str | None, limit: int) -> bytes:
+    """The GeoJSON document of the risks near a point, as UTF-8 bytes (for /risks/near and the feature page)."""
     resolution = max(int(r) for r in model["area"]["h3_resolutions"])
     params = {
-        "pt": ewkt_point(lon, lat), "radius": radius_m, "kinds": parse_kinds(kinds), "levels": list(LEVELS),
+        "pt": ewkt_point(lon, lat), "radius": radius_m, "kinds": kinds, "levels": list(LEVELS),
         "min_pos": LEVELS.index(min_level) + 1 if min_level else None, "limit": limit,
         "h3_cell": h3.latlng_to_cell(lat, lon, resolution), "h3_res": resolution,
     }
@@ -123,7 +129,7 @@ def risks_near(
         psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cur)  # the document as UTF-8 bytes, passed on
         filtered = min_level is not None
         execute_prepared(cur, "riskmap_near_filtered" if filtered else "riskmap_near", near_query(filtered), params)
-        return geojson(cur.fetchone()[0])
+        return cur.fetchone()[0]
 
 
 def near_query(level_filter: bool) -> str:

@@ -188,7 +188,10 @@ def test_feature_detail_page(page, server):
     titles = page.locator(".riskmap-factor-table tbody tr td:first-child").all_inner_texts()
     assert titles == [f["title"] for f in explained["factors"]]
     assert page.locator(".riskmap-detail").get_attribute("data-level") == explained["level"]
-    assert page.evaluate("document.querySelectorAll('.leaflet-interactive').length") >= 1
+    # the risks within 1 km are drawn around it (the demo's enterprises stand in industrial parks)
+    nearby = int(page.locator(".riskmap-detail").get_attribute("data-nearby"))
+    assert nearby > 0
+    assert page.evaluate("document.querySelectorAll('.leaflet-interactive').length") >= 1 + nearby
     screenshot(page, "feature-detail")
 
 
