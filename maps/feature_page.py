@@ -15,12 +15,16 @@ TEXT = {
     "zh": {"score": "得分", "level": "风险等级", "direct_red": "直接判定重大风险", "model": "模型版本",
            "computed": "计算时间", "factors": "评分因素", "factor": "因素", "value": "取值", "points": "分值",
            "assumed": "缺值时按保守值", "source": "依据", "unit": "单位", "history": "检查记录",
-           "no_history": "暂无检查记录", "unscored": "未评分", "synthetic": "演示数据（合成），非真实企业",
+           "no_history": "登记资料中没有检查记录", "last_inspection": "最近一次安全检查",
+           "last_fire_inspection": "最近一次消防检查",
+           "unscored": "未评分", "synthetic": "演示数据（合成），非真实企业",
            "back": "返回地图", "yes": "是"},
     "en": {"score": "Score", "level": "Risk level", "direct_red": "Red by direct rule", "model": "Model version",
            "computed": "Computed", "factors": "Factors of the score", "factor": "Factor", "value": "Value",
            "points": "Points", "assumed": "Assumed (value missing)", "source": "Source", "unit": "Unit",
-           "history": "Inspection history", "no_history": "No inspections recorded", "unscored": "Not scored",
+           "history": "Inspection history", "no_history": "The register records no inspection",
+           "last_inspection": "Last safety inspection", "last_fire_inspection": "Last fire inspection",
+           "unscored": "Not scored",
            "synthetic": "Synthetic demo data, not a real enterprise", "back": "Back to the map", "yes": "yes"},
 }
 
@@ -79,6 +83,10 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
     computed = (p.get("computed_at") or "–").replace("T", " ")[:16] + (" UTC" if p.get("computed_at") else "")
     facts += [(t["model"], p.get("model_version") or "–"), (t["computed"], computed)]
     synthetic = f'<p class="riskmap-synthetic">{html.escape(t["synthetic"])}</p>' if p.get("synthetic") else ""
+    # inspections as the register has them (the date of the last one); a full record comes with inspections
+    attributes = p.get("attributes") or {}
+    dates = [(t[k], attributes[k]) for k in ("last_inspection", "last_fire_inspection") if attributes.get(k)]
+    history = "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in dates) or html.escape(t["no_history"])
     body = f"""
 <div class="riskmap-detail" data-level="{html.escape(level or '')}" data-nearby="{len(around)}">
   <p><a href="/?lang={language}">{html.escape(t["back"])}</a></p>
@@ -89,7 +97,7 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
   <h2>{html.escape(t["factors"])}</h2>
   <table class="riskmap-factor-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
   <h2>{html.escape(t["history"])}</h2>
-  <p class="riskmap-history">{html.escape(t["no_history"])}</p>
+  <p class="riskmap-history">{history}</p>
 </div>"""
     root = m.get_root()
     root.header.add_child(folium.Element(f"<title>{html.escape(p['name'])} · riskmap</title>"), name="title")

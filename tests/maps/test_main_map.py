@@ -188,6 +188,9 @@ def test_feature_detail_page(page, server):
     titles = page.locator(".riskmap-factor-table tbody tr td:first-child").all_inner_texts()
     assert titles == [f["title"] for f in explained["factors"]]
     assert page.locator(".riskmap-detail").get_attribute("data-level") == explained["level"]
+    last = explained["attributes"].get("last_inspection")
+    history = page.locator(".riskmap-history").inner_text()
+    assert (last in history) if last else ("没有检查记录" in history)
     # the risks within 1 km are drawn around it (the demo's enterprises stand in industrial parks)
     nearby = int(page.locator(".riskmap-detail").get_attribute("data-nearby"))
     assert nearby > 0
