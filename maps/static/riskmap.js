@@ -54,6 +54,14 @@
 
   RiskMap.prototype.t = function (key) { return TEXT[this.lang][key]; };
 
+  // the worst of some levels (cfg.levels is worst first); undefined when none is scored
+  RiskMap.prototype.worstLevel = function (levels) {
+    var order = this.cfg.levels.map(function (lv) { return lv.name; });
+    var present = levels.filter(function (lv) { return order.indexOf(lv) >= 0; });
+    present.sort(function (a, b) { return order.indexOf(a) - order.indexOf(b); });
+    return present[0];
+  };
+
   RiskMap.prototype.levelName = function (level) {
     return level ? this.label[level][this.lang] : this.t("unscored");
   };
@@ -84,7 +92,17 @@
     map.on("overlayremove", function (e) { if (e.layer === self.kinds.tailings_pond) map.removeLayer(self.sectors); });
     map.on("overlayadd", function (e) { if (e.layer === self.kinds.tailings_pond) self.sectors.addTo(map); });
     this.cfg.kinds.forEach(function (k) {
-      var group = k.name === "pipeline" ? L.featureGroup() : L.markerClusterGroup({disableClusteringAtZoom: 17});
+      // a cluster shows how many features it holds, in the colour of the worst level among them (the default
+      // colours by count would read as risk levels)
+      var group = k.name === "pipeline" ? L.featureGroup() : L.markerClusterGroup({
+        disableClusteringAtZoom: 17,
+        iconCreateFunction: function (cluster) {
+          var worst = self.worstLevel(cluster.getAllChildMarkers().map(function (m) { return m.options.level; }));
+          return L.divIcon({className: "riskmap-cluster", iconSize: [30, 30],
+                            html: '<div data-level="' + (worst || "") + '" style="background:' +
+                                  (self.colour[worst] || "#999") + '">' + cluster.getChildCount() + "</div>"});
+        }
+      });
       self.kinds[k.name] = group.addTo(map);
     });
     this.switcher = L.control.layers(null, null, {collapsed: false}).addTo(map);
@@ -277,12 +295,13 @@
       pointToLayer: function (feat, latlng) {
         var glyph = p.venue_type && self.cfg.venue_glyphs[p.venue_type];
         if (glyph) {  // a venue: its type's glyph on its level's colour
-          return L.marker(latlng, {icon: L.divIcon({
+          return L.marker(latlng, {level: p.level, icon: L.divIcon({
             className: "riskmap-venue", iconSize: [18, 18],
             html: '<span data-type="' + esc(p.venue_type) + '" title="' + esc(glyph.en) + '" style="background:' +
                   colour + '">' + esc(glyph.glyph) + "</span>"})});
         }
-        return L.circleMarker(latlng, {radius: 6, color: "#333", weight: 1, fillColor: colour, fillOpacity: 0.9});
+        return L.circleMarker(latlng, {level: p.level, radius: 6, color: "#333", weight: 1, fillColor: colour,
+                                       fillOpacity: 0.9});
       },
       style: function () { return {color: colour, weight: 4, fillColor: colour, fillOpacity: 0.35}; }
     });

@@ -309,3 +309,23 @@ def test_whole_pipelines_at_middle_zoom(page, server):
     assert page.evaluate("riskmap.current.kinds.enterprise.getLayers().length") == 0
     set_view(page, 39.55, 118.3, 7)
     assert page.evaluate("riskmap.current.kinds.pipeline.getLayers().length") == 0
+
+
+def test_clusters_show_their_worst_level(page, server):
+    """A cluster of features is drawn in the colour of the worst level among them, with their number."""
+    open_map(page, server)
+    set_view(page, 39.63, 118.18, 12)
+    clusters = page.locator(".riskmap-cluster div")
+    assert clusters.count() > 0
+    checked = page.evaluate("""() => {
+        const order = ['red', 'orange', 'yellow', 'blue'];
+        const out = [];
+        riskmap.current.kinds.enterprise._featureGroup.eachLayer(l => {
+            if (!l.getAllChildMarkers) return;
+            const levels = l.getAllChildMarkers().map(m => m.options.level).filter(v => v);
+            levels.sort((a, b) => order.indexOf(a) - order.indexOf(b));
+            out.push([levels[0], l._icon.querySelector('div').dataset.level,
+                      l.getChildCount(), Number(l._icon.textContent)]);
+        });
+        return out; }""")
+    assert checked and all(want == shown and n == label for want, shown, n, label in checked)
