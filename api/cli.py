@@ -217,6 +217,31 @@ def map_cmd(
         out.print(f"wrote {out_file} ({size / 1024:.0f} KB)", highlight=False)
 
 
+@app.command("plan-instance")
+def plan_instance_cmd(
+    path: Annotated[Path, typer.Argument(help="The instance: JSON with sites, teams, metric, time_limit_s, seed.")],
+) -> None:
+    """Solve a self-contained planning instance (team orienteering with time windows) and print the routes as
+    JSON on stdout: {"routes": [{"team": ..., "sites": [...]}], "total_prize": ...}."""
+    import json
+    import warnings
+
+    from geo.planning.instance import InstanceError, load, solve
+
+    try:
+        instance = load(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PyVRP's search notes; the answer is checked exactly
+            plan = solve(instance)
+    except FileNotFoundError:
+        err.print(f"error: {path}: no such file")
+        raise typer.Exit(2) from None
+    except InstanceError as e:
+        err.print(f"error: {e}")
+        raise typer.Exit(2) from None
+    print(json.dumps(plan.as_json(), ensure_ascii=False))
+
+
 # ----- score -----------------------------------------------------------------------------------------------------
 
 @app.command("score")

@@ -1,0 +1,288 @@
+"""A self-contained inspection-planning instance (issue 6, item 5): the team orienteering problem with time
+windows, as `riskmap plan-instance FILE.json` reads it, solved with PyVRP.
+
+    {"metric": "euclidean",
+     "sites": [{"id": "s1", "x": 15.52, "y": 28.03, "prize": 7, "service": 0, "tw": [0, 100]}],
+     "teams": [{"id": "t1", "start": {"x": 18.19, "y": 6.32}, "end": {"x": 18.19, "y": 6.32}, "budget": 70.0}],
+     "time_limit_s": 10, "seed": 1}
+
+``metric`` is ``euclidean`` (travel time = distance) or ``haversine`` (points as ``lon``/``lat``; travel time =
+great-circle km x ``circuity`` / ``speed_kmh``, in hours).  A team's ``budget`` bounds its route's travel plus
+service time (waiting for a time window counts too).  Sites are optional (a prize for visiting) unless
+``"must_visit": true``.
+
+PyVRP works in integers.  Times are scaled by ``SCALE`` and rounded *up* (travel, service, the start of a time
+window) or *down* (a budget, the end of a window), so that every route the solver accepts is feasible for the
+exact, unrounded times; each route is checked again with exact times before it is returned.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCALE = 10_000  # time units per instance time unit (1e-4 resolution)
+PRIZE_WEIGHT = 1.0  # stage 1: the largest prize is worth this many budgets of travel (see solve)
+STAGE_ONE_SHARE = 0.7  # of the time limit (and of the iteration cap)
+EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
+METRICS = ("euclidean", "haversine")
+
+
+class InstanceError(ValueError):
+    """An instance that cannot be solved as given; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    x: float  # x, or longitude
+    y: float  # y, or latitude
+    prize: float
+    service: float = 0.0
+    tw: tuple[float, float] | None = None
+    must_visit: bool = False
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    start: tuple[float, float]
+    end: tuple[float, float]
+    budget: float
+
+
+@dataclass(frozen=True)
+class Instance:
+    sites: list[Site]
+    teams: list[Team]
+    metric: str = "euclidean"
+    speed_kmh: float = 40.0
+    circuity: float = 1.3
+    time_limit_s: float = 10.0
+    seed: int = 1
+    iterations: int | None = None  # an iteration cap: with it binding, the answer depends on the seed alone
+
+    def travel(self, a: tuple[float, float], b: tuple[float, float]) -> float:
+        """Travel time between two points, exact."""
+        if self.metric == "euclidean":
+            return math.hypot(a[0] - b[0], a[1] - b[1])
+        lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+        h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+        return km * self.circuity / self.speed_kmh
+
+
+@dataclass
+class Route:
+    team: str
+    sites: list[str]
+    time: float = 0.0  # travel + waiting + service, exact
+    prize: float = 0.0
+
+
+@dataclass
+class Plan:
+    routes: list[Route]
+    total_prize: float
+    missed_must_visit: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"routes": [{"team": r.team, "sites": r.sites} for r in self.routes],
+                "total_prize": _number(self.total_prize)}
+
+
+def _number(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else round(v, 9)
+
+
+def _point(obj, what: str, metric: str) -> tuple[float, float]:
+    keys = ("x", "y") if metric == "euclidean" else ("lon", "lat")
+    if not isinstance(obj, dict) or any(k not in obj for k in keys):
+        raise InstanceError(f"{what}: expected an object with {keys[0]!r} and {keys[1]!r}")
+    x, y = (_finite(obj[k], f"{what}.{k}") for k in keys)
+    if metric == "haversine" and not (-180 <= x <= 180 and -90 <= y <= 90):
+        raise InstanceError(f"{what}: lon must lie in [-180, 180] and lat in [-90, 90]; got {x}, {y}")
+    return x, y
+
+
+def _finite(v, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InstanceError(f"{what}: expected a finite number, got {v!r}")
+    return float(v)
+
+
+def parse(doc: dict) -> Instance:
+    """The instance in ``doc`` (the JSON format above), validated: InstanceError names the first bad field."""
+    if not isinstance(doc, dict):
+        raise InstanceError("the instance must be a JSON object")
+    metric = doc.get("metric", "euclidean")
+    if metric not in METRICS:
+        raise InstanceError(f"metric: expected one of {', '.join(METRICS)}, got {metric!r}")
+    sites_in, teams_in = doc.get("sites"), doc.get("teams")
+    if not isinstance(sites_in, list):
+        raise InstanceError("sites: expected a list")
+    if not isinstance(teams_in, list) or not teams_in:
+        raise InstanceError("teams: expected a non-empty list (no team can visit anything)")
+    sites, seen = [], set()
+    for i, s in enumerate(sites_in):
+        where = f"sites[{i}]"
+        if not isinstance(s, dict) or not isinstance(s.get("id"), str) or not s["id"]:
+            raise InstanceError(f"{where}.id: expected a non-empty string")
+        if s["id"] in seen:
+            raise InstanceError(f"{where}.id: {s['id']!r} appears twice")
+        seen.add(s["id"])
+        x, y = _point(s, where, metric)
+        prize = _finite(s.get("prize", 0), f"{where}.prize")
+        service = _finite(s.get("service", 0), f"{where}.service")
+        if prize < 0 or service < 0:
+            raise InstanceError(f"{where}: prize and service must not be negative")
+        tw = s.get("tw")
+        if tw is not None:
+            if not isinstance(tw, list) or len(tw) != 2:
+                raise InstanceError(f"{where}.tw: expected [earliest, latest]")
+            tw = (_finite(tw[0], f"{where}.tw[0]"), _finite(tw[1], f"{where}.tw[1]"))
+            if tw[0] > tw[1]:
+                raise InstanceError(f"{where}.tw: earliest {tw[0]} is after latest {tw[1]}")
+        sites.append(Site(s["id"], x, y, prize, service, tw, bool(s.get("must_visit", False))))
+    teams, team_ids = [], set()
+    for i, t in enumerate(teams_in):
+        where = f"teams[{i}]"
+        if not isinstance(t, dict) or not isinstance(t.get("id"), str) or not t["id"]:
+            raise InstanceError(f"{where}.id: expected a non-empty string")
+        if t["id"] in team_ids:
+            raise InstanceError(f"{where}.id: {t['id']!r} appears twice")
+        team_ids.add(t["id"])
+        start = _point(t.get("start"), f"{where}.start", metric)
+        end = _point(t.get("end", t.get("start")), f"{where}.end", metric)
+        budget = _finite(t.get("budget"), f"{where}.budget")
+        if budget <= 0:
+            raise InstanceError(f"{where}.budget: must be positive, got {budget}")
+        teams.append(Team(t["id"], start, end, budget))
+    speed = _finite(doc.get("speed_kmh", 40.0), "speed_kmh")
+    circuity = _finite(doc.get("circuity", 1.3), "circuity")
+    if speed <= 0 or circuity < 1:
+        raise InstanceError("speed_kmh must be positive and circuity at least 1")
+    limit = _finite(doc.get("time_limit_s", 10.0), "time_limit_s")
+    if limit <= 0:
+        raise InstanceError(f"time_limit_s: must be positive, got {limit}")
+    seed = doc.get("seed", 1)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InstanceError(f"seed: expected a non-negative integer, got {seed!r}")
+    iterations = doc.get("iterations")
+    if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1):
+        raise InstanceError(f"iterations: expected a positive integer, got {iterations!r}")
+    return Instance(sites, teams, metric, speed, circuity, limit, seed, iterations)
+
+
+def load(path: Path) -> Instance:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InstanceError(f"{path}: not JSON ({e})") from None
+    return parse(doc)
+
+
+def _model(inst: Instance, prizes: list[int]):
+    """The PyVRP model of ``inst`` with these (integer) prizes."""
+    from pyvrp import Model
+
+    m = Model()
+    points: list[tuple[float, float]] = []
+    depots = []
+    for t in inst.teams:
+        for p in (t.start, t.end):
+            depots.append(m.add_depot(m.add_location(p[0], p[1])))
+            points.append(p)
+    for s, prize in zip(inst.sites, prizes, strict=True):
+        early, late = (_up(s.tw[0]), _down(s.tw[1])) if s.tw else (0, 2**62)
+        m.add_client(m.add_location(s.x, s.y), service_duration=_up(s.service), tw_early=early, tw_late=late,
+                     prize=prize, required=s.must_visit, name=s.id)
+        points.append((s.x, s.y))
+    for i, t in enumerate(inst.teams):
+        m.add_vehicle_type(num_available=1, start_depot=depots[2 * i], end_depot=depots[2 * i + 1],
+                           shift_duration=_down(t.budget), unit_distance_cost=1, name=t.id)
+    for a, pa in zip(m.locations, points, strict=True):
+        for b, pb in zip(m.locations, points, strict=True):
+            d = 0 if a is b else _up(inst.travel(pa, pb))
+            m.add_edge(a, b, distance=d, duration=d)
+    return m
+
+
+def _up(v: float) -> int:
+    return math.ceil(v * SCALE - 1e-9)
+
+
+def _down(v: float) -> int:
+    return math.floor(v * SCALE + 1e-9)
+
+
+def solve(inst: Instance) -> Plan:
+    """The routes that collect the most prize within every team's budget and the time windows.
+
+    PyVRP's objective is prize-collecting: the travel plus the prizes left out.  Two stages share the time limit:
+      1. the largest prize is worth one whole budget of travel: travel still guides the search, and the
+         penalties for a broken budget stay in scale (with prizes worth far more they cannot keep up, and with no
+         travel cost the search wanders: both measured on the TOP instances of bench/plan);
+      2. starting from the best plan of stage 1, the smallest prize outweighs all travel, so that no prize is
+         ever given up to save travel (stage 1 may do that on a tight budget).
+    """
+    from pyvrp import Route as PyVRPRoute
+    from pyvrp import Solution
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+
+    positive = [s.prize for s in inst.sites if s.prize > 0]
+    budget_max = max(_down(t.budget) for t in inst.teams)
+    weighted = [round(s.prize * PRIZE_WEIGHT * budget_max / max(positive)) if positive else 0 for s in inst.sites]
+    dominant_unit = (sum(_down(t.budget) for t in inst.teams) + 1) / min(positive) if positive else 0.0
+    dominant = [round(s.prize * dominant_unit) for s in inst.sites]
+
+    def stop(share: float):
+        criteria = [MaxRuntime(inst.time_limit_s * share)]
+        if inst.iterations:
+            criteria.append(MaxIterations(max(1, int(inst.iterations * share))))
+        return MultipleCriteria(criteria)
+
+    first = _model(inst, weighted).solve(stop=stop(STAGE_ONE_SHARE), seed=inst.seed, display=False).best
+    second_model = _model(inst, dominant)
+    start = None
+    if first.is_feasible():
+        data = second_model.data()
+        start = Solution(data, [PyVRPRoute(data, [a.idx for a in r if a.is_client()], r.vehicle_type())
+                                for r in first.routes()])
+    best = second_model.solve(stop=stop(1 - STAGE_ONE_SHARE), seed=inst.seed, display=False,
+                              initial_solution=start).best
+    if not best.is_feasible():
+        must = [s.id for s in inst.sites if s.must_visit]
+        raise InstanceError("no plan visits every must-visit site within the teams' budgets and the time windows"
+                            + (f" (must-visit: {', '.join(must)})" if must else ""))
+    routes_by_team: dict[str, list[str]] = {t.id: [] for t in inst.teams}
+    for route in best.routes():
+        team = inst.teams[route.vehicle_type()]
+        routes_by_team[team.id] = [inst.sites[a.idx].id for a in route if a.is_client()]
+    by_id = {s.id: s for s in inst.sites}
+    routes = []
+    for t in inst.teams:
+        r = Route(t.id, routes_by_team[t.id])
+        r.time, r.prize = route_time(inst, t, [by_id[i] for i in r.sites]), sum(by_id[i].prize for i in r.sites)
+        if r.time > t.budget + 1e-9:
+            raise RuntimeError(f"internal: team {t.id}'s route takes {r.time} > budget {t.budget}")
+        routes.append(r)
+    visited = {i for r in routes for i in r.sites}
+    missed = [s.id for s in inst.sites if s.must_visit and s.id not in visited]
+    return Plan(routes, sum(r.prize for r in routes), missed)
+
+
+def route_time(inst: Instance, team: Team, sites: list[Site]) -> float:
+    """The exact time of a route: travel, waiting for windows and service; inf if a window is missed."""
+    t, here = 0.0, team.start
+    for s in sites:
+        t += inst.travel(here, (s.x, s.y))
+        if s.tw:
+            if t > s.tw[1] + 1e-9:
+                return math.inf
+            t = max(t, s.tw[0])
+        t += s.service
+        here = (s.x, s.y)
+    return t + inst.travel(here, team.end)
