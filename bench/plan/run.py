@@ -1,0 +1,103 @@
+"""Benchmark: the planner on the Team Orienteering Problem instances of Chao, Golden and Wasil (issue 6, part 1).
+
+    python bench/plan/run.py [--time-limit 9] [--seeds 1,2,3]
+
+Each instance in ../shared/bench/top/ (format in TOP_format.txt there: the first point is the start, the last the
+end, each of the P paths at most Tmax long, Euclidean distances unrounded) is turned into riskmap's instance
+JSON and solved by `riskmap plan-instance` in a child process, with the time limit and each seed.  Every route
+is checked here again with exact distances.  Reported per instance: the score against the published reference
+score (the README there), the gap, and the wall time.
+
+Goals: average gap to the reference at most 0.5 %, no instance worse than 2 %, at most 10 s per instance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TOP = ROOT.parent / "shared" / "bench" / "top"
+REFERENCE = {"p2.3.g": 145, "p3.4.k": 350, "p6.2.j": 948, "p5.3.k": 495, "p4.2.j": 962, "p7.3.o": 874}
+
+
+def read_top(path: Path) -> tuple[list[tuple[float, float, float]], int, float]:
+    lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    n, paths, tmax = int(lines[0][1]), int(lines[1][1]), float(lines[2][1])
+    points = [(float(x), float(y), float(s)) for x, y, s in lines[3:3 + n]]
+    return points, paths, tmax
+
+
+def as_instance(points, paths: int, tmax: float, time_limit: float, seed: int) -> dict:
+    (sx, sy, _), (ex, ey, _) = points[0], points[-1]
+    return {"metric": "euclidean",
+            "sites": [{"id": f"p{i}", "x": x, "y": y, "prize": s} for i, (x, y, s) in enumerate(points[1:-1], 1)],
+            "teams": [{"id": f"path{k}", "start": {"x": sx, "y": sy}, "end": {"x": ex, "y": ey}, "budget": tmax}
+                      for k in range(1, paths + 1)],
+            "time_limit_s": time_limit, "seed": seed}
+
+
+def check(points, tmax: float, solution: dict) -> float:
+    """The solution's score, after checking every path's exact length and that no point is counted twice."""
+    xy = {f"p{i}": (x, y, s) for i, (x, y, s) in enumerate(points[1:-1], 1)}
+    start, end = points[0][:2], points[-1][:2]
+    seen: set[str] = set()
+    score = 0.0
+    for route in solution["routes"]:
+        here, length = start, 0.0
+        for p in route["sites"]:
+            assert p not in seen, f"{p} visited twice"
+            seen.add(p)
+            length += math.dist(here, xy[p][:2])
+            here = xy[p][:2]
+            score += xy[p][2]
+        length += math.dist(here, end)
+        assert length <= tmax + 1e-9, f"a path of length {length} > Tmax {tmax}"
+    assert score == solution["total_prize"]
+    return score
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--time-limit", type=float, default=9.0, help="seconds per instance (the goal allows 10)")
+    ap.add_argument("--seeds", default="1,2,3", help="seeds; the median score over them is reported")
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    print(f"=== TOP instances through riskmap plan-instance ({dt.date.today()}), {args.time_limit:g} s each, seeds "
+          f"{args.seeds} ===", flush=True)
+    gaps, walls = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, reference in REFERENCE.items():
+            points, paths, tmax = read_top(TOP / f"{name}.txt")
+            scores, times = [], []
+            for seed in seeds:
+                path = Path(tmp) / f"{name}-{seed}.json"
+                path.write_text(json.dumps(as_instance(points, paths, tmax, args.time_limit, seed)))
+                t0 = time.perf_counter()
+                out = subprocess.run([sys.executable, "-m", "api.cli", "plan-instance", str(path)], cwd=ROOT,
+                                     capture_output=True, text=True, check=True).stdout
+                times.append(time.perf_counter() - t0)
+                scores.append(check(points, tmax, json.loads(out)))
+            score = statistics.median(scores)
+            gap = (reference - score) / reference
+            gaps.append(gap)
+            walls.append(max(times))
+            print(f"{name:8s} {len(points):>4} points {paths} paths Tmax {tmax:>5g}: score {score:g} (seeds: "
+                  f"{', '.join(f'{s:g}' for s in scores)}) / reference {reference}, gap {gap:.2%}, "
+                  f"wall {max(times):.1f} s (the process, Python start included)", flush=True)
+    average = statistics.fmean(gaps)
+    print(f"average gap {average:.2%} (goal <= 0.5 %: {'met' if average <= 0.005 else 'NOT met'}); worst "
+          f"{max(gaps):.2%} (goal <= 2 %: {'met' if max(gaps) <= 0.02 else 'NOT met'}); slowest "
+          f"{max(walls):.1f} s (goal <= 10 s: {'met' if max(walls) <= 10 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
