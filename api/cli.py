@@ -217,6 +217,47 @@ def map_cmd(
         out.print(f"wrote {out_file} ({size / 1024:.0f} KB)", highlight=False)
 
 
+@app.command("allocate")
+def allocate_cmd(
+    teams: Annotated[int, typer.Option(help="Inspection teams to share.")],
+    level: Annotated[str, typer.Option(help="Admin level: province, city, county or township.")] = "county",
+    weights: Annotated[str, typer.Option(help="Weight of an enterprise per level.")] = "red=8,orange=4,yellow=2,blue=1",
+) -> None:
+    """Share inspection teams among the areas in proportion to their risk-weighted enterprises (largest remainders;
+    a team first wherever a red site stands, when teams suffice), as a table."""
+    from rich.table import Table
+
+    from api.database import open_database
+    from geo.planning.allocation import AllocationError, allocate_teams, area_counts
+
+    with _reported():
+        try:
+            parsed = {k.strip(): float(v) for k, v in (part.split("=") for part in weights.split(",") if part)}
+        except ValueError:
+            raise typer.BadParameter(f"--weights: expected level=number pairs, e.g. red=8,orange=4; got {weights!r}") \
+                from None
+        if level not in ("province", "city", "county", "township"):
+            raise typer.BadParameter(f"--level must be province, city, county or township, not {level!r}")
+        conn = open_database(_settings())
+        try:
+            areas = area_counts(conn, level)
+        finally:
+            conn.close()
+        try:
+            got = allocate_teams({code: c for code, _, c in areas}, teams, parsed)
+        except AllocationError as e:
+            err.print(f"error: {e}")
+            raise typer.Exit(2) from None
+        table = Table(title=f"{teams} teams over {len(areas)} {level} areas")
+        for column in ("area", "name", "red", "orange", "yellow", "blue", "weight", "teams"):
+            table.add_column(column, justify="left" if column in ("area", "name") else "right")
+        for code, name, c in areas:
+            weight = sum(parsed.get(lv, 0) * n for lv, n in c.items())
+            table.add_row(code, name, *(str(c[lv]) for lv in ("red", "orange", "yellow", "blue")), f"{weight:g}",
+                          str(got[code]))
+        out.print(table)
+
+
 @app.command("plan-instance")
 def plan_instance_cmd(
     path: Annotated[Path, typer.Argument(help="The instance: JSON with sites, teams, metric, time_limit_s, seed.")],

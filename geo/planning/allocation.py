@@ -70,3 +70,14 @@ def allocate_teams(counts: Mapping[str, Mapping[str, int]], teams: int,
     beyond = {a: max(0.0, teams * weight[a] / total - base[a]) for a in counts}
     extra = largest_remainder(beyond, left) if sum(beyond.values()) > 0 else largest_remainder(weight, left)
     return {a: base[a] + extra[a] for a in counts}
+
+
+def area_counts(conn, level: str = "county") -> list[tuple[str, str, dict[str, int]]]:
+    """(admin code, name, enterprises per level) of every stored admin area of ``level``."""
+    from importlib import resources
+
+    query = resources.files("geo.planning").joinpath("sql/area_enterprise_counts.sql").read_text(encoding="utf-8")
+    with conn.cursor() as cur:
+        cur.execute(query, {"level": level})
+        rows = cur.fetchall()
+    return [(code, name, {"red": r, "orange": o, "yellow": y, "blue": b}) for code, name, r, o, y, b in rows]
