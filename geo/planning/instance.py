@@ -185,8 +185,27 @@ def load(path: Path) -> Instance:
     return parse(doc)
 
 
-def _model(inst: Instance, prizes: list[int]):
-    """The PyVRP model of ``inst`` with these (integer) prizes."""
+def _travel_matrix(inst: Instance, points: list[tuple[float, float]]):
+    """Travel times between all points, scaled and rounded up (numpy, the same formulas as Instance.travel)."""
+    import numpy as np
+
+    p = np.asarray(points, dtype=np.float64)
+    if inst.metric == "euclidean":
+        t = np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
+    else:
+        lon, lat = np.radians(p[:, 0]), np.radians(p[:, 1])
+        h = (np.sin((lat[None, :] - lat[:, None]) / 2) ** 2
+             + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2)
+        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+        t = km * inst.circuity / inst.speed_kmh
+    scaled = np.ceil(t * SCALE - 1e-9).astype(np.int64)
+    np.fill_diagonal(scaled, 0)
+    return scaled
+
+
+def _data(inst: Instance, prizes: list[int], matrix=None):
+    """PyVRP's problem data for ``inst`` with these (integer) prizes, and the travel matrix (computed once; the
+    edges are given as one array rather than one call each)."""
     from pyvrp import Model
 
     m = Model()
@@ -204,11 +223,9 @@ def _model(inst: Instance, prizes: list[int]):
     for i, t in enumerate(inst.teams):
         m.add_vehicle_type(num_available=1, start_depot=depots[2 * i], end_depot=depots[2 * i + 1],
                            shift_duration=_down(t.budget), unit_distance_cost=1, name=t.id)
-    for a, pa in zip(m.locations, points, strict=True):
-        for b, pb in zip(m.locations, points, strict=True):
-            d = 0 if a is b else _up(inst.travel(pa, pb))
-            m.add_edge(a, b, distance=d, duration=d)
-    return m
+    if matrix is None:
+        matrix = _travel_matrix(inst, points)
+    return m.data().replace(distance_matrices=[matrix], duration_matrices=[matrix]), matrix
 
 
 def _up(v: float) -> int:
@@ -231,6 +248,7 @@ def solve(inst: Instance) -> Plan:
     """
     from pyvrp import Route as PyVRPRoute
     from pyvrp import Solution
+    from pyvrp import solve as pyvrp_solve
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     positive = [s.prize for s in inst.sites if s.prize > 0]
@@ -246,21 +264,21 @@ def solve(inst: Instance) -> Plan:
         return MultipleCriteria(criteria)
 
     # stage 1 from several seeds (the search lands in different places; the best start is kept)
-    first_model, first = _model(inst, weighted), None
+    first_data, matrix = _data(inst, weighted)
+    first = None
     for k in range(STAGE_ONE_STARTS):
-        found = first_model.solve(stop=stop(STAGE_ONE_SHARE / STAGE_ONE_STARTS), seed=inst.seed + 7919 * k,
-                                  display=False).best
+        found = pyvrp_solve(first_data, stop=stop(STAGE_ONE_SHARE / STAGE_ONE_STARTS), seed=inst.seed + 7919 * k,
+                            display=False).best
         if found.is_feasible() and (first is None or (found.uncollected_prizes(), found.distance_cost())
                                     < (first.uncollected_prizes(), first.distance_cost())):
             first = found
-    second_model = _model(inst, dominant)
+    data, _ = _data(inst, dominant, matrix)
     start = None
     if first is not None:
-        data = second_model.data()
         start = Solution(data, [PyVRPRoute(data, [a.idx for a in r if a.is_client()], r.vehicle_type())
                                 for r in first.routes()])
-    best = second_model.solve(stop=stop(1 - STAGE_ONE_SHARE), seed=inst.seed, display=False,
-                              initial_solution=start).best
+    best = pyvrp_solve(data, stop=stop(1 - STAGE_ONE_SHARE), seed=inst.seed, display=False,
+                       initial_solution=start).best
     if not best.is_feasible():
         must = [s.id for s in inst.sites if s.must_visit]
         raise InstanceError("no plan visits every must-visit site within the teams' budgets and the time windows"
