@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 SCALE = 10_000  # time units per instance time unit (1e-4 resolution)
@@ -87,7 +87,6 @@ class Route:
 class Plan:
     routes: list[Route]
     total_prize: float
-    missed_must_visit: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {"routes": [{"team": r.team, "sites": r.sites} for r in self.routes],
@@ -295,9 +294,7 @@ def solve(inst: Instance) -> Plan:
         if r.time > t.budget + 1e-9:
             raise RuntimeError(f"internal: team {t.id}'s route takes {r.time} > budget {t.budget}")
         routes.append(r)
-    visited = {i for r in routes for i in r.sites}
-    missed = [s.id for s in inst.sites if s.must_visit and s.id not in visited]
-    return Plan(routes, sum(r.prize for r in routes), missed)
+    return Plan(routes, sum(r.prize for r in routes))
 
 
 def route_time(inst: Instance, team: Team, sites: list[Site]) -> float:
