@@ -18,7 +18,7 @@ import folium
 
 from geo.errors import NotFound
 from maps import assets
-from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS
+from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, render
 
 MAX_CELLS = 1500  # zoning cells in the page at most: the finest H3 resolution that stays under this is used
 MAX_FEATURES = 1000  # red and orange features in the page at most (worst first)
@@ -133,11 +133,7 @@ def export_map(conn, area: str, out: Path, resolutions: list[int], language: str
     """Writes the page of admin area ``area`` to ``out``; returns its size in bytes."""
     data = static_map_data(conn, area, resolutions)
     m = static_map(data, language)
-    root = m.get_root()
-    root.header.add_child(folium.Element(f"<title>{html.escape(data['area']['name'])} · riskmap</title>"),
-                          name="title")
-    root.header.add_child(folium.CssLink(f"{assets.STATIC_URL}/riskmap.css"), name="riskmap_css")
-    page = inline_assets(root.render())
-    page = page.replace("<html>", f'<html lang="{"zh-CN" if language == "zh" else "en"}">', 1)
+    m.get_root().header.add_child(folium.CssLink(f"{assets.STATIC_URL}/riskmap.css"), name="riskmap_css")
+    page = inline_assets(render(m, f"{data['area']['name']} · riskmap", language))
     out.write_text(page, encoding="utf-8")
     return len(page.encode("utf-8"))

@@ -9,7 +9,7 @@ import folium
 
 from maps import assets
 from maps.basemaps import Basemap
-from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, BasemapLayer
+from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, BasemapLayer, render
 
 TEXT = {
     "zh": {"score": "得分", "level": "风险等级", "direct_red": "直接判定重大风险", "model": "模型版本",
@@ -100,16 +100,13 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
   <p class="riskmap-history">{history}</p>
 </div>"""
     root = m.get_root()
-    root.header.add_child(folium.Element(f"<title>{html.escape(p['name'])} · riskmap</title>"), name="title")
-    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="favicon")
     root.header.add_child(folium.CssLink(f"{static_url}/riskmap.css"), name="riskmap_css")
     root.header.add_child(folium.Element(
         "<style>html, body {height: auto;} body {display: flex; flex-direction: column;}"
         " .folium-map {order: 0; height: 45vh !important; position: relative !important; flex: none;}"
         " .riskmap-detail {order: 1;}</style>"), name="detail_layout")  # the map on top, the details below
     root.html.add_child(folium.Element(body), name="detail")
-    page = root.render()
-    return page.replace("<html>", f'<html lang="{"zh-CN" if language == "zh" else "en"}">', 1)
+    return render(m, f"{p['name']} · riskmap", language)
 
 
 def _bounds(geometry: dict) -> list[list[float]]:

@@ -8,10 +8,11 @@ number of features.
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass, field
 
 import folium
-from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from geo.risk.framework import LEVELS
@@ -59,7 +60,7 @@ class MapConfig:
     pond_sector: dict = field(default_factory=lambda: {"radius_m": 1000.0, "half_angle_deg": 45.0})
 
 
-class BasemapLayer(MacroElement):
+class BasemapLayer(JSCSSMixin):
     """The basemap (maps/static/basemap.js: tile layers, GCJ-02 ones moved onto WGS 84)."""
 
     _template = Template("""
@@ -72,16 +73,10 @@ class BasemapLayer(MacroElement):
         super().__init__()
         self._name = "BasemapLayer"
         self.basemap = asdict(basemap)
-        self.default_js = assets.basemap_js(static_url)
-
-    def render(self, **kwargs):
-        figure = self.get_root()
-        for name, url in self.default_js:
-            figure.header.add_child(folium.elements.JavascriptLink(url), name=name)
-        super().render(**kwargs)
+        self.default_js = assets.basemap_js(static_url)  # put in the page's head by JSCSSMixin
 
 
-class RiskLayers(MacroElement):
+class RiskLayers(JSCSSMixin):
     """The risk layers, legend and panels of riskmap.js, started on the map once the page has loaded."""
 
     _template = Template("""
@@ -97,14 +92,6 @@ class RiskLayers(MacroElement):
         self.default_js = assets.risk_layers_js(static_url)
         self.default_css = assets.risk_layers_css(static_url)
 
-    def render(self, **kwargs):
-        figure = self.get_root()
-        for name, url in self.default_js:
-            figure.header.add_child(folium.elements.JavascriptLink(url), name=name)
-        for name, url in self.default_css:
-            figure.header.add_child(folium.elements.CssLink(url), name=name)
-        super().render(**kwargs)
-
 
 def main_map(config: MapConfig, basemap: Basemap, center: tuple[float, float] = (39.63, 118.18), zoom: int = 9,
              static_url: str = assets.STATIC_URL) -> folium.Map:
@@ -119,9 +106,12 @@ def main_map(config: MapConfig, basemap: Basemap, center: tuple[float, float] = 
     return m
 
 
-def render(m: folium.Map, title: str = "riskmap") -> str:
-    """The map as a whole HTML page."""
+def render(m: folium.Map, title: str = "riskmap", language: str | None = None) -> str:
+    """The map as a whole HTML page: its title, no /favicon.ico request, and the language of its text."""
     root = m.get_root()
-    root.header.add_child(folium.Element(f"<title>{title}</title>"), name="title")
+    root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"), name="title")
     root.header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="favicon")  # no /favicon.ico
-    return root.render()
+    page = root.render()
+    if language:
+        page = page.replace("<html>", f'<html lang="{"zh-CN" if language == "zh" else "en"}">', 1)
+    return page

@@ -43,4 +43,4 @@ def main_page(request: Request, conn: Connection, model: RiskModel,
                        pond_sector={"radius_m": float(context["downstream_radius_m"]),
                                     "half_angle_deg": float(context["sector_half_angle_deg"])})
     m = main_map(config, basemap(settings.basemap, settings.basemap_key), center=(lat, lon), zoom=zoom)
-    return HTMLResponse(render(m, "riskmap"))
+    return HTMLResponse(render(m, "riskmap", lang))

@@ -113,6 +113,16 @@ def _finite(v, what: str) -> float:
     return float(v)
 
 
+def _new_id(obj, where: str, seen: set[str]) -> str:
+    """The non-empty, not yet seen ``id`` of an instance entry (added to ``seen``)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not obj["id"]:
+        raise InstanceError(f"{where}.id: expected a non-empty string")
+    if obj["id"] in seen:
+        raise InstanceError(f"{where}.id: {obj['id']!r} appears twice")
+    seen.add(obj["id"])
+    return obj["id"]
+
+
 def parse(doc: dict) -> Instance:
     """The instance in ``doc`` (the JSON format above), validated: InstanceError names the first bad field."""
     if not isinstance(doc, dict):
@@ -128,11 +138,7 @@ def parse(doc: dict) -> Instance:
     sites, seen = [], set()
     for i, s in enumerate(sites_in):
         where = f"sites[{i}]"
-        if not isinstance(s, dict) or not isinstance(s.get("id"), str) or not s["id"]:
-            raise InstanceError(f"{where}.id: expected a non-empty string")
-        if s["id"] in seen:
-            raise InstanceError(f"{where}.id: {s['id']!r} appears twice")
-        seen.add(s["id"])
+        site_id = _new_id(s, where, seen)
         x, y = _point(s, where, metric)
         prize = _finite(s.get("prize", 0), f"{where}.prize")
         service = _finite(s.get("service", 0), f"{where}.service")
@@ -145,21 +151,17 @@ def parse(doc: dict) -> Instance:
             tw = (_finite(tw[0], f"{where}.tw[0]"), _finite(tw[1], f"{where}.tw[1]"))
             if tw[0] > tw[1]:
                 raise InstanceError(f"{where}.tw: earliest {tw[0]} is after latest {tw[1]}")
-        sites.append(Site(s["id"], x, y, prize, service, tw, bool(s.get("must_visit", False))))
+        sites.append(Site(site_id, x, y, prize, service, tw, bool(s.get("must_visit", False))))
     teams, team_ids = [], set()
     for i, t in enumerate(teams_in):
         where = f"teams[{i}]"
-        if not isinstance(t, dict) or not isinstance(t.get("id"), str) or not t["id"]:
-            raise InstanceError(f"{where}.id: expected a non-empty string")
-        if t["id"] in team_ids:
-            raise InstanceError(f"{where}.id: {t['id']!r} appears twice")
-        team_ids.add(t["id"])
+        team_id = _new_id(t, where, team_ids)
         start = _point(t.get("start"), f"{where}.start", metric)
         end = _point(t.get("end", t.get("start")), f"{where}.end", metric)
         budget = _finite(t.get("budget"), f"{where}.budget")
         if budget <= 0:
             raise InstanceError(f"{where}.budget: must be positive, got {budget}")
-        teams.append(Team(t["id"], start, end, budget))
+        teams.append(Team(team_id, start, end, budget))
     speed = _finite(doc.get("speed_kmh", 40.0), "speed_kmh")
     circuity = _finite(doc.get("circuity", 1.3), "circuity")
     if speed <= 0 or circuity < 1:
