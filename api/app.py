@@ -20,7 +20,19 @@ from fastapi import FastAPI
 from api import errors
 from api.access import BodyLimit
 from api.database import database_url
-from api.routes import PreparingConnection, areas, exposure, features, health, near, pages, risk_list, siting, writes
+from api.routes import (
+    PreparingConnection,
+    areas,
+    exposure,
+    features,
+    health,
+    near,
+    pages,
+    plans,
+    risk_list,
+    siting,
+    writes,
+)
 from api.settings import Settings
 from geo import store
 from geo.risk.config import load_model
@@ -160,6 +172,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(siting.router)
     app.include_router(writes.router)
     app.include_router(exposure.router)
+    app.include_router(plans.router)
     app.include_router(pages.router)
     mount_map_assets(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))

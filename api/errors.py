@@ -19,7 +19,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.access import BodyTooLarge, Forbidden, MissingCredentials
-from geo.errors import Conflict, DatabaseUnavailable, ImportRejected, InputError, InvalidCRS, NotFound, UnknownKind
+from geo.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    ImportRejected,
+    InputError,
+    InvalidCRS,
+    NotFound,
+    PlanningError,
+    UnknownKind,
+)
 
 log = logging.getLogger("riskmap.api")
 
@@ -40,6 +49,7 @@ STATUS: dict[type[Exception], Status] = {
     InvalidCRS: Status(422, "Invalid coordinate reference system"),
     InputError: Status(422, "Invalid input"),
     ImportRejected: Status(422, "Import rejected"),
+    PlanningError: Status(422, "Plan not possible as asked"),
     NotFound: Status(404, "Not found"),
     Conflict: Status(409, "Conflict"),
     MissingCredentials: Status(401, "API key required"),

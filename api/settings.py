@@ -27,5 +27,8 @@ class Settings(BaseSettings):
     # The key of a basemap service that needs one (Tianditu's "tk").
     basemap_key: str | None = None
 
+    # The longest a plan may search (POST /plans: the request's time_limit_s may not exceed it), in seconds.
+    plan_max_time_s: float = 120.0
+
     def write_keys(self) -> frozenset[str]:
         return frozenset(k.strip() for k in (self.api_keys or "").split(",") if k.strip())

@@ -29,6 +29,13 @@ class InvalidSetting(RiskmapError):
     exit_code = 2
 
 
+class PlanningError(RiskmapError):
+    """A plan that cannot be made as asked (no teams, an unknown area, a must-visit site out of reach...); the
+    message names what and why."""
+
+    exit_code = 2
+
+
 class InputError(RiskmapError):
     """A problem with an input file as a whole (unreadable, empty, wrong layer...)."""
 

@@ -32,6 +32,9 @@ VENUE_GLYPHS = {"mall": ("商", "Mall"), "market": ("市", "Market"), "hospital"
                 "square": ("场", "Square"), "other": ("其", "Other")}
 KIND_LABELS = {"enterprise": ("企业", "Enterprises"), "tailings_pond": ("尾矿库", "Tailings ponds"),
                "pipeline": ("管道", "Pipelines"), "venue": ("人员密集场所", "Crowded venues")}
+# one colour a team on plan layers (ColorBrewer "Dark2" then "Set1"): distinct on a light basemap and in print
+TEAM_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
+                "#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999")
 LANGUAGES = ("zh", "en")
 MAX_ZOOM = 18
 
@@ -58,6 +61,8 @@ class MapConfig:
     # a tailings pond's downstream sector (the model's overhead-pond test: [context] downstream_radius_m and
     # sector_half_angle_deg)
     pond_sector: dict = field(default_factory=lambda: {"radius_m": 1000.0, "half_angle_deg": 45.0})
+    plan: int | None = None  # a stored inspection plan to show (routes and numbered stops), or none
+    team_colours: list[str] = field(default_factory=lambda: list(TEAM_COLOURS))
 
 
 class BasemapLayer(JSCSSMixin):

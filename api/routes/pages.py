@@ -26,7 +26,9 @@ def zoom_for(x0: float, y0: float, x1: float, y1: float) -> int:
 
 @router.get("/", response_class=HTMLResponse, summary="The main map")
 def main_page(request: Request, conn: Connection, model: RiskModel,
-              lang: Annotated[Literal["zh", "en"], Query(description="Labels: Chinese (default) or English.")] = "zh"):
+              lang: Annotated[Literal["zh", "en"], Query(description="Labels: Chinese (default) or English.")] = "zh",
+              plan: Annotated[int | None, Query(ge=1, le=2**63 - 1, description=(
+                  "A stored inspection plan to show on the map (its routes and stops)."))] = None):
     """The main map: four-colour zoning, the exposure heatmap, the feature classes, a legend and the risks near
     any point clicked. Its layers load from this API for the visible box and zoom."""
     settings = request.app.state.settings
@@ -38,7 +40,7 @@ def main_page(request: Request, conn: Connection, model: RiskModel,
     else:
         lat, lon, zoom = (y0 + y1) / 2, (x0 + x1) / 2, zoom_for(x0, y0, x1, y1)
     context = model["context"]
-    config = MapConfig(language=lang, synthetic=bool(synthetic),
+    config = MapConfig(language=lang, synthetic=bool(synthetic), plan=plan,
                        h3_resolutions=sorted(int(r) for r in model["area"]["h3_resolutions"]),
                        pond_sector={"radius_m": float(context["downstream_radius_m"]),
                                     "half_angle_deg": float(context["sector_half_angle_deg"])})

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from geo.errors import PlanningError
 
 SCALE = 10_000  # time units per instance time unit (1e-4 resolution)
 PRIZE_WEIGHT = 0.3  # stage 1: the largest prize is worth this much of one budget of travel (see solve)
@@ -31,7 +34,7 @@ EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 METRICS = ("euclidean", "haversine")
 
 
-class InstanceError(ValueError):
+class InstanceError(PlanningError, ValueError):
     """An instance that cannot be solved as given; the message names the field."""
 
 
@@ -237,7 +240,33 @@ def _down(v: float) -> int:
     return math.floor(v * SCALE + 1e-9)
 
 
-def solve(inst: Instance) -> Plan:
+def must_visit_problems(inst: Instance) -> list[str]:
+    """Why the must-visit sites cannot all be visited, as far as simple checks tell: a site no team can reach and
+    inspect within its budget (and the site's time window), or more inspection hours than the teams have."""
+    problems = []
+    must = [s for s in inst.sites if s.must_visit]
+    for s in must:
+        best = math.inf
+        for t in inst.teams:
+            arrive = inst.travel(t.start, (s.x, s.y))
+            if s.tw and arrive > s.tw[1] + 1e-9:
+                continue
+            begin = max(arrive, s.tw[0]) if s.tw else arrive
+            best = min(best, begin + s.service + inst.travel((s.x, s.y), t.end) - t.budget)
+        if best == math.inf:
+            problems.append(f"{s.id}: no team can arrive before its time window closes at {s.tw[1]:g}")
+        elif best > 1e-9:
+            problems.append(f"{s.id}: going there from the base, inspecting it ({s.service:g}) and coming back "
+                            f"takes {best:.2f} more than a team's budget allows")
+    need = sum(s.service for s in must)
+    have = sum(t.budget for t in inst.teams)
+    if need > have + 1e-9:
+        problems.append(f"the {len(must)} must-visit sites need {need:g} of inspection alone, more than the "
+                        f"{have:g} all the teams have")
+    return problems
+
+
+def solve(inst: Instance, progress=None) -> Plan:
     """The routes that collect the most prize within every team's budget and the time windows.
 
     PyVRP's objective is prize-collecting: the travel plus the prizes left out.  Two stages share the time limit:
@@ -246,6 +275,8 @@ def solve(inst: Instance) -> Plan:
          travel cost the search wanders: both measured on the TOP instances of bench/plan);
       2. starting from the best plan of stage 1, the smallest prize outweighs all travel, so that no prize is
          ever given up to save travel (stage 1 may do that on a tight budget).
+
+    ``progress(seconds, limit)``, when given, is called about once a second while the search runs.
     """
     from pyvrp import Route as PyVRPRoute
     from pyvrp import Solution
@@ -258,11 +289,16 @@ def solve(inst: Instance) -> Plan:
     dominant_unit = (sum(_down(t.budget) for t in inst.teams) + 1) / min(positive) if positive else 0.0
     dominant = [round(s.prize * dominant_unit) for s in inst.sites]
 
+    problems = must_visit_problems(inst)
+    if problems:
+        raise InstanceError("no plan can visit every must-visit site: " + "; ".join(problems))
+    started = time.monotonic()
+
     def stop(share: float):
         criteria = [MaxRuntime(inst.time_limit_s * share)]
         if inst.iterations:
             criteria.append(MaxIterations(max(1, int(inst.iterations * share))))
-        return MultipleCriteria(criteria)
+        return _Reporting(MultipleCriteria(criteria), progress, started, inst.time_limit_s)
 
     # stage 1 from several seeds (the search lands in different places; the best start is kept)
     first_data, matrix = _data(inst, weighted)
@@ -282,7 +318,8 @@ def solve(inst: Instance) -> Plan:
                        initial_solution=start).best
     if not best.is_feasible():
         must = [s.id for s in inst.sites if s.must_visit]
-        raise InstanceError("no plan visits every must-visit site within the teams' budgets and the time windows"
+        raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
+                            "windows: each can be reached alone, but not all of them together"
                             + (f" (must-visit: {', '.join(must)})" if must else ""))
     routes_by_team: dict[str, list[str]] = {t.id: [] for t in inst.teams}
     for route in best.routes():
@@ -297,6 +334,23 @@ def solve(inst: Instance) -> Plan:
             raise RuntimeError(f"internal: team {t.id}'s route takes {r.time} > budget {t.budget}")
         routes.append(r)
     return Plan(routes, sum(r.prize for r in routes))
+
+
+class _Reporting:
+    """A PyVRP stopping criterion that also reports progress about once a second."""
+
+    def __init__(self, inner, progress, started: float, limit: float):
+        self.inner, self.progress, self.started, self.limit = inner, progress, started, limit
+        self.last = 0.0
+
+    def __call__(self, best_cost: float) -> bool:
+        done = self.inner(best_cost)
+        if self.progress is not None:
+            now = time.monotonic()
+            if now - self.last >= 1.0:
+                self.last = now
+                self.progress(min(now - self.started, self.limit), self.limit)
+        return done
 
 
 def route_time(inst: Instance, team: Team, sites: list[Site]) -> float:

@@ -1,36 +1,85 @@
-"""Inspection plans from the stored risks (issue 6, item 2): the sites of an area at or above a level, each with
-its risk score as the prize and an inspection duration by class, visited by teams that leave a base each working
-day; solved as a team orienteering instance (geo/planning/instance.py), travel by great-circle distance times a
-circuity factor at the teams' speed.  A greedy plan (the highest risk per minute next) is the baseline."""
+"""Inspection plans from the stored risks (issue 6, item 2).
+
+The sites of an area at or above a level, each with its risk score as the prize and an inspection duration by
+class and size, are visited by teams that leave their base each working day and are back within the day's hours.
+Overdue re-inspections (and any site named) can be made must-visit; a site may be given a time window.  Solved
+as a team orienteering instance (geo/planning/instance.py: one route per team and day); travel by great-circle
+distance times a circuity factor at the teams' speed.  A greedy plan is the baseline.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 
 from geo.planning.instance import Instance, InstanceError, Plan, Route, Site, Team, route_time, solve
 from geo.risk.framework import LEVELS
 
-# hours an inspection takes, by class [assumption: a day's visit for a hazardous-chemicals enterprise is 2-3 h;
-# a pond and a venue about 1.5 h]
-SERVICE_HOURS = {"enterprise": 2.0, "tailings_pond": 1.5, "venue": 1.5}
+PLAN_KINDS = ("enterprise", "tailings_pond", "venue")
+MAX_SITES = 5000  # candidate sites at most (the solver's travel matrix grows with the square)
+MAX_ROUTES = 1000  # team-days at most
+
+# Hours an inspection takes, by class and size: (the size attribute, ((smallest size, hours), ...)).  A site of
+# unknown size gets its class's longest inspection, so that a day never runs over.  [assumption: a site visit
+# with document review for a hazardous-chemicals enterprise takes 2-3 h, about 1 h for a small workshop; ponds and
+# crowded venues by capacity and floor area likewise; to be set by each bureau]
+SERVICE_HOURS: dict[str, tuple[str, tuple[tuple[float, float], ...]]] = {
+    "enterprise": ("employees", ((0, 1.5), (100, 2.0), (1000, 3.0))),
+    "tailings_pond": ("capacity_10k_m3", ((0, 1.0), (100, 1.5), (1000, 2.0))),
+    "venue": ("floor_area_m2", ((0, 1.0), (5000, 1.5), (50000, 2.5))),
+}
+
+
+def service_hours(kind: str, size: float | None, table=None) -> float:
+    """The inspection hours of a site of ``kind`` and ``size`` (the band whose smallest size it reaches)."""
+    _, bands = (table or SERVICE_HOURS)[kind]
+    if size is None or not math.isfinite(size):
+        return max(h for _, h in bands)
+    hours = bands[0][1]
+    for smallest, h in bands:
+        if size >= smallest:
+            hours = h
+    return hours
+
+
+def check_service_table(table) -> None:
+    for kind, entry in table.items():
+        if kind not in PLAN_KINDS:
+            raise InstanceError(f"service_hours: {kind!r} is not a kind a plan visits ({', '.join(PLAN_KINDS)})")
+        _, bands = entry
+        if not bands:
+            raise InstanceError(f"service_hours.{kind}: expected at least one [smallest size, hours] band")
+        for smallest, hours in bands:
+            if not (math.isfinite(smallest) and math.isfinite(hours)) or smallest < 0 or not 0 < hours <= 24:
+                raise InstanceError(f"service_hours.{kind}: a band needs a size >= 0 and hours in (0, 24], "
+                                    f"got [{smallest}, {hours}]")
+        sizes = [s for s, _ in bands]
+        if sizes != sorted(sizes) or len(set(sizes)) != len(sizes):
+            raise InstanceError(f"service_hours.{kind}: the bands' smallest sizes must increase, got {sizes}")
 
 
 @dataclass(frozen=True)
 class PlanRequest:
     teams: int
     days: int
-    base: tuple[float, float]  # lon, lat: where every team starts and ends each day
+    bases: tuple[tuple[float, float], ...] = ()  # lon, lat: one for every team, or one each; () = the area's
     hours_per_day: float = 8.0
+    day_start: str = "08:30"
     speed_kmh: float = 40.0
     circuity: float = 1.3
     area: str | None = None  # admin code; None: everywhere
-    kinds: tuple[str, ...] = ("enterprise", "tailings_pond", "venue")
+    kinds: tuple[str, ...] = PLAN_KINDS
     min_level: str = "yellow"
     max_sites: int = 2000
     time_limit_s: float = 30.0
     seed: int = 1
+    must_visit: tuple[str, ...] = ()  # 'kind.id' of sites that must be inspected
+    overdue_days: int | None = None  # sites not inspected for longer than this are must-visit (re-inspection)
+    time_windows: dict = field(default_factory=dict)  # 'kind.id' -> (from, to) as "HH:MM" clock times
     service_hours: dict = field(default_factory=lambda: dict(SERVICE_HOURS))
+    today: dt.date | None = None  # the plan's first day (overdue is counted to it); None: today
 
     def check(self) -> None:
         if self.teams < 1:
@@ -38,44 +87,176 @@ class PlanRequest:
         if self.days < 1:
             raise InstanceError(f"days: at least one day is needed, got {self.days}")
         if not 0 < self.hours_per_day <= 24:
-            raise InstanceError(f"hours per day: expected more than 0 and at most 24, got {self.hours_per_day}")
+            raise InstanceError(f"hours_per_day: expected more than 0 and at most 24, got {self.hours_per_day}")
+        start = clock_hours(self.day_start, "day_start")
+        if start + self.hours_per_day > 24:
+            raise InstanceError(f"hours_per_day: a day starting at {self.day_start} cannot last "
+                                f"{self.hours_per_day:g} h (it would end after midnight)")
+        if not (math.isfinite(self.speed_kmh) and self.speed_kmh > 0):
+            raise InstanceError(f"speed_kmh: expected a positive speed, got {self.speed_kmh}")
+        if not (math.isfinite(self.circuity) and 1 <= self.circuity <= 5):
+            raise InstanceError(f"circuity: expected a factor from 1 to 5, got {self.circuity}")
         if self.min_level not in LEVELS:
             raise InstanceError(f"min_level: expected one of {', '.join(LEVELS)}, got {self.min_level!r}")
-        unknown = [k for k in self.kinds if k not in self.service_hours]
+        if not self.kinds:
+            raise InstanceError("kinds: expected at least one kind of site to visit")
+        unknown = [k for k in self.kinds if k not in PLAN_KINDS]
         if unknown:
-            raise InstanceError(f"kinds: cannot plan visits to {', '.join(unknown)}")
+            raise InstanceError(f"kinds: cannot plan visits to {', '.join(unknown)} "
+                                f"(plans visit {', '.join(PLAN_KINDS)})")
+        if self.teams * self.days > MAX_ROUTES:
+            raise InstanceError(f"teams x days: at most {MAX_ROUTES:,} team-days in one plan, got "
+                                f"{self.teams * self.days:,}")
+        if not 1 <= self.max_sites <= MAX_SITES:
+            raise InstanceError(f"max_sites: expected 1 to {MAX_SITES:,}, got {self.max_sites}")
+        if not 0 < self.time_limit_s <= 600:
+            raise InstanceError(f"time_limit_s: expected more than 0 and at most 600 s, got {self.time_limit_s}")
+        if self.seed < 0:
+            raise InstanceError(f"seed: expected a non-negative integer, got {self.seed}")
+        if self.bases and len(self.bases) not in (1, self.teams):
+            raise InstanceError(f"bases: give one base for every team or one for each of the {self.teams} teams, "
+                                f"not {len(self.bases)}")
+        for i, (lon, lat) in enumerate(self.bases):
+            if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+                raise InstanceError(f"bases[{i}]: lon must lie in [-180, 180] and lat in [-90, 90], got {lon}, {lat}")
+        if self.overdue_days is not None and self.overdue_days < 0:
+            raise InstanceError(f"overdue_days: expected a number of days >= 0, got {self.overdue_days}")
+        for key in (*self.must_visit, *self.time_windows):
+            site_key(key)
+        for key, (a, b) in self.time_windows.items():
+            lo, hi = clock_hours(a, f"time_windows[{key}]"), clock_hours(b, f"time_windows[{key}]")
+            if lo > hi:
+                raise InstanceError(f"time_windows[{key}]: from {a} is after to {b}")
+        check_service_table(self.service_hours)
+
+    def team_bases(self, default: tuple[float, float]) -> list[tuple[float, float]]:
+        if not self.bases:
+            return [default] * self.teams
+        return list(self.bases) * self.teams if len(self.bases) == 1 else list(self.bases)
 
 
-def candidate_sites(conn, req: PlanRequest) -> list[Site]:
-    """The sites the request may visit, worst first (InstanceError for an unknown area or none at all)."""
+def clock_hours(value: str, what: str) -> float:
+    """'08:30' -> 8.5 (InstanceError naming ``what`` when it is no clock time)."""
+    try:
+        h, m = str(value).split(":")
+        hours, minutes = int(h), int(m)
+        if not (0 <= hours <= 24 and 0 <= minutes < 60 and (hours < 24 or minutes == 0)) or len(m) != 2:
+            raise ValueError
+    except ValueError:
+        raise InstanceError(f"{what}: expected a clock time HH:MM, got {value!r}") from None
+    return hours + minutes / 60
+
+
+def site_key(key: str) -> tuple[str, int]:
+    """'enterprise.12' -> ('enterprise', 12)."""
+    kind, _, fid = str(key).partition(".")
+    if kind not in PLAN_KINDS or not fid.isdigit():
+        raise InstanceError(f"site {key!r}: expected kind.id with kind one of {', '.join(PLAN_KINDS)}, "
+                            f"e.g. enterprise.12")
+    return kind, int(fid)
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What a plan shows of a site besides the solver's view of it."""
+
+    key: str  # kind.id
+    kind: str
+    id: int
+    source_id: str
+    name: str
+    lon: float
+    lat: float
+    score: float
+    level: str
+    size: float | None
+    last_inspection: dt.date | None
+    service: float  # hours
+    must_visit: str | None = None  # why it must be visited: 'named' or 'overdue'
+    tw: tuple[float, float] | None = None  # hours after the day's start
+
+
+@dataclass
+class Candidates:
+    sites: list[SiteInfo]
+    default_base: tuple[float, float]
+    red_cut_off: int  # red sites matching the request but beyond max_sites
+    model_version: str  # of the risk scores
+
+
+def candidate_sites(conn, req: PlanRequest) -> Candidates:
+    """The sites the request may visit, worst first (InstanceError for an unknown area, an unknown named site,
+    or none at all)."""
     req.check()
+    default_base = None
     if req.area is not None:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM area WHERE admin_code = %s", (req.area,))
-            if cur.fetchone() is None:
-                raise InstanceError(f"area: no admin area with code {req.area!r} is stored")
+            cur.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM area "
+                        "WHERE admin_code = %s) a", (req.area,))
+            row = cur.fetchone()
+        if row is None:
+            raise InstanceError(f"area: no admin area with code {req.area!r} is stored")
+        default_base = (row[0], row[1])
+    named = sorted(set(req.must_visit) | set(req.time_windows))
     query = resources.files("geo.planning").joinpath("sql/candidate_sites.sql").read_text(encoding="utf-8")
     with conn.cursor() as cur:
         cur.execute(query, {"area": req.area, "kinds": list(req.kinds), "levels": list(LEVELS),
-                            "min_pos": LEVELS.index(req.min_level) + 1, "limit": req.max_sites})
+                            "min_pos": LEVELS.index(req.min_level) + 1, "limit": req.max_sites,
+                            "named": named, "named_any": bool(named)})
         rows = cur.fetchall()
+    found = {f"{r[0]}.{r[1]}" for r in rows if r[10]}
+    missing = [k for k in named if k not in found]
+    if missing:
+        raise InstanceError(f"no scored site {', '.join(missing)}: a must-visit or time-window site must be a "
+                            f"stored, scored feature" + (" (and named sites count toward max_sites)"
+                                                         if len(named) > req.max_sites else ""))
     if not rows:
         raise InstanceError(f"no scored {', '.join(req.kinds)} at level {req.min_level} or above"
                             + (f" in area {req.area}" if req.area else ""))
-    return [Site(f"{kind}.{fid}", x, y, float(score), req.service_hours[kind]) for kind, fid, _, x, y, score, _ in rows]
+    today = req.today or dt.date.today()
+    day0 = clock_hours(req.day_start, "day_start")
+    sites = []
+    for kind, fid, source_id, name, x, y, score, level, size, last, _, _, _ in rows:
+        key = f"{kind}.{fid}"
+        why = None
+        if key in req.must_visit:
+            why = "named"
+        elif req.overdue_days is not None and last is not None and (today - last).days > req.overdue_days:
+            why = "overdue"
+        tw = None
+        if key in req.time_windows:
+            a, b = req.time_windows[key]
+            tw = (clock_hours(a, key) - day0, clock_hours(b, key) - day0)
+        sites.append(SiteInfo(key, kind, fid, source_id, name, x, y, float(score), level, size, last,
+                              service_hours(kind, size, req.service_hours), why, tw))
+    sites.sort(key=lambda s: (-s.score, s.kind, s.id))
+    red_in = sum(1 for s in sites if s.level == "red" and s.key not in named)
+    if default_base is None:
+        default_base = (sum(s.lon for s in sites) / len(sites), sum(s.lat for s in sites) / len(sites))
+    return Candidates(sites, default_base, max(0, int(rows[0][11]) - red_in), max(r[12] for r in rows))
 
 
-def build_instance(req: PlanRequest, sites: list[Site]) -> Instance:
-    """One route per team and day, each from the base and back within the day's hours."""
+def build_instance(req: PlanRequest, cands: Candidates) -> Instance:
+    """One route per team and day, each from the team's base and back within the day's hours."""
     req.check()
-    teams = [Team(f"team{t}/day{d}", req.base, req.base, req.hours_per_day)
+    bases = req.team_bases(cands.default_base)
+    teams = [Team(route_id(t, d), bases[t - 1], bases[t - 1], req.hours_per_day)
              for t in range(1, req.teams + 1) for d in range(1, req.days + 1)]
+    sites = [Site(s.key, s.lon, s.lat, s.score, s.service, s.tw, s.must_visit is not None) for s in cands.sites]
     return Instance(sites, teams, "haversine", req.speed_kmh, req.circuity, req.time_limit_s, req.seed)
 
 
-def greedy(inst: Instance) -> Plan:
-    """The baseline: each route in turn takes, next, the site with the most prize per hour of detour and
-    inspection that still lets it return within its budget."""
+def route_id(team: int, day: int) -> str:
+    return f"team{team}/day{day}"
+
+
+def greedy(inst: Instance, rate: str = "travel") -> Plan:
+    """A greedy baseline: each route in turn takes, next, the site with the most prize per hour of travel to it
+    (``rate="travel"``: the issue's baseline, "highest risk per travel minute next", with travel counted as at
+    least one minute) or per hour of travel and inspection (``rate="time"``: a stronger one), among those that
+    still let the team return within its budget.  Time windows are honoured; must-visit flags are not."""
+    if rate not in ("travel", "time"):
+        raise ValueError(f"rate: travel or time, not {rate!r}")
     left = {s.id: s for s in inst.sites}
     routes = []
     for team in inst.teams:
@@ -85,14 +266,22 @@ def greedy(inst: Instance) -> Plan:
             best, best_rate = None, 0.0
             for s in left.values():
                 go = inst.travel(here, (s.x, s.y))
-                if elapsed + go + s.service + inst.travel((s.x, s.y), team.end) > team.budget + 1e-9:
+                begin = elapsed + go
+                if s.tw:
+                    if begin > s.tw[1] + 1e-9:
+                        continue
+                    begin = max(begin, s.tw[0])
+                if begin + s.service + inst.travel((s.x, s.y), team.end) > team.budget + 1e-9:
                     continue
-                rate = s.prize / max(go + s.service, 1e-9)
-                if rate > best_rate:
-                    best, best_rate = s, rate
+                cost = max(go, 1 / 60) if rate == "travel" else max(begin - elapsed + s.service, 1e-9)
+                if s.prize / cost > best_rate:
+                    best, best_rate = s, s.prize / cost
             if best is None:
                 break
-            elapsed += inst.travel(here, (best.x, best.y)) + best.service
+            elapsed += inst.travel(here, (best.x, best.y))
+            if best.tw:
+                elapsed = max(elapsed, best.tw[0])
+            elapsed += best.service
             here = (best.x, best.y)
             chosen.append(best)
             del left[best.id]
@@ -101,6 +290,7 @@ def greedy(inst: Instance) -> Plan:
     return Plan(routes, sum(r.prize for r in routes))
 
 
-def plan(conn, req: PlanRequest) -> tuple[Instance, Plan]:
-    inst = build_instance(req, candidate_sites(conn, req))
-    return inst, solve(inst)
+def plan(conn, req: PlanRequest, progress=None) -> tuple[Candidates, Instance, Plan]:
+    cands = candidate_sites(conn, req)
+    inst = build_instance(req, cands)
+    return cands, inst, solve(inst, progress)

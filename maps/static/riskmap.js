@@ -20,14 +20,16 @@
          lon: "经度", lat: "纬度", none: "附近没有风险点", score: "得分", level: "等级", details: "详情",
          distance: "距离", factors: "主要因素", synthetic: "演示数据（合成），非真实企业",
          counts: "各等级数量", features: "风险点", loading: "加载中…", error: "加载失败", lang: "EN",
-         unscored: "未评分", worst: "最高等级", segment: "管段", exposure: "暴露值", area: "所在区域", clickhint: "点击地图查询附近风险"},
+         unscored: "未评分", worst: "最高等级", segment: "管段", exposure: "暴露值", area: "所在区域", clickhint: "点击地图查询附近风险",
+         plan: "检查计划", team: "检查组", day: "第{}天", base: "驻地", schedule: "日程表"},
     en: {legend: "Risk level", zoning: "Four-colour zoning", boundaries: "Admin boundaries", heat: "Exposure heatmap", near: "Risks near here",
          go: "Go", lon: "Lon", lat: "Lat", none: "No risks nearby", score: "Score", level: "Level",
          details: "Details", distance: "Distance", factors: "Top factors",
          synthetic: "Synthetic demo data, not real enterprises", counts: "Count per level", features: "Features",
          loading: "Loading…", error: "Could not load", lang: "中文", unscored: "unscored", worst: "Worst level",
          segment: "segment",
-         exposure: "Exposure", area: "Area", clickhint: "Click the map for the risks nearby"}
+         exposure: "Exposure", area: "Area", clickhint: "Click the map for the risks nearby",
+         plan: "Inspection plan", team: "Team", day: "Day {}", base: "Base", schedule: "Schedule"}
   };
   var PAGES = 10; // at most this many pages of one layer for one view
 
@@ -106,6 +108,8 @@
       self.kinds[k.name] = group.addTo(map);
     });
     this.switcher = L.control.layers(null, null, {collapsed: false}).addTo(map);
+    this.plan = null;  // an inspection plan's routes and numbered stops (?plan=ID), one colour a team
+    if (this.cfg.plan) this.loadPlan(this.cfg.plan);
     this.legend = L.control({position: "bottomright"});
     this.legend.onAdd = function () {
       self.legendDiv = L.DomUtil.create("div", "riskmap-legend");
@@ -143,10 +147,12 @@
     [this.zoning, this.outlines, this.heat].concat(Object.values(this.kinds)).forEach(function (l) {
       self.switcher.removeLayer(l);
     });
+    if (this.plan) this.switcher.removeLayer(this.plan);
     this.switcher.addOverlay(this.zoning, this.t("zoning"));
     this.switcher.addOverlay(this.outlines, this.t("boundaries"));
     this.switcher.addOverlay(this.heat, this.t("heat"));
     this.cfg.kinds.forEach(function (k) { self.switcher.addOverlay(self.kinds[k.name], k[self.lang]); });
+    if (this.plan) this.switcher.addOverlay(this.plan, this.t("plan") + " " + this.cfg.plan);
     var lastLon = this.lastNear ? this.lastNear[0].toFixed(5) : "";
     var lastLat = this.lastNear ? this.lastNear[1].toFixed(5) : "";
     this.panelDiv.innerHTML =
@@ -169,6 +175,57 @@
       }
     };
     if (this.lastNearAnswer) this.showNear(this.lastNearAnswer);
+  };
+
+  RiskMap.prototype.teamColour = function (team) {
+    var c = this.cfg.team_colours;
+    return c[(team - 1) % c.length];
+  };
+
+  // an inspection plan (GET /plans/{id}?format=geojson): a line per team and day from the base through the stops
+  // and back, a numbered marker per stop in the team's colour ringed in the site's level, the bases
+  RiskMap.prototype.loadPlan = function (id) {
+    var self = this, container = this.map.getContainer();
+    this.plan = L.featureGroup().addTo(this.map);
+    container.dataset.plan = "loading";
+    fetch(this.url("/plans/" + encodeURIComponent(id), {format: "geojson"})).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(function (gj) {
+      var stops = 0;
+      gj.features.forEach(function (f) {
+        var p = f.properties, colour = self.teamColour(p.team), c = f.geometry.coordinates;
+        if (p.role === "route") {
+          L.polyline(c.map(function (xy) { return [xy[1], xy[0]]; }),
+                     {color: colour, weight: 3, opacity: 0.85, dashArray: p.day === 1 ? null : (2 + 2 * p.day) + ",4"})
+            .bindTooltip(esc(self.t("team")) + " " + p.team + " · " + esc(self.t("day").replace("{}", p.day)) +
+                         " · " + Math.round(p.km) + " km").addTo(self.plan);
+        } else if (p.role === "stop") {
+          stops += 1;
+          L.marker([c[1], c[0]], {icon: L.divIcon({
+            className: "", iconSize: [20, 20], iconAnchor: [10, 10],
+            html: '<div class="riskmap-plan-stop" data-team="' + p.team + '" data-day="' + p.day + '" style="background:' +
+                  colour + ";border-color:" + (self.colour[p.level] || "#333") + '">' + p.seq + "</div>"})})
+            .bindTooltip(esc(p.name) + "<br>" + esc(self.t("team")) + " " + p.team + " · " +
+                         esc(self.t("day").replace("{}", p.day)) + " · #" + p.seq + " · " + esc(p.arrival) + "–" +
+                         esc(p.departure))
+            .bindPopup(function () { return self.featurePopup({kind: p.kind, id: p.feature_id, name: p.name,
+                                                                level: p.level, score: p.score}, null); })
+            .addTo(self.plan);
+        } else if (p.role === "base") {
+          L.marker([c[1], c[0]], {icon: L.divIcon({
+            className: "", iconSize: [22, 22], iconAnchor: [11, 11],
+            html: '<div class="riskmap-plan-base" style="border-color:' + colour + '">⌂</div>'})})
+            .bindTooltip(esc(self.t("base")) + " · " + esc(self.t("team")) + " " + p.team).addTo(self.plan);
+        }
+      });
+      if (self.plan.getLayers().length) self.map.fitBounds(self.plan.getBounds(), {padding: [20, 20]});
+      container.dataset.plan = String(stops);
+      self.labels();
+    }).catch(function (err) {
+      container.dataset.plan = "error";
+      console.warn("riskmap: plan " + id + ": " + err.message);
+    });
   };
 
   RiskMap.prototype.url = function (path, params) {

@@ -1,0 +1,171 @@
+"""A solved plan as people read it (issue 6, item 3): per team and day the ordered stops with arrival and
+departure times, km travelled and risk covered; totals (the share of the candidates' risk covered, visits per
+level, the red sites left out and why).  Pure: the plan document built here is what is stored, served as JSON and
+turned into GeoJSON, CSV and the printable schedule."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+from geo.planning.instance import Instance, Plan
+from geo.planning.plan import Candidates, PlanRequest, clock_hours, route_id
+from geo.risk.framework import LEVELS
+
+# Why a red site was left out of a plan
+BEYOND_A_DAY = "beyond_a_day"
+TIME_WINDOW = "time_window"
+DAYS_FULL = "days_full"
+
+
+def clock(hours: float) -> str:
+    """8.5 -> '08:30' (rounded to the minute)."""
+    minutes = int(round(hours * 60))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan) -> dict:
+    """The plan document: request, teams (days, stops), totals."""
+    day0 = clock_hours(req.day_start, "day_start")
+    info = {s.key: s for s in cands.sites}
+    routes = {r.team: r for r in solution.routes}
+    teams_out = []
+    visited: set[str] = set()
+    total_km = 0.0
+    for t in range(1, req.teams + 1):
+        days = []
+        base = None
+        for d in range(1, req.days + 1):
+            team = next(x for x in inst.teams if x.id == route_id(t, d))
+            base = team.start
+            stops, here, clock_h, km, risk = [], team.start, 0.0, 0.0, 0.0
+            for seq, key in enumerate(routes[team.id].sites, 1):
+                s = info[key]
+                leg = inst.travel(here, (s.lon, s.lat))
+                arrive = clock_h + leg
+                begin = max(arrive, s.tw[0]) if s.tw else arrive
+                depart = begin + s.service
+                leg_km = leg * inst.speed_kmh
+                stops.append({"seq": seq, "kind": s.kind, "id": s.id, "source_id": s.source_id, "name": s.name,
+                              "level": s.level, "score": round(s.score, 2), "lon": s.lon, "lat": s.lat,
+                              "arrival": clock(day0 + arrive), "start": clock(day0 + begin),
+                              "departure": clock(day0 + depart), "inspection_h": s.service,
+                              "km_from_previous": round(leg_km, 1), "must_visit": s.must_visit,
+                              "time_window": [clock(day0 + s.tw[0]), clock(day0 + s.tw[1])] if s.tw else None})
+                km += leg_km
+                risk += s.score
+                clock_h, here = depart, (s.lon, s.lat)
+                visited.add(key)
+            back = inst.travel(here, team.end) if stops else 0.0
+            km += back * inst.speed_kmh
+            total_km += km
+            days.append({"day": d, "leave": clock(day0), "back": clock(day0 + clock_h + back) if stops else None,
+                         "hours": round(clock_h + back, 2), "km": round(km, 1), "risk": round(risk, 2),
+                         "stops": stops})
+        teams_out.append({"team": t, "name": f"team {t}", "base": list(base), "days": days,
+                          "km": round(sum(d["km"] for d in days), 1), "risk": round(sum(d["risk"] for d in days), 2),
+                          "visits": sum(len(d["stops"]) for d in days)})
+    candidate_risk = sum(s.score for s in cands.sites)
+    covered = sum(info[k].score for k in visited)
+    by_level = {lv: {"candidates": 0, "visited": 0} for lv in reversed(LEVELS)}
+    for s in cands.sites:
+        by_level[s.level]["candidates"] += 1
+        by_level[s.level]["visited"] += s.key in visited
+    red_left = [left_out(req, inst, s, len(visited)) for s in cands.sites if s.level == "red" and s.key not in visited]
+    totals = {"candidates": len(cands.sites), "candidate_risk": round(candidate_risk, 2),
+              "risk_covered": round(covered, 2), "risk_share": round(covered / candidate_risk, 4)
+              if candidate_risk else 0.0, "visits": len(visited), "km": round(total_km, 1), "by_level": by_level,
+              "red_left_out": red_left, "red_beyond_max_sites": cands.red_cut_off,
+              "must_visit": sum(1 for s in cands.sites if s.must_visit)}
+    return {"request": request_doc(req, cands), "model_version": cands.model_version, "teams": teams_out,
+            "totals": totals}
+
+
+def left_out(req: PlanRequest, inst: Instance, s, visits: int) -> dict:
+    """A red site the plan does not visit, and why."""
+    day = req.hours_per_day
+    best, reachable = math.inf, False
+    for t in inst.teams:
+        arrive = inst.travel(t.start, (s.lon, s.lat))
+        if s.tw and arrive > s.tw[1] + 1e-9:
+            continue
+        reachable = True
+        begin = max(arrive, s.tw[0]) if s.tw else arrive
+        best = min(best, begin + s.service + inst.travel((s.lon, s.lat), t.end))
+    if not reachable:
+        reason, detail = TIME_WINDOW, (f"no team can arrive from its base before its time window closes "
+                                       f"({clock(clock_hours(req.day_start, 'day_start') + s.tw[1])})")
+    elif best > day + 1e-9:
+        reason = BEYOND_A_DAY if not s.tw else TIME_WINDOW
+        detail = (f"going there from the base, the {s.service:g} h inspection and the way back take {best:.1f} h, "
+                  f"more than the {day:g} h working day")
+    else:
+        reason, detail = DAYS_FULL, (f"the teams' {len(inst.teams)} working days were full ({visits} visits); the "
+                                     f"plan covered more risk with other sites")
+    return {"kind": s.kind, "id": s.id, "source_id": s.source_id, "name": s.name, "score": round(s.score, 2),
+            "reason": reason, "detail": detail}
+
+
+def request_doc(req: PlanRequest, cands: Candidates) -> dict:
+    """The request as stored with the plan (defaults filled in)."""
+    return {"teams": req.teams, "days": req.days, "bases": [list(b) for b in req.team_bases(cands.default_base)],
+            "hours_per_day": req.hours_per_day, "day_start": req.day_start, "speed_kmh": req.speed_kmh,
+            "circuity": req.circuity, "area": req.area, "kinds": list(req.kinds), "min_level": req.min_level,
+            "max_sites": req.max_sites, "time_limit_s": req.time_limit_s, "seed": req.seed,
+            "must_visit": list(req.must_visit), "overdue_days": req.overdue_days,
+            "time_windows": {k: list(v) for k, v in req.time_windows.items()},
+            "service_hours": {k: {"size": a, "bands": [list(b) for b in bands]}
+                              for k, (a, bands) in req.service_hours.items()},
+            "travel": "great-circle distance x circuity at the teams' speed"}
+
+
+# ----- formats ---------------------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("team", "day", "seq", "kind", "id", "source_id", "name", "level", "score", "arrival", "start",
+               "departure", "inspection_h", "km_from_previous", "must_visit", "lon", "lat")
+
+
+def as_csv(doc: dict) -> str:
+    """One row per stop, in team, day and visiting order.  Text cells that a spreadsheet would read as a formula
+    (starting with =, +, -, @) are quoted with a leading apostrophe."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(CSV_COLUMNS)
+    for team in doc["teams"]:
+        for day in team["days"]:
+            for s in day["stops"]:
+                row = {**s, "team": team["team"], "day": day["day"], "must_visit": s["must_visit"] or ""}
+                w.writerow([_cell(row[c]) for c in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+def _cell(v):
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
+def as_geojson(doc: dict) -> dict:
+    """Routes (one LineString per team and day, base to base) and stops (Points with their order), RFC 7946."""
+    features = []
+    for team in doc["teams"]:
+        base = team["base"]
+        for day in team["days"]:
+            if not day["stops"]:
+                continue
+            coords = [base, *([s["lon"], s["lat"]] for s in day["stops"]), base]
+            features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
+                             "properties": {"role": "route", "team": team["team"], "day": day["day"],
+                                            "km": day["km"], "risk": day["risk"], "visits": len(day["stops"]),
+                                            "leave": day["leave"], "back": day["back"]}})
+            for s in day["stops"]:
+                props = {k: v for k, v in s.items() if k not in ("lon", "lat", "id")}
+                features.append({"type": "Feature", "id": f"{team['team']}/{day['day']}/{s['seq']}",
+                                 "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                                 "properties": {"role": "stop", "team": team["team"], "day": day["day"],
+                                                "feature_id": s["id"], **props}})
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": base},
+                         "properties": {"role": "base", "team": team["team"]}})
+    return {"type": "FeatureCollection", "features": features,
+            "plan": {"id": doc.get("id"), "totals": {k: v for k, v in doc["totals"].items() if k != "red_left_out"}}}

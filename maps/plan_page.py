@@ -1,0 +1,171 @@
+"""The printable inspection schedule of a stored plan (issue 6, item 3): a map of the routes (one colour a team,
+numbered stops) above, per team and day the stops with their times, the km and the risk covered, and the plan's
+totals with the red sites left out and why.  A plan is a few hundred stops at most, so its page carries it."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+
+from maps import assets
+from maps.basemaps import Basemap
+from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, TEAM_COLOURS, BasemapLayer, render
+
+TEXT = {
+    "zh": {"title": "检查计划", "team": "检查组", "day": "第{}天", "seq": "序号", "site": "检查对象", "kind": "类别",
+           "level": "等级", "score": "得分", "arrival": "到达", "start": "开始", "departure": "离开",
+           "km": "里程 (km)", "risk": "覆盖风险", "visits": "检查点", "leave": "出发", "back": "返回",
+           "totals": "汇总", "share": "覆盖候选点风险的比例", "by_level": "各等级检查数 / 候选数",
+           "red_left": "未安排的重大风险点", "reason": "原因", "none": "无", "base": "驻地",
+           "no_stops": "当天无检查", "must": "必检", "made": "riskmap 生成", "area": "区域", "all": "全部",
+           "request": "条件", "hours": "每天工作时间", "speed": "车速", "seed": "随机种子",
+           "beyond_max": "另有 {} 个重大风险点超出候选上限 (max_sites)", "back_map": "返回地图",
+           "reasons": {"beyond_a_day": "一天内往返不及", "time_window": "时间窗无法满足",
+                       "days_full": "检查日已排满"}},
+    "en": {"title": "Inspection plan", "team": "Team", "day": "Day {}", "seq": "#", "site": "Site", "kind": "Kind",
+           "level": "Level", "score": "Score", "arrival": "Arrive", "start": "Start", "departure": "Leave",
+           "km": "km", "risk": "Risk covered", "visits": "Visits", "leave": "Leave base", "back": "Back",
+           "totals": "Totals", "share": "Share of the candidates' risk covered", "by_level": "Visited / candidates",
+           "red_left": "Red sites left out", "reason": "Why", "none": "none", "base": "Base",
+           "no_stops": "no inspection this day", "must": "must visit", "made": "made by riskmap", "area": "Area",
+           "all": "everywhere", "request": "Request", "hours": "Working hours a day", "speed": "Speed",
+           "seed": "Seed", "beyond_max": "{} more red sites lie beyond the candidate limit (max_sites)",
+           "back_map": "Back to the map",
+           "reasons": {"beyond_a_day": "too far for a day", "time_window": "time window cannot be met",
+                       "days_full": "the days were full"}},
+}
+
+
+def team_colour(team: int) -> str:
+    return TEAM_COLOURS[(team - 1) % len(TEAM_COLOURS)]
+
+
+def plan_map(doc: dict, basemap: Basemap, language: str, static_url: str = assets.STATIC_URL) -> folium.Map:
+    t = TEXT[language]
+    m = folium.Map(tiles=None, control_scale=True)
+    assets.offline(m, static_url)
+    if basemap.url:
+        BasemapLayer(basemap, static_url).add_to(m)
+    lats, lons = [], []
+    for team in doc["teams"]:
+        colour = team_colour(team["team"])
+        group = folium.FeatureGroup(name=f'<span style="color:{colour}">■</span> {t["team"]} {team["team"]}')
+        base = team["base"]
+        lats.append(base[1])
+        lons.append(base[0])
+        folium.Marker([base[1], base[0]], tooltip=f'{t["base"]} · {t["team"]} {team["team"]}',
+                      icon=folium.DivIcon(html=f'<div class="riskmap-plan-base" style="border-color:{colour}">⌂</div>',
+                                          icon_size=(22, 22), icon_anchor=(11, 11))).add_to(group)
+        for day in team["days"]:
+            if not day["stops"]:
+                continue
+            line = [[base[1], base[0]], *([s["lat"], s["lon"]] for s in day["stops"]), [base[1], base[0]]]
+            folium.PolyLine(line, color=colour, weight=3, opacity=0.85,
+                            dash_array=None if day["day"] == 1 else f"{2 + 2 * day['day']},4",
+                            tooltip=f'{t["team"]} {team["team"]} · {t["day"].format(day["day"])} · '
+                                    f'{day["km"]:.0f} km').add_to(group)
+            for s in day["stops"]:
+                lats.append(s["lat"])
+                lons.append(s["lon"])
+                tip = (f'{html.escape(s["name"])}<br>{t["team"]} {team["team"]} · {t["day"].format(day["day"])} · '
+                       f'#{s["seq"]} · {s["arrival"]}–{s["departure"]}')
+                folium.Marker(
+                    [s["lat"], s["lon"]], tooltip=tip,
+                    icon=folium.DivIcon(
+                        html=f'<div class="riskmap-plan-stop" style="background:{colour};'
+                             f'border-color:{LEVEL_COLOURS.get(s["level"], "#333")}" data-team="{team["team"]}" '
+                             f'data-day="{day["day"]}">{s["seq"]}</div>',
+                        icon_size=(20, 20), icon_anchor=(10, 10))).add_to(group)
+        group.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    if lats:
+        pad = 0.01
+        m.fit_bounds([[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]])
+    return m
+
+
+def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str = assets.STATIC_URL,
+              inline: bool = False) -> str:
+    """The printable schedule of plan ``doc`` (a stored plan document).  ``inline``: scripts and stylesheets
+    written into the page (for a file that opens with no server)."""
+    t = TEXT[language]
+    idx = 0 if language == "zh" else 1
+    m = plan_map(doc, basemap, language, static_url)
+    req, tot = doc["request"], doc["totals"]
+    e = html.escape
+
+    def level_cell(level: str) -> str:
+        return (f'<td class="riskmap-level"><i style="background:{LEVEL_COLOURS.get(level, "#888")}"></i>'
+                f'{e(LEVEL_LABELS[level][idx])}</td>')
+
+    sections = []
+    for team in doc["teams"]:
+        colour = team_colour(team["team"])
+        days = []
+        for day in team["days"]:
+            head = (f'<h3>{e(t["day"].format(day["day"]))} · {e(t["leave"])} {day["leave"]}'
+                    + (f' · {e(t["back"])} {day["back"]} · {day["km"]:.1f} km · {e(t["risk"])} {day["risk"]:.1f}'
+                       if day["stops"] else f' · {e(t["no_stops"])}') + '</h3>')
+            rows = "".join(
+                f'<tr data-kind="{e(s["kind"])}" data-id="{s["id"]}"><td>{s["seq"]}</td>'
+                f'<td><a href="/features/{e(s["kind"])}/{s["id"]}?format=html&amp;lang={language}">{e(s["name"])}</a>'
+                f'{" <b>(" + e(t["must"]) + ")</b>" if s["must_visit"] else ""}'
+                f'<br><small>{e(s["source_id"])}</small></td>'
+                f'<td>{e(KIND_LABELS[s["kind"]][idx])}</td>{level_cell(s["level"])}<td>{s["score"]:.1f}</td>'
+                f'<td>{s["arrival"]}</td><td>{s["start"]}</td><td>{s["departure"]}</td>'
+                f'<td>{s["km_from_previous"]:.1f}</td></tr>' for s in day["stops"])
+            table = ('<table class="riskmap-plan-table"><thead><tr>'
+                     + "".join(f"<th>{e(t[k])}</th>" for k in ("seq", "site", "kind", "level", "score", "arrival",
+                                                               "start", "departure", "km"))
+                     + f"</tr></thead><tbody>{rows}</tbody></table>") if day["stops"] else ""
+            days.append(head + table)
+        sections.append(
+            f'<section class="riskmap-plan-team" data-team="{team["team"]}">'
+            f'<h2><i style="background:{colour}"></i>{e(t["team"])} {team["team"]} <small>{e(t["base"])} '
+            f'{team["base"][0]:.4f}, {team["base"][1]:.4f} · {team["visits"]} {e(t["visits"])} · '
+            f'{team["km"]:.1f} km · {e(t["risk"])} {team["risk"]:.1f}</small></h2>{"".join(days)}</section>')
+    levels = " · ".join(f'{e(LEVEL_LABELS[lv][idx])} {v["visited"]}/{v["candidates"]}'
+                        for lv, v in tot["by_level"].items() if v["candidates"])
+    left_rows = "".join(
+        f'<tr><td><a href="/features/{e(r["kind"])}/{r["id"]}?format=html&amp;lang={language}">{e(r["name"])}</a>'
+        f'</td><td>{r["score"]:.1f}</td><td title="{e(r["detail"])}">{e(t["reasons"][r["reason"]])}<br>'
+        f'<small>{e(r["detail"])}</small></td></tr>' for r in tot["red_left_out"])
+    left = (f'<table class="riskmap-plan-left"><thead><tr><th>{e(t["site"])}</th><th>{e(t["score"])}</th>'
+            f'<th>{e(t["reason"])}</th></tr></thead><tbody>{left_rows}</tbody></table>' if left_rows
+            else f"<p>{e(t['none'])}</p>")
+    if tot.get("red_beyond_max_sites"):
+        left += f'<p>{e(t["beyond_max"].format(tot["red_beyond_max_sites"]))}</p>'
+    created = str(doc.get("created_at", ""))[:16].replace("T", " ")
+    title = f'{t["title"]} {doc.get("id", "")}'
+    body = f"""
+<div class="riskmap-detail riskmap-plan" data-plan="{doc.get('id', '')}">
+  <p class="riskmap-noprint"><a href="/?lang={language}&amp;plan={doc.get('id', '')}">{e(t["back_map"])}</a></p>
+  <h1>{e(title)} <small>{e(created)} UTC · {e(t["made"])}</small></h1>
+  <dl>
+    <dt>{e(t["area"])}</dt><dd>{e(req.get("area") or t["all"])}</dd>
+    <dt>{e(t["request"])}</dt><dd>{req["teams"]} × {req["days"]} · {e(t["hours"])} {req["hours_per_day"]:g} h
+        ({e(req["day_start"])}) · {e(t["speed"])} {req["speed_kmh"]:g} km/h × {req["circuity"]:g} ·
+        ≥ {e(LEVEL_LABELS[req["min_level"]][idx])} · {e(t["seed"])} {req["seed"]}</dd>
+    <dt>{e(t["share"])}</dt><dd class="riskmap-plan-share">{tot["risk_share"]:.1%}
+        ({tot["risk_covered"]:,.1f} / {tot["candidate_risk"]:,.1f}) · {tot["visits"]} {e(t["visits"])} ·
+        {tot["km"]:,.1f} km</dd>
+    <dt>{e(t["by_level"])}</dt><dd>{levels}</dd>
+  </dl>
+  <h2>{e(t["red_left"])}</h2>
+  {left}
+  {"".join(sections)}
+</div>"""
+    root = m.get_root()
+    root.header.add_child(folium.CssLink(f"{static_url}/riskmap.css"), name="riskmap_css")
+    root.header.add_child(folium.Element(
+        "<style>html, body {height: auto;} body {display: flex; flex-direction: column;}"
+        " .folium-map {order: 0; height: 50vh !important; position: relative !important; flex: none;}"
+        " .riskmap-detail {order: 1;}</style>"), name="detail_layout")
+    root.html.add_child(folium.Element(body), name="plan")
+    page = render(m, f"{title} · riskmap", language)
+    if inline:
+        from maps.export import inline_assets
+
+        page = inline_assets(page)
+    return page
