@@ -22,6 +22,7 @@ from api.access import BodyLimit
 from api.database import database_url
 from api.routes import (
     PreparingConnection,
+    allocations,
     areas,
     exposure,
     features,
@@ -173,6 +174,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(writes.router)
     app.include_router(exposure.router)
     app.include_router(plans.router)
+    app.include_router(allocations.router)
     app.include_router(pages.router)
     mount_map_assets(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))

@@ -228,14 +228,13 @@ def allocate_cmd(
     from rich.table import Table
 
     from api.database import open_database
-    from geo.planning.allocation import AllocationError, allocate_teams, area_counts
+    from geo.planning.allocation import AllocationError, allocate_teams, area_counts, parse_weights
 
     with _reported():
         try:
-            parsed = {k.strip(): float(v) for k, v in (part.split("=") for part in weights.split(",") if part)}
-        except ValueError:
-            raise typer.BadParameter(f"--weights: expected level=number pairs, e.g. red=8,orange=4; got {weights!r}") \
-                from None
+            parsed = parse_weights(weights)
+        except AllocationError as e:
+            raise typer.BadParameter(f"--{e}") from None
         if level not in ("province", "city", "county", "township"):
             raise typer.BadParameter(f"--level must be province, city, county or township, not {level!r}")
         conn = open_database(_settings())

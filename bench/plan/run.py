@@ -128,30 +128,46 @@ def demo(limit: float) -> None:
     with conn.cursor() as cur:
         cur.execute("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Collect(geom)) AS c FROM area) x")
         base = cur.fetchone()
-    req = PlanRequest(teams=16, days=5, base=base, min_level="blue", max_sites=2000, time_limit_s=limit, seed=1)
+    req = PlanRequest(teams=16, days=5, bases=(base,), min_level="blue", max_sites=2000, time_limit_s=limit, seed=1)
     t0 = time.perf_counter()
-    inst = build_instance(req, candidate_sites(conn, req))
+    cands = candidate_sites(conn, req)
+    inst = build_instance(req, cands)
     conn.close()
     t1 = time.perf_counter()
-    base_plan = greedy(inst)
+    plans = {"greedy, risk per travel minute (the issue's baseline)": greedy(inst, "travel"),
+             "greedy, risk per hour of travel and inspection": greedy(inst, "time")}
     t2 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours = solve(inst)
     t3 = time.perf_counter()
     by_id = {s.id: s for s in inst.sites}
-    for plan_ in (base_plan, ours):
+    for plan_ in (*plans.values(), ours):
         for r, t in zip(plan_.routes, inst.teams, strict=True):
             assert route_time(inst, t, [by_id[i] for i in r.sites]) <= t.budget + 1e-9
     total = sum(s.prize for s in inst.sites)
-    gain = ours.total_prize / base_plan.total_prize - 1
+    # an upper bound on any plan: the team-days' hours filled with inspections alone (no travel), best risk per
+    # inspection hour first, the last one fractional
+    hours = sum(t.budget for t in inst.teams)
+    bound, left = 0.0, hours
+    for s in sorted(inst.sites, key=lambda s: -s.prize / s.service):
+        take = min(1.0, left / s.service)
+        bound += take * s.prize
+        left -= take * s.service
+        if left <= 0:
+            break
     print(f"=== demo region: {len(inst.sites)} sites (risk {total:,.0f}), 16 teams x 5 days of 8 h ===")
-    print(f"greedy:  risk covered {base_plan.total_prize:,.1f} ({base_plan.total_prize / total:.1%}), "
-          f"{sum(len(r.sites) for r in base_plan.routes)} visits, {t2 - t1:.1f} s")
+    for name, p in plans.items():
+        print(f"{name}: risk covered {p.total_prize:,.1f} ({p.total_prize / total:.1%}), "
+              f"{sum(len(r.sites) for r in p.routes)} visits; riskmap / it = {ours.total_prize / p.total_prize:.3f}")
+    print(f"greedy time for both: {t2 - t1:.1f} s")
     print(f"riskmap: risk covered {ours.total_prize:,.1f} ({ours.total_prize / total:.1%}), "
           f"{sum(len(r.sites) for r in ours.routes)} visits, {t3 - t2:.1f} s solving + {t1 - t0:.1f} s reading")
-    print(f"riskmap / greedy = {1 + gain:.3f} (goal >= 1.15: {'met' if gain >= 0.15 else 'NOT met'}); "
-          f"total {t1 - t0 + t3 - t2:.1f} s (goal < 60 s: {'met' if t1 - t0 + t3 - t2 < 60 else 'NOT met'})")
+    print(f"upper bound (inspections alone fill every hour, no travel): {bound:,.1f}; riskmap reaches "
+          f"{ours.total_prize / bound:.1%} of it")
+    gain = ours.total_prize / next(iter(plans.values())).total_prize - 1
+    print(f"riskmap / greedy (issue's baseline) = {1 + gain:.3f} (goal >= 1.15: {'met' if gain >= 0.15 else 'NOT met'})"
+          f"; total {t1 - t0 + t3 - t2:.1f} s (goal < 60 s: {'met' if t1 - t0 + t3 - t2 < 60 else 'NOT met'})")
 
 
 if __name__ == "__main__":

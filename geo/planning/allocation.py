@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from geo.errors import PlanningError
+
 DEFAULT_WEIGHTS = {"red": 8.0, "orange": 4.0, "yellow": 2.0, "blue": 1.0}  # [assumption] each level twice the next
 
 
-class AllocationError(ValueError):
+class AllocationError(PlanningError, ValueError):
     """Allocation inputs that cannot be used; the message names the problem."""
 
 
@@ -72,12 +74,60 @@ def allocate_teams(counts: Mapping[str, Mapping[str, int]], teams: int,
     return {a: base[a] + extra[a] for a in counts}
 
 
-def area_counts(conn, level: str = "county") -> list[tuple[str, str, dict[str, int]]]:
-    """(admin code, name, enterprises per level) of every stored admin area of ``level``."""
+ADMIN_LEVELS = ("province", "city", "county", "township")
+
+
+def _sql(name: str) -> str:
     from importlib import resources
 
-    query = resources.files("geo.planning").joinpath("sql/area_enterprise_counts.sql").read_text(encoding="utf-8")
+    return resources.files("geo.planning").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
+
+
+def area_counts(conn, level: str = "county") -> list[tuple[str, str, dict[str, int]]]:
+    """(admin code, name, enterprises per level) of every stored admin area of ``level``."""
+    if level not in ADMIN_LEVELS:
+        raise AllocationError(f"level: expected one of {', '.join(ADMIN_LEVELS)}, got {level!r}")
     with conn.cursor() as cur:
-        cur.execute(query, {"level": level})
+        cur.execute(_sql("area_enterprise_counts"), {"level": level})
         rows = cur.fetchall()
     return [(code, name, {"red": r, "orange": o, "yellow": y, "blue": b}) for code, name, r, o, y, b in rows]
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """'red=8,orange=4' -> {'red': 8.0, 'orange': 4.0, ...} (the defaults for the levels not given)."""
+    out = dict(DEFAULT_WEIGHTS)
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        level, sep, value = part.partition("=")
+        level = level.strip()
+        if not sep or level not in DEFAULT_WEIGHTS:
+            raise AllocationError(f"weights: expected level=number pairs with levels {', '.join(DEFAULT_WEIGHTS)}, "
+                                  f"got {part!r}")
+        try:
+            out[level] = float(value)
+        except ValueError:
+            raise AllocationError(f"weights.{level}: expected a number, got {value.strip()!r}") from None
+    return out
+
+
+def allocation_table(conn, teams: int, level: str = "county", weights: Mapping[str, float] | None = None) -> dict:
+    """The allocation as a GeoJSON FeatureCollection of the areas (simplified outlines) with their enterprises
+    per level, weight and teams, largest allocation first."""
+    import json
+
+    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    areas = area_counts(conn, level)
+    got = allocate_teams({code: c for code, _, c in areas}, teams, weights)
+    with conn.cursor() as cur:
+        cur.execute(_sql("area_outlines"), {"level": level})
+        outlines = {code: (geom, x, y) for code, geom, x, y in cur.fetchall()}
+    features = []
+    for code, name, c in areas:
+        geom, x, y = outlines[code]
+        features.append({"type": "Feature", "id": code, "geometry": json.loads(geom),
+                         "properties": {"admin_code": code, "name": name, **c,
+                                        "weight": sum(weights.get(lv, 0) * n for lv, n in c.items()),
+                                        "teams": got[code], "label_point": [x, y]}})
+    features.sort(key=lambda f: (-f["properties"]["teams"], -f["properties"]["weight"], f["id"]))
+    return {"type": "FeatureCollection", "features": features, "teams": teams, "level": level, "weights": weights}

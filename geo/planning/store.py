@@ -36,7 +36,7 @@ def recent(conn, limit: int = 50) -> list[dict]:
     """The latest plans, newest first, without their stops."""
     with conn.cursor() as cur:
         cur.execute("SELECT id, created_at, created_by, area, teams, days, risk_share, model_version, "
-                    "document -> 'totals' - 'red_left_out' FROM inspection_plan ORDER BY id DESC LIMIT %s", (limit,))
+                    "(document -> 'totals') - 'red_left_out' FROM inspection_plan ORDER BY id DESC LIMIT %s", (limit,))
         rows = cur.fetchall()
     return [{"id": i, "created_at": c.isoformat(), "created_by": by, "area": a, "teams": t, "days": d,
              "risk_share": s, "model_version": v, "totals": tot} for i, c, by, a, t, d, s, v, tot in rows]
