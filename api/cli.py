@@ -371,10 +371,11 @@ def _plan_as(doc: dict, suffix: str) -> str:
     if suffix == ".geojson":
         return json.dumps(schedule.as_geojson(doc), ensure_ascii=False)
     if suffix == ".html":
-        from maps.basemaps import resolve
+        from maps.basemaps import basemap
         from maps.plan_page import plan_page
 
-        return plan_page(doc, resolve(_settings()), "zh", inline=True)
+        settings = _settings()
+        return plan_page(doc, basemap(settings.basemap, settings.basemap_key), "zh", inline=True)
     return json.dumps(doc, ensure_ascii=False, indent=1)
 
 
