@@ -26,7 +26,9 @@ db_app = typer.Typer(help="The embedded local PostGIS database (used when RISKMA
                      no_args_is_help=True)
 areas_app = typer.Typer(help="Administrative areas (province / city / county boundaries).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+roads_app = typer.Typer(help="The road network plans take their travel times from (pgRouting).", no_args_is_help=True)
 app.add_typer(areas_app, name="areas")
+app.add_typer(roads_app, name="roads")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -311,6 +313,8 @@ def plan_cmd(
     window: Annotated[list[str] | None, typer.Option(help="A site's time window, kind.id=HH:MM-HH:MM "
                                                           "(repeatable).")] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds for the solver.")] = 30.0,
+    travel: Annotated[str, typer.Option(help="auto (the road network when one is stored), roads or "
+                                             "great_circle.")] = "auto",
     seed: Annotated[int, typer.Option(help="Random seed: the same seed and inputs give the same plan.")] = 1,
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the plan to this file: .json, "
                                                                 ".geojson, .csv or .html (printable).")] = None,
@@ -321,10 +325,9 @@ def plan_cmd(
     import warnings
 
     from api.database import open_database
-    from geo.planning import schedule
     from geo.planning import store as plan_store
-    from geo.planning.instance import solve
-    from geo.planning.plan import PlanRequest, build_instance, candidate_sites
+    from geo.planning.plan import PlanRequest
+    from geo.planning.planner import make_plan
 
     with _reported():
         suffix = out_file.suffix.lower() if out_file else None
@@ -341,18 +344,16 @@ def plan_cmd(
                           hours_per_day=hours, day_start=day_start, speed_kmh=speed, circuity=circuity, area=area,
                           kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), min_level=min_level,
                           max_sites=max_sites, time_limit_s=time_limit, seed=seed,
-                          must_visit=tuple(must_visit or ()), overdue_days=overdue_days, time_windows=windows)
+                          must_visit=tuple(must_visit or ()), overdue_days=overdue_days, time_windows=windows,
+                          travel=travel)
         req.check()
         conn = open_database(_settings())
         try:
-            cands = candidate_sites(conn, req)
-            inst = build_instance(req, cands)
-            err.print(f"{len(cands.sites)} candidate sites, {teams} teams x {days} days; solving for "
-                      f"{time_limit:g} s (seed {seed})", highlight=False)
             with _progress("solving", total=max(1, round(time_limit))) as update, warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # PyVRP's search notes; every route is checked exactly
-                solution = solve(inst, lambda done, limit: update(round(done)))
-            doc = plan_store.save(conn, schedule.build(req, cands, inst, solution), "cli")
+                doc = make_plan(conn, req, lambda done, limit: update(round(done)),
+                                lambda text: err.print(text, highlight=False))
+            doc = plan_store.save(conn, doc, "cli")
         finally:
             conn.close()
         _print_plan(doc)
@@ -470,6 +471,31 @@ def areas_import(
         finally:
             conn.close()
         out.print(f"{report.rows_read} areas imported ({report.inserted} new, {report.updated} updated)")
+
+
+@roads_app.command("import")
+def roads_import(
+    path: Annotated[Path, typer.Argument(help="An OSM-derived road file: lines with highway (and maxspeed, oneway) "
+                                              "columns or GDAL's other_tags, in any format GDAL reads.")],
+    crs: Annotated[str | None, typer.Option(help="Source CRS, when the file does not declare it (see "
+                                                 "`riskmap import`).")] = None,
+    layer: Annotated[str | None, typer.Option(help="The layer to read (e.g. lines of an .osm.pbf).")] = None,
+) -> None:
+    """Load a road network, replacing the stored one: drivable ways split at their junctions, each with its
+    length and driving time.  Plans then take travel times from it (pgRouting)."""
+    from api.database import open_database
+    from geo.planning.roads import ensure_pgrouting
+    from geo.roads import import_roads
+
+    with _reported():
+        conn = open_database(_settings())
+        try:
+            ensure_pgrouting(conn)
+            got = import_roads(conn, path, crs=crs, layer=layer)
+        finally:
+            conn.close()
+        out.print(f"road network: {got['edges']:,} edges and {got['nodes']:,} nodes from {got['ways']:,} drivable "
+                  f"ways ({got['features']:,} features read)", highlight=False)
 
 
 # ----- demo ------------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ TEXT = {
            "request": "条件", "hours": "每天工作时间", "speed": "车速", "seed": "随机种子",
            "beyond_max": "另有 {} 个重大风险点超出候选上限 (max_sites)", "back_map": "返回地图",
            "reasons": {"beyond_a_day": "一天内往返不及", "time_window": "时间窗无法满足",
-                       "days_full": "检查日已排满"}},
+                       "days_full": "检查日已排满", "no_road": "无道路连通"}},
     "en": {"title": "Inspection plan", "team": "Team", "day": "Day {}", "seq": "#", "site": "Site", "kind": "Kind",
            "level": "Level", "score": "Score", "arrival": "Arrive", "start": "Start", "departure": "Leave",
            "km": "km", "risk": "Risk covered", "visits": "Visits", "leave": "Leave base", "back": "Back",
@@ -33,7 +33,7 @@ TEXT = {
            "seed": "Seed", "beyond_max": "{} more red sites lie beyond the candidate limit (max_sites)",
            "back_map": "Back to the map",
            "reasons": {"beyond_a_day": "too far for a day", "time_window": "time window cannot be met",
-                       "days_full": "the days were full"}},
+                       "days_full": "the days were full", "no_road": "no road to it"}},
 }
 
 

@@ -23,8 +23,8 @@ from api.routes.features import wants_html
 from geo.errors import PlanningError
 from geo.planning import schedule
 from geo.planning import store as plan_store
-from geo.planning.instance import solve
-from geo.planning.plan import PLAN_KINDS, SERVICE_HOURS, PlanRequest, build_instance, candidate_sites
+from geo.planning.plan import PLAN_KINDS, SERVICE_HOURS, PlanRequest
+from geo.planning.planner import make_plan
 from maps.basemaps import basemap
 from maps.plan_page import plan_page
 
@@ -74,6 +74,9 @@ class PlanBody(BaseModel):
     seed: int = Field(1, ge=0, le=2**31 - 1, description="The same seed and inputs give the same plan.")
     first_day: dt.date | None = Field(None, description="The plan's first day (overdue is counted to it); "
                                                         "null: today.")
+    travel: Literal["auto", "roads", "great_circle"] = Field(
+        "auto", description="Travel times over the stored road network (roads, by pgRouting), by great-circle "
+                            "distance x circuity (great_circle), or roads when a network is stored (auto).")
 
     def request(self, max_time_s: float) -> PlanRequest:
         if self.time_limit_s > max_time_s:
@@ -89,7 +92,7 @@ class PlanBody(BaseModel):
             max_sites=self.max_sites, time_limit_s=self.time_limit_s, seed=self.seed,
             must_visit=tuple(self.must_visit), overdue_days=self.overdue_days,
             time_windows={k: tuple(v) for k, v in self.time_windows.items()}, service_hours=service,
-            today=self.first_day)
+            today=self.first_day, travel=self.travel)
 
 
 class Stop(BaseModel):
@@ -137,7 +140,7 @@ class LeftOut(BaseModel):
     source_id: str
     name: str
     score: float
-    reason: Literal["beyond_a_day", "time_window", "days_full"]
+    reason: Literal["beyond_a_day", "time_window", "days_full", "no_road"]
     detail: str
 
 
@@ -184,17 +187,14 @@ class PlanSummary(BaseModel):
 def create_plan(request: Request, conn: Connection, body: PlanBody) -> JSONResponse:
     """Choose which sites each team inspects on each day and in what order, so that the most risk is covered
     within the teams' working days: a team orienteering problem with time windows, solved by PyVRP with the
-    given seed and time limit.  Travel: great-circle distance x circuity at the teams' speed.  The plan is stored
+    given seed and time limit.  Travel: over the stored road network (pgRouting) when there is one, else
+    great-circle distance x circuity at the teams' speed.  The plan is stored
     and returned with its id; no teams, no hours, an unknown area, or a must-visit site that cannot be visited
     (which, and why) are 422."""
     req = body.request(request.app.state.settings.plan_max_time_s)
-    req.check()
-    cands = candidate_sites(conn, req)
-    inst = build_instance(req, cands)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyVRP's search notes; every route is checked exactly
-        solution = solve(inst)
-    doc = plan_store.save(conn.raw(), schedule.build(req, cands, inst, solution), "api")
+        doc = plan_store.save(conn.raw(), make_plan(conn, req), "api")
     return JSONResponse(doc, status_code=201, headers={"Location": f"/plans/{doc['id']}"})
 
 

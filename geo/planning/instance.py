@@ -32,6 +32,7 @@ STAGE_ONE_SHARE = 0.7  # of the time limit (and of the iteration cap)
 STAGE_ONE_STARTS = 1  # stage-1 runs from different seeds, sharing its time (more did not help on TOP)
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 METRICS = ("euclidean", "haversine")
+UNREACHABLE_H = 1e5  # travel time given to the solver where no road joins two points (more than any budget)
 
 
 class InstanceError(PlanningError, ValueError):
@@ -58,6 +59,17 @@ class Team:
 
 
 @dataclass(frozen=True)
+class TravelTable:
+    """Travel times between given points, in hours, exact (from a road network); inf where no road joins two."""
+
+    index: dict  # (x, y) -> row of ``hours``
+    hours: object  # numpy array (n, n)
+
+    def time(self, a: tuple[float, float], b: tuple[float, float]) -> float:
+        return float(self.hours[self.index[a], self.index[b]])
+
+
+@dataclass(frozen=True)
 class Instance:
     sites: list[Site]
     teams: list[Team]
@@ -67,9 +79,12 @@ class Instance:
     time_limit_s: float = 10.0
     seed: int = 1
     iterations: int | None = None  # an iteration cap: with it binding, the answer depends on the seed alone
+    table: TravelTable | None = None  # travel times given (a road network) instead of the metric's
 
     def travel(self, a: tuple[float, float], b: tuple[float, float]) -> float:
         """Travel time between two points, exact."""
+        if self.table is not None:
+            return self.table.time(a, b)
         if self.metric == "euclidean":
             return math.hypot(a[0] - b[0], a[1] - b[1])
         lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
@@ -194,7 +209,10 @@ def _travel_matrix(inst: Instance, points: list[tuple[float, float]]):
     import numpy as np
 
     p = np.asarray(points, dtype=np.float64)
-    if inst.metric == "euclidean":
+    if inst.table is not None:
+        rows = [inst.table.index[tuple(q)] for q in points]
+        t = np.minimum(np.asarray(inst.table.hours)[np.ix_(rows, rows)], UNREACHABLE_H)
+    elif inst.metric == "euclidean":
         t = np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
     else:
         lon, lat = np.radians(p[:, 0]), np.radians(p[:, 1])
@@ -246,14 +264,19 @@ def must_visit_problems(inst: Instance) -> list[str]:
     problems = []
     must = [s for s in inst.sites if s.must_visit]
     for s in must:
-        best = math.inf
+        best, connected = math.inf, False
         for t in inst.teams:
-            arrive = inst.travel(t.start, (s.x, s.y))
+            arrive, back = inst.travel(t.start, (s.x, s.y)), inst.travel((s.x, s.y), t.end)
+            if math.isinf(arrive) or math.isinf(back):
+                continue
+            connected = True
             if s.tw and arrive > s.tw[1] + 1e-9:
                 continue
             begin = max(arrive, s.tw[0]) if s.tw else arrive
-            best = min(best, begin + s.service + inst.travel((s.x, s.y), t.end) - t.budget)
-        if best == math.inf:
+            best = min(best, begin + s.service + back - t.budget)
+        if not connected:
+            problems.append(f"{s.id}: no road joins it to a team's base")
+        elif math.isinf(best):
             problems.append(f"{s.id}: no team can arrive before its time window closes at {s.tw[1]:g}")
         elif best > 1e-9:
             problems.append(f"{s.id}: going there from the base, inspecting it ({s.service:g}) and coming back "

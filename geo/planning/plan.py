@@ -14,12 +14,23 @@ import math
 from dataclasses import dataclass, field
 from importlib import resources
 
-from geo.planning.instance import Instance, InstanceError, Plan, Route, Site, Team, route_time, solve
+from geo.planning.instance import (
+    Instance,
+    InstanceError,
+    Plan,
+    Route,
+    Site,
+    Team,
+    TravelTable,
+    route_time,
+    solve,
+)
 from geo.risk.framework import LEVELS
 
 PLAN_KINDS = ("enterprise", "tailings_pond", "venue")
 MAX_SITES = 5000  # candidate sites at most (the solver's travel matrix grows with the square)
 MAX_ROUTES = 1000  # team-days at most
+TRAVEL_MODES = ("auto", "roads", "great_circle")
 
 # Hours an inspection takes, by class and size: (the size attribute, ((smallest size, hours), ...)).  A site of
 # unknown size gets its class's longest inspection, so that a day never runs over.  [assumption: a site visit
@@ -80,6 +91,7 @@ class PlanRequest:
     time_windows: dict = field(default_factory=dict)  # 'kind.id' -> (from, to) as "HH:MM" clock times
     service_hours: dict = field(default_factory=lambda: dict(SERVICE_HOURS))
     today: dt.date | None = None  # the plan's first day (overdue is counted to it); None: today
+    travel: str = "auto"  # roads (pgRouting over the stored network), great_circle, or auto: roads when loaded
 
     def check(self) -> None:
         if self.teams < 1:
@@ -128,6 +140,8 @@ class PlanRequest:
             if lo > hi:
                 raise InstanceError(f"time_windows[{key}]: from {a} is after to {b}")
         check_service_table(self.service_hours)
+        if self.travel not in TRAVEL_MODES:
+            raise InstanceError(f"travel: expected one of {', '.join(TRAVEL_MODES)}, got {self.travel!r}")
 
     def team_bases(self, default: tuple[float, float]) -> list[tuple[float, float]]:
         if not self.bases:
@@ -236,14 +250,19 @@ def candidate_sites(conn, req: PlanRequest) -> Candidates:
     return Candidates(sites, default_base, max(0, int(rows[0][11]) - red_in), max(r[12] for r in rows))
 
 
-def build_instance(req: PlanRequest, cands: Candidates) -> Instance:
-    """One route per team and day, each from the team's base and back within the day's hours."""
+def build_instance(req: PlanRequest, cands: Candidates, table: TravelTable | None = None) -> Instance:
+    """One route per team and day, each from the team's base and back within the day's hours; travel by
+    great-circle distance, or from ``table`` (a road network) when given."""
     req.check()
     bases = req.team_bases(cands.default_base)
     teams = [Team(route_id(t, d), bases[t - 1], bases[t - 1], req.hours_per_day)
              for t in range(1, req.teams + 1) for d in range(1, req.days + 1)]
     sites = [Site(s.key, s.lon, s.lat, s.score, s.service, s.tw, s.must_visit is not None) for s in cands.sites]
-    return Instance(sites, teams, "haversine", req.speed_kmh, req.circuity, req.time_limit_s, req.seed)
+    return Instance(sites, teams, "haversine", req.speed_kmh, req.circuity, req.time_limit_s, req.seed, table=table)
+
+
+def plan_points(req: PlanRequest, cands: Candidates) -> list[tuple[float, float]]:
+    return list(dict.fromkeys([*req.team_bases(cands.default_base), *((s.lon, s.lat) for s in cands.sites)]))
 
 
 def route_id(team: int, day: int) -> str:
@@ -291,6 +310,7 @@ def greedy(inst: Instance, rate: str = "travel") -> Plan:
 
 
 def plan(conn, req: PlanRequest, progress=None) -> tuple[Candidates, Instance, Plan]:
+    """Candidates, instance (great-circle travel) and solution; geo/planning/planner.py adds the road network."""
     cands = candidate_sites(conn, req)
     inst = build_instance(req, cands)
     return cands, inst, solve(inst, progress)

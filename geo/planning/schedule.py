@@ -17,6 +17,7 @@ from geo.risk.framework import LEVELS
 BEYOND_A_DAY = "beyond_a_day"
 TIME_WINDOW = "time_window"
 DAYS_FULL = "days_full"
+NO_ROAD = "no_road"
 
 
 def clock(hours: float) -> str:
@@ -25,8 +26,12 @@ def clock(hours: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan) -> dict:
-    """The plan document: request, teams (days, stops), totals."""
+def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan, km=None,
+          travel: str = "great-circle distance x circuity at the teams' speed") -> dict:
+    """The plan document: request, teams (days, stops), totals.  ``km(a, b)``: the km of a leg (default: its
+    travel time at the teams' speed); ``travel``: how travel times were found, as the plan states it."""
+    if km is None:
+        km = lambda a, b: inst.travel(a, b) * inst.speed_kmh  # noqa: E731
     day0 = clock_hours(req.day_start, "day_start")
     info = {s.key: s for s in cands.sites}
     routes = {r.team: r for r in solution.routes}
@@ -39,29 +44,29 @@ def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan) -
         for d in range(1, req.days + 1):
             team = next(x for x in inst.teams if x.id == route_id(t, d))
             base = team.start
-            stops, here, clock_h, km, risk = [], team.start, 0.0, 0.0, 0.0
+            stops, here, clock_h, day_km, risk = [], team.start, 0.0, 0.0, 0.0
             for seq, key in enumerate(routes[team.id].sites, 1):
                 s = info[key]
                 leg = inst.travel(here, (s.lon, s.lat))
                 arrive = clock_h + leg
                 begin = max(arrive, s.tw[0]) if s.tw else arrive
                 depart = begin + s.service
-                leg_km = leg * inst.speed_kmh
+                leg_km = km(here, (s.lon, s.lat))
                 stops.append({"seq": seq, "kind": s.kind, "id": s.id, "source_id": s.source_id, "name": s.name,
                               "level": s.level, "score": round(s.score, 2), "lon": s.lon, "lat": s.lat,
                               "arrival": clock(day0 + arrive), "start": clock(day0 + begin),
                               "departure": clock(day0 + depart), "inspection_h": s.service,
                               "km_from_previous": round(leg_km, 1), "must_visit": s.must_visit,
                               "time_window": [clock(day0 + s.tw[0]), clock(day0 + s.tw[1])] if s.tw else None})
-                km += leg_km
+                day_km += leg_km
                 risk += s.score
                 clock_h, here = depart, (s.lon, s.lat)
                 visited.add(key)
             back = inst.travel(here, team.end) if stops else 0.0
-            km += back * inst.speed_kmh
-            total_km += km
+            day_km += km(here, team.end) if stops else 0.0
+            total_km += day_km
             days.append({"day": d, "leave": clock(day0), "back": clock(day0 + clock_h + back) if stops else None,
-                         "hours": round(clock_h + back, 2), "km": round(km, 1), "risk": round(risk, 2),
+                         "hours": round(clock_h + back, 2), "km": round(day_km, 1), "risk": round(risk, 2),
                          "stops": stops})
         teams_out.append({"team": t, "name": f"team {t}", "base": list(base), "days": days,
                           "km": round(sum(d["km"] for d in days), 1), "risk": round(sum(d["risk"] for d in days), 2),
@@ -78,22 +83,27 @@ def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan) -
               if candidate_risk else 0.0, "visits": len(visited), "km": round(total_km, 1), "by_level": by_level,
               "red_left_out": red_left, "red_beyond_max_sites": cands.red_cut_off,
               "must_visit": sum(1 for s in cands.sites if s.must_visit)}
-    return {"request": request_doc(req, cands), "model_version": cands.model_version, "teams": teams_out,
-            "totals": totals}
+    return {"request": {**request_doc(req, cands), "travel": travel}, "model_version": cands.model_version,
+            "teams": teams_out, "totals": totals}
 
 
 def left_out(req: PlanRequest, inst: Instance, s, visits: int) -> dict:
     """A red site the plan does not visit, and why."""
     day = req.hours_per_day
-    best, reachable = math.inf, False
+    best, connected, in_window = math.inf, False, False
     for t in inst.teams:
-        arrive = inst.travel(t.start, (s.lon, s.lat))
+        arrive, back = inst.travel(t.start, (s.lon, s.lat)), inst.travel((s.lon, s.lat), t.end)
+        if math.isinf(arrive) or math.isinf(back):
+            continue
+        connected = True
         if s.tw and arrive > s.tw[1] + 1e-9:
             continue
-        reachable = True
+        in_window = True
         begin = max(arrive, s.tw[0]) if s.tw else arrive
-        best = min(best, begin + s.service + inst.travel((s.lon, s.lat), t.end))
-    if not reachable:
+        best = min(best, begin + s.service + back)
+    if not connected:
+        reason, detail = NO_ROAD, "no road joins it to a team's base"
+    elif not in_window:
         reason, detail = TIME_WINDOW, (f"no team can arrive from its base before its time window closes "
                                        f"({clock(clock_hours(req.day_start, 'day_start') + s.tw[1])})")
     elif best > day + 1e-9:
@@ -117,7 +127,7 @@ def request_doc(req: PlanRequest, cands: Candidates) -> dict:
             "time_windows": {k: list(v) for k, v in req.time_windows.items()},
             "service_hours": {k: {"size": a, "bands": [list(b) for b in bands]}
                               for k, (a, bands) in req.service_hours.items()},
-            "travel": "great-circle distance x circuity at the teams' speed"}
+            "travel_mode": req.travel}
 
 
 # ----- formats ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""Making a plan from a request (what `riskmap plan` and POST /plans run): the candidate sites, the travel times
+(the stored road network through pgRouting when there is one and the request allows it, else great-circle
+distance x circuity), the solver, and the plan document with its times, km and totals."""
+
+from __future__ import annotations
+
+from geo.errors import PlanningError
+from geo.planning import schedule
+from geo.planning.instance import solve
+from geo.planning.plan import PlanRequest, build_instance, candidate_sites, plan_points
+from geo.planning.roads import RoadTravel, network_size
+
+
+def make_plan(conn, req: PlanRequest, progress=None, notes=None) -> dict:
+    """The plan document for ``req`` (not stored).  ``progress(seconds, limit)`` follows the search; ``notes(text)``
+    hears what the planner is doing."""
+    say = notes or (lambda _text: None)
+    req.check()
+    cands = candidate_sites(conn, req)
+    road, travel = None, "great-circle distance x circuity at the teams' speed"
+    if req.travel != "great_circle":
+        edges = network_size(conn)
+        if edges:
+            say(f"travel times over the road network ({edges:,} edges, pgRouting)")
+            road = RoadTravel(conn, plan_points(req, cands), req.speed_kmh, req.circuity)
+            travel = (f"road network ({edges:,} edges; fastest paths by pgRouting at each road's speed), and "
+                      f"great-circle distance x circuity at the teams' speed between a site and its nearest road")
+        elif req.travel == "roads":
+            raise PlanningError("travel: roads asked for, but no road network is stored (load one with "
+                                "`riskmap roads import FILE`)")
+    inst = build_instance(req, cands, road.table if road else None)
+    say(f"{len(cands.sites)} candidate sites, {req.teams} teams x {req.days} days; solving for "
+        f"{req.time_limit_s:g} s (seed {req.seed})")
+    solution = solve(inst, progress)
+    km = None
+    if road is not None:
+        by_id = {s.id: (s.x, s.y) for s in inst.sites}
+        legs = []
+        for r, team in zip(solution.routes, inst.teams, strict=True):
+            stops = [team.start, *(by_id[i] for i in r.sites), team.end]
+            legs += list(zip(stops[:-1], stops[1:], strict=True)) if r.sites else []
+        table = road.km(legs)
+        km = lambda a, b: table[(a, b)]  # noqa: E731
+    return schedule.build(req, cands, inst, solution, km=km, travel=travel)

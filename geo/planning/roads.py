@@ -1,0 +1,116 @@
+"""Travel times for plans from the stored road network (geo/roads.py), with pgRouting.
+
+Each point (a base, a site) joins the network at its nearest road node; the way from the point to that node is
+driven at the teams' speed over the great-circle distance times the circuity factor.  Between nodes, the fastest
+path's hours come from pgRouting's cost matrix (one-way roads honoured).  Two points at the same node are joined
+directly.  Pairs no road joins get an infinite time, so no plan uses them.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+
+import numpy as np
+import psycopg2
+
+from geo.errors import PlanningError
+from geo.planning.instance import EARTH_RADIUS_KM, TravelTable
+
+
+def _sql(name: str) -> str:
+    return resources.files("geo.planning").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
+
+
+def network_size(conn) -> int:
+    """Road edges stored (0: no network)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM road_edge")
+        return cur.fetchone()[0]
+
+
+def ensure_pgrouting(conn) -> None:
+    """Create the pgrouting extension if it is missing (PlanningError when the server does not have it)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'pgrouting'")
+        if cur.fetchone():
+            return
+        cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting'")
+        if cur.fetchone() is None:
+            cur.execute("SHOW server_version_num")
+            major = int(cur.fetchone()[0]) // 10000
+            raise PlanningError(f"the database server has no pgRouting: install it there (on Debian, the package "
+                                f"postgresql-{major}-pgrouting), or plan with travel=great_circle")
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
+    except psycopg2.errors.InsufficientPrivilege:
+        raise PlanningError("pgRouting is installed on the server but not in this database, and this user may not "
+                            "create it: ask an administrator for CREATE EXTENSION pgrouting") from None
+
+
+def _great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _great_circle_matrix(points: list[tuple[float, float]]) -> np.ndarray:
+    p = np.radians(np.asarray(points, dtype=np.float64))
+    lon, lat = p[:, 0], p[:, 1]
+    h = (np.sin((lat[None, :] - lat[:, None]) / 2) ** 2
+         + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+
+
+class RoadTravel:
+    """Hours (a TravelTable for the solver) and km between the points of a plan over the road network."""
+
+    def __init__(self, conn, points: list[tuple[float, float]], speed_kmh: float, circuity: float):
+        ensure_pgrouting(conn)
+        self.conn, self.speed, self.circuity = conn, speed_kmh, circuity
+        self.points = list(dict.fromkeys(points))
+        with conn.cursor() as cur:
+            cur.execute(_sql("road_snap"), {"lons": [p[0] for p in self.points], "lats": [p[1] for p in self.points]})
+            snapped = cur.fetchall()
+        self.node = [int(n) for _, n, _ in snapped]
+        self.access_km = [m / 1000.0 * circuity for _, _, m in snapped]
+        nodes = sorted(set(self.node))
+        at = {n: k for k, n in enumerate(nodes)}
+        road = np.full((len(nodes), len(nodes)), np.inf)
+        np.fill_diagonal(road, 0.0)
+        with conn.cursor() as cur:
+            cur.execute(_sql("road_cost_matrix"), {"nodes": nodes})
+            for a, b, hours in cur.fetchall():
+                road[at[a], at[b]] = hours
+        k = np.array([at[n] for n in self.node])
+        access_h = np.array(self.access_km) / speed_kmh
+        hours = access_h[:, None] + road[np.ix_(k, k)] + access_h[None, :]
+        same = k[:, None] == k[None, :]
+        if same.sum() > len(k):  # points sharing a node: joined directly
+            hours = np.where(same, _great_circle_matrix(self.points) * circuity / speed_kmh, hours)
+        np.fill_diagonal(hours, 0.0)
+        self.table = TravelTable({p: i for i, p in enumerate(self.points)}, hours)
+        self._leg_km: dict[tuple[int, int], float] = {}
+
+    def km(self, legs: list[tuple[tuple[float, float], tuple[float, float]]]) -> dict:
+        """The km of each leg (a, b): the access ways plus the fastest road path's length (pgRouting)."""
+        index = self.table.index
+        pairs = sorted({(self.node[index[a]], self.node[index[b]]) for a, b in legs
+                        if self.node[index[a]] != self.node[index[b]]} - set(self._leg_km))
+        if pairs:
+            values = ",".join(f"({int(s)},{int(t)})" for s, t in pairs)
+            combinations = f"SELECT * FROM (VALUES {values}) AS c(source, target)"
+            with self.conn.cursor() as cur:
+                cur.execute(_sql("road_leg_km"), {"combinations": combinations})
+                for s, t, km in cur.fetchall():
+                    self._leg_km[(int(s), int(t))] = float(km)
+        out = {}
+        for a, b in legs:
+            i, j = index[a], index[b]
+            if self.node[i] == self.node[j]:
+                out[(a, b)] = _great_circle_km(a, b) * self.circuity
+            else:
+                out[(a, b)] = self.access_km[i] + self._leg_km.get((self.node[i], self.node[j]), math.inf) + \
+                    self.access_km[j]
+        return out

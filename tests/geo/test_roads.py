@@ -1,0 +1,221 @@
+"""The road network (geo/roads.py) and plans over it (geo/planning/roads.py, planner.py) in a real PostGIS with
+pgRouting: ways split at shared vertices only, one-way roads, travel times equal to an independent shortest-path
+computation (scipy), km along the fastest paths, and the errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from geo import store
+from geo.errors import InputError, PlanningError
+from geo.planning.instance import route_time
+from geo.planning.plan import PlanRequest
+from geo.planning.planner import make_plan
+from geo.planning.roads import RoadTravel, ensure_pgrouting
+from geo.roads import import_roads, other_tags, parse_oneway, parse_speed, split_at_junctions
+from tests.api.conftest import demo_database
+
+LUBEI = "130203"
+XS = [round(118.05 + 0.01 * i, 6) for i in range(26)]
+YS = [round(39.55 + 0.01 * j, 6) for j in range(21)]
+
+
+def grid(tmp_path, extra=()) -> str:
+    """A 26 x 21 grid of roads 0.01 degrees apart over Lubei: rows primary every fifth else residential,
+    columns secondary every fifth else tertiary (one with maxspeed 60, one one-way), and a footway."""
+    feats = []
+    for j, y in enumerate(YS):
+        feats.append({"type": "Feature", "properties": {"highway": "primary" if j % 5 == 0 else "residential"},
+                      "geometry": {"type": "LineString", "coordinates": [[x, y] for x in XS]}})
+    for i, x in enumerate(XS):
+        props = {"highway": "secondary" if i % 5 == 0 else "tertiary"}
+        if i == 10:
+            props["maxspeed"] = "60"
+        if i == 3:
+            props["oneway"] = "yes"
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": {"type": "LineString", "coordinates": [[x, y] for y in YS]}})
+    feats.append({"type": "Feature", "properties": {"highway": "footway"},
+                  "geometry": {"type": "LineString", "coordinates": [[XS[0], YS[0]], [XS[-1], YS[-1]]]}})
+    feats += list(extra)
+    path = tmp_path / "roads.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def conn(cluster, tmp_path_factory):
+    with demo_database(cluster) as url:
+        c = store.connect(url)
+        store.migrate(c)
+        ensure_pgrouting(c)
+        import_roads(c, grid(tmp_path_factory.mktemp("roads")))
+        c.autocommit = True
+        yield c
+        c.close()
+
+
+def test_tags_speeds_and_directions():
+    assert parse_speed("60") == 60 and parse_speed("50 km/h") == 50
+    assert parse_speed("30 mph") == pytest.approx(48.28, 0.01)
+    assert parse_speed("CN:urban") is None and parse_speed(None) is None and parse_speed("0") is None
+    assert parse_oneway("yes", "primary") == 1 and parse_oneway("-1", None) == -1
+    assert parse_oneway(None, "motorway") == 1
+    assert parse_oneway("no", "motorway") == 0 and parse_oneway(None, "primary") == 0
+    assert other_tags('"maxspeed"=>"80","oneway"=>"yes"') == {"maxspeed": "80", "oneway": "yes"}
+
+
+def test_ways_split_where_they_share_a_vertex_not_where_they_cross():
+    """Two ways through a shared vertex: four edges from five nodes.  A way crossing them with no vertex there
+    (a bridge) stays one edge with its own two end nodes."""
+    a = shapely.LineString([(0, 0), (1, 0), (2, 0)])
+    b = shapely.LineString([(1, -1), (1, 0), (1, 1)])
+    bridge = shapely.LineString([(0.5, -1), (0.5, 1)])
+    edges, nodes = split_at_junctions([a, b, bridge])
+    assert len(nodes) == 7 and len(edges) == 5
+    centre = [i for i, xy in enumerate(nodes) if tuple(xy) == (1.0, 0.0)]
+    assert len(centre) == 1 and sum(centre[0] in (s, t) for s, t, _, _ in edges) == 4
+    assert [len(xy) for s, t, xy, w in edges if w == 2] == [2]
+
+
+def test_import_stores_the_drivable_network(conn):
+    """Every grid segment is an edge between neighbouring junctions (the footway is left out); lengths are
+    geodesic; the one-way column cannot be driven backwards; maxspeed wins over the class speed."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM road_edge")
+        assert cur.fetchone()[0] == 21 * 25 + 26 * 20
+        cur.execute("SELECT count(*) FROM road_node")
+        assert cur.fetchone()[0] == 26 * 21
+        cur.execute("SELECT count(*) FROM road_edge WHERE highway = 'footway'")
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT max(abs(length_m - ST_Length(geom::geography))) FROM road_edge")
+        assert cur.fetchone()[0] < 1e-6
+        cur.execute("SELECT DISTINCT reverse_cost_h FROM road_edge WHERE ST_X(ST_StartPoint(geom)) = %s "
+                    "AND ST_X(ST_EndPoint(geom)) = %s", (XS[3], XS[3]))
+        assert cur.fetchall() == [(-1.0,)]
+        cur.execute("SELECT DISTINCT speed_kmh FROM road_edge WHERE ST_X(ST_StartPoint(geom)) = %s "
+                    "AND ST_X(ST_EndPoint(geom)) = %s", (XS[10], XS[10]))
+        assert cur.fetchall() == [(60.0,)]
+
+
+def reference_hours(conn) -> tuple[np.ndarray, dict]:
+    """All-pairs fastest hours over the stored edges by scipy's Dijkstra (independent of pgRouting)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT source, target, cost_h, reverse_cost_h FROM road_edge")
+        rows = cur.fetchall()
+    ids = sorted({r[0] for r in rows} | {r[1] for r in rows})
+    at = {n: i for i, n in enumerate(ids)}
+    i, j, w = [], [], []
+    for s, t, c, rc in rows:
+        if c >= 0:
+            i.append(at[s]), j.append(at[t]), w.append(c)
+        if rc >= 0:
+            i.append(at[t]), j.append(at[s]), w.append(rc)
+    graph = csr_matrix((w, (i, j)), shape=(len(ids), len(ids)))
+    return dijkstra(graph, directed=True), at
+
+
+def test_travel_times_match_an_independent_shortest_path(conn):
+    """Between points, the time is the way to the nearest node at the team's speed, the fastest road path and
+    the way from the last node; one-way roads make it differ by direction."""
+    points = [(118.0712, 39.5738), (118.1844, 39.6521), (118.0833, 39.7011), (118.2291, 39.5620)]
+    road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    ref, at = reference_hours(conn)
+    for a in points:
+        for b in points:
+            if a == b:
+                continue
+            ia, ib = road.table.index[a], road.table.index[b]
+            expected = (road.access_km[ia] / 30.0 + ref[at[road.node[ia]], at[road.node[ib]]]
+                        + road.access_km[ib] / 30.0)
+            assert road.table.time(a, b) == pytest.approx(expected, rel=1e-9)
+    # the access way: the great-circle distance to the nearest grid node, times the circuity
+    nearest = min(((x, y) for x in XS for y in YS), key=lambda q: math.dist(q, points[0]))
+    assert road.node[0] > 0 and road.access_km[0] == pytest.approx(
+        shapely.Point(points[0]).distance(shapely.Point(nearest)) * 111.0 * 1.3, rel=0.25)
+
+
+def test_plans_over_roads_keep_to_the_day_and_report_road_km(conn):
+    """travel=roads: every day fits its hours with the road times, the plan says how travel was found, and each
+    leg's km is the length of the fastest road path plus the access ways."""
+    req = PlanRequest(teams=2, days=1, area=LUBEI, min_level="orange", max_sites=60, time_limit_s=2, travel="roads")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        doc = make_plan(conn, req)
+    assert doc["request"]["travel"].startswith("road network")
+    stops = [s for t in doc["teams"] for d in t["days"] for s in d["stops"]]
+    assert stops and all(d["hours"] <= 8 for t in doc["teams"] for d in t["days"])
+    base = tuple(doc["teams"][0]["base"])
+    road = RoadTravel(conn, [base, *((s["lon"], s["lat"]) for s in stops)], 40.0, 1.3)
+    first = doc["teams"][0]["days"][0]["stops"][0]
+    km = road.km([(base, (first["lon"], first["lat"]))])[(base, (first["lon"], first["lat"]))]
+    assert first["km_from_previous"] == pytest.approx(km, abs=0.06)
+    # the straight line is shorter than the road
+    assert first["km_from_previous"] >= shapely.Point(base).distance(shapely.Point(first["lon"], first["lat"])) * 85
+
+
+def test_a_site_no_road_reaches_is_named(conn, tmp_path):
+    """A must-visit site whose nearest road is an island: the plan is refused, naming it and saying why."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, ST_X(geom), ST_Y(geom) FROM enterprise WHERE ST_X(geom) > 118.5 ORDER BY id LIMIT 1")
+        eid, x, y = cur.fetchone()
+    island = {"type": "Feature", "properties": {"highway": "residential"},
+              "geometry": {"type": "LineString", "coordinates": [[x, y], [x + 0.001, y]]}}
+    import_roads(conn, grid(tmp_path, [island]))
+    try:
+        req = PlanRequest(teams=1, days=1, area=LUBEI, min_level="red", max_sites=10, time_limit_s=1,
+                          must_visit=(f"enterprise.{eid}",), hours_per_day=24, day_start="00:00")
+        with pytest.raises(PlanningError, match=rf"enterprise\.{eid}: no road joins it"):
+            make_plan(conn, req)
+    finally:
+        import_roads(conn, grid(tmp_path))
+
+
+def test_roads_asked_for_without_a_network_and_bad_files(conn, tmp_path):
+    """A file of points, or of footways only, is refused naming the problem, and the stored network stays."""
+    points = tmp_path / "points.geojson"
+    points.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [118.1, 39.6]}}]}))
+    with pytest.raises(InputError, match="lines"):
+        import_roads(conn, points)
+    paths = tmp_path / "paths.geojson"
+    paths.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"highway": "footway"},
+         "geometry": {"type": "LineString", "coordinates": [[118.1, 39.6], [118.2, 39.6]]}}]}))
+    with pytest.raises(InputError, match="no drivable road"):
+        import_roads(conn, paths)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM road_edge")
+        assert cur.fetchone()[0] == 21 * 25 + 26 * 20
+
+
+def test_roads_required_but_none_stored(cluster):
+    with demo_database(cluster) as url:
+        c = store.connect(url)
+        try:
+            req = PlanRequest(teams=1, days=1, area=LUBEI, max_sites=10, time_limit_s=1, travel="roads")
+            with pytest.raises(PlanningError, match="riskmap roads import"):
+                make_plan(c, req)
+        finally:
+            c.close()
+
+
+def test_route_times_use_the_road_table(conn):
+    """The instance of a road plan checks routes with the road times (route_time goes through the table)."""
+    from geo.planning.plan import build_instance, candidate_sites, plan_points
+
+    req = PlanRequest(teams=1, days=1, area=LUBEI, min_level="red", max_sites=5, time_limit_s=1)
+    cands = candidate_sites(conn, req)
+    road = RoadTravel(conn, plan_points(req, cands), 40.0, 1.3)
+    inst = build_instance(req, cands, road.table)
+    team, site = inst.teams[0], inst.sites[0]
+    assert route_time(inst, team, [site]) == pytest.approx(
+        road.table.time(team.start, (site.x, site.y)) + site.service + road.table.time((site.x, site.y), team.end))
