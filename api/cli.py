@@ -315,7 +315,10 @@ def plan_cmd(
     time_limit: Annotated[float, typer.Option(help="Seconds for the solver.")] = 30.0,
     travel: Annotated[str, typer.Option(help="auto (the road network when one is stored), roads or "
                                              "great_circle.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed and inputs give the same plan.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed of the search.")] = 1,
+    iterations: Annotated[int | None, typer.Option(help="Cap the search's iterations: when the cap ends it before "
+                                                        "the time limit, the same seed gives the same plan on any "
+                                                        "machine.")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the plan to this file: .json, "
                                                                 ".geojson, .csv or .html (printable).")] = None,
 ) -> None:
@@ -345,7 +348,7 @@ def plan_cmd(
                           kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), min_level=min_level,
                           max_sites=max_sites, time_limit_s=time_limit, seed=seed,
                           must_visit=tuple(must_visit or ()), overdue_days=overdue_days, time_windows=windows,
-                          travel=travel)
+                          travel=travel, iterations=iterations)
         req.check()
         conn = open_database(_settings())
         try:

@@ -71,7 +71,11 @@ class PlanBody(BaseModel):
         None, description="Inspection hours by class and size; null: the defaults "
                           + ", ".join(f"{k}: {a} {list(map(list, b))}" for k, (a, b) in SERVICE_HOURS.items()))
     time_limit_s: float = Field(10.0, description="Seconds the solver searches (the server's cap applies).")
-    seed: int = Field(1, ge=0, le=2**31 - 1, description="The same seed and inputs give the same plan.")
+    seed: int = Field(1, ge=0, le=2**31 - 1, description="The search's random seed.")
+    iterations: int | None = Field(None, ge=1, le=10_000_000, description=(
+        "A cap on the search's iterations.  When it ends the search before the time limit, the same request and "
+        "seed give the same plan on any machine; with the time limit alone the plan can vary with the machine's "
+        "speed."))
     first_day: dt.date | None = Field(None, description="The plan's first day (overdue is counted to it); "
                                                         "null: today.")
     travel: Literal["auto", "roads", "great_circle"] = Field(
@@ -92,7 +96,7 @@ class PlanBody(BaseModel):
             max_sites=self.max_sites, time_limit_s=self.time_limit_s, seed=self.seed,
             must_visit=tuple(self.must_visit), overdue_days=self.overdue_days,
             time_windows={k: tuple(v) for k, v in self.time_windows.items()}, service_hours=service,
-            today=self.first_day, travel=self.travel)
+            today=self.first_day, travel=self.travel, iterations=self.iterations)
 
 
 class Stop(BaseModel):

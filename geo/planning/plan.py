@@ -92,6 +92,7 @@ class PlanRequest:
     service_hours: dict = field(default_factory=lambda: dict(SERVICE_HOURS))
     today: dt.date | None = None  # the plan's first day (overdue is counted to it); None: today
     travel: str = "auto"  # roads (pgRouting over the stored network), great_circle, or auto: roads when loaded
+    iterations: int | None = None  # a cap on the search's iterations: with it binding, the plan depends on the seed
 
     def check(self) -> None:
         if self.teams < 1:
@@ -140,6 +141,8 @@ class PlanRequest:
             if lo > hi:
                 raise InstanceError(f"time_windows[{key}]: from {a} is after to {b}")
         check_service_table(self.service_hours)
+        if self.iterations is not None and not 1 <= self.iterations <= 10_000_000:
+            raise InstanceError(f"iterations: expected 1 to 10,000,000, got {self.iterations}")
         if self.travel not in TRAVEL_MODES:
             raise InstanceError(f"travel: expected one of {', '.join(TRAVEL_MODES)}, got {self.travel!r}")
 
@@ -258,7 +261,8 @@ def build_instance(req: PlanRequest, cands: Candidates, table: TravelTable | Non
     teams = [Team(route_id(t, d), bases[t - 1], bases[t - 1], req.hours_per_day)
              for t in range(1, req.teams + 1) for d in range(1, req.days + 1)]
     sites = [Site(s.key, s.lon, s.lat, s.score, s.service, s.tw, s.must_visit is not None) for s in cands.sites]
-    return Instance(sites, teams, "haversine", req.speed_kmh, req.circuity, req.time_limit_s, req.seed, table=table)
+    return Instance(sites, teams, "haversine", req.speed_kmh, req.circuity, req.time_limit_s, req.seed,
+                    req.iterations, table)
 
 
 def plan_points(req: PlanRequest, cands: Candidates) -> list[tuple[float, float]]:

@@ -123,6 +123,7 @@ def request_doc(req: PlanRequest, cands: Candidates) -> dict:
             "hours_per_day": req.hours_per_day, "day_start": req.day_start, "speed_kmh": req.speed_kmh,
             "circuity": req.circuity, "area": req.area, "kinds": list(req.kinds), "min_level": req.min_level,
             "max_sites": req.max_sites, "time_limit_s": req.time_limit_s, "seed": req.seed,
+            "iterations": req.iterations,
             "must_visit": list(req.must_visit), "overdue_days": req.overdue_days,
             "time_windows": {k: list(v) for k, v in req.time_windows.items()},
             "service_hours": {k: {"size": a, "bands": [list(b) for b in bands]}
