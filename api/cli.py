@@ -11,14 +11,16 @@ import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from api.settings import Settings
 from geo.errors import RiskmapError
+
+if TYPE_CHECKING:
+    from api.settings import Settings
 
 app = typer.Typer(help="riskmap: geospatial risk mapping for production-safety supervision.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -35,6 +37,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
+    from api.settings import Settings  # pydantic-settings takes a quarter of a second to import
+
     return Settings()
 
 
