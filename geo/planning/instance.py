@@ -28,7 +28,7 @@ from geo.errors import PlanningError
 
 SCALE = 10_000  # time units per instance time unit (1e-4 resolution)
 PRIZE_WEIGHT = 0.3  # stage 1: the largest prize is worth this much of one budget of travel (see solve)
-STAGE_ONE_SHARE = 0.7  # of the time limit (and of the iteration cap)
+STAGE_ONE_SHARE = 0.3  # of the time limit (and of the iteration cap)
 STAGE_ONE_STARTS = 1  # stage-1 runs from different seeds, sharing its time (more did not help on TOP)
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 METRICS = ("euclidean", "haversine")
@@ -225,6 +225,16 @@ def _travel_matrix(inst: Instance, points: list[tuple[float, float]]):
     return scaled
 
 
+def _groups(inst: Instance) -> list[list[int]]:
+    """The teams in groups of the same start, end and budget (indices into inst.teams, in order): each group is
+    one PyVRP vehicle type with as many vehicles.  A plan's days from one base are one group, not a vehicle type
+    and two depots each, which the search handles far faster."""
+    groups: dict[tuple, list[int]] = {}
+    for i, t in enumerate(inst.teams):
+        groups.setdefault((t.start, t.end, _down(t.budget)), []).append(i)
+    return list(groups.values())
+
+
 def _data(inst: Instance, prizes: list[int], matrix=None):
     """PyVRP's problem data for ``inst`` with these (integer) prizes, and the travel matrix (computed once; the
     edges are given as one array rather than one call each)."""
@@ -232,22 +242,68 @@ def _data(inst: Instance, prizes: list[int], matrix=None):
 
     m = Model()
     points: list[tuple[float, float]] = []
-    depots = []
-    for t in inst.teams:
+    depot_at: dict[tuple[float, float], object] = {}
+    ends = []
+    for group in _groups(inst):
+        t = inst.teams[group[0]]
         for p in (t.start, t.end):
-            depots.append(m.add_depot(m.add_location(p[0], p[1])))
-            points.append(p)
+            if p not in depot_at:
+                depot_at[p] = m.add_depot(m.add_location(p[0], p[1]))
+                points.append(p)
+        ends.append((group, depot_at[t.start], depot_at[t.end], t))
     for s, prize in zip(inst.sites, prizes, strict=True):
         early, late = (_up(s.tw[0]), _down(s.tw[1])) if s.tw else (0, 2**62)
         m.add_client(m.add_location(s.x, s.y), service_duration=_up(s.service), tw_early=early, tw_late=late,
                      prize=prize, required=s.must_visit, name=s.id)
         points.append((s.x, s.y))
-    for i, t in enumerate(inst.teams):
-        m.add_vehicle_type(num_available=1, start_depot=depots[2 * i], end_depot=depots[2 * i + 1],
+    for group, start, end, t in ends:
+        m.add_vehicle_type(num_available=len(group), start_depot=start, end_depot=end,
                            shift_duration=_down(t.budget), unit_distance_cost=1, name=t.id)
     if matrix is None:
         matrix = _travel_matrix(inst, points)
     return m.data().replace(distance_matrices=[matrix], duration_matrices=[matrix]), matrix
+
+
+def _greedy_start(inst: Instance, matrix) -> list[tuple[int, list[int]]]:
+    """A plan to start the search from: each route in turn takes, next, the site with the most prize per hour
+    of travel, waiting and inspection that still lets it return within its budget (vectorised over the sites,
+    in the solver's integer times, so that the solver sees it as feasible).  As (vehicle type, client indices)."""
+    import numpy as np
+
+    n = len(inst.sites)
+    first = matrix.shape[0] - n  # rows before the sites' are the depots'
+    depot_row: dict[tuple[float, float], int] = {}
+    for group in _groups(inst):
+        t = inst.teams[group[0]]
+        for p in (t.start, t.end):
+            depot_row.setdefault(p, len(depot_row))
+    service = np.array([_up(s.service) for s in inst.sites], dtype=np.int64)
+    prize = np.array([s.prize for s in inst.sites], dtype=np.float64)
+    early = np.array([_up(s.tw[0]) if s.tw else 0 for s in inst.sites], dtype=np.int64)
+    late = np.array([_down(s.tw[1]) if s.tw else 2**62 for s in inst.sites], dtype=np.int64)
+    left = prize > 0
+    routes = []
+    for g, group in enumerate(_groups(inst)):
+        t = inst.teams[group[0]]
+        start, end, budget = depot_row[t.start], depot_row[t.end], _down(t.budget)
+        back = matrix[first:, end]
+        for _ in group:
+            here, elapsed, visits = start, 0, []
+            while True:
+                go = matrix[here, first:]
+                arrive = elapsed + go
+                begin = np.maximum(arrive, early)
+                ok = left & (arrive <= late) & (begin + service + back <= budget)
+                if not ok.any():
+                    break
+                rate = np.where(ok, prize / np.maximum(begin - elapsed + service, 1), -1.0)
+                k = int(np.argmax(rate))
+                visits.append(k)
+                left[k] = False
+                elapsed, here = int(begin[k] + service[k]), first + k
+            if visits:
+                routes.append((g, visits))
+    return routes
 
 
 def _up(v: float) -> int:
@@ -292,12 +348,15 @@ def must_visit_problems(inst: Instance) -> list[str]:
 def solve(inst: Instance, progress=None) -> Plan:
     """The routes that collect the most prize within every team's budget and the time windows.
 
-    PyVRP's objective is prize-collecting: the travel plus the prizes left out.  Two stages share the time limit:
-      1. the largest prize is worth one whole budget of travel: travel still guides the search, and the
-         penalties for a broken budget stay in scale (with prizes worth far more they cannot keep up, and with no
-         travel cost the search wanders: both measured on the TOP instances of bench/plan);
+    PyVRP's objective is prize-collecting: the travel plus the prizes left out.  The search starts from the
+    greedy plan (most prize per hour next, _greedy_start), and two stages share the time limit:
+      1. (STAGE_ONE_SHARE of it) the largest prize is worth PRIZE_WEIGHT of a budget of travel: travel still
+         guides the search, and the penalties for a broken budget stay in scale (with prizes worth far more they
+         cannot keep up, and with no travel cost the search wanders: both measured on the TOP instances of
+         bench/plan);
       2. starting from the best plan of stage 1, the smallest prize outweighs all travel, so that no prize is
          ever given up to save travel (stage 1 may do that on a tight budget).
+    Teams with the same start, end and budget (a plan's team-days from one base) are one vehicle type.
 
     ``progress(seconds, limit)``, when given, is called about once a second while the search runs.
     """
@@ -323,12 +382,13 @@ def solve(inst: Instance, progress=None) -> Plan:
             criteria.append(MaxIterations(max(1, int(inst.iterations * share))))
         return _Reporting(MultipleCriteria(criteria), progress, started, inst.time_limit_s)
 
-    # stage 1 from several seeds (the search lands in different places; the best start is kept)
+    # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
-    first = None
+    seeded = Solution(first_data, [PyVRPRoute(first_data, visits, g) for g, visits in _greedy_start(inst, matrix)])
+    first = seeded if seeded.is_feasible() else None
     for k in range(STAGE_ONE_STARTS):
         found = pyvrp_solve(first_data, stop=stop(STAGE_ONE_SHARE / STAGE_ONE_STARTS), seed=inst.seed + 7919 * k,
-                            display=False).best
+                            display=False, initial_solution=seeded).best
         if found.is_feasible() and (first is None or (found.uncollected_prizes(), found.distance_cost())
                                     < (first.uncollected_prizes(), first.distance_cost())):
             first = found
@@ -345,8 +405,9 @@ def solve(inst: Instance, progress=None) -> Plan:
                             "windows: each can be reached alone, but not all of them together"
                             + (f" (must-visit: {', '.join(must)})" if must else ""))
     routes_by_team: dict[str, list[str]] = {t.id: [] for t in inst.teams}
+    free = [list(group) for group in _groups(inst)]  # the teams of each vehicle type not yet given a route
     for route in best.routes():
-        team = inst.teams[route.vehicle_type()]
+        team = inst.teams[free[route.vehicle_type()].pop(0)]
         routes_by_team[team.id] = [inst.sites[a.idx].id for a in route if a.is_client()]
     by_id = {s.id: s for s in inst.sites}
     routes = []
