@@ -60,7 +60,8 @@ def plan_map(doc: dict, basemap: Basemap, language: str, static_url: str = asset
         for day in team["days"]:
             if not day["stops"]:
                 continue
-            line = [[base[1], base[0]], *([s["lat"], s["lon"]] for s in day["stops"]), [base[1], base[0]]]
+            line = ([[y, x] for x, y in day["path"]] if day.get("path")
+                    else [[base[1], base[0]], *([s["lat"], s["lon"]] for s in day["stops"]), [base[1], base[0]]])
             folium.PolyLine(line, color=colour, weight=3, opacity=0.85,
                             dash_array=None if day["day"] == 1 else f"{2 + 2 * day['day']},4",
                             tooltip=f'{t["team"]} {team["team"]} · {t["day"].format(day["day"])} · '

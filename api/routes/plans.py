@@ -125,6 +125,9 @@ class Day(BaseModel):
     hours: float
     km: float
     risk: float
+    path: list[list[float]] | None = Field(None, description="The line the day's route follows along the roads "
+                                                              "([lon, lat] pairs), when a road network gave the "
+                                                              "travel times; null: straight legs.")
     stops: list[Stop]
 
 

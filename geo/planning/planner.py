@@ -32,13 +32,14 @@ def make_plan(conn, req: PlanRequest, progress=None, notes=None) -> dict:
     say(f"{len(cands.sites)} candidate sites, {req.teams} teams x {req.days} days; solving for "
         f"{req.time_limit_s:g} s (seed {req.seed})")
     solution = solve(inst, progress)
-    km = None
+    km = path = None
     if road is not None:
         by_id = {s.id: (s.x, s.y) for s in inst.sites}
         legs = []
         for r, team in zip(solution.routes, inst.teams, strict=True):
             stops = [team.start, *(by_id[i] for i in r.sites), team.end]
             legs += list(zip(stops[:-1], stops[1:], strict=True)) if r.sites else []
-        table = road.km(legs)
-        km = lambda a, b: table[(a, b)]  # noqa: E731
-    return schedule.build(req, cands, inst, solution, km=km, travel=travel)
+        table = road.legs(legs)
+        km = lambda a, b: table[(a, b)][0]  # noqa: E731
+        path = lambda a, b: table[(a, b)][1]  # noqa: E731
+    return schedule.build(req, cands, inst, solution, km=km, path=path, travel=travel)

@@ -91,26 +91,29 @@ class RoadTravel:
             hours = np.where(same, _great_circle_matrix(self.points) * circuity / speed_kmh, hours)
         np.fill_diagonal(hours, 0.0)
         self.table = TravelTable({p: i for i, p in enumerate(self.points)}, hours)
-        self._leg_km: dict[tuple[int, int], float] = {}
+        self._paths: dict[tuple[int, int], tuple[float, list]] = {}
 
-    def km(self, legs: list[tuple[tuple[float, float], tuple[float, float]]]) -> dict:
-        """The km of each leg (a, b): the access ways plus the fastest road path's length (pgRouting)."""
+    def legs(self, legs: list[tuple[tuple[float, float], tuple[float, float]]]) -> dict:
+        """For each leg (a, b): its km (the access ways plus the fastest road path's length) and its line (a, the
+        road path, b) as [lon, lat] pairs, by pgRouting."""
+        import json
+
         index = self.table.index
         pairs = sorted({(self.node[index[a]], self.node[index[b]]) for a, b in legs
-                        if self.node[index[a]] != self.node[index[b]]} - set(self._leg_km))
+                        if self.node[index[a]] != self.node[index[b]]} - set(self._paths))
         if pairs:
             values = ",".join(f"({int(s)},{int(t)})" for s, t in pairs)
             combinations = f"SELECT * FROM (VALUES {values}) AS c(source, target)"
             with self.conn.cursor() as cur:
                 cur.execute(_sql("road_leg_km"), {"combinations": combinations})
-                for s, t, km in cur.fetchall():
-                    self._leg_km[(int(s), int(t))] = float(km)
+                for s, t, km, line in cur.fetchall():
+                    self._paths[(int(s), int(t))] = (float(km), json.loads(line)["coordinates"] if line else [])
         out = {}
         for a, b in legs:
             i, j = index[a], index[b]
             if self.node[i] == self.node[j]:
-                out[(a, b)] = _great_circle_km(a, b) * self.circuity
+                out[(a, b)] = (_great_circle_km(a, b) * self.circuity, [list(a), list(b)])
             else:
-                out[(a, b)] = self.access_km[i] + self._leg_km.get((self.node[i], self.node[j]), math.inf) + \
-                    self.access_km[j]
+                km, line = self._paths.get((self.node[i], self.node[j]), (math.inf, []))
+                out[(a, b)] = (self.access_km[i] + km + self.access_km[j], [list(a), *line, list(b)])
         return out

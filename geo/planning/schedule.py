@@ -26,10 +26,12 @@ def clock(hours: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan, km=None,
+def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan, km=None, path=None,
           travel: str = "great-circle distance x circuity at the teams' speed") -> dict:
     """The plan document: request, teams (days, stops), totals.  ``km(a, b)``: the km of a leg (default: its
-    travel time at the teams' speed); ``travel``: how travel times were found, as the plan states it."""
+    travel time at the teams' speed); ``path(a, b)``: the line a leg follows, [lon, lat] pairs (a road path; by
+    default none, and maps draw the leg straight); ``travel``: how travel times were found, as the plan states
+    it."""
     if km is None:
         km = lambda a, b: inst.travel(a, b) * inst.speed_kmh  # noqa: E731
     day0 = clock_hours(req.day_start, "day_start")
@@ -45,6 +47,7 @@ def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan, k
             team = next(x for x in inst.teams if x.id == route_id(t, d))
             base = team.start
             stops, here, clock_h, day_km, risk = [], team.start, 0.0, 0.0, 0.0
+            line: list = []
             for seq, key in enumerate(routes[team.id].sites, 1):
                 s = info[key]
                 leg = inst.travel(here, (s.lon, s.lat))
@@ -59,14 +62,19 @@ def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan, k
                               "km_from_previous": round(leg_km, 1), "must_visit": s.must_visit,
                               "time_window": [clock(day0 + s.tw[0]), clock(day0 + s.tw[1])] if s.tw else None})
                 day_km += leg_km
+                if path is not None:
+                    line += path(here, (s.lon, s.lat))[1 if line else 0:]
                 risk += s.score
                 clock_h, here = depart, (s.lon, s.lat)
                 visited.add(key)
             back = inst.travel(here, team.end) if stops else 0.0
             day_km += km(here, team.end) if stops else 0.0
+            if path is not None and stops:
+                line += path(here, team.end)[1:]
             total_km += day_km
             days.append({"day": d, "leave": clock(day0), "back": clock(day0 + clock_h + back) if stops else None,
                          "hours": round(clock_h + back, 2), "km": round(day_km, 1), "risk": round(risk, 2),
+                         "path": line or None,
                          "stops": stops})
         teams_out.append({"team": t, "name": f"team {t}", "base": list(base), "days": days,
                           "km": round(sum(d["km"] for d in days), 1), "risk": round(sum(d["risk"] for d in days), 2),
@@ -165,7 +173,8 @@ def as_geojson(doc: dict) -> dict:
         for day in team["days"]:
             if not day["stops"]:
                 continue
-            coords = [base, *([s["lon"], s["lat"]] for s in day["stops"]), base]
+            # the road path when the plan has one, else straight legs
+            coords = day.get("path") or [base, *([s["lon"], s["lat"]] for s in day["stops"]), base]
             features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
                              "properties": {"role": "route", "team": team["team"], "day": day["day"],
                                             "km": day["km"], "risk": day["risk"], "visits": len(day["stops"]),

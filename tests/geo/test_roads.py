@@ -155,9 +155,23 @@ def test_plans_over_roads_keep_to_the_day_and_report_road_km(conn):
     assert stops and all(d["hours"] <= 8 for t in doc["teams"] for d in t["days"])
     base = tuple(doc["teams"][0]["base"])
     road = RoadTravel(conn, [base, *((s["lon"], s["lat"]) for s in stops)], 40.0, 1.3)
-    first = doc["teams"][0]["days"][0]["stops"][0]
-    km = road.km([(base, (first["lon"], first["lat"]))])[(base, (first["lon"], first["lat"]))]
+    day = doc["teams"][0]["days"][0]
+    first = day["stops"][0]
+    km, line = road.legs([(base, (first["lon"], first["lat"]))])[(base, (first["lon"], first["lat"]))]
     assert first["km_from_previous"] == pytest.approx(km, abs=0.06)
+    # the day's path runs from the base along grid roads through every stop in order and back
+    path = [tuple(p) for p in day["path"]]
+    assert path[0] == path[-1] == base
+    at = [path.index((s["lon"], s["lat"])) for s in day["stops"]]
+    assert at == sorted(at)
+    on_grid = [p for p in path[1:-1] if p not in {(s["lon"], s["lat"]) for s in day["stops"]}]
+    assert on_grid and all(min(abs(p[0] - x) for x in XS) < 1e-6 or min(abs(p[1] - y) for y in YS) < 1e-6
+                           for p in on_grid)
+    # the GeoJSON route follows it
+    from geo.planning.schedule import as_geojson
+
+    route = next(f for f in as_geojson(doc)["features"] if f["properties"]["role"] == "route")
+    assert route["geometry"]["coordinates"] == day["path"]
     # the straight line is shorter than the road
     assert first["km_from_previous"] >= shapely.Point(base).distance(shapely.Point(first["lon"], first["lat"])) * 85
 
