@@ -233,3 +233,32 @@ def test_route_times_use_the_road_table(conn):
     team, site = inst.teams[0], inst.sites[0]
     assert route_time(inst, team, [site]) == pytest.approx(
         road.table.time(team.start, (site.x, site.y)) + site.service + road.table.time((site.x, site.y), team.end))
+
+
+OSM_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<osm version="0.6" generator="riskmap test">
+  <node id="1" lat="39.60" lon="118.10" version="1"/><node id="2" lat="39.60" lon="118.12" version="1"/>
+  <node id="3" lat="39.60" lon="118.14" version="1"/><node id="4" lat="39.58" lon="118.12" version="1"/>
+  <node id="5" lat="39.62" lon="118.12" version="1"/><node id="6" lat="39.61" lon="118.10" version="1"/>
+  <node id="7" lat="39.61" lon="118.14" version="1"/>
+  <way id="10" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
+    <tag k="highway" v="primary"/><tag k="maxspeed" v="70"/><tag k="name" v="建设路"/></way>
+  <way id="11" version="1"><nd ref="4"/><nd ref="2"/><nd ref="5"/>
+    <tag k="highway" v="residential"/><tag k="oneway" v="yes"/></way>
+  <way id="12" version="1"><nd ref="6"/><nd ref="7"/><tag k="highway" v="footway"/></way>
+</osm>"""
+
+
+def test_an_osm_file_read_by_gdal(conn, tmp_path):
+    """The `lines` layer of an OpenStreetMap file as GDAL reads it: maxspeed and oneway come from other_tags,
+    the two ways are joined at their shared node, the footway is left out."""
+    path = tmp_path / "roads.osm"
+    path.write_text(OSM_XML, encoding="utf-8")
+    try:
+        got = import_roads(conn, path, layer="lines")
+        assert got == {"features": 3, "ways": 2, "edges": 4, "nodes": 5}
+        with conn.cursor() as cur:
+            cur.execute("SELECT highway, speed_kmh, reverse_cost_h < 0 FROM road_edge ORDER BY id")
+            assert cur.fetchall() == [("primary", 70.0, False)] * 2 + [("residential", 25.0, True)] * 2
+    finally:
+        import_roads(conn, grid(tmp_path))
