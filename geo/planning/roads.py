@@ -1,7 +1,8 @@
 """Travel times for plans from the stored road network (geo/roads.py), with pgRouting.
 
 Each point (a base, a site) joins the network at its nearest road node; the way from the point to that node is
-driven at the teams' speed over the great-circle distance times the circuity factor.  Between nodes, the fastest
+driven at the teams' speed over the great-circle distance times the circuity factor.  Paths are searched over the
+roads around the plan's points (edges_around), not a whole province's network.  Between nodes, the fastest
 path's hours come from pgRouting's cost matrix (one-way roads honoured).  Two points at the same node are joined
 directly.  Pairs no road joins get an infinite time, so no plan uses them.
 """
@@ -63,6 +64,21 @@ def _great_circle_matrix(points: list[tuple[float, float]]) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
 
 
+MARGIN_DEG = 0.2  # the network searched reaches this far (about 20 km) beyond the plan's points, at least
+
+
+def edges_around(points: list[tuple[float, float]]) -> str:
+    """pgRouting's edge query for the roads around the points: their box grown by a fifth of its size and at least
+    MARGIN_DEG (a path leaving that box is very unlikely to be the fastest; a province's network stays out of
+    a county's plan).  Composed from floats only."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx = max(MARGIN_DEG, 0.2 * (max(xs) - min(xs)))
+    my = max(MARGIN_DEG, 0.2 * (max(ys) - min(ys)))
+    box = ", ".join(repr(float(v)) for v in (min(xs) - mx, min(ys) - my, max(xs) + mx, max(ys) + my))
+    return ("SELECT id, source, target, cost_h AS cost, reverse_cost_h AS reverse_cost FROM road_edge "
+            f"WHERE geom && ST_MakeEnvelope({box}, 4326)")
+
+
 class RoadTravel:
     """Hours (a TravelTable for the solver) and km between the points of a plan over the road network."""
 
@@ -70,6 +86,7 @@ class RoadTravel:
         ensure_pgrouting(conn)
         self.conn, self.speed, self.circuity = conn, speed_kmh, circuity
         self.points = list(dict.fromkeys(points))
+        self.edges = edges_around(self.points)
         with conn.cursor() as cur:
             cur.execute(_sql("road_snap"), {"lons": [p[0] for p in self.points], "lats": [p[1] for p in self.points]})
             snapped = cur.fetchall()
@@ -80,7 +97,7 @@ class RoadTravel:
         road = np.full((len(nodes), len(nodes)), np.inf)
         np.fill_diagonal(road, 0.0)
         with conn.cursor() as cur:
-            cur.execute(_sql("road_cost_matrix"), {"nodes": nodes})
+            cur.execute(_sql("road_cost_matrix"), {"nodes": nodes, "edges": self.edges})
             for a, b, hours in cur.fetchall():
                 road[at[a], at[b]] = hours
         k = np.array([at[n] for n in self.node])
@@ -105,7 +122,7 @@ class RoadTravel:
             values = ",".join(f"({int(s)},{int(t)})" for s, t in pairs)
             combinations = f"SELECT * FROM (VALUES {values}) AS c(source, target)"
             with self.conn.cursor() as cur:
-                cur.execute(_sql("road_leg_km"), {"combinations": combinations})
+                cur.execute(_sql("road_leg_km"), {"combinations": combinations, "edges": self.edges})
                 for s, t, km, line in cur.fetchall():
                     self._paths[(int(s), int(t))] = (float(km), json.loads(line)["coordinates"] if line else [])
         out = {}

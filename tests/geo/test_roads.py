@@ -262,3 +262,13 @@ def test_an_osm_file_read_by_gdal(conn, tmp_path):
             assert cur.fetchall() == [("primary", 70.0, False)] * 2 + [("residential", 25.0, True)] * 2
     finally:
         import_roads(conn, grid(tmp_path))
+
+
+def test_paths_are_searched_around_the_plan():
+    """The edge query covers the points' box grown by at least 0.2 degrees (a fifth of the box when larger)."""
+    from geo.planning.roads import edges_around
+
+    q = edges_around([(118.0, 39.0), (118.1, 39.05)])
+    assert "ST_MakeEnvelope(117.8, 38.8, 118.3, 39.25, 4326)" in q
+    wide = edges_around([(110.0, 30.0), (120.0, 35.0)])
+    assert "ST_MakeEnvelope(108.0, 29.0, 122.0, 36.0, 4326)" in wide
