@@ -199,9 +199,10 @@ def create_plan(request: Request, conn: Connection, body: PlanBody) -> JSONRespo
     and returned with its id; no teams, no hours, an unknown area, or a must-visit site that cannot be visited
     (which, and why) are 422."""
     req = body.request(request.app.state.settings.plan_max_time_s)
+    req.check()  # a bad request is 422 before the database is needed (and while it is down)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyVRP's search notes; every route is checked exactly
-        doc = plan_store.save(conn.raw(), make_plan(conn, req), "api")
+        doc = plan_store.save(conn.raw(), make_plan(conn.raw(), req), "api")
     return JSONResponse(doc, status_code=201, headers={"Location": f"/plans/{doc['id']}"})
 
 

@@ -52,15 +52,23 @@ def grid(tmp_path, extra=()) -> str:
 
 
 @pytest.fixture(scope="module")
-def conn(cluster, tmp_path_factory):
+def roads_url(cluster, tmp_path_factory):
+    """The scored demo with the grid of roads stored."""
     with demo_database(cluster) as url:
         c = store.connect(url)
         store.migrate(c)
         ensure_pgrouting(c)
         import_roads(c, grid(tmp_path_factory.mktemp("roads")))
-        c.autocommit = True
-        yield c
         c.close()
+        yield url
+
+
+@pytest.fixture(scope="module")
+def conn(roads_url):
+    c = store.connect(roads_url)
+    c.autocommit = True
+    yield c
+    c.close()
 
 
 def test_tags_speeds_and_directions():
@@ -272,3 +280,20 @@ def test_paths_are_searched_around_the_plan():
     assert "ST_MakeEnvelope(117.8, 38.8, 118.3, 39.25, 4326)" in q
     wide = edges_around([(110.0, 30.0), (120.0, 35.0)])
     assert "ST_MakeEnvelope(108.0, 29.0, 122.0, 36.0, 4326)" in wide
+
+
+def test_post_plans_uses_the_road_network(roads_url):
+    """Over HTTP, a plan of an area with a road network stored takes its times and paths from it."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    with TestClient(create_app(Settings(database_url=roads_url, api_keys="k"))) as api:
+        r = api.post("/plans", json={"teams": 1, "days": 1, "area": LUBEI, "min_level": "red", "time_limit_s": 1},
+                     headers={"X-API-Key": "k"})
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    assert doc["request"]["travel"].startswith("road network")
+    day = doc["teams"][0]["days"][0]
+    assert day["stops"] and day["path"][0] == day["path"][-1] == doc["teams"][0]["base"]
