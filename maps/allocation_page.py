@@ -9,7 +9,7 @@ import folium
 
 from maps import assets
 from maps.basemaps import Basemap
-from maps.main_map import LEVEL_COLOURS, LEVEL_LABELS, BasemapLayer, render
+from maps.main_map import LEVEL_COLOURS, LEVEL_LABELS, detail_map, detail_page
 
 # shades for 0, 1, 2, 3-4, 5-8, 9+ teams (ColorBrewer "Purples": not the risk colours)
 SHADES = ((0, "#f2f0f7"), (1, "#dadaeb"), (2, "#bcbddc"), (3, "#9e9ac8"), (5, "#756bb1"), (9, "#54278f"))
@@ -32,10 +32,7 @@ def allocation_page(table: dict, basemap: Basemap, language: str = "zh", static_
     t = TEXT[language]
     idx = 0 if language == "zh" else 1
     e = html.escape
-    m = folium.Map(tiles=None, control_scale=True)
-    assets.offline(m, static_url)
-    if basemap.url:
-        BasemapLayer(basemap, static_url).add_to(m)
+    m = detail_map(basemap, static_url)
     layer = folium.GeoJson(
         table, name=t["teams"],
         style_function=lambda f: {"color": "#333", "weight": 1, "fillColor": shade(f["properties"]["teams"]),
@@ -70,11 +67,4 @@ def allocation_page(table: dict, basemap: Basemap, language: str = "zh", static_
   <table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>
   <tfoot><tr><td colspan="7">{e(t["total"])}</td><td>{total}</td></tr></tfoot></table>
 </div>"""
-    root = m.get_root()
-    root.header.add_child(folium.CssLink(f"{static_url}/riskmap.css"), name="riskmap_css")
-    root.header.add_child(folium.Element(
-        "<style>html, body {height: auto;} body {display: flex; flex-direction: column;}"
-        " .folium-map {order: 0; height: 55vh !important; position: relative !important; flex: none;}"
-        " .riskmap-detail {order: 1;}</style>"), name="detail_layout")
-    root.html.add_child(folium.Element(body), name="allocation")
-    return render(m, f"{t['title']} · riskmap", language)
+    return detail_page(m, body, f"{t['title']} · riskmap", language, static_url, map_height="55vh")

@@ -9,7 +9,7 @@ import folium
 
 from maps import assets
 from maps.basemaps import Basemap
-from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, BasemapLayer, render
+from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, detail_map, detail_page
 
 TEXT = {
     "zh": {"score": "得分", "level": "风险等级", "direct_red": "直接判定重大风险", "model": "模型版本",
@@ -48,10 +48,7 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
     kind_label = KIND_LABELS[p["kind"]][0 if language == "zh" else 1]
     level_label = LEVEL_LABELS[level][0 if language == "zh" else 1] if level else t["unscored"]
 
-    m = folium.Map(tiles=None, control_scale=True)
-    assets.offline(m, static_url)
-    if basemap.url:
-        BasemapLayer(basemap, static_url).add_to(m)
+    m = detail_map(basemap, static_url)
     shape = folium.GeoJson(
         feature, name=p["name"],
         style_function=lambda _: {"color": colour, "weight": 5, "fillColor": colour, "fillOpacity": 0.4},
@@ -99,14 +96,7 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
   <h2>{html.escape(t["history"])}</h2>
   <p class="riskmap-history">{history}</p>
 </div>"""
-    root = m.get_root()
-    root.header.add_child(folium.CssLink(f"{static_url}/riskmap.css"), name="riskmap_css")
-    root.header.add_child(folium.Element(
-        "<style>html, body {height: auto;} body {display: flex; flex-direction: column;}"
-        " .folium-map {order: 0; height: 45vh !important; position: relative !important; flex: none;}"
-        " .riskmap-detail {order: 1;}</style>"), name="detail_layout")  # the map on top, the details below
-    root.html.add_child(folium.Element(body), name="detail")
-    return render(m, f"{p['name']} · riskmap", language)
+    return detail_page(m, body, f"{p['name']} · riskmap", language, static_url)
 
 
 def _bounds(geometry: dict) -> list[list[float]]:

@@ -111,6 +111,28 @@ def main_map(config: MapConfig, basemap: Basemap, center: tuple[float, float] = 
     return m
 
 
+def detail_map(basemap: Basemap, static_url: str = assets.STATIC_URL) -> folium.Map:
+    """The map of a detail page (a feature, a plan, an allocation): local Leaflet and the basemap, if any."""
+    m = folium.Map(tiles=None, control_scale=True)
+    assets.offline(m, static_url)
+    if basemap.url:
+        BasemapLayer(basemap, static_url).add_to(m)
+    return m
+
+
+def detail_page(m: folium.Map, body: str, title: str, language: str, static_url: str = assets.STATIC_URL,
+                map_height: str = "45vh") -> str:
+    """A detail page: the map ``m`` on top, ``body`` (HTML) below it, riskmap's stylesheet."""
+    root = m.get_root()
+    root.header.add_child(folium.CssLink(f"{static_url}/riskmap.css"), name="riskmap_css")
+    root.header.add_child(folium.Element(
+        "<style>html, body {height: auto;} body {display: flex; flex-direction: column;}"
+        f" .folium-map {{order: 0; height: {map_height} !important; position: relative !important; flex: none;}}"
+        " .riskmap-detail {order: 1;}</style>"), name="detail_layout")
+    root.html.add_child(folium.Element(body), name="detail")
+    return render(m, title, language)
+
+
 def render(m: folium.Map, title: str = "riskmap", language: str | None = None) -> str:
     """The map as a whole HTML page: its title, no /favicon.ico request, and the language of its text."""
     root = m.get_root()

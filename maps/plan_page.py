@@ -10,7 +10,7 @@ import folium
 
 from maps import assets
 from maps.basemaps import Basemap
-from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, TEAM_COLOURS, BasemapLayer, render
+from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, TEAM_COLOURS, detail_map, detail_page
 
 TEXT = {
     "zh": {"title": "检查计划", "team": "检查组", "day": "第{}天", "seq": "序号", "site": "检查对象", "kind": "类别",
@@ -43,10 +43,7 @@ def team_colour(team: int) -> str:
 
 def plan_map(doc: dict, basemap: Basemap, language: str, static_url: str = assets.STATIC_URL) -> folium.Map:
     t = TEXT[language]
-    m = folium.Map(tiles=None, control_scale=True)
-    assets.offline(m, static_url)
-    if basemap.url:
-        BasemapLayer(basemap, static_url).add_to(m)
+    m = detail_map(basemap, static_url)
     lats, lons = [], []
     for team in doc["teams"]:
         colour = team_colour(team["team"])
@@ -157,14 +154,7 @@ def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str
   {left}
   {"".join(sections)}
 </div>"""
-    root = m.get_root()
-    root.header.add_child(folium.CssLink(f"{static_url}/riskmap.css"), name="riskmap_css")
-    root.header.add_child(folium.Element(
-        "<style>html, body {height: auto;} body {display: flex; flex-direction: column;}"
-        " .folium-map {order: 0; height: 50vh !important; position: relative !important; flex: none;}"
-        " .riskmap-detail {order: 1;}</style>"), name="detail_layout")
-    root.html.add_child(folium.Element(body), name="plan")
-    page = render(m, f"{title} · riskmap", language)
+    page = detail_page(m, body, f"{title} · riskmap", language, static_url, map_height="50vh")
     if inline:
         from maps.export import inline_assets
 

@@ -314,29 +314,43 @@ def _down(v: float) -> int:
     return math.floor(v * SCALE + 1e-9)
 
 
+def round_trip(inst: Instance, point: tuple[float, float], service: float,
+               tw: tuple[float, float] | None) -> tuple[str | None, float]:
+    """How far the quickest team overruns its budget going from its start to ``point``, inspecting it for
+    ``service`` within the window ``tw`` and going on to its end (negative: time to spare): (None, overrun), or
+    ("no_road", inf) when no team's start and end are joined to the point, or ("time_window", inf) when no team can
+    arrive before the window closes."""
+    best, connected = math.inf, False
+    for t in inst.teams:
+        arrive, back = inst.travel(t.start, point), inst.travel(point, t.end)
+        if math.isinf(arrive) or math.isinf(back):
+            continue
+        connected = True
+        if tw and arrive > tw[1] + 1e-9:
+            continue
+        begin = max(arrive, tw[0]) if tw else arrive
+        best = min(best, begin + service + back - t.budget)
+    if not connected:
+        return "no_road", math.inf
+    if math.isinf(best):
+        return "time_window", math.inf
+    return None, best
+
+
 def must_visit_problems(inst: Instance) -> list[str]:
     """Why the must-visit sites cannot all be visited, as far as simple checks tell: a site no team can reach and
     inspect within its budget (and the site's time window), or more inspection hours than the teams have."""
     problems = []
     must = [s for s in inst.sites if s.must_visit]
     for s in must:
-        best, connected = math.inf, False
-        for t in inst.teams:
-            arrive, back = inst.travel(t.start, (s.x, s.y)), inst.travel((s.x, s.y), t.end)
-            if math.isinf(arrive) or math.isinf(back):
-                continue
-            connected = True
-            if s.tw and arrive > s.tw[1] + 1e-9:
-                continue
-            begin = max(arrive, s.tw[0]) if s.tw else arrive
-            best = min(best, begin + s.service + back - t.budget)
-        if not connected:
+        blocked, over = round_trip(inst, (s.x, s.y), s.service, s.tw)
+        if blocked == "no_road":
             problems.append(f"{s.id}: no road joins it to a team's base")
-        elif math.isinf(best):
+        elif blocked == "time_window":
             problems.append(f"{s.id}: no team can arrive before its time window closes at {s.tw[1]:g}")
-        elif best > 1e-9:
+        elif over > 1e-9:
             problems.append(f"{s.id}: going there from the base, inspecting it ({s.service:g}) and coming back "
-                            f"takes {best:.2f} more than a team's budget allows")
+                            f"takes {over:.2f} more than a team's budget allows")
     need = sum(s.service for s in must)
     have = sum(t.budget for t in inst.teams)
     if need > have + 1e-9:

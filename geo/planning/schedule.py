@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
-from geo.planning.instance import Instance, Plan
+from geo.planning.instance import Instance, Plan, round_trip
 from geo.planning.plan import Candidates, PlanRequest, clock_hours, route_id
 from geo.risk.framework import LEVELS
 
@@ -98,26 +97,16 @@ def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan, k
 def left_out(req: PlanRequest, inst: Instance, s, visits: int) -> dict:
     """A red site the plan does not visit, and why."""
     day = req.hours_per_day
-    best, connected, in_window = math.inf, False, False
-    for t in inst.teams:
-        arrive, back = inst.travel(t.start, (s.lon, s.lat)), inst.travel((s.lon, s.lat), t.end)
-        if math.isinf(arrive) or math.isinf(back):
-            continue
-        connected = True
-        if s.tw and arrive > s.tw[1] + 1e-9:
-            continue
-        in_window = True
-        begin = max(arrive, s.tw[0]) if s.tw else arrive
-        best = min(best, begin + s.service + back)
-    if not connected:
+    blocked, over = round_trip(inst, (s.lon, s.lat), s.service, s.tw)
+    if blocked == NO_ROAD:
         reason, detail = NO_ROAD, "no road joins it to a team's base"
-    elif not in_window:
+    elif blocked == TIME_WINDOW:
         reason, detail = TIME_WINDOW, (f"no team can arrive from its base before its time window closes "
                                        f"({clock(clock_hours(req.day_start, 'day_start') + s.tw[1])})")
-    elif best > day + 1e-9:
+    elif over > 1e-9:
         reason = BEYOND_A_DAY if not s.tw else TIME_WINDOW
-        detail = (f"going there from the base, the {s.service:g} h inspection and the way back take {best:.1f} h, "
-                  f"more than the {day:g} h working day")
+        detail = (f"going there from the base, the {s.service:g} h inspection and the way back take "
+                  f"{day + over:.1f} h, more than the {day:g} h working day")
     else:
         reason, detail = DAYS_FULL, (f"the teams' {len(inst.teams)} working days were full ({visits} visits); the "
                                      f"plan covered more risk with other sites")
