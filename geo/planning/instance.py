@@ -204,23 +204,29 @@ def load(path: Path) -> Instance:
     return parse(doc)
 
 
-def _travel_matrix(inst: Instance, points: list[tuple[float, float]]):
-    """Travel times between all points, scaled and rounded up (numpy, the same formulas as Instance.travel)."""
+def hours_matrix(inst: Instance, points: list[tuple[float, float]]):
+    """Exact travel times between all points (numpy, the same formulas as Instance.travel; inf where no road joins
+    two points)."""
     import numpy as np
 
     p = np.asarray(points, dtype=np.float64)
     if inst.table is not None:
         rows = [inst.table.index[tuple(q)] for q in points]
-        t = np.minimum(np.asarray(inst.table.hours)[np.ix_(rows, rows)], UNREACHABLE_H)
-    elif inst.metric == "euclidean":
-        t = np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
-    else:
-        lon, lat = np.radians(p[:, 0]), np.radians(p[:, 1])
-        h = (np.sin((lat[None, :] - lat[:, None]) / 2) ** 2
-             + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2)
-        km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-        t = km * inst.circuity / inst.speed_kmh
-    scaled = np.ceil(t * SCALE - 1e-9).astype(np.int64)
+        return np.asarray(inst.table.hours)[np.ix_(rows, rows)]
+    if inst.metric == "euclidean":
+        return np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
+    lon, lat = np.radians(p[:, 0]), np.radians(p[:, 1])
+    h = (np.sin((lat[None, :] - lat[:, None]) / 2) ** 2
+         + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2)
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return km * inst.circuity / inst.speed_kmh
+
+
+def _travel_matrix(inst: Instance, points: list[tuple[float, float]]):
+    """Travel times between all points, scaled and rounded up, as the solver takes them."""
+    import numpy as np
+
+    scaled = np.ceil(np.minimum(hours_matrix(inst, points), UNREACHABLE_H) * SCALE - 1e-9).astype(np.int64)
     np.fill_diagonal(scaled, 0)
     return scaled
 
@@ -241,16 +247,10 @@ def _data(inst: Instance, prizes: list[int], matrix=None):
     from pyvrp import Model
 
     m = Model()
-    points: list[tuple[float, float]] = []
-    depot_at: dict[tuple[float, float], object] = {}
-    ends = []
-    for group in _groups(inst):
-        t = inst.teams[group[0]]
-        for p in (t.start, t.end):
-            if p not in depot_at:
-                depot_at[p] = m.add_depot(m.add_location(p[0], p[1]))
-                points.append(p)
-        ends.append((group, depot_at[t.start], depot_at[t.end], t))
+    points = depot_points(inst)
+    depot_at = {p: m.add_depot(m.add_location(p[0], p[1])) for p in points}
+    ends = [(group, depot_at[inst.teams[group[0]].start], depot_at[inst.teams[group[0]].end], inst.teams[group[0]])
+            for group in _groups(inst)]
     for s, prize in zip(inst.sites, prizes, strict=True):
         early, late = (_up(s.tw[0]), _down(s.tw[1])) if s.tw else (0, 2**62)
         m.add_client(m.add_location(s.x, s.y), service_duration=_up(s.service), tw_early=early, tw_late=late,
@@ -264,30 +264,42 @@ def _data(inst: Instance, prizes: list[int], matrix=None):
     return m.data().replace(distance_matrices=[matrix], duration_matrices=[matrix]), matrix
 
 
-def _greedy_start(inst: Instance, matrix) -> list[tuple[int, list[int]]]:
-    """A plan to start the search from: each route in turn takes, next, the site with the most prize per hour
-    of travel, waiting and inspection that still lets it return within its budget (vectorised over the sites,
-    in the solver's integer times, so that the solver sees it as feasible).  As (vehicle type, client indices)."""
-    import numpy as np
-
-    n = len(inst.sites)
-    first = matrix.shape[0] - n  # rows before the sites' are the depots'
-    depot_row: dict[tuple[float, float], int] = {}
+def depot_points(inst: Instance) -> list[tuple[float, float]]:
+    """The depots' points in the order _data adds them (the first rows of its travel matrix)."""
+    points: dict[tuple[float, float], None] = {}
     for group in _groups(inst):
         t = inst.teams[group[0]]
-        for p in (t.start, t.end):
-            depot_row.setdefault(p, len(depot_row))
-    service = np.array([_up(s.service) for s in inst.sites], dtype=np.int64)
+        points.setdefault(t.start)
+        points.setdefault(t.end)
+    return list(points)
+
+
+def greedy_routes(inst: Instance, matrix, up=lambda v: v, down=lambda v: v + 1e-9,
+                  rate: str = "time") -> list[tuple[int, list[int]]]:
+    """Greedy routes: each team in turn (by vehicle group) takes, next, the site with the most prize per hour of
+    travel, waiting and inspection (``rate="time"``) or per hour of travel to it, at least a minute
+    (``rate="travel"``), among those that still let it return within its budget; time windows are honoured,
+    must-visit flags are not.  Vectorised over the sites.  ``matrix``: travel between the depots
+    (depot_points) then the sites, in the units ``up`` and ``down`` turn hours into (rounding up and down: the
+    solver's integers, or exact hours with a tolerance).  As (team index, site indices), every team."""
+    import numpy as np
+
+    if rate not in ("travel", "time"):
+        raise ValueError(f"rate: travel or time, not {rate!r}")
+    first = matrix.shape[0] - len(inst.sites)  # rows before the sites' are the depots'
+    depot_row = {p: i for i, p in enumerate(depot_points(inst))}
+    service = np.array([up(s.service) for s in inst.sites])
     prize = np.array([s.prize for s in inst.sites], dtype=np.float64)
-    early = np.array([_up(s.tw[0]) if s.tw else 0 for s in inst.sites], dtype=np.int64)
-    late = np.array([_down(s.tw[1]) if s.tw else 2**62 for s in inst.sites], dtype=np.int64)
+    early = np.array([up(s.tw[0]) if s.tw else 0 for s in inst.sites])
+    late = np.array([down(s.tw[1]) if s.tw else math.inf for s in inst.sites])
+    least = up(1 / 60) if rate == "travel" else up(1e-9)
     left = prize > 0
     routes = []
-    for g, group in enumerate(_groups(inst)):
+    for group in _groups(inst):
         t = inst.teams[group[0]]
-        start, end, budget = depot_row[t.start], depot_row[t.end], _down(t.budget)
+        start, end, budget = depot_row[t.start], depot_row[t.end], down(t.budget)
         back = matrix[first:, end]
-        for _ in group:
+        for team in group:
             here, elapsed, visits = start, 0, []
             while True:
                 go = matrix[here, first:]
@@ -296,13 +308,12 @@ def _greedy_start(inst: Instance, matrix) -> list[tuple[int, list[int]]]:
                 ok = left & (arrive <= late) & (begin + service + back <= budget)
                 if not ok.any():
                     break
-                rate = np.where(ok, prize / np.maximum(begin - elapsed + service, 1), -1.0)
-                k = int(np.argmax(rate))
+                cost = go if rate == "travel" else begin - elapsed + service
+                k = int(np.argmax(np.where(ok, prize / np.maximum(cost, least), -1.0)))
                 visits.append(k)
                 left[k] = False
-                elapsed, here = int(begin[k] + service[k]), first + k
-            if visits:
-                routes.append((g, visits))
+                elapsed, here = begin[k] + service[k], first + k
+            routes.append((team, visits))
     return routes
 
 
@@ -363,7 +374,8 @@ def solve(inst: Instance, progress=None) -> Plan:
     """The routes that collect the most prize within every team's budget and the time windows.
 
     PyVRP's objective is prize-collecting: the travel plus the prizes left out.  The search starts from the
-    greedy plan (most prize per hour next, _greedy_start), and two stages share the time limit:
+    greedy plan (most prize per hour next: greedy_routes, in the solver's integer times), and two stages share
+    the time limit:
       1. (STAGE_ONE_SHARE of it) the largest prize is worth PRIZE_WEIGHT of a budget of travel: travel still
          guides the search, and the penalties for a broken budget stay in scale (with prizes worth far more they
          cannot keep up, and with no travel cost the search wanders: both measured on the TOP instances of
@@ -398,7 +410,9 @@ def solve(inst: Instance, progress=None) -> Plan:
 
     # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
-    seeded = Solution(first_data, [PyVRPRoute(first_data, visits, g) for g, visits in _greedy_start(inst, matrix)])
+    group_of = {i: g for g, members in enumerate(_groups(inst)) for i in members}
+    seeded = Solution(first_data, [PyVRPRoute(first_data, visits, group_of[team])
+                                   for team, visits in greedy_routes(inst, matrix, _up, _down) if visits])
     first = seeded if seeded.is_feasible() else None
     for k in range(STAGE_ONE_STARTS):
         found = pyvrp_solve(first_data, stop=stop(STAGE_ONE_SHARE / STAGE_ONE_STARTS), seed=inst.seed + 7919 * k,

@@ -22,6 +22,9 @@ from geo.planning.instance import (
     Site,
     Team,
     TravelTable,
+    depot_points,
+    greedy_routes,
+    hours_matrix,
     route_time,
     solve,
 )
@@ -276,40 +279,16 @@ def route_id(team: int, day: int) -> str:
 def greedy(inst: Instance, rate: str = "travel") -> Plan:
     """A greedy baseline: each route in turn takes, next, the site with the most prize per hour of travel to it
     (``rate="travel"``: the issue's baseline, "highest risk per travel minute next", with travel counted as at
-    least one minute) or per hour of travel and inspection (``rate="time"``: a stronger one), among those that
-    still let the team return within its budget.  Time windows are honoured; must-visit flags are not."""
-    if rate not in ("travel", "time"):
-        raise ValueError(f"rate: travel or time, not {rate!r}")
-    left = {s.id: s for s in inst.sites}
+    least one minute) or per hour of travel, waiting and inspection (``rate="time"``: a stronger one), among
+    those that still let the team return within its budget (geo/planning/instance.py greedy_routes, in exact
+    times).  Time windows are honoured; must-visit flags are not."""
+    matrix = hours_matrix(inst, [*depot_points(inst), *((s.x, s.y) for s in inst.sites)])
+    by_team = dict(greedy_routes(inst, matrix, rate=rate))
     routes = []
-    for team in inst.teams:
-        chosen: list[Site] = []
-        here, elapsed = team.start, 0.0
-        while True:
-            best, best_rate = None, 0.0
-            for s in left.values():
-                go = inst.travel(here, (s.x, s.y))
-                begin = elapsed + go
-                if s.tw:
-                    if begin > s.tw[1] + 1e-9:
-                        continue
-                    begin = max(begin, s.tw[0])
-                if begin + s.service + inst.travel((s.x, s.y), team.end) > team.budget + 1e-9:
-                    continue
-                cost = max(go, 1 / 60) if rate == "travel" else max(begin - elapsed + s.service, 1e-9)
-                if s.prize / cost > best_rate:
-                    best, best_rate = s, s.prize / cost
-            if best is None:
-                break
-            elapsed += inst.travel(here, (best.x, best.y))
-            if best.tw:
-                elapsed = max(elapsed, best.tw[0])
-            elapsed += best.service
-            here = (best.x, best.y)
-            chosen.append(best)
-            del left[best.id]
-        r = Route(team.id, [s.id for s in chosen], route_time(inst, team, chosen), sum(s.prize for s in chosen))
-        routes.append(r)
+    for i, team in enumerate(inst.teams):
+        chosen = [inst.sites[k] for k in by_team[i]]
+        routes.append(Route(team.id, [s.id for s in chosen], route_time(inst, team, chosen),
+                            sum(s.prize for s in chosen)))
     return Plan(routes, sum(r.prize for r in routes))
 
 
