@@ -4,7 +4,8 @@
 own name and its aliases, case-insensitive); columns that feed nothing are kept in the feature's ``props``.
 ``validate_chunk`` checks every row of a chunk (geometry type, emptiness, NaN and out-of-range coordinates,
 validity, required attributes, numbers, ranges, enum values, booleans, dates, chemical inventories) and returns
-the normalised rows ready for COPY, recording every problem in the ImportReport.  No Python loop runs over
+the normalised rows ready for COPY, each with its place on a Hilbert curve (``spatial_key``), recording every
+problem in the ImportReport.  No Python loop runs over
 good rows; only bad rows are visited, to word their errors.
 """
 
@@ -421,7 +422,8 @@ _CONVERTERS = {"integer": _number, "real": _number, "enum": _enum, "boolean": _b
 
 def validate_chunk(kind: FeatureKind, plan: ColumnPlan, table: pa.Table, offset: int, crs: SourceCRS,
                    report: ImportReport) -> pa.Table:
-    """Check and normalise one chunk; returns its rows in COPY order (bad rows included, but the report says)."""
+    """Check and normalise one chunk; returns its rows in the file's order (bad rows included, but the report
+    says), with the columns to COPY, ``row_no`` and ``spatial_key`` (see ``hilbert_keys``)."""
     n = table.num_rows
     errors_before = report.error_count
     rows = np.arange(offset + 1, offset + n + 1)
@@ -467,7 +469,27 @@ def validate_chunk(kind: FeatureKind, plan: ColumnPlan, table: pa.Table, offset:
                         report)
         out["synthetic"] = pa.array(flag.fillna(False).tolist(), pa.bool_())
     out["geom"] = _geometry_column(table, plan, geoms, crs, errors_before == report.error_count)
+    out["spatial_key"] = pa.array(hilbert_keys(geoms), pa.int64())
     return pa.table(out)
+
+
+WORLD = (-180.0, -90.0, 180.0, 90.0)
+HILBERT_LEVEL = 16  # 65,536 cells a side over the globe: about 600 m of longitude by 300 m of latitude
+
+
+def hilbert_keys(geoms: np.ndarray) -> np.ndarray:
+    """Each WGS 84 geometry's distance along a Hilbert curve over the whole globe (by the centre of its bounds),
+    0 where it is missing or empty.  The importer writes a chunk's rows in this order, so features near each
+    other share table pages and get neighbouring ids (so do their scores, written in id order): a query about
+    one place then reads a few pages instead of one per feature."""
+    import geopandas as gpd
+
+    keys = np.zeros(len(geoms), dtype=np.int64)
+    ok = pd.notna(geoms)
+    ok[ok] = ~shapely.is_empty(geoms[ok])
+    if ok.any():
+        keys[ok] = gpd.GeoSeries(geoms[ok]).hilbert_distance(total_bounds=WORLD, level=HILBERT_LEVEL).to_numpy()
+    return keys
 
 
 _HEX = np.array([list(f"{i:02X}".encode()) for i in range(256)], dtype=np.uint8)

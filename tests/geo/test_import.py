@@ -318,3 +318,36 @@ def test_import_log_row_is_written(db, tmp_path):
         ("enterprise", "ents.csv", "EPSG:4326", 2, 2, 0),
         ("enterprise", "ents.csv", "EPSG:4326", 2, 0, 2),
     ]
+
+
+def test_rows_are_written_in_hilbert_order_so_neighbours_get_neighbouring_ids(db, tmp_path):
+    """A file listing a 16 x 16 grid of enterprises in random order, read in chunks of 100 rows: each chunk is
+    written in the order of its rows' places on a Hilbert curve (the ids follow it), no row moves to another
+    chunk, every row keeps its own attributes, and consecutive ids lie far closer together than consecutive
+    rows of the file did."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    grid = [(round(118.0 + 0.01 * i, 2), round(39.5 + 0.01 * j, 2)) for i in range(16) for j in range(16)]
+    order = rng.permutation(len(grid))
+    file_rows = [[f"E{k}", f"{grid[g][0]},{grid[g][1]}", "化工", grid[g][0], grid[g][1]] for k, g in enumerate(order)]
+    path = write_csv(tmp_path / "grid.csv", ["source_id", "name", "industry", "lon", "lat"], file_rows)
+    import_file(db, path, "enterprise", chunk_size=100)
+
+    stored = rows(db, "SELECT id, source_id, name, ST_X(geom), ST_Y(geom) FROM enterprise ORDER BY id")
+    assert len(stored) == 256
+    assert all(name == f"{x},{y}" for _, _, name, x, y in stored)  # the attributes moved with their geometry
+    keys = gpd.GeoSeries([shapely.Point(x, y) for *_, x, y in stored]).hilbert_distance(
+        total_bounds=(-180, -90, 180, 90), level=16).to_numpy().astype(np.int64)
+    for start in range(0, 256, 100):
+        chunk = stored[start:start + 100]
+        assert {r[1] for r in chunk} == {r[0] for r in file_rows[start:start + 100]}
+        assert (np.diff(keys[start:start + 100]) >= 0).all()
+
+    def mean_step_m(points) -> float:
+        xs, ys = np.array(points).T
+        return float(np.mean(GEOD.inv(xs[:-1], ys[:-1], xs[1:], ys[1:])[2]))
+
+    in_file = mean_step_m([(r[3], r[4]) for r in file_rows])
+    by_id = mean_step_m([(x, y) for *_, x, y in stored])
+    assert by_id < in_file / 3, (by_id, in_file)
