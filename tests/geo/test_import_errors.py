@@ -327,6 +327,24 @@ def test_duplicate_ids_in_one_file_are_rejected_naming_both_rows(db, tmp_path, s
     assert_unchanged(db, "enterprise", before)
 
 
+
+def test_duplicate_ids_across_chunks_are_reported_in_row_order_naming_both_rows(db, tmp_path, seed):
+    """Read in chunks of 4 rows, ids repeated from earlier chunks are found (the hashes of each chunk are looked
+    up in every earlier chunk's): each repeat is reported once, in row order, with the row it first appeared at."""
+    before = seed("enterprise")
+    ids = [f"E{k}" for k in range(20, 32)] + ["E29", "E21", "E40", "E30", "E20"]
+    path = write_csv(tmp_path / "dups.csv", ENTERPRISE_HEADER,
+                     [[i, "甲", "mining", 5, 118.0 + 0.01 * k, 39.6] for k, i in enumerate(ids)])
+    with pytest.raises(ImportRejected) as exc:
+        import_file(db, path, "enterprise", chunk_size=4)
+    errors = errors_of(exc.value)
+    assert [(row, field) for row, field, _ in errors] == [(13, "source_id"), (14, "source_id"), (16, "source_id"),
+                                                          (17, "source_id")]
+    firsts = {"E29": 10, "E21": 2, "E30": 11, "E20": 1}
+    for (_, _, reason), dup in zip(errors, ["E29", "E21", "E30", "E20"], strict=True):
+        assert f"'{dup}'" in reason and f"row {firsts[dup]})" in reason
+    assert_unchanged(db, "enterprise", before)
+
 # ----- file-level problems ------------------------------------------------------------------------------------------
 
 
