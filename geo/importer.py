@@ -75,9 +75,9 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
     the feature table, known ids into a staging table for one UPDATE at the end), so the client's and the
     server's work overlap.  Each chunk's new rows are written in the order of their places on a Hilbert curve
     (``in_spatial_order``), so features near each other share table pages and get neighbouring ids.  A load at
-    least half the size of the table drops its GiST index and rebuilds it
-    at the end (one sorted build is much faster than a million index insertions or updates); the table is
-    then locked against readers until the import commits.
+    least half the size of the table drops its GiST index and rebuilds it at the end (one sorted build is much
+    faster than a million index insertions or updates); the table is then locked against readers until the
+    import commits.
     """
     fk = get_kind(kind)
     source_crs_arg = parse_crs(crs) if crs is not None else None

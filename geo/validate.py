@@ -5,8 +5,8 @@ own name and its aliases, case-insensitive); columns that feed nothing are kept 
 ``validate_chunk`` checks every row of a chunk (geometry type, emptiness, NaN and out-of-range coordinates,
 validity, required attributes, numbers, ranges, enum values, booleans, dates, chemical inventories) and returns
 the normalised rows ready for COPY, each with its place on a Hilbert curve (``spatial_key``), recording every
-problem in the ImportReport.  No Python loop runs over
-good rows; only bad rows are visited, to word their errors.
+problem in the ImportReport.  No Python loop runs over good rows; only bad rows are visited, to word their
+errors.
 """
 
 from __future__ import annotations
