@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from pyproj import Geod, Transformer
@@ -325,8 +326,6 @@ def test_rows_are_written_in_hilbert_order_so_neighbours_get_neighbouring_ids(db
     written in the order of its rows' places on a Hilbert curve (the ids follow it), no row moves to another
     chunk, every row keeps its own attributes, and consecutive ids lie far closer together than consecutive
     rows of the file did."""
-    import numpy as np
-
     rng = np.random.default_rng(4)
     grid = [(round(118.0 + 0.01 * i, 2), round(39.5 + 0.01 * j, 2)) for i in range(16) for j in range(16)]
     order = rng.permutation(len(grid))
