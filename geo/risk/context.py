@@ -32,9 +32,16 @@ _TYPES = {"wkb": pa.string(), "unit_wkb": pa.string(), "chemicals": pa.string(),
           "medium": pa.string()}
 
 
-def layer_frame(conn, name: str, ids: list[int] | None = None, box: list[float] | None = None,
+def layer_frame(conn, name: str, ids: list[int] | None = None, box: list | None = None,
                 **params) -> pd.DataFrame:
-    """The rows of ``<name>_layer.sql``: the features ``ids`` (all when None) inside ``box`` (lon/lat)."""
+    """The rows of ``<name>_layer.sql``: the features ``ids`` (all when None) touching ``box`` (lon/lat), or
+    touching any of a list of boxes (one indexed query per box, each feature once, in id order)."""
+    if box is not None and len(box) and isinstance(box[0], (list, tuple)):
+        frames = [layer_frame(conn, name, ids, b, **params) for b in box]
+        frame = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+        if len(frames) > 1:
+            frame = frame.drop_duplicates("feature_id").sort_values("feature_id", kind="stable")
+        return frame.reset_index(drop=True)
     nobox = box is None
     x0, y0, x1, y1 = (None,) * 4 if nobox else box
     return query_frame(conn, sql_text(f"{name}_layer"),
@@ -56,15 +63,59 @@ def layer_geometries(frame: pd.DataFrame, wkb: str = "wkb") -> Layer:
     return Layer(geoms)
 
 
-def grown_box(layer: Layer, metres: float) -> list[float] | None:
-    """The layer's lon/lat extent grown by at least ``metres`` (for loading the neighbours that can matter)."""
+def grown_box(layer: Layer, metres: float) -> list[list[float]] | None:
+    """Boxes (lon/lat) covering every feature of the layer grown by at least ``metres``: where the neighbours
+    that can matter lie.  Scattered features give many small boxes rather than one box over all of them, so
+    that re-scoring ten features far apart reads their surroundings, not the whole region between them."""
     if len(layer) == 0:
         return None
-    x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(layer.geoms))
-    widest = min(89.0, max(abs(y0), abs(y1)))
+    bounds = shapely.bounds(layer.geoms)
+    widest = min(89.0, float(np.nanmax(np.abs(bounds[:, [1, 3]]))))
     dx = metres / (111_320.0 * np.cos(np.radians(widest))) + 1e-6
     dy = metres / 110_574.0 + 1e-6
-    return [float(x0 - dx), float(max(-90.0, y0 - dy)), float(x1 + dx), float(min(90.0, y1 + dy))]
+    grown = bounds + np.array([-dx, -dy, dx, dy])
+    grown[:, 1] = np.maximum(grown[:, 1], -90.0)
+    grown[:, 3] = np.minimum(grown[:, 3], 90.0)
+    return box_cover(grown, cell=max(dx, dy))
+
+
+def box_cover(boxes: np.ndarray, cell: float, max_cells: int = 256) -> list[list[float]]:
+    """A few boxes covering the given ones (an (n, 4) array of x0, y0, x1, y1): the cells of a grid that the
+    boxes touch, as runs of touched cells along each row, with runs repeated on consecutive rows merged.  The
+    cell is at least ``cell`` and at most 1/``max_cells`` of the extent per axis, so the list stays short."""
+    x0, y0 = float(boxes[:, 0].min()), float(boxes[:, 1].min())
+    x1, y1 = float(boxes[:, 2].max()), float(boxes[:, 3].max())
+    cx = max(cell, (x1 - x0) / max_cells, 1e-9)
+    cy = max(cell, (y1 - y0) / max_cells, 1e-9)
+    nx, ny = int(np.ceil((x1 - x0) / cx)) or 1, int(np.ceil((y1 - y0) / cy)) or 1
+    grid = np.zeros((ny + 1, nx + 2), dtype=np.int32)  # a 2-D difference array: +1/-1 at each box's corners
+    i0 = np.clip(((boxes[:, 0] - x0) / cx).astype(int), 0, nx - 1)
+    i1 = np.clip(((boxes[:, 2] - x0) / cx).astype(int), 0, nx - 1)
+    j0 = np.clip(((boxes[:, 1] - y0) / cy).astype(int), 0, ny - 1)
+    j1 = np.clip(((boxes[:, 3] - y0) / cy).astype(int), 0, ny - 1)
+    np.add.at(grid, (j0, i0), 1)
+    np.add.at(grid, (j0, i1 + 1), -1)
+    np.add.at(grid, (j1 + 1, i0), -1)
+    np.add.at(grid, (j1 + 1, i1 + 1), 1)
+    touched = np.cumsum(np.cumsum(grid, axis=0), axis=1)[:ny, :nx] > 0
+    out: list[list[float]] = []
+    open_runs: dict[tuple[int, int], int] = {}  # (first, last cell) of a run -> its box in out, still growing
+    for j in range(ny):
+        row = np.r_[False, touched[j], False]
+        starts = np.flatnonzero(row[1:] & ~row[:-1])
+        ends = np.flatnonzero(row[:-1] & ~row[1:]) - 1
+        runs = {}
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            k = open_runs.get((a, b))
+            if k is None:
+                out.append([float(x0 + a * cx), float(y0 + j * cy), float(min(x1, x0 + (b + 1) * cx)),
+                            float(min(y1, y0 + (j + 1) * cy))])
+                k = len(out) - 1
+            else:
+                out[k][3] = float(min(y1, y0 + (j + 1) * cy))
+            runs[(a, b)] = k
+        open_runs = runs
+    return out
 
 
 def postgis_exact(conn):
@@ -134,7 +185,7 @@ class Neighbours:
         full = self._cache.get((name, None))
         if full is not None:  # a full-extent copy serves every box
             return full.result()
-        key = (name, None if box is None else tuple(box))
+        key = (name, None if box is None else repr(box))
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = self.worker.submit(layer_frame, name, None, box, **self._params(name))

@@ -1,15 +1,19 @@
 """Scoring the feature store: spatial context in PostGIS, the pure rules in Python, results back via COPY.
 
-``score(conn, model, as_of)`` recomputes what changed since the last run: the statement triggers of migration
-0002 record the extent of every change in ``risk_dirty``; the features whose context reaches into those extents
-(the longest reach of any rule: the 2 km GB 50251 unit plus its 200 m corridor, or the largest pipeline impact
-radius) are re-scored, and the areas around them re-aggregated.  A first run, a new model version, a TRUNCATE
-or ``full=True`` recompute everything.  Either way it is one transaction.
+``score(conn, model, as_of)`` recomputes what changed since the last run: the statement triggers of migrations
+0002, 0005 and 0011 record the extent of every change in ``risk_dirty`` (and the ids of deleted features in
+``risk_removed``); the features whose context reaches into those extents (the longest reach of any rule: the
+2 km GB 50251 unit plus its 200 m corridor, or the largest pipeline impact radius) are re-scored, and the areas
+around them re-aggregated.  A first run, a new model version, a TRUNCATE or ``full=True`` recompute everything,
+and so does a change that reaches more than ``FULL_SHARE`` of the features: re-scoring them one by one would
+then cost more than the full run, which reads every layer once.  Either way it is one transaction, and it takes
+exactly the change records committed before it started.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,12 +29,18 @@ from geo.risk.worker import DatabaseWorker
 
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in total
 
+# Above this share of the features within reach of the changes, a full run is cheaper than an incremental one
+# (bench/rescore: the incremental path reads the features by id and their surroundings box by box, the full
+# path reads each layer once in bulk).
+FULL_SHARE = 0.25
+
 STEPS = ("segments", "enterprise", "tailings_pond", "pipeline_segment", "pipeline", "venue", "areas", "exposure")
 
 
 @dataclass
 class ScoreSummary:
     full: bool
+    changes: int = 0  # change records taken
     scored: dict[str, int] = field(default_factory=dict)
     levels: dict[str, dict[str, int]] = field(default_factory=dict)
     areas: int = 0
@@ -65,8 +75,9 @@ def reach_m(model: dict, max_impact_m: float) -> float:
 
 
 def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False,
-          progress: Progress | None = None) -> ScoreSummary:
-    """Re-score what changed (or everything) and commit; returns what was done."""
+          progress: Progress | None = None, full_share: float = FULL_SHARE) -> ScoreSummary:
+    """Re-score what changed (or everything) and commit; returns what was done.  ``full_share``: the share of
+    the features within reach of the changes above which the run is a full one."""
     t0 = time.perf_counter()
     as_of = as_of or dt.date.today()
     version = model["version"]
@@ -77,14 +88,20 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
     try:
         with conn.cursor() as cur:
             cur.execute("LOCK TABLE feature_risk IN EXCLUSIVE MODE")  # one scorer at a time
-            cur.execute("SELECT coalesce(max(id), 0), bool_or(extent IS NULL) FROM risk_dirty")
-            last_dirty, unknown_extent = cur.fetchone()
-            cur.execute("SELECT NOT EXISTS (SELECT 1 FROM feature_risk) "
-                        "OR EXISTS (SELECT 1 FROM feature_risk WHERE model_version <> %s)", (version,))
+            cur.execute(sql_text("take_changes"))
+            cur.execute("SELECT count(*), coalesce(bool_or(extent IS NULL), false) FROM riskmap_run_dirty")
+            changes, unknown_extent = cur.fetchone()
+            cur.execute("SELECT count(*) FROM riskmap_run_removed")
+            removed = cur.fetchone()[0]
+            # everything is due on a first run or with another model; the last run's version says which model
+            # the stored scores are of without reading them (any change of model makes that run a full one)
+            cur.execute("SELECT NOT EXISTS (SELECT 1 FROM feature_risk) OR coalesce("
+                        "(SELECT model_version <> %(v)s FROM score_run ORDER BY id DESC LIMIT 1), "
+                        "EXISTS (SELECT 1 FROM feature_risk WHERE model_version <> %(v)s))", {"v": version})
             must_full = cur.fetchone()[0]
         full = bool(full or must_full or unknown_extent)
-        summary = ScoreSummary(full=full)
-        if not full and last_dirty == 0:
+        summary = ScoreSummary(full=full, changes=int(changes + removed))
+        if not full and changes == 0 and removed == 0:
             conn.rollback()
             summary.seconds = time.perf_counter() - t0
             return summary
@@ -92,13 +109,16 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         worker = DatabaseWorker(conn)
         neighbours = Neighbours(conn, model, worker)
         try:
-            _score_all(worker, neighbours, model, rules, full, last_dirty, as_of, summary, step)
+            _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share)
         finally:
             worker.close()
             neighbours.close()
 
-        execute(conn, "DELETE FROM risk_dirty WHERE id <= %s", (last_dirty,))
         summary.levels = _level_counts(conn)
+        summary.seconds = time.perf_counter() - t0
+        execute(conn, "INSERT INTO score_run (full_run, changes, scored, areas, seconds, model_version) "
+                      "VALUES (%s, %s, %s, %s, %s, %s)",
+                (summary.full, summary.changes, json.dumps(summary.scored), summary.areas, summary.seconds, version))
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -110,8 +130,8 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
     return summary
 
 
-def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool, last_dirty: int,
-               as_of: dt.date, summary: ScoreSummary, step) -> None:
+def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.date, summary: ScoreSummary,
+               step, full_share: float) -> None:
     """The scoring run proper.  Every database call goes through ``worker`` (in order, on its thread), so the
     results of one class are written while the next is computed; a full run loads every layer up front and
     aggregates the areas from the results in memory while they are being written."""
@@ -130,8 +150,20 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
     )
 
     version = model["version"]
+    ids: dict[str, list[int] | None] = {k: None for k in SCORED_KINDS}
+    if not summary.full:
+        # which features the changes reach (with the impact distances as stored; checked again after the
+        # re-cut below), and whether re-scoring them one by one is cheaper than a full run
+        reach = reach_m(model, worker.call(_max_impact))
+        for kind in ("enterprise", "tailings_pond", "venue"):
+            ids[kind] = worker.call(_ids_in_dirty, kind, reach)
+        if sum(len(v) for v in ids.values() if v is not None) > full_share * worker.call(_feature_total):
+            summary.full = True
+            ids = {k: None for k in SCORED_KINDS}
+    full = summary.full
+
     # 1. pipeline segments (re-cut only the pipelines that changed) and their impact distances
-    changed_pipelines = None if full else worker.call(_ids_in_dirty, "pipeline", last_dirty, 0.0)
+    changed_pipelines = None if full else worker.call(_ids_in_dirty, "pipeline", 0.0)
     if full:  # the layers the enterprises need first, so that their context starts while the rest loads
         nb.prefetch(["enterprise", "settlement"])
     if full or changed_pipelines:
@@ -143,10 +175,16 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
         nb.prefetch(["pipeline_segment"])
         areas = worker.submit(load_areas)
     step("segments")
-    ids = {k: None for k in SCORED_KINDS}
     if not full:
-        reach = reach_m(model, impact.result())
-        ids = {k: worker.call(_ids_in_dirty, k, last_dirty, reach) for k in SCORED_KINDS}
+        new_reach = reach_m(model, impact.result())
+        if new_reach > reach:  # a changed pipeline reaches further than any before: look again
+            reach = new_reach
+            for kind in ("enterprise", "tailings_pond", "venue"):
+                ids[kind] = worker.call(_ids_in_dirty, kind, reach)
+        # the segments near a change, and every segment of a re-cut pipeline (new ids all along it)
+        near = worker.call(_ids_in_dirty, "pipeline_segment", reach)
+        recut = worker.call(_segments_of, changed_pipelines) if changed_pipelines else []
+        ids["pipeline_segment"] = sorted(set(near) | set(recut))
 
     # 2-6. the rules.  Two threads (numpy, shapely, pyproj and pyarrow release the GIL for their heavy work):
     # this one scores enterprises and then venues (which need the enterprises' major-hazard results), the other
@@ -169,7 +207,8 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
         step("tailings_pond")
         scored["pipeline_segment"] = segments.result()
         step("pipeline_segment")
-    worker.submit(_roll_up_pipelines, version)  # after the segments' write, which is queued before it
+    # after the segments' write, which is queued before it
+    worker.submit(_roll_up_pipelines, version, ids["pipeline_segment"])
     step("pipeline")
     step("venue")
     if not full:  # (a full run has replaced every class's rows already)
@@ -192,7 +231,7 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, full: bool,
         step("areas")
         worker.submit(write_exposure, exposure)
     else:
-        region = worker.call(_dirty_region, last_dirty, reach)
+        region = worker.call(_dirty_region, reach)
         summary.areas = aggregate_areas(worker.conn, model, region, nb)
         step("areas")
         worker.submit(write_exposure, exposure_rows(worker.call(exposure_points, model), model))
@@ -260,30 +299,53 @@ def _stepper(progress: Progress | None):
     return step
 
 
-def _ids_in_dirty(conn, kind: str, last_dirty: int, reach: float) -> list[int]:
-    """Ids of ``kind`` within ``reach`` metres of a change (any class).  For 'pipeline' with reach 0: the
-    pipelines that changed themselves."""
+def _ids_in_dirty(conn, kind: str, reach: float) -> list[int]:
+    """Ids of ``kind`` within ``reach`` metres of a change this run took (any class), each a GiST index probe
+    per change record.  For 'pipeline' with reach 0: the pipelines that changed themselves.  (New features are
+    always among them: their insertion is a change at their place.)"""
     table = "pipeline_segment" if kind == "pipeline_segment" else kind
     if kind == "pipeline":
-        q = ("SELECT DISTINCT p.id FROM pipeline p JOIN risk_dirty d ON d.kind = 'pipeline' AND d.id <= %(last)s "
-             "AND p.geom && d.extent AND ST_Intersects(p.geom, d.extent)")
+        q = ("SELECT DISTINCT p.id FROM pipeline p JOIN riskmap_run_dirty d ON d.kind = 'pipeline' "
+             "AND p.geom && d.extent AND ST_Intersects(p.geom, d.extent) ORDER BY 1")
     else:
-        q = (f"SELECT DISTINCT f.id FROM {table} f JOIN risk_dirty d ON d.id <= %(last)s "
-             f"AND f.geom && riskmap_expand_m(d.extent, %(reach)s) AND riskmap_near(f.geom, d.extent, %(reach)s)")
-    frame = query_frame(conn, q, {"last": last_dirty, "reach": reach})
-    ids = [int(i) for i in frame.iloc[:, 0]] if len(frame) else []
-    if kind != "pipeline":  # features never scored (e.g. new segments) are always due
-        frame = query_frame(conn, f"SELECT f.id FROM {table} f LEFT JOIN feature_risk r ON r.kind = %(kind)s "
-                                  f"AND r.feature_id = f.id WHERE r.feature_id IS NULL", {"kind": kind})
-        ids = sorted(set(ids) | {int(i) for i in frame.iloc[:, 0]})
-    return ids
+        q = (f"SELECT DISTINCT f.id FROM {table} f JOIN riskmap_run_dirty d "
+             f"ON f.geom && riskmap_expand_m(d.extent, %(reach)s) AND riskmap_near(f.geom, d.extent, %(reach)s) "
+             f"ORDER BY 1")
+    frame = query_frame(conn, q, {"reach": reach})
+    return [int(i) for i in frame.iloc[:, 0]] if len(frame) else []
 
 
-def _dirty_region(conn, last_dirty: int, reach: float):
+def _segments_of(conn, pipeline_ids: list[int]) -> list[int]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT id FROM pipeline_segment WHERE pipeline_id = ANY(%s) ORDER BY id", (pipeline_ids,))
+        return [int(r[0]) for r in cur.fetchall()]
+
+
+def _max_impact(conn) -> float:
+    with conn.cursor() as cur:
+        cur.execute("SELECT coalesce(max(impact_m), 0) FROM pipeline_segment")
+        return float(cur.fetchone()[0])
+
+
+def _feature_total(conn) -> int:
+    """About how many features are scored: the planner's row estimates (no table is read), or a count of a
+    table never analysed."""
+    total = 0
+    with conn.cursor() as cur:
+        for table in ("enterprise", "tailings_pond", "venue", "pipeline_segment"):
+            cur.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+            estimate = cur.fetchone()[0]
+            if estimate is None or estimate < 0:
+                cur.execute(f"SELECT count(*) FROM {table}")  # (a name of the list above)
+                estimate = cur.fetchone()[0]
+            total += int(estimate)
+    return total
+
+
+def _dirty_region(conn, reach: float):
     """The changed extents grown by ``reach`` (WKB), for re-aggregating only the areas they touch."""
     with conn.cursor() as cur:
-        cur.execute("SELECT ST_AsBinary(ST_Union(riskmap_expand_m(extent, %s))) FROM risk_dirty WHERE id <= %s",
-                    (reach, last_dirty))
+        cur.execute("SELECT ST_AsBinary(ST_Union(riskmap_expand_m(extent, %s))) FROM riskmap_run_dirty", (reach,))
         wkb = cur.fetchone()[0]
     import shapely
 
@@ -341,10 +403,12 @@ def _store(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level, v
                   [f.definition for f in result.factors], version, replace_all)
 
 
-def _roll_up_pipelines(conn, version: str) -> None:
-    """A pipeline's risk is its worst segment's (highest level, then highest score), with the segment named."""
+def _roll_up_pipelines(conn, version: str, segment_ids: list[int] | None) -> None:
+    """A pipeline's risk is its worst segment's (highest level, then highest score), with the segment named.
+    Only the pipelines of the re-scored segments (all: None)."""
     execute(conn, """
-        DELETE FROM feature_risk WHERE kind = 'pipeline';
+        DELETE FROM feature_risk WHERE kind = 'pipeline' AND (%(ids)s::bigint[] IS NULL OR feature_id IN
+            (SELECT pipeline_id FROM pipeline_segment WHERE id = ANY(%(ids)s)));
         INSERT INTO feature_risk (kind, feature_id, score, level, direct_red, factors, details, model_version)
         SELECT DISTINCT ON (g.pipeline_id) 'pipeline', g.pipeline_id, r.score, r.level, r.direct_red, r.factors,
                r.details || jsonb_build_object('worst_segment', g.seq, 'segments', count(*) OVER w,
@@ -352,16 +416,20 @@ def _roll_up_pipelines(conn, version: str) -> None:
                %(version)s
         FROM pipeline_segment g
         JOIN feature_risk r ON r.kind = 'pipeline_segment' AND r.feature_id = g.id
+        WHERE %(ids)s::bigint[] IS NULL OR g.pipeline_id IN
+            (SELECT pipeline_id FROM pipeline_segment WHERE id = ANY(%(ids)s))
         WINDOW w AS (PARTITION BY g.pipeline_id)
         ORDER BY g.pipeline_id, array_position(%(levels)s::text[], r.level) DESC, r.score DESC, g.seq
-    """, {"levels": list(LEVELS), "version": version})
+    """, {"levels": list(LEVELS), "version": version, "ids": segment_ids})
 
 
 def _drop_stale(conn) -> None:
-    """Results of features that no longer exist (deleted, or segments re-cut)."""
-    for kind in ("enterprise", "tailings_pond", "pipeline_segment", "pipeline", "venue"):
-        execute(conn, f"DELETE FROM feature_risk r WHERE r.kind = %s AND NOT EXISTS "
-                      f"(SELECT 1 FROM {kind} f WHERE f.id = r.feature_id)", (kind,))
+    """Results of features that no longer exist: those deleted (by id, recorded by the change triggers) and the
+    segments of re-cut or deleted pipelines (the few thousand segments are compared with their table)."""
+    execute(conn, "DELETE FROM feature_risk r USING riskmap_run_removed x "
+                  "WHERE r.kind = x.kind AND r.feature_id = x.feature_id")
+    execute(conn, "DELETE FROM feature_risk r WHERE r.kind = 'pipeline_segment' AND NOT EXISTS "
+                  "(SELECT 1 FROM pipeline_segment g WHERE g.id = r.feature_id)")
 
 
 def _level_counts(conn) -> dict[str, dict[str, int]]:

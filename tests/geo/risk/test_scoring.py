@@ -109,7 +109,7 @@ def test_incremental_rescoring_equals_a_full_recompute(demo_db, tmp_path):
                     "WHERE id = (SELECT min(id) FROM pipeline)")
     db.commit()
 
-    summary = score(db, load_model(), AS_OF)
+    summary = score(db, load_model(), AS_OF, full_share=1.0)  # (these edits reach a third of the small demo)
     assert not summary.full
     assert 0 < summary.scored["enterprise"] < 1500 and summary.scored["venue"] < 400
     incremental_features, incremental_areas, incremental_exposure = _features(db), _areas(db), _exposure(db)

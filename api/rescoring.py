@@ -1,0 +1,185 @@
+"""Bringing the scores up to date after writes, in the background: one run at a time, in a child process.
+
+A write (an upload, a feature added, changed or deleted) commits its data and then asks the ``Rescorer`` for a
+run of ``geo.risk.scoring.score`` (changes only).  The run happens in a worker process, not in the request:
+
+- the request's own work stays bounded: it waits at most ``rescore_wait_s`` for the run that covers its write
+  and answers either with that run's summary (``state: done``) or with ``state: pending`` (the write is
+  committed either way, so the status is 2xx either way); ``GET /health`` shows the scores' state meanwhile;
+- a long run (a backlog of changes, a large upload) cannot starve the other requests: it runs outside this
+  process's interpreter (scoring is CPU-bound Python and numpy work that would otherwise hold the GIL the
+  request threads need) and at a lower CPU priority (nice 10);
+- writes that arrive during a run are covered by the next run, so a burst of edits costs one or two runs, not
+  one each.
+
+Processes start from a "forkserver" that has imported the scoring modules once, so a run starts in a fraction of
+a second, with no connection or thread inherited from the API process.  Several API processes (``--workers``)
+each have a Rescorer; their runs take turns on the database (``score`` locks ``feature_risk``), and a run that
+finds nothing left to do ends at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+log = logging.getLogger("riskmap.rescoring")
+
+NICE = 10  # the scoring process's CPU priority below the API's
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one background run did (``error`` set when it failed)."""
+
+    full: bool = False
+    scored: dict | None = None
+    areas: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def _score_in_child(url: str, model: dict, reply) -> None:
+    """The child process: one incremental scoring run at a lower priority; its outcome goes to ``reply``."""
+    try:
+        os.nice(NICE)
+    except OSError:
+        pass
+    try:
+        from geo import store
+        from geo.risk.scoring import score
+
+        conn = store.connect(url, application_name="riskmap-rescore")
+        try:
+            s = score(conn, model)
+        finally:
+            conn.close()
+        outcome = RunOutcome(full=s.full, scored=dict(s.scored), areas=int(s.areas), seconds=round(s.seconds, 3))
+    except Exception as e:  # noqa: BLE001 - handed to the parent, which logs it and reports it in /health
+        outcome = RunOutcome(error=f"{type(e).__name__}: {str(e).strip()}")
+    reply.send(outcome)
+    reply.close()
+
+
+def _context():
+    ctx = multiprocessing.get_context("forkserver")
+    # the server imports these once; every worker forked from it has them loaded
+    ctx.set_forkserver_preload(["geo.risk.scoring", "geo.risk.context", "geo.risk.aggregate", "geo.risk.enterprise",
+                                "geo.risk.pipeline", "geo.risk.tailings_pond", "geo.risk.venue"])
+    return ctx
+
+
+class Rescorer:
+    """Runs ``score`` in the background whenever a write asks, one run at a time; requests wait for the run
+    that covers them, up to a limit."""
+
+    def __init__(self, url: str, model: dict):
+        self.url = url
+        self.model = model
+        self._cond = threading.Condition()
+        self._asked = 0  # tickets handed out
+        self._covered = 0  # every ticket up to this one has had a run start after it
+        self._outcomes: dict[int, RunOutcome] = {}  # the outcome of the run that covered each recent ticket
+        self._running_since: float | None = None
+        self.last: RunOutcome | None = None
+        self._closed = False
+        self._child = None  # the scoring process of the run in progress
+        self._thread: threading.Thread | None = None
+
+    # ----- asked by requests ------------------------------------------------------------------------------------
+
+    def request(self) -> int:
+        """Ask for a run after a committed write; returns the ticket to wait on."""
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the rescorer is closed")
+            self._asked += 1
+            ticket = self._asked
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="riskmap-rescorer", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+            return ticket
+
+    def wait(self, ticket: int, timeout: float) -> RunOutcome | None:
+        """The outcome of the run covering ``ticket``, or None if it has not finished within ``timeout`` s."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        with self._cond:
+            while ticket not in self._outcomes:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    return None
+                self._cond.wait(left)
+            return self._outcomes[ticket]
+
+    def state(self) -> dict:
+        """This process's view: running or not, since when, and the last outcome."""
+        with self._cond:
+            return {"running_since": self._running_since, "last": self.last, "asked": self._asked,
+                    "covered": self._covered}
+
+    # ----- the background thread --------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._covered >= self._asked and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                upto = self._asked  # this run starts after every write up to this ticket committed
+                self._running_since = time.time()
+            outcome = self._run_once()
+            with self._cond:
+                for t in range(self._covered + 1, upto + 1):
+                    self._outcomes[t] = outcome
+                for t in [t for t in self._outcomes if t <= upto - 1000]:  # keep the recent ones only
+                    del self._outcomes[t]
+                self._covered = upto
+                self._running_since = None
+                self.last = outcome
+                self._cond.notify_all()
+
+    def _run_once(self) -> RunOutcome:
+        ctx = _context()
+        receive, reply = ctx.Pipe(duplex=False)
+        try:
+            child = ctx.Process(target=_score_in_child, args=(self.url, self.model, reply), daemon=True,
+                                name="riskmap-rescore")
+            with self._cond:
+                if self._closed:
+                    return RunOutcome(error="the service is shutting down")
+                child.start()
+                self._child = child
+            reply.close()
+            try:
+                outcome = receive.recv()  # EOFError: the child died without answering
+            except EOFError:
+                child.join()
+                outcome = RunOutcome(error=f"the scoring process ended with exit code {child.exitcode}")
+            child.join()
+        except Exception as e:  # noqa: BLE001 - reported in the outcome and the log; the next write retries
+            outcome = RunOutcome(error=f"{type(e).__name__}: {str(e).strip()}")
+        finally:
+            receive.close()
+            with self._cond:
+                self._child = None
+        if outcome.error:
+            log.error("background scoring failed: %s", outcome.error)
+        return outcome
+
+    def close(self) -> None:
+        """Stop taking requests and stop a run in progress: its transaction rolls back whole, and the changes
+        it was scoring stay recorded for the next run (or ``riskmap score``)."""
+        with self._cond:
+            self._closed = True
+            child = self._child
+            self._cond.notify_all()
+        if child is not None and child.is_alive():
+            child.terminate()
+        if self._thread is not None:
+            self._thread.join()
