@@ -329,10 +329,10 @@ def exposed_settlements(nb, hot, radius: float, bbox: list[float] | None = None)
     geo.risk.context.Neighbours (it holds the settlements); ``hot``: a geo.risk.proximity.Layer."""
     settlements, pts = nb.points("settlement", bbox)
     if len(hot) == 0 or settlements.empty:
-        return settlements.iloc[0:0][["lon", "lat", "people"]]
+        return settlements.iloc[0:0][["feature_id", "lon", "lat", "people"]]
     pairs = nb.search(hot, pts, radius)
     exposed = np.unique(pairs.ib[pairs.within(radius)])
-    out = settlements.iloc[exposed][["lon", "lat", "people"]].reset_index(drop=True)
+    out = settlements.iloc[exposed][["feature_id", "lon", "lat", "people"]].reset_index(drop=True)
     if bbox is not None:  # the settlements whose point lies in the box
         x, y = out["lon"].to_numpy(), out["lat"].to_numpy()
         out = out[(x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])].reset_index(drop=True)
@@ -363,6 +363,8 @@ def write_areas(conn, result: pd.DataFrame, version: str, wanted: dict | None) -
             "population_exposed": pa.array(result["population_exposed"].astype("float64").to_numpy()),
             "model_version": pa.array([version] * len(result)),
             "geom": pa.array(list(result["geom"])),
+            **({"top": pa.array([None if not isinstance(v, str) else v for v in result["top"]], pa.string())}
+               if "top" in result.columns else {}),
         })
         _copy_table(cur, "area_risk", table)
 
@@ -385,23 +387,30 @@ def quartic_weight(distance_m: np.ndarray, bandwidth_m: float) -> np.ndarray:
     return np.where(u < 1.0, (1.0 - u * u) ** 2, 0.0)
 
 
-def exposure_grid(points: pd.DataFrame, model: dict):
+def grid_anchor(points: pd.DataFrame) -> tuple[float, float]:
+    """The centre of the exposure grid's projection: the points' mean, rounded to 0.1° so that it stays put
+    while the data change a little (cells keep their place and their ids)."""
+    return round(float(points["lon"].mean()), 1), round(float(points["lat"].mean()), 1)
+
+
+def exposure_grid(points: pd.DataFrame, model: dict, anchor: tuple[float, float] | None = None):
     """The exposure surface on a regular metric grid: Σ score × quartic weight, per class bandwidth.
 
     ``points``: kind, score, lon, lat.  Returns (x_centres, y_centres, values, transformer) in a local azimuthal
-    equidistant projection centred on the data (distances in metres, true from the centre, within 0.1 % over a
-    province)."""
+    equidistant projection centred on ``anchor`` (default ``grid_anchor(points)``; distances in metres, true
+    from the centre, within 0.1 % over a province).  Cells lie at whole multiples of the cell size from the
+    centre, so the same anchor gives the same cells whatever part of the data is computed."""
     from pyproj import Transformer
     from scipy.signal import fftconvolve
 
     cell = float(model["exposure"]["cell_m"])
     bandwidths = model["exposure"]["bandwidth_m"]
-    lon0, lat0 = float(points["lon"].mean()), float(points["lat"].mean())
+    lon0, lat0 = anchor if anchor is not None else grid_anchor(points)
     to_local = Transformer.from_crs("EPSG:4326", f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m",
                                     always_xy=True)
     x, y = to_local.transform(points["lon"].to_numpy(), points["lat"].to_numpy())
     pad = max(bandwidths.values()) + cell
-    x0, y0 = x.min() - pad, y.min() - pad
+    x0, y0 = np.floor((x.min() - pad) / cell) * cell, np.floor((y.min() - pad) / cell) * cell
     nx = int(np.ceil((x.max() + pad - x0) / cell)) + 1
     ny = int(np.ceil((y.max() + pad - y0) / cell)) + 1
     total = np.zeros((ny, nx))
@@ -424,7 +433,9 @@ def exposure_grid(points: pd.DataFrame, model: dict):
 
 def build_exposure_surface(conn, model: dict, threshold: float = 1.0) -> int:
     """Recompute exposure_cell from all scored features (segments count along their length)."""
-    return write_exposure(conn, exposure_rows(exposure_points(conn, model), model, threshold))
+    points = exposure_points(conn, model)
+    anchor = grid_anchor(points) if len(points) else None
+    return write_exposure(conn, exposure_rows(points, model, threshold, anchor), anchor)
 
 
 def exposure_points(conn, model: dict) -> pd.DataFrame:
@@ -432,11 +443,11 @@ def exposure_points(conn, model: dict) -> pd.DataFrame:
     at points every exposure cell along them."""
     sites = query_frame(conn, sql_text("feature_points"),
                         {"kinds": ["enterprise", "tailings_pond", "venue"], **_box(None)})
-    segments = query_frame(conn, sql_text("segment_scores"), column_types={"wkb": pa.string()})
+    segments = query_frame(conn, sql_text("segment_scores"), _box(None), column_types={"wkb": pa.string()})
     along = points_along(shapely.from_wkb(segments["wkb"].to_numpy(dtype=object)),
                          segments["length_m"].to_numpy(dtype="float64"), segments["score"].to_numpy(dtype="float64"),
                          float(model["exposure"]["cell_m"]))
-    return pd.concat([sites[["kind", "score", "lon", "lat"]], along], ignore_index=True)
+    return pd.concat([sites[["kind", "score", "lon", "lat"]], along.drop(columns="line")], ignore_index=True)
 
 
 def points_along(lines: np.ndarray, length_m: np.ndarray, score: np.ndarray, cell_m: float) -> pd.DataFrame:
@@ -450,32 +461,75 @@ def points_along(lines: np.ndarray, length_m: np.ndarray, score: np.ndarray, cel
     pts = shapely.line_interpolate_point(np.asarray(lines, dtype=object)[which], np.minimum(frac, 1.0),
                                          normalized=True)
     return pd.DataFrame({"kind": "pipeline_segment", "score": np.asarray(score, dtype="float64")[which],
-                         "lon": shapely.get_x(pts), "lat": shapely.get_y(pts)})
+                         "lon": shapely.get_x(pts), "lat": shapely.get_y(pts), "line": which})
 
 
-def exposure_rows(points: pd.DataFrame, model: dict, threshold: float = 1.0) -> pa.Table | None:
-    """The rows of exposure_cell: grid cells whose exposure reaches ``threshold`` (None: no points)."""
+def exposure_rows(points: pd.DataFrame, model: dict, threshold: float = 1.0,
+                  anchor: tuple[float, float] | None = None, inside: list | None = None) -> pa.Table | None:
+    """The rows of exposure_cell: grid cells whose exposure reaches ``threshold`` (None: no points); with
+    ``inside`` (lon/lat boxes), only the cells whose centre lies in one of them."""
     if points.empty:
         return None
     # a fixed order, so the floating-point sums (and cells right at the threshold) do not depend on where the
     # points came from (the database, or a full run's memory)
     points = points.sort_values(["kind", "lon", "lat", "score"], kind="stable", ignore_index=True)
-    xs, ys, values, to_local = exposure_grid(points, model)
-    iy, ix = np.nonzero(values >= threshold)
+    cell = float(model["exposure"]["cell_m"])
+    xs, ys, values, to_local = exposure_grid(points, model, anchor)
+    # (the FFT's rounding differs with the grid's size by about 1e-13: a cell exactly at the threshold, common
+    # on a regular grid, must not come and go with the part of the data computed)
+    iy, ix = np.nonzero(values >= threshold - 1e-9)
     lon, lat = to_local.transform(xs[ix], ys[iy], direction="INVERSE")
-    cell = int(model["exposure"]["cell_m"])
+    lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
+    keep = np.ones(len(ix), dtype=bool)
+    if inside is not None:
+        keep[:] = False
+        for x0, y0, x1, y1 in inside:
+            keep |= (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+    gx, gy = np.floor(xs[ix] / cell).astype(np.int64)[keep], np.floor(ys[iy] / cell).astype(np.int64)[keep]
     return pa.table({
-        "resolution": pa.array(np.full(len(ix), cell, dtype="int64")),
-        "cell": pa.array(np.char.add(np.char.add(iy.astype(str), "_"), ix.astype(str))),
-        "value": pa.array(values[iy, ix]),
-        "geom": pa.array(shapely.to_wkb(shapely.points(lon, lat), hex=True)),
+        "resolution": pa.array(np.full(int(keep.sum()), int(cell), dtype="int64")),
+        "cell": pa.array(np.char.add(np.char.add(gy.astype(str), "_"), gx.astype(str))),
+        "value": pa.array(values[iy, ix][keep]),
+        "geom": pa.array(shapely.to_wkb(shapely.points(lon[keep], lat[keep]), hex=True)),
     })
 
 
-def write_exposure(conn, table: pa.Table | None) -> int:
+def write_exposure(conn, table: pa.Table | None, anchor: tuple[float, float] | None = None,
+                   inside: list | None = None) -> int:
+    """Replace the exposure cells (all, recording the grid's ``anchor``; or those whose centre lies in the
+    ``inside`` boxes)."""
     with conn.cursor() as cur:
-        cur.execute("DELETE FROM exposure_cell")
+        if inside is None:
+            cur.execute("DELETE FROM exposure_cell")
+            cur.execute("DELETE FROM exposure_anchor")
+            if anchor is not None:
+                cur.execute("INSERT INTO exposure_anchor (lon0, lat0) VALUES (%s, %s)", anchor)
+        else:
+            for x0, y0, x1, y1 in inside:
+                cur.execute("DELETE FROM exposure_cell WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+                            (x0, y0, x1, y1))
         if table is None:
             return 0
         _copy_table(cur, "exposure_cell", table)
     return table.num_rows
+
+
+def stored_anchor(conn) -> tuple[float, float] | None:
+    with conn.cursor() as cur:
+        cur.execute("SELECT lon0, lat0 FROM exposure_anchor LIMIT 1")
+        row = cur.fetchone()
+    return (float(row[0]), float(row[1])) if row else None
+
+
+def exposure_points_in(conn, model: dict, box: list[float]) -> pd.DataFrame:
+    """The exposure points (as ``exposure_points``) of the sites in a box and of the segments touching it."""
+    sites = query_frame(conn, sql_text("feature_points"), {"kinds": ["enterprise", "tailings_pond", "venue"],
+                                                           **_box(box)})
+    segments = query_frame(conn, sql_text("segment_scores"), _box(box), column_types={"wkb": pa.string()})
+    along = points_along(shapely.from_wkb(segments["wkb"].to_numpy(dtype=object)),
+                         segments["length_m"].to_numpy(dtype="float64"), segments["score"].to_numpy(dtype="float64"),
+                         float(model["exposure"]["cell_m"]))
+    sites = sites.assign(uid=sites["kind"] + ":" + sites["feature_id"].astype(str))
+    along["uid"] = np.repeat(segments["feature_id"].astype(str).to_numpy(),
+                             np.bincount(along.pop("line"), minlength=len(segments))) if len(along) else []
+    return pd.concat([sites[["kind", "score", "lon", "lat", "uid"]], along], ignore_index=True)

@@ -266,7 +266,7 @@ def enterprise_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
             keep[inside] = False
             ia, ib = ia[keep], ib[keep]
     frame["people_500m"] = _sum(ia, len(frame), s_frame["people"].to_numpy()[ib])
-    return frame.drop(columns=["lon", "lat", "wkb"])
+    return frame.drop(columns=["wkb"])  # (lon, lat stay: where the areas count the feature)
 
 
 def tailings_pond_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
@@ -290,7 +290,7 @@ def tailings_pond_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame
         frame[column] = _sum(ia[keep], len(frame), w)
     frame["downstream_facilities_1km"] = frame["downstream_facilities_1km"].astype("int64")
     frame["downstream_area"] = np.where(np.isnan(direction), "circle", "sector")
-    return frame.drop(columns=["lon", "lat", "centroid_lon", "centroid_lat", "wkb"])
+    return frame.drop(columns=["centroid_lon", "centroid_lat", "wkb"])
 
 
 def pipeline_segment_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFrame:
@@ -347,6 +347,8 @@ def pipeline_segment_context(nb: Neighbours, ids: list[int] | None) -> pd.DataFr
                         ("construction_200m", w200 & (status[ib] == "under_construction")),
                         ("mining_200m", w200 & (industry[ib] == "mining"))):
         frame[column] = _sum(ia[sel], n).astype("int64")
+    mid = shapely.line_interpolate_point(segs.geoms, 0.5, normalized=True)  # where the areas count a segment
+    frame["lon"], frame["lat"] = shapely.get_x(mid), shapely.get_y(mid)
     return frame.drop(columns=["wkb", "unit_wkb"])
 
 
@@ -374,7 +376,7 @@ def venue_context(nb: Neighbours, ids: list[int] | None, max_impact_m: float) ->
     pairs = nb.search(venues, segs, max(max_impact_m, 0.0))
     m = pairs.within(impact[pairs.ib])
     frame["pipelines_in_impact_radius"] = _sum(pairs.ia[m], n).astype("int64")
-    return frame.drop(columns=["lon", "lat", "wkb"])
+    return frame.drop(columns=["wkb"])
 
 
 def context_frame(nb: Neighbours, kind: str, ids: list[int] | None, max_impact_m: float = 0.0) -> pd.DataFrame:

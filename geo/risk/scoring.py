@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import shapely
 
 from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
@@ -95,9 +97,10 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             removed = cur.fetchone()[0]
             # everything is due on a first run or with another model; the last run's version says which model
             # the stored scores are of without reading them (any change of model makes that run a full one)
+            # (no run recorded: the scores predate migration 0011 and lack what an incremental run reads)
             cur.execute("SELECT NOT EXISTS (SELECT 1 FROM feature_risk) OR coalesce("
-                        "(SELECT model_version <> %(v)s FROM score_run ORDER BY id DESC LIMIT 1), "
-                        "EXISTS (SELECT 1 FROM feature_risk WHERE model_version <> %(v)s))", {"v": version})
+                        "(SELECT model_version <> %(v)s FROM score_run ORDER BY id DESC LIMIT 1), true)",
+                        {"v": version})
             must_full = cur.fetchone()[0]
         full = bool(full or must_full or unknown_extent)
         summary = ScoreSummary(full=full, changes=int(changes + removed))
@@ -186,6 +189,9 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         recut = worker.call(_segments_of, changed_pipelines) if changed_pipelines else []
         ids["pipeline_segment"] = sorted(set(near) | set(recut))
 
+    if not full:  # the rows the changes will replace or drop, for updating the areas by difference
+        old_rows = worker.submit(_stored_rows, ids, True)
+
     # 2-6. the rules.  Two threads (numpy, shapely, pyproj and pyarrow release the GIL for their heavy work):
     # this one scores enterprises and then venues (which need the enterprises' major-hazard results), the other
     # tailings ponds and pipeline segments.  Each class's write is queued on the worker as soon as it is ready.
@@ -216,32 +222,124 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
 
     # 7-8. areas and the exposure surface
     if full:  # from the results in memory, while they are being written; the exposed people on the other thread
+        from geo.risk.area_delta import large_area_tops, write_exposed_settlements
+
         points, hot = _scored_points(nb, scored)
         radius = float(model["area"]["exposure_radius_m"])
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmap-score") as helper:
-            people = helper.submit(lambda: people_partitions(exposed_settlements(nb, hot, radius), areas.result(),
-                                                             model))
+            exposed = helper.submit(exposed_settlements, nb, hot, radius)
+            people = helper.submit(lambda: people_partitions(exposed.result(), areas.result(), model))
             resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
             parts = area_partitions(points["lon"].to_numpy(dtype="float64"),
                                     points["lat"].to_numpy(dtype="float64"), areas.result(), resolutions)
             exposure = _exposure_from_memory(nb, model, points, scored.get("pipeline_segment"))
+            tops = large_area_tops(points, areas.result(), model)
             result = area_rows(points, people.result(), areas.result(), model, parts=parts)
+        result["top"] = [tops.get((t, int(r), a)) for t, r, a in
+                         zip(result["area_type"], result["resolution"], result["area_id"], strict=True)]
         worker.submit(write_areas, result, version, None)
+        worker.submit(write_exposed_settlements, exposed.result())
         summary.areas = len(result)
         step("areas")
-        worker.submit(write_exposure, exposure)
-    else:
-        region = worker.call(_dirty_region, reach)
-        summary.areas = aggregate_areas(worker.conn, model, region, nb)
+        worker.submit(write_exposure, *exposure)
+    else:  # by difference: the changed features' rows before (read before the writes) and after
+        from geo.risk.area_delta import refresh_exposed, update_areas
+
+        changed_old, changed_new = _changed(old_rows.result(), worker.call(_stored_rows, ids, False))
+        boxes = worker.call(_exposure_boxes, changed_new, float(model["area"]["exposure_radius_m"]))
+        people_old, people_new = refresh_exposed(worker, nb, model, boxes)
+        summary.areas = update_areas(worker, nb, model, changed_old, changed_new, people_old, people_new)
         step("areas")
-        worker.submit(write_exposure, exposure_rows(worker.call(exposure_points, model), model))
+        _update_exposure(worker, model, changed_new)
     worker.drain()
     step("exposure")
 
 
+def _update_exposure(worker: DatabaseWorker, model: dict, changed_new: pd.DataFrame) -> None:
+    """The exposure cells within reach of a change, recomputed from the points around them (the grid keeps its
+    anchor, so the cells are those a full run would give); everything when no anchor is stored."""
+    from geo.risk.aggregate import (
+        exposure_points,
+        exposure_points_in,
+        exposure_rows,
+        grid_anchor,
+        stored_anchor,
+        write_exposure,
+    )
+    from geo.risk.context import grown_box
+    from geo.risk.proximity import Layer
+
+    anchor = worker.call(stored_anchor)
+    if anchor is None:
+        points = worker.call(exposure_points, model)
+        anchor = grid_anchor(points) if len(points) else None
+        worker.submit(write_exposure, exposure_rows(points, model, anchor=anchor), anchor)
+        return
+    reach = max(model["exposure"]["bandwidth_m"].values()) + float(model["exposure"]["cell_m"])
+    inner = worker.call(_exposure_boxes, changed_new, reach)
+    if not inner:
+        return
+    outer = grown_box(Layer(shapely.box(*np.array(inner).T)), reach)
+    points = pd.concat([worker.call(exposure_points_in, model, b) for b in outer], ignore_index=True)
+    points = points.drop_duplicates(["uid", "lon", "lat"]).drop(columns="uid")
+    worker.submit(write_exposure, exposure_rows(points, model, anchor=anchor, inside=inner), anchor, inner)
+
+
+def _stored_rows(conn, ids: dict, with_removed: bool) -> pd.DataFrame:
+    """The stored rows (kind, feature_id, score, level, lon, lat) of the features ``ids``; with
+    ``with_removed``, also those of the features deleted and of the segments re-cut away (before their rows are
+    dropped)."""
+    kinds = [k for k, v in ids.items() for _ in (v or [])]
+    flat = [i for v in ids.values() for i in (v or [])]
+    q = ("SELECT r.kind, r.feature_id, r.score, r.level, r.lon, r.lat FROM feature_risk r "
+         "JOIN unnest(%(kinds)s::text[], %(ids)s::bigint[]) w(kind, id) ON r.kind = w.kind AND r.feature_id = w.id")
+    if with_removed:
+        q += (" UNION SELECT r.kind, r.feature_id, r.score, r.level, r.lon, r.lat FROM feature_risk r "
+              "JOIN riskmap_run_removed x ON r.kind = x.kind AND r.feature_id = x.feature_id "
+              "WHERE r.kind <> 'pipeline' "
+              "UNION SELECT r.kind, r.feature_id, r.score, r.level, r.lon, r.lat FROM feature_risk r "
+              "WHERE r.kind = 'pipeline_segment' AND NOT EXISTS "
+              "(SELECT 1 FROM pipeline_segment g WHERE g.id = r.feature_id)")
+    return query_frame(conn, q, {"kinds": kinds, "ids": flat},
+                       column_types={"kind": pa.string(), "level": pa.string(), "lon": pa.float64(),
+                                     "lat": pa.float64(), "score": pa.float64(), "feature_id": pa.int64()})
+
+
+def _changed(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows that differ between before and after (score, level or point), removed and added ones included."""
+    key = ["kind", "feature_id", "score", "level", "lon", "lat"]
+    merged = old[key].merge(new[key], how="outer", on=key, indicator=True)
+    return (merged[merged["_merge"] == "left_only"][key].reset_index(drop=True),
+            merged[merged["_merge"] == "right_only"][key].reset_index(drop=True))
+
+
+def _exposure_boxes(conn, changed_new: pd.DataFrame, radius: float) -> list | None:
+    """Where settlements may have become, or ceased to be, exposed: around the changes this run took and the
+    features whose level changed, grown by the exposure radius (boxes, lon/lat)."""
+    from geo.risk.context import grown_box
+    from geo.risk.proximity import Layer
+
+    def of(kind: str) -> list[int]:
+        return changed_new.loc[changed_new["kind"] == kind, "feature_id"].astype("int64").tolist()
+
+    frame = query_frame(conn, """
+        SELECT encode(ST_AsBinary(g), 'hex') AS wkb FROM (
+            SELECT ST_Envelope(extent) AS g FROM riskmap_run_dirty WHERE extent IS NOT NULL
+            UNION ALL SELECT ST_Envelope(f.geom) FROM enterprise f WHERE f.id = ANY(%(e)s)
+            UNION ALL SELECT ST_Envelope(f.geom) FROM tailings_pond f WHERE f.id = ANY(%(t)s)
+            UNION ALL SELECT ST_Envelope(f.geom) FROM venue f WHERE f.id = ANY(%(v)s)
+            UNION ALL SELECT ST_Envelope(f.geom) FROM pipeline_segment f WHERE f.id = ANY(%(s)s)) b""",
+                        {"e": of("enterprise"), "t": of("tailings_pond"), "v": of("venue"),
+                         "s": of("pipeline_segment")}, column_types={"wkb": pa.string()})
+    if frame.empty:
+        return None
+    geoms = shapely.from_wkb(frame["wkb"].to_numpy(dtype=object))
+    return grown_box(Layer(geoms), radius)
+
+
 def _exposure_from_memory(nb, model: dict, points: pd.DataFrame, segments) -> object:
     """The exposure_cell rows of a full run: its sites, and its segments sampled along their lines."""
-    from geo.risk.aggregate import exposure_rows, points_along
+    from geo.risk.aggregate import exposure_rows, grid_anchor, points_along
     from geo.risk.context import layer_geometries
 
     along = None
@@ -252,7 +350,11 @@ def _exposure_from_memory(nb, model: dict, points: pd.DataFrame, segments) -> ob
                              np.clip(segments[1].score.to_numpy(dtype="float64"), 0, 100),
                              float(model["exposure"]["cell_m"]))
     sites = points[points["kind"] != "pipeline_segment"][["kind", "score", "lon", "lat"]]
-    return exposure_rows(pd.concat([sites, along], ignore_index=True), model)
+    if along is not None:
+        along = along.drop(columns="line")
+    everything = pd.concat([sites, along], ignore_index=True)
+    anchor = grid_anchor(everything) if len(everything) else None
+    return exposure_rows(everything, model, anchor=anchor), anchor
 
 
 def _scored_points(nb, scored: dict) -> tuple[pd.DataFrame, object]:
@@ -393,13 +495,15 @@ def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: l
     frame.index = pd.RangeIndex(len(frame))
     result: RuleResult = rule(frame, _params(model, kind), as_of)
     level = final_level(result.score, result.direct_red, model["levels"])
-    worker.submit(_store, kind, frame["feature_id"], result, level, version, ids is None)
+    worker.submit(_store, kind, frame["feature_id"], result, level, version, ids is None,
+                  frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"))
     return frame, result, level
 
 
-def _store(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level, version: str, replace_all: bool):
+def _store(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level, version: str, replace_all: bool,
+           lon: np.ndarray, lat: np.ndarray):
     """(On the worker thread: the JSON of the factors is built column-wise by pyarrow, which releases the GIL.)"""
-    store_results(conn, kind, results_table(kind, feature_ids, result, level, version),
+    store_results(conn, kind, results_table(kind, feature_ids, result, level, version, lon, lat),
                   [f.definition for f in result.factors], version, replace_all)
 
 

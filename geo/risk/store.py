@@ -105,10 +105,13 @@ def details_json(extra: dict[str, pd.Series], n: int) -> pa.Array:
 
 
 def results_table(kind: str, feature_ids: pd.Series, result: RuleResult, level: np.ndarray,
-                  model_version: str) -> pa.Table:
-    """The rows of feature_risk for these features (the factors and details as JSON text)."""
+                  model_version: str, lon: np.ndarray | None = None, lat: np.ndarray | None = None) -> pa.Table:
+    """The rows of feature_risk for these features (the factors and details as JSON text), with the point
+    where the areas count each (lon, lat) when given."""
     n = len(feature_ids)
     direct = result.direct_red.reset_index(drop=True)
+    points = {} if lon is None else {"lon": pa.array(np.asarray(lon, dtype="float64")),
+                                     "lat": pa.array(np.asarray(lat, dtype="float64"))}
     return pa.table({
         "kind": _repeat(kind, n),
         "feature_id": pa.array(feature_ids.to_numpy(dtype="int64")),
@@ -118,6 +121,7 @@ def results_table(kind: str, feature_ids: pd.Series, result: RuleResult, level: 
         "factors": factors_json(result),
         "details": details_json(result.extra, n),
         "model_version": _repeat(model_version, n),
+        **points,
     })
 
 

@@ -60,3 +60,22 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+-- What an incremental run needs to update the areas by difference instead of re-reading every feature of a
+-- county: each score's representative point (where the area aggregation counts it), each large area's
+-- highest scores per class (the mean of the top_n is its class score), and the settlements counted as exposed.
+ALTER TABLE feature_risk ADD COLUMN lon double precision, ADD COLUMN lat double precision;
+ALTER TABLE area_risk ADD COLUMN top jsonb;  -- {"kind": [[score, feature_id], ...]}, best first; large areas only
+CREATE TABLE settlement_exposed (
+    settlement_id bigint PRIMARY KEY,
+    people double precision NOT NULL,
+    geom geometry(Point, 4326) NOT NULL  -- the settlement's point on surface
+);
+CREATE INDEX settlement_exposed_geom_idx ON settlement_exposed USING gist (geom);
+
+-- The exposure grid's origin (the centre of its projection, the data's mean rounded to 0.1°), set by full runs:
+-- cells keep their place between runs, so an incremental run recomputes only the cells near a change.
+CREATE TABLE exposure_anchor (
+    lon0 double precision NOT NULL,
+    lat0 double precision NOT NULL
+);

@@ -1,0 +1,405 @@
+"""Area risk after a few changes, by difference: the cost follows the change, not the size of the areas.
+
+A full run aggregates every area from every feature (geo.risk.aggregate).  Re-aggregating a county the same way
+after one edit would read every feature of the county, so an incremental run instead:
+
+- for the large areas (admin areas, H3 cells of resolution ≤ ``LARGE_MAX_RES``) applies the difference: the
+  changed features' old rows (score, level and the point where they were counted, kept in feature_risk) leave
+  their areas' counts, the new rows enter them; each class's ``top_n`` highest scores are kept in
+  ``area_risk.top``, so the class score (their mean) follows too, and only when a top score leaves an area
+  with no known replacement are that area's features of that class read again (rare, and only that class);
+- re-aggregates the small areas (finer H3 cells) that a changed feature leaves or enters from all their
+  features, which are few;
+- keeps the exposed settlements (within the exposure radius of an orange or red feature) in
+  ``settlement_exposed``, re-examines only those near a change, and moves their people in and out of the
+  areas' ``population_exposed`` in the same way.
+
+The results equal a full run's (tests/geo/risk/test_scoring.py and bench/rescore compare them row by row).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import shapely
+
+from geo.risk.aggregate import (
+    AREA_COLUMNS,
+    SCORED_KINDS,
+    _area_geometries,
+    _copy_table,
+    admin_assign,
+    aggregate_partition,
+    h3_assign,
+    load_areas,
+)
+from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
+from geo.risk.store import query_frame, sql_text
+
+LARGE_MAX_RES = 6  # H3 cells up to this resolution (about 36 km² and larger) are updated by difference
+
+
+def resolutions(model: dict) -> tuple[list[int], list[int]]:
+    """The model's H3 resolutions split into (large, small)."""
+    res = [int(r) for r in model["area"]["h3_resolutions"]]
+    return [r for r in res if r <= LARGE_MAX_RES], [r for r in res if r > LARGE_MAX_RES]
+
+
+def assign(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame, h3_res: list[int],
+           admin: bool) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+    """(area_type, resolution, point indices, area ids) of the points, for the admin areas (if ``admin``) and
+    the H3 resolutions given."""
+    lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
+    out = []
+    if admin:
+        p_idx, a_idx = admin_assign(lon, lat, areas)
+        if len(p_idx):
+            res = areas["resolution"].to_numpy()[a_idx]
+            codes = areas["admin_code"].to_numpy(dtype=object)[a_idx]
+            for r in np.unique(res):
+                m = res == r
+                out.append(("admin", int(r), p_idx[m], codes[m]))
+    for r, cells in h3_assign(lon, lat, h3_res).items():
+        out.append(("h3", int(r), np.arange(len(lon)), cells))
+    return out
+
+
+def _long(points: pd.DataFrame, parts: list) -> pd.DataFrame:
+    """One row per (point, area): the points' columns plus area_type, resolution, area_id."""
+    frames = []
+    for t, r, idx, ids in parts:
+        if len(idx):
+            f = points.iloc[idx].reset_index(drop=True)
+            f["area_type"], f["resolution"], f["area_id"] = t, r, np.asarray(ids, dtype=object)
+            frames.append(f)
+    if not frames:
+        return points.iloc[0:0].assign(area_type=pd.Series(dtype=object), resolution=pd.Series(dtype="int64"),
+                                       area_id=pd.Series(dtype=object))
+    return pd.concat(frames, ignore_index=True)
+
+
+# ----- the top scores of the large areas (written by full runs, kept up to date by incremental ones) -----------
+
+def top_lists(entries: pd.DataFrame, top_n: int) -> dict[tuple, dict[str, list]]:
+    """{(area_type, resolution, area_id): {kind: [[score, feature_id], ...]}}: per area and class the ``top_n``
+    highest scores, best first (ties by feature id).  ``entries``: area_type, resolution, area_id, kind, score,
+    feature_id."""
+    if entries.empty:
+        return {}
+    e = entries.sort_values(["area_type", "resolution", "area_id", "kind", "score", "feature_id"],
+                            ascending=[True, True, True, True, False, True], kind="stable")
+    e = e.groupby(["area_type", "resolution", "area_id", "kind"], sort=False).head(top_n)
+    out: dict[tuple, dict[str, list]] = {}
+    for t, r, a, k, s, f in zip(e["area_type"], e["resolution"], e["area_id"], e["kind"], e["score"],
+                                e["feature_id"], strict=True):
+        out.setdefault((t, int(r), a), {}).setdefault(k, []).append([float(s), int(f)])
+    return out
+
+
+def large_area_tops(points: pd.DataFrame, areas: pd.DataFrame, model: dict) -> dict[tuple, str]:
+    """The ``top`` JSON of every large area, from all scored points (a full run)."""
+    large, _ = resolutions(model)
+    entries = _long(points[["kind", "score", "feature_id", "lon", "lat"]], assign(
+        points["lon"].to_numpy(), points["lat"].to_numpy(), areas, large, admin=True))
+    return {key: json.dumps(v) for key, v in top_lists(entries, int(model["area"]["top_n"])).items()}
+
+
+# ----- exposed settlements ---------------------------------------------------------------------------------------
+
+def write_exposed_settlements(conn, settlements: pd.DataFrame) -> None:
+    """Replace settlement_exposed (a full run): feature_id, people, lon, lat."""
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM settlement_exposed")
+        _copy_exposed(cur, settlements)
+
+
+def _copy_exposed(cur, settlements: pd.DataFrame) -> None:
+    if settlements.empty:
+        return
+    buf = io.StringIO()
+    pd.DataFrame({"id": settlements["feature_id"].astype("int64"),
+                  "people": settlements["people"].astype("float64"),
+                  "geom": shapely.to_wkb(shapely.points(settlements["lon"].to_numpy(dtype="float64"),
+                                                        settlements["lat"].to_numpy(dtype="float64")),
+                                         hex=True)}).to_csv(buf, index=False, header=False)
+    buf.seek(0)
+    cur.copy_expert("COPY settlement_exposed (settlement_id, people, geom) FROM STDIN WITH (FORMAT csv)", buf)
+
+
+def refresh_exposed(worker, nb, model: dict, boxes: list | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Re-examine the settlements in ``boxes`` (where a change can have moved, added or removed exposure),
+    update settlement_exposed, and return (old, new): the rows (feature_id, people, lon, lat) that left and
+    entered it (a settlement whose people changed does both)."""
+    from geo.risk.aggregate import exposed_settlements
+    from geo.risk.context import layer_geometries
+
+    empty = pd.DataFrame({"feature_id": pd.Series(dtype="int64"), "people": pd.Series(dtype="float64"),
+                          "lon": pd.Series(dtype="float64"), "lat": pd.Series(dtype="float64")})
+    if not boxes:
+        return empty, empty
+    radius = float(model["area"]["exposure_radius_m"])
+    hot = pd.concat([worker.call(query_frame, sql_text("hot_features"),
+                                 {"nobox": False, "x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3], "radius": radius},
+                                 column_types={"wkb": pa.string()}) for b in boxes], ignore_index=True)
+    hot = hot.drop_duplicates(["lon", "lat", "wkb"]).reset_index(drop=True)
+    settlements, _ = nb.points("settlement", boxes)
+    now = exposed_settlements(nb, layer_geometries(hot), radius)
+    inside = _in_boxes(now["lon"].to_numpy(), now["lat"].to_numpy(), boxes)
+    now = now[inside].reset_index(drop=True)
+    stored = pd.concat([worker.call(query_frame, "SELECT settlement_id AS feature_id, people, ST_X(geom) AS lon, "
+                                                 "ST_Y(geom) AS lat FROM settlement_exposed WHERE geom && "
+                                                 "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)",
+                                    {"x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3]}) for b in boxes]
+                       + [empty], ignore_index=True).drop_duplicates("feature_id")
+    # settlements deleted or moved out of the boxes: their stored rows are gone or outside; read them by id
+    gone = worker.call(query_frame, "SELECT x.settlement_id AS feature_id, x.people, ST_X(x.geom) AS lon, "
+                                    "ST_Y(x.geom) AS lat FROM settlement_exposed x JOIN riskmap_run_removed r "
+                                    "ON r.kind = 'settlement' AND r.feature_id = x.settlement_id")
+    stored = pd.concat([stored, gone, empty], ignore_index=True).drop_duplicates("feature_id")
+    key = ["feature_id", "people", "lon", "lat"]
+    merged = stored[key].merge(now[key], how="outer", on=key, indicator=True)
+    left = merged[merged["_merge"] == "left_only"][key].reset_index(drop=True)
+    entered = merged[merged["_merge"] == "right_only"][key].reset_index(drop=True)
+    ids = sorted(set(left["feature_id"].astype("int64")) | set(entered["feature_id"].astype("int64")))
+    if ids:
+        def write(conn):
+            with conn.cursor() as cur:
+                cur.execute("DELETE FROM settlement_exposed WHERE settlement_id = ANY(%s)", (ids,))
+                _copy_exposed(cur, entered)
+        worker.call(write)
+    return left.astype({"feature_id": "int64"}), entered.astype({"feature_id": "int64"})
+
+
+def _in_boxes(lon: np.ndarray, lat: np.ndarray, boxes: list) -> np.ndarray:
+    inside = np.zeros(len(lon), dtype=bool)
+    for x0, y0, x1, y1 in boxes:
+        inside |= (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+    return inside
+
+
+# ----- the update ------------------------------------------------------------------------------------------------
+
+def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, people_old: pd.DataFrame,
+                 people_new: pd.DataFrame) -> int:
+    """Bring area_risk up to date after a change.  ``old`` and ``new``: the changed features' rows (kind,
+    feature_id, score, level, lon, lat) before and after (a removed feature is in ``old`` only, a new one in
+    ``new`` only); ``people_old`` and ``people_new``: the exposed settlements that left and entered
+    (feature_id, people, lon, lat).  Returns the area rows written."""
+    areas = worker.call(load_areas)
+    large, small = resolutions(model)
+    top_n = int(model["area"]["top_n"])
+    version = model["version"]
+
+    # large areas: by difference
+    def long(frame: pd.DataFrame, sign: int, cols: list[str], res: list[int], admin: bool) -> pd.DataFrame:
+        if frame.empty:
+            return _long(frame[cols].assign(sign=sign), [])
+        parts = assign(frame["lon"].to_numpy(), frame["lat"].to_numpy(), areas, res, admin)
+        return _long(frame[cols].reset_index(drop=True).assign(sign=sign), parts)
+
+    fcols = ["kind", "feature_id", "score", "level"]
+    pcols = ["feature_id", "people"]
+    f_delta = pd.concat([long(old, -1, fcols, large, True), long(new, 1, fcols, large, True)], ignore_index=True)
+    p_delta = pd.concat([long(people_old, -1, pcols, large, True), long(people_new, 1, pcols, large, True)],
+                        ignore_index=True)
+    keys = sorted({(t, int(r), a) for t, r, a in zip(f_delta["area_type"], f_delta["resolution"],
+                                                     f_delta["area_id"], strict=True)}
+                  | {(t, int(r), a) for t, r, a in zip(p_delta["area_type"], p_delta["resolution"],
+                                                       p_delta["area_id"], strict=True)})
+    stored = _stored_areas(worker, keys)
+    rows, drop = [], []
+    requery: list[tuple[tuple, str]] = []
+    states = {}
+    f_groups = {k: g for k, g in f_delta.groupby(["area_type", "resolution", "area_id"], sort=False)}
+    p_groups = {k: g for k, g in p_delta.groupby(["area_type", "resolution", "area_id"], sort=False)}
+    for key in keys:
+        st = stored.get(key)
+        counts = {k: dict(v) for k, v in (st["counts"] if st else {}).items()}
+        top = {k: [list(e) for e in v] for k, v in (st["top"] if st else {}).items()}
+        features = int(st["features"]) if st else 0
+        people = float(st["population_exposed"]) if st else 0.0
+        g = f_groups.get(key)
+        if g is not None:
+            gone = set(zip(g["kind"][g["sign"] < 0], g["feature_id"][g["sign"] < 0].astype("int64")))
+            for kind, level, sign in zip(g["kind"], g["level"], g["sign"], strict=True):
+                c = counts.setdefault(kind, {})
+                c[level] = c.get(level, 0) + int(sign)
+                features += int(sign)
+            for kind in set(g["kind"]):
+                entries = [e for e in top.get(kind, []) if (kind, e[1]) not in gone]
+                lost = len(top.get(kind, [])) - len(entries)
+                added = g[(g["kind"] == kind) & (g["sign"] > 0)]
+                entries += [[float(s), int(f)] for s, f in zip(added["score"], added["feature_id"], strict=True)]
+                entries.sort(key=lambda e: (-e[0], e[1]))
+                total = sum(counts.get(kind, {}).values())
+                if lost and len(entries) < min(top_n, total):
+                    requery.append((key, kind))  # a top score left and the next best is not known here
+                top[kind] = entries[:top_n]
+        pg = p_groups.get(key)
+        if pg is not None:
+            people += float((pg["people"] * pg["sign"]).sum())
+        counts = {k: {lv: n for lv, n in v.items() if n} for k, v in counts.items()}
+        counts = {k: v for k, v in counts.items() if v}
+        top = {k: v for k, v in top.items() if k in counts}
+        if features <= 0:
+            if st:
+                drop.append(key)
+            continue
+        states[key] = (counts, top, features, people)
+    for key, kind in requery:
+        states[key][1][kind] = _top_of(worker, areas, key, kind, top_n)
+    for key, (counts, top, features, people) in states.items():
+        rows.append(_large_row(key, counts, top, features, people, model))
+
+    # small areas: recomputed from all their features (few)
+    both = pd.concat([old[["lon", "lat"]], new[["lon", "lat"]], people_old[["lon", "lat"]],
+                      people_new[["lon", "lat"]]], ignore_index=True)
+    small_keys = set()
+    if len(both) and small:
+        for r, cells in h3_assign(both["lon"].to_numpy(), both["lat"].to_numpy(), small).items():
+            small_keys.update(("h3", int(r), c) for c in set(cells))
+    small_rows = _small_rows(worker, areas, sorted(small_keys), model) if small_keys else \
+        pd.DataFrame(columns=AREA_COLUMNS)
+    present = set(zip(small_rows["area_type"], small_rows["resolution"].astype(int), small_rows["area_id"]))
+    drop += [k for k in small_keys if k not in present]
+
+    result = pd.concat([pd.DataFrame(rows, columns=[*AREA_COLUMNS, "top"]), small_rows.assign(top=None)],
+                       ignore_index=True)
+    result["geom"] = _area_geometries(result, areas) if len(result) else []
+    worker.call(_write, result, [k for k in keys if k in states] + sorted(small_keys), version)
+    return len(result)
+
+
+def _stored_areas(worker, keys: list[tuple]) -> dict[tuple, dict]:
+    if not keys:
+        return {}
+    frame = worker.call(query_frame, """
+        SELECT a.area_type, a.resolution, a.area_id, a.counts::text AS counts, a.features, a.population_exposed,
+               coalesce(a.top, '{}')::text AS top
+        FROM area_risk a
+        JOIN unnest(%(t)s::text[], %(r)s::int[], %(a)s::text[]) w(t, r, a)
+          ON a.area_type = w.t AND a.resolution = w.r AND a.area_id = w.a""",
+                        {"t": [k[0] for k in keys], "r": [k[1] for k in keys], "a": [str(k[2]) for k in keys]},
+                        column_types={"area_id": pa.string(), "counts": pa.string(), "top": pa.string()})
+    return {(t, int(r), a): {"counts": json.loads(c), "top": json.loads(tp), "features": f, "population_exposed": p}
+            for t, r, a, c, f, p, tp in zip(frame["area_type"], frame["resolution"], frame["area_id"],
+                                            frame["counts"], frame["features"], frame["population_exposed"],
+                                            frame["top"], strict=True)}
+
+
+def _area_box(areas: pd.DataFrame, key: tuple) -> list[float]:
+    t, r, a = key
+    if t == "admin":
+        geom = areas.loc[areas["admin_code"] == a, "geometry"].iloc[0]
+        return [float(v) for v in shapely.bounds(geom)]
+    import h3
+
+    b = np.array(h3.cell_to_boundary(a))  # (lat, lon)
+    return [float(b[:, 1].min()), float(b[:, 0].min()), float(b[:, 1].max()), float(b[:, 0].max())]
+
+
+def _points_in(worker, kinds: list[str], boxes: list[list[float]]) -> pd.DataFrame:
+    frames = [worker.call(query_frame, sql_text("feature_points"),
+                          {"kinds": kinds, "nobox": False, "x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3]})
+              for b in boxes]
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.drop_duplicates(["kind", "feature_id"]).reset_index(drop=True)
+
+
+def _top_of(worker, areas: pd.DataFrame, key: tuple, kind: str, top_n: int) -> list:
+    """The ``top_n`` highest scores of ``kind`` in one area, read again (a top score left it)."""
+    t, r, a = key
+    pts = _points_in(worker, [kind], [_area_box(areas, key)])
+    if pts.empty:
+        return []
+    parts = assign(pts["lon"].to_numpy(), pts["lat"].to_numpy(), areas if t == "admin" else areas.iloc[0:0],
+                   [] if t == "admin" else [r], admin=t == "admin")
+    entries = _long(pts[["kind", "score", "feature_id"]], [p for p in parts if p[0] == t and p[1] == r])
+    entries = entries[entries["area_id"] == a]
+    return top_lists(entries.assign(area_type=t, resolution=r), top_n).get(key, {}).get(kind, [])
+
+
+def _large_row(key: tuple, counts: dict, top: dict, features: int, people: float, model: dict) -> dict:
+    """An area_risk row from its counts and top scores: the score as aggregate_partition computes it (fed the
+    top scores, which are all the class means use), the levels from the counts."""
+    t, r, a = key
+    kinds = [k for k in sorted(top) if top[k]]
+    entries = [(k, s) for k in kinds for s, _ in top[k]]
+    part = aggregate_partition(t, r, np.array([a] * len(entries), dtype=object),
+                               np.array([k for k, _ in entries], dtype=object),
+                               np.array(["blue"] * len(entries), dtype=object),
+                               np.array([s for _, s in entries], dtype="float64"),
+                               np.zeros(0, dtype=object), np.zeros(0), model)
+    score = float(part["score"].iloc[0]) if len(part) else 0.0
+    rank = max((LEVEL_RANK[lv] for v in counts.values() for lv in v), default=0)
+    level_max = LEVELS[rank]
+    level_banded = str(level_from_score(np.array([score]), model["levels"])[0])
+    return {"area_type": t, "resolution": r, "area_id": a, "score": score, "level_max": level_max,
+            "level_banded": level_banded,
+            "level": level_max if model["area"]["level_rule"] == "max" else level_banded,
+            "counts": json.dumps(counts), "features": features, "population_exposed": people,
+            "top": json.dumps(top)}
+
+
+def _small_rows(worker, areas: pd.DataFrame, keys: list[tuple], model: dict) -> pd.DataFrame:
+    """The rows of the small areas ``keys``, from all their features and exposed settlements."""
+    from geo.risk.context import box_cover
+
+    bounds = np.array([_area_box(areas, k) for k in keys])
+    boxes = box_cover(bounds, cell=float(np.max(bounds[:, 2:] - bounds[:, :2])))
+    pts = _points_in(worker, list(SCORED_KINDS), boxes)
+    ppl = pd.concat([worker.call(query_frame, "SELECT people, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM "
+                                              "settlement_exposed WHERE geom && "
+                                              "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)",
+                                 {"x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3]}) for b in boxes],
+                    ignore_index=True)
+    by_res: dict[int, set] = {}
+    for _, r, a in keys:
+        by_res.setdefault(r, set()).add(a)
+    out = []
+    p_parts = {r: cells for r, cells in h3_assign(ppl["lon"].to_numpy(), ppl["lat"].to_numpy(),
+                                                  sorted(by_res)).items()} if len(ppl) else {}
+    for r, cells in h3_assign(pts["lon"].to_numpy(), pts["lat"].to_numpy(), sorted(by_res)).items():
+        m = np.isin(cells, np.array(sorted(by_res[r]), dtype=object))
+        if not m.any():
+            continue
+        pc = p_parts.get(r, np.zeros(0, dtype=object))
+        pm = np.isin(pc, np.array(sorted(by_res[r]), dtype=object)) if len(pc) else np.zeros(0, bool)
+        out.append(aggregate_partition("h3", r, cells[m], pts["kind"].to_numpy(dtype=object)[m],
+                                       pts["level"].to_numpy(dtype=object)[m],
+                                       pts["score"].to_numpy(dtype="float64")[m],
+                                       pc[pm] if len(pc) else np.zeros(0, dtype=object),
+                                       ppl["people"].to_numpy(dtype="float64")[pm] if len(pc) else np.zeros(0),
+                                       model))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=AREA_COLUMNS)
+
+
+def _write(conn, result: pd.DataFrame, keys: list[tuple], version: str) -> None:
+    with conn.cursor() as cur:
+        if keys:
+            cur.execute("DELETE FROM area_risk a USING unnest(%s::text[], %s::int[], %s::text[]) AS w(t, r, id) "
+                        "WHERE a.area_type = w.t AND a.resolution = w.r AND a.area_id = w.id",
+                        ([k[0] for k in keys], [k[1] for k in keys], [str(k[2]) for k in keys]))
+        if result.empty:
+            return
+        table = pa.table({
+            "area_type": pa.array(result["area_type"].astype(str).tolist()),
+            "area_id": pa.array(result["area_id"].astype(str).tolist()),
+            "resolution": pa.array(result["resolution"].astype("int64").to_numpy()),
+            "score": pa.array(result["score"].astype("float64").to_numpy()),
+            "level_max": pa.array(result["level_max"].astype(str).tolist()),
+            "level_banded": pa.array(result["level_banded"].astype(str).tolist()),
+            "level": pa.array(result["level"].astype(str).tolist()),
+            "counts": pa.array(result["counts"].astype(str).tolist()),
+            "features": pa.array(result["features"].astype("int64").to_numpy()),
+            "population_exposed": pa.array(result["population_exposed"].astype("float64").to_numpy()),
+            "model_version": pa.array([version] * len(result)),
+            "geom": pa.array(list(result["geom"])),
+            "top": pa.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                             for v in result["top"]], pa.string()),
+        })
+        _copy_table(cur, "area_risk", table)
