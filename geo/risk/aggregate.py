@@ -2,15 +2,14 @@
 
 The aggregation itself is pure (``aggregate_frame``): features with their area assignments in, one row per area
 out.  The database glue loads the scored features' representative points, assigns them to admin areas (shapely
-STRtree, vectorised) and to H3 cells (h3), and writes ``area_risk``.  Given a changed region, only the areas
-that touch it are recomputed, each from all the features inside it.
+STRtree, vectorised) and to H3 cells (h3), and writes ``area_risk``.  After a few changes, geo/risk/area_delta.py
+updates the areas by difference instead.
 """
 
 from __future__ import annotations
 
 import io
 
-import h3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -228,56 +227,6 @@ def load_areas(conn) -> pd.DataFrame:
     frame["resolution"] = frame["level"].map(ADMIN_LEVEL_RES).astype(int)
     frame["admin_code"] = frame["admin_code"].astype(str)
     return frame
-
-
-def _affected(conn, region, areas: pd.DataFrame, resolutions: list[int]) -> tuple[dict, list[float]]:
-    """Areas touching the changed region, and the bounding box holding every feature they contain."""
-    pairs: set = set()
-    boxes = [shapely.bounds(region)]
-    hit = areas[shapely.intersects(areas["geometry"].to_numpy(), region)] if len(areas) else areas
-    for code, geom in zip(hit["admin_code"], hit["geometry"], strict=True):
-        pairs.add(("admin", code))
-        boxes.append(shapely.bounds(geom))
-    # H3 cells: those of features and settlements inside the region, and those stored that touch it
-    bbox = [float(v) for v in shapely.bounds(region)]
-    pts = query_frame(conn, sql_text("feature_points"), {"kinds": list(SCORED_KINDS), **_box(bbox)})
-    ppl = query_frame(conn, "SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat FROM settlement "
-                            "CROSS JOIN LATERAL (SELECT ST_PointOnSurface(geom) AS pt) p "
-                            "WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)", _box(bbox))
-    lon = np.concatenate([pts["lon"].to_numpy(dtype=float), ppl["lon"].to_numpy(dtype=float)])
-    lat = np.concatenate([pts["lat"].to_numpy(dtype=float), ppl["lat"].to_numpy(dtype=float)])
-    inside = shapely.contains_xy(region, lon, lat) if len(lon) else np.zeros(0, bool)
-    for cells in h3_assign(lon[inside], lat[inside], resolutions).values():
-        pairs.update(("h3", c) for c in set(cells))
-    stored = query_frame(conn, "SELECT area_id FROM area_risk WHERE area_type = 'h3' AND ST_Intersects(geom, "
-                               "ST_GeomFromWKB(decode(%(wkb)s, 'hex'), 4326))",
-                         {"wkb": shapely.to_wkb(region, hex=True)})
-    pairs.update(("h3", str(c)) for c in stored["area_id"])
-    for t, c in pairs:
-        if t == "h3":
-            boundary = np.array(h3.cell_to_boundary(c))  # (lat, lon) pairs
-            boxes.append((boundary[:, 1].min(), boundary[:, 0].min(), boundary[:, 1].max(), boundary[:, 0].max()))
-    b = np.array(boxes)
-    return {"pairs": pairs}, [float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())]
-
-
-def aggregate_areas(conn, model: dict, region=None, neighbours=None) -> int:
-    """Recompute area_risk (everything, or the areas touching ``region``) from the stored scores; returns the
-    rows written.  ``neighbours``: the scoring run's loaded layers (geo.risk.context.Neighbours), reused."""
-    from geo.risk.context import Neighbours, layer_geometries
-
-    nb = neighbours or Neighbours(conn, model)
-    resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
-    areas = nb.worker.call(load_areas)
-    wanted, bbox = (None, None) if region is None else nb.worker.call(_affected, region, areas, resolutions)
-    points = nb.worker.call(query_frame, sql_text("feature_points"), {"kinds": list(SCORED_KINDS), **_box(bbox)})
-    radius = float(model["area"]["exposure_radius_m"])
-    hot = nb.worker.call(query_frame, sql_text("hot_features"), {**_box(bbox), "radius": radius},
-                         column_types={"wkb": pa.string()})
-    settlements = exposed_settlements(nb, layer_geometries(hot), radius, bbox)
-    result = area_rows(points, people_partitions(settlements, areas, model, wanted), areas, model, wanted)
-    nb.worker.call(write_areas, result, model["version"], wanted)
-    return len(result)
 
 
 def people_partitions(settlements: pd.DataFrame, areas: pd.DataFrame, model: dict,

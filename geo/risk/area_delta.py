@@ -211,7 +211,7 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
                   | {(t, int(r), a) for t, r, a in zip(p_delta["area_type"], p_delta["resolution"],
                                                        p_delta["area_id"], strict=True)})
     stored = _stored_areas(worker, keys)
-    rows, drop = [], []
+    rows = []
     requery: list[tuple[tuple, str]] = []
     states = {}
     f_groups = {k: g for k, g in f_delta.groupby(["area_type", "resolution", "area_id"], sort=False)}
@@ -224,7 +224,7 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
         people = float(st["population_exposed"]) if st else 0.0
         g = f_groups.get(key)
         if g is not None:
-            gone = set(zip(g["kind"][g["sign"] < 0], g["feature_id"][g["sign"] < 0].astype("int64")))
+            gone = set(zip(g["kind"][g["sign"] < 0], g["feature_id"][g["sign"] < 0].astype("int64"), strict=True))
             for kind, level, sign in zip(g["kind"], g["level"], g["sign"], strict=True):
                 c = counts.setdefault(kind, {})
                 c[level] = c.get(level, 0) + int(sign)
@@ -245,9 +245,7 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
         counts = {k: {lv: n for lv, n in v.items() if n} for k, v in counts.items()}
         counts = {k: v for k, v in counts.items() if v}
         top = {k: v for k, v in top.items() if k in counts}
-        if features <= 0:
-            if st:
-                drop.append(key)
+        if features <= 0:  # the area's last feature left it: its row is deleted below
             continue
         states[key] = (counts, top, features, people)
     for key, kind in requery:
@@ -264,13 +262,12 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
             small_keys.update(("h3", int(r), c) for c in set(cells))
     small_rows = _small_rows(worker, areas, sorted(small_keys), model) if small_keys else \
         pd.DataFrame(columns=AREA_COLUMNS)
-    present = set(zip(small_rows["area_type"], small_rows["resolution"].astype(int), small_rows["area_id"]))
-    drop += [k for k in small_keys if k not in present]
 
     result = pd.concat([pd.DataFrame(rows, columns=[*AREA_COLUMNS, "top"]), small_rows.assign(top=None)],
                        ignore_index=True)
     result["geom"] = _area_geometries(result, areas) if len(result) else []
-    worker.call(_write, result, [k for k in keys if k in states] + sorted(small_keys), version)
+    # every affected row is deleted, and those that still hold a feature written again
+    worker.call(_write, result, keys + sorted(small_keys), version)
     return len(result)
 
 

@@ -2,11 +2,11 @@
 
 ``score(conn, model, as_of)`` recomputes what changed since the last run: the statement triggers of migrations
 0002, 0005 and 0011 record the extent of every change in ``risk_dirty`` (and the ids of deleted features in
-``risk_removed``); the features whose context reaches into those extents (the longest reach of any rule: the
-2 km GB 50251 unit plus its 200 m corridor, or the largest pipeline impact radius) are re-scored, and the areas
-around them re-aggregated.  A first run, a new model version, a TRUNCATE or ``full=True`` recompute everything,
-and so does a change that reaches more than ``FULL_SHARE`` of the features: re-scoring them one by one would
-then cost more than the full run, which reads every layer once.  Either way it is one transaction, and it takes
+``risk_removed``); the features whose context reaches into those extents (per class: ``reaches``) are
+re-scored, and the areas and exposure cells around them updated by difference (geo/risk/area_delta.py).  A
+first run, a new model version, a TRUNCATE, a changed admin boundary or ``full=True`` recompute everything, and
+so does a change that reaches more than ``FULL_SHARE`` of the features: re-scoring them one by one would then
+cost more than the full run, which reads every layer once.  Either way it is one transaction, and it takes
 exactly the change records committed before it started.
 """
 
@@ -69,11 +69,21 @@ def context_params(model: dict, ids: list[int] | None, **extra) -> dict:
     return ctx
 
 
-def reach_m(model: dict, max_impact_m: float) -> float:
-    """How far a change can affect another feature's score: the longest context distance of any rule."""
-    ctx = model["context"]
-    return max(ctx["alpha_radius_m"], ctx["downstream_radius_m"], ctx["unit_length_m"] / 2 + ctx["corridor_m"],
-               ctx["venue_hazard_radius_m"], max_impact_m, model["area"]["exposure_radius_m"])
+def reaches(model: dict, kind: str, max_impact_m: float) -> dict[str, float]:
+    """How far a change of each class reaches the scores of ``kind`` (metres; a class missing does not reach
+    them at all): the context each rule reads (geo/risk/context.py), and the feature itself (0)."""
+    c = model["context"]
+    if kind == "enterprise":  # people within the α ring
+        return {"enterprise": 0.0, "settlement": c["alpha_radius_m"]}
+    if kind == "tailings_pond":  # people and facilities downstream
+        return {"tailings_pond": 0.0, "settlement": c["downstream_radius_m"], "venue": c["downstream_radius_m"]}
+    if kind == "pipeline_segment":  # households along the segment and its unit, sites in the impact distance
+        return {"pipeline": 0.0, "settlement": c["unit_length_m"] / 2 + c["corridor_m"],
+                "venue": max(max_impact_m, c["corridor_m"]), "enterprise": c["corridor_m"]}
+    if kind == "venue":  # major hazards (whose grade reads the people around them) and pipelines nearby
+        return {"venue": 0.0, "enterprise": c["venue_hazard_radius_m"],
+                "settlement": c["venue_hazard_radius_m"] + c["alpha_radius_m"], "pipeline": max_impact_m}
+    raise ValueError(f"no rule scores {kind!r}")
 
 
 def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False,
@@ -91,7 +101,9 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         with conn.cursor() as cur:
             cur.execute("LOCK TABLE feature_risk IN EXCLUSIVE MODE")  # one scorer at a time
             cur.execute(sql_text("take_changes"))
-            cur.execute("SELECT count(*), coalesce(bool_or(extent IS NULL), false) FROM riskmap_run_dirty")
+            # (an admin boundary that changed moves features between areas: a full run re-assigns them all)
+            cur.execute("SELECT count(*), coalesce(bool_or(extent IS NULL OR kind = 'area'), false) "
+                        "FROM riskmap_run_dirty")
             changes, unknown_extent = cur.fetchone()
             cur.execute("SELECT count(*) FROM riskmap_run_removed")
             removed = cur.fetchone()[0]
@@ -140,12 +152,9 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
     aggregates the areas from the results in memory while they are being written."""
     from geo.risk.aggregate import (
         SCORED_KINDS,
-        aggregate_areas,
         area_partitions,
         area_rows,
         exposed_settlements,
-        exposure_points,
-        exposure_rows,
         load_areas,
         people_partitions,
         write_areas,
@@ -157,16 +166,16 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
     if not summary.full:
         # which features the changes reach (with the impact distances as stored; checked again after the
         # re-cut below), and whether re-scoring them one by one is cheaper than a full run
-        reach = reach_m(model, worker.call(_max_impact))
+        max_impact = worker.call(_max_impact)
         for kind in ("enterprise", "tailings_pond", "venue"):
-            ids[kind] = worker.call(_ids_in_dirty, kind, reach)
+            ids[kind] = worker.call(_ids_in_dirty, kind, reaches(model, kind, max_impact))
         if sum(len(v) for v in ids.values() if v is not None) > full_share * worker.call(_feature_total):
             summary.full = True
             ids = {k: None for k in SCORED_KINDS}
     full = summary.full
 
     # 1. pipeline segments (re-cut only the pipelines that changed) and their impact distances
-    changed_pipelines = None if full else worker.call(_ids_in_dirty, "pipeline", 0.0)
+    changed_pipelines = None if full else worker.call(_ids_in_dirty, "pipeline", {"pipeline": 0.0})
     if full:  # the layers the enterprises need first, so that their context starts while the rest loads
         nb.prefetch(["enterprise", "settlement"])
     if full or changed_pipelines:
@@ -179,13 +188,11 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         areas = worker.submit(load_areas)
     step("segments")
     if not full:
-        new_reach = reach_m(model, impact.result())
-        if new_reach > reach:  # a changed pipeline reaches further than any before: look again
-            reach = new_reach
-            for kind in ("enterprise", "tailings_pond", "venue"):
-                ids[kind] = worker.call(_ids_in_dirty, kind, reach)
+        if impact.result() > max_impact:  # a changed pipeline reaches further than any before: look again
+            max_impact = impact.result()
+            ids["venue"] = worker.call(_ids_in_dirty, "venue", reaches(model, "venue", max_impact))
         # the segments near a change, and every segment of a re-cut pipeline (new ids all along it)
-        near = worker.call(_ids_in_dirty, "pipeline_segment", reach)
+        near = worker.call(_ids_in_dirty, "pipeline_segment", reaches(model, "pipeline_segment", max_impact))
         recut = worker.call(_segments_of, changed_pipelines) if changed_pipelines else []
         ids["pipeline_segment"] = sorted(set(near) | set(recut))
 
@@ -401,19 +408,15 @@ def _stepper(progress: Progress | None):
     return step
 
 
-def _ids_in_dirty(conn, kind: str, reach: float) -> list[int]:
-    """Ids of ``kind`` within ``reach`` metres of a change this run took (any class), each a GiST index probe
-    per change record.  For 'pipeline' with reach 0: the pipelines that changed themselves.  (New features are
-    always among them: their insertion is a change at their place.)"""
-    table = "pipeline_segment" if kind == "pipeline_segment" else kind
-    if kind == "pipeline":
-        q = ("SELECT DISTINCT p.id FROM pipeline p JOIN riskmap_run_dirty d ON d.kind = 'pipeline' "
-             "AND p.geom && d.extent AND ST_Intersects(p.geom, d.extent) ORDER BY 1")
-    else:
-        q = (f"SELECT DISTINCT f.id FROM {table} f JOIN riskmap_run_dirty d "
-             f"ON f.geom && riskmap_expand_m(d.extent, %(reach)s) AND riskmap_near(f.geom, d.extent, %(reach)s) "
-             f"ORDER BY 1")
-    frame = query_frame(conn, q, {"reach": reach})
+def _ids_in_dirty(conn, kind: str, reach: dict[str, float]) -> list[int]:
+    """Ids of ``kind`` within reach of a change this run took: ``reach`` gives, per class changed, how far its
+    changes reach (classes not named: not at all).  Each is a GiST index probe per change record.  (New and
+    moved features are always among them: a change records where they are.)"""
+    q = (f"SELECT DISTINCT f.id FROM riskmap_run_dirty d "
+         f"JOIN unnest(%(kinds)s::text[], %(metres)s::float8[]) r(kind, m) ON r.kind = d.kind "
+         f"JOIN {kind} f ON f.geom && riskmap_expand_m(d.extent, r.m) AND riskmap_near(f.geom, d.extent, r.m) "
+         f"ORDER BY 1")  # (kind: one of the feature tables, never user input)
+    frame = query_frame(conn, q, {"kinds": list(reach), "metres": [float(m) for m in reach.values()]})
     return [int(i) for i in frame.iloc[:, 0]] if len(frame) else []
 
 
@@ -442,16 +445,6 @@ def _feature_total(conn) -> int:
                 estimate = cur.fetchone()[0]
             total += int(estimate)
     return total
-
-
-def _dirty_region(conn, reach: float):
-    """The changed extents grown by ``reach`` (WKB), for re-aggregating only the areas they touch."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT ST_AsBinary(ST_Union(riskmap_expand_m(extent, %s))) FROM riskmap_run_dirty", (reach,))
-        wkb = cur.fetchone()[0]
-    import shapely
-
-    return shapely.from_wkb(bytes(wkb)) if wkb is not None else None
 
 
 def _set_impact_distances(conn, model: dict, pipeline_ids: list[int] | None) -> float:
