@@ -20,16 +20,25 @@ of a new hazardous-chemicals project must weigh:
 
 Modules: ``inputs`` (the geometry and chemicals, checked; SitingInputError names each bad field), ``targets``
 (the PostGIS queries), ``rules`` (pure: the GB 18218 result, the zones, the GB 36894 screening, the findings),
-``report`` (the report's schema) and ``check`` (``check_siting``, all of it).  POST /siting-check and
+``report`` (the report's schema) and ``check`` (``check_siting``: the input checked, then the targets found and
+the rules applied).  POST /siting-check and
 ``riskmap siting-check PROJECT.geojson`` both run ``check_siting``; nothing is written to the database.
 """
 
-from geo.siting.check import check_siting
-from geo.siting.inputs import SitingInputError, parse_geometry, parse_project_chemicals, resolve_chemicals
+from geo.siting.check import CheckedProject, check_project, check_siting, report_project
+from geo.siting.inputs import (
+    ProjectFile,
+    SitingInputError,
+    parse_geometry,
+    parse_project_chemicals,
+    read_project,
+    resolve_chemicals,
+)
 from geo.siting.report import SitingReport
 from geo.siting.rules import gb18218_result, make_findings, pipeline_zone, siting_params, siting_report
 from geo.siting.targets import Surroundings, find_targets
 
-__all__ = ["SitingInputError", "SitingReport", "Surroundings", "check_siting", "find_targets", "gb18218_result",
-           "make_findings", "parse_geometry", "parse_project_chemicals", "pipeline_zone", "resolve_chemicals",
+__all__ = ["CheckedProject", "ProjectFile", "SitingInputError", "SitingReport", "Surroundings", "check_project",
+           "check_siting", "find_targets", "gb18218_result", "make_findings", "parse_geometry",
+           "parse_project_chemicals", "pipeline_zone", "read_project", "report_project", "resolve_chemicals",
            "siting_params", "siting_report"]

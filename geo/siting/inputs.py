@@ -4,7 +4,10 @@ request body spells it: ``geometry.coordinates.0.2``, ``chemicals.1.name``) and 
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -170,3 +173,103 @@ def resolve_chemicals(entries: list[dict], fields: list[str], g: dict) -> tuple[
     sums = inventory_sums(inventory, g).iloc[0]
     return resolved, sums
 
+
+
+# ----- a project file (riskmap siting-check PROJECT.geojson) --------------------------------------------------------
+
+GEOMETRY_TYPES = ("Point", "Polygon", "MultiPoint", "LineString", "MultiLineString", "MultiPolygon",
+                  "GeometryCollection")
+WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84", "urn:ogc:def:crs:EPSG::4326",
+               "EPSG:4326", "CRS84", "OGC:CRS84"}
+
+
+@dataclass
+class ProjectFile:
+    """A project read from a GeoJSON file, and how the file names each request field (for error messages)."""
+
+    geometry: Any
+    chemicals: Any
+    name: str | None
+    fields: dict[str, str]  # request field ("geometry", "chemicals") -> where it is in the file
+
+    def located(self, error: SitingInputError) -> SitingInputError:
+        """``error`` with each field named as the file (or the command line) holds it."""
+        renamed = []
+        for field, message in error.errors:
+            head, dot, tail = field.partition(".")
+            where = self.fields.get(head, head)
+            if where.startswith("--"):  # a command-line option: its text as a whole
+                renamed.append((where, message))
+            else:  # the file's own path to the field ("coordinates.0" of a bare geometry)
+                renamed.append((where + dot + tail if where else tail or "geometry", message))
+        return SitingInputError(renamed)
+
+
+def read_project(path: Path, chemicals: str | None = None, name: str | None = None) -> ProjectFile:
+    """The project of a GeoJSON file: a Feature (a Point or Polygon in WGS 84) whose properties hold ``chemicals``
+    (a list of {"name", "tonnes"} or the text form "氯:10;氨:100") and optionally ``name``, a FeatureCollection of
+    one such Feature, or a bare Point or Polygon.  ``chemicals`` and ``name``, when given, replace the file's.
+    InputError names the file and what is wrong with it; the geometry and chemicals themselves are checked by
+    ``check_siting``."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: a directory, not a GeoJSON file") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); GeoJSON is UTF-8 "
+                         "(RFC 7946)") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: expected a GeoJSON object (a Feature of the project), not a JSON "
+                         f"{type(doc).__name__}")
+    crs = doc.get("crs")
+    crs_name = crs.get("properties", {}).get("name") if isinstance(crs, dict) and isinstance(crs.get("properties"),
+                                                                                              dict) else crs
+    if crs is not None and crs_name not in WGS84_NAMES:
+        raise InputError(f"{path}: crs {crs_name!r}: the siting check takes WGS 84 longitude/latitude (RFC 7946); "
+                         "convert the file first, e.g. ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson")
+    prefix = ""
+    kind = doc.get("type")
+    if kind == "FeatureCollection":
+        features = doc.get("features")
+        if not isinstance(features, list) or len(features) != 1:
+            count = len(features) if isinstance(features, list) else "no"
+            raise InputError(f"{path}: the FeatureCollection holds {count} features; a project is one Feature "
+                             "(its site, a Point or Polygon)")
+        doc, prefix = features[0], "features.0."
+        kind = doc.get("type") if isinstance(doc, dict) else None
+    if kind in GEOMETRY_TYPES:  # a bare geometry: the chemicals come from --chemicals
+        geometry, properties, geometry_field, props_field = doc, {}, prefix.rstrip("."), None
+    elif kind == "Feature":
+        geometry = doc.get("geometry")
+        if geometry is None:
+            raise InputError(f"{path}: {prefix}geometry: the Feature has no geometry; give the site as a Point or "
+                             "Polygon")
+        if not isinstance(geometry, dict):
+            raise InputError(f"{path}: {prefix}geometry: expected a GeoJSON geometry object")
+        properties = doc.get("properties") or {}
+        if not isinstance(properties, dict):
+            raise InputError(f"{path}: {prefix}properties: expected an object")
+        geometry_field, props_field = f"{prefix}geometry", f"{prefix}properties"
+    else:
+        raise InputError(f"{path}: expected a GeoJSON Feature (or a FeatureCollection of one), not type {kind!r}")
+    if name is None:
+        name = properties.get("name")
+        if name is not None and not isinstance(name, str):
+            raise InputError(f"{path}: {props_field}.name: the project name must be text, not {name!r}")
+    if name is not None and len(name) > MAX_NAME:
+        raise InputError(f"{path}: the project name is longer than {MAX_NAME} characters")
+    if chemicals is not None:
+        chemicals_field = "--chemicals"
+    else:
+        chemicals = properties.get("chemicals")
+        chemicals_field = f"{props_field}.chemicals" if props_field else "--chemicals"
+        if chemicals is None:
+            raise InputError(f"{path}: no chemicals: give them as the Feature's properties.chemicals (a list of "
+                             '{"name": "氯", "tonnes": 10} or the text "氯:10;氨:100"), or with --chemicals')
+    return ProjectFile(geometry, chemicals, name, {"geometry": geometry_field, "chemicals": chemicals_field})
