@@ -1,6 +1,8 @@
 """The siting check's input: the project geometry (a GeoJSON Point or Polygon in WGS 84) and its chemicals, checked
 and resolved against GB 18218 Tables 1 and 2.  Every problem is a ``SitingInputError`` naming the field (as the
-request body spells it: ``geometry.coordinates.0.2``, ``chemicals.1.name``) and what is wrong with it."""
+request body spells it: ``geometry.coordinates.0.2``, ``chemicals.1.name``) and what is wrong with it.
+``read_project`` reads a project from a GeoJSON file (``riskmap siting-check``) and names the fields as the file
+holds them."""
 
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ import shapely
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pyproj import Geod
 
+from geo.attribute_checks import HAZARD_CATEGORIES, parse_chemicals
 from geo.errors import InputError
 from geo.risk.chemicals import MATCH_UNKNOWN, explode_inventories, inventory_sums, resolve_entries
-from geo.validate import HAZARD_CATEGORIES, parse_chemicals
 
 GEOD = Geod(ellps="WGS84")
 MAX_CHEMICALS = 200
