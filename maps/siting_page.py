@@ -11,8 +11,8 @@ from maps.main_map import LEVEL_COLOURS, LEVEL_LABELS
 
 TEXT = {
     "zh": {"title": "项目选址红线核查", "unnamed": "未命名项目", "project": "项目", "geometry": "用地", "area": "面积",
-           "point": "点位（各距离自该点量起）", "model": "风险模型版本", "findings": "结论",
-           "gb18218": "GB 18218-2018 重大危险源辨识",
+           "point": "点位（各距离自该点量起）", "polygon": "用地范围（面）", "model": "风险模型版本",
+           "findings": "结论", "gb18218": "GB 18218-2018 重大危险源辨识",
            "people": "500 m 内常住人口", "alpha": "α", "s": "S = Σq/Q", "beta_sum": "Σβq/Q", "r": "R = α·Σβq/Q",
            "major": "重大危险源", "yes": "是", "no": "否", "level": "级别", "chemicals": "危险化学品",
            "name": "名称", "tonnes": "数量 (t)", "ref": "表列", "table_name": "表中名称", "cas": "CAS号",
@@ -25,7 +25,8 @@ TEXT = {
            "risk_existing": "个人风险基准（在役，/年）", "found": "筛查范围内", "nearest": "最近 (m)",
            "made": "riskmap 生成；距离为WGS 84椭球面测地距离"},
     "en": {"title": "Siting check", "unnamed": "unnamed project", "project": "Project", "geometry": "Site",
-           "area": "Area", "point": "a point (distances are measured from it)", "model": "Risk model version",
+           "area": "Area", "point": "a point (distances are measured from it)",
+           "polygon": "a polygon", "model": "Risk model version",
            "findings": "Findings", "gb18218": "GB 18218-2018 major hazard identification",
            "people": "Residents within 500 m", "alpha": "α", "s": "S = Σq/Q", "beta_sum": "Σβq/Q",
            "r": "R = α·Σβq/Q", "major": "Major hazard", "yes": "yes", "no": "no", "level": "Level",
@@ -76,7 +77,7 @@ def siting_page(report: SitingReport, language: str = "zh") -> str:
     t, e, en = TEXT[language], html.escape, language == "en"
     p, gb, targets, section = report.project, report.gb18218, report.targets, report.gb36894
     name = p.name or t["unnamed"]
-    site = t["point"] if p.geometry_type == "Point" else f"Polygon · {t['area']} {p.area_km2:g} km²"
+    site = t["point"] if p.geometry_type == "Point" else f"{t['polygon']} · {t['area']} {p.area_km2:g} km²"
     findings = "".join(f'<li data-code="{e(f.code)}">{e(f.en if en else f.zh)}</li>' for f in report.findings)
     summary = _table([e(t[k]) for k in ("people", "alpha", "s", "beta_sum", "r", "major", "level")], [[
         _number(gb.people_500m, 1), f"{gb.alpha:g}", _number(gb.s_value), _number(gb.beta_sum), _number(gb.r_value),
@@ -98,13 +99,16 @@ def siting_page(report: SitingReport, language: str = "zh") -> str:
             e(LEVEL_LABELS.get(level, (level, level))[1 if en else 0])
 
     head = [e(t["name"]), e(t["id"]), e(t["distance"]), e(t["detail"])]
+    class_names = {c.target_class: c.target_class.replace("_", " ") if en else c.label for c in section.classes}
     settlement_rows = [[e(s.name) + where(s.inside_site), e(s.source_id), _number(s.distance_m, 1),
                         e(f"{s.people:,.0f} ") + ("人" if not en else "people")
-                        + (f" · {e(t['counted'])}" if s.counted_in_alpha else "") + f" · {e(s.gb36894_class)}"]
+                        + (f" · {e(t['counted'])}" if s.counted_in_alpha else "")
+                        + f" · {e(class_names.get(s.gb36894_class, s.gb36894_class))}"]
                        for s in targets.settlements]
     venue_rows = [[e(v.name) + where(v.inside_site), e(v.source_id), _number(v.distance_m, 1),
                    e(v.venue_type) + (f" · <b>{e(t['vulnerable'])}</b>" if v.vulnerable else "")
-                   + (f" · {v.occupancy:,}" if v.occupancy is not None else "") + f" · {e(v.gb36894_class)}"]
+                   + (f" · {v.occupancy:,}" if v.occupancy is not None else "")
+                   + f" · {e(class_names.get(v.gb36894_class, v.gb36894_class))}"]
                   for v in targets.venues]
     pipeline_rows = [[e(pl.name) + where(pl.crosses_site, "crosses"), e(pl.source_id), _number(pl.distance_m, 1),
                       e(f"{pl.medium}" + (f" · {pl.diameter_mm:g} mm" if pl.diameter_mm else "")
