@@ -1,4 +1,4 @@
--- POST /siting-check: the crowded venues within %(radius)s metres of the proposed project, nearest first.
+-- Siting check (geo/siting): the crowded venues within %(radius)s metres of the proposed project, nearest first.
 --
 -- Parameters: site (EWKT, SRID 4326: the project's point or polygon) and radius (metres: the largest distance
 -- any rule looks at venues: the GB 18218 500 m ring or a GB 36894 screening radius) and ring (the GB 18218

@@ -1,4 +1,4 @@
--- POST /siting-check: the settlements within %(radius)s metres of the proposed project, nearest first.
+-- Siting check (geo/siting): the settlements within %(radius)s metres of the proposed project, nearest first.
 --
 -- Parameters: site (EWKT, SRID 4326: the project's point or polygon), radius (metres: the largest distance
 -- any rule looks at settlements), alpha_radius (the GB 18218 α ring, [context] alpha_radius_m), and

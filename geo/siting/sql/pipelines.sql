@@ -1,4 +1,4 @@
--- POST /siting-check: the oil, gas and chemical pipelines within %(radius)s metres of the proposed project (the
+-- Siting check (geo/siting): the oil, gas and chemical pipelines within %(radius)s metres of the proposed project (the
 -- 200 m zone of the Oil and Gas Pipeline Protection Law, Art. 35; [context] corridor_m), nearest first.
 --
 -- Parameters: site (EWKT, SRID 4326: the project's point or polygon) and radius (metres).

@@ -1,4 +1,4 @@
--- POST /siting-check: the existing GB 18218 major-hazard enterprises (stored result: feature_risk details
+-- Siting check (geo/siting): the existing GB 18218 major-hazard enterprises (stored result: feature_risk details
 -- major_hazard, domain.md §1) within %(radius)s metres of the proposed project, nearest first.
 --
 -- Parameters: site (EWKT, SRID 4326: the project's point or polygon) and radius (metres: the GB 18218 500 m

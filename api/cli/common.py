@@ -1,0 +1,56 @@
+"""What every command of the `riskmap` command line shares: the root Typer app, the consoles, the settings, the
+error reporting and the progress bar."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from geo.errors import RiskmapError
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+
+
+app = typer.Typer(help="riskmap: geospatial risk mapping for production-safety supervision.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _settings() -> Settings:
+    from api.settings import Settings  # pydantic-settings takes a quarter of a second to import
+
+    return Settings()
+
+
+@contextmanager
+def _reported():
+    """Turn riskmap errors into a message on stderr and their exit code."""
+    try:
+        yield
+    except RiskmapError as e:
+        err.print(f"[bold red]error:[/] {e}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(e.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written")
+        raise typer.Exit(130) from None
+
+
+@contextmanager
+def _progress(description: str, total: int | None = None):
+    """A progress bar on a terminal; quiet elsewhere (CI, pipes)."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err, disable=not err.is_terminal, transient=False)
+    with progress:
+        task = progress.add_task(description, total=total)
+
+        def update(done: int, total_now: int | None = None) -> None:
+            progress.update(task, completed=done, total=total_now if total_now is not None else total)
+
+        yield update

@@ -1,0 +1,60 @@
+"""`riskmap import` and `riskmap export`: features into and out of the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli.common import _progress, _reported, _settings, app, out
+
+
+@app.command("import")
+def import_cmd(
+    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp or .zip) or CSV file.")],
+    kind: Annotated[str, typer.Option(help="Feature class: enterprise, tailings_pond, pipeline, venue, "
+                                           "settlement or area.")],
+    crs: Annotated[str | None, typer.Option(help="Source CRS: an EPSG code (EPSG:4547) or gcj02 / bd09. "
+                                                 "Default: the file's own, else WGS 84.")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="JSON file renaming source columns to riskmap fields.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding of a CSV file (default UTF-8), "
+                                                      "e.g. GB18030.")] = None,
+    max_errors: Annotated[int, typer.Option(help="Report at most this many bad rows.")] = 100,
+) -> None:
+    """Import features, all or nothing: one bad row and nothing is written; every bad row is reported."""
+    from api.database import open_database
+    from geo.importer import import_file, load_mapping
+
+    with _reported():
+        columns = load_mapping(mapping)
+        conn = open_database(_settings())
+        try:
+            with _progress(f"importing {path.name}") as update:
+                report = import_file(conn, path, kind, crs=crs, layer=layer, mapping=columns, encoding=encoding,
+                                     error_cap=max_errors, progress=update)
+        finally:
+            conn.close()
+        out.print(f"{report.file}: {report.rows_read} {kind} features imported "
+                  f"({report.inserted} new, {report.updated} updated)")
+
+
+@app.command("export")
+def export_cmd(
+    path: Annotated[Path, typer.Argument(help="File to write.")],
+    kind: Annotated[str, typer.Option(help="Feature class to export.")],
+    format: Annotated[str, typer.Option("--format", help="geojson, gpkg or csv.")] = "geojson",
+) -> None:
+    """Export stored features to a file."""
+    from api.database import open_database
+    from geo.exporter import export_features
+
+    with _reported():
+        conn = open_database(_settings())
+        try:
+            with _progress(f"exporting {kind}") as update:
+                n = export_features(conn, kind, format, path, progress=update)
+        finally:
+            conn.close()
+        out.print(f"wrote {n} {kind} features to {path}")

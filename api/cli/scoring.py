@@ -1,0 +1,49 @@
+"""`riskmap score`: risk scores, area risk and the exposure surface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from api.cli.common import _progress, _reported, _settings, app, out
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+
+
+@app.command("score")
+def score_cmd(
+    full: Annotated[bool, typer.Option("--full", help="Recompute everything, not only what changed.")] = False,
+    model: Annotated[Path | None, typer.Option(help="Risk-model file (default: RISKMAP_RISK_MODEL, else the "
+                                                    "shipped geo/risk/model.toml).")] = None,
+) -> None:
+    """Compute risk scores, levels and factors per feature, area risk and the exposure surface."""
+    from api.database import open_database
+
+    with _reported():
+        settings = _settings()
+        conn = open_database(settings)
+        try:
+            summary = _run_scoring(conn, settings, model, full)
+        finally:
+            conn.close()
+        _print_score_summary(summary)
+
+
+def _run_scoring(conn, settings: Settings, model_path: Path | None, full: bool):
+    from geo.risk.config import load_model
+    from geo.risk.scoring import STEPS, score
+
+    model = load_model(model_path or settings.risk_model)
+    with _progress("scoring", total=len(STEPS)) as update:
+        return score(conn, model, full=full, progress=lambda name, done, total: update(done, total))
+
+
+def _print_score_summary(summary) -> None:
+    what = "full recompute" if summary.full else "changes only"
+    scored = ", ".join(f"{k} {n}" for k, n in summary.scored.items()) or "nothing changed"
+    out.print(f"scored ({what}, {summary.seconds:.1f} s): {scored}; {summary.areas} area rows")
+    for kind, levels in summary.levels.items():
+        out.print(f"  {kind:17s} " + "  ".join(f"{lv} {n}" for lv, n in levels.items()))

@@ -1,0 +1,93 @@
+"""`riskmap demo` and `riskmap serve`: the map and the HTTP API, served (the demo loads and scores its region
+first)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from api.cli.common import _progress, _reported, _settings, app, out
+from api.cli.scoring import _print_score_summary, _run_scoring
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+
+
+# ----- demo ------------------------------------------------------------------------------------------------------
+
+@app.command("demo")
+def demo_cmd(
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic feature set.")] = 20261129,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on (the next free one if taken).")] = 8000,
+) -> None:
+    """The main job: start the database, load and score the Tangshan demo region, and serve it."""
+    from api.database import open_database
+    from data.loader import load_demo
+
+    with _reported():
+        settings = _settings()
+        where = "configured database" if settings.database_url else "embedded database"
+        out.print(f"starting the {where} ...")
+        conn = open_database(settings)
+        try:
+            with _progress("loading the Tangshan demo region", total=None) as update:
+                counts = load_demo(conn, seed=seed, progress=update)
+            for kind, n in counts.items():
+                out.print(f"  {kind:15s} {n:6d}")
+            out.print("Demo region loaded: Tangshan, Hebei (real county boundaries; all other features are "
+                      f"SYNTHETIC, generated with seed {seed}).")
+            summary = _run_scoring(conn, settings, None, full=False)
+        finally:
+            conn.close()
+        _print_score_summary(summary)
+        if serve:
+            _serve(settings, host, _free_port_from(host, port))
+
+
+# ----- serve -----------------------------------------------------------------------------------------------------
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (about one per core).")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI documentation at /docs)."""
+    with _reported():
+        _serve(_settings(), host, port, workers)
+
+
+def _free_port_from(host: str, port: int) -> int:
+    """``port`` if it is free on ``host``, else the next free one."""
+    import socket
+
+    for candidate in range(port, port + 100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    raise typer.BadParameter(f"no free port between {port} and {port + 99} on {host}")
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    out.print(f"riskmap is serving on http://{host}:{port}/  (API documentation: http://{host}:{port}/docs; "
+              "risks near a point: /risks/near?lon=118.18&lat=39.63&radius_m=2000). Ctrl+C stops it.")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # worker processes build their app from the environment: pass the settings through it
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            os.environ[f"RISKMAP_{name.upper()}"] = str(value)
+    uvicorn.run("api.app:from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
