@@ -161,7 +161,8 @@ def refresh_exposed(worker, nb, model: dict, boxes: list | None) -> tuple[pd.Dat
                                     "ON r.kind = 'settlement' AND r.feature_id = x.settlement_id")
     stored = pd.concat([stored, gone, empty], ignore_index=True).drop_duplicates("feature_id")
     key = ["feature_id", "people", "lon", "lat"]
-    merged = stored[key].merge(now[key], how="outer", on=key, indicator=True)
+    types = {"feature_id": "int64", "people": "float64", "lon": "float64", "lat": "float64"}
+    merged = stored[key].astype(types).merge(now[key].astype(types), how="outer", on=key, indicator=True)
     left = merged[merged["_merge"] == "left_only"][key].reset_index(drop=True)
     entered = merged[merged["_merge"] == "right_only"][key].reset_index(drop=True)
     ids = sorted(set(left["feature_id"].astype("int64")) | set(entered["feature_id"].astype("int64")))
@@ -230,13 +231,17 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
                 c[level] = c.get(level, 0) + int(sign)
                 features += int(sign)
             for kind in set(g["kind"]):
-                entries = [e for e in top.get(kind, []) if (kind, e[1]) not in gone]
-                lost = len(top.get(kind, [])) - len(entries)
+                before = top.get(kind, [])
+                # the features not in a full list all score at most its lowest score
+                floor = min(e[0] for e in before) if len(before) >= top_n else -np.inf
+                entries = [e for e in before if (kind, e[1]) not in gone]
+                lost = len(before) - len(entries)
                 added = g[(g["kind"] == kind) & (g["sign"] > 0)]
                 entries += [[float(s), int(f)] for s, f in zip(added["score"], added["feature_id"], strict=True)]
                 entries.sort(key=lambda e: (-e[0], e[1]))
                 total = sum(counts.get(kind, {}).values())
-                if lost and len(entries) < min(top_n, total):
+                known = sum(1 for e in entries if e[0] >= floor)
+                if lost and known < min(top_n, total):
                     requery.append((key, kind))  # a top score left and the next best is not known here
                 top[kind] = entries[:top_n]
         pg = p_groups.get(key)

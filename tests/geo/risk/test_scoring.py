@@ -146,3 +146,75 @@ def test_changing_a_model_parameter_changes_the_scores(demo_db, tmp_path):
     chem = before["industry"] == "hazardous_chemicals"
     assert (delta[chem] >= 0).all() and (delta[chem] > 0).any()
     assert (delta[~chem] == 0).all()
+
+
+def test_removing_the_top_site_of_a_county_updates_its_area_like_a_full_run(demo_db):
+    """Deleting the highest-scoring enterprise of a county (a top score leaving the area, so the next best
+    must be read again) and lowering another's register counts leave every area row as a full run gives."""
+    db = demo_db
+    with db.cursor() as cur:
+        cur.execute("""SELECT e.id FROM enterprise e
+                       JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = e.id
+                       JOIN area a ON a.level = 'county' AND ST_Intersects(a.geom, ST_PointOnSurface(e.geom))
+                       ORDER BY r.score DESC LIMIT 2""")
+        top, second = (row[0] for row in cur.fetchall())
+        cur.execute("DELETE FROM enterprise WHERE id = %s", (top,))
+        cur.execute("UPDATE enterprise SET violations_12m = 0, open_hidden_dangers = 0, major_hidden_danger = false "
+                    "WHERE id = %s", (second,))
+    db.commit()
+    summary = score(db, load_model(), AS_OF)
+    assert not summary.full and summary.changes >= 3  # the delete's extent and id, the update's extents
+    incremental = _areas(db)
+    assert score(db, load_model(), AS_OF, full=True).full
+    pd.testing.assert_frame_equal(incremental, _areas(db))
+
+
+def test_a_change_reaching_most_features_is_scored_in_full(demo_db):
+    """When the changes reach more than the given share of the features, the run is a full one (cheaper than
+    re-scoring them one by one), and each run is recorded in score_run."""
+    db = demo_db
+    with db.cursor() as cur:
+        cur.execute("UPDATE settlement SET population = population + 1 WHERE id IN "
+                    "(SELECT id FROM settlement ORDER BY id LIMIT 50)")
+    db.commit()
+    summary = score(db, load_model(), AS_OF, full_share=0.0)
+    assert summary.full and summary.changes > 0
+    runs = query_frame(db, "SELECT full_run, changes, model_version FROM score_run ORDER BY id")
+    assert runs["full_run"].tolist() == [True, True]  # the fixture's full run, then this one
+    assert runs["changes"].iloc[-1] == summary.changes and set(runs["model_version"]) == {load_model()["version"]}
+    assert query_frame(db, "SELECT count(*) AS n FROM risk_dirty")["n"][0] == 0
+
+
+def test_a_change_committed_during_a_run_is_left_for_the_next_run(demo_db, db_url):
+    """A feature whose insert commits while a scoring run is under way keeps its change record (the run takes
+    only what was committed when it started), so the next run scores it; none is dropped unscored."""
+    from geo import store
+
+    db = demo_db
+    other = store.connect(db_url)
+    try:
+        with other.cursor() as cur:
+            cur.execute("INSERT INTO enterprise (source_id, name, industry, geom) VALUES "
+                        "('late-1', '迟到化工', 'hazardous_chemicals', ST_SetSRID(ST_MakePoint(118.2, 39.63), 4326)) "
+                        "RETURNING id")
+            late = cur.fetchone()[0]
+        with db.cursor() as cur:  # another change, committed before the run
+            cur.execute("UPDATE enterprise SET employees = coalesce(employees, 0) + 1 WHERE id = "
+                        "(SELECT min(id) FROM enterprise)")
+        db.commit()
+
+        def commit_the_other(name, done, total):
+            if name == "segments":
+                other.commit()  # the insert (and its change record, with a lower id) lands mid-run
+
+        first = score(db, load_model(), AS_OF, progress=commit_the_other)
+        assert not first.full and first.changes >= 1
+        assert query_frame(db, "SELECT count(*) AS n FROM feature_risk WHERE kind = 'enterprise' AND "
+                               "feature_id = %(id)s", {"id": late})["n"][0] == 0
+        assert query_frame(db, "SELECT count(*) AS n FROM risk_dirty")["n"][0] == 1
+        second = score(db, load_model(), AS_OF)
+        assert second.changes == 1 and second.scored["enterprise"] >= 1
+        assert query_frame(db, "SELECT count(*) AS n FROM feature_risk WHERE kind = 'enterprise' AND "
+                               "feature_id = %(id)s", {"id": late})["n"][0] == 1
+    finally:
+        other.close()
