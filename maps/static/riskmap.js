@@ -260,9 +260,21 @@
 
   // each legend shows while its layer does
   RiskMap.prototype.showLegends = function () {
-    this.legendDiv.querySelector(".riskmap-legend-zoning").style.display = this.map.hasLayer(this.zoning) ? "" : "none";
-    this.legendDiv.querySelector(".riskmap-legend-heat").style.display = this.map.hasLayer(this.heat) ? "" : "none";
+    var zoning = this.map.hasLayer(this.zoning), heat = this.map.hasLayer(this.heat);
+    this.legendDiv.querySelector(".riskmap-legend-zoning").style.display = zoning ? "" : "none";
+    this.legendDiv.querySelector(".riskmap-legend-heat").style.display = heat ? "" : "none";
+    this.legendDiv.classList.toggle("riskmap-legend-both", zoning && heat);
     this.showMode();
+    // over the heatmap, pipelines are thin grey lines: the network as context, not level colours to be read as heat
+    var self = this;
+    if (this.kinds.pipeline) this.kinds.pipeline.eachLayer(function (l) { l.setStyle(self.lineStyle(l.feature || l.getLayers()[0].feature)); });
+  };
+
+  // the style of a pipeline or segment line: its level's colour, or thin and grey over the heatmap
+  RiskMap.prototype.lineStyle = function (f) {
+    if (this.map.hasLayer(this.heat)) return {color: "#444", weight: 1.5, opacity: 0.7};
+    var colour = this.colour[f && f.properties.level] || "#888";
+    return {color: colour, weight: 4, opacity: 1, fillColor: colour, fillOpacity: 0.35};
   };
 
   // the heatmap's legend: a row per band, hottest first, with its values and its share of the region's cells
@@ -497,7 +509,10 @@
         return L.circleMarker(latlng, {level: p.level, radius: 6, color: "#333", weight: 1, fillColor: colour,
                                        fillOpacity: 0.9});
       },
-      style: function () { return {color: colour, weight: 4, fillColor: colour, fillOpacity: 0.35}; },
+      style: function (feat) {
+        if (p.kind === "pipeline" || p.kind === "pipeline_segment") return self.lineStyle(feat);
+        return {color: colour, weight: 4, fillColor: colour, fillOpacity: 0.35};
+      },
       // the popup and the click on the drawn layer itself: a marker cluster group takes the markers out of this
       // wrapper, which is never on the map, and a popup bound to it would never open
       onEachFeature: function (feat, drawn) {

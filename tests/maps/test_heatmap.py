@@ -125,7 +125,8 @@ def assert_canvas_covers_the_map(page) -> None:
 
 def test_switch_turns_the_zoning_into_the_heatmap(page, server):
     """One click on the switch shows the heatmap instead of the zoning, with its own legend: a band per quantile
-    of the whole surface, labelled with /exposure/scale's values; a second click brings the zoning back."""
+    of the whole surface, labelled with /exposure/scale's values, the pipelines in grey over it; a second click
+    brings the zoning back."""
     open_map(page, server)
     assert page.locator(".riskmap-mode a.riskmap-mode-on").inner_text() == "四色分区"
     assert not page.locator(".riskmap-legend-heat").is_visible()
@@ -145,9 +146,15 @@ def test_switch_turns_the_zoning_into_the_heatmap(page, server):
     b = [f"{float(f'{v:.3g}'):g}" for v in scale["breaks"]]
     assert texts[0].startswith(f"≥ {b[3]}") and "最高 3 %" in texts[0]
     assert texts[1].startswith(f"{b[2]}–{b[3]}") and texts[4].startswith(f"< {b[0]}") and "最低 50 %" in texts[4]
-    # the drawn colours are the legend's
-    assert page.evaluate("riskmap.current.heat.options.colours.length") == 5
+    # over the heatmap the pipelines are thin grey lines (their level colours would read as heat), and in their
+    # level's colours again on the zoning
+    line_colours = ("() => riskmap.current.kinds.pipeline.getLayers()"
+                    ".map(l => [l.getLayers()[0].options.color, l.getLayers()[0].feature.properties.level])")
+    lines = page.evaluate(line_colours)
+    assert lines and {colour for colour, _ in lines} == {"#444"}
     page.locator(".riskmap-mode a", has_text="四色分区").click()
+    level_colours = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#ffd92f", "blue": "#2b83ba"}
+    assert all(colour == level_colours[level] for colour, level in page.evaluate(line_colours))
     assert page.evaluate("riskmap.current.map.hasLayer(riskmap.current.zoning)")
     assert not page.evaluate("riskmap.current.map.hasLayer(riskmap.current.heat)")
     assert page.locator(".riskmap-legend-zoning").is_visible() and not page.locator(".riskmap-legend-heat").is_visible()
