@@ -78,3 +78,20 @@ def test_scale_is_the_quantiles_of_the_whole_surface(client, conn):
     # the skew the scale is there for: most cells lie far below the largest value
     box = client.get("/exposure", params={"bbox": "117,38,120,41", "max_points": 50_000}).json()
     assert scale["breaks"][-1] < box["max"] / 2
+
+
+def test_scale_of_a_large_surface_comes_from_a_repeatable_sample(client, conn, monkeypatch):
+    """Above SCALE_SAMPLE_CELLS cells the quantiles come from a page sample: the same answer on every request,
+    close to the exact quantiles."""
+    from api.routes import exposure
+
+    with conn.cursor() as cur:
+        cur.execute("ANALYZE exposure_cell")  # (the sample's size is set from the table's row estimate)
+        cur.execute("SELECT count(*), percentile_cont(ARRAY[0.5, 0.75, 0.9, 0.97]) WITHIN GROUP (ORDER BY value) "
+                    "FROM exposure_cell")
+        cells, exact = cur.fetchone()
+    monkeypatch.setattr(exposure, "SCALE_SAMPLE_CELLS", cells // 4)
+    first, again = client.get("/exposure/scale").json(), client.get("/exposure/scale").json()
+    assert first == again
+    assert first["sampled"] is True and 0 < first["cells"] < cells
+    assert first["breaks"] == pytest.approx(exact, rel=0.25)
