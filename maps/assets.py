@@ -38,9 +38,9 @@ def basemap_js(base: str = STATIC_URL) -> list[tuple[str, str]]:
 
 
 def risk_layers_js(base: str = STATIC_URL) -> list[tuple[str, str]]:
-    """Marker clusters, the heat layer and riskmap's own map code."""
+    """Marker clusters, riskmap's exposure heat layer and riskmap's own map code."""
     return [("markercluster", vendor_url("leaflet.markercluster/leaflet.markercluster.js", base)),
-            ("leaflet_heat", vendor_url("leaflet.heat/leaflet-heat.js", base)),
+            ("riskmap_heat", f"{base}/heat.js"),
             ("riskmap", f"{base}/riskmap.js")]
 
 

@@ -4,12 +4,16 @@
  *   - four-colour zoning: counties (GET /areas?level=county) up to cfg.county_max_zoom, then H3 cells
  *     (GET /areas?level=h3:N), N growing with the zoom; county outlines on top at every zoom, so that the map
  *     reads without a basemap;
- *   - the exposure heatmap (GET /exposure), thinned by the server to a bounded number of points;
+ *   - the exposure heatmap (GET /exposure, loaded while it is shown), thinned by the server to a bounded number of
+ *     points, in colour bands set by the quantiles of the whole surface (GET /exposure/scale, fetched once:
+ *     maps/static/heat.js), with its own legend; a switch turns the map from the zoning to the heatmap;
  *   - one layer per feature class (GET /features?kind=), clustered, from cfg.feature_min_zoom: venues with
  *     their type's glyph, tailings ponds with their downstream sector, pipelines by segment
  *     (GET /pipeline-segments), each stretch in its own level's colour (further out, from the H3 zooms, whole
  *     pipelines in their worst segment's colour);
- *   - clicking the map, or the coordinate box, asks GET /risks/near and lists the answer in the side panel.
+ *   - clicking anywhere on the map (the zoning and the outlines do not take clicks), or the coordinate box, asks
+ *     GET /risks/near within the radius chosen in the side panel, lists the answer there with the counts of the
+ *     zoning area under the point, and marks the point and the search circle on the map.
  * Labels are Chinese by default, English on the switch.
  */
 (function () {
@@ -21,7 +25,10 @@
          distance: "距离", factors: "主要因素", synthetic: "演示数据（合成），非真实企业",
          counts: "各等级数量", features: "风险点", loading: "加载中…", error: "加载失败", lang: "EN",
          unscored: "未评分", worst: "最高等级", segment: "管段", exposure: "暴露值", area: "所在区域", clickhint: "点击地图查询附近风险",
-         plan: "检查计划", team: "检查组", day: "第{}天", base: "驻地", schedule: "日程表"},
+         plan: "检查计划", team: "检查组", day: "第{}天", base: "驻地", schedule: "日程表",
+         radius: "半径", more: "仅列出最近的 {} 个，半径内还有更多", heatLegend: "暴露值（全区分位数）",
+         top: "最高 {} %", lowest: "最低 {} %", noheat: "没有暴露面数据", modeZoning: "四色分区", modeHeat: "热力图",
+         heatNote: "缩小时每个方格显示其中最高的单元", cell: "H3 网格"},
     en: {legend: "Risk level", zoning: "Four-colour zoning", boundaries: "Admin boundaries", heat: "Exposure heatmap", near: "Risks near here",
          go: "Go", lon: "Lon", lat: "Lat", none: "No risks nearby", score: "Score", level: "Level",
          details: "Details", distance: "Distance", factors: "Top factors",
@@ -29,9 +36,15 @@
          loading: "Loading…", error: "Could not load", lang: "中文", unscored: "unscored", worst: "Worst level",
          segment: "segment",
          exposure: "Exposure", area: "Area", clickhint: "Click the map for the risks nearby",
-         plan: "Inspection plan", team: "Team", day: "Day {}", base: "Base", schedule: "Schedule"}
+         plan: "Inspection plan", team: "Team", day: "Day {}", base: "Base", schedule: "Schedule",
+         radius: "Radius", more: "the nearest {} only: more lie within the radius",
+         heatLegend: "Exposure (quantiles of the region)", top: "top {} %", lowest: "lowest {} %",
+         noheat: "No exposure surface", modeZoning: "Zoning", modeHeat: "Heatmap",
+         heatNote: "Zoomed out, each square shows its hottest cell", cell: "H3 cell"}
   };
   var PAGES = 10; // at most this many pages of one layer for one view
+  var RADII = [500, 1000, 2000, 5000, 10000]; // the search radii the panel offers (metres)
+  var NEAR_LIMIT = 50; // features listed per search, nearest first
 
   function esc(s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -48,9 +61,15 @@
     var self = this;
     cfg.levels.forEach(function (lv) { self.colour[lv.name] = lv.colour; self.label[lv.name] = lv; });
     this.generation = 0; // a newer view cancels the answers of older ones
+    this.radius = 2000; // the search radius of "risks near here" (metres), chosen in the panel
+    this.scale = null; // the heatmap's scale (GET /exposure/scale), fetched once when the heatmap is first shown
     this.build();
-    this.refresh();
+    // ?view=heat opens on the heatmap (the switch keeps the address in step); showing it loads the view
+    if (new URLSearchParams(window.location.search).get("view") === "heat") this.setMode("heat");
+    else this.refresh();
     map.on("moveend", function () { self.refresh(); });
+    // every click on the map searches around it: the zoning and the outlines are not interactive, so a click on
+    // them reaches the map (a click on a feature opens its popup and searches around it too)
     map.on("click", function (e) { self.near(e.latlng.lng, e.latlng.lat); });
   }
 
@@ -73,22 +92,35 @@
     // zoom limits on the map itself (clusters need them, and there may be no tile layer to carry them)
     map.setMinZoom(this.cfg.min_zoom);
     map.setMaxZoom(this.cfg.max_zoom);
+    // the zoning takes no clicks (it covers the whole region): a click anywhere searches around the point, and the
+    // panel shows the counts of the area under it (areaAt)
     this.zoning = L.geoJSON(null, {
+      interactive: false,
       style: function (f) {
         return {color: "#555", weight: 0.6, fillColor: self.colour[f.properties.level] || "#999", fillOpacity: 0.45};
-      },
-      onEachFeature: function (f, layer) {
-        layer.on("click", function (e) {
-          L.DomEvent.stopPropagation(e);
-          layer.bindPopup(self.areaPopup(f.properties)).openPopup(e.latlng);
-        });
       }
     }).addTo(map);
     // county outlines over everything, so that the map reads without a basemap (closed networks)
     this.outlines = L.geoJSON(null, {
       interactive: false, style: function () { return {fill: false, color: "#333", weight: 1.3, opacity: 0.8}; }
     }).addTo(map);
-    this.heat = L.heatLayer([], {radius: 18, blur: 22, minOpacity: 0.25, maxZoom: 14});
+    // the heatmap in a pane of its own under the vector layers: the county outlines and the pipelines stay on top
+    map.createPane("riskmapHeat");
+    map.getPane("riskmapHeat").style.zIndex = 350;
+    this.heat = riskmapHeat.layer({pane: "riskmapHeat"});
+    // where the last search looked: a marker at the point and the search circle, in a pane above the risk layers
+    // that lets clicks through
+    map.createPane("riskmapSearch");
+    map.getPane("riskmapSearch").style.zIndex = 450;
+    map.getPane("riskmapSearch").style.pointerEvents = "none";
+    this.search = L.featureGroup().addTo(map);
+    this.searchRenderer = L.svg({pane: "riskmapSearch"});  // (an SVG circle: its own element, dashed crisply)
+    // (by the switch or the layer switcher) the legends follow the layers shown; the heatmap loads when shown
+    map.on("layeradd layerremove", function (e) {
+      if (e.layer !== self.heat && e.layer !== self.zoning) return;
+      self.showLegends();
+      if (e.layer === self.heat && e.type === "layeradd") self.loadHeat();
+    });
     this.kinds = {};
     this.sectors = L.featureGroup().addTo(map);  // the ponds' downstream sectors, shown with the ponds
     map.on("overlayremove", function (e) { if (e.layer === self.kinds.tailings_pond) map.removeLayer(self.sectors); });
@@ -116,6 +148,14 @@
       return self.legendDiv;
     };
     this.legend.addTo(map);
+    // one click between the two views of the risk: the four-colour zoning and the exposure heatmap
+    this.modeSwitch = L.control({position: "topleft"});
+    this.modeSwitch.onAdd = function () {
+      var div = L.DomUtil.create("div", "riskmap-mode leaflet-bar");
+      L.DomEvent.disableClickPropagation(div);
+      self.modeDiv = div;
+      return div;
+    };
     this.panel = L.control({position: "topright"});
     this.panel.onAdd = function () {
       var div = L.DomUtil.create("div", "riskmap-panel");
@@ -130,6 +170,7 @@
       banner.onAdd = function () { self.bannerDiv = L.DomUtil.create("div", "riskmap-synthetic"); return self.bannerDiv; };
       banner.addTo(map);
     }
+    this.modeSwitch.addTo(map);
     this.labels();
   };
 
@@ -141,7 +182,18 @@
       return '<div class="riskmap-legend-row" data-level="' + lv.name + '"><i style="background:' + lv.colour +
         '"></i>' + esc(lv[self.lang]) + "</div>";
     });
-    this.legendDiv.innerHTML = "<b>" + esc(this.t("legend")) + "</b>" + rows.join("");
+    this.legendDiv.innerHTML = '<div class="riskmap-legend-zoning"><b>' + esc(this.t("legend")) + "</b>" +
+      rows.join("") + '</div><div class="riskmap-legend-heat"></div>';
+    this.heatLegend();
+    this.showLegends();
+    this.modeDiv.innerHTML = ["zoning", "heat"].map(function (mode) {
+      var key = mode === "heat" ? "modeHeat" : "modeZoning";
+      return '<a href="#" role="button" data-mode="' + mode + '">' + esc(self.t(key)) + "</a>";
+    }).join("");
+    Array.prototype.forEach.call(this.modeDiv.querySelectorAll("a"), function (a) {
+      a.onclick = function (e) { e.preventDefault(); self.setMode(a.dataset.mode); };
+    });
+    this.showMode();
     if (this.bannerDiv) this.bannerDiv.textContent = this.t("synthetic");
     // the layer switcher: remove and add again with the labels of this language
     [this.zoning, this.outlines, this.heat].concat(Object.values(this.kinds)).forEach(function (l) {
@@ -161,7 +213,16 @@
       '<form class="riskmap-coords">' + esc(this.t("lon")) + ' <input name="lon" size="9" value="' + lastLon +
       '"> ' + esc(this.t("lat")) + ' <input name="lat" size="8" value="' + lastLat + '"> <button type="submit">' +
       esc(this.t("go")) + "</button></form>" +
+      '<label class="riskmap-radius">' + esc(this.t("radius")) + ' <select name="radius">' +
+      RADII.map(function (r) {
+        return '<option value="' + r + '"' + (r === self.radius ? " selected" : "") + ">" +
+          (r < 1000 ? r + " m" : r / 1000 + " km") + "</option>";
+      }).join("") + "</select></label>" +
       '<div class="riskmap-near">' + esc(this.t("clickhint")) + "</div>";
+    this.panelDiv.querySelector(".riskmap-radius select").onchange = function () {
+      self.radius = Number(this.value);
+      if (self.lastNear) self.near(self.lastNear[0], self.lastNear[1]);
+    };
     this.panelDiv.querySelector(".riskmap-lang").onclick = function () {
       self.lang = self.lang === "zh" ? "en" : "zh";
       self.labels();
@@ -175,6 +236,91 @@
       }
     };
     if (this.lastNearAnswer) this.showNear(this.lastNearAnswer);
+  };
+
+  // the zoning or the heatmap ("zoning" | "heat"): the switch's two buttons; the layer switcher can still show both
+  RiskMap.prototype.setMode = function (mode) {
+    var map = this.map, heat = mode === "heat";
+    if (heat) { map.removeLayer(this.zoning); map.addLayer(this.heat); }
+    else { map.removeLayer(this.heat); map.addLayer(this.zoning); }
+    var url = new URL(window.location.href);
+    if (heat) url.searchParams.set("view", "heat"); else url.searchParams.delete("view");
+    window.history.replaceState(null, "", url);  // a link to the page opens the same view
+  };
+
+  RiskMap.prototype.showMode = function () {
+    var heat = this.map.hasLayer(this.heat), zoning = this.map.hasLayer(this.zoning);
+    var mode = heat === zoning ? "both" : (heat ? "heat" : "zoning");  // (both or neither: by the layer switcher)
+    this.map.getContainer().dataset.mode = mode;
+    Array.prototype.forEach.call(this.modeDiv.querySelectorAll("a"), function (a) {
+      a.classList.toggle("riskmap-mode-on", a.dataset.mode === mode);
+      a.setAttribute("aria-pressed", String(a.dataset.mode === mode));
+    });
+  };
+
+  // each legend shows while its layer does
+  RiskMap.prototype.showLegends = function () {
+    var zoning = this.map.hasLayer(this.zoning), heat = this.map.hasLayer(this.heat);
+    this.legendDiv.querySelector(".riskmap-legend-zoning").style.display = zoning ? "" : "none";
+    this.legendDiv.querySelector(".riskmap-legend-heat").style.display = heat ? "" : "none";
+    this.legendDiv.classList.toggle("riskmap-legend-both", zoning && heat);
+    this.showMode();
+    // over the heatmap, pipelines are thin grey lines: the network as context, not level colours to be read as heat
+    var self = this;
+    if (this.kinds.pipeline) this.kinds.pipeline.eachLayer(function (l) { l.setStyle(self.lineStyle(l.feature || l.getLayers()[0].feature)); });
+  };
+
+  // the style of a pipeline or segment line: its level's colour, or thin and grey over the heatmap
+  RiskMap.prototype.lineStyle = function (f) {
+    if (this.map.hasLayer(this.heat)) return {color: "#444", weight: 1.5, opacity: 0.7};
+    var colour = this.colour[f && f.properties.level] || "#888";
+    return {color: colour, weight: 4, opacity: 1, fillColor: colour, fillOpacity: 0.35};
+  };
+
+  // the heatmap's legend: a row per band, hottest first, with its values and its share of the region's cells
+  RiskMap.prototype.heatLegend = function () {
+    var self = this, div = this.legendDiv.querySelector(".riskmap-legend-heat"), sc = this.scale;
+    if (!sc) { div.innerHTML = "<b>" + esc(this.t("heatLegend")) + "</b><div>" + esc(this.t("loading")) + "</div>"; return; }
+    if (!sc.breaks) { div.innerHTML = "<b>" + esc(this.t("heatLegend")) + "</b><div>" + esc(this.t("noheat")) + "</div>"; return; }
+    function num(v) { return String(Number(v.toPrecision(3))); }
+    function pct(q) { return String(Math.round(q * 1000) / 10); }
+    var b = sc.breaks, q = sc.quantiles, colours = this.heat.options.colours, rows = [];
+    for (var band = colours.length - 1; band >= 0; band--) {
+      var values, share;
+      if (band === b.length) {
+        values = "≥ " + num(b[band - 1]);
+        share = this.t("top").replace("{}", pct(1 - q[band - 1]));
+      } else if (band === 0) {
+        values = "< " + num(b[0]);
+        share = this.t("lowest").replace("{}", pct(q[0]));
+      } else {
+        values = num(b[band - 1]) + "–" + num(b[band]);
+        share = pct(q[band - 1]) + "–" + pct(q[band]) + " %";
+      }
+      rows.push('<div class="riskmap-heat-row" data-band="' + band + '"><i style="background:' + colours[band] +
+                '"></i>' + esc(values) + " <small>" + esc(share) + "</small></div>");
+    }
+    div.innerHTML = "<b>" + esc(this.t("heatLegend")) + "</b>" + rows.join("") +
+      '<div class="riskmap-legend-note">' + esc(this.t("heatNote")) + "</div>";
+  };
+
+  // the heatmap's scale (once: it is the whole surface's, the same for every view), then the points of the view
+  RiskMap.prototype.loadHeat = function () {
+    var self = this;
+    if (!this.scale && !this.scaleRequest) {
+      this.scaleRequest = fetch(this.url("/exposure/scale", {})).then(function (r) {
+        if (!r.ok) throw new Error("/exposure/scale: HTTP " + r.status);
+        return r.json();
+      }).then(function (scale) {
+        self.scale = scale;
+        self.heat.setBreaks(scale.breaks);
+        self.heatLegend();
+      }).catch(function (err) {
+        self.scaleRequest = null;
+        console.warn("riskmap: " + err.message);
+      });
+    }
+    this.refresh();
   };
 
   RiskMap.prototype.teamColour = function (team) {
@@ -294,15 +440,18 @@
       self.zoning.addData(fs);
       self.zoning.bringToBack();
     }), "zoning");
-    track(fetch(this.url("/exposure", {bbox: bbox, max_points: 5000})).then(function (r) {
-      if (!r.ok) throw new Error("/exposure: HTTP " + r.status);
-      return r.json();
-    }).then(function (ex) {
-      if (generation !== self.generation) return;
-      var max = ex.max || 1;
-      self.heat.setOptions({max: max});
-      self.heat.setLatLngs(ex.points.map(function (p) { return [p[1], p[0], p[2]]; }));
-    }), "exposure");
+    if (this.map.hasLayer(this.heat)) {
+      if (this.scaleRequest) track(this.scaleRequest, "exposure scale");
+      // about one point per 10 x 10 pixels: zoomed out, the server groups the cells on squares of that size
+      var size = this.map.getSize(), points = Math.max(2000, Math.min(20000, Math.round(size.x * size.y / 100)));
+      track(fetch(this.url("/exposure", {bbox: bbox, max_points: points})).then(function (r) {
+        if (!r.ok) throw new Error("/exposure: HTTP " + r.status);
+        return r.json();
+      }).then(function (ex) {
+        if (generation !== self.generation) return;
+        self.heat.setData(ex.points, ex.grid_deg, ex.cell_m);
+      }), "exposure");
+    }
     var close = this.map.getZoom() >= this.cfg.feature_min_zoom;
     var middle = !close && this.map.getZoom() > this.cfg.county_max_zoom;
     this.cfg.kinds.forEach(function (k) {
@@ -360,14 +509,24 @@
         return L.circleMarker(latlng, {level: p.level, radius: 6, color: "#333", weight: 1, fillColor: colour,
                                        fillOpacity: 0.9});
       },
-      style: function () { return {color: colour, weight: 4, fillColor: colour, fillOpacity: 0.35}; }
-    });
-    layer.bindPopup(function () { return self.featurePopup(p, null); });
-    layer.on("popupopen", function (e) {
-      if (p.kind === "pipeline_segment") return;  // a segment's popup says all it has; its pipeline has the page
-      fetch(self.url("/features/" + p.kind + "/" + p.id, {})).then(function (r) { return r.json(); })
-        .then(function (detail) { e.popup.setContent(self.featurePopup(p, detail.properties.factors)); })
-        .catch(function () {});
+      style: function (feat) {
+        if (p.kind === "pipeline" || p.kind === "pipeline_segment") return self.lineStyle(feat);
+        return {color: colour, weight: 4, fillColor: colour, fillOpacity: 0.35};
+      },
+      // the popup and the click on the drawn layer itself: a marker cluster group takes the markers out of this
+      // wrapper, which is never on the map, and a popup bound to it would never open
+      onEachFeature: function (feat, drawn) {
+        drawn.bindPopup(function () { return self.featurePopup(p, null); });
+        // the popup stops the click before the map sees it: a click on a feature searches around it too (a point
+        // feature's click is at the feature itself)
+        drawn.on("click", function (e) { self.near(e.latlng.lng, e.latlng.lat); });
+        drawn.on("popupopen", function (e) {
+          if (p.kind === "pipeline_segment") return;  // a segment's popup says all it has; its pipeline has the page
+          fetch(self.url("/features/" + p.kind + "/" + p.id, {})).then(function (r) { return r.json(); })
+            .then(function (detail) { e.popup.setContent(self.featurePopup(p, detail.properties.factors)); })
+            .catch(function () {});
+        });
+      }
     });
     return layer;
   };
@@ -389,7 +548,31 @@
       esc(this.t("details")) + "</a></div>";
   };
 
-  RiskMap.prototype.areaPopup = function (p) {
+  // the zoning area (county or H3 cell) drawn under a point, or null
+  RiskMap.prototype.areaAt = function (lon, lat) {
+    function inRing(ring) {
+      var inside = false;
+      for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+        if ((yi > lat) !== (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi) inside = !inside;
+      }
+      return inside;
+    }
+    function inPolygon(rings) {
+      return inRing(rings[0]) && !rings.slice(1).some(inRing);
+    }
+    var found = null, point = L.latLng(lat, lon);
+    this.zoning.eachLayer(function (layer) {
+      if (found || !layer.getBounds().contains(point)) return;
+      var g = layer.feature.geometry;
+      var polygons = g.type === "Polygon" ? [g.coordinates] : (g.type === "MultiPolygon" ? g.coordinates : []);
+      if (polygons.some(inPolygon)) found = layer.feature.properties;
+    });
+    return found;
+  };
+
+  // an area's counts per level (all classes together), as a table
+  RiskMap.prototype.areaCounts = function (p) {
     var self = this, totals = {};
     Object.values(p.counts || {}).forEach(function (byLevel) {
       Object.keys(byLevel).forEach(function (lv) { totals[lv] = (totals[lv] || 0) + byLevel[lv]; });
@@ -398,33 +581,54 @@
       return "<tr data-level=\"" + lv.name + "\"><td><i style=\"background:" + lv.colour + "\"></i>" + esc(lv[self.lang]) +
         "</td><td>" + (totals[lv.name] || 0) + "</td></tr>";
     });
-    return "<div class=\"riskmap-popup riskmap-area\"><b>" + esc(p.name || p.area_id) + "</b><br>" +
+    var name = p.name || (p.area_type === "h3" ? this.t("cell") + " " + p.area_id : p.area_id);
+    return "<div class=\"riskmap-area\" data-area=\"" + esc(p.area_id) + "\"><b>" + esc(name) + "</b> " +
       esc(this.t("level")) + " " + esc(this.levelName(p.level)) + " · " + esc(this.t("score")) + " " + esc(p.score) +
       "<table><caption>" + esc(this.t("counts")) + "</caption>" + rows.join("") + "</table></div>";
+  };
+
+  // where the search looks: a marker at the point and the circle of the radius
+  RiskMap.prototype.markSearch = function (lon, lat) {
+    this.search.clearLayers();
+    L.circle([lat, lon], {radius: this.radius, renderer: this.searchRenderer, interactive: false, color: "#1a1a1a",
+                          weight: 2, dashArray: "6 4", fill: true, fillColor: "#1a1a1a", fillOpacity: 0.06,
+                          className: "riskmap-search-circle"}).addTo(this.search);
+    L.marker([lat, lon], {pane: "riskmapSearch", shadowPane: "riskmapSearch", interactive: false, keyboard: false})
+      .addTo(this.search);
   };
 
   RiskMap.prototype.near = function (lon, lat) {
     var self = this;
     this.lastNear = [lon, lat];
+    this.lastArea = this.areaAt(lon, lat);
+    this.markSearch(lon, lat);
     var box = this.panelDiv.querySelector(".riskmap-coords");
     box.lon.value = lon.toFixed(5);
     box.lat.value = lat.toFixed(5);
     var list = this.panelDiv.querySelector(".riskmap-near");
     list.textContent = this.t("loading");
-    fetch(this.url("/risks/near", {lon: lon.toFixed(6), lat: lat.toFixed(6), radius_m: 2000, limit: 20}))
+    delete list.dataset.radius;  // (set again with the answer: the radius it was asked for)
+    var asked = this.nearRequest = {lon: lon.toFixed(6), lat: lat.toFixed(6), radius_m: this.radius, limit: NEAR_LIMIT};
+    fetch(this.url("/risks/near", asked))
       .then(function (r) {
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.json();
       })
-      .then(function (answer) { self.lastNearAnswer = answer; self.showNear(answer); })
-      .catch(function (err) { list.textContent = self.t("error") + ": " + err.message; });
+      .then(function (answer) {
+        if (asked !== self.nearRequest) return;  // a newer search has been asked meanwhile
+        self.lastNearAnswer = answer;
+        self.showNear(answer);
+      })
+      .catch(function (err) { if (asked === self.nearRequest) list.textContent = self.t("error") + ": " + err.message; });
   };
 
   RiskMap.prototype.showNear = function (answer) {
     var self = this, list = this.panelDiv.querySelector(".riskmap-near"), s = answer.summary;
     var head = "<div class=\"riskmap-near-summary\">" + esc(this.t("worst")) + ": " + esc(this.levelName(s.worst_level)) +
       (s.admin_area ? " · " + esc(this.t("area")) + ": " + esc(s.admin_area.name) : "") +
-      " · " + esc(this.t("exposure")) + ": " + esc(s.exposure) + "</div>";
+      " · " + esc(this.t("exposure")) + ": " + esc(s.exposure) + "</div>" +
+      (this.lastArea ? this.areaCounts(this.lastArea) : "");
+    list.dataset.radius = String(this.nearRequest ? this.nearRequest.radius_m : this.radius);
     if (!answer.features.length) {
       list.innerHTML = head + "<p>" + esc(this.t("none")) + "</p>";
       return;
@@ -435,7 +639,8 @@
         "<i style=\"background:" + (self.colour[p.level] || "#888") + "\"></i>" + esc(p.name) +
         " <small>" + Math.round(p.distance_m) + " m · " + esc(self.levelName(p.level)) + " " + esc(p.score) +
         "</small></li>";
-    }).join("") + "</ol>";
+    }).join("") + "</ol>" +
+      (s.complete ? "" : "<p class=\"riskmap-near-more\">" + esc(this.t("more").replace("{}", s.returned)) + "</p>");
   };
 
   window.riskmap = {

@@ -71,6 +71,17 @@ def map_demo_url(cluster):
 
 
 @pytest.fixture(scope="package")
+def demo_db(map_demo_url):
+    """A connection to the map tests' demo database, for the answers the pages should show."""
+    import psycopg2
+
+    conn = psycopg2.connect(map_demo_url)
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="package")
 def server(map_demo_url):
     """The app on the demo, with no basemap (nothing outside the test server to fetch)."""
     with LiveServer(Settings(database_url=map_demo_url, basemap="none")) as live:
@@ -135,6 +146,28 @@ def wait_idle(page, timeout_ms: int = 30_000) -> None:
     page.wait_for_function(
         "() => { const c = document.querySelector('.leaflet-container');"
         " return c && c.dataset.loading === '0' && c.dataset.idle !== undefined; }", timeout=timeout_ms)
+
+
+def open_map(page, server, query: str = "") -> None:
+    page.goto(f"{server.url}/{query}")
+    page.wait_for_selector(".leaflet-container")
+    wait_idle(page)
+
+
+def set_view(page, lat: float, lon: float, zoom: int) -> None:
+    """Moves the map and waits until the new view's layers have loaded."""
+    before = page.evaluate("document.querySelector('.leaflet-container').dataset.idle")
+    page.evaluate(f"() => {{ riskmap.current.map.setView([{lat}, {lon}], {zoom}, {{animate: false}}); }}")
+    page.wait_for_function(f"document.querySelector('.leaflet-container').dataset.idle !== '{before}'")
+    wait_idle(page)
+
+
+def click_at(page, lat: float, lon: float) -> None:
+    """A real mouse click on the map where (lat, lon) is on screen."""
+    x, y = page.evaluate(f"() => {{ const p = riskmap.current.map.latLngToContainerPoint([{lat}, {lon}]);"
+                         " return [p.x, p.y]; }")
+    box = page.locator(".leaflet-container").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
 
 
 def screenshot(page, name: str) -> Path:

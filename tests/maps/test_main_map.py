@@ -7,21 +7,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from tests.maps.conftest import screenshot, wait_idle
-
-
-def open_map(page, server, query: str = "") -> None:
-    page.goto(f"{server.url}/{query}")
-    page.wait_for_selector(".leaflet-container")
-    wait_idle(page)
-
-
-def set_view(page, lat: float, lon: float, zoom: int) -> None:
-    """Moves the map and waits until the new view's layers have loaded."""
-    before = page.evaluate("document.querySelector('.leaflet-container').dataset.idle")
-    page.evaluate(f"() => {{ riskmap.current.map.setView([{lat}, {lon}], {zoom}, {{animate: false}}); }}")
-    page.wait_for_function(f"document.querySelector('.leaflet-container').dataset.idle !== '{before}'")
-    wait_idle(page)
+from tests.maps.conftest import open_map, screenshot, set_view
 
 
 def zoning_area_types(page) -> set[str]:
@@ -37,12 +23,16 @@ def test_page_loads_offline_with_no_console_errors(page, server):
     assert page.log.failed == []
     hosts = {urlparse(u).netloc for u in page.log.requests if not u.startswith("data:")}
     assert hosts == {f"127.0.0.1:{server.port}"}
-    assert page.evaluate("typeof L.heatLayer === 'function' && typeof L.markerClusterGroup === 'function'")
+    assert page.evaluate("typeof riskmapHeat.layer === 'function' && typeof L.markerClusterGroup === 'function'")
     overlays = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     assert [o.strip() for o in overlays] == ["四色分区", "行政边界", "暴露热力图", "企业", "尾矿库", "管道",
                                                 "人员密集场所"]
     assert page.evaluate("riskmap.current.zoning.getLayers().length") > 0
-    assert page.evaluate("riskmap.current.heat._latlngs.length") > 0
+    # the zoning is shown, the heatmap one click away (and not loaded until it is shown)
+    assert page.evaluate("riskmap.current.map.hasLayer(riskmap.current.zoning)")
+    assert not page.evaluate("riskmap.current.map.hasLayer(riskmap.current.heat)")
+    assert page.locator(".riskmap-mode a").all_inner_texts() == ["四色分区", "热力图"]
+    assert not [u for u in page.log.requests if "/exposure" in u]
     # the demo's 14 counties are outlined over the zoning (the map reads without a basemap)
     assert page.evaluate("riskmap.current.outlines.getLayers().length") == 14
     screenshot(page, "main-map")
@@ -82,24 +72,6 @@ def test_features_appear_close_up(page, server):
     screenshot(page, "features-close-up")
 
 
-def test_clicking_a_point_lists_the_risks_near_it(page, server):
-    """A click on the map fills the side panel with the features /risks/near returns for that point, in order."""
-    open_map(page, server)
-    set_view(page, 39.63, 118.18, 12)
-    box = page.locator(".leaflet-container").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2 - 150, box["y"] + box["height"] / 2 + 60)
-    page.wait_for_selector(".riskmap-near-list li, .riskmap-near p")
-    lon = float(page.locator(".riskmap-coords input[name=lon]").input_value())
-    lat = float(page.locator(".riskmap-coords input[name=lat]").input_value())
-    answer = httpx.get(f"{server.url}/risks/near", params={"lon": f"{lon:.6f}", "lat": f"{lat:.6f}",
-                                                            "radius_m": 2000, "limit": 20}).json()
-    listed = page.locator(".riskmap-near-list li").evaluate_all(
-        "lis => lis.map(li => [li.dataset.kind, Number(li.dataset.id)])")
-    assert listed == [[f["properties"]["kind"], f["properties"]["id"]] for f in answer["features"]]
-    assert len(listed) > 0
-    screenshot(page, "near-panel")
-
-
 def test_coordinate_box_asks_for_that_point(page, server):
     """Typing coordinates into the panel's box lists the risks near them."""
     open_map(page, server)
@@ -111,24 +83,6 @@ def test_coordinate_box_asks_for_that_point(page, server):
                                                             "radius_m": 2000, "limit": 20}).json()
     first = page.locator(".riskmap-near-list li").first
     assert first.get_attribute("data-id") == str(answer["features"][0]["properties"]["id"])
-
-
-def test_clicking_an_area_shows_its_counts_per_level(page, server):
-    """Clicking a zoning area opens a popup with its counts per level, as /areas gives them."""
-    open_map(page, server)
-    set_view(page, 39.65, 118.2, 7)
-    props = page.evaluate("""() => {
-        const layer = riskmap.current.zoning.getLayers()[0];
-        layer.fire('click', {latlng: layer.getBounds().getCenter()});
-        return layer.feature.properties; }""")
-    page.wait_for_selector(".riskmap-area")
-    totals = {}
-    for by_level in props["counts"].values():
-        for level, n in by_level.items():
-            totals[level] = totals.get(level, 0) + n
-    cells = page.locator(".riskmap-area tr").evaluate_all(
-        "trs => trs.map(tr => [tr.dataset.level, Number(tr.cells[1].textContent)])")
-    assert cells == [[lv, totals.get(lv, 0)] for lv in ("red", "orange", "yellow", "blue")]
 
 
 def test_language_switch_to_english(page, server):
@@ -144,7 +98,7 @@ def test_language_switch_to_english(page, server):
 def test_english_by_parameter(page, server):
     """/?lang=en opens in English."""
     open_map(page, server, "?lang=en")
-    assert page.locator(".riskmap-legend b").inner_text() == "Risk level"
+    assert page.locator(".riskmap-legend-zoning b").inner_text() == "Risk level"
 
 
 def test_synthetic_demo_is_marked(page, server):
