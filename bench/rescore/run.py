@@ -80,14 +80,17 @@ def scattered_changes(conn, n: int, rng: np.random.Generator, folder: Path) -> P
 def snapshot(conn) -> dict:
     """Every stored score and area row, for comparing two runs."""
     with conn.cursor() as cur:
-        cur.execute("SELECT kind, feature_id, round(score::numeric, 6), level, factors::text FROM feature_risk "
+        # (segments by pipeline and sequence: a full run re-cuts them, with new ids)
+        cur.execute("SELECT r.kind, coalesce(g.pipeline_id || ':' || g.seq, r.feature_id::text), "
+                    "round(r.score::numeric, 6), r.level, r.factors::text FROM feature_risk r "
+                    "LEFT JOIN pipeline_segment g ON r.kind = 'pipeline_segment' AND g.id = r.feature_id "
                     "ORDER BY 1, 2")
         features = cur.fetchall()
         cur.execute("SELECT area_type, area_id, round(score::numeric, 6), level, counts::text, features, "
                     "round(population_exposed::numeric, 3) FROM area_risk ORDER BY 1, 2")
         areas = cur.fetchall()
-        cur.execute("SELECT count(*), round(sum(value)::numeric, 3) FROM exposure_cell")
-        exposure = cur.fetchone()
+        cur.execute("SELECT cell, round(value::numeric, 6) FROM exposure_cell ORDER BY 1")
+        exposure = cur.fetchall()
     conn.rollback()
     return {"features": features, "areas": areas, "exposure": exposure}
 
@@ -104,7 +107,10 @@ def differences(a: dict, b: dict) -> list[str]:
         diff = [key for key in aa.keys() | ab.keys() if aa.get(key) != ab.get(key)]
         out.append(f"{len(diff)} area rows differ, e.g. {sorted(diff)[:3]}")
     if a["exposure"] != b["exposure"]:
-        out.append(f"exposure surface differs: {a['exposure']} vs {b['exposure']}")
+        ea, eb = dict(a["exposure"]), dict(b["exposure"])
+        diff = sorted(c for c in ea.keys() | eb.keys() if ea.get(c) != eb.get(c))
+        out.append(f"{len(diff)} of {len(eb)} exposure cells differ, e.g. "
+                   f"{[(c, ea.get(c), eb.get(c)) for c in diff[:3]]}")
     return out
 
 

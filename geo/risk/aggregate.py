@@ -470,15 +470,16 @@ def stored_anchor(conn) -> tuple[float, float] | None:
     return (float(row[0]), float(row[1])) if row else None
 
 
-def exposure_points_in(conn, model: dict, box: list[float]) -> pd.DataFrame:
-    """The exposure points (as ``exposure_points``) of the sites in a box and of the segments touching it."""
-    sites = query_frame(conn, sql_text("feature_points"), {"kinds": ["enterprise", "tailings_pond", "venue"],
-                                                           **_box(box)})
-    segments = query_frame(conn, sql_text("segment_scores"), _box(box), column_types={"wkb": pa.string()})
+def exposure_points_in(conn, model: dict, boxes: list) -> pd.DataFrame:
+    """The exposure points (as ``exposure_points``) of the sites in the boxes and of the segments touching them,
+    each site and each segment once."""
+    from geo.risk.area_delta import boxes_params
+
+    sites = query_frame(conn, sql_text("feature_points_in_boxes"),
+                        {"kinds": ["enterprise", "tailings_pond", "venue"], **boxes_params(boxes)})
+    segments = pd.concat([query_frame(conn, sql_text("segment_scores"), _box(b), column_types={"wkb": pa.string()})
+                          for b in boxes], ignore_index=True).drop_duplicates("feature_id")
     along = points_along(shapely.from_wkb(segments["wkb"].to_numpy(dtype=object)),
                          segments["length_m"].to_numpy(dtype="float64"), segments["score"].to_numpy(dtype="float64"),
-                         float(model["exposure"]["cell_m"]))
-    sites = sites.assign(uid=sites["kind"] + ":" + sites["feature_id"].astype(str))
-    along["uid"] = np.repeat(segments["feature_id"].astype(str).to_numpy(),
-                             np.bincount(along.pop("line"), minlength=len(segments))) if len(along) else []
-    return pd.concat([sites[["kind", "score", "lon", "lat", "uid"]], along], ignore_index=True)
+                         float(model["exposure"]["cell_m"])).drop(columns="line")
+    return pd.concat([sites[["kind", "score", "lon", "lat"]], along], ignore_index=True)

@@ -134,7 +134,6 @@ def refresh_exposed(worker, nb, model: dict, boxes: list | None) -> tuple[pd.Dat
     """Re-examine the settlements in ``boxes`` (where a change can have moved, added or removed exposure),
     update settlement_exposed, and return (old, new): the rows (feature_id, people, lon, lat) that left and
     entered it (a settlement whose people changed does both)."""
-    from geo.risk.aggregate import exposed_settlements
     from geo.risk.context import layer_geometries
 
     empty = pd.DataFrame({"feature_id": pd.Series(dtype="int64"), "people": pd.Series(dtype="float64"),
@@ -142,12 +141,14 @@ def refresh_exposed(worker, nb, model: dict, boxes: list | None) -> tuple[pd.Dat
     if not boxes:
         return empty, empty
     radius = float(model["area"]["exposure_radius_m"])
-    hot = pd.concat([worker.call(query_frame, sql_text("hot_features"),
-                                 {"nobox": False, "x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3], "radius": radius},
-                                 column_types={"wkb": pa.string()}) for b in boxes], ignore_index=True)
-    hot = hot.drop_duplicates(["lon", "lat", "wkb"]).reset_index(drop=True)
-    settlements, _ = nb.points("settlement", boxes)
-    now = exposed_settlements(nb, layer_geometries(hot), radius)
+    hot = worker.call(query_frame, sql_text("hot_features_in_boxes"), {**boxes_params(boxes), "radius": radius},
+                      column_types={"wkb": pa.string()})
+    settlements, points = nb.points("settlement", boxes)
+    now = settlements.iloc[0:0]
+    if len(hot) and len(settlements):  # (as geo.risk.aggregate.exposed_settlements, on these settlements)
+        pairs = nb.search(layer_geometries(hot), points, radius)
+        now = settlements.iloc[np.unique(pairs.ib[pairs.within(radius)])]
+    now = now[["feature_id", "people", "lon", "lat"]].reset_index(drop=True)
     inside = _in_boxes(now["lon"].to_numpy(), now["lat"].to_numpy(), boxes)
     now = now[inside].reset_index(drop=True)
     stored = pd.concat([worker.call(query_frame, "SELECT settlement_id AS feature_id, people, ST_X(geom) AS lon, "
@@ -304,12 +305,17 @@ def _area_box(areas: pd.DataFrame, key: tuple) -> list[float]:
     return [float(b[:, 1].min()), float(b[:, 0].min()), float(b[:, 1].max()), float(b[:, 0].max())]
 
 
+def boxes_params(boxes: list) -> dict:
+    """Query parameters of a list of boxes (lon/lat): arrays x0, y0, x1, y1."""
+    b = np.asarray(boxes, dtype="float64").reshape(-1, 4)
+    return {"x0": b[:, 0].tolist(), "y0": b[:, 1].tolist(), "x1": b[:, 2].tolist(), "y1": b[:, 3].tolist()}
+
+
 def _points_in(worker, kinds: list[str], boxes: list[list[float]]) -> pd.DataFrame:
-    frames = [worker.call(query_frame, sql_text("feature_points"),
-                          {"kinds": kinds, "nobox": False, "x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3]})
-              for b in boxes]
-    frame = pd.concat(frames, ignore_index=True)
-    return frame.drop_duplicates(["kind", "feature_id"]).reset_index(drop=True)
+    """The scored features of ``kinds`` whose representative point lies in any of the boxes."""
+    return worker.call(query_frame, sql_text("feature_points_in_boxes"), {"kinds": kinds, **boxes_params(boxes)},
+                       column_types={"kind": pa.string(), "level": pa.string(), "score": pa.float64(),
+                                     "lon": pa.float64(), "lat": pa.float64(), "feature_id": pa.int64()})
 
 
 def _top_of(worker, areas: pd.DataFrame, key: tuple, kind: str, top_n: int) -> list:

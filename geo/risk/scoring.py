@@ -287,8 +287,7 @@ def _update_exposure(worker: DatabaseWorker, model: dict, changed_new: pd.DataFr
     if not inner:
         return
     outer = grown_box(Layer(shapely.box(*np.array(inner).T)), reach)
-    points = pd.concat([worker.call(exposure_points_in, model, b) for b in outer], ignore_index=True)
-    points = points.drop_duplicates(["uid", "lon", "lat"]).drop(columns="uid")
+    points = worker.call(exposure_points_in, model, outer)
     worker.submit(write_exposure, exposure_rows(points, model, anchor=anchor, inside=inner), anchor, inner)
 
 

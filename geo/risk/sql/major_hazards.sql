@@ -1,4 +1,5 @@
--- The stored GB 18218 major-hazard result of these enterprises (venues count major hazards near them).
-SELECT feature_id, coalesce((details ->> 'major_hazard')::boolean, false) AS major_hazard
-FROM feature_risk
-WHERE kind = 'enterprise' AND feature_id = ANY(%(ids)s)
+-- The stored GB 18218 major-hazard result of these enterprises (venues count major hazards near them): one
+-- primary-key probe per id.
+SELECT r.feature_id, coalesce((r.details ->> 'major_hazard')::boolean, false) AS major_hazard
+FROM unnest(%(ids)s::bigint[]) i(id)
+JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = i.id
