@@ -213,7 +213,6 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
                   | {(t, int(r), a) for t, r, a in zip(p_delta["area_type"], p_delta["resolution"],
                                                        p_delta["area_id"], strict=True)})
     stored = _stored_areas(worker, keys)
-    rows = []
     requery: list[tuple[tuple, str]] = []
     states = {}
     f_groups = {k: g for k, g in f_delta.groupby(["area_type", "resolution", "area_id"], sort=False)}
@@ -256,8 +255,7 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
         states[key] = (counts, top, features, people)
     for key, kind in requery:
         states[key][1][kind] = _top_of(worker, areas, key, kind, top_n)
-    for key, (counts, top, features, people) in states.items():
-        rows.append(_large_row(key, counts, top, features, people, model))
+    rows = _large_rows(states, model)
 
     # small areas: recomputed from all their features (few)
     both = pd.concat([old[["lon", "lat"]], new[["lon", "lat"]], people_old[["lon", "lat"]],
@@ -331,26 +329,37 @@ def _top_of(worker, areas: pd.DataFrame, key: tuple, kind: str, top_n: int) -> l
     return top_lists(entries.assign(area_type=t, resolution=r), top_n).get(key, {}).get(kind, [])
 
 
-def _large_row(key: tuple, counts: dict, top: dict, features: int, people: float, model: dict) -> dict:
-    """An area_risk row from its counts and top scores: the score as aggregate_partition computes it (fed the
-    top scores, which are all the class means use), the levels from the counts."""
-    t, r, a = key
-    kinds = [k for k in sorted(top) if top[k]]
-    entries = [(k, s) for k in kinds for s, _ in top[k]]
-    part = aggregate_partition(t, r, np.array([a] * len(entries), dtype=object),
-                               np.array([k for k, _ in entries], dtype=object),
-                               np.array(["blue"] * len(entries), dtype=object),
-                               np.array([s for _, s in entries], dtype="float64"),
-                               np.zeros(0, dtype=object), np.zeros(0), model)
-    score = float(part["score"].iloc[0]) if len(part) else 0.0
-    rank = max((LEVEL_RANK[lv] for v in counts.values() for lv in v), default=0)
-    level_max = LEVELS[rank]
-    level_banded = str(level_from_score(np.array([score]), model["levels"])[0])
-    return {"area_type": t, "resolution": r, "area_id": a, "score": score, "level_max": level_max,
-            "level_banded": level_banded,
-            "level": level_max if model["area"]["level_rule"] == "max" else level_banded,
-            "counts": json.dumps(counts), "features": features, "population_exposed": people,
-            "top": json.dumps(top)}
+def _large_rows(states: dict, model: dict) -> list[dict]:
+    """The area_risk rows of large areas from their counts and top scores: the score as aggregate_partition
+    computes it (fed the top scores, which are all the class means use: one call per area type and resolution),
+    the levels from the counts."""
+    by_partition: dict[tuple, list] = {}
+    for key in states:
+        by_partition.setdefault(key[:2], []).append(key)
+    scores: dict[tuple, float] = {}
+    for (t, r), keys in by_partition.items():
+        entries = [(a, k, s) for _, _, a in keys for k, top in sorted(states[(t, r, a)][1].items()) for s, _ in top]
+        if not entries:
+            continue
+        part = aggregate_partition(t, r, np.array([e[0] for e in entries], dtype=object),
+                                   np.array([e[1] for e in entries], dtype=object),
+                                   np.array(["blue"] * len(entries), dtype=object),
+                                   np.array([e[2] for e in entries], dtype="float64"),
+                                   np.zeros(0, dtype=object), np.zeros(0), model)
+        scores.update({(t, r, a): float(v) for a, v in zip(part["area_id"], part["score"], strict=True)})
+    rows = []
+    for key, (counts, top, features, people) in states.items():
+        t, r, a = key
+        score = scores.get(key, 0.0)
+        rank = max((LEVEL_RANK[lv] for v in counts.values() for lv in v), default=0)
+        level_max = LEVELS[rank]
+        level_banded = str(level_from_score(np.array([score]), model["levels"])[0])
+        rows.append({"area_type": t, "resolution": r, "area_id": a, "score": score, "level_max": level_max,
+                     "level_banded": level_banded,
+                     "level": level_max if model["area"]["level_rule"] == "max" else level_banded,
+                     "counts": json.dumps(counts), "features": features, "population_exposed": people,
+                     "top": json.dumps(top)})
+    return rows
 
 
 def _small_rows(worker, areas: pd.DataFrame, keys: list[tuple], model: dict) -> pd.DataFrame:

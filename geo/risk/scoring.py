@@ -44,6 +44,8 @@ class ScoreSummary:
     full: bool
     changes: int = 0  # change records taken
     scored: dict[str, int] = field(default_factory=dict)
+    # per class, how many features are at each level: all of them after a full run, those re-scored after an
+    # incremental one (counting a million stored rows would cost more than re-scoring a few)
     levels: dict[str, dict[str, int]] = field(default_factory=dict)
     areas: int = 0
     seconds: float = 0.0
@@ -129,7 +131,8 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             worker.close()
             neighbours.close()
 
-        summary.levels = _level_counts(conn)
+        if summary.full:
+            summary.levels = _level_counts(conn)
         summary.seconds = time.perf_counter() - t0
         execute(conn, "INSERT INTO score_run (full_run, changes, scored, areas, seconds, model_version) "
                       "VALUES (%s, %s, %s, %s, %s, %s)",
@@ -487,6 +490,9 @@ def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: l
     frame.index = pd.RangeIndex(len(frame))
     result: RuleResult = rule(frame, _params(model, kind), as_of)
     level = final_level(result.score, result.direct_red, model["levels"])
+    if ids is not None:
+        found, n = np.unique(np.asarray(level).astype(str), return_counts=True)
+        summary.levels[kind] = {lv: int(dict(zip(found, n, strict=True)).get(lv, 0)) for lv in reversed(LEVELS)}
     worker.submit(_store, kind, frame["feature_id"], result, level, version, ids is None,
                   frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"))
     return frame, result, level
