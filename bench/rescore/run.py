@@ -18,8 +18,8 @@ For each size N, ``--runs`` times:
 
 Reported per size: the median of each, as the time ``score()`` itself took (what the command prints) and as the
 command's wall time (which adds starting Python and importing the libraries, about the same for both), and
-the ratios full / incremental (goals: at least 1 for every size, at least 20 for 10 features).  The machine is shared, so the two alternate run by run and the medians and
-ratios are the figures to quote.
+the ratios full / incremental (goals: at least 1 for every size, at least 20 for 10 features).  The machine is
+shared, so the two alternate run by run and the medians and ratios are the figures to quote.
 """
 
 from __future__ import annotations
