@@ -147,7 +147,8 @@ def test_writers_guard_every_text_cell():
     ws = xlsx_sheet(to_xlsx([item]))
     row = dict(zip(COLUMNS, next(ws.iter_rows(min_row=2, values_only=True)), strict=True))
     assert row == {"rank": 1, "kind": "venue", "id": 7, "source_id": "'-7", "name": "'=1+1", "level": "red",
-                   "score": 90.5, "direct_red": "'@rule", "reasons": "'=T: 1 (-2 pts)", "county_code": None,
+                   "score": 90.5, "direct_red": "'@rule", "reasons": "'=T: 1 (-2 pts)", "hca_grade": None,
+                   "hca_segments": None, "hca_km": None, "hca_where": None, "county_code": None,
                    "county_name": None, "lon": -118.5, "lat": 39.25, "model_version": "'+v"}
     (csv_row,) = csv_rows(to_csv([item]))
     assert csv_row["name"] == "\x01=1+1" and csv_row["source_id"] == "'-7" and csv_row["lon"] == "-118.5"
@@ -169,8 +170,9 @@ def test_default_list_matches_sql(client, conn):
     assert {it["kind"] for it in body["items"]} == set(KINDS)
     for it in body["items"]:
         assert set(it) == {"rank", "kind", "id", "source_id", "name", "level", "score", "direct_red", "reasons",
-                           "county", "lon", "lat", "model_version"}
+                           "hca", "county", "lon", "lat", "model_version"}
         assert it["model_version"] == body["model_version"]
+        assert (it["hca"] is not None) == (it["kind"] == "pipeline")
 
 
 def test_sorting_rules(client, conn):
