@@ -20,7 +20,8 @@ TEXT = {
            "unscored": "未评分", "synthetic": "演示数据（合成），非真实企业",
            "back": "返回地图", "yes": "是",
            "worst_factors": "评分因素（最不利管段 {seq}：管线的得分与等级取该段）",
-           "hca": "高后果区（GB 32167）", "hca_grade": "最高等级", "hca_none": "无高后果区管段",
+           "hca": "高后果区（GB 32167）", "hca_grade": "最高等级", "hca_count": "高后果区管段",
+           "hca_none": "无高后果区管段",
            "hca_total": "{n} 段，{km} km（全线 {all_n} 段，{all_km} km）", "grade": "等级", "segments": "管段数",
            "km": "长度 km", "segment": "管段", "chainage": "里程 km", "conditions": "识别条件",
            "hca_map": "地图上紫色宽带为高后果区管段。", "grade_names": {0: "非高后果区", 1: "Ⅰ级", 2: "Ⅱ级", 3: "Ⅲ级"}},
@@ -32,7 +33,7 @@ TEXT = {
            "unscored": "Not scored",
            "synthetic": "Synthetic demo data, not a real enterprise", "back": "Back to the map", "yes": "yes",
            "worst_factors": "Factors of the score (worst segment {seq}: the pipeline takes its score and level)",
-           "hca": "High-consequence areas (GB 32167)", "hca_grade": "Highest grade",
+           "hca": "High-consequence areas (GB 32167)", "hca_grade": "Highest grade", "hca_count": "HCA segments",
            "hca_none": "No segment is a high-consequence area", "hca_total": "{n} segments, {km} km (of {all_n} "
            "segments, {all_km} km)", "grade": "Grade", "segments": "Segments", "km": "Length km",
            "segment": "Segment", "chainage": "Chainage km", "conditions": "Conditions met",
@@ -169,9 +170,10 @@ def _hca_section(details: dict, t: dict) -> str:
     return f"""<section class="riskmap-hca" data-hca-grade="{grade}" data-hca-segments="{len(listed)}">
   <h2>{html.escape(t["hca"])}</h2>
   <dl><dt>{html.escape(t["hca_grade"])}</dt><dd>{swatch(grade)}{html.escape(names[grade])}</dd>
-      <dt>{html.escape(t["segments"])}</dt><dd>{html.escape(total)}</dd></dl>
+      <dt>{html.escape(t["hca_count"])}</dt><dd>{html.escape(total)}</dd></dl>
   <table class="riskmap-hca-grades"><thead><tr><th>{html.escape(t["grade"])}</th>
-      <th>{html.escape(t["segments"])}</th><th>{html.escape(t["km"])}</th></tr></thead><tbody>{grade_rows}</tbody></table>
+      <th>{html.escape(t["segments"])}</th><th>{html.escape(t["km"])}</th></tr></thead>
+    <tbody>{grade_rows}</tbody></table>
   {segments_table}
 </section>"""
 

@@ -177,15 +177,26 @@ def _text(value: Any) -> str:
 
 def hca_cells(hca: dict | None) -> list[Any]:
     """A pipeline's HCA as spreadsheet cells: its highest grade, how many segments and km are HCAs, and where they
-    lie (``Ⅱ: 2.00–3.00 km (segment 2), ...``, grade by grade, worst first); four empty cells for other kinds."""
+    lie, grade by grade, worst first, neighbouring segments of a grade joined into one stretch
+    (``Ⅲ: 37.61–38.62 km (segment 38), 39.63–41.66 km (segments 40–41); Ⅱ: ...``); four empty cells for other
+    kinds."""
     if hca is None:
         return [None, None, None, None]
     hca_grades = [g for g in hca["by_grade"] if g["grade"] > 0]
-    where = "; ".join(
-        f"{HCA_GRADE_NAMES[g]}: " + ", ".join(f"{s['from_km']:.2f}–{s['to_km']:.2f} km (segment {s['seq']})"
-                                              for s in hca["segments"] if s["grade"] == g)
-        for g in sorted({s["grade"] for s in hca["segments"]}, reverse=True))
-    return [hca["grade"], sum(g["segments"] for g in hca_grades), round(sum(g["km"] for g in hca_grades), 3), where]
+    parts = []
+    for grade in sorted({s["grade"] for s in hca["segments"]}, reverse=True):
+        stretches: list[list[dict]] = []
+        for s in (s for s in hca["segments"] if s["grade"] == grade):  # in line order
+            if stretches and s["seq"] == stretches[-1][-1]["seq"] + 1:
+                stretches[-1].append(s)
+            else:
+                stretches.append([s])
+        parts.append(f"{HCA_GRADE_NAMES[grade]}: " + ", ".join(
+            f"{run[0]['from_km']:.2f}–{run[-1]['to_km']:.2f} km "
+            + (f"(segment {run[0]['seq']})" if len(run) == 1 else f"(segments {run[0]['seq']}–{run[-1]['seq']})")
+            for run in stretches))
+    return [hca["grade"], sum(g["segments"] for g in hca_grades), round(sum(g["km"] for g in hca_grades), 3),
+            "; ".join(parts)]
 
 
 def spreadsheet_rows(items: list[dict], clean=lambda text: text) -> list[list[Any]]:

@@ -104,13 +104,13 @@ def test_risk_list_json_reports_the_hca(client, line):
 
 
 def test_risk_list_csv_reports_the_hca(client, line):
-    """The CSV risk list gives the pipeline's HCA grade, its HCA segments and km, and where they lie; empty cells
-    for other kinds."""
+    """The CSV risk list gives the pipeline's HCA grade, its HCA segments and km, and the stretch they make; empty
+    cells for other kinds."""
     _, pid = line
     r = client.get("/risk-list", params={"level": ALL_LEVELS, "format": "csv"})
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     row = next(r for r in rows if r["kind"] == "pipeline" and int(r["id"]) == pid)
     assert row["hca_grade"] == "2" and row["hca_segments"] == "2"
     assert float(row["hca_km"]) == pytest.approx(2.0, abs=0.01)
-    assert row["hca_where"] == "Ⅱ: 2.00–3.00 km (segment 2), 3.00–4.00 km (segment 3)"
+    assert row["hca_where"] == "Ⅱ: 2.00–4.00 km (segments 2–3)"  # neighbouring segments of a grade joined
     assert all(r["hca_grade"] == r["hca_where"] == "" for r in rows if r["kind"] != "pipeline")

@@ -14,6 +14,7 @@ from api.routes.risk_list import (
     COLUMNS,
     XLSX,
     flatten_reasons,
+    hca_cells,
     negotiate,
     spreadsheet_safe,
     to_csv,
@@ -126,6 +127,23 @@ def test_spreadsheet_safe(value, expected):
 def test_negotiate(accept, fmt):
     """The Accept header picks the supported type of highest q (first listed on a tie), JSON otherwise."""
     assert negotiate(accept) == fmt
+
+
+def test_hca_cells_join_neighbouring_segments_by_grade():
+    """A pipeline's HCA cells: its grade, HCA segments and km, and its stretches grade by grade, worst first,
+    neighbouring segments of one grade joined; four empty cells for other kinds."""
+    def seg(seq, grade):
+        return {"seq": seq, "grade": grade, "from_km": seq * 1.0, "to_km": seq + 1.0, "km": 1.0,
+                "conditions": "", "assumed": False}
+    hca = {"grade": 3, "by_grade": [{"grade": 3, "segments": 3, "km": 3.0}, {"grade": 2, "segments": 1, "km": 1.0},
+                                    {"grade": 1, "segments": 0, "km": 0.0}, {"grade": 0, "segments": 5, "km": 5.0}],
+           "segments": [seg(0, 2), seg(1, 3), seg(2, 3), seg(5, 3)]}
+    assert hca_cells(hca) == [3, 4, 4.0, "Ⅲ: 1.00–3.00 km (segments 1–2), 5.00–6.00 km (segment 5); "
+                                         "Ⅱ: 0.00–1.00 km (segment 0)"]
+    none = {"grade": 0, "by_grade": [{"grade": g, "segments": 0 if g else 2, "km": 0.0 if g else 2.0}
+                                     for g in (3, 2, 1, 0)], "segments": []}
+    assert hca_cells(none) == [0, 0, 0.0, ""]
+    assert hca_cells(None) == [None, None, None, None]
 
 
 def test_flatten_reasons():
