@@ -110,12 +110,15 @@ def summarise_pipelines(segments: pd.DataFrame) -> pd.DataFrame:
                         index=index)
 
 
-def store_pipeline_summaries(conn, model_version: str) -> None:
+def store_pipeline_summaries(conn, model_version: str, segment_ids: list[int] | None = None) -> None:
     """Replace the pipelines' rows of feature_risk with their summaries, from the stored segment results: the
     worst segment's score, level, direct-red reason and factors; the summary in ``details``, with the worst
     segment's own rule outputs (location class, its HCA grade, impact distance...) under
-    ``worst_segment_details``."""
-    segments = query_frame(conn, sql_text("pipeline_summary_segments"),
+    ``worst_segment_details``.  Every pipeline, or only those holding the segments ``segment_ids`` (the
+    re-scored ones of an incremental run)."""
+    if segment_ids is not None and not segment_ids:
+        return
+    segments = query_frame(conn, sql_text("pipeline_summary_segments"), {"ids": segment_ids},
                            column_types={"hca_conditions": pa.string(), "level": pa.string()})
     summary = summarise_pipelines(segments)
     buf = io.StringIO()
@@ -127,5 +130,5 @@ def store_pipeline_summaries(conn, model_version: str) -> None:
         cur.execute("CREATE TEMP TABLE riskmap_pipeline_summary (pipeline_id bigint, worst_seq integer, "
                     "details jsonb) ON COMMIT DROP")
         cur.copy_expert("COPY riskmap_pipeline_summary FROM STDIN WITH (FORMAT csv)", buf)
-    execute(conn, sql_text("pipeline_summaries"), {"version": model_version})
+    execute(conn, sql_text("pipeline_summaries"), {"version": model_version, "all": segment_ids is None})
     execute(conn, "DROP TABLE riskmap_pipeline_summary")

@@ -341,12 +341,13 @@ def _store(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level, v
                   [f.definition for f in result.factors], version, replace_all)
 
 
-def _roll_up_pipelines(conn, version: str) -> None:
+def _roll_up_pipelines(conn, version: str, segment_ids: list[int] | None = None) -> None:
     """A pipeline's risk is its worst segment's (highest level, then highest score), with the segment named, and
-    its high-consequence areas counted over all its segments (geo/risk/pipeline_summary.py)."""
+    its high-consequence areas counted over all its segments (geo/risk/pipeline_summary.py).  Only the pipelines
+    of the segments ``segment_ids`` (all: None)."""
     from geo.risk.pipeline_summary import store_pipeline_summaries
 
-    store_pipeline_summaries(conn, version)
+    store_pipeline_summaries(conn, version, segment_ids)
 
 
 def _drop_stale(conn) -> None:

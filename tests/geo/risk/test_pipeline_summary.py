@@ -186,8 +186,8 @@ def test_incremental_scoring_updates_the_hca_summary(db, tmp_path):
     assert json.dumps(incremental, sort_keys=True) == json.dumps(full, sort_keys=True)
 
 
-def test_migration_0011_makes_the_next_scoring_rewrite_old_summaries(db, tmp_path):
-    """A database scored before migration 0011 (pipeline rows holding their worst segment's details) is fully
+def test_migration_0013_makes_the_next_scoring_rewrite_old_summaries(db, tmp_path):
+    """A database scored before migration 0013 (pipeline rows holding their worst segment's details) is fully
     re-scored by the next `riskmap score` once migrated, which rewrites the pipelines' summaries."""
     from geo import store
 
@@ -196,8 +196,35 @@ def test_migration_0011_makes_the_next_scoring_rewrite_old_summaries(db, tmp_pat
     with db.cursor() as cur:  # as the summaries were stored before: the worst segment's details
         cur.execute("UPDATE feature_risk SET details = jsonb_build_object('hca_grade', 0, 'worst_segment', 6) "
                     "WHERE kind = 'pipeline'")
-        cur.execute("DELETE FROM riskmap_schema_migrations WHERE version = 11")
+        cur.execute("DELETE FROM riskmap_schema_migrations WHERE version = 13")
     db.commit()
-    assert [m.version for m in store.migrate(db)] == [11]
+    assert [m.version for m in store.migrate(db)] == [13]
     assert score(db, load_model(), AS_OF).full
+    assert _stored(db)[1]["details"]["hca_grade"] == 2
+
+
+def test_summaries_of_rescored_segments_only(db, tmp_path):
+    """Given the re-scored segments (an incremental run), only the pipelines holding them are rewritten: none for
+    no segment or a segment of no pipeline, the issue's line for one of its segments."""
+    from geo.risk.pipeline_summary import store_pipeline_summaries
+
+    def make_stale():
+        with db.cursor() as cur:
+            cur.execute("UPDATE feature_risk SET details = '{\"stale\": true}' WHERE kind = 'pipeline'")
+        db.commit()
+
+    case.load_issue_line(db, tmp_path)
+    version = load_model()["version"]
+    score(db, load_model(), AS_OF, full=True)
+    with db.cursor() as cur:
+        cur.execute("SELECT max(id) FROM pipeline_segment")
+        segment_id = cur.fetchone()[0]
+    for ids in ([], [segment_id + 1000]):
+        make_stale()
+        store_pipeline_summaries(db, version, ids)
+        db.commit()
+        assert _stored(db)[1]["details"] == {"stale": True}, ids
+    make_stale()
+    store_pipeline_summaries(db, version, [segment_id])
+    db.commit()
     assert _stored(db)[1]["details"]["hca_grade"] == 2
