@@ -186,19 +186,20 @@ def test_incremental_scoring_updates_the_hca_summary(db, tmp_path):
     assert json.dumps(incremental, sort_keys=True) == json.dumps(full, sort_keys=True)
 
 
-def test_migration_0013_makes_the_next_scoring_rewrite_old_summaries(db, tmp_path):
-    """A database scored before migration 0013 (pipeline rows holding their worst segment's details) is fully
-    re-scored by the next `riskmap score` once migrated, which rewrites the pipelines' summaries."""
+def test_the_pipeline_hca_migration_makes_the_next_scoring_rewrite_old_summaries(db, tmp_path):
+    """A database scored before the migration pipeline_hca_summary (pipeline rows holding their worst segment's
+    details) is fully re-scored by the next `riskmap score` once migrated, which rewrites the summaries."""
     from geo import store
 
+    version = next(m.version for m in store.migrations() if m.name == "pipeline_hca_summary")
     case.load_issue_line(db, tmp_path)
     score(db, load_model(), AS_OF, full=True)
     with db.cursor() as cur:  # as the summaries were stored before: the worst segment's details
         cur.execute("UPDATE feature_risk SET details = jsonb_build_object('hca_grade', 0, 'worst_segment', 6) "
                     "WHERE kind = 'pipeline'")
-        cur.execute("DELETE FROM riskmap_schema_migrations WHERE version = 13")
+        cur.execute("DELETE FROM riskmap_schema_migrations WHERE version = %s", (version,))
     db.commit()
-    assert [m.version for m in store.migrate(db)] == [13]
+    assert [m.version for m in store.migrate(db)] == [version]
     assert score(db, load_model(), AS_OF).full
     assert _stored(db)[1]["details"]["hca_grade"] == 2
 
