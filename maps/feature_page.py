@@ -18,14 +18,27 @@ TEXT = {
            "no_history": "登记资料中没有检查记录", "last_inspection": "最近一次安全检查",
            "last_fire_inspection": "最近一次消防检查",
            "unscored": "未评分", "synthetic": "演示数据（合成），非真实企业",
-           "back": "返回地图", "yes": "是"},
+           "back": "返回地图", "yes": "是",
+           "worst_factors": "评分因素（最不利管段 {seq}：管线的得分与等级取该段）",
+           "hca": "高后果区（GB 32167）", "hca_grade": "最高等级", "hca_count": "高后果区管段",
+           "hca_none": "无高后果区管段",
+           "hca_total": "{n} 段，{km} km（全线 {all_n} 段，{all_km} km）", "grade": "等级", "segments": "管段数",
+           "km": "长度 km", "segment": "管段", "chainage": "里程 km", "conditions": "识别条件",
+           "hca_map": "地图上紫色宽带为高后果区管段。", "grade_names": {0: "非高后果区", 1: "Ⅰ级", 2: "Ⅱ级", 3: "Ⅲ级"}},
     "en": {"score": "Score", "level": "Risk level", "direct_red": "Red by direct rule", "model": "Model version",
            "computed": "Computed", "factors": "Factors of the score", "factor": "Factor", "value": "Value",
            "points": "Points", "assumed": "Assumed (value missing)", "source": "Source", "unit": "Unit",
            "history": "Inspection history", "no_history": "The register records no inspection",
            "last_inspection": "Last safety inspection", "last_fire_inspection": "Last fire inspection",
            "unscored": "Not scored",
-           "synthetic": "Synthetic demo data, not a real enterprise", "back": "Back to the map", "yes": "yes"},
+           "synthetic": "Synthetic demo data, not a real enterprise", "back": "Back to the map", "yes": "yes",
+           "worst_factors": "Factors of the score (worst segment {seq}: the pipeline takes its score and level)",
+           "hca": "High-consequence areas (GB 32167)", "hca_grade": "Highest grade", "hca_count": "HCA segments",
+           "hca_none": "No segment is a high-consequence area", "hca_total": "{n} segments, {km} km (of {all_n} "
+           "segments, {all_km} km)", "grade": "Grade", "segments": "Segments", "km": "Length km",
+           "segment": "Segment", "chainage": "Chainage km", "conditions": "Conditions met",
+           "hca_map": "On the map, the purple bands are the high-consequence segments.",
+           "grade_names": {0: "not an HCA", 1: "grade Ⅰ", 2: "grade Ⅱ", 3: "grade Ⅲ"}},
 }
 
 
@@ -37,10 +50,21 @@ def _value(v) -> str:
     return str(v)
 
 
+# high-consequence-area segments on a pipeline's map, darker for a more severe grade (Ⅰ, Ⅱ, Ⅲ)
+HCA_COLOURS = {1: "#ce93d8", 2: "#ab47bc", 3: "#6a1b9a"}
+HCA_STYLE = ("<style>.riskmap-hca table { border-collapse: collapse; margin-bottom: 8px; }"
+             " .riskmap-hca th, .riskmap-hca td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }"
+             " .riskmap-hca th { background: #f3f3f3; }"
+             " .riskmap-hca i { display: inline-block; width: 12px; height: 12px; margin-right: 6px;"
+             " vertical-align: middle; }</style>")
+
+
 def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_url: str = assets.STATIC_URL,
-                 nearby: dict | None = None) -> str:
+                 nearby: dict | None = None, hca_lines: list[dict] | None = None) -> str:
     """The HTML page of one explained feature (the GeoJSON Feature of GET /features/{kind}/{id}), with the risks
-    around it (``nearby``: a /risks/near document) on its map."""
+    around it (``nearby``: a /risks/near document) on its map.  A pipeline's page also has its high-consequence
+    areas: the summary over all its segments, and their lines (``hca_lines``: GeoJSON Features with their seq)
+    drawn on the map."""
     t = TEXT[language]
     p = feature["properties"]
     level = p.get("level")
@@ -63,6 +87,17 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
                                       "fillOpacity": 0.5},
             marker=folium.CircleMarker(radius=5, color="#555", weight=1, fill=True, fill_opacity=0.8),
             tooltip=folium.GeoJsonTooltip(["name", "level", "distance_m"], labels=False)).add_to(m)
+    details = p.get("details") or {}
+    is_summary = p["kind"] == "pipeline" and "hca_by_grade" in details
+    if is_summary and hca_lines:
+        grades = {s["seq"]: s["grade"] for s in details.get("hca_segments") or []}
+        for line in hca_lines:
+            line["properties"]["grade"] = t["grade_names"].get(grades.get(line["properties"]["seq"]), "")
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": hca_lines}, name="hca",
+            style_function=lambda f: {"color": HCA_COLOURS.get(grades.get(f["properties"]["seq"]), "#ab47bc"),
+                                      "weight": 16, "opacity": 0.6, "lineCap": "butt"},
+            tooltip=folium.GeoJsonTooltip(["seq", "grade"], aliases=[t["segment"], t["grade"]])).add_to(m)
     shape.add_to(m)
     m.fit_bounds(_bounds(feature["geometry"]), max_zoom=15)
 
@@ -84,6 +119,9 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
     attributes = p.get("attributes") or {}
     dates = [(t[k], attributes[k]) for k in ("last_inspection", "last_fire_inspection") if attributes.get(k)]
     history = "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in dates) or html.escape(t["no_history"])
+    factors_title = t["worst_factors"].format(seq=details["worst_segment"]) if is_summary else t["factors"]
+    if is_summary:
+        m.get_root().header.add_child(folium.Element(HCA_STYLE), name="hca_style")
     body = f"""
 <div class="riskmap-detail" data-level="{html.escape(level or '')}" data-nearby="{len(around)}">
   <p><a href="/?lang={language}">{html.escape(t["back"])}</a></p>
@@ -91,12 +129,53 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
       {html.escape(str(p.get("source_id") or ""))}</small></h1>
   {synthetic}
   <dl>{"".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts)}</dl>
-  <h2>{html.escape(t["factors"])}</h2>
+  {_hca_section(details, t) if is_summary else ""}
+  <h2>{html.escape(factors_title)}</h2>
   <table class="riskmap-factor-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
   <h2>{html.escape(t["history"])}</h2>
   <p class="riskmap-history">{history}</p>
 </div>"""
     return detail_page(m, body, f"{p['name']} · riskmap", language, static_url)
+
+
+def _km(value) -> str:
+    return f"{float(value):.2f}"
+
+
+def _hca_section(details: dict, t: dict) -> str:
+    """A pipeline's high-consequence areas: its highest grade, the segments and km per grade, and the HCA
+    segments with their chainage, grade and the GB 32167 conditions met (from its summary)."""
+    names = t["grade_names"]
+    grade = int(details.get("hca_grade") or 0)
+    listed = details.get("hca_segments") or []
+    by_grade = details.get("hca_by_grade") or []
+    hca_km = sum(float(g["km"]) for g in by_grade if g["grade"] > 0)
+    total = t["hca_total"].format(n=len(listed), km=_km(hca_km), all_n=details.get("segments", 0),
+                                  all_km=_km(details.get("length_km", 0)))
+    swatch = lambda g: f'<i style="background:{HCA_COLOURS[g]}"></i>' if g in HCA_COLOURS else ""  # noqa: E731
+    grade_rows = "".join(
+        f'<tr data-grade-row="{g["grade"]}"><td>{swatch(g["grade"])}{html.escape(names[g["grade"]])}</td>'
+        f'<td>{int(g["segments"])}</td><td>{_km(g["km"])}</td></tr>' for g in by_grade)
+    segment_rows = "".join(
+        f'<tr data-seq="{int(s["seq"])}" data-grade="{int(s["grade"])}"><td>{int(s["seq"])}</td>'
+        f'<td>{_km(s["from_km"])}–{_km(s["to_km"])}</td><td>{_km(s["km"])}</td>'
+        f'<td>{swatch(s["grade"])}{html.escape(names[s["grade"]])}</td>'
+        f'<td>{html.escape(s.get("conditions") or "")}</td><td>{t["yes"] if s.get("assumed") else ""}</td></tr>'
+        for s in listed)
+    head = "".join(f"<th>{html.escape(t[k])}</th>" for k in ("segment", "chainage", "km", "grade", "conditions",
+                                                             "assumed"))
+    segments_table = (f'<table class="riskmap-hca-segments"><thead><tr>{head}</tr></thead>'
+                      f"<tbody>{segment_rows}</tbody></table><p>{html.escape(t['hca_map'])}</p>"
+                      if listed else f"<p>{html.escape(t['hca_none'])}</p>")
+    return f"""<section class="riskmap-hca" data-hca-grade="{grade}" data-hca-segments="{len(listed)}">
+  <h2>{html.escape(t["hca"])}</h2>
+  <dl><dt>{html.escape(t["hca_grade"])}</dt><dd>{swatch(grade)}{html.escape(names[grade])}</dd>
+      <dt>{html.escape(t["hca_count"])}</dt><dd>{html.escape(total)}</dd></dl>
+  <table class="riskmap-hca-grades"><thead><tr><th>{html.escape(t["grade"])}</th>
+      <th>{html.escape(t["segments"])}</th><th>{html.escape(t["km"])}</th></tr></thead>
+    <tbody>{grade_rows}</tbody></table>
+  {segments_table}
+</section>"""
 
 
 def _bounds(geometry: dict) -> list[list[float]]:

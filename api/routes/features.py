@@ -70,6 +70,43 @@ class FeaturePage(BaseModel):
     links: list[Link]
 
 
+class HCAGrade(BaseModel):
+    """How much of a pipeline lies in one GB 32167 high-consequence-area grade."""
+
+    grade: int = Field(ge=0, le=3, description="0 = not an HCA, 1 = Ⅰ, 2 = Ⅱ, 3 = Ⅲ (most severe).")
+    segments: int = Field(description="Scored segments (about 1 km) in this grade.")
+    km: float = Field(description="Their length in km (three decimals).")
+
+
+class HCASegment(BaseModel):
+    """One segment graded Ⅰ or above."""
+
+    seq: int = Field(description="The segment's place along its pipeline, from 0 (as in /pipeline-segments).")
+    grade: int = Field(ge=1, le=3)
+    from_km: float = Field(description="Where it starts, km along the line from its start (chainage).")
+    to_km: float = Field(description="Where it ends, km along the line.")
+    km: float
+    conditions: str | None = Field(description="The GB 32167 conditions met and the grade each gives.")
+    assumed: bool = Field(description="The grade rests on a value missing from the register (a conservative "
+                                      "one was used).")
+
+
+class PipelineDetails(BaseModel):
+    """A pipeline's details: its summary over all its segments.  The score, level and factors are those of its
+    worst segment (highest level, then highest score); its high-consequence areas are counted over every
+    segment, whichever scores highest."""
+
+    segments: int
+    red_segments: int
+    length_km: float
+    worst_segment: int = Field(description="The seq of the worst segment, whose score and factors these are.")
+    worst_segment_details: dict[str, Any] = Field(description="That segment's own rule outputs (location class, "
+                                                              "its HCA grade, impact distance, relative risk).")
+    hca_grade: int = Field(ge=0, le=3, description="The highest HCA grade of any segment (0 = none).")
+    hca_by_grade: list[HCAGrade] = Field(description="Per grade, worst first (3, 2, 1, 0).")
+    hca_segments: list[HCASegment] = Field(description="The segments graded Ⅰ or above, in line order.")
+
+
 class ExplainedProperties(FeatureProperties):
     attributes: dict[str, Any]
     extra_properties: dict[str, Any]
@@ -77,7 +114,9 @@ class ExplainedProperties(FeatureProperties):
     updated_at: str
     model_version: str | None
     computed_at: str | None
-    details: dict[str, Any] | None
+    details: PipelineDetails | dict[str, Any] | None = Field(
+        description="The rule's outputs (S and R, the pond grade, ...); for a pipeline its summary over all its "
+                    "segments, with its high-consequence areas.")
     factors: list[Factor]
 
 
@@ -170,9 +209,22 @@ def feature_detail(
         centre = shapely.geometry.shape(feature["geometry"]).representative_point()
         nearby = json.loads(near_document(conn, request.app.state.model, centre.x, centre.y, NEARBY_M, list(RISK_KINDS),
                                           None, NEARBY_LIMIT))
-        page = feature_page(feature, basemap(settings.basemap, settings.basemap_key), lang, nearby=nearby)
+        hca_lines = pipeline_hca_lines(conn, feature) if kind == "pipeline" else None
+        page = feature_page(feature, basemap(settings.basemap, settings.basemap_key), lang, nearby=nearby,
+                            hca_lines=hca_lines)
         return HTMLResponse(page)
     return geojson(row[0])
+
+
+def pipeline_hca_lines(conn, feature: dict) -> list[dict]:
+    """The lines of a pipeline's HCA segments (GeoJSON Features with their seq), for its page's map."""
+    p = feature["properties"]
+    seqs = [s["seq"] for s in (p.get("details") or {}).get("hca_segments") or []]
+    if not seqs:
+        return []
+    with conn.cursor() as cur:
+        cur.execute(sql_text("pipeline_hca_lines"), {"id": p["id"], "seqs": seqs})
+        return [json.loads(row[0]) for row in cur.fetchall()]
 
 
 def wants_html(request: Request) -> bool:
@@ -188,7 +240,7 @@ class SegmentProperties(BaseModel):
     id: int
     pipeline_id: int
     name: str = Field(description="The pipeline's name.")
-    seq: int = Field(description="The segment's place along its pipeline, from 1.")
+    seq: int = Field(description="The segment's place along its pipeline, from 0.")
     length_m: float
     score: float | None
     level: Level | None

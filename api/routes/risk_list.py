@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes import RISK_KINDS, Level, sql_text
-from api.routes.features import Kind, parse_levels
+from api.routes.features import HCAGrade, HCASegment, Kind, parse_levels
 from geo.errors import NotFound
 from geo.risk.framework import LEVELS
 
@@ -47,8 +47,9 @@ AREA_PATTERN = r"^[0-9A-Za-z]{1,32}$"  # admin codes are digits, H3 indexes hex 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # The spreadsheet columns, in order (the JSON members, with the county split in two and the reasons flattened).
-COLUMNS = ("rank", "kind", "id", "source_id", "name", "level", "score", "direct_red", "reasons", "county_code",
-           "county_name", "lon", "lat", "model_version")
+COLUMNS = ("rank", "kind", "id", "source_id", "name", "level", "score", "direct_red", "reasons", "hca_grade",
+           "hca_segments", "hca_km", "hca_where", "county_code", "county_name", "lon", "lat", "model_version")
+HCA_GRADE_NAMES = {1: "Ⅰ", 2: "Ⅱ", 3: "Ⅲ"}
 MAX_WIDTH = 80  # XLSX column width cap, in characters
 
 
@@ -67,6 +68,14 @@ class County(BaseModel):
     name: str
 
 
+class PipelineHCA(BaseModel):
+    """A pipeline's high-consequence areas (GB 32167), counted over all its segments."""
+
+    grade: int = Field(ge=0, le=3, description="The highest HCA grade of any segment: 0 none, 1 Ⅰ, 2 Ⅱ, 3 Ⅲ.")
+    by_grade: list[HCAGrade] = Field(description="Segments and km per grade, worst first (3, 2, 1, 0).")
+    segments: list[HCASegment] = Field(description="The segments graded Ⅰ or above, in line order.")
+
+
 class RiskListItem(BaseModel):
     rank: int = Field(description="1 for the worst risk.")
     kind: Kind
@@ -76,7 +85,10 @@ class RiskListItem(BaseModel):
     level: Level
     score: float = Field(description="0-100, two decimals.")
     direct_red: str | None = Field(description="The direct-red rule that fired (重大事故隐患 and the like), or null.")
-    reasons: list[Reason] = Field(description="The three factors that gave the most points, most first.")
+    reasons: list[Reason] = Field(description="The three factors that gave the most points, most first (a "
+                                              "pipeline's: those of its worst segment).")
+    hca: PipelineHCA | None = Field(None, description="Pipelines: their high-consequence areas over all their "
+                                                      "segments, whichever scores highest; null for other kinds.")
     county: County | None = Field(description="The county holding the feature's point on surface.")
     lon: float = Field(description="Longitude of the point on surface (WGS 84, six decimals).")
     lat: float = Field(description="Latitude of the point on surface (WGS 84, six decimals).")
@@ -163,6 +175,30 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def hca_cells(hca: dict | None) -> list[Any]:
+    """A pipeline's HCA as spreadsheet cells: its highest grade, how many segments and km are HCAs, and where they
+    lie, grade by grade, worst first, neighbouring segments of a grade joined into one stretch
+    (``Ⅲ: 37.61–38.62 km (segment 38), 39.63–41.66 km (segments 40–41); Ⅱ: ...``); four empty cells for other
+    kinds."""
+    if hca is None:
+        return [None, None, None, None]
+    hca_grades = [g for g in hca["by_grade"] if g["grade"] > 0]
+    parts = []
+    for grade in sorted({s["grade"] for s in hca["segments"]}, reverse=True):
+        stretches: list[list[dict]] = []
+        for s in (s for s in hca["segments"] if s["grade"] == grade):  # in line order
+            if stretches and s["seq"] == stretches[-1][-1]["seq"] + 1:
+                stretches[-1].append(s)
+            else:
+                stretches.append([s])
+        parts.append(f"{HCA_GRADE_NAMES[grade]}: " + ", ".join(
+            f"{run[0]['from_km']:.2f}–{run[-1]['to_km']:.2f} km "
+            + (f"(segment {run[0]['seq']})" if len(run) == 1 else f"(segments {run[0]['seq']}–{run[-1]['seq']})")
+            for run in stretches))
+    return [hca["grade"], sum(g["segments"] for g in hca_grades), round(sum(g["km"] for g in hca_grades), 3),
+            "; ".join(parts)]
+
+
 def spreadsheet_rows(items: list[dict], clean=lambda text: text) -> list[list[Any]]:
     """The items as spreadsheet rows (COLUMNS order): numbers stay numbers, text is passed through ``clean`` and
     then made formula-safe."""
@@ -170,7 +206,8 @@ def spreadsheet_rows(items: list[dict], clean=lambda text: text) -> list[list[An
     for it in items:
         county = it["county"] or {}
         row = [it["rank"], it["kind"], it["id"], it["source_id"], it["name"], it["level"], it["score"],
-               it["direct_red"], flatten_reasons(it["reasons"]), county.get("admin_code"), county.get("name"),
+               it["direct_red"], flatten_reasons(it["reasons"]), *hca_cells(it.get("hca")), county.get("admin_code"),
+               county.get("name"),
                it["lon"], it["lat"], it["model_version"]]
         rows.append([spreadsheet_safe(clean(v)) if isinstance(v, str) else v for v in row])
     return rows
@@ -208,7 +245,7 @@ def to_xlsx(items: list[dict]) -> bytes:
     for i, name in enumerate(COLUMNS, start=1):
         widest = max([_width(name)] + [_width(r[i - 1]) for r in rows])
         ws.column_dimensions[get_column_letter(i)].width = min(widest + 2, MAX_WIDTH)
-    number_formats = {"score": "0.00", "lon": "0.000000", "lat": "0.000000"}
+    number_formats = {"score": "0.00", "hca_km": "0.000", "lon": "0.000000", "lat": "0.000000"}
     for name, fmt in number_formats.items():
         col = COLUMNS.index(name) + 1
         for (cell,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
@@ -265,7 +302,9 @@ def risk_list(
     blue, then by score (two decimals) descending, then kind and id.  Each row gives the rank, the feature, its
     level and score, the direct-red reason (or null), the reasons (the three factors that gave the most points,
     with their title, value, points and source), the county holding its point on surface, that point's
-    coordinates and the model version.  Pipelines are listed once, with the risk of their worst segment.
+    coordinates and the model version.  Pipelines are listed once, with the risk of their worst segment, and
+    their high-consequence areas over all their segments (`hca`: the highest grade, segments and km per grade,
+    and which segments).
 
     `area` restricts the list to the features intersecting an administrative area (by code) or an H3 cell of the
     area risk (by index); an unknown one is a 404.  CSV (UTF-8 with BOM) and XLSX are attachments for

@@ -7,8 +7,8 @@
 --
 -- A feature is in the area when its geometry intersects the area's.  Pipelines are listed once, by their pipeline
 -- row of feature_risk (the rolled-up risk of the line: that of its worst segment); their factors are defined under
--- the kind 'pipeline_segment' of risk_factor_def.  Order: level (worst first), score as published (two decimals)
--- descending, kind, id.  Each row carries the three factors that gave the most points (the reasons), the county
+-- the kind 'pipeline_segment' of risk_factor_def; their high-consequence areas (hca) are those of all their
+-- segments.  Order: level (worst first), score as published (two decimals) descending, kind, id.  Each row carries the three factors that gave the most points (the reasons), the county
 -- holding the feature's point on surface and the coordinates of that point.
 WITH zone AS (
     SELECT geom FROM area WHERE admin_code = %(admin_code)s
@@ -17,28 +17,28 @@ WITH zone AS (
 ),
 listed AS (
     SELECT 'enterprise' AS kind, f.id, f.source_id, f.name, f.geom, r.score, r.level, r.direct_red, r.factors,
-           r.model_version, 'enterprise' AS factor_kind
+           r.model_version, 'enterprise' AS factor_kind, NULL::jsonb AS summary
     FROM feature_risk r
     JOIN enterprise f ON f.id = r.feature_id
     WHERE r.kind = 'enterprise' AND 'enterprise' = ANY(%(kinds)s) AND r.level = ANY(%(levels)s)
       AND (NOT %(zoned)s OR EXISTS (SELECT 1 FROM zone z WHERE f.geom && z.geom AND ST_Intersects(f.geom, z.geom)))
     UNION ALL
     SELECT 'tailings_pond', f.id, f.source_id, f.name, f.geom, r.score, r.level, r.direct_red, r.factors,
-           r.model_version, 'tailings_pond'
+           r.model_version, 'tailings_pond', NULL::jsonb
     FROM feature_risk r
     JOIN tailings_pond f ON f.id = r.feature_id
     WHERE r.kind = 'tailings_pond' AND 'tailings_pond' = ANY(%(kinds)s) AND r.level = ANY(%(levels)s)
       AND (NOT %(zoned)s OR EXISTS (SELECT 1 FROM zone z WHERE f.geom && z.geom AND ST_Intersects(f.geom, z.geom)))
     UNION ALL
     SELECT 'pipeline', f.id, f.source_id, f.name, f.geom, r.score, r.level, r.direct_red, r.factors,
-           r.model_version, 'pipeline_segment'
+           r.model_version, 'pipeline_segment', r.details
     FROM feature_risk r
     JOIN pipeline f ON f.id = r.feature_id
     WHERE r.kind = 'pipeline' AND 'pipeline' = ANY(%(kinds)s) AND r.level = ANY(%(levels)s)
       AND (NOT %(zoned)s OR EXISTS (SELECT 1 FROM zone z WHERE f.geom && z.geom AND ST_Intersects(f.geom, z.geom)))
     UNION ALL
     SELECT 'venue', f.id, f.source_id, f.name, f.geom, r.score, r.level, r.direct_red, r.factors,
-           r.model_version, 'venue'
+           r.model_version, 'venue', NULL::jsonb
     FROM feature_risk r
     JOIN venue f ON f.id = r.feature_id
     WHERE r.kind = 'venue' AND 'venue' = ANY(%(kinds)s) AND r.level = ANY(%(levels)s)
@@ -51,7 +51,11 @@ SELECT l.kind, l.id, l.source_id, l.name, l.level,
        county.admin_code AS county_code, county.name AS county_name,
        round(ST_X(p.pt)::numeric, 6)::double precision AS lon,
        round(ST_Y(p.pt)::numeric, 6)::double precision AS lat,
-       l.model_version
+       l.model_version,
+       -- a pipeline's high-consequence areas, from its summary over all its segments (geo/risk/pipeline_summary.py)
+       CASE WHEN l.summary ? 'hca_by_grade' THEN json_build_object(
+           'grade', l.summary -> 'hca_grade', 'by_grade', l.summary -> 'hca_by_grade',
+           'segments', l.summary -> 'hca_segments') END AS hca
 FROM listed l
 CROSS JOIN LATERAL (SELECT ST_PointOnSurface(l.geom) AS pt) p
 LEFT JOIN LATERAL (

@@ -505,24 +505,13 @@ def _store(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level, v
                   [f.definition for f in result.factors], version, replace_all)
 
 
-def _roll_up_pipelines(conn, version: str, segment_ids: list[int] | None) -> None:
-    """A pipeline's risk is its worst segment's (highest level, then highest score), with the segment named.
-    Only the pipelines of the re-scored segments (all: None)."""
-    execute(conn, """
-        DELETE FROM feature_risk WHERE kind = 'pipeline' AND (%(ids)s::bigint[] IS NULL OR feature_id IN
-            (SELECT pipeline_id FROM pipeline_segment WHERE id = ANY(%(ids)s)));
-        INSERT INTO feature_risk (kind, feature_id, score, level, direct_red, factors, details, model_version)
-        SELECT DISTINCT ON (g.pipeline_id) 'pipeline', g.pipeline_id, r.score, r.level, r.direct_red, r.factors,
-               r.details || jsonb_build_object('worst_segment', g.seq, 'segments', count(*) OVER w,
-                                               'red_segments', count(*) FILTER (WHERE r.level = 'red') OVER w),
-               %(version)s
-        FROM pipeline_segment g
-        JOIN feature_risk r ON r.kind = 'pipeline_segment' AND r.feature_id = g.id
-        WHERE %(ids)s::bigint[] IS NULL OR g.pipeline_id IN
-            (SELECT pipeline_id FROM pipeline_segment WHERE id = ANY(%(ids)s))
-        WINDOW w AS (PARTITION BY g.pipeline_id)
-        ORDER BY g.pipeline_id, array_position(%(levels)s::text[], r.level) DESC, r.score DESC, g.seq
-    """, {"levels": list(LEVELS), "version": version, "ids": segment_ids})
+def _roll_up_pipelines(conn, version: str, segment_ids: list[int] | None = None) -> None:
+    """A pipeline's risk is its worst segment's (highest level, then highest score), with the segment named, and
+    its high-consequence areas counted over all its segments (geo/risk/pipeline_summary.py).  Only the pipelines
+    of the segments ``segment_ids`` (all: None)."""
+    from geo.risk.pipeline_summary import store_pipeline_summaries
+
+    store_pipeline_summaries(conn, version, segment_ids)
 
 
 def _drop_stale(conn) -> None:

@@ -86,6 +86,23 @@ def test_pipeline_detail_uses_segment_factor_definitions(client):
     assert {"worst_segment", "segments"} <= set(p["details"])
 
 
+def test_every_pipelines_hca_grade_is_its_highest_segments(client, conn):
+    """On the demo, each pipeline's details give the highest HCA grade of its segments and their count per grade,
+    whatever segment scores highest (issue 13 item 8)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT g.pipeline_id, array_agg((r.details ->> 'hca_grade')::integer ORDER BY g.seq) "
+                    "FROM pipeline_segment g JOIN feature_risk r ON r.kind = 'pipeline_segment' "
+                    "AND r.feature_id = g.id GROUP BY g.pipeline_id")
+        grades = dict(cur.fetchall())
+    assert any(max(g) > 0 for g in grades.values())
+    for pid, segment_grades in grades.items():
+        d = client.get(f"/features/pipeline/{pid}").json()["properties"]["details"]
+        assert d["hca_grade"] == max(segment_grades)
+        assert {g["grade"]: g["segments"] for g in d["hca_by_grade"]} == {
+            g: segment_grades.count(g) for g in (3, 2, 1, 0)}
+        assert [s["seq"] for s in d["hca_segments"]] == [i for i, g in enumerate(segment_grades) if g > 0]
+
+
 def test_unknown_id_is_404(client):
     """An id that does not exist is a 404 problem."""
     r = client.get("/features/venue/999999")

@@ -14,6 +14,7 @@ from api.routes.risk_list import (
     COLUMNS,
     XLSX,
     flatten_reasons,
+    hca_cells,
     negotiate,
     spreadsheet_safe,
     to_csv,
@@ -128,6 +129,23 @@ def test_negotiate(accept, fmt):
     assert negotiate(accept) == fmt
 
 
+def test_hca_cells_join_neighbouring_segments_by_grade():
+    """A pipeline's HCA cells: its grade, HCA segments and km, and its stretches grade by grade, worst first,
+    neighbouring segments of one grade joined; four empty cells for other kinds."""
+    def seg(seq, grade):
+        return {"seq": seq, "grade": grade, "from_km": seq * 1.0, "to_km": seq + 1.0, "km": 1.0,
+                "conditions": "", "assumed": False}
+    hca = {"grade": 3, "by_grade": [{"grade": 3, "segments": 3, "km": 3.0}, {"grade": 2, "segments": 1, "km": 1.0},
+                                    {"grade": 1, "segments": 0, "km": 0.0}, {"grade": 0, "segments": 5, "km": 5.0}],
+           "segments": [seg(0, 2), seg(1, 3), seg(2, 3), seg(5, 3)]}
+    assert hca_cells(hca) == [3, 4, 4.0, "Ⅲ: 1.00–3.00 km (segments 1–2), 5.00–6.00 km (segment 5); "
+                                         "Ⅱ: 0.00–1.00 km (segment 0)"]
+    none = {"grade": 0, "by_grade": [{"grade": g, "segments": 0 if g else 2, "km": 0.0 if g else 2.0}
+                                     for g in (3, 2, 1, 0)], "segments": []}
+    assert hca_cells(none) == [0, 0, 0.0, ""]
+    assert hca_cells(None) == [None, None, None, None]
+
+
 def test_flatten_reasons():
     """Reasons become one readable cell: title: value (points pts), separated by ' ; '."""
     reasons = [{"factor": "exits_blocked", "title": "An exit blocked", "value": True, "points": 25, "source": "s"},
@@ -147,7 +165,8 @@ def test_writers_guard_every_text_cell():
     ws = xlsx_sheet(to_xlsx([item]))
     row = dict(zip(COLUMNS, next(ws.iter_rows(min_row=2, values_only=True)), strict=True))
     assert row == {"rank": 1, "kind": "venue", "id": 7, "source_id": "'-7", "name": "'=1+1", "level": "red",
-                   "score": 90.5, "direct_red": "'@rule", "reasons": "'=T: 1 (-2 pts)", "county_code": None,
+                   "score": 90.5, "direct_red": "'@rule", "reasons": "'=T: 1 (-2 pts)", "hca_grade": None,
+                   "hca_segments": None, "hca_km": None, "hca_where": None, "county_code": None,
                    "county_name": None, "lon": -118.5, "lat": 39.25, "model_version": "'+v"}
     (csv_row,) = csv_rows(to_csv([item]))
     assert csv_row["name"] == "\x01=1+1" and csv_row["source_id"] == "'-7" and csv_row["lon"] == "-118.5"
@@ -169,8 +188,9 @@ def test_default_list_matches_sql(client, conn):
     assert {it["kind"] for it in body["items"]} == set(KINDS)
     for it in body["items"]:
         assert set(it) == {"rank", "kind", "id", "source_id", "name", "level", "score", "direct_red", "reasons",
-                           "county", "lon", "lat", "model_version"}
+                           "hca", "county", "lon", "lat", "model_version"}
         assert it["model_version"] == body["model_version"]
+        assert (it["hca"] is not None) == (it["kind"] == "pipeline")
 
 
 def test_sorting_rules(client, conn):
