@@ -26,6 +26,7 @@ are: its transaction rolls back whole, so the next write's run, or ``riskmap sco
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -126,6 +127,7 @@ class Rescorer:
         self._closed = False
         self._child = None  # the scoring process of the run in progress
         self._thread: threading.Thread | None = None
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future]] = []  # of wait_async
 
     def warm(self) -> None:
         """Start the fork server now (it imports the scoring modules in its own process, in the background), so
@@ -159,6 +161,42 @@ class Rescorer:
                 self._cond.wait(left)
             return self._outcomes[ticket]
 
+    async def wait_async(self, ticket: int, timeout: float) -> RunOutcome | None:
+        """As ``wait``, for a coroutine: the waiting takes no thread (a request thread is what the other
+        requests need; a write's wait for its scores must not take one from them)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        entry = (ticket, loop, future)
+        with self._cond:
+            if ticket in self._outcomes:
+                return self._outcomes[ticket]
+            if self._closed:
+                return None
+            self._waiters.append(entry)
+        try:
+            return await asyncio.wait_for(future, max(0.0, timeout))
+        except TimeoutError:
+            return None
+        finally:
+            with self._cond:
+                if entry in self._waiters:
+                    self._waiters.remove(entry)
+
+    def _wake(self, upto: int | None) -> None:
+        """Answer the coroutines waiting for tickets up to ``upto`` (all of them, with None, when None)."""
+        with self._cond:
+            due = [w for w in self._waiters if upto is None or w[0] <= upto]
+            self._waiters = [w for w in self._waiters if w not in due]
+            outcomes = {t: self._outcomes.get(t) if upto is not None else None for t, _, _ in due}
+        for ticket, loop, future in due:
+            def answer(future=future, outcome=outcomes[ticket]):
+                if not future.done():
+                    future.set_result(outcome)
+            try:
+                loop.call_soon_threadsafe(answer)
+            except RuntimeError:  # that event loop has closed: nobody waits there any more
+                pass
+
     def state(self) -> dict:
         """This process's view: running or not, since when, and the last outcome."""
         with self._cond:
@@ -190,6 +228,7 @@ class Rescorer:
                 self._running_since = None
                 self.last = outcome
                 self._cond.notify_all()
+            self._wake(upto)
 
     def _run_once(self) -> RunOutcome:
         ctx = _context()
@@ -234,3 +273,4 @@ class Rescorer:
             child.terminate()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._wake(None)

@@ -39,6 +39,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from psycopg2 import sql
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.access import WriteAccess
 from api.dependencies import Connection, LazyConnection
@@ -120,14 +121,18 @@ class Rescoring:
     def __init__(self, rescorer: Rescorer, wait_s: float):
         self.rescorer, self.wait_s = rescorer, wait_s
 
-    def after_commit(self, conn: LazyConnection) -> Scoring:
-        """Ask for the run that covers the committed write and wait for it, up to ``rescore_wait_s``."""
-        conn.release(broken=False)  # nothing more to read: the connection serves other requests meanwhile
+    async def after_commit(self, conn: LazyConnection) -> Scoring:
+        """Ask for the run that covers the committed write and wait for it, up to ``rescore_wait_s``, holding
+        neither a connection nor a thread meanwhile (the other requests need both)."""
+        if conn.release_is_instant(False):
+            conn.release(False)
+        else:
+            await run_in_threadpool(conn.release, False)
         try:
             ticket = self.rescorer.request()
         except RuntimeError:  # the service is stopping: the changes stay recorded for the next run
             return Scoring.of(None)
-        return Scoring.of(self.rescorer.wait(ticket, self.wait_s))
+        return Scoring.of(await self.rescorer.wait_async(ticket, self.wait_s))
 
 
 async def _rescoring(request: Request) -> Rescoring:
@@ -229,7 +234,7 @@ def _id_of(conn, kind: str, source_id: str) -> int | None:
 
 
 @router.post("/imports", response_model=ImportResult, summary="Upload a file of features")
-def post_import(
+async def post_import(
     conn: Connection,
     rescore: Rescore,
     kind: Annotated[ImportKind, Form(description="The class of the features in the file.")],
@@ -248,14 +253,18 @@ def post_import(
     if suffix not in UPLOAD_SUFFIXES:
         raise body_error("file", f"{name!r}: unsupported file type {suffix or '(none)'}; expected one of "
                                  f"{', '.join(UPLOAD_SUFFIXES)} (a Shapefile as a .zip)")
-    raw = conn.raw()
-    with tempfile.TemporaryDirectory(prefix="riskmap-upload-") as d:
-        path = Path(d) / f"upload{suffix}"
-        with open(path, "wb") as out:
-            shutil.copyfileobj(file.file, out, 1 << 20)
-        report = _write(raw, kind, lambda: import_file(raw, path, kind, crs=crs, layer=layer, encoding=encoding,
-                                                       display_name=name))
-    return ImportResult(report=report.as_dict(), scoring=rescore.after_commit(conn))
+
+    def upload():  # the database work and the file's reading, in a request thread
+        raw = conn.raw()
+        with tempfile.TemporaryDirectory(prefix="riskmap-upload-") as d:
+            path = Path(d) / f"upload{suffix}"
+            with open(path, "wb") as out:
+                shutil.copyfileobj(file.file, out, 1 << 20)
+            return _write(raw, kind, lambda: import_file(raw, path, kind, crs=crs, layer=layer, encoding=encoding,
+                                                         display_name=name))
+
+    report = await run_in_threadpool(upload)
+    return ImportResult(report=report.as_dict(), scoring=await rescore.after_commit(conn))
 
 
 def _source_id(props: dict) -> str:
@@ -268,67 +277,73 @@ def _source_id(props: dict) -> str:
 @router.post("/features/{kind}", response_model=WriteResult, status_code=201, summary="Add one feature",
              responses={409: {"description": "A feature with this source_id exists (use PATCH), or a concurrent "
                                              "write was in the way (then with Retry-After)."}})
-def post_feature(conn: Connection, rescore: Rescore,
-                 kind: Annotated[EditKind, PathParam(description="Feature class.")], feature: FeatureIn):
+async def post_feature(conn: Connection, rescore: Rescore,
+                       kind: Annotated[EditKind, PathParam(description="Feature class.")], feature: FeatureIn):
     """Add one feature (a GeoJSON Feature); validated like an import row.  201 with its id and Location once it
     is committed; its score follows (``scoring`` says whether it is there yet)."""
-    raw = conn.raw()
     sid = _source_id(feature.properties)
     if feature.geometry is None:
         raise body_error("geometry", "a new feature needs a geometry")
     props = {**{k: v for k, v in feature.properties.items() if k != "id"}, "source_id": sid}
 
     def add() -> int:
+        raw = conn.raw()
         if _id_of(raw, kind, sid) is not None:
             raise Conflict(f"a {kind} with source_id {sid!r} exists; change it with PATCH /features/{kind}/{{id}}")
         _import_features(raw, kind, [{"type": "Feature", "geometry": feature.geometry, "properties": props}],
                          display_name="request body")
         return _id_of(raw, kind, sid)
 
-    new_id = _write(raw, kind, add)
+    new_id = await run_in_threadpool(lambda: _write(conn.raw(), kind, add))
     href = f"/features/{kind}/{new_id}" if kind != "settlement" else None
-    result = WriteResult(kind=kind, id=new_id, source_id=sid, href=href, scoring=rescore.after_commit(conn))
+    result = WriteResult(kind=kind, id=new_id, source_id=sid, href=href, scoring=await rescore.after_commit(conn))
     return JSONResponse(result.model_dump(), status_code=201, headers={"Location": href} if href else None)
 
 
 @router.patch("/features/{kind}/{id}", response_model=WriteResult, summary="Change one feature",
               responses={404: {"description": "No feature of this kind has this id."}})
-def patch_feature(conn: Connection, rescore: Rescore,
-                  kind: Annotated[EditKind, PathParam(description="Feature class.")],
-                  id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")],
-                  feature: FeatureIn):
+async def patch_feature(conn: Connection, rescore: Rescore,
+                        kind: Annotated[EditKind, PathParam(description="Feature class.")],
+                        id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")],
+                        feature: FeatureIn):
     """Change the given properties (and the geometry, if given) of one feature; the others stay as they are.
     Validated like an import row; the register id cannot be changed here."""
-    raw = conn.raw()
-    sid, stored, geometry = _lookup(raw, kind, id)
-    given = feature.properties.get("source_id", feature.properties.get("id"))
-    if given is not None and str(given).strip() != sid:
-        raise body_error("properties.source_id", f"the register id cannot be changed (it is {sid!r})")
-    if not feature.properties and feature.geometry is None:
-        raise body_error("properties", "nothing to change: give properties and/or a geometry")
-    # the importer needs the id, the name, the required attributes and a geometry: the stored ones unless given
-    props = {**stored, **{k: v for k, v in feature.properties.items() if k != "id"}, "source_id": sid}
-    changed = {"type": "Feature", "geometry": feature.geometry or json.loads(geometry), "properties": props}
-    _write(raw, kind, lambda: _import_features(raw, kind, [changed], display_name="request body"))
+
+    def change() -> str:
+        raw = conn.raw()
+        sid, stored, geometry = _lookup(raw, kind, id)
+        given = feature.properties.get("source_id", feature.properties.get("id"))
+        if given is not None and str(given).strip() != sid:
+            raise body_error("properties.source_id", f"the register id cannot be changed (it is {sid!r})")
+        if not feature.properties and feature.geometry is None:
+            raise body_error("properties", "nothing to change: give properties and/or a geometry")
+        # the importer needs the id, the name, the required attributes and a geometry: the stored ones unless
+        # given
+        props = {**stored, **{k: v for k, v in feature.properties.items() if k != "id"}, "source_id": sid}
+        changed = {"type": "Feature", "geometry": feature.geometry or json.loads(geometry), "properties": props}
+        _write(raw, kind, lambda: _import_features(raw, kind, [changed], display_name="request body"))
+        return sid
+
+    sid = await run_in_threadpool(change)
     href = f"/features/{kind}/{id}" if kind != "settlement" else None
-    return WriteResult(kind=kind, id=id, source_id=sid, href=href, scoring=rescore.after_commit(conn))
+    return WriteResult(kind=kind, id=id, source_id=sid, href=href, scoring=await rescore.after_commit(conn))
 
 
 @router.delete("/features/{kind}/{id}", response_model=WriteResult, summary="Delete one feature",
                responses={404: {"description": "No feature of this kind has this id."}})
-def delete_feature(conn: Connection, rescore: Rescore,
-                   kind: Annotated[EditKind, PathParam(description="Feature class.")],
-                   id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")]):
+async def delete_feature(conn: Connection, rescore: Rescore,
+                         kind: Annotated[EditKind, PathParam(description="Feature class.")],
+                         id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")]):
     """Delete one feature; the scores around it are recomputed (in the background, as after every write)."""
-    raw = conn.raw()
 
     def delete() -> str | None:
+        raw = conn.raw()
         with raw.cursor() as cur:  # the pooled connection commits each statement
             cur.execute(f"DELETE FROM {kind} WHERE id = %s RETURNING source_id", (id,))  # kind: a Literal
             row = cur.fetchone()
         return row[0] if row else None
 
-    source_id = _write(raw, kind, delete)
+    source_id = await run_in_threadpool(lambda: _write(conn.raw(), kind, delete))
     if source_id is None:
         raise NotFound(f"no {kind} with id {id}")
-    return WriteResult(kind=kind, id=id, source_id=source_id, href=None, scoring=rescore.after_commit(conn))
+    return WriteResult(kind=kind, id=id, source_id=source_id, href=None, scoring=await rescore.after_commit(conn))
