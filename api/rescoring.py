@@ -132,8 +132,11 @@ class Rescorer:
     def warm(self) -> None:
         """Start the fork server now (it imports the scoring modules in its own process, in the background), so
         that the first write's run does not wait for those imports."""
-        _context()
-        multiprocessing.forkserver.ensure_running()
+        try:
+            _context()
+            multiprocessing.forkserver.ensure_running()
+        except Exception as e:  # noqa: BLE001 - the first run starts it (or reports why it cannot)
+            log.warning("could not start the scoring fork server: %s", e)
 
     # ----- asked by requests ------------------------------------------------------------------------------------
 

@@ -45,7 +45,8 @@ class Scores(BaseModel):
     pending_changes: int = Field(description="Change records (edited areas, deleted features) not yet taken by a "
                                              "committed scoring run; a run in progress counts until it commits.")
     updating_since: dt.datetime | None = Field(
-        description="When the scoring run in progress began (null when none is, or the server does not say).")
+        description="When the transaction of the scoring run in progress began, its wait for the previous run's "
+                    "end included (null when none is in progress, or the server does not say).")
     last_run: LastRun | None = Field(description="null until a run is recorded (runs are, from schema 11 on).")
 
 
