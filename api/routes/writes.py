@@ -13,7 +13,7 @@ and then answers, 2xx whatever happened to the scores, since the write is commit
 
 Concurrent writes: the API's writes of one feature class take turns (``WRITE_QUEUE``).  A write is one
 transaction, all or nothing, so one that lost a deadlock or a serialisation conflict, or met an id another
-writer (``riskmap import``) stored first, is simply run again (``WRITE_ATTEMPTS`` in all, after a short random
+writer stored first, is simply run again (``WRITE_ATTEMPTS`` in all, after a short random
 pause); after that, and when its turn or a lock is not granted in time (``QUEUE_TIMEOUT_MS``,
 ``LOCK_TIMEOUT_MS``), the answer is a 409 with ``Retry-After`` (api/errors.py).  Never a 503: the database is
 there.
@@ -67,7 +67,9 @@ WRITE_QUEUE = 7_301_191  # next to geo.store's migration lock key
 QUEUE_TIMEOUT_MS = 20_000
 # The errors after which the same write may well succeed: the transaction rolled back whole because of another
 # transaction (deadlock 40P01, serialisation failure 40001), or another write stored one of the same ids first
-# (23505: the retry then finds the id stored and updates it, or, for POST /features, answers 409).
+# (23505: the retry then finds the id stored and updates it, or, for POST /features, answers 409).  (An error
+# raised while the importer COPYs rows, the importer reports as a bad row, a 422, and does not reach here; the
+# write queue keeps the API's own writes from meeting that way.)
 RETRIED = (psycopg2.errors.TransactionRollbackError, psycopg2.errors.UniqueViolation)
 
 router = APIRouter(tags=["writes"], dependencies=[WriteAccess],
