@@ -4,6 +4,11 @@ Settings are passed in, never read at import.  The lifespan opens one connection
 ``app.state.pool``), brings the schema up to date once and closes the pool at shutdown.  A database that is
 down at startup does not stop the service: requests get a 503 with ``Retry-After`` until it is back, and the
 pending migrations run on the first connection that succeeds.
+
+It also makes the app's ``Rescorer`` (``app.state.rescorer``, api/rescoring.py), which re-scores after writes in
+a background process, and starts a run at once when changes are waiting to be scored (``riskmap import`` does
+not score), so that a service started after an import converges without a write.  At shutdown a run in
+progress is stopped; it rolls back, and its changes wait for the next run.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from fastapi import FastAPI
 from api import errors
 from api.access import BodyLimit
 from api.database import database_url
+from api.rescoring import Rescorer
 from api.routes import (
     PreparingConnection,
     allocations,
@@ -43,7 +49,7 @@ log = logging.getLogger("riskmap.api")
 POOL_MAX = 16  # connections at most; a request waits POOL_WAIT_S for one, then gets a 503
 POOL_WAIT_S = 5.0
 CONNECT_TIMEOUT_S = 5
-STATEMENT_TIMEOUT_MS = 30_000  # a runaway query ends as a 503, not a hung worker
+STATEMENT_TIMEOUT_MS = 30_000  # a runaway query ends as a 504 (api/errors.py), not a hung worker
 
 
 class Pool:
@@ -147,10 +153,14 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.settings = settings
         app.state.model = load_model(settings.risk_model)
         app.state.pool = Pool(database_url(settings))
+        app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
+        app.state.rescorer.warm()
         app.state.pool.migrate_now()
+        _rescore_waiting_changes(app.state.pool, app.state.rescorer)
         try:
             yield
         finally:
+            app.state.rescorer.close()
             app.state.pool.close()
 
     app = FastAPI(
@@ -180,6 +190,27 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     errors.document(app)
     return app
+
+
+def _rescore_waiting_changes(pool: Pool, rescorer: Rescorer) -> None:
+    """Ask for a background run if changes are recorded and not yet scored (a database that is down now is left
+    alone: the next write asks)."""
+    try:
+        conn = pool.getconn()
+    except (psycopg2.OperationalError, psycopg2.pool.PoolError):
+        return
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT EXISTS (SELECT FROM risk_dirty) OR EXISTS (SELECT FROM risk_removed)")
+            waiting = cur.fetchone()[0]
+    except psycopg2.Error as e:
+        log.warning("could not look for changes waiting to be scored: %s", str(e).strip())
+        waiting = False
+    finally:
+        pool.putconn(conn)
+    if waiting:
+        log.info("changes are waiting to be scored: re-scoring them in the background")
+        rescorer.request()
 
 
 def mount_map_assets(app: FastAPI) -> None:

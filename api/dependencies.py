@@ -58,8 +58,10 @@ async def _connection(request: Request) -> AsyncIterator[LazyConnection]:
     broken = False
     try:
         yield conn
-    except (psycopg2.OperationalError, psycopg2.InterfaceError):
-        broken = True
+    except (psycopg2.OperationalError, psycopg2.InterfaceError) as e:
+        # a connection failure; an error the server reported (a deadlock, a lock or statement timeout: they are
+        # OperationalErrors too) leaves the connection usable once rolled back, and the pool checks it is open
+        broken = getattr(e, "pgcode", None) is None
         raise
     finally:
         if conn.release_is_instant(broken):

@@ -4,6 +4,14 @@ Every error a client sees is ``{type, title, status, detail, errors?: [{field, m
 its own exceptions (geo/errors.py, no HTTP there); ``STATUS`` below is the only place that gives them a status.
 Bad input is always a 4xx: request validation names each field; anything unexpected is a 500 with a generic
 message, and the detail goes to the log, not to the client.
+
+The database's own errors say different things to a client, so they get different statuses: only a database
+that cannot be reached (or a pool with no free connection) is a 503.  A conflict with another transaction (a
+deadlock, a serialisation failure, a lock not granted within the write's lock timeout, an id another writer
+stored first) is a 409 with ``Retry-After``: the request did nothing, and the same request may well succeed in
+a moment (the write routes retry deadlocks themselves before answering so).  A statement the server cancelled
+because it ran past its time limit is a 504: the server is there and answered, but not within the limit, and
+the request's transaction was rolled back.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import logging
 from dataclasses import dataclass
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -40,7 +49,8 @@ RETRY_AFTER_S = 5  # a database that is down or saturated usually recovers (rest
 class Status:
     code: int
     title: str
-    retry: bool = False  # 503: tell the client when to try again
+    retry: bool = False  # tell the client when to try again (Retry-After)
+    detail: str | None = None  # a fixed message instead of the exception's (the server's text is for the log)
 
 
 # The one table.  Looked up along the exception's class hierarchy, so subclasses inherit their parent's status.
@@ -55,8 +65,27 @@ STATUS: dict[type[Exception], Status] = {
     MissingCredentials: Status(401, "API key required"),
     Forbidden: Status(403, "Forbidden"),
     BodyTooLarge: Status(413, "Request body too large"),
+    # Subclasses of OperationalError first in meaning: the lookup walks the class hierarchy, so these win over
+    # the 503 of their parent.  Deadlocks and serialisation failures (40P01, 40001) and lock timeouts (55P03):
+    # another transaction was in the way; nothing was written.
+    psycopg2.errors.TransactionRollbackError: Status(
+        409, "Conflict with a concurrent write", retry=True,
+        detail="another transaction changed the same data at the same time (a deadlock or serialisation "
+               "conflict); nothing was written by this request: send it again"),
+    psycopg2.errors.LockNotAvailable: Status(
+        409, "Conflict with a concurrent write", retry=True,
+        detail="the data is locked by another write still in progress (the lock was not granted within the "
+               "time limit); nothing was written by this request: send it again"),
+    psycopg2.errors.UniqueViolation: Status(
+        409, "Conflict with a concurrent write", retry=True,
+        detail="another write stored the same id at the same time; nothing was written by this request"),
+    # 57014: statement_timeout (or an administrator's cancel).  The server is reachable, so not a 503.
+    psycopg2.errors.QueryCanceled: Status(
+        504, "Database timeout",
+        detail="a database statement of this request ran past the server's time limit and was cancelled; "
+               "its transaction was rolled back"),
     DatabaseUnavailable: Status(503, "Database unavailable", retry=True),
-    psycopg2.OperationalError: Status(503, "Database unavailable", retry=True),  # down, restarting, timed out
+    psycopg2.OperationalError: Status(503, "Database unavailable", retry=True),  # down, restarting
     psycopg2.InterfaceError: Status(503, "Database unavailable", retry=True),  # connection closed under us
     psycopg2.pool.PoolError: Status(503, "Service busy", retry=True),  # every pooled connection in use
 }
@@ -113,11 +142,12 @@ async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     if status is None:  # registered for a class of the table, so this does not happen; stay safe anyway
         return await _unexpected(request, exc)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status.retry else None
-    if status.code >= 500:
-        # Database details (host, port, server message) are for the log, not for clients.
+    if status.code >= 500 or status.detail:
+        # Database details (host, port, server message, the other transaction's pid) are for the log, not for
+        # clients.
         log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, str(exc).strip())
-        return problem(status.code, status.title, "the database is unavailable or busy; try again shortly",
-                       headers=headers)
+        return problem(status.code, status.title,
+                       status.detail or "the database is unavailable or busy; try again shortly", headers=headers)
     extra: dict = {}
     errors = None
     if isinstance(exc, ImportRejected):
@@ -150,7 +180,8 @@ PROBLEM_SCHEMA = {
 }
 _PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _COMMON = {"422": "Invalid request: each bad field is named.",
-           "503": "The database is unavailable or busy; retry after the Retry-After seconds."}
+           "503": "The database is unavailable or busy; retry after the Retry-After seconds.",
+           "504": "A database statement ran past the server's time limit and was cancelled (nothing written)."}
 
 
 def document(app: FastAPI) -> None:

@@ -12,24 +12,38 @@ run of ``geo.risk.scoring.score`` (changes only).  The run happens in a worker p
 - writes that arrive during a run are covered by the next run, so a burst of edits costs one or two runs, not
   one each.
 
-Processes start from a "forkserver" that has imported the scoring modules once, so a run starts in a fraction of
-a second, with no connection or thread inherited from the API process.  Several API processes (``--workers``)
-each have a Rescorer; their runs take turns on the database (``score`` locks ``feature_risk``), and a run that
-finds nothing left to do ends at once.
+Processes start from a "forkserver" that has imported the scoring modules once (``warm()`` starts it with the
+app), so a run starts in a fraction of a second, with no connection or thread inherited from the API process.
+As with every program whose processes start this way, the main module of the program that creates the app is
+imported again in each run's process: riskmap's entry points (``riskmap serve``, uvicorn's workers) keep their
+work under ``if __name__ == "__main__"``, and so must a script that embeds ``create_app``.
+Several API processes (``--workers``) each have a Rescorer; their runs take turns on the database (``score``
+locks ``feature_risk``), and a run that finds nothing left to do ends at once.
+
+A run that fails (the database went away, a deadlock three times over) leaves the change records where they
+are: its transaction rolls back whole, so the next write's run, or ``riskmap score``, takes them again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import random
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 
 log = logging.getLogger("riskmap.rescoring")
 
 NICE = 10  # the scoring process's CPU priority below the API's
+ATTEMPTS = 3  # a run that loses a deadlock (or a serialisation conflict) is tried again, this many times in all
+CHECK_CLIENT_MS = 2000  # how often the server checks that the scoring process is still there (see _connect)
+PRELOAD = ["geo.risk.scoring", "geo.risk.context", "geo.risk.aggregate", "geo.risk.enterprise", "geo.risk.pipeline",
+           "geo.risk.tailings_pond", "geo.risk.venue"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +51,25 @@ class RunOutcome:
     """What one background run did (``error`` set when it failed)."""
 
     full: bool = False
+    changes: int = 0  # change records the run took
     scored: dict | None = None
     areas: int = 0
     seconds: float = 0.0
-    error: str | None = None
+    error: str | None = None  # for the client: what failed, without the server's details
+    detail: str | None = None  # for the log: the exception's message
+
+
+def _connect(url: str):
+    from geo import store
+
+    conn = store.connect(url, application_name="riskmap-rescore")
+    if conn.server_version >= 140000:
+        # When the API stops it ends the scoring process; without this the server only notices that its client
+        # has gone once the statement in progress ends (a long one holds feature_risk's lock meanwhile).
+        with conn.cursor() as cur:
+            cur.execute("SET client_connection_check_interval = %s", (CHECK_CLIENT_MS,))
+        conn.commit()
+    return conn
 
 
 def _score_in_child(url: str, model: dict, reply) -> None:
@@ -50,26 +79,35 @@ def _score_in_child(url: str, model: dict, reply) -> None:
     except OSError:
         pass
     try:
-        from geo import store
+        import psycopg2.errors
+
         from geo.risk.scoring import score
 
-        conn = store.connect(url, application_name="riskmap-rescore")
+        conn = _connect(url)
         try:
-            s = score(conn, model)
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    s = score(conn, model)
+                    break
+                except psycopg2.errors.TransactionRollbackError:  # rolled back whole: safe to run again
+                    if attempt == ATTEMPTS:
+                        raise
+                    time.sleep(random.uniform(0.5, 1.5) * attempt)
         finally:
             conn.close()
-        outcome = RunOutcome(full=s.full, scored=dict(s.scored), areas=int(s.areas), seconds=round(s.seconds, 3))
-    except Exception as e:  # noqa: BLE001 - handed to the parent, which logs it and reports it in /health
-        outcome = RunOutcome(error=f"{type(e).__name__}: {str(e).strip()}")
+        outcome = RunOutcome(full=s.full, changes=int(s.changes), scored=dict(s.scored), areas=int(s.areas),
+                             seconds=round(s.seconds, 3))
+    except BaseException as e:  # noqa: BLE001 - handed to the parent, which logs it and reports it
+        outcome = RunOutcome(error=type(e).__name__, detail="".join(traceback.format_exception_only(e)).strip())
     reply.send(outcome)
     reply.close()
 
 
 def _context():
     ctx = multiprocessing.get_context("forkserver")
-    # the server imports these once; every worker forked from it has them loaded
-    ctx.set_forkserver_preload(["geo.risk.scoring", "geo.risk.context", "geo.risk.aggregate", "geo.risk.enterprise",
-                                "geo.risk.pipeline", "geo.risk.tailings_pond", "geo.risk.venue"])
+    # the server imports these once; every worker forked from it has them loaded (an import that fails there is
+    # skipped, and the run imports what it needs itself)
+    ctx.set_forkserver_preload(PRELOAD)
     return ctx
 
 
@@ -82,13 +120,23 @@ class Rescorer:
         self.model = model
         self._cond = threading.Condition()
         self._asked = 0  # tickets handed out
-        self._covered = 0  # every ticket up to this one has had a run start after it
+        self._covered = 0  # every ticket up to this one has had a run start after it, and that run has ended
         self._outcomes: dict[int, RunOutcome] = {}  # the outcome of the run that covered each recent ticket
         self._running_since: float | None = None
         self.last: RunOutcome | None = None
         self._closed = False
         self._child = None  # the scoring process of the run in progress
         self._thread: threading.Thread | None = None
+        self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future]] = []  # of wait_async
+
+    def warm(self) -> None:
+        """Start the fork server now (it imports the scoring modules in its own process, in the background), so
+        that the first write's run does not wait for those imports."""
+        try:
+            _context()
+            multiprocessing.forkserver.ensure_running()
+        except Exception as e:  # noqa: BLE001 - the first run starts it (or reports why it cannot)
+            log.warning("could not start the scoring fork server: %s", e)
 
     # ----- asked by requests ------------------------------------------------------------------------------------
 
@@ -99,7 +147,7 @@ class Rescorer:
                 raise RuntimeError("the rescorer is closed")
             self._asked += 1
             ticket = self._asked
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="riskmap-rescorer", daemon=True)
                 self._thread.start()
             self._cond.notify_all()
@@ -115,6 +163,42 @@ class Rescorer:
                     return None
                 self._cond.wait(left)
             return self._outcomes[ticket]
+
+    async def wait_async(self, ticket: int, timeout: float) -> RunOutcome | None:
+        """As ``wait``, for a coroutine: the waiting takes no thread (a request thread is what the other
+        requests need; a write's wait for its scores must not take one from them)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        entry = (ticket, loop, future)
+        with self._cond:
+            if ticket in self._outcomes:
+                return self._outcomes[ticket]
+            if self._closed:
+                return None
+            self._waiters.append(entry)
+        try:
+            return await asyncio.wait_for(future, max(0.0, timeout))
+        except TimeoutError:
+            return None
+        finally:
+            with self._cond:
+                if entry in self._waiters:
+                    self._waiters.remove(entry)
+
+    def _wake(self, upto: int | None) -> None:
+        """Answer the coroutines waiting for tickets up to ``upto`` (all of them, with None, when None)."""
+        with self._cond:
+            due = [w for w in self._waiters if upto is None or w[0] <= upto]
+            self._waiters = [w for w in self._waiters if w not in due]
+            outcomes = {t: self._outcomes.get(t) if upto is not None else None for t, _, _ in due}
+        for ticket, loop, future in due:
+            def answer(future=future, outcome=outcomes[ticket]):
+                if not future.done():
+                    future.set_result(outcome)
+            try:
+                loop.call_soon_threadsafe(answer)
+            except RuntimeError:  # that event loop has closed: nobody waits there any more
+                pass
 
     def state(self) -> dict:
         """This process's view: running or not, since when, and the last outcome."""
@@ -133,7 +217,11 @@ class Rescorer:
                     return
                 upto = self._asked  # this run starts after every write up to this ticket committed
                 self._running_since = time.time()
-            outcome = self._run_once()
+            try:
+                outcome = self._run_once()
+            except BaseException as e:  # noqa: BLE001 - never leave waiters without an answer
+                log.exception("background scoring could not run")
+                outcome = RunOutcome(error=type(e).__name__, detail=str(e))
             with self._cond:
                 for t in range(self._covered + 1, upto + 1):
                     self._outcomes[t] = outcome
@@ -143,6 +231,7 @@ class Rescorer:
                 self._running_since = None
                 self.last = outcome
                 self._cond.notify_all()
+            self._wake(upto)
 
     def _run_once(self) -> RunOutcome:
         ctx = _context()
@@ -160,16 +249,20 @@ class Rescorer:
                 outcome = receive.recv()  # EOFError: the child died without answering
             except EOFError:
                 child.join()
+                if self._closed:  # close() ended it
+                    log.info("background scoring stopped at shutdown; its changes wait for the next run")
+                    return RunOutcome(error="the service is shutting down")
                 outcome = RunOutcome(error=f"the scoring process ended with exit code {child.exitcode}")
             child.join()
         except Exception as e:  # noqa: BLE001 - reported in the outcome and the log; the next write retries
-            outcome = RunOutcome(error=f"{type(e).__name__}: {str(e).strip()}")
+            outcome = RunOutcome(error=type(e).__name__, detail="".join(traceback.format_exception_only(e)).strip())
         finally:
+            reply.close()
             receive.close()
             with self._cond:
                 self._child = None
         if outcome.error:
-            log.error("background scoring failed: %s", outcome.error)
+            log.error("background scoring failed: %s", outcome.detail or outcome.error)
         return outcome
 
     def close(self) -> None:
@@ -182,4 +275,5 @@ class Rescorer:
         if child is not None and child.is_alive():
             child.terminate()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout=30)
+        self._wake(None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,6 +19,10 @@ class Settings(BaseSettings):
     risk_model: Path | None = None
     # API keys that may write (uploads, feature edits), comma-separated; unset = the API refuses every write.
     api_keys: str | None = None
+    # How long a write (an upload, a feature added, changed or deleted) waits for the re-scoring it causes, in
+    # seconds.  The write is committed before; past this wait it answers with scoring "pending" and the scores
+    # follow in the background (GET /health shows their state).  0: never wait.
+    rescore_wait_s: float = Field(5.0, ge=0, le=600)
     # The largest request body accepted (an upload), in megabytes; a larger one is refused with 413.
     max_body_mb: float = 200.0
     # The map's basemap: osm (OpenStreetMap, the default), tianditu (needs basemap_key), amap (GCJ-02 tiles,

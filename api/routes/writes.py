@@ -2,50 +2,182 @@
 
 Every write needs an API key (api/access.py).  Uploads and single features go through the same importer as
 ``riskmap import``: the same validation, the same all-or-nothing rule and the same error report (a 422 whose
-``report`` lists each bad row and field).  After a write the scores of the features it can affect, and the
-areas around them, are brought up to date (an incremental ``riskmap score``), and the response says what was
-re-scored.
+``report`` lists each bad row and field).
+
+A write commits, and only then are the scores of the features it can affect, and the areas around them, brought
+up to date: in the background (api/rescoring.py), not in the request, so that a large backlog of changes never
+holds a request (or starves the others).  The request waits up to ``rescore_wait_s`` for the run that covers it
+and then answers, 2xx whatever happened to the scores, since the write is committed: ``scoring.state`` is
+``done`` (with the run's summary), ``pending`` (the scores follow; GET /health shows their state) or ``failed``
+(the run failed; the next write or ``riskmap score`` takes the same changes again).
+
+Concurrent writes: the API's writes of one feature class take turns (``WRITE_QUEUE``).  A write is one
+transaction, all or nothing, so one that lost a deadlock or a serialisation conflict, or met an id another
+writer stored first, is simply run again (``WRITE_ATTEMPTS`` in all, after a short random
+pause); after that, and when its turn or a lock is not granted in time (``QUEUE_TIMEOUT_MS``,
+``LOCK_TIMEOUT_MS``), the answer is a 409 with ``Retry-After`` (api/errors.py).  Never a 503: the database is
+there.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import random
 import shutil
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, File, Form, UploadFile
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from psycopg2 import sql
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.access import WriteAccess
-from api.dependencies import Connection, RiskModel
+from api.dependencies import Connection, LazyConnection
 from api.errors import body_error
+from api.rescoring import Rescorer, RunOutcome
 from api.routes.features import MAX_ID
 from geo.errors import Conflict, NotFound
 from geo.importer import import_file
 from geo.kinds import get_kind
-from geo.risk.scoring import score
+
+log = logging.getLogger("riskmap.api")
+
+WRITE_ATTEMPTS = 3  # a write that lost a deadlock or a serialisation conflict runs again, this many times in all
+RETRY_PAUSE_S = 0.1  # before the second attempt (then twice that), times a random factor in [0.5, 1.5)
+# A write waits this long for a lock another transaction holds (a row it updates, an id it inserts, a table an
+# import rebuilds), then answers 409 with Retry-After instead of holding a request, a connection and, for a
+# table lock, every reader queued behind it, until the statement timeout.
+LOCK_TIMEOUT_MS = 5000
+# The API's writes of one class take turns (a session advisory lock on (WRITE_QUEUE, the class)): the importer
+# decides which ids are new and which are known from what it sees when it starts, so two imports of the same
+# new ids at once would both insert them, and the second would fail on the unique id (reported as a bad row).
+# In turn, the second finds the first's ids known and updates them, and a second POST of one id is a plain 409.
+# Waiting for a turn blocks no reader, so it may last longer than a lock wait, within the statement timeout.
+WRITE_QUEUE = 7_301_191  # next to geo.store's migration lock key
+QUEUE_TIMEOUT_MS = 20_000
+# The errors after which the same write may well succeed: the transaction rolled back whole because of another
+# transaction (deadlock 40P01, serialisation failure 40001), or another write stored one of the same ids first
+# (23505: the retry then finds the id stored and updates it, or, for POST /features, answers 409).  (An error
+# raised while the importer COPYs rows, the importer reports as a bad row, a 422, and does not reach here; the
+# write queue keeps the API's own writes from meeting that way.)
+RETRIED = (psycopg2.errors.TransactionRollbackError, psycopg2.errors.UniqueViolation)
 
 router = APIRouter(tags=["writes"], dependencies=[WriteAccess],
                    responses={401: {"description": "No API key (problem+json)."},
                               403: {"description": "The API key is not valid, or writes are disabled."},
+                              409: {"description": "A concurrent write was in the way (a deadlock, a lock held "
+                                                   "too long, the same id stored at the same time); nothing was "
+                                                   "written: send it again after Retry-After."},
                               413: {"description": "The request body is over the server's limit."},
                               422: {"description": "Bad input; for data, the import report of every bad row."}})
 
 ImportKind = Literal["enterprise", "tailings_pond", "pipeline", "venue", "settlement", "area"]
 EditKind = Literal["enterprise", "tailings_pond", "pipeline", "venue", "settlement"]
 UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv")
+T = TypeVar("T")
 
 
 class Scoring(BaseModel):
-    full: bool
-    scored: dict[str, int] = Field(description="Features re-scored, per class.")
-    areas: int = Field(description="Area rows recomputed.")
-    seconds: float
+    """The re-scoring after the write.  The write itself is committed whatever the state."""
+
+    state: Literal["done", "pending", "failed"] = Field(
+        description="done: the scores include this write (the run's summary follows); pending: they are being "
+                    "brought up to date in the background (GET /health shows their state); failed: the "
+                    "background run failed, and the next write or `riskmap score` takes the changes again.")
+    detail: str = Field(description="The state in words.")
+    full: bool | None = Field(None, description="done: whether the run recomputed everything.")
+    changes: int | None = Field(None, description="done: the change records the run took (its own and any "
+                                                  "other write's since the previous run).")
+    scored: dict[str, int] | None = Field(None, description="done: features re-scored, per class.")
+    areas: int | None = Field(None, description="done: area rows recomputed.")
+    seconds: float | None = Field(None, description="done: how long the run took.")
+    error: str | None = Field(None, description="failed: what failed (the details are in the server's log).")
+
+    @classmethod
+    def of(cls, outcome: RunOutcome | None) -> Scoring:
+        if outcome is None:
+            return cls(state="pending", detail="the write is committed; its scores are being brought up to date in "
+                                               "the background (GET /health shows their state)")
+        if outcome.error:
+            return cls(state="failed", error=outcome.error,
+                       detail="the write is committed, but re-scoring after it failed; the next write or "
+                              "`riskmap score` re-scores its changes (GET /health shows them pending)")
+        return cls(state="done", detail="the write is committed and the scores include it", full=outcome.full,
+                   changes=outcome.changes, scored=outcome.scored or {}, areas=outcome.areas,
+                   seconds=outcome.seconds)
+
+
+class Rescoring:
+    """This app's background re-scoring, as the write routes use it (a request dependency)."""
+
+    def __init__(self, rescorer: Rescorer, wait_s: float):
+        self.rescorer, self.wait_s = rescorer, wait_s
+
+    async def after_commit(self, conn: LazyConnection) -> Scoring:
+        """Ask for the run that covers the committed write and wait for it, up to ``rescore_wait_s``, holding
+        neither a connection nor a thread meanwhile (the other requests need both)."""
+        if conn.release_is_instant(False):
+            conn.release(False)
+        else:
+            await run_in_threadpool(conn.release, False)
+        try:
+            ticket = self.rescorer.request()
+        except RuntimeError:  # the service is stopping: the changes stay recorded for the next run
+            return Scoring.of(None)
+        return Scoring.of(await self.rescorer.wait_async(ticket, self.wait_s))
+
+
+async def _rescoring(request: Request) -> Rescoring:
+    return Rescoring(request.app.state.rescorer, request.app.state.settings.rescore_wait_s)
+
+
+Rescore = Annotated[Rescoring, Depends(_rescoring)]
+
+
+def _write(conn, kind: str, write: Callable[[], T]) -> T:
+    """Run ``write`` (which commits, or rolls back whole) after the writes of ``kind`` before it, with the
+    writes' lock timeout, and again after a conflict with a concurrent transaction (``RETRIED``); the last
+    attempt's error goes to the client (a 409)."""
+    queued = False
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET lock_timeout = %s", (QUEUE_TIMEOUT_MS,))
+            cur.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (WRITE_QUEUE, kind))
+            queued = True
+            cur.execute("SET lock_timeout = %s", (LOCK_TIMEOUT_MS,))
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return write()
+            except RETRIED as e:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                log.info("write conflicted with a concurrent transaction (%s); attempt %d of %d",
+                         type(e).__name__, attempt + 1, WRITE_ATTEMPTS)
+                time.sleep(RETRY_PAUSE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+        raise AssertionError("unreachable")
+    finally:
+        if not conn.closed:
+            try:
+                if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                    conn.rollback()
+                with conn.cursor() as cur:
+                    cur.execute("RESET lock_timeout")
+                    if queued:
+                        cur.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (WRITE_QUEUE, kind))
+            except psycopg2.Error:
+                # the pool then drops it (and the server its lock) rather than hand out a connection with the
+                # writes' lock timeout or queue lock
+                conn.close()
 
 
 class ImportResult(BaseModel):
@@ -68,11 +200,6 @@ class FeatureIn(BaseModel):
     type: Literal["Feature"] = "Feature"
     geometry: dict[str, Any] | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
-
-
-def _rescore(conn, model: dict) -> Scoring:
-    s = score(conn, model)
-    return Scoring(full=s.full, scored=s.scored, areas=s.areas, seconds=round(s.seconds, 3))
 
 
 def _import_features(conn, kind: str, features: list[dict], display_name: str) -> dict:
@@ -109,9 +236,9 @@ def _id_of(conn, kind: str, source_id: str) -> int | None:
 
 
 @router.post("/imports", response_model=ImportResult, summary="Upload a file of features")
-def post_import(
+async def post_import(
     conn: Connection,
-    model: RiskModel,
+    rescore: Rescore,
     kind: Annotated[ImportKind, Form(description="The class of the features in the file.")],
     file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile or CSV.")],
     crs: Annotated[str | None, Form(description="The file's CRS when it has none: an EPSG code, gcj02 or "
@@ -121,19 +248,25 @@ def post_import(
 ):
     """Import every feature of the file, or none: one bad row rejects the whole file with a 422 whose
     ``report`` names each bad row, field and reason (as ``riskmap import`` does).  Known ids are updated (only
-    the columns the file has).  Then the affected scores and areas are recomputed."""
+    the columns the file has).  Then the affected scores and areas are recomputed in the background; the answer
+    (200 once the import is committed) says whether they are done yet."""
     name = file.filename or "upload"
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise body_error("file", f"{name!r}: unsupported file type {suffix or '(none)'}; expected one of "
                                  f"{', '.join(UPLOAD_SUFFIXES)} (a Shapefile as a .zip)")
-    raw = conn.raw()
-    with tempfile.TemporaryDirectory(prefix="riskmap-upload-") as d:
-        path = Path(d) / f"upload{suffix}"
-        with open(path, "wb") as out:
-            shutil.copyfileobj(file.file, out, 1 << 20)
-        report = import_file(raw, path, kind, crs=crs, layer=layer, encoding=encoding, display_name=name)
-    return ImportResult(report=report.as_dict(), scoring=_rescore(raw, model))
+
+    def upload():  # the database work and the file's reading, in a request thread
+        raw = conn.raw()
+        with tempfile.TemporaryDirectory(prefix="riskmap-upload-") as d:
+            path = Path(d) / f"upload{suffix}"
+            with open(path, "wb") as out:
+                shutil.copyfileobj(file.file, out, 1 << 20)
+            return _write(raw, kind, lambda: import_file(raw, path, kind, crs=crs, layer=layer, encoding=encoding,
+                                                         display_name=name))
+
+    report = await run_in_threadpool(upload)
+    return ImportResult(report=report.as_dict(), scoring=await rescore.after_commit(conn))
 
 
 def _source_id(props: dict) -> str:
@@ -144,60 +277,75 @@ def _source_id(props: dict) -> str:
 
 
 @router.post("/features/{kind}", response_model=WriteResult, status_code=201, summary="Add one feature",
-             responses={409: {"description": "A feature with this source_id exists (use PATCH)."}})
-def post_feature(conn: Connection, model: RiskModel,
-                 kind: Annotated[EditKind, PathParam(description="Feature class.")], feature: FeatureIn):
-    """Add one feature (a GeoJSON Feature); validated like an import row.  201 with its id and Location."""
-    raw = conn.raw()
+             responses={409: {"description": "A feature with this source_id exists (use PATCH), or a concurrent "
+                                             "write was in the way (then with Retry-After)."}})
+async def post_feature(conn: Connection, rescore: Rescore,
+                       kind: Annotated[EditKind, PathParam(description="Feature class.")], feature: FeatureIn):
+    """Add one feature (a GeoJSON Feature); validated like an import row.  201 with its id and Location once it
+    is committed; its score follows (``scoring`` says whether it is there yet)."""
     sid = _source_id(feature.properties)
     if feature.geometry is None:
         raise body_error("geometry", "a new feature needs a geometry")
-    if _id_of(raw, kind, sid) is not None:
-        raise Conflict(f"a {kind} with source_id {sid!r} exists; change it with PATCH /features/{kind}/{{id}}")
     props = {**{k: v for k, v in feature.properties.items() if k != "id"}, "source_id": sid}
-    _import_features(raw, kind, [{"type": "Feature", "geometry": feature.geometry, "properties": props}],
-                     display_name="request body")
-    new_id = _id_of(raw, kind, sid)
+
+    def add() -> int:
+        raw = conn.raw()
+        if _id_of(raw, kind, sid) is not None:
+            raise Conflict(f"a {kind} with source_id {sid!r} exists; change it with PATCH /features/{kind}/{{id}}")
+        _import_features(raw, kind, [{"type": "Feature", "geometry": feature.geometry, "properties": props}],
+                         display_name="request body")
+        return _id_of(raw, kind, sid)
+
+    new_id = await run_in_threadpool(lambda: _write(conn.raw(), kind, add))
     href = f"/features/{kind}/{new_id}" if kind != "settlement" else None
-    result = WriteResult(kind=kind, id=new_id, source_id=sid, href=href, scoring=_rescore(raw, model))
+    result = WriteResult(kind=kind, id=new_id, source_id=sid, href=href, scoring=await rescore.after_commit(conn))
     return JSONResponse(result.model_dump(), status_code=201, headers={"Location": href} if href else None)
 
 
 @router.patch("/features/{kind}/{id}", response_model=WriteResult, summary="Change one feature",
               responses={404: {"description": "No feature of this kind has this id."}})
-def patch_feature(conn: Connection, model: RiskModel,
-                  kind: Annotated[EditKind, PathParam(description="Feature class.")],
-                  id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")],
-                  feature: FeatureIn):
+async def patch_feature(conn: Connection, rescore: Rescore,
+                        kind: Annotated[EditKind, PathParam(description="Feature class.")],
+                        id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")],
+                        feature: FeatureIn):
     """Change the given properties (and the geometry, if given) of one feature; the others stay as they are.
     Validated like an import row; the register id cannot be changed here."""
-    raw = conn.raw()
-    sid, stored, geometry = _lookup(raw, kind, id)
-    given = feature.properties.get("source_id", feature.properties.get("id"))
-    if given is not None and str(given).strip() != sid:
-        raise body_error("properties.source_id", f"the register id cannot be changed (it is {sid!r})")
-    if not feature.properties and feature.geometry is None:
-        raise body_error("properties", "nothing to change: give properties and/or a geometry")
-    # the importer needs the id, the name, the required attributes and a geometry: the stored ones unless given
-    props = {**stored, **{k: v for k, v in feature.properties.items() if k != "id"}, "source_id": sid}
-    _import_features(raw, kind, [{"type": "Feature", "geometry": feature.geometry or json.loads(geometry),
-                                  "properties": props}], display_name="request body")
+
+    def change() -> str:
+        raw = conn.raw()
+        sid, stored, geometry = _lookup(raw, kind, id)
+        given = feature.properties.get("source_id", feature.properties.get("id"))
+        if given is not None and str(given).strip() != sid:
+            raise body_error("properties.source_id", f"the register id cannot be changed (it is {sid!r})")
+        if not feature.properties and feature.geometry is None:
+            raise body_error("properties", "nothing to change: give properties and/or a geometry")
+        # the importer needs the id, the name, the required attributes and a geometry: the stored ones unless
+        # given
+        props = {**stored, **{k: v for k, v in feature.properties.items() if k != "id"}, "source_id": sid}
+        changed = {"type": "Feature", "geometry": feature.geometry or json.loads(geometry), "properties": props}
+        _write(raw, kind, lambda: _import_features(raw, kind, [changed], display_name="request body"))
+        return sid
+
+    sid = await run_in_threadpool(change)
     href = f"/features/{kind}/{id}" if kind != "settlement" else None
-    return WriteResult(kind=kind, id=id, source_id=sid, href=href, scoring=_rescore(raw, model))
+    return WriteResult(kind=kind, id=id, source_id=sid, href=href, scoring=await rescore.after_commit(conn))
 
 
 @router.delete("/features/{kind}/{id}", response_model=WriteResult, summary="Delete one feature",
                responses={404: {"description": "No feature of this kind has this id."}})
-def delete_feature(conn: Connection, model: RiskModel,
-                   kind: Annotated[EditKind, PathParam(description="Feature class.")],
-                   id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")]):
-    """Delete one feature; the scores around it are recomputed."""
-    raw = conn.raw()
-    with raw.cursor() as cur:
-        cur.execute(f"DELETE FROM {kind} WHERE id = %s RETURNING source_id", (id,))  # kind: a Literal
-        row = cur.fetchone()
-    if row is None:
-        raw.rollback()
+async def delete_feature(conn: Connection, rescore: Rescore,
+                         kind: Annotated[EditKind, PathParam(description="Feature class.")],
+                         id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")]):
+    """Delete one feature; the scores around it are recomputed (in the background, as after every write)."""
+
+    def delete() -> str | None:
+        raw = conn.raw()
+        with raw.cursor() as cur:  # the pooled connection commits each statement
+            cur.execute(f"DELETE FROM {kind} WHERE id = %s RETURNING source_id", (id,))  # kind: a Literal
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    source_id = await run_in_threadpool(lambda: _write(conn.raw(), kind, delete))
+    if source_id is None:
         raise NotFound(f"no {kind} with id {id}")
-    raw.commit()
-    return WriteResult(kind=kind, id=id, source_id=row[0], href=None, scoring=_rescore(raw, model))
+    return WriteResult(kind=kind, id=id, source_id=source_id, href=None, scoring=await rescore.after_commit(conn))

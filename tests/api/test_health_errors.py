@@ -45,14 +45,16 @@ def assert_problem(r, status: int) -> dict:
 
 
 def test_health_fields(client):
-    """/health reports the database reachable, the current schema version and the configured model version."""
+    """/health reports the database reachable, the current schema version, the configured model version and,
+    for an empty database, scores that are current with no run recorded."""
     r = client.get("/health")
     assert r.status_code == 200
     body = r.json()
     latest = store.migrations()[-1].version
     assert body == {"status": "ok", "database": "reachable", "schema_version": latest,
                     "expected_schema_version": latest, "model_version": load_model()["version"],
-                    "scores_model_version": None, "scored_features": 0}
+                    "scores_model_version": None,
+                    "scores": {"state": "current", "pending_changes": 0, "updating_since": None, "last_run": None}}
 
 
 def test_startup_migrates_an_empty_database(cluster):

@@ -16,9 +16,10 @@ KEY = {"X-API-Key": "k-test-2"}
 
 @pytest.fixture(scope="module")
 def writer(demo_url):
-    """A client of an app that accepts the keys k-test-1 and k-test-2 and bodies up to 0.05 MB."""
+    """A client of an app that accepts the keys k-test-1 and k-test-2 and bodies up to 0.05 MB, and whose writes
+    wait for their scores (up to two minutes: they come in a few seconds)."""
     with TestClient(create_app(Settings(database_url=demo_url, api_keys="k-test-1, k-test-2",
-                                        max_body_mb=0.05))) as c:
+                                        max_body_mb=0.05, rescore_wait_s=120))) as c:
         yield c
 
 

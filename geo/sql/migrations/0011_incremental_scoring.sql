@@ -12,7 +12,7 @@ CREATE TABLE risk_removed (
 
 CREATE TABLE score_run (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    finished_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz NOT NULL DEFAULT clock_timestamp(),  -- when the run's row is written, at its end
     full_run boolean NOT NULL,
     changes integer NOT NULL,            -- the change records (risk_dirty rows) the run took
     scored jsonb NOT NULL,               -- features re-scored per class
