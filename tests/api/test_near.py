@@ -263,9 +263,17 @@ def test_summary(client, conn):
     assert s["counts"] == {lv: levels.count(lv) for lv in ("red", "orange", "yellow", "blue")} | {"unscored": 0}
     assert s["worst_level"] == max(levels, key=LEVELS.index)
     with conn.cursor() as cur:
-        cur.execute("SELECT value FROM exposure_cell ORDER BY geom::geography <-> ST_Point(%s, %s, 4326)::geography "
-                    "LIMIT 1", CENTRE)
-        assert s["exposure"] == pytest.approx(cur.fetchone()[0], abs=0.001) and s["exposure"] > 0
+        # the exposure is the nearest stored cell's within one cell size (cells under 1 are not stored: 0)
+        cur.execute("SELECT coalesce((SELECT value FROM exposure_cell WHERE ST_DWithin(geom::geography, "
+                    "ST_Point(%s, %s, 4326)::geography, resolution) ORDER BY geom::geography <-> "
+                    "ST_Point(%s, %s, 4326)::geography LIMIT 1), 0)", CENTRE + CENTRE)
+        assert s["exposure"] == pytest.approx(cur.fetchone()[0], abs=0.001)
+        # at the hottest cell within 2 km, exactly its value
+        cur.execute("SELECT ST_X(geom), ST_Y(geom), value FROM exposure_cell WHERE ST_DWithin(geom::geography, "
+                    "ST_Point(%s, %s, 4326)::geography, 2000) ORDER BY value DESC LIMIT 1", CENTRE)
+        x, y, hottest = cur.fetchone()
+        assert hottest > 0
+        assert near(client, lon=x, lat=y)["summary"]["exposure"] == pytest.approx(hottest, abs=0.001)
         cur.execute("SELECT a.admin_code, r.level FROM area a JOIN area_risk r ON r.area_type = 'admin' "
                     "AND r.area_id = a.admin_code WHERE ST_Intersects(a.geom, ST_Point(%s, %s, 4326))", CENTRE)
         code, level = cur.fetchone()
