@@ -479,8 +479,11 @@ def write_exposure(conn, table: pa.Table | None, anchor: tuple[float, float] | N
                 cur.execute("INSERT INTO exposure_anchor (lon0, lat0) VALUES (%s, %s)", anchor)
         else:
             for x0, y0, x1, y1 in inside:
-                cur.execute("DELETE FROM exposure_cell WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
-                            (x0, y0, x1, y1))
+                # (exactly the cells whose centre lies in the box, as exposure_rows keeps them: && alone
+                # compares float4 boxes and takes cells just outside too)
+                cur.execute("DELETE FROM exposure_cell WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, "
+                            "4326) AND ST_X(geom) BETWEEN %(x0)s AND %(x1)s AND ST_Y(geom) BETWEEN %(y0)s AND %(y1)s",
+                            {"x0": x0, "y0": y0, "x1": x1, "y1": y1})
         if table is None:
             return 0
         _copy_table(cur, "exposure_cell", table)

@@ -160,6 +160,9 @@ def refresh_exposed(worker, nb, model: dict, boxes: list | None) -> tuple[pd.Dat
     gone = worker.call(query_frame, "SELECT x.settlement_id AS feature_id, x.people, ST_X(x.geom) AS lon, "
                                     "ST_Y(x.geom) AS lat FROM settlement_exposed x JOIN riskmap_run_removed r "
                                     "ON r.kind = 'settlement' AND r.feature_id = x.settlement_id")
+    # (&& compares float4 boxes, which also take points just outside: the same exact test as for `now`)
+    stored = stored[_in_boxes(stored["lon"].to_numpy(dtype="float64"), stored["lat"].to_numpy(dtype="float64"),
+                              boxes)]
     stored = pd.concat([stored, gone, empty], ignore_index=True).drop_duplicates("feature_id")
     key = ["feature_id", "people", "lon", "lat"]
     types = {"feature_id": "int64", "people": "float64", "lon": "float64", "lat": "float64"}
