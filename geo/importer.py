@@ -245,10 +245,14 @@ class _Loader:
         with conn.cursor() as cur:
             cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
                 self.staging, _staging_columns(kind, self.columns)))
-            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(self.live))
-            self.existing = int(cur.fetchone()[0])
+            self.existing = _count_unlocked(cur, self.live)
             if expected_rows is not None and expected_rows >= BULK_THRESHOLD and 2 * expected_rows >= self.existing:
                 self.shadow = shadow_table.plan(cur, kind.table)
+            if self.shadow is None:
+                # The lock to write comes before any read of the table: a transaction that holds a read lock
+                # while it waits for a bulk import to end would keep that import from swapping in its table
+                # (the shadow's start takes its own, stronger lock first, on the loader thread).
+                cur.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(self.live))
         # rows go to the shadow when there is one; known ids are looked up in the live table, indexed
         self.target = self.shadow.shadow if self.shadow else self.live
         self._queue: queue.Queue = queue.Queue()  # bounded by in_flight
@@ -336,6 +340,17 @@ class _Loader:
                     report.add(None, e.diag.column_name, f"rejected by the database: {detail}")
                     return
         report.inserted, report.updated = self.inserted, self.updated
+
+
+def _count_unlocked(cur, table: sql.Identifier) -> int:
+    """The table's row count, read in a subtransaction that is rolled back: that releases the read lock it
+    took, so that the first lock this transaction holds on the table is the one it writes under."""
+    cur.execute("SAVEPOINT riskmap_count")
+    cur.execute(sql.SQL("SELECT count(*) FROM {}").format(table))
+    n = int(cur.fetchone()[0])
+    cur.execute("ROLLBACK TO SAVEPOINT riskmap_count")
+    cur.execute("RELEASE SAVEPOINT riskmap_count")
+    return n
 
 
 def _copy(cur, table: sql.Identifier, rows: pa.Table) -> None:

@@ -33,19 +33,13 @@ import psycopg2
 import psycopg2.errors
 from psycopg2 import sql
 
-from geo.errors import RiskmapError
+from geo.errors import TableBusy
 
 SCHEMA = "riskmap_import"  # where shadows are built; created on first use
 LOCK_ATTEMPT_MS = 100  # the longest a reader waits behind one attempt to take the live table for the swap
 SWAP_WAIT_S = 600.0  # give up (and roll back) when the table stayed in use this long
 
 _CATALOG = resources.files("geo").joinpath("sql/shadow_table_catalog.sql").read_text(encoding="utf-8")
-
-
-class TableBusy(RiskmapError):
-    """The live table stayed in use (a long transaction reading it) for longer than the swap may wait."""
-
-    exit_code = 1
 
 
 @dataclass
@@ -116,7 +110,7 @@ class ShadowTable:
                 cur.execute(sql.SQL("ALTER TABLE {} ENABLE {} TRIGGER {}").format(
                     self.shadow, sql.SQL(mode), sql.Identifier(name)))
 
-    def finish(self, cur, lock_attempt_ms: int = LOCK_ATTEMPT_MS, wait_s: float = SWAP_WAIT_S) -> None:
+    def finish(self, cur) -> None:
         """Index the shadow and swap it in for the live table; the caller commits right after."""
         # constraints first: the primary key and unique indexes, then the foreign keys that need them
         for name, definition in sorted(self.constraints, key=lambda c: c[1].startswith("FOREIGN KEY")):
@@ -126,7 +120,7 @@ class ShadowTable:
             cur.execute(self._on_shadow(definition))
         cur.execute(sql.SQL("ANALYZE {}").format(self.shadow))
         others = [sql.Identifier(*_split(t)) for t, _, _ in self.referenced]
-        self._lock_for_swap(cur, [self.live, *others], lock_attempt_ms, wait_s)
+        self._lock_for_swap(cur, [self.live, *others], LOCK_ATTEMPT_MS, SWAP_WAIT_S)
         for (_, name, _), ident in zip(self.referenced, others, strict=True):
             cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(ident, sql.Identifier(name)))
         cur.execute(sql.SQL("DROP TABLE {}").format(self.live))

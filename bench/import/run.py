@@ -167,6 +167,9 @@ def main() -> None:
     ap.add_argument("--reader-latency", action="store_true")
     ap.add_argument("--riskmap-root", type=Path, default=None, help="the checkout whose import --reader-latency "
                                                                        "times (default: this one)")
+    ap.add_argument("--compare-root", type=Path, default=None, help="also time the import of another checkout "
+                                                                       "(e.g. the code before a change), paired")
+    ap.add_argument("--skip-update", action="store_true", help="do not time the re-import of the same ids")
     ap.add_argument("--write", type=Path, default=None, help=argparse.SUPPRESS)  # the child that writes a file
     ap.add_argument("--prefix", default="B", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -191,8 +194,9 @@ def main() -> None:
     riskmap = [sys.executable, "-m", "api.cli", "import", str(gpkg), "--kind", "enterprise"]
     ogr = ["ogr2ogr", "-f", "PostgreSQL", ogr_dsn, str(gpkg), "enterprise", "-nln", "bench_ogr2ogr",
            "-overwrite", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", "-gt", "65536"]
-    results: dict[str, list[float]] = {"riskmap": [], "ogr2ogr": []}
-    peak = []
+    results: dict[str, list[float]] = {"riskmap": [], "ogr2ogr": [], "compared": []}
+    peak, peak_compared = [], []
+    compare_env = dict(env, PYTHONPATH=str(args.compare_root)) if args.compare_root else None
     with conn.cursor() as cur:
         for run in range(args.runs):
             cur.execute("TRUNCATE enterprise")
@@ -207,10 +211,18 @@ def main() -> None:
             cur.execute("SELECT (SELECT count(*) FROM enterprise), (SELECT count(*) FROM bench_ogr2ogr)")
             n_rm, n_ogr = cur.fetchone()
             assert n_rm == n_ogr == args.rows, (n_rm, n_ogr)
-            print(f"run {run + 1}: riskmap {results['riskmap'][-1]:.1f} s (peak {rss / 2**20:.0f} MiB), "
-                  f"ogr2ogr {results['ogr2ogr'][-1]:.1f} s", flush=True)
-        # the update path: the same ids again
-        t_up, rss_up = timed(riskmap, env)
+            line = (f"run {run + 1}: riskmap {results['riskmap'][-1]:.1f} s (peak {rss / 2**20:.0f} MiB), "
+                    f"ogr2ogr {results['ogr2ogr'][-1]:.1f} s")
+            if compare_env:
+                cur.execute("TRUNCATE enterprise")
+                cur.execute("CHECKPOINT")
+                t, rss = timed(riskmap, compare_env, cwd=args.compare_root)
+                results["compared"].append(t)
+                peak_compared.append(rss)
+                line += f", {args.compare_root} {t:.1f} s (peak {rss / 2**20:.0f} MiB)"
+            print(line, flush=True)
+        if not args.skip_update:  # the update path: the same ids again
+            t_up, rss_up = timed(riskmap, env)
         cur.execute("DROP TABLE IF EXISTS bench_ogr2ogr")
         cur.execute("TRUNCATE enterprise")
     med_rm = statistics.median(results["riskmap"])
@@ -221,10 +233,15 @@ def main() -> None:
     print(f"ratio riskmap / ogr2ogr: {med_rm / med_ogr:.2f}  (goal <= 1.0)")
     print(f"riskmap peak memory: {max(peak) / 2**20:.0f} MiB  (goal < 1024 MiB); "
           f"each run's: {', '.join(f'{p / 2**20:.0f}' for p in peak)} MiB")
+    if compare_env:
+        med_c = statistics.median(results["compared"])
+        print(f"{args.compare_root}: median {med_c:.1f} s, ratio to ogr2ogr {med_c / med_ogr:.2f}, "
+              f"this checkout / that one {med_rm / med_c:.2f}; peak {max(peak_compared) / 2**20:.0f} MiB")
     if own_peak() > 0.5 * min(peak):
         print(f"warning: this script's own peak ({own_peak() / 2**20:.0f} MiB) is close to the figures above, "
               "which may then be its own rather than riskmap's")
-    print(f"riskmap re-import of the same ids (update path): {t_up:.1f} s, peak {rss_up / 2**20:.0f} MiB")
+    if not args.skip_update:
+        print(f"riskmap re-import of the same ids (update path): {t_up:.1f} s, peak {rss_up / 2**20:.0f} MiB")
 
 
 if __name__ == "__main__":

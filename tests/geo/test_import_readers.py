@@ -206,6 +206,42 @@ def test_an_import_waiting_to_swap_in_its_table_lets_readers_through(bulk, seede
         c.close()
 
 
+def test_a_small_import_during_a_bulk_import_waits_for_it_without_blocking_it(bulk, seeded, db_url, tmp_path,
+                                                                              monkeypatch):
+    """Another import of the same kind started during a bulk import waits for it, holding no lock that would
+    keep the bulk import from swapping in its table; then both are written."""
+    from geo import shadow_table
+
+    monkeypatch.setattr(shadow_table, "SWAP_WAIT_S", 20.0)  # a bulk import kept from its swap fails, not hangs
+    lon, lat = scattered(1_000, BAODING, 7)
+    big = write_enterprises(tmp_path / "big.gpkg", [f"NEW-{i}" for i in range(1_000)], lon, lat)
+    small = write_enterprises(tmp_path / "small.gpkg", [f"S-{i}" for i in range(10)], *scattered(10, TANGSHAN, 8))
+    monkeypatch.setattr(importer, "BULK_THRESHOLD", 100)
+    second = store.connect(db_url)
+    done: list = []
+    held = Held(seeded, big, rows=400, chunk_size=100)
+    watcher = store.connect(db_url)
+    watcher.autocommit = True
+    try:
+        thread = threading.Thread(target=lambda: done.append(import_file(second, small, "enterprise")))
+        thread.start()
+        for _ in range(WAIT_S * 100):  # until the small import is seen waiting for the table
+            if one(watcher, "SELECT count(*) FROM pg_locks WHERE relation = 'enterprise'::regclass "
+                            "AND NOT granted")[0][0]:
+                break
+            threading.Event().wait(0.01)
+        else:
+            pytest.fail("the small import never waited for the bulk import")
+    finally:
+        report = held.finish()
+        thread.join(WAIT_S)
+    assert held.error is None and report.inserted == 1_000
+    assert done and done[0].inserted == 10
+    assert one(watcher, "SELECT count(*) FROM enterprise") == [(1_020,)]
+    second.close()
+    watcher.close()
+
+
 def test_a_bulk_import_still_records_what_it_changed_for_incremental_scoring(bulk, seeded, tmp_path):
     """The change triggers fire for a bulk import as for a small one: every new feature's position, and both
     the old and the new position of every moved one, lie in the change extents (risk_dirty) it adds."""
@@ -250,9 +286,9 @@ def test_a_bulk_import_of_pipelines_keeps_the_segments_foreign_key(bulk, db, tmp
 
 
 def test_the_reader_stays_at_most_three_chunks_ahead_of_the_database(db, db_url, tmp_path, monkeypatch):
-    """With the database holding up the writes (a lock held by the test), the importer reads three chunks and
-    then waits: it never has more than MAX_CHUNKS_IN_FLIGHT chunks read and not yet written, whatever the
-    relative speed of the file and the server (counted on the real pipeline's reads and COPYs)."""
+    """With the database holding up the writes (an uncommitted row with the file's first id), the importer reads
+    three chunks and then waits: it never has more than MAX_CHUNKS_IN_FLIGHT chunks read and not yet written,
+    whatever the relative speed of the file and the server (counted on the real pipeline's reads and COPYs)."""
     reads, writes, ahead = [0], [0], []
     reader_waits = threading.Event()
     real_read_chunks, real_copy = importer.read_chunks, importer._copy
@@ -277,8 +313,9 @@ def test_the_reader_stays_at_most_three_chunks_ahead_of_the_database(db, db_url,
     lon, lat = scattered(2_000, TANGSHAN, 6)
     path = write_enterprises(tmp_path / "many.gpkg", [f"E{i}" for i in range(2_000)], lon, lat)
     blocker = psycopg2.connect(db_url)
-    with blocker.cursor() as cur:
-        cur.execute("LOCK TABLE enterprise IN SHARE MODE")  # the import's first COPY waits for it
+    with blocker.cursor() as cur:  # the import's first COPY waits for this transaction to decide on E0
+        cur.execute("INSERT INTO enterprise (source_id, name, industry, geom) "
+                    "VALUES ('E0', 'x', 'other', ST_SetSRID(ST_MakePoint(118, 39), 4326))")
     done: list = []
     thread = threading.Thread(target=lambda: done.append(import_file(db, path, "enterprise", chunk_size=100)))
     thread.start()
