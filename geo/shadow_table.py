@@ -13,13 +13,16 @@ builds a shadow instead:
    own schema, so the change-recording triggers (migrations 0002/0005: ``TG_TABLE_NAME`` is the kind) record
    the import's inserts and updates exactly as they would on the live table.
 2. The importer COPYs the new rows into the shadow and applies its updates there.
-3. ``finish``: build the indexes and constraints, ANALYZE (the planner must not meet a table without
-   statistics), then take the live table's ``ACCESS EXCLUSIVE`` lock in short attempts (a reader arriving
-   during an attempt waits at most ``LOCK_ATTEMPT_MS``), drop it, move the shadow into its schema and re-add the
-   foreign keys of other tables that pointed at it.  The caller commits at once.
+3. ``finish``: build the indexes and constraints (the primary key is built before the COPYs: new ids only
+   append to it), ANALYZE when the live table had rows (the planner had statistics for it), then take the live
+   table's ``ACCESS EXCLUSIVE`` lock in short attempts (a reader arriving during an attempt waits at most
+   ``LOCK_ATTEMPT_MS``), drop it, move the shadow into its schema and re-add the foreign keys of other tables
+   that pointed at it.  The caller commits at once.
 
 Readers see the old table until the commit and the new one after it; a failure rolls everything back and the
-live table is untouched.  ``plan`` returns None, and the importer loads in place, when the table has something
+live table is untouched.  (As with TRUNCATE, a REPEATABLE READ transaction whose snapshot is older than the
+commit and that first reads the table after it finds it empty; riskmap reads in READ COMMITTED, a snapshot per
+statement.)  ``plan`` returns None, and the importer loads in place, when the table has something
 a swap cannot carry over (a view over it, row security, column privileges...).
 """
 
@@ -58,6 +61,7 @@ class ShadowTable:
     grants: list[tuple[str, str, bool]] = field(default_factory=list)  # (privilege, grantee or '', option)
     reloptions: str | None = None
     comment: str | None = None
+    copied: int = 0  # rows of the live table copied into the shadow
 
     @property
     def live(self) -> sql.Identifier:
@@ -92,6 +96,11 @@ class ShadowTable:
         # the live rows, ids kept; written before the triggers exist, as they are not changes
         cur.execute(sql.SQL("INSERT INTO {} OVERRIDING SYSTEM VALUE SELECT * FROM {}").format(
             self.shadow, self.live))
+        self.copied = cur.rowcount
+        # the primary key now: new ids only ever append to it, during the COPYs, while the client validates
+        for name, definition in self.constraints:
+            if definition.startswith("PRIMARY KEY"):
+                self._add_constraint(cur, name, definition)
         # new rows continue the live identity sequence (ids are never reused: scores refer to them)
         cur.execute(
             "SELECT pg_get_serial_sequence(%s, a.attname), pg_get_serial_sequence(%s, a.attname) "
@@ -112,13 +121,16 @@ class ShadowTable:
 
     def finish(self, cur) -> None:
         """Index the shadow and swap it in for the live table; the caller commits right after."""
-        # constraints first: the primary key and unique indexes, then the foreign keys that need them
+        # constraints first: unique indexes, then the foreign keys that need them (the primary key is there)
         for name, definition in sorted(self.constraints, key=lambda c: c[1].startswith("FOREIGN KEY")):
-            cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(self.shadow, sql.Identifier(name))
-                        + sql.SQL(definition))
+            if not definition.startswith("PRIMARY KEY"):
+                self._add_constraint(cur, name, definition)
         for definition in self.indexes:
             cur.execute(self._on_shadow(definition))
-        cur.execute(sql.SQL("ANALYZE {}").format(self.shadow))
+        if self.copied:
+            # the planner had statistics of the old rows: the new table gets its own before readers meet it.
+            # (A table that was empty had none; autovacuum analyses the new one soon after, as it would have.)
+            cur.execute(sql.SQL("ANALYZE {}").format(self.shadow))
         others = [sql.Identifier(*_split(t)) for t, _, _ in self.referenced]
         self._lock_for_swap(cur, [self.live, *others], LOCK_ATTEMPT_MS, SWAP_WAIT_S)
         for (_, name, _), ident in zip(self.referenced, others, strict=True):
@@ -128,6 +140,10 @@ class ShadowTable:
         for (_, name, definition), ident in zip(self.referenced, others, strict=True):
             cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(ident, sql.Identifier(name))
                         + sql.SQL(definition))
+
+    def _add_constraint(self, cur, name: str, definition: str) -> None:
+        cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(self.shadow, sql.Identifier(name))
+                    + sql.SQL(definition))
 
     @staticmethod
     def _lock_for_swap(cur, tables: list[sql.Identifier], attempt_ms: int, wait_s: float) -> None:
