@@ -132,9 +132,8 @@ class Held:
 
 
 def test_readers_see_the_old_rows_during_a_bulk_import_and_the_new_ones_after(bulk, seeded, db_url, tmp_path):
-    """Mid-way through a bulk import, another connection (2 s lock_timeout) counts and queries the table by its
-    spatial index and gets the old rows at once; after the commit it gets the new ones, through the same
-    prepared statement."""
+    """Mid-way through a bulk import a reader (2 s lock_timeout) gets the old rows at once, after it the new ones."""
+    # counted, and asked by the spatial index through a prepared statement, before and after the commit
     lon, lat = scattered(1_000, BAODING, 2)
     path = write_enterprises(tmp_path / "new.gpkg", [f"NEW-{i}" for i in range(1_000)], lon, lat)
     other = reader(db_url)
@@ -155,9 +154,8 @@ def test_readers_see_the_old_rows_during_a_bulk_import_and_the_new_ones_after(bu
 
 
 def test_a_failed_bulk_import_leaves_the_table_and_its_indexes_as_they_were(bulk, seeded, db_url, tmp_path):
-    """A bulk import whose last row is bad is rejected after most rows were loaded: the rows, indexes,
-    constraints, triggers, the table itself, its id sequence and the change records are exactly as before, and
-    a reader was never locked out meanwhile."""
+    """A bulk import rejected at its last row leaves rows, indexes, triggers, table and sequence as they were."""
+    # most rows were loaded into the shadow before the bad one; a reader was never locked out meanwhile
     before = table_state(seeded)
     lon, lat = scattered(1_000, BAODING, 3)
     industries = ["化工"] * 999 + ["not-an-industry"]
@@ -175,9 +173,8 @@ def test_a_failed_bulk_import_leaves_the_table_and_its_indexes_as_they_were(bulk
 
 
 def test_an_import_waiting_to_swap_in_its_table_lets_readers_through(bulk, seeded, db_url, tmp_path):
-    """While a long read transaction keeps the bulk import from swapping in its table, the import only tries
-    for the lock in short attempts: a reader arriving meanwhile is not queued behind it (it reads the old rows
-    within its 2 s lock_timeout); once the long transaction ends the import completes."""
+    """An import kept from its swap by a long read tries in short attempts, so later readers get through."""
+    # a plain LOCK would queue every later reader behind the import, itself waiting for the long transaction
     lon, lat = scattered(500, BAODING, 4)
     path = write_enterprises(tmp_path / "new.gpkg", [f"NEW-{i}" for i in range(500)], lon, lat)
     long_read = store.connect(db_url)
@@ -208,8 +205,8 @@ def test_an_import_waiting_to_swap_in_its_table_lets_readers_through(bulk, seede
 
 def test_a_small_import_during_a_bulk_import_waits_for_it_without_blocking_it(bulk, seeded, db_url, tmp_path,
                                                                               monkeypatch):
-    """Another import of the same kind started during a bulk import waits for it, holding no lock that would
-    keep the bulk import from swapping in its table; then both are written."""
+    """An import started during a bulk import of the same kind waits for it without keeping it from its swap."""
+    # it must hold no lock on the table while it waits (a read lock would deadlock with the swap)
     from geo import shadow_table
 
     monkeypatch.setattr(shadow_table, "SWAP_WAIT_S", 20.0)  # a bulk import kept from its swap fails, not hangs
@@ -243,8 +240,8 @@ def test_a_small_import_during_a_bulk_import_waits_for_it_without_blocking_it(bu
 
 
 def test_a_bulk_import_still_records_what_it_changed_for_incremental_scoring(bulk, seeded, tmp_path):
-    """The change triggers fire for a bulk import as for a small one: every new feature's position, and both
-    the old and the new position of every moved one, lie in the change extents (risk_dirty) it adds."""
+    """A bulk import's change records cover every new feature and the old and new places of every moved one."""
+    # the shadow carries the live triggers under the live name, so they fire as on the live table
     old = dict(one(seeded, "SELECT source_id, ST_AsText(geom) FROM enterprise WHERE source_id IN "
                            "('OLD-0', 'OLD-1')"))
     seeded.rollback()
@@ -267,8 +264,8 @@ def test_a_bulk_import_still_records_what_it_changed_for_incremental_scoring(bul
 
 
 def test_a_bulk_import_of_pipelines_keeps_the_segments_foreign_key(bulk, db, tmp_path):
-    """Pipelines are swapped in like any table, and pipeline_segment's foreign key to them is carried over to
-    the new table (deleting a pipeline still deletes its segments)."""
+    """A bulk import of pipelines carries pipeline_segment's foreign key over to the new table."""
+    # the code before failed here: it truncated the pipeline table, which the foreign key forbids
     lines = [shapely.LineString([(118.0 + 0.001 * i, 39.5), (118.0 + 0.001 * i, 39.51)]) for i in range(200)]
     frame = gpd.GeoDataFrame({"source_id": [f"P{i}" for i in range(200)], "name": [f"管线{i}" for i in range(200)],
                               "medium": ["natural_gas"] * 200}, geometry=lines, crs="EPSG:4326")
@@ -286,9 +283,8 @@ def test_a_bulk_import_of_pipelines_keeps_the_segments_foreign_key(bulk, db, tmp
 
 
 def test_the_reader_stays_at_most_three_chunks_ahead_of_the_database(db, db_url, tmp_path, monkeypatch):
-    """With the database holding up the writes (an uncommitted row with the file's first id), the importer reads
-    three chunks and then waits: it never has more than MAX_CHUNKS_IN_FLIGHT chunks read and not yet written,
-    whatever the relative speed of the file and the server (counted on the real pipeline's reads and COPYs)."""
+    """With the database holding up the writes, the importer never has more than 3 chunks read and not written."""
+    # counted on the real pipeline's reads and COPYs; an uncommitted row with the file's first id holds the COPY
     reads, writes, ahead = [0], [0], []
     reader_waits = threading.Event()
     real_read_chunks, real_copy = importer.read_chunks, importer._copy
