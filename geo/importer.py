@@ -36,7 +36,8 @@ from geo.validate import plan_columns, validate_chunk
 
 Progress = Callable[[int, int | None], None]  # rows done, rows in total (None when unknown)
 DEFAULT_CHUNK = 65_536
-BULK_THRESHOLD = 50_000  # rows; a load this large, and at least half the table's size, builds a shadow table
+BULK_THRESHOLD = 50_000  # rows; a load this large, and at least BULK_SHARE of the table's size, builds a shadow
+BULK_SHARE = 0.5  # of the table: below it, index insertions cost less than copying the table and indexing it anew
 # Chunks read from the file and not yet written to the database, at most: one being validated, one being
 # written, one waiting between them.  Memory therefore depends on the chunk size and the file's columns, not
 # on how fast the server takes the rows compared with how fast the file is read.
@@ -82,9 +83,10 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
     work overlap; at most ``MAX_CHUNKS_IN_FLIGHT`` chunks are read and not yet written.  Each chunk's new rows
     are written in the order of their places on a Hilbert curve (``in_spatial_order``), so features near each
     other share table pages and get neighbouring ids.  A load of at least ``BULK_THRESHOLD`` rows and half the
-    table's size goes into a shadow table (geo.shadow_table) whose indexes are built once at the end and which
-    replaces the table at the commit: one sorted index build is much faster than a million insertions, and
-    readers go on reading the old table meanwhile.  Smaller loads go into the table itself, indexes kept.
+    table's size (``BULK_SHARE``) goes into a shadow table (geo.shadow_table) whose indexes are built once at
+    the end and which replaces the table at the commit: one sorted index build is much faster than a million
+    insertions, and readers go on reading the old table meanwhile.  Smaller loads go into the table itself,
+    indexes kept.
     """
     fk = get_kind(kind)
     source_crs_arg = parse_crs(crs) if crs is not None else None
@@ -246,7 +248,8 @@ class _Loader:
             cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
                 self.staging, _staging_columns(kind, self.columns)))
             self.existing = _count_unlocked(cur, self.live)
-            if expected_rows is not None and expected_rows >= BULK_THRESHOLD and 2 * expected_rows >= self.existing:
+            if (expected_rows is not None and expected_rows >= BULK_THRESHOLD
+                    and expected_rows >= BULK_SHARE * self.existing):
                 self.shadow = shadow_table.plan(cur, kind.table)
             if self.shadow is None:
                 # The lock to write comes before any read of the table: a transaction that holds a read lock

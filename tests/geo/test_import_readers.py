@@ -324,3 +324,50 @@ def test_the_reader_stays_at_most_three_chunks_ahead_of_the_database(db, db_url,
     blocker.close()
     assert done and done[0].inserted == 2_000 and writes[0] == 20
     assert max(ahead) == importer.MAX_CHUNKS_IN_FLIGHT
+
+
+def test_incremental_scoring_after_a_bulk_import_equals_a_full_recompute(db, tmp_path, monkeypatch):
+    """After a bulk import moving and adding enterprises, an incremental score run equals a full recompute."""
+    # the bulk path's change records are what incremental scoring reads: venues near a moved chemical site must
+    # be re-scored, and so must everything around the new ones
+    import datetime as dt
+
+    import pandas as pd
+
+    from data.loader import load_demo
+    from geo.risk.config import load_model
+    from geo.risk.scoring import score
+    from geo.risk.store import query_frame
+
+    as_of = dt.date(2026, 11, 29)
+    load_demo(db)
+    score(db, load_model(), as_of, full=True)
+    monkeypatch.setattr(importer, "BULK_THRESHOLD", 100)
+    monkeypatch.setattr(importer, "BULK_SHARE", 0.01)
+    moved = query_frame(db, "SELECT source_id, name, industry, ST_X(geom) + 0.004 AS lon, ST_Y(geom) AS lat "
+                            "FROM enterprise WHERE industry = 'hazardous_chemicals' ORDER BY id LIMIT 20")
+    lon, lat = scattered(100, TANGSHAN, 9)
+    frame = gpd.GeoDataFrame(
+        {"source_id": list(moved["source_id"]) + [f"NEW-{i}" for i in range(100)],
+         "name": list(moved["name"]) + [f"新化工{i}" for i in range(100)],
+         "industry": list(moved["industry"]) + ["hazardous_chemicals"] * 100},
+        geometry=shapely.points(np.concatenate([moved["lon"], lon]), np.concatenate([moved["lat"], lat])),
+        crs="EPSG:4326")
+    frame.to_file(tmp_path / "chem.gpkg", driver="GPKG", engine="pyogrio")
+    relation = one(db, "SELECT 'enterprise'::regclass::oid")
+    db.rollback()
+    report = import_file(db, tmp_path / "chem.gpkg", "enterprise")
+    assert (report.inserted, report.updated) == (100, 20)
+    assert one(db, "SELECT 'enterprise'::regclass::oid") != relation  # the bulk path: a new table swapped in
+    db.rollback()
+
+    def features():
+        f = query_frame(db, "SELECT kind, feature_id, round(score::numeric, 9) AS score, level, factors::text "
+                            "FROM feature_risk WHERE kind <> 'pipeline_segment' ORDER BY 1, 2")
+        return f.reset_index(drop=True)
+
+    summary = score(db, load_model(), as_of)
+    assert not summary.full and summary.scored["enterprise"] >= 120
+    incremental = features()
+    assert score(db, load_model(), as_of, full=True).full
+    pd.testing.assert_frame_equal(incremental, features())
