@@ -135,5 +135,10 @@ class Conflict(RiskmapError):
     exit_code = 3
 
 
+class TableBusy(Conflict):
+    """A bulk import could not swap in its new table: a transaction kept reading the old one for longer than the
+    import may wait (geo.shadow_table); nothing was written, and the import can be run again."""
+
+
 class NotFound(RiskmapError):
     exit_code = 6

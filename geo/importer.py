@@ -1,10 +1,11 @@
 """All-or-nothing imports of feature files into the PostGIS feature store.
 
-One transaction per file: chunks are validated and COPYed into a temporary staging table, duplicate ids are
-found there, and only if the whole file is clean are the rows upserted into the feature table (new ids
-inserted, known ids updated in the columns the file has).  Any error rolls everything back, so the database
-is exactly as before, and the ImportReport names the file, the row, the field and the reason for each bad row.
-The CLI and the HTTP API both call ``import_file``.
+One transaction per file: chunks are validated and COPYed while the file is read, duplicate ids are found on
+the way, and only if the whole file is clean does the transaction commit (new ids inserted, known ids updated
+in the columns the file has).  Any error rolls everything back, so the database is exactly as before, and the
+ImportReport names the file, the row, the field and the reason for each bad row.  Readers of the table are
+never locked out: they see the old rows until the commit and the new ones after it.  The CLI and the HTTP API
+both call ``import_file``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
+from geo import shadow_table
 from geo.crs import parse_crs
 from geo.errors import ImportRejected, ImportReport, InputError
 from geo.kinds import FeatureKind, get_kind
@@ -34,7 +36,12 @@ from geo.validate import plan_columns, validate_chunk
 
 Progress = Callable[[int, int | None], None]  # rows done, rows in total (None when unknown)
 DEFAULT_CHUNK = 65_536
-BULK_THRESHOLD = 50_000  # rows; a load this large into a smaller table rebuilds the GiST index
+BULK_THRESHOLD = 50_000  # rows; a load this large, and at least BULK_SHARE of the table's size, builds a shadow
+BULK_SHARE = 0.5  # of the table: below it, index insertions cost less than copying the table and indexing it anew
+# Chunks read from the file and not yet written to the database, at most: one being validated, one being
+# written, one waiting between them.  Memory therefore depends on the chunk size and the file's columns, not
+# on how fast the server takes the rows compared with how fast the file is read.
+MAX_CHUNKS_IN_FLIGHT = 3
 
 
 def load_mapping(path: str | os.PathLike | None) -> dict[str, str] | None:
@@ -72,12 +79,14 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
     """Import one file of ``kind`` features; raises ImportRejected (nothing written) when any row is bad.
 
     The main thread reads and validates chunk k+1 while a loader thread COPYs chunk k (new ids straight into
-    the feature table, known ids into a staging table for one UPDATE at the end), so the client's and the
-    server's work overlap.  Each chunk's new rows are written in the order of their places on a Hilbert curve
-    (``in_spatial_order``), so features near each other share table pages and get neighbouring ids.  A load at
-    least half the size of the table drops its GiST index and rebuilds it at the end (one sorted build is much
-    faster than a million index insertions or updates); the table is then locked against readers until the
-    import commits.
+    the table, known ids into a staging table for one UPDATE at the end), so the client's and the server's
+    work overlap; at most ``MAX_CHUNKS_IN_FLIGHT`` chunks are read and not yet written.  Each chunk's new rows
+    are written in the order of their places on a Hilbert curve (``in_spatial_order``), so features near each
+    other share table pages and get neighbouring ids.  A load of at least ``BULK_THRESHOLD`` rows and half the
+    table's size (``BULK_SHARE``) goes into a shadow table (geo.shadow_table) whose indexes are built once at
+    the end and which replaces the table at the commit: one sorted index build is much faster than a million
+    insertions, and readers go on reading the old table meanwhile.  Smaller loads go into the table itself,
+    indexes kept.
     """
     fk = get_kind(kind)
     source_crs_arg = parse_crs(crs) if crs is not None else None
@@ -88,20 +97,31 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
         if autocommit:
             conn.autocommit = False
         loader: _Loader | None = None
+        in_flight = ChunksInFlight(MAX_CHUNKS_IN_FLIGHT)
         try:
             ids = _IdRegister()
-            for chunk in read_chunks(info, chunk_size):
+            chunks = read_chunks(info, chunk_size)
+            while True:
+                in_flight.acquire()  # read no further while the database is behind
+                chunk = next(chunks, None)
+                if chunk is None:
+                    in_flight.release()
+                    break
                 table = chunk.table
                 if loader is None:
                     columns = [c for c in table.column_names if c != "wkb"]
                     plan = plan_columns(fk, columns, mapping, is_csv=info.is_csv,
                                         has_geometry="wkb" in table.column_names, file=info.display_name)
-                    loader = _Loader(conn, fk, plan.target_columns, expected_rows=info.feature_count)
+                    loader = _Loader(conn, fk, plan.target_columns, expected_rows=info.feature_count,
+                                     in_flight=in_flight)
                 rows = validate_chunk(fk, plan, table, chunk.offset, source_crs, report)
                 ids.check(rows.column("source_id"), chunk.offset, report)
                 report.rows_read += table.num_rows
                 if report.ok:
-                    loader.submit(rows.drop_columns(["row_no"]))
+                    loader.submit(rows.drop_columns(["row_no"]))  # the loader releases its place once written
+                else:
+                    in_flight.release()
+                del chunk, table, rows  # nothing of the chunk stays alive here while the next one is read
                 if progress:
                     progress(report.rows_read, info.feature_count)
             if loader is None or report.rows_read == 0:
@@ -124,6 +144,33 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
             if autocommit:
                 conn.autocommit = True
     return report
+
+
+class ChunksInFlight:
+    """Counts the chunks read from the file and not yet written to the database; ``acquire`` waits while there
+    are ``limit`` of them.  ``peak`` is the most there ever were."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.count = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def acquire(self) -> None:
+        with self._cond:
+            while self.count >= self.limit:
+                self.waiting()
+                self._cond.wait()
+            self.count += 1
+            self.peak = max(self.peak, self.count)
+
+    def release(self) -> None:
+        with self._cond:
+            self.count -= 1
+            self._cond.notify()
+
+    def waiting(self) -> None:
+        """Called (under the lock) each time the reader has to wait for a chunk to be written."""
 
 
 def in_spatial_order(rows: pa.Table) -> pa.Table:
@@ -182,65 +229,65 @@ class _IdRegister:
 
 
 class _Loader:
-    """Writes validated chunks to the database from a worker thread (one transaction, the caller's)."""
+    """Writes validated chunks to the database from a worker thread (one transaction, the caller's): into the
+    table itself, or into a shadow of it for a bulk load (see ``import_file``)."""
 
-    def __init__(self, conn, kind: FeatureKind, columns: list[str], expected_rows: int | None):
+    def __init__(self, conn, kind: FeatureKind, columns: list[str], expected_rows: int | None,
+                 in_flight: ChunksInFlight):
         self.conn = conn
         self.kind = kind
         self.columns = [c for c in columns if c != "row_no"]
-        self.target = sql.Identifier(kind.table)
+        self.live = sql.Identifier(kind.table)
         self.staging = sql.Identifier("riskmap_import_staging")
         self.inserted = 0
         self.updated = 0
         self.error: BaseException | None = None
-        self._rebuild: list[sql.Composable] = []
+        self.in_flight = in_flight
+        self.shadow: shadow_table.ShadowTable | None = None
         with conn.cursor() as cur:
             cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
                 self.staging, _staging_columns(kind, self.columns)))
-            cur.execute(sql.SQL("SELECT count(*) FROM {}").format(self.target))
-            self.existing = int(cur.fetchone()[0])
-            if expected_rows is not None and expected_rows >= BULK_THRESHOLD and 2 * expected_rows >= self.existing:
-                self._prepare_bulk_load(cur)
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
+            self.existing = _count_unlocked(cur, self.live)
+            if (expected_rows is not None and expected_rows >= BULK_THRESHOLD
+                    and expected_rows >= BULK_SHARE * self.existing):
+                self.shadow = shadow_table.plan(cur, kind.table)
+            if self.shadow is None:
+                # The lock to write comes before any read of the table: a transaction that holds a read lock
+                # while it waits for a bulk import to end would keep that import from swapping in its table
+                # (the shadow's start takes its own, stronger lock first, on the loader thread).
+                cur.execute(sql.SQL("LOCK TABLE {} IN ROW EXCLUSIVE MODE").format(self.live))
+        # rows go to the shadow when there is one; known ids are looked up in the live table, indexed
+        self.target = self.shadow.shadow if self.shadow else self.live
+        self._queue: queue.Queue = queue.Queue()  # bounded by in_flight
         self._thread = threading.Thread(target=self._run, name="riskmap-import-loader", daemon=True)
         self._thread.start()
 
-    def _prepare_bulk_load(self, cur) -> None:
-        """Drop the GiST indexes for a rebuild at the end.  An empty table also loses its source-id index (the
-        import checks uniqueness itself; with rows present the index serves the look-ups of known ids) and is
-        truncated first: on a server with wal_level=minimal (the embedded one) a load into a table truncated in
-        the same transaction skips the WAL."""
-        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                    "AND tablename = %s AND indexdef ILIKE '%%USING gist%%'", (self.kind.table,))
-        for name, definition in cur.fetchall():
-            cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-            self._rebuild.append(sql.SQL(definition))
-        if self.existing == 0:
-            cur.execute(sql.SQL("TRUNCATE {}").format(self.target))
-            key = sql.Identifier(f"{self.kind.table}_source_id_key")
-            cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(self.target, key))
-            self._rebuild.append(
-                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE (source_id)").format(self.target, key))
-
     def submit(self, rows: pa.Table) -> None:
-        if self.error is None:
-            self._queue.put(rows)
+        self._queue.put(rows)
 
     def _run(self) -> None:
-        while (rows := self._queue.get()) is not None:
-            if self.error is not None:
-                continue
+        if self.shadow is not None:  # here, so that copying the live rows overlaps the reading of the file
             try:
-                self._load(rows)
+                with self.conn.cursor() as cur:
+                    self.shadow.start(cur)
+            except BaseException as e:
+                self.error = e
+        while (rows := self._queue.get()) is not None:
+            try:
+                if self.error is None:
+                    self._load(rows)
             except BaseException as e:  # reported by finish() in the caller's thread
                 self.error = e
+            finally:
+                del rows
+                self.in_flight.release()
 
     def _load(self, rows: pa.Table) -> None:
         rows = in_spatial_order(rows)  # here, on the loader thread: Arrow sorts without holding the GIL
         with self.conn.cursor() as cur:
             if self.existing:
                 ids = rows.column("source_id").to_pylist()
-                cur.execute(sql.SQL("SELECT source_id FROM {} WHERE source_id = ANY(%s)").format(self.target),
+                cur.execute(sql.SQL("SELECT source_id FROM {} WHERE source_id = ANY(%s)").format(self.live),
                             (ids,))
                 known = {r[0] for r in cur.fetchall()}
                 if known:
@@ -262,7 +309,7 @@ class _Loader:
             self._stop_thread()
 
     def finish(self, report: ImportReport) -> None:
-        """Wait for the loader; apply updates and rebuild dropped indexes (when the file was clean)."""
+        """Wait for the loader; apply the updates and swap in the shadow (when the file was clean)."""
         self._stop_thread()
         if self.error is not None:
             if isinstance(self.error, psycopg2.Error) and report.ok:
@@ -288,9 +335,25 @@ class _Loader:
                 sets.append(sql.SQL("updated_at = now()"))
                 cur.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.source_id = s.source_id").format(
                     self.target, sql.SQL(", ").join(sets), self.staging))
-            for statement in self._rebuild:
-                cur.execute(statement)
+            if self.shadow is not None:
+                try:
+                    self.shadow.finish(cur)
+                except psycopg2.IntegrityError as e:  # a unique or foreign key the rows break, found at the end
+                    detail = (e.diag.message_detail or e.diag.message_primary or str(e)).strip()
+                    report.add(None, e.diag.column_name, f"rejected by the database: {detail}")
+                    return
         report.inserted, report.updated = self.inserted, self.updated
+
+
+def _count_unlocked(cur, table: sql.Identifier) -> int:
+    """The table's row count, read in a subtransaction that is rolled back: that releases the read lock it
+    took, so that the first lock this transaction holds on the table is the one it writes under."""
+    cur.execute("SAVEPOINT riskmap_count")
+    cur.execute(sql.SQL("SELECT count(*) FROM {}").format(table))
+    n = int(cur.fetchone()[0])
+    cur.execute("ROLLBACK TO SAVEPOINT riskmap_count")
+    cur.execute("RELEASE SAVEPOINT riskmap_count")
+    return n
 
 
 def _copy(cur, table: sql.Identifier, rows: pa.Table) -> None:
