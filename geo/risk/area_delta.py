@@ -372,11 +372,12 @@ def _small_rows(worker, areas: pd.DataFrame, keys: list[tuple], model: dict) -> 
     bounds = np.array([_area_box(areas, k) for k in keys])
     boxes = box_cover(bounds, cell=float(np.max(bounds[:, 2:] - bounds[:, :2])))
     pts = _points_in(worker, list(SCORED_KINDS), boxes)
-    ppl = pd.concat([worker.call(query_frame, "SELECT people, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM "
-                                              "settlement_exposed WHERE geom && "
+    # (a settlement on the edge shared by two boxes comes from both: once each)
+    ppl = pd.concat([worker.call(query_frame, "SELECT settlement_id, people, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+                                              "FROM settlement_exposed WHERE geom && "
                                               "ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)",
                                  {"x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3]}) for b in boxes],
-                    ignore_index=True)
+                    ignore_index=True).drop_duplicates("settlement_id").reset_index(drop=True)
     by_res: dict[int, set] = {}
     for _, r, a in keys:
         by_res.setdefault(r, set()).add(a)

@@ -32,9 +32,11 @@ from geo.risk.worker import DatabaseWorker
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in total
 
 # Above this share of the features within reach of the changes, a full run is cheaper than an incremental one
-# (bench/rescore: the incremental path reads the features by id and their surroundings box by box, the full
-# path reads each layer once in bulk).
-FULL_SHARE = 0.25
+# (bench/rescore at a million features: 1,000 scattered edits reached 3 % of the features, and re-scoring them
+# by id, with their surroundings read box by box, took 0.6 to 1.4 times a full run, which reads each layer once
+# in bulk; ten edits reach a few hundred features and take a twentieth of it).
+FULL_SHARE = 0.01
+FULL_MIN = 5_000  # (on small data sets a few thousand features re-score in moments either way)
 
 STEPS = ("segments", "enterprise", "tailings_pond", "pipeline_segment", "pipeline", "venue", "areas", "exposure")
 
@@ -89,9 +91,11 @@ def reaches(model: dict, kind: str, max_impact_m: float) -> dict[str, float]:
 
 
 def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False,
-          progress: Progress | None = None, full_share: float = FULL_SHARE) -> ScoreSummary:
-    """Re-score what changed (or everything) and commit; returns what was done.  ``full_share``: the share of
-    the features within reach of the changes above which the run is a full one."""
+          progress: Progress | None = None, full_share: float = FULL_SHARE,
+          full_min: int = FULL_MIN) -> ScoreSummary:
+    """Re-score what changed (or everything) and commit; returns what was done.  The run is a full one when the
+    features within reach of the changes are more than ``full_share`` of all features and more than
+    ``full_min``."""
     t0 = time.perf_counter()
     as_of = as_of or dt.date.today()
     version = model["version"]
@@ -126,7 +130,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         worker = DatabaseWorker(conn)
         neighbours = Neighbours(conn, model, worker)
         try:
-            _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share)
+            _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share, full_min)
         finally:
             worker.close()
             neighbours.close()
@@ -149,7 +153,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
 
 
 def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.date, summary: ScoreSummary,
-               step, full_share: float) -> None:
+               step, full_share: float, full_min: int) -> None:
     """The scoring run proper.  Every database call goes through ``worker`` (in order, on its thread), so the
     results of one class are written while the next is computed; a full run loads every layer up front and
     aggregates the areas from the results in memory while they are being written."""
@@ -172,7 +176,8 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         max_impact = worker.call(_max_impact)
         for kind in ("enterprise", "tailings_pond", "venue"):
             ids[kind] = worker.call(_ids_in_dirty, kind, reaches(model, kind, max_impact))
-        if sum(len(v) for v in ids.values() if v is not None) > full_share * worker.call(_feature_total):
+        reached = sum(len(v) for v in ids.values() if v is not None)
+        if reached > full_min and reached > full_share * worker.call(_feature_total):
             summary.full = True
             ids = {k: None for k in SCORED_KINDS}
     full = summary.full

@@ -170,14 +170,14 @@ def test_removing_the_top_site_of_a_county_updates_its_area_like_a_full_run(demo
 
 
 def test_a_change_reaching_most_features_is_scored_in_full(demo_db):
-    """When the changes reach more than the given share of the features, the run is a full one (cheaper than
-    re-scoring them one by one), and each run is recorded in score_run."""
+    """When the changes reach more than the given share (and number) of the features, the run is a full one
+    (cheaper than re-scoring them one by one), and each run is recorded in score_run."""
     db = demo_db
     with db.cursor() as cur:
         cur.execute("UPDATE settlement SET population = population + 1 WHERE id IN "
                     "(SELECT id FROM settlement ORDER BY id LIMIT 50)")
     db.commit()
-    summary = score(db, load_model(), AS_OF, full_share=0.0)
+    summary = score(db, load_model(), AS_OF, full_share=0.0, full_min=0)
     assert summary.full and summary.changes > 0
     runs = query_frame(db, "SELECT full_run, changes, model_version FROM score_run ORDER BY id")
     assert runs["full_run"].tolist() == [True, True]  # the fixture's full run, then this one
