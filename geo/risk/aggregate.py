@@ -299,23 +299,28 @@ def write_areas(conn, result: pd.DataFrame, version: str, wanted: dict | None) -
                         ([p[0] for p in pairs], [p[1] for p in pairs]))
         if result.empty:
             return
-        table = pa.table({
-            "area_type": pa.array(result["area_type"].astype(str).tolist()),
-            "area_id": pa.array(result["area_id"].astype(str).tolist()),
-            "resolution": pa.array(result["resolution"].astype("int64").to_numpy()),
-            "score": pa.array(result["score"].astype("float64").to_numpy()),
-            "level_max": pa.array(result["level_max"].astype(str).tolist()),
-            "level_banded": pa.array(result["level_banded"].astype(str).tolist()),
-            "level": pa.array(result["level"].astype(str).tolist()),
-            "counts": pa.array(result["counts"].astype(str).tolist()),
-            "features": pa.array(result["features"].astype("int64").to_numpy()),
-            "population_exposed": pa.array(result["population_exposed"].astype("float64").to_numpy()),
-            "model_version": pa.array([version] * len(result)),
-            "geom": pa.array(list(result["geom"])),
-            **({"top": pa.array([None if not isinstance(v, str) else v for v in result["top"]], pa.string())}
-               if "top" in result.columns else {}),
-        })
+        table = area_table(result, version)
         _copy_table(cur, "area_risk", table)
+
+
+def area_table(result: pd.DataFrame, version: str) -> pa.Table:
+    """The area_risk rows of ``result`` (AREA_COLUMNS, geom as hex WKB, and ``top`` where known) for COPY."""
+    return pa.table({
+        "area_type": pa.array(result["area_type"].astype(str).tolist()),
+        "area_id": pa.array(result["area_id"].astype(str).tolist()),
+        "resolution": pa.array(result["resolution"].astype("int64").to_numpy()),
+        "score": pa.array(result["score"].astype("float64").to_numpy()),
+        "level_max": pa.array(result["level_max"].astype(str).tolist()),
+        "level_banded": pa.array(result["level_banded"].astype(str).tolist()),
+        "level": pa.array(result["level"].astype(str).tolist()),
+        "counts": pa.array(result["counts"].astype(str).tolist()),
+        "features": pa.array(result["features"].astype("int64").to_numpy()),
+        "population_exposed": pa.array(result["population_exposed"].astype("float64").to_numpy()),
+        "model_version": pa.array([version] * len(result)),
+        "geom": pa.array(list(result["geom"])),
+        **({"top": pa.array([v if isinstance(v, str) else None for v in result["top"]], pa.string())}
+           if "top" in result.columns else {}),
+    })
 
 
 def _copy_table(cur, name: str, table: pa.Table) -> None:

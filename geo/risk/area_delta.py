@@ -34,6 +34,7 @@ from geo.risk.aggregate import (
     _copy_table,
     admin_assign,
     aggregate_partition,
+    area_table,
     h3_assign,
     load_areas,
 )
@@ -407,20 +408,5 @@ def _write(conn, result: pd.DataFrame, keys: list[tuple], version: str) -> None:
                         ([k[0] for k in keys], [k[1] for k in keys], [str(k[2]) for k in keys]))
         if result.empty:
             return
-        table = pa.table({
-            "area_type": pa.array(result["area_type"].astype(str).tolist()),
-            "area_id": pa.array(result["area_id"].astype(str).tolist()),
-            "resolution": pa.array(result["resolution"].astype("int64").to_numpy()),
-            "score": pa.array(result["score"].astype("float64").to_numpy()),
-            "level_max": pa.array(result["level_max"].astype(str).tolist()),
-            "level_banded": pa.array(result["level_banded"].astype(str).tolist()),
-            "level": pa.array(result["level"].astype(str).tolist()),
-            "counts": pa.array(result["counts"].astype(str).tolist()),
-            "features": pa.array(result["features"].astype("int64").to_numpy()),
-            "population_exposed": pa.array(result["population_exposed"].astype("float64").to_numpy()),
-            "model_version": pa.array([version] * len(result)),
-            "geom": pa.array(list(result["geom"])),
-            "top": pa.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                             for v in result["top"]], pa.string()),
-        })
+        table = area_table(result, version)
         _copy_table(cur, "area_risk", table)
