@@ -188,11 +188,12 @@ def admin_assign(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame) -> tuple
 
 
 def area_partitions(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame, resolutions: list[int],
-                    wanted: dict[str, set] | None = None) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
-    """Which areas hold each point: (area_type, resolution, point indices, area ids) per admin level and H3
-    resolution; with ``wanted``, only the areas in wanted["pairs"] ((area_type, area_id) pairs)."""
+                    admin: bool = True) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+    """Which areas hold each point: (area_type, resolution, point indices, area ids) per admin level (unless
+    ``admin`` is false) and H3 resolution."""
+    lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
     out = []
-    p_idx, a_idx = admin_assign(lon, lat, areas)
+    p_idx, a_idx = admin_assign(lon, lat, areas) if admin else (np.zeros(0, int), np.zeros(0, int))
     if len(p_idx):
         res = areas["resolution"].to_numpy()[a_idx]
         codes = areas["admin_code"].to_numpy(dtype=object)[a_idx]
@@ -201,12 +202,6 @@ def area_partitions(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame, resol
             out.append(("admin", int(r), p_idx[m], codes[m]))
     for r, cells in h3_assign(lon, lat, resolutions).items():
         out.append(("h3", int(r), np.arange(len(lon)), cells))
-    if wanted is not None:
-        kept = []
-        for area_type, r, idx, ids in out:
-            m = np.isin(ids, [aid for t, aid in wanted["pairs"] if t == area_type])
-            kept.append((area_type, r, idx[m], ids[m]))
-        out = kept
     return out
 
 
@@ -229,17 +224,16 @@ def load_areas(conn) -> pd.DataFrame:
     return frame
 
 
-def people_partitions(settlements: pd.DataFrame, areas: pd.DataFrame, model: dict,
-                      wanted: dict | None = None) -> dict:
+def people_partitions(settlements: pd.DataFrame, areas: pd.DataFrame, model: dict) -> dict:
     """Exposed settlements (lon, lat, people) per area partition: {(area_type, resolution): (area ids, people)}."""
     resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
     people = settlements["people"].to_numpy(dtype="float64")
     return {(t, r): (ids, people[idx]) for t, r, idx, ids in area_partitions(
         settlements["lon"].to_numpy(dtype="float64"), settlements["lat"].to_numpy(dtype="float64"), areas,
-        resolutions, wanted)}
+        resolutions)}
 
 
-def area_rows(points: pd.DataFrame, people: dict, areas: pd.DataFrame, model: dict, wanted: dict | None = None,
+def area_rows(points: pd.DataFrame, people: dict, areas: pd.DataFrame, model: dict,
               parts: list | None = None) -> pd.DataFrame:
     """The rows of area_risk (with hex WKB geometries) from scored features at their representative points
     (kind, score, level, lon, lat) and the exposed people per partition (``people_partitions``).  ``parts``:
@@ -249,7 +243,7 @@ def area_rows(points: pd.DataFrame, people: dict, areas: pd.DataFrame, model: di
     kind, level = points["kind"].to_numpy(dtype=object), points["level"].to_numpy(dtype=object)
     score = points["score"].to_numpy(dtype="float64")
     rows = []
-    for t, r, idx, ids in parts if parts is not None else area_partitions(lon, lat, areas, resolutions, wanted):
+    for t, r, idx, ids in parts if parts is not None else area_partitions(lon, lat, areas, resolutions):
         if len(idx) == 0:
             continue
         s_ids, s_people = people.get((t, r), (np.zeros(0, dtype=object), np.zeros(0)))
@@ -288,15 +282,10 @@ def exposed_settlements(nb, hot, radius: float, bbox: list[float] | None = None)
     return out
 
 
-def write_areas(conn, result: pd.DataFrame, version: str, wanted: dict | None) -> None:
+def write_areas(conn, result: pd.DataFrame, version: str) -> None:
+    """Replace every area_risk row (a full run)."""
     with conn.cursor() as cur:
-        if wanted is None:
-            cur.execute("DELETE FROM area_risk")
-        else:
-            pairs = sorted(wanted["pairs"])
-            cur.execute("DELETE FROM area_risk a USING unnest(%s::text[], %s::text[]) AS w(t, id) "
-                        "WHERE a.area_type = w.t AND a.area_id = w.id",
-                        ([p[0] for p in pairs], [p[1] for p in pairs]))
+        cur.execute("DELETE FROM area_risk")
         if result.empty:
             return
         table = area_table(result, version)

@@ -32,8 +32,8 @@ from geo.risk.aggregate import (
     SCORED_KINDS,
     _area_geometries,
     _copy_table,
-    admin_assign,
     aggregate_partition,
+    area_partitions,
     area_table,
     h3_assign,
     load_areas,
@@ -48,25 +48,6 @@ def resolutions(model: dict) -> tuple[list[int], list[int]]:
     """The model's H3 resolutions split into (large, small)."""
     res = [int(r) for r in model["area"]["h3_resolutions"]]
     return [r for r in res if r <= LARGE_MAX_RES], [r for r in res if r > LARGE_MAX_RES]
-
-
-def assign(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame, h3_res: list[int],
-           admin: bool) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
-    """(area_type, resolution, point indices, area ids) of the points, for the admin areas (if ``admin``) and
-    the H3 resolutions given."""
-    lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
-    out = []
-    if admin:
-        p_idx, a_idx = admin_assign(lon, lat, areas)
-        if len(p_idx):
-            res = areas["resolution"].to_numpy()[a_idx]
-            codes = areas["admin_code"].to_numpy(dtype=object)[a_idx]
-            for r in np.unique(res):
-                m = res == r
-                out.append(("admin", int(r), p_idx[m], codes[m]))
-    for r, cells in h3_assign(lon, lat, h3_res).items():
-        out.append(("h3", int(r), np.arange(len(lon)), cells))
-    return out
 
 
 def _long(points: pd.DataFrame, parts: list) -> pd.DataFrame:
@@ -104,8 +85,8 @@ def top_lists(entries: pd.DataFrame, top_n: int) -> dict[tuple, dict[str, list]]
 def large_area_tops(points: pd.DataFrame, areas: pd.DataFrame, model: dict) -> dict[tuple, str]:
     """The ``top`` JSON of every large area, from all scored points (a full run)."""
     large, _ = resolutions(model)
-    entries = _long(points[["kind", "score", "feature_id", "lon", "lat"]], assign(
-        points["lon"].to_numpy(), points["lat"].to_numpy(), areas, large, admin=True))
+    entries = _long(points[["kind", "score", "feature_id", "lon", "lat"]], area_partitions(
+        points["lon"].to_numpy(), points["lat"].to_numpy(), areas, large))
     return {key: json.dumps(v) for key, v in top_lists(entries, int(model["area"]["top_n"])).items()}
 
 
@@ -204,7 +185,7 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
     def long(frame: pd.DataFrame, sign: int, cols: list[str], res: list[int], admin: bool) -> pd.DataFrame:
         if frame.empty:
             return _long(frame[cols].assign(sign=sign), [])
-        parts = assign(frame["lon"].to_numpy(), frame["lat"].to_numpy(), areas, res, admin)
+        parts = area_partitions(frame["lon"].to_numpy(), frame["lat"].to_numpy(), areas, res, admin)
         return _long(frame[cols].reset_index(drop=True).assign(sign=sign), parts)
 
     fcols = ["kind", "feature_id", "score", "level"]
@@ -326,8 +307,8 @@ def _top_of(worker, areas: pd.DataFrame, key: tuple, kind: str, top_n: int) -> l
     pts = _points_in(worker, [kind], [_area_box(areas, key)])
     if pts.empty:
         return []
-    parts = assign(pts["lon"].to_numpy(), pts["lat"].to_numpy(), areas if t == "admin" else areas.iloc[0:0],
-                   [] if t == "admin" else [r], admin=t == "admin")
+    parts = area_partitions(pts["lon"].to_numpy(), pts["lat"].to_numpy(), areas, [] if t == "admin" else [r],
+                            admin=t == "admin")
     entries = _long(pts[["kind", "score", "feature_id"]], [p for p in parts if p[0] == t and p[1] == r])
     entries = entries[entries["area_id"] == a]
     return top_lists(entries.assign(area_type=t, resolution=r), top_n).get(key, {}).get(kind, [])

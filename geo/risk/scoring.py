@@ -256,7 +256,7 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
             result = area_rows(points, people.result(), areas.result(), model, parts=parts)
         result["top"] = [tops.get((t, int(r), a)) for t, r, a in
                          zip(result["area_type"], result["resolution"], result["area_id"], strict=True)]
-        worker.submit(write_areas, result, version, None)
+        worker.submit(write_areas, result, version)
         worker.submit(write_exposed_settlements, exposed.result())
         summary.areas = len(result)
         step("areas")
