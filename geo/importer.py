@@ -1,7 +1,8 @@
 """All-or-nothing imports of feature files into the PostGIS feature store.
 
-One transaction per file: chunks are validated and COPYed while the file is read, duplicate ids are found on
-the way, and only if the whole file is clean does the transaction commit (new ids inserted, known ids updated
+One transaction per file: chunks are validated and COPYed while the file is read, ids repeated in the file are
+found by the database's unique indexes on the way (and then named row by row, see ``_report_repeated_ids``),
+and only if the whole file is clean does the transaction commit (new ids inserted, known ids updated
 in the columns the file has).  Any error rolls everything back, so the database is exactly as before, and the
 ImportReport names the file, the row, the field and the reason for each bad row.  Readers of the table are
 never locked out: they see the old rows until the commit and the new ones after it.  The CLI and the HTTP API
@@ -10,18 +11,17 @@ both call ``import_file``.
 
 from __future__ import annotations
 
-import bisect
 import io
 import json
 import os
 import queue
 import threading
+from importlib import resources
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import psycopg2
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.csv as pacsv
@@ -31,9 +31,10 @@ from geo import shadow_table
 from geo.crs import parse_crs
 from geo.errors import ImportRejected, ImportReport, InputError
 from geo.kinds import FeatureKind, get_kind
-from geo.sources import open_source, read_chunks
-from geo.validate import plan_columns, validate_chunk
+from geo.sources import SourceInfo, open_source, read_chunks
+from geo.validate import ColumnPlan, _text, plan_columns, validate_chunk
 
+_REPEATED_IDS = resources.files("geo").joinpath("sql/repeated_ids.sql").read_text(encoding="utf-8")
 Progress = Callable[[int, int | None], None]  # rows done, rows in total (None when unknown)
 DEFAULT_CHUNK = 65_536
 BULK_THRESHOLD = 50_000  # rows; a load this large, and at least BULK_SHARE of the table's size, builds a shadow
@@ -99,7 +100,6 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
         loader: _Loader | None = None
         in_flight = ChunksInFlight(MAX_CHUNKS_IN_FLIGHT)
         try:
-            ids = _IdRegister()
             chunks = read_chunks(info, chunk_size)
             while True:
                 in_flight.acquire()  # read no further while the database is behind
@@ -115,7 +115,6 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
                     loader = _Loader(conn, fk, plan.target_columns, expected_rows=info.feature_count,
                                      in_flight=in_flight)
                 rows = validate_chunk(fk, plan, table, chunk.offset, source_crs, report)
-                ids.check(rows.column("source_id"), chunk.offset, report)
                 report.rows_read += table.num_rows
                 if report.ok:
                     loader.submit(rows.drop_columns(["row_no"]))  # the loader releases its place once written
@@ -127,7 +126,11 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
             if loader is None or report.rows_read == 0:
                 raise InputError(f"{info.display_name}: the file holds no features")
             loader.finish(report)
-            if not report.ok:
+            if loader.repeated_id is not None or not report.ok:
+                # the load is void: roll it back, then name the rows whose ids repeat (see _report_repeated_ids)
+                conn.rollback()
+                if not _report_repeated_ids(conn, info, plan, chunk_size, report) and loader.repeated_id:
+                    report.add(None, "source_id", f"rejected by the database: {loader.repeated_id}")
                 raise ImportRejected(report)
             with conn.cursor() as cur:
                 cur.execute(
@@ -179,55 +182,6 @@ def in_spatial_order(rows: pa.Table) -> pa.Table:
     return rows.drop_columns(["spatial_key"]).take(order)
 
 
-class _IdRegister:
-    """Finds duplicate source ids across the whole file with 64-bit hashes (exact strings kept compactly)."""
-
-    def __init__(self) -> None:
-        self._sorted_hashes: list[np.ndarray] = []
-        self._order_rows: list[np.ndarray] = []
-        self._ids: list[pa.Array] = []
-        self._offsets: list[int] = []
-
-    def _id_at(self, row: int) -> str | None:
-        k = bisect.bisect_right(self._offsets, row - 1) - 1
-        return self._ids[k][row - 1 - self._offsets[k]].as_py()
-
-    def check(self, ids: pa.ChunkedArray, offset: int, report: ImportReport) -> None:
-        values = ids.to_pandas()
-        present = values.notna().to_numpy()
-        hashes = pd.util.hash_array(values.fillna("").to_numpy(dtype=object))
-        rows = np.arange(offset + 1, offset + len(values) + 1)
-        dup_inside = values.duplicated(keep="first").to_numpy() & present
-        if dup_inside.any():
-            first = {}
-            for i in np.flatnonzero(present):
-                v = values.iat[i]
-                if v in first and dup_inside[i]:
-                    report.add(int(rows[i]), "source_id",
-                               f"duplicate id {v!r} (first used at {report.row_label} {first[v]})")
-                first.setdefault(v, int(rows[i]))
-        # the chunk's hashes are looked up in sorted order: the binary searches then walk each earlier chunk's
-        # array from start to end instead of jumping about it (5 times faster than in file order)
-        order = np.argsort(hashes, kind="stable")
-        sorted_new = hashes[order]
-        for sorted_h, order_rows in zip(self._sorted_hashes, self._order_rows, strict=True):
-            pos = np.searchsorted(sorted_h, sorted_new)
-            pos[pos >= len(sorted_h)] = len(sorted_h) - 1
-            hits = np.flatnonzero(sorted_h[pos] == sorted_new)
-            for j in hits[np.argsort(order[hits], kind="stable")]:  # reported in row order
-                i = order[j]
-                if not present[i]:
-                    continue
-                earlier = int(order_rows[pos[j]])
-                if self._id_at(earlier) == values.iat[i]:
-                    report.add(int(rows[i]), "source_id",
-                               f"duplicate id {values.iat[i]!r} (first used at {report.row_label} {earlier})")
-        self._sorted_hashes.append(sorted_new)
-        self._order_rows.append(rows[order])
-        self._ids.append(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids)
-        self._offsets.append(offset)
-
-
 class _Loader:
     """Writes validated chunks to the database from a worker thread (one transaction, the caller's): into the
     table itself, or into a shadow of it for a bulk load (see ``import_file``)."""
@@ -242,10 +196,12 @@ class _Loader:
         self.inserted = 0
         self.updated = 0
         self.error: BaseException | None = None
+        self.repeated_id: str | None = None  # the database's word on an id written twice by this import
         self.in_flight = in_flight
         self.shadow: shadow_table.ShadowTable | None = None
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+            # unique ids: an id of the table repeated in the file would otherwise be two updates of one row
+            cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}, UNIQUE (source_id)) ON COMMIT DROP").format(
                 self.staging, _staging_columns(kind, self.columns)))
             self.existing = _count_unlocked(cur, self.live)
             if (expected_rows is not None and expected_rows >= BULK_THRESHOLD
@@ -274,8 +230,11 @@ class _Loader:
                 self.error = e
         while (rows := self._queue.get()) is not None:
             try:
-                if self.error is None:
+                if self.error is None and self.repeated_id is None:
                     self._load(rows)
+            except psycopg2.errors.UniqueViolation as e:
+                if not self._repeated(e):
+                    self.error = e
             except BaseException as e:  # reported by finish() in the caller's thread
                 self.error = e
             finally:
@@ -285,11 +244,16 @@ class _Loader:
     def _load(self, rows: pa.Table) -> None:
         rows = in_spatial_order(rows)  # here, on the loader thread: Arrow sorts without holding the GIL
         with self.conn.cursor() as cur:
-            if self.existing:
+            if self.existing or self.shadow is None:
                 ids = rows.column("source_id").to_pylist()
-                cur.execute(sql.SQL("SELECT source_id FROM {} WHERE source_id = ANY(%s)").format(self.live),
-                            (ids,))
-                known = {r[0] for r in cur.fetchall()}
+                # a row this transaction wrote (loading in place) is an id repeated from an earlier chunk
+                cur.execute(sql.SQL("SELECT source_id, xmin = pg_current_xact_id()::xid FROM {} "
+                                    "WHERE source_id = ANY(%s)").format(self.live), (ids,))
+                found = cur.fetchall()
+                if repeated := next((i for i, mine in found if mine), None):
+                    self.repeated_id = f"Key (source_id)=({repeated}) is repeated in the file."
+                    return
+                known = {i for i, _ in found}
                 if known:
                     mask = pa.array([i in known for i in ids], pa.bool_())
                     _copy(cur, self.staging, rows.filter(mask))
@@ -298,6 +262,15 @@ class _Loader:
             if rows.num_rows:
                 _copy(cur, self.target, rows)
                 self.inserted += rows.num_rows
+
+    def _repeated(self, e: psycopg2.errors.UniqueViolation) -> bool:
+        """Whether ``e`` is about the source id (then kept in ``repeated_id``): most likely the file repeats an
+        id, which ``_report_repeated_ids`` finds; failing that, another writer took it meanwhile."""
+        detail = (e.diag.message_detail or "").strip()
+        if not detail.startswith("Key (source_id)="):
+            return False
+        self.repeated_id = detail
+        return True
 
     def _stop_thread(self) -> None:
         self._queue.put(None)
@@ -313,14 +286,12 @@ class _Loader:
         self._stop_thread()
         if self.error is not None:
             if isinstance(self.error, psycopg2.Error) and report.ok:
-                e = self.error
-                detail = (e.diag.message_detail or e.diag.message_primary or str(e)).strip()
-                report.add(None, e.diag.column_name, f"rejected by the database: {detail}")
+                report.add(None, self.error.diag.column_name, f"rejected by the database: {_detail(self.error)}")
                 return
             if not report.ok:
                 return
             raise self.error
-        if not report.ok:
+        if not report.ok or self.repeated_id is not None:
             return
         with self.conn.cursor() as cur:
             if self.updated:
@@ -339,10 +310,45 @@ class _Loader:
                 try:
                     self.shadow.finish(cur)
                 except psycopg2.IntegrityError as e:  # a unique or foreign key the rows break, found at the end
-                    detail = (e.diag.message_detail or e.diag.message_primary or str(e)).strip()
-                    report.add(None, e.diag.column_name, f"rejected by the database: {detail}")
+                    if not (isinstance(e, psycopg2.errors.UniqueViolation) and self._repeated(e)):
+                        report.add(None, e.diag.column_name, f"rejected by the database: {_detail(e)}")
                     return
         report.inserted, report.updated = self.inserted, self.updated
+
+
+def _detail(e: psycopg2.Error) -> str:
+    return (e.diag.message_detail or e.diag.message_primary or str(e)).strip()
+
+
+def _report_repeated_ids(conn, info: SourceInfo, plan: ColumnPlan, chunk_size: int, report: ImportReport) -> bool:
+    """Add an error for each row whose id an earlier row of the file already used, naming both rows; whether
+    there was any.  Called after a failed import, in a transaction of its own that it rolls back.
+
+    Imports do not keep the ids they have read (that memory would grow with the file): the database's unique
+    indexes find a repeated id while the rows are written, and only then, or when the file has other errors
+    (so that one report lists everything), is the file read a second time, its id column alone, into a
+    temporary table where one query finds every repeat."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute('CREATE TEMP TABLE riskmap_import_ids (row_no bigint, source_id text COLLATE "C") '
+                        "ON COMMIT DROP")
+            for chunk in read_chunks(info, chunk_size, columns=[plan.source_id], geometry=False):
+                n = chunk.table.num_rows
+                rows = np.arange(chunk.offset + 1, chunk.offset + n + 1)
+                scratch = ImportReport(file=report.file, kind=report.kind, cap=0)  # its own errors are known
+                ids = _text(chunk.table.column(plan.source_id).to_pandas(), "source_id", rows, scratch, True)
+                _copy(cur, sql.Identifier("riskmap_import_ids"),
+                      pa.table({"row_no": pa.array(rows, pa.int64()), "source_id": pa.array(ids, pa.string())}))
+            cur.execute(_REPEATED_IDS, {"cap": max(report.cap, 1)})
+            found = cur.fetchall()
+        for row, source_id, first, total in found:
+            report.add(int(row), "source_id",
+                       f"duplicate id {source_id!r} (first used at {report.row_label} {first})")
+        if found:
+            report.error_count += int(found[0][3]) - len(found)  # the repeats past the cap, counted
+        return bool(found)
+    finally:
+        conn.rollback()
 
 
 def _count_unlocked(cur, table: sql.Identifier) -> int:

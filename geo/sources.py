@@ -183,12 +183,14 @@ def _geometry_field(schema: pa.Schema, named: str | None) -> str | None:
     return "wkb" if "wkb" in schema.names else None
 
 
-def read_chunks(info: SourceInfo, chunk_size: int = 65_536) -> Iterator[Chunk]:
-    """The file's rows as Arrow tables of at most ``chunk_size`` rows; geometry (if any) as WKB in 'wkb'."""
+def read_chunks(info: SourceInfo, chunk_size: int = 65_536, columns: list[str] | None = None,
+                geometry: bool = True) -> Iterator[Chunk]:
+    """The file's rows as Arrow tables of at most ``chunk_size`` rows; geometry (if any, and wanted) as WKB in
+    'wkb'.  ``columns`` reads only those attribute columns (all when None)."""
     offset = 0
     try:
-        with pyogrio.raw.open_arrow(info.gdal_path, layer=info.layer, batch_size=chunk_size,
-                                    use_pyarrow=True) as (meta, reader):
+        with pyogrio.raw.open_arrow(info.gdal_path, layer=info.layer, batch_size=chunk_size, columns=columns,
+                                    read_geometry=geometry, use_pyarrow=True) as (meta, reader):
             geom_col = _geometry_field(reader.schema, meta.get("geometry_name"))
             for batch in reader:
                 table = pa.Table.from_batches([batch])

@@ -329,8 +329,9 @@ def test_duplicate_ids_in_one_file_are_rejected_naming_both_rows(db, tmp_path, s
 
 
 def test_duplicate_ids_across_chunks_are_reported_in_row_order_naming_both_rows(db, tmp_path, seed):
-    """Read in chunks of 4 rows, ids repeated from earlier chunks are found (the hashes of each chunk are looked
-    up in every earlier chunk's): each repeat is reported once, in row order, with the row it first appeared at."""
+    """Read in chunks of 4 rows, ids repeated from earlier chunks are found (by the table's unique index while
+    loading, then named by a second reading of the id column): each repeat is reported once, in row order, with
+    the row it first appeared at."""
     before = seed("enterprise")
     ids = [f"E{k}" for k in range(20, 32)] + ["E29", "E21", "E40", "E30", "E20"]
     path = write_csv(tmp_path / "dups.csv", ENTERPRISE_HEADER,
@@ -343,6 +344,73 @@ def test_duplicate_ids_across_chunks_are_reported_in_row_order_naming_both_rows(
     firsts = {"E29": 10, "E21": 2, "E30": 11, "E20": 1}
     for (_, _, reason), dup in zip(errors, ["E29", "E21", "E30", "E20"], strict=True):
         assert f"'{dup}'" in reason and f"row {firsts[dup]})" in reason
+    assert_unchanged(db, "enterprise", before)
+
+
+@pytest.mark.parametrize("path_taken", ["in place", "shadow table"])
+def test_every_kind_of_repeated_id_is_named_whether_loaded_in_place_or_into_a_shadow(db, tmp_path, seed,
+                                                                                     monkeypatch, path_taken):
+    """New ids and ids already in the table, each repeated inside a chunk and across chunks (chunks of 4), are
+    all reported with their first rows, for a load into the table itself and for a bulk load into a shadow
+    table (where the unique index is only built at the end); nothing is written."""
+    from geo import importer, shadow_table
+
+    shadows = []
+    plan = shadow_table.plan
+    monkeypatch.setattr(shadow_table, "plan", lambda cur, table: shadows.append(plan(cur, table)) or shadows[-1])
+    if path_taken == "shadow table":
+        monkeypatch.setattr(importer, "BULK_THRESHOLD", 1)
+        monkeypatch.setattr(importer, "BULK_SHARE", 0.0)
+    before = seed("enterprise")
+    shadows.clear()
+    ids = ["N1", "E1", "N2", "N2",   # rows 1-4: a new id repeated inside the chunk
+           "N3", "N1", "E2", "E2",   # rows 5-8: a new id from chunk 1; a known id repeated inside the chunk
+           "E1", "N4", "N5", "N6"]   # rows 9-12: a known id from chunk 1
+    path = write_geojson(tmp_path / "dups.geojson", [
+        feature({"source_id": i, "name": "甲", "industry": "mining", "employees": 5}, point(118.0 + 0.01 * k, 39.6))
+        for k, i in enumerate(ids)])
+    with pytest.raises(ImportRejected) as exc:
+        import_file(db, path, "enterprise", chunk_size=4)
+    assert [(row, field, reason) for row, field, reason in errors_of(exc.value)] == [
+        (4, "source_id", "duplicate id 'N2' (first used at feature 3)"),
+        (6, "source_id", "duplicate id 'N1' (first used at feature 1)"),
+        (8, "source_id", "duplicate id 'E2' (first used at feature 7)"),
+        (9, "source_id", "duplicate id 'E1' (first used at feature 2)"),
+    ]
+    assert [s is not None for s in shadows] == ([True] if path_taken == "shadow table" else [])
+    assert_unchanged(db, "enterprise", before)
+
+
+def test_a_repeated_id_is_reported_with_the_other_errors_of_the_file(db, tmp_path, seed):
+    """A bad value in the first chunk stops the load, but the report still names an id repeated two chunks
+    later: one report lists everything that is wrong."""
+    before = seed("enterprise")
+    rows = [[f"E{20 + k}", "甲", "mining", 5, 118.0 + 0.01 * k, 39.6] for k in range(10)]
+    rows[1][3] = -7  # employees: negative
+    rows[9][0] = "E21"  # row 10 repeats row 2's id
+    path = write_csv(tmp_path / "two.csv", ENTERPRISE_HEADER, rows)
+    with pytest.raises(ImportRejected) as exc:
+        import_file(db, path, "enterprise", chunk_size=4)
+    errors = errors_of(exc.value)
+    assert [(row, field) for row, field, _ in errors] == [(2, "employees"), (10, "source_id")]
+    assert errors[1][2] == "duplicate id 'E21' (first used at row 2)"
+    assert_unchanged(db, "enterprise", before)
+
+
+def test_repeats_beyond_the_report_cap_are_counted(db, tmp_path, seed):
+    """A file that repeats 30 ids, with a report capped at 10 errors, lists the first 10 repeats in row order
+    and counts all 30."""
+    before = seed("enterprise")
+    ids = [f"E{100 + k}" for k in range(30)] * 2
+    path = write_csv(tmp_path / "twice.csv", ENTERPRISE_HEADER,
+                     [[i, "甲", "mining", 5, 118.0 + 0.001 * k, 39.6] for k, i in enumerate(ids)])
+    with pytest.raises(ImportRejected) as exc:
+        import_file(db, path, "enterprise", chunk_size=8, error_cap=10)
+    report = exc.value.report
+    assert report.error_count == 30
+    assert [e.row for e in report.errors] == list(range(31, 41))
+    assert report.errors[0].reason == "duplicate id 'E100' (first used at row 1)"
+    assert "... and 20 more errors" in str(exc.value)
     assert_unchanged(db, "enterprise", before)
 
 # ----- file-level problems ------------------------------------------------------------------------------------------
