@@ -16,12 +16,12 @@ import json
 import os
 import queue
 import threading
-from importlib import resources
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
-import psycopg2
 import numpy as np
+import psycopg2
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.csv as pacsv
@@ -341,7 +341,7 @@ def _report_repeated_ids(conn, info: SourceInfo, plan: ColumnPlan, chunk_size: i
                       pa.table({"row_no": pa.array(rows, pa.int64()), "source_id": pa.array(ids, pa.string())}))
             cur.execute(_REPEATED_IDS, {"cap": max(report.cap, 1)})
             found = cur.fetchall()
-        for row, source_id, first, total in found:
+        for row, source_id, first, _total in found:
             report.add(int(row), "source_id",
                        f"duplicate id {source_id!r} (first used at {report.row_label} {first})")
         if found:
