@@ -3,11 +3,18 @@
 ``score(conn, model, as_of)`` recomputes what changed since the last run: the statement triggers of migrations
 0002, 0005 and 0011 record the extent of every change in ``risk_dirty`` (and the ids of deleted features in
 ``risk_removed``); the features whose context reaches into those extents (per class: ``reaches``) are
-re-scored, and the areas and exposure cells around them updated by difference (geo/risk/area_delta.py).  A
+re-scored, and the areas and exposure cells around them updated by difference (geo/risk/area_delta.py).  The
+sites whose records changed (migration 0014: inspections, hidden dangers, enforcement actions) are re-scored
+too, and, when the scoring date moved since the last run, those with a record date in between (a deadline
+passed): the records are one more input of the rules (geo/risk/records.py, geo/risk/record_store.py).  A
 first run, a new model version, a TRUNCATE, a changed admin boundary or ``full=True`` recompute everything, and
 so does a change that reaches more than ``FULL_SHARE`` of the features: re-scoring them one by one would then
 cost more than the full run, which reads every layer once.  Either way it is one transaction, and it takes
-exactly the change records committed before it started.
+exactly the change records committed before it started.  Every run appends the features whose score or level
+it changed to the score history (geo/risk/history.py), as of its date.
+
+Time-continuous inputs (the age of the last inspection) change every day for every site: a run re-scores only
+what changed, so they are brought up to date by full runs (``riskmap score --full``), as before.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ import pyarrow as pa
 import shapely
 
 from geo.risk.context import Neighbours
+from geo.risk import history
 from geo.risk.framework import LEVELS, RuleResult, final_level
+from geo.risk.record_store import RECORD_KINDS, changed_sites, record_summary, window_days, with_records
 from geo.risk.store import execute, query_frame, results_table, sql_text, store_results
 from geo.risk.worker import DatabaseWorker
 
@@ -55,6 +64,8 @@ class ScoreSummary:
     levels: dict[str, dict[str, int]] = field(default_factory=dict)
     areas: int = 0
     seconds: float = 0.0
+    history: int = 0  # rows appended to the score history (features whose score or level changed)
+    history_seconds: float = 0.0  # what keeping the history cost (its comparison before and append after)
 
 
 def _rules():
@@ -117,6 +128,12 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             changes, unknown_extent = cur.fetchone()
             cur.execute("SELECT count(*) FROM riskmap_run_removed")
             removed = cur.fetchone()[0]
+            cur.execute("SELECT as_of FROM score_run ORDER BY id DESC LIMIT 1")
+            previous = cur.fetchone()
+        # the sites whose records changed, or whose record inputs changed with the date
+        record_sites = changed_sites(conn, previous[0] if previous else None, as_of, window_days(model))
+        records = sum(len(v) for v in record_sites.values())
+        with conn.cursor() as cur:
             # everything is due on a first run or with another model; the last run's version says which model
             # the stored scores are of without reading them (any change of model makes that run a full one)
             # (no run recorded: the scores predate migration 0011 and lack what an incremental run reads)
@@ -125,8 +142,8 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
                         {"v": version})
             must_full = cur.fetchone()[0]
         full = bool(full or must_full or unknown_extent or changes > full_records)
-        summary = ScoreSummary(full=full, changes=int(changes + removed))
-        if not full and changes == 0 and removed == 0:
+        summary = ScoreSummary(full=full, changes=int(changes + removed + records))
+        if not full and changes == 0 and removed == 0 and records == 0:
             conn.rollback()
             summary.seconds = time.perf_counter() - t0
             return summary
@@ -134,7 +151,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         worker = DatabaseWorker(conn)
         neighbours = Neighbours(conn, model, worker)
         try:
-            _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share, full_min)
+            _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share, full_min, record_sites)
         finally:
             worker.close()
             neighbours.close()
@@ -142,9 +159,15 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         if summary.full:
             summary.levels = _level_counts(conn)
         summary.seconds = time.perf_counter() - t0
-        execute(conn, "INSERT INTO score_run (full_run, changes, scored, areas, seconds, model_version) "
-                      "VALUES (%s, %s, %s, %s, %s, %s)",
-                (summary.full, summary.changes, json.dumps(summary.scored), summary.areas, summary.seconds, version))
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO score_run (full_run, changes, scored, areas, seconds, model_version, as_of) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                        (summary.full, summary.changes, json.dumps(summary.scored), summary.areas, summary.seconds,
+                         version, as_of))
+            run = cur.fetchone()[0]
+        t_history = time.perf_counter()
+        summary.history = history.append(conn, run, as_of, summary.full)
+        summary.history_seconds += time.perf_counter() - t_history
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -157,7 +180,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
 
 
 def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.date, summary: ScoreSummary,
-               step, full_share: float, full_min: int) -> None:
+               step, full_share: float, full_min: int, record_sites: dict[str, list[int]]) -> None:
     """The scoring run proper.  Every database call goes through ``worker`` (in order, on its thread), so the
     results of one class are written while the next is computed; a full run loads every layer up front and
     aggregates the areas from the results in memory while they are being written."""
@@ -180,6 +203,8 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         max_impact = worker.call(_max_impact)
         for kind in ("enterprise", "tailings_pond", "venue"):
             ids[kind] = worker.call(_ids_in_dirty, kind, reaches(model, kind, max_impact))
+            if record_sites.get(kind):  # (ids of sites that no longer exist find no feature to score)
+                ids[kind] = sorted(set(ids[kind]) | set(record_sites[kind]))
         reached = sum(len(v) for v in ids.values() if v is not None)
         if reached > full_min and reached > full_share * worker.call(_feature_total):
             summary.full = True
@@ -210,6 +235,8 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
 
     if not full:  # the rows the changes will replace or drop, for updating the areas by difference
         old_rows = worker.submit(_stored_rows, ids, True)
+    # (queued before any write of feature_risk: the scores the history compares with)
+    worker.submit(_mark_history_before, ids, summary)
 
     # 2-6. the rules.  Two threads (numpy, shapely, pyproj and pyarrow release the GIL for their heavy work):
     # this one scores enterprises and then venues (which need the enterprises' major-hazard results), the other
@@ -272,6 +299,12 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         _update_exposure(worker, model, changed_new)
     worker.drain()
     step("exposure")
+
+
+def _mark_history_before(conn, ids: dict, summary: ScoreSummary) -> None:
+    t0 = time.perf_counter()
+    history.mark_before(conn, ids)
+    summary.history_seconds += time.perf_counter() - t0
 
 
 def _update_exposure(worker: DatabaseWorker, model: dict, changed_new: pd.DataFrame) -> None:
@@ -491,6 +524,8 @@ def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: l
         summary.scored[kind] = 0
         return None
     frame = context_frame(nb, kind, ids, max_impact_m)
+    if kind in RECORD_KINDS:  # what the records say about these sites as of the date (one more input)
+        frame = with_records(frame, worker.call(record_summary, kind, ids, as_of, window_days(model)))
     summary.scored[kind] = len(frame)
     if frame.empty:
         if ids is None:
