@@ -17,6 +17,7 @@ import datetime as dt
 
 import pandas as pd
 import pyarrow as pa
+from psycopg2 import sql
 
 from geo.risk.store import execute, query_frame, sql_text
 
@@ -81,3 +82,21 @@ def area_series(conn, admin_code: str, first: dt.date, last: dt.date) -> pd.Data
                        column_types={"month": pa.string(), "features": pa.int64(), "red": pa.int64(),
                                      "orange": pa.int64(), "yellow": pa.int64(), "blue": pa.int64(),
                                      "mean_score": pa.float64()})
+
+
+def feature_exists(conn, kind: str, feature_id: int) -> bool:
+    """Whether ``kind`` (one of HISTORY_KINDS) has a feature with this id."""
+    if kind not in HISTORY_KINDS:
+        raise ValueError(f"no history is kept for {kind!r}")
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE id = %s)").format(sql.Identifier(kind)),
+                    (feature_id,))
+        return bool(cur.fetchone()[0])
+
+
+def admin_area_name(conn, admin_code: str) -> str | None:
+    """The name of the admin area with this code (None: there is none)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT name FROM area WHERE admin_code = %s", (admin_code,))
+        row = cur.fetchone()
+    return None if row is None else row[0]
