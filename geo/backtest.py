@@ -15,8 +15,10 @@ For the accidents of a window, :func:`run_backtest`:
    accident's site first);
 4. does the same for three naive rankings that use no model: by **size** alone (employees, pond capacity,
    occupant load, pipeline length; as a percentile within the site's class), by **industry** alone (the
-   accident rate of the site's sector — industry, pond, venue type, pipeline medium — *measured on these very
-   accidents*, which gives that ranking a hindsight the model does not have), and at **random** (seeded).
+   accident rate of the site's sector — industry, pond, venue type, pipeline medium — measured on the accidents
+   recorded *before* the window, attributed the same way; when there are none, on the window's own accidents,
+   which gives that ranking a hindsight the model does not have, and the report says so), and at **random**
+   (seeded).
 
 Ties are shared fairly: a site tied with others over positions a … b counts, in the top k, for the share of
 those positions that fall within k, which is what a random order among the tied would give on average.  The top
@@ -41,6 +43,7 @@ from geo.errors import InvalidSetting, RiskmapError
 from geo.risk.store import query_frame
 
 PERCENTS = np.arange(1, 101)
+EARLIEST = dt.date(1900, 1, 1)
 RANKINGS = ("model", "size", "industry", "random")
 NAIVE = ("size", "industry", "random")
 SITE_KINDS = ("enterprise", "tailings_pond", "pipeline", "venue")
@@ -48,7 +51,8 @@ OTHER = "other"
 DESCRIPTIONS = {
     "model": "riskmap's score before each accident (score history)",
     "size": "size alone: employees, pond capacity, occupant load, pipeline length (percentile within the class)",
-    "industry": "industry alone: the accident rate of the site's sector in this window (hindsight)",
+    "industry": "industry alone: the accident rate of the site's sector (before the window, or in it: "
+                "see industry_basis)",
     "random": "random order (seeded)",
 }
 _SQL: dict[str, str] = {}
@@ -167,8 +171,8 @@ def positions_before(n_sites: int, history_site: np.ndarray, history_day: np.nda
 
 def naive_scores(sites: pd.DataFrame, accident_sites: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """The naive rankings' scores of every site (higher = ranked first): ``size`` (the percentile of its size
-    within its class; unknown size last), ``industry`` (its sector's accidents per site among the attributed
-    accidents, ``accident_sites`` being their site indexes) and ``random`` (a seeded permutation)."""
+    within its class; unknown size last), ``industry`` (its sector's accidents per site among the accidents whose
+    site indexes are ``accident_sites``) and ``random`` (a seeded permutation)."""
     n = len(sites)
     size = sites.groupby("kind")["size"].rank(pct=True, method="average").to_numpy(dtype="float64")
     size = np.where(np.isnan(size), -np.inf, size)
@@ -191,10 +195,10 @@ def ranking_summary(a: np.ndarray, b: np.ndarray, n: int) -> dict:
 
 # ----- the run (SQL + the arithmetic above) ----------------------------------------------------------------------
 
-def attribute(conn, settings: BacktestSettings, config: dict) -> pd.DataFrame:
-    """The window's accidents with their site: ``site_kind``, ``site_id``, ``how`` (named, nearest, or None),
-    ``distance_m`` (nearest only) and, for those not attributed, ``reason``."""
-    acc = query_frame(conn, _sql("backtest_accidents"), {"first": settings.first, "last": settings.last},
+def attribute(conn, first: dt.date, last: dt.date, radius_m: float, config: dict) -> pd.DataFrame:
+    """The accidents from ``first`` to ``last`` with their site: ``site_kind``, ``site_id``, ``how`` (named,
+    nearest, or None), ``distance_m`` (nearest only) and, for those not attributed, ``reason``."""
+    acc = query_frame(conn, _sql("backtest_accidents"), {"first": first, "last": last},
                       column_types={"occurred_on": pa.string(), "accident_type": pa.string(),
                                     "site_kind": pa.string(), "site_id": pa.int64(), "site_found": pa.bool_(),
                                     "source_id": pa.string(), "accident_class": pa.string()})
@@ -209,7 +213,7 @@ def attribute(conn, settings: BacktestSettings, config: dict) -> pd.DataFrame:
     if len(ask):
         near = query_frame(conn, _sql("backtest_nearest"),
                            {"ids": ask["id"].astype("int64").tolist(), "fits": ask["fits"].tolist(),
-                            "radius_m": float(settings.radius_m)},
+                            "radius_m": float(radius_m)},
                            column_types={"accident_id": pa.int64(), "kind": pa.string(), "feature_id": pa.int64(),
                                          "distance_m": pa.float64()})
         near = near.set_index("accident_id")
@@ -220,7 +224,7 @@ def attribute(conn, settings: BacktestSettings, config: dict) -> pd.DataFrame:
         acc.loc[hit, "distance_m"] = near.loc[ids, "distance_m"].to_numpy()
         acc.loc[hit, "how"] = "nearest"
         miss = ~named & ~hit
-        acc.loc[miss, "reason"] = [f"no scored {fits.replace(',', ', ')} within {settings.radius_m:g} m"
+        acc.loc[miss, "reason"] = [f"no scored {fits.replace(',', ', ')} within {radius_m:g} m"
                                    for fits in acc.loc[miss, "fits"]]
     return acc
 
@@ -231,7 +235,7 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
     config = model.get("backtest")
     if config is None:
         raise InvalidSetting("the risk model has no [backtest] section (fitting_classes, aliases, radius_m)")
-    acc = attribute(conn, settings, config)
+    acc = attribute(conn, settings.first, settings.last, settings.radius_m, config)
     sites = query_frame(conn, _sql("backtest_sites"),
                         column_types={"kind": pa.string(), "feature_id": pa.int64(), "size": pa.float64(),
                                       "sector": pa.string()})
@@ -257,7 +261,15 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
                                  pd.to_datetime(hist["as_of"][kept]).to_numpy(dtype="datetime64[D]"),
                                  hist["score"][kept].to_numpy(dtype="float64"), site_of, days)
     rankings = {"model": ranking_summary(a, b, n)}
-    for name, scores in naive_scores(sites, site_of, settings.seed).items():
+    # the sectors' accident rates: from the accidents before the window where there are any (no hindsight)
+    earlier = attribute(conn, EARLIEST, settings.first - dt.timedelta(days=1), settings.radius_m, config)
+    earlier = earlier[earlier["how"].notna()]
+    earlier_sites = index.reindex(pd.MultiIndex.from_arrays([earlier["site_kind"], earlier["site_id"].astype("int64")])
+                                  ).to_numpy(dtype="float64")
+    earlier_sites = earlier_sites[~np.isnan(earlier_sites)].astype("int64")
+    hindsight = len(earlier_sites) == 0
+    naive = naive_scores(sites, site_of if hindsight else earlier_sites, settings.seed)
+    for name, scores in naive.items():
         na, nb = tie_positions(scores, scores[site_of])
         rankings[name] = ranking_summary(na, nb, n)
     for name in RANKINGS:
@@ -276,6 +288,9 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
                        "total": len(attributed), "not_scored_before": int(np.isneginf(own).sum())},
         "rankings": rankings,
         "best_naive": best,
+        "industry_basis": ("the window's own accidents (hindsight: none was recorded before the window)"
+                           if hindsight else f"{len(earlier_sites)} accident{'s' if len(earlier_sites) != 1 else ''} recorded "
+                           "before the window"),
         "model_top_20_vs_best_naive": None if best_top == 0 else round(rankings["model"]["top_20"] / best_top, 4),
         "unattributed": {
             "count": len(missing),

@@ -18,7 +18,7 @@ TEXT = {
            "not_scored": "事故前该场所尚无评分", "sites": "参与排序的场所", "ranking": "排序方式",
            "area": "曲线下面积", "top": "前 {x}% 场所捕获的事故", "unattributed": "未能归属的事故",
            "none": "无", "reason": "原因", "date": "日期", "type": "类型", "id": "编号", "where": "位置",
-           "best": "最佳朴素排序", "ratio": "模型前 20% 捕获 ÷ 最佳朴素排序前 20% 捕获",
+           "best": "最佳朴素排序", "basis": "行业事故率依据", "ratio": "模型前 20% 捕获 ÷ 最佳朴素排序前 20% 捕获",
            "names": {"model": "riskmap 评分", "size": "仅按规模", "industry": "仅按行业", "random": "随机"},
            "how": "每起事故归属于事故记录指明的场所；未指明的，归属于半径内最近的、类别与事故类型相符的已评分场所。"
                   "各排序方式把全部场所从高到低排序，统计事故场所落在前 x% 的比例。"},
@@ -29,6 +29,7 @@ TEXT = {
            "area": "Area under the curve", "top": "Accidents at the top {x} % of sites",
            "unattributed": "Accidents not attributed", "none": "none", "reason": "Reason", "date": "Date",
            "type": "Type", "id": "Id", "where": "Where", "best": "Best naive ranking",
+           "basis": "Industry accident rates from",
            "ratio": "Model's top 20 % capture ÷ best naive ranking's",
            "names": {"model": "riskmap score", "size": "size alone", "industry": "industry alone",
                      "random": "random"},
@@ -112,6 +113,7 @@ dl {{ display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }}
 <dt>{t['attributed']}</dt><dd>{att['total']} ({t['named']} {att['named']}, {t['nearest']} {att['nearest']};
 {t['not_scored']} {att['not_scored_before']})</dd>
 <dt>{t['best']}</dt><dd>{e(t['names'][report['best_naive']])}</dd>
+<dt>{t['basis']}</dt><dd>{e(report['industry_basis'])}</dd>
 <dt>{t['ratio']}</dt><dd>{'–' if ratio is None else f'{ratio:.2f}'}</dd>
 </dl>
 <table><tr><th>{t['ranking']}</th><th>{t['area']}</th>{heads}</tr>{''.join(rows)}</table>

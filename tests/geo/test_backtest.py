@@ -15,6 +15,7 @@ from geo.backtest import (
     capture_curve,
     curve_area,
     fitting_classes,
+    naive_scores,
     positions_before,
     run_backtest,
     tie_positions,
@@ -159,6 +160,7 @@ def test_the_capture_curves_of_a_constructed_data_set_are_those_worked_out_by_ha
     assert industry["capture"] == pytest.approx([x / 100 for x in range(1, 101)])
     assert 0 <= report["rankings"]["random"]["area"] <= 1
     assert report["best_naive"] == "size"
+    assert report["industry_basis"].startswith("the window's own accidents (hindsight")
     assert report["model_top_20_vs_best_naive"] == pytest.approx(model["top_20"] / 0.5, abs=1e-4)
 
     missing = report["unattributed"]
@@ -167,6 +169,31 @@ def test_the_capture_curves_of_a_constructed_data_set_are_those_worked_out_by_ha
     assert reasons["2026-03-01"] == "no scored enterprise, pipeline, venue within 500 m"
     assert reasons["2026-03-02"] == "no scored tailings_pond within 500 m"
     assert reasons["2026-03-03"] == "the site named on it is not in the register"
+
+
+def test_industry_rates_come_from_the_accidents_before_the_window(constructed):
+    """A window from 1 February leaves the January accident before it: the sectors' rates are measured on it
+    (no hindsight), and the window holds the other six."""
+    db, _ = constructed
+    report = run_backtest(db, BacktestSettings(dt.date(2026, 2, 1), dt.date(2026, 4, 30)), MODEL)
+    assert report["accidents"] == 6
+    assert report["industry_basis"] == "1 accident recorded before the window"
+
+
+def test_naive_rankings_by_size_and_industry():
+    """Sizes rank within their class (a pond of 50 and an enterprise of 500 employees are both their class's
+    largest), unknown sizes last; each sector scores its accidents per site: mining works and ponds 1 of 2
+    (0.5), malls none of 4 (0); the random ranking is a permutation."""
+    sites = pd.DataFrame({"kind": ["enterprise", "enterprise", "tailings_pond", "tailings_pond", "venue", "venue"],
+                          "size": [500.0, 20.0, 50.0, 10.0, np.nan, 100.0],
+                          "sector": ["enterprise:mining", "enterprise:mining", "tailings_pond", "tailings_pond",
+                                     "venue:mall", "venue:mall"]})
+    sites.loc[len(sites)] = ["venue", 5.0, "venue:mall"]
+    sites.loc[len(sites)] = ["venue", 6.0, "venue:mall"]
+    scores = naive_scores(sites, np.array([0, 2]), seed=3)
+    assert scores["size"][0] == scores["size"][2] == 1.0 and np.isneginf(scores["size"][4])
+    assert scores["industry"].tolist() == [0.5, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0]
+    assert sorted(scores["random"].tolist()) == list(range(8))
 
 
 def test_a_wider_radius_attributes_more(constructed):
