@@ -264,8 +264,8 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
     # the sectors' accident rates: from the accidents before the window where there are any (no hindsight)
     earlier = attribute(conn, EARLIEST, settings.first - dt.timedelta(days=1), settings.radius_m, config)
     earlier = earlier[earlier["how"].notna()]
-    earlier_sites = index.reindex(pd.MultiIndex.from_arrays([earlier["site_kind"], earlier["site_id"].astype("int64")])
-                                  ).to_numpy(dtype="float64")
+    earlier_keys = pd.MultiIndex.from_arrays([earlier["site_kind"], earlier["site_id"].astype("int64")])
+    earlier_sites = index.reindex(earlier_keys).to_numpy(dtype="float64")
     earlier_sites = earlier_sites[~np.isnan(earlier_sites)].astype("int64")
     hindsight = len(earlier_sites) == 0
     naive = naive_scores(sites, site_of if hindsight else earlier_sites, settings.seed)
@@ -278,6 +278,9 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
     best_top = rankings[best]["top_20"]
 
     missing = acc[acc["how"].isna()]
+    n_earlier = len(earlier_sites)
+    basis = ("the window's own accidents (hindsight: none was recorded before the window)" if hindsight
+             else f"{n_earlier} accident{'s' if n_earlier != 1 else ''} recorded before the window")
     return {
         "window": {"from": settings.first.isoformat(), "to": settings.last.isoformat()},
         "radius_m": settings.radius_m,
@@ -288,9 +291,7 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
                        "total": len(attributed), "not_scored_before": int(np.isneginf(own).sum())},
         "rankings": rankings,
         "best_naive": best,
-        "industry_basis": ("the window's own accidents (hindsight: none was recorded before the window)"
-                           if hindsight else f"{len(earlier_sites)} accident{'s' if len(earlier_sites) != 1 else ''} recorded "
-                           "before the window"),
+        "industry_basis": basis,
         "model_top_20_vs_best_naive": None if best_top == 0 else round(rankings["model"]["top_20"] / best_top, 4),
         "unattributed": {
             "count": len(missing),

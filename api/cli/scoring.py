@@ -48,6 +48,7 @@ def _run_scoring(conn, settings: Settings, model_path: Path | None, full: bool, 
 def _print_score_summary(summary) -> None:
     what = "full recompute" if summary.full else "changes only"
     scored = ", ".join(f"{k} {n}" for k, n in summary.scored.items()) or "nothing changed"
-    out.print(f"scored ({what}, {summary.seconds:.1f} s): {scored}; {summary.areas} area rows")
+    out.print(f"scored ({what}, {summary.seconds:.1f} s): {scored}; {summary.areas} area rows; score history "
+              f"+{summary.history} rows ({summary.history_seconds:.2f} s)")
     for kind, levels in summary.levels.items():
         out.print(f"  {kind:17s} " + "  ".join(f"{lv} {n}" for lv, n in levels.items()))

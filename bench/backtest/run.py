@@ -111,7 +111,8 @@ def synthetic_accidents(conn, n: int, first: dt.date, last: dt.date, seed: int) 
     from geo.risk.store import query_frame
 
     sites = query_frame(conn, """
-        SELECT r.kind, r.feature_id, r.score, ST_X(ST_PointOnSurface(g.geom)) AS lon, ST_Y(ST_PointOnSurface(g.geom)) AS lat
+        SELECT r.kind, r.feature_id, r.score, ST_X(ST_PointOnSurface(g.geom)) AS lon,
+               ST_Y(ST_PointOnSurface(g.geom)) AS lat
         FROM feature_risk r
         JOIN (SELECT 'enterprise' AS kind, id, geom FROM enterprise UNION ALL SELECT 'tailings_pond', id, geom
               FROM tailings_pond UNION ALL SELECT 'venue', id, geom FROM venue UNION ALL

@@ -32,8 +32,8 @@ def mark_before(conn, ids: dict[str, list[int] | None]) -> None:
     full = all(v is None for v in ids.values())
     kinds = [k for k in ("enterprise", "tailings_pond", "venue") for _ in (ids.get(k) or [])]
     flat = [int(i) for k in ("enterprise", "tailings_pond", "venue") for i in (ids.get(k) or [])]
-    execute(conn, sql_text("history_before"),
-            {"full": full, "kinds": kinds, "ids": flat, "segments": [int(i) for i in ids.get("pipeline_segment") or []]})
+    segments = [int(i) for i in ids.get("pipeline_segment") or []]
+    execute(conn, sql_text("history_before"), {"full": full, "kinds": kinds, "ids": flat, "segments": segments})
 
 
 def append(conn, run: int, as_of: dt.date, full: bool) -> int:

@@ -31,8 +31,8 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from geo.risk.context import Neighbours
 from geo.risk import history
+from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
 from geo.risk.record_store import RECORD_KINDS, changed_sites, record_summary, window_days, with_records
 from geo.risk.store import execute, query_frame, results_table, sql_text, store_results

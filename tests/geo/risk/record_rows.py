@@ -32,7 +32,8 @@ def add_enterprise(db, lon: float, lat: float, *, industry: str = "machinery", e
                           "major": major_hidden_danger, "last": last_inspection, "lon": lon, "lat": lat})
 
 
-def add_tailings_pond(db, lon: float, lat: float, *, capacity_10k_m3: float = 50.0, major_hidden_danger: bool | None = True,
+def add_tailings_pond(db, lon: float, lat: float, *, capacity_10k_m3: float = 50.0,
+                      major_hidden_danger: bool | None = True,
                       last_inspection: dt.date | None = dt.date(2026, 1, 1)) -> int:
     return _insert(db, """
         INSERT INTO tailings_pond (source_id, name, dam_height_m, capacity_10k_m3, safety_state, status,

@@ -176,7 +176,8 @@ def test_worked_example_chlorine_and_ammonia():
     assert bool(r.extra["major_hazard"].iloc[0]) and r.extra["major_hazard_level"].iloc[0] == 2
     points = {f.definition.name: f.points.iloc[0] for f in r.factors}
     assert points == pytest.approx({"gb18218_hazard": 33, "industry": 12, "violations_12m": 6,
-                                    "open_hidden_dangers": 7.5, "overdue_hidden_dangers": 0, "inspection_age": 5, "flexible_workers": 2,
+                                    "open_hidden_dangers": 7.5, "overdue_hidden_dangers": 0, "inspection_age": 5,
+                                    "flexible_workers": 2,
                                     "operating_status": 0})
     assert r.score.iloc[0] == pytest.approx(65.5)
     assert not any(f.assumed.iloc[0] for f in r.factors)

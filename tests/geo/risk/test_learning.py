@@ -194,7 +194,8 @@ def test_ponds_and_venues_learn_from_their_records(db):
     venue_row = _row(db, "venue", venue)
     assert venue_row["level"] == "red" and "major hidden danger" in venue_row["direct_red"]
     p = MODEL["venue"]
-    assert venue_row["factors"]["open_hidden_dangers"]["points"] == pytest.approx(2 * p["hidden_dangers"]["points_each"])
+    assert venue_row["factors"]["open_hidden_dangers"]["points"] == pytest.approx(
+        2 * p["hidden_dangers"]["points_each"])
     assert venue_row["factors"]["overdue_hidden_dangers"]["points"] == pytest.approx(
         p["overdue_hidden_dangers"]["points_each"])
     set_danger_status(db, general, "verified", DAY)
