@@ -1,9 +1,10 @@
 """The history of scores (migration 0014): what each feature scored as of each run that changed it, and the
 monthly series of an area read from it (issue 14 item 5).
 
-A scoring run calls :func:`mark_before` before it writes (which features it may change, and their score now) and
-:func:`append` after (the rows that changed, as of the run's date), in its own transaction: a run that fails
-leaves no history.  Only changed rows are written, so a run that changes nothing costs one comparison.
+A scoring run keeps a :class:`RunRecorder`: before it writes, the recorder reads which features the run may change
+and their score now; it keeps the rows the run writes; after them it appends the rows that changed, as of the
+run's date, in the run's transaction: a run that fails leaves no history.  Only changed rows are written, so a
+run that changes nothing costs one read and one comparison in memory.
 
 The history is read as of a date: a feature's state on day D is its row with the latest ``as_of`` on or before D
 (ties: the latest run); a row with no score means the feature was removed.  Runs are expected to move forward
@@ -14,33 +15,94 @@ date all the same.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import time
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 from psycopg2 import sql
 
-from geo.risk.store import execute, query_frame, sql_text
+from geo.risk.store import query_frame, sql_text
 
 HISTORY_KINDS = ("enterprise", "tailings_pond", "pipeline", "venue")
 LEVELS_WORST_FIRST = ("red", "orange", "yellow", "blue")
 MAX_MONTHS = 240  # the longest monthly series served at once (20 years)
 
 
-def mark_before(conn, ids: dict[str, list[int] | None]) -> None:
-    """Before the run's writes: the features whose history it may change (``ids`` per class, None for all: a
-    full run) and their stored score and level (temporary tables of the run's transaction)."""
-    full = all(v is None for v in ids.values())
-    kinds = [k for k in ("enterprise", "tailings_pond", "venue") for _ in (ids.get(k) or [])]
-    flat = [int(i) for k in ("enterprise", "tailings_pond", "venue") for i in (ids.get(k) or [])]
-    segments = [int(i) for i in ids.get("pipeline_segment") or []]
-    execute(conn, sql_text("history_before"), {"full": full, "kinds": kinds, "ids": flat, "segments": segments})
+WRITTEN_COLUMNS = ["kind", "feature_id", "score", "level", "lon", "lat"]
 
 
-def append(conn, run: int, as_of: dt.date, full: bool) -> int:
-    """After the run's writes (and its score_run row ``run``): append the changed rows; returns how many."""
-    with conn.cursor() as cur:
-        cur.execute(sql_text("history_append"), {"run": run, "as_of": as_of, "full": full})
-        return cur.rowcount
+class RunRecorder:
+    """One scoring run's part of the history: the scores before its writes (:meth:`read_before`, queued on the
+    run's connection before any write), the rows it writes (:meth:`note_written`, kept as they are: no copy, no
+    round trip), and at the end the rows that changed, appended with one COPY (:meth:`append`).  ``seconds`` is
+    what it cost (bench/score: docs/benchmarks.md)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, list[int] | None] | None = None
+        self.before: pd.DataFrame | None = None
+        self.written: list[pa.Table] = []
+        self.seconds = 0.0
+
+    def read_before(self, conn, ids: dict[str, list[int] | None]) -> None:
+        """The stored score and level of what the run may change: everything but the pipeline segments on a full
+        run (``ids`` all None); on an incremental one the features ``ids`` re-scores, the pipelines of its segments
+        and the features deleted since the last run."""
+        t0 = time.perf_counter()
+        self.ids = ids
+        self.before = query_frame(conn, sql_text("history_before"), self._params(ids),
+                                  column_types={"kind": pa.string(), "feature_id": pa.int64(), "score": pa.float64(),
+                                                "level": pa.string()})
+        self.seconds += time.perf_counter() - t0
+
+    def note_written(self, table: pa.Table) -> None:
+        """The rows the run has written of a class (feature_risk's columns; the rows of one class at a time)."""
+        self.written.append(table.select(WRITTEN_COLUMNS))
+
+    def append(self, conn, run: int, finished_at: dt.datetime, as_of: dt.date) -> int:
+        """Append the rows that changed as of ``as_of`` for the run ``run`` (in its transaction); returns how
+        many.  The pipelines' rows, written by SQL, are read back (a few hundred)."""
+        t0 = time.perf_counter()
+        pipelines = query_frame(conn, sql_text("history_pipelines"), self._params(self.ids or {}),
+                                column_types={"kind": pa.string(), "feature_id": pa.int64(), "score": pa.float64(),
+                                              "level": pa.string(), "lon": pa.float64(), "lat": pa.float64()})
+        now = pd.concat([t.to_pandas() for t in self.written] + [pipelines], ignore_index=True)
+        rows = changed_rows(self.before, now)
+        if len(rows):
+            rows.insert(0, "run", run)
+            rows.insert(3, "as_of", as_of.isoformat())
+            rows.insert(4, "scored_at", finished_at.isoformat())
+            buf = io.BytesIO()
+            pacsv.write_csv(pa.Table.from_pandas(rows, preserve_index=False), buf,
+                            write_options=pacsv.WriteOptions(include_header=False))
+            buf.seek(0)
+            with conn.cursor() as cur:
+                cur.copy_expert("COPY score_history (run, kind, feature_id, as_of, scored_at, score, level, lon, lat) "
+                                "FROM STDIN WITH (FORMAT csv)", buf, size=1 << 20)
+        self.seconds += time.perf_counter() - t0
+        return len(rows)
+
+    @staticmethod
+    def _params(ids: dict) -> dict:
+        full = all(v is None for v in ids.values())
+        kinds = [k for k in ("enterprise", "tailings_pond", "venue") for _ in (ids.get(k) or [])]
+        flat = [int(i) for k in ("enterprise", "tailings_pond", "venue") for i in (ids.get(k) or [])]
+        return {"full": full, "kinds": kinds, "ids": flat,
+                "segments": [int(i) for i in ids.get("pipeline_segment") or []]}
+
+
+def changed_rows(before: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
+    """The history rows of a run: the features of ``now`` (kind, feature_id, score, level, lon, lat) that are
+    new or whose score (by more than 1e-9) or level differ from ``before`` (kind, feature_id, score, level), and
+    the features of ``before`` missing from ``now`` (removed: score, level and point empty)."""
+    merged = before[["kind", "feature_id", "score", "level"]].merge(
+        now[WRITTEN_COLUMNS], on=["kind", "feature_id"], how="outer", suffixes=("_before", ""), indicator=True)
+    both = merged["_merge"] == "both"
+    differs = ((merged["score"] - merged["score_before"]).abs() > 1e-9) | (merged["level"] != merged["level_before"])
+    keep = (merged["_merge"] != "both") | (both & differs)
+    out = merged.loc[keep, WRITTEN_COLUMNS].sort_values(["kind", "feature_id"], kind="stable")
+    return out.reset_index(drop=True)
 
 
 def feature_history(conn, kind: str, feature_id: int) -> pd.DataFrame:

@@ -148,10 +148,12 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             summary.seconds = time.perf_counter() - t0
             return summary
         step = _stepper(progress)
+        recorder = history.RunRecorder()
         worker = DatabaseWorker(conn)
         neighbours = Neighbours(conn, model, worker)
         try:
-            _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share, full_min, record_sites)
+            _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share, full_min, record_sites,
+                       recorder)
         finally:
             worker.close()
             neighbours.close()
@@ -161,13 +163,12 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         summary.seconds = time.perf_counter() - t0
         with conn.cursor() as cur:
             cur.execute("INSERT INTO score_run (full_run, changes, scored, areas, seconds, model_version, as_of) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id, finished_at",
                         (summary.full, summary.changes, json.dumps(summary.scored), summary.areas, summary.seconds,
                          version, as_of))
-            run = cur.fetchone()[0]
-        t_history = time.perf_counter()
-        summary.history = history.append(conn, run, as_of, summary.full)
-        summary.history_seconds += time.perf_counter() - t_history
+            run, finished_at = cur.fetchone()
+        summary.history = recorder.append(conn, run, finished_at, as_of)
+        summary.history_seconds = recorder.seconds
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -180,7 +181,8 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
 
 
 def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.date, summary: ScoreSummary,
-               step, full_share: float, full_min: int, record_sites: dict[str, list[int]]) -> None:
+               step, full_share: float, full_min: int, record_sites: dict[str, list[int]],
+               recorder: history.RunRecorder) -> None:
     """The scoring run proper.  Every database call goes through ``worker`` (in order, on its thread), so the
     results of one class are written while the next is computed; a full run loads every layer up front and
     aggregates the areas from the results in memory while they are being written."""
@@ -236,13 +238,14 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
     if not full:  # the rows the changes will replace or drop, for updating the areas by difference
         old_rows = worker.submit(_stored_rows, ids, True)
     # (queued before any write of feature_risk: the scores the history compares with)
-    worker.submit(_mark_history_before, ids, summary)
+    worker.submit(recorder.read_before, ids)
 
     # 2-6. the rules.  Two threads (numpy, shapely, pyproj and pyarrow release the GIL for their heavy work):
     # this one scores enterprises and then venues (which need the enterprises' major-hazard results), the other
     # tailings ponds and pipeline segments.  Each class's write is queued on the worker as soon as it is ready.
     def score_kind(kind: str, **extra):
-        return _score_kind(worker, nb, model, kind, rules[kind], ids[kind], as_of, version, summary, **extra)
+        return _score_kind(worker, nb, model, kind, rules[kind], ids[kind], as_of, version, summary, recorder,
+                           **extra)
 
     scored = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmap-score") as helper:
@@ -299,12 +302,6 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         _update_exposure(worker, model, changed_new)
     worker.drain()
     step("exposure")
-
-
-def _mark_history_before(conn, ids: dict, summary: ScoreSummary) -> None:
-    t0 = time.perf_counter()
-    history.mark_before(conn, ids)
-    summary.history_seconds += time.perf_counter() - t0
 
 
 def _update_exposure(worker: DatabaseWorker, model: dict, changed_new: pd.DataFrame) -> None:
@@ -515,7 +512,7 @@ def _set_impact_distances(conn, model: dict, pipeline_ids: list[int] | None) -> 
 
 
 def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: list[int] | None, as_of: dt.date,
-                version: str, summary: ScoreSummary, max_impact_m: float = 0.0):
+                version: str, summary: ScoreSummary, recorder: history.RunRecorder, max_impact_m: float = 0.0):
     """Context and rule for the features ``ids`` of ``kind`` (all: None); the write is queued.  Returns
     (context frame, rule result, levels), or None when nothing was scored."""
     from geo.risk.context import context_frame
@@ -538,15 +535,17 @@ def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: l
         found, n = np.unique(np.asarray(level).astype(str), return_counts=True)
         summary.levels[kind] = {lv: int(dict(zip(found, n, strict=True)).get(lv, 0)) for lv in reversed(LEVELS)}
     worker.submit(_store, kind, frame["feature_id"], result, level, version, ids is None,
-                  frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"))
+                  frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"), recorder)
     return frame, result, level
 
 
 def _store(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level, version: str, replace_all: bool,
-           lon: np.ndarray, lat: np.ndarray):
+           lon: np.ndarray, lat: np.ndarray, recorder: history.RunRecorder):
     """(On the worker thread: the JSON of the factors is built column-wise by pyarrow, which releases the GIL.)"""
-    store_results(conn, kind, results_table(kind, feature_ids, result, level, version, lon, lat),
-                  [f.definition for f in result.factors], version, replace_all)
+    table = results_table(kind, feature_ids, result, level, version, lon, lat)
+    store_results(conn, kind, table, [f.definition for f in result.factors], version, replace_all)
+    if kind in history.HISTORY_KINDS:  # what the history compares with the scores before
+        recorder.note_written(table)
 
 
 def _roll_up_pipelines(conn, version: str, segment_ids: list[int] | None = None) -> None:

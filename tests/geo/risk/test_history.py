@@ -112,3 +112,24 @@ def test_the_monthly_series_of_an_area_counts_the_state_at_each_months_end(db):
     levels = january["level"].value_counts()
     assert series[["red", "orange", "yellow", "blue"]].iloc[1].sum() == 3
     assert series["blue"].iloc[1] == levels.get("blue", 0)
+
+
+def test_changed_rows_keep_new_changed_and_removed_features_only():
+    """Of four features before and four now: the unchanged one and the one moved by less than 1e-9 are left
+    out; a changed score, a changed level alone, a new feature and a removed one (empty score, level and point)
+    are kept."""
+    import pandas as pd
+
+    before = pd.DataFrame({"kind": ["enterprise"] * 4 + ["venue"], "feature_id": [1, 2, 3, 4, 9],
+                           "score": [10.0, 20.0, 30.0, 40.0, 5.0],
+                           "level": ["blue", "blue", "yellow", "yellow", "blue"]})
+    now = pd.DataFrame({"kind": ["enterprise"] * 4 + ["venue"], "feature_id": [1, 2, 3, 5, 9],
+                        "score": [10.0, 21.0, 30.0, 50.0, 5.0 + 1e-12],
+                        "level": ["blue", "blue", "red", "orange", "blue"],
+                        "lon": [118.0] * 5, "lat": [39.0] * 5})
+    rows = history.changed_rows(before, now)
+    assert list(zip(rows["kind"], rows["feature_id"], strict=True)) == [
+        ("enterprise", 2), ("enterprise", 3), ("enterprise", 4), ("enterprise", 5)]
+    removed = rows[rows["feature_id"] == 4].iloc[0]
+    assert pd.isna(removed["score"]) and pd.isna(removed["level"]) and pd.isna(removed["lon"])
+    assert rows.loc[rows["feature_id"] == 3, "level"].item() == "red"
