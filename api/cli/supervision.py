@@ -106,7 +106,8 @@ def _table(items: list[dict], day: dt.date, area: str | None) -> None:
     for i in items[:200]:
         m = i["measure"]
         table.add_row(i["light"], f"{i['kind']}.{i['id']} {i['name']}", i["level"], i["next_due"] or "never",
-                      str(i["days_overdue"]) if i["overdue"] else "", f"{i['open_dangers']} ({i['open_major_dangers']})",
+                      str(i["days_overdue"]) if i["overdue"] else "",
+                      f"{i['open_dangers']} ({i['open_major_dangers']})",
                       (m["action"] + (f" by {m['deadline']}" if m["deadline"] else "")) if m else "",
                       ", ".join(lb["reason"] for lb in i["look_back"]))
     out.print(table)

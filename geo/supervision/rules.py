@@ -275,8 +275,8 @@ def measure(site: SiteState, as_of: dt.date) -> Measure | None:
                        f"is followed by a look-back")
     late = [d for d in majors if d.status == "reopened" or (d.deadline is not None and d.deadline < as_of)]
     if late:
-        why = ", ".join(f"{d.source_id} ({'reopened' if d.status == 'reopened' else 'deadline ' + d.deadline.isoformat()})"
-                        for d in late)
+        why = ", ".join(f"{d.source_id} (reopened)" if d.status == "reopened"
+                        else f"{d.source_id} (deadline {d.deadline.isoformat()})" for d in late)
         return Measure(SUSPEND, None, majors,
                        f"major hidden danger not rectified in time: {why}. Order this site (not its area or "
                        f"sector) to stop production, in whole or in the part concerned, until it is rectified "

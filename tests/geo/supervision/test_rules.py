@@ -15,7 +15,6 @@ from geo.supervision.rules import (
     add_months,
     light,
     look_back,
-    measure,
     recommend,
 )
 

@@ -42,7 +42,8 @@ def test_need_by_hand_on_a_small_data_set(db):
     assert (west["staff"], west["staff_days"]) == (1, 200)
     assert west["shortfall_inspectors"] == pytest.approx(0.105625 - 1)
     assert west["coverage"] == pytest.approx(200 / 21.125)
-    assert (east["inspections_per_year"], east["inspector_hours"], east["inspector_days"]) == pytest.approx((3, 26, 3.25))
+    assert (east["inspections_per_year"], east["inspector_hours"], east["inspector_days"]) == pytest.approx(
+        (3, 26, 3.25))
     assert (east["staff"], east["coverage"]) == (None, None)
     assert table["outside_areas"]["sites"] == 1 and table["outside_areas"]["inspector_hours"] == pytest.approx(6)
     assert table["total"]["sites"] == 7
