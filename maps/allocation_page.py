@@ -109,7 +109,7 @@ def staffing_layer(m: folium.Map, staffing: dict, t: dict) -> str:
             html=f'<div class="riskmap-staff-label riskmap-staff-{staffing_state(a)}" '
                  f'data-area="{e(a["admin_code"])}" data-days="{a["inspector_days"]:.1f}" '
                  f'title="{e(a["name"])}">{a["inspector_days"]:,.1f}{staff}</div>',
-            icon_size=(96, 18), icon_anchor=(48, -12))).add_to(group)
+            icon_size=(1, 18), icon_anchor=(0, -12))).add_to(group)  # the label centres itself (CSS)
     group.add_to(m)
     rows = "".join(
         f'<tr data-area="{e(a["admin_code"])}"><td>{e(a["admin_code"])}</td><td>{e(a["name"])}</td>'
