@@ -33,7 +33,7 @@ from geo.planning.instance import (
 )
 from geo.risk.framework import LEVELS
 from geo.supervision.config import SupervisionConfig, shipped_supervision
-from geo.supervision.rules import LookBack, is_overdue, next_due
+from geo.supervision.rules import FIRST_DAY, LAST_DAY, LookBack, is_overdue, next_due
 from geo.supervision.sites import look_back_sites
 
 PLAN_KINDS = ("enterprise", "tailings_pond", "venue")
@@ -149,6 +149,9 @@ class PlanRequest:
             raise InstanceError(f"overdue_days: expected a number of days >= 0, got {self.overdue_days}")
         if self.look_back_days is not None and not 1 <= self.look_back_days <= 3650:
             raise InstanceError(f"look_back_days: expected 1 to 3650 days, got {self.look_back_days}")
+        if (self.look_back or self.overdue) and self.today is not None and not FIRST_DAY <= self.today <= LAST_DAY:
+            raise InstanceError(f"first day: overdue and look-back sites are judged on a day from {FIRST_DAY} to "
+                                f"{LAST_DAY}, got {self.today}")
         for key in (*self.must_visit, *self.time_windows):
             site_key(key)
         for key, (a, b) in self.time_windows.items():

@@ -22,6 +22,7 @@ HOLDING = ("suspension", "closure")  # enforcement measures that stop the site's
 LIFTABLE = ("rectify_order", "suspension", "closure")  # measures whose lifting (复产复工) calls for a look-back
 
 LIGHTS = ("red", "yellow", "green")
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)  # the dates a recommendation may be asked for
 
 # Measures for a site with an open major hidden danger (domain.md §8; 《安全生产法》 2021 Art. 65: the department may
 # order the unit to rectify, and, where safety cannot be assured before or while the danger is removed, order it to
@@ -175,6 +176,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
     total = day.year * 12 + day.month - 1 + months
     year, month = divmod(total, 12)
     month += 1
+    if year > dt.MAXYEAR:  # a date the calendar cannot hold: the last one it can
+        return dt.date.max
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 

@@ -9,9 +9,11 @@ from dataclasses import replace
 from functools import cache
 from importlib import resources
 
-from geo.errors import NotFound
+from geo.errors import InputError, NotFound
 from geo.supervision.config import SITE_KINDS, SupervisionConfig
 from geo.supervision.rules import (
+    FIRST_DAY,
+    LAST_DAY,
     Action,
     Danger,
     LookBack,
@@ -21,6 +23,12 @@ from geo.supervision.rules import (
     recommend,
     worst_first,
 )
+
+
+class SupervisionDateError(InputError):
+    """A date supervision cannot judge on (the message names it)."""
+
+    exit_code = 2
 
 
 @cache
@@ -41,11 +49,18 @@ def check_area(conn, admin_code: str) -> None:
         raise NotFound(f"unknown area {admin_code!r}: no administrative area has this code")
 
 
+def check_as_of(as_of: dt.date) -> None:
+    """SupervisionDateError unless ``as_of`` lies from 1900 to 2999 (the look-back window reaches back from it)."""
+    if not FIRST_DAY <= as_of <= LAST_DAY:
+        raise SupervisionDateError(f"as_of: expected a date from {FIRST_DAY} to {LAST_DAY}, got {as_of}")
+
+
 def site_states(conn, as_of: dt.date, config: SupervisionConfig, *, area: str | None = None,
                 kinds: Sequence[str] = SITE_KINDS, levels: Sequence[str] | None = None,
                 keys: Iterable[str] | None = None, with_records: bool = False) -> list[SiteState]:
     """The scored sites matching the filters (``area``: an admin code, whose sites are those with their point in
     it; ``keys``: 'kind.id'), in kind and id order, with their records as of ``as_of``."""
+    check_as_of(as_of)
     if area is not None:
         check_area(conn, area)
     params = {"as_of": as_of, "window_start": as_of - dt.timedelta(days=config.look_back_days), "area": area,

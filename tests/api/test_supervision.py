@@ -102,6 +102,8 @@ def test_filters_paging_and_errors(api, data):
     bad = api.get("/supervision", params={"light": "purple"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "light"
     assert api.get("/supervision", params={"as_of": "June"}).status_code == 422
+    far = api.get("/supervision", params={"as_of": "0001-01-01"})
+    assert far.status_code == 422 and "as_of" in far.json()["detail"]
 
 
 def test_geojson_and_csv(api, data):
@@ -161,6 +163,8 @@ def test_a_look_back_plan_over_http(api, data):
     assert stop["look_back"][0]["reason"] == "major_danger_rectified" and stop["look_back"][0]["date"] == "2026-05-05"
     assert doc["request"]["look_back"] is True and doc["request"]["look_back_days"] == 90
     assert api.get(f"/plans/{doc['id']}").json() == doc
+    early = api.post("/plans", json={**body, "first_day": "0001-01-01"}, headers={"X-API-Key": KEY})
+    assert early.status_code == 422 and "first day" in early.json()["detail"]
 
 
 def test_the_settings_file_is_the_servers(data, tmp_path):
