@@ -112,7 +112,7 @@ def staffing_layer(m: folium.Map, staffing: dict, t: dict) -> str:
             icon_size=(1, 18), icon_anchor=(0, -12))).add_to(group)  # the label centres itself (CSS)
     group.add_to(m)
     rows = "".join(
-        f'<tr data-area="{e(a["admin_code"])}"><td>{e(a["admin_code"])}</td><td>{e(a["name"])}</td>'
+        f'<tr data-staff-area="{e(a["admin_code"])}"><td>{e(a["admin_code"])}</td><td>{e(a["name"])}</td>'
         f'<td>{a["sites"]}</td><td>{a["inspections_per_year"]:,.0f}</td>'
         f'<td class="riskmap-staff-days">{a["inspector_days"]:,.1f}</td><td>{a["inspectors_needed"]:,.2f}</td>'
         f'<td>{a["staff"] if a["staff"] is not None else e(t["unknown"])}</td>'

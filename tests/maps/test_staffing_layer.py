@@ -22,7 +22,7 @@ def test_the_staffing_layer_shows_each_countys_need(page, server):
     assert {code: text for code, text, _ in shown} == expected
     assert all(visible for *_, visible in shown)
     table = page.eval_on_selector_all(".riskmap-staffing tbody tr",
-                                      "rows => rows.map(r => [r.dataset.area, "
+                                      "rows => rows.map(r => [r.dataset.staffArea, "
                                       "r.querySelector('.riskmap-staff-days').textContent])")
     assert dict(table) == expected
     screenshot(page, "allocation-staffing")

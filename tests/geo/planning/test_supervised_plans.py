@@ -12,6 +12,8 @@ import pytest
 
 from geo.planning import schedule
 from geo.planning.plan import PlanRequest, candidate_sites, plan
+from maps.basemaps import basemap
+from maps.plan_page import plan_page
 from tests.geo.supervision import records as r
 
 D = dt.date
@@ -45,7 +47,8 @@ def stops(doc: dict) -> dict:
 def test_a_rectified_major_danger_makes_a_must_visit_look_back_stop(conn):
     """A blue enterprise whose major hidden danger was rectified on 2026-05-10 is a look-back site on 2026-06-01:
     with look_back, it joins a plan of red sites only as must-visit, is visited, and its stop says why (the
-    danger, its record id and source id, the date); without look_back it is not a candidate at all."""
+    danger, its record id and source id, the date), in the CSV and under its name on the printed schedule;
+    without look_back it is not a candidate at all."""
     reds = [r.enterprise(conn, 118.1 + 0.02 * i, 39.2, "red", score=90 - i, last_inspection=D(2026, 5, 20))
             for i in range(3)]
     blue = r.enterprise(conn, 118.3, 39.3, "blue", score=5)
@@ -66,6 +69,8 @@ def test_a_rectified_major_danger_makes_a_must_visit_look_back_stop(conn):
     row = next(x for x in csv.DictReader(io.StringIO(schedule.as_csv(doc))) if x["id"] == str(blue))
     assert row["must_visit"] == "look_back" and f"major_danger_rectified 2026-05-10 hidden_danger {hd}" in row[
         "look_back"]
+    page = plan_page(doc, basemap("none"), "en")
+    assert f"look-back</b> major hidden danger rectified 2026-05-10: {hd} gas detector missing" in page
     # a window that ends before the rectification: no look-back
     assert not any(s.id == blue for s in candidate_sites(conn, request(min_level="red", look_back=True,
                                                                        today=D(2026, 5, 9))).sites)
