@@ -38,11 +38,13 @@ from api.routes import (
     plans,
     risk_list,
     siting,
+    supervision,
     writes,
 )
 from api.settings import Settings
 from geo import store
 from geo.risk.config import load_model
+from geo.supervision.config import load_supervision
 
 log = logging.getLogger("riskmap.api")
 
@@ -152,6 +154,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.settings = settings
         app.state.model = load_model(settings.risk_model)
+        app.state.supervision = load_supervision(settings.supervision)
         app.state.pool = Pool(database_url(settings))
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
@@ -185,6 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(exposure.router)
     app.include_router(plans.router)
     app.include_router(allocations.router)
+    app.include_router(supervision.router)
     app.include_router(pages.router)
     mount_map_assets(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))

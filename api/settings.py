@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     data_dir: Path | None = None
     # The risk-model configuration; unset = the one shipped with riskmap (geo/risk/model.toml).
     risk_model: Path | None = None
+    # The supervision settings (inspection frequency per level, look-back window, staffing, each county's staff);
+    # unset = the ones shipped with riskmap (geo/supervision/supervision.toml).
+    supervision: Path | None = None
     # API keys that may write (uploads, feature edits), comma-separated; unset = the API refuses every write.
     api_keys: str | None = None
     # How long a write (an upload, a feature added, changed or deleted) waits for the re-scoring it causes, in
