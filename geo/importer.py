@@ -348,6 +348,8 @@ class _Loader:
                     if not (isinstance(e, psycopg2.errors.UniqueViolation) and self._repeated(e)):
                         report.add(None, e.diag.column_name, f"rejected by the database: {_detail(e)}")
                     return
+            # done with it: another import may follow in the same transaction (import_file(commit=False))
+            cur.execute(sql.SQL("DROP TABLE {}").format(self.staging))
         report.inserted, report.updated = self.inserted, self.updated
 
 
