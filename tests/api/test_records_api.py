@@ -232,3 +232,23 @@ def test_unknown_body_members_are_refused(api, site):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "grade_"
     r = api.post("/hidden-dangers", json={**danger(site, "API-HD-7"), "props": {"status": "x"}}, headers=HEADERS)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "props"
+
+
+def test_openapi_documents_the_record_endpoints(api):
+    """Every record endpoint is in the OpenAPI document with the statuses it answers: the 409 of a refused
+    transition (its `allowed` member in the Problem schema), the photo's 413 and 415, the 404 of unknown ids."""
+    spec = api.get("/openapi.json").json()
+    paths = spec["paths"]
+    expected = {"/inspections": {"post"}, "/hidden-dangers": {"post"}, "/hidden-dangers/{id}": {"get", "patch"},
+                "/hidden-dangers/{id}/photos": {"post"}, "/hidden-dangers/{id}/photos/{photo_id}": {"get"},
+                "/enforcement-actions": {"post"}, "/accidents": {"post"}}
+    for kind in ("inspections", "hidden-dangers", "enforcement-actions", "accidents"):
+        expected.setdefault(f"/{kind}/{{id}}", set()).add("get")
+        expected[f"/{kind}/{{id}}/history"] = {"get"}
+    for path, methods in expected.items():
+        assert methods <= set(paths[path]), path
+    assert {"200", "404", "409", "422"} <= set(paths["/hidden-dangers/{id}"]["patch"]["responses"])
+    assert {"200", "201", "404", "413", "415"} <= set(paths["/hidden-dangers/{id}/photos"]["post"]["responses"])
+    assert set(paths["/hidden-dangers/{id}/photos/{photo_id}"]["get"]["responses"]["200"]["content"]) == {
+        "image/jpeg", "image/png", "image/webp"}
+    assert "allowed" in spec["components"]["schemas"]["Problem"]["properties"]
