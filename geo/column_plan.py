@@ -82,8 +82,9 @@ def plan_columns(kind: FeatureKind, columns: list[str], mapping: dict[str, str] 
             attrs[a.name] = c
     for alternatives in kind.required:
         if not any(a in attrs for a in alternatives):
+            article = "an" if kind.name[0] in "aeiou" else "a"
             raise InputError(
-                f"{file}: a {kind.name} file needs a {' or '.join(repr(a) for a in alternatives)} column "
+                f"{file}: {article} {kind.name} file needs a {' or '.join(repr(a) for a in alternatives)} column "
                 f"({kind.attribute(alternatives[0]).doc}); none found among: {', '.join(columns)}")
     plan = ColumnPlan(source_id=sid, name=nm, attributes=attrs, synthetic=find("synthetic", SYNTHETIC_NAMES),
                       geometry=bool(kind.geometry_types))

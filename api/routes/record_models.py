@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.routes.writes import Scoring
 
@@ -56,6 +56,16 @@ class _Site(BaseModel):
                                        description="The site's register id (its source_id), instead of site_id.")
 
 
+class _NamedSite(_Site):
+    """A record that must name its site."""
+
+    @model_validator(mode="after")
+    def _site_named(self):
+        if self.site_id is None and self.site_source_id is None:
+            raise ValueError("name the site: give site_id (riskmap's id) or site_source_id (its register id)")
+        return self
+
+
 class DangerFound(_Body):
     """A hidden danger found by the inspection it is posted with: its site and inspection are the inspection's,
     its status open."""
@@ -70,7 +80,7 @@ class DangerFound(_Body):
     measures: str | None = Field(None, max_length=1000, description="The rectification measures (整改措施).")
 
 
-class InspectionIn(_Body, _Site):
+class InspectionIn(_Body, _NamedSite):
     """An inspection of one site, with the hidden dangers it found (written together, or not at all)."""
 
     site_kind: SiteKind = Field(description="The class of the site.")
@@ -119,7 +129,7 @@ class DangerChange(BaseModel):
     measures: str | None = Field(None, max_length=1000)
 
 
-class EnforcementActionIn(_Body, _Site):
+class EnforcementActionIn(_Body, _NamedSite):
     """An enforcement measure decided against one site."""
 
     site_kind: SiteKind = Field(description="The class of the site.")
@@ -144,6 +154,14 @@ class AccidentIn(_Body, _Site):
     source: str | None = Text
     lon: float = Field(ge=-180, le=180, description="Longitude (WGS 84).")
     lat: float = Field(ge=-90, le=90, description="Latitude (WGS 84).")
+
+    @model_validator(mode="after")
+    def _class_or_numbers(self):
+        if all(v is None for v in (self.accident_class, self.deaths, self.serious_injuries,
+                                   self.direct_loss_10k_yuan)):
+            raise ValueError("give accident_class, or the deaths, serious_injuries or direct_loss_10k_yuan it "
+                             "follows from")
+        return self
 
 
 # ----- responses ----------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import WriteAccess, WriteActor
 from api.dependencies import Connection
+from api.errors import body_error
 from api.routes.record_models import (
     AccidentIn,
     DangerChange,
@@ -44,6 +45,7 @@ from api.routes.writes import Rescore, Scoring, _write
 from geo.errors import Conflict
 from geo.importer import import_file
 from geo.records import store
+from geo.records.kinds import recognised_columns
 
 router = APIRouter(tags=["records"], dependencies=[WriteAccess],
                    responses={401: {"description": "No API key (problem+json)."},
@@ -62,10 +64,15 @@ def new_source_id() -> str:
     return f"api-{uuid.uuid4().hex[:20]}"
 
 
-def _row(body: BaseModel, source_id: str, exclude: set[str] = frozenset()) -> dict:
-    """A body as the properties of an import row: its fields (those given) and its props beside them."""
+def _row(kind: str, body: BaseModel, source_id: str, exclude: set[str] = frozenset(), field: str = "props") -> dict:
+    """A body as the properties of an import row: its fields (those given) and its props beside them (a props
+    key the importer would take for a field, e.g. a Chinese column name, is refused)."""
+    props = body.props or {}
+    taken = sorted(k for k in props if k.strip().lower() in recognised_columns(kind))
+    if taken:
+        raise body_error(field, f"props may not hold what the record has fields for: {', '.join(taken)}")
     row = body.model_dump(mode="json", exclude_none=True, exclude={"props", "source_id", *exclude})
-    return {**(body.props or {}), **row, "source_id": source_id}
+    return {**props, **row, "source_id": source_id}
 
 
 def _import_rows(conn, kind: str, rows: list[dict], display_name: str, actor: str, *,
@@ -96,11 +103,12 @@ def _created(result: BaseModel) -> JSONResponse:
 async def _post_one(conn, rescore, actor: str, kind: str, body: BaseModel, *, scores: bool,
                     geometry: dict | None = None, exclude: set[str] = frozenset()) -> JSONResponse:
     source_id = body.source_id or new_source_id()
+    row = _row(kind, body, source_id, exclude)
 
     def write() -> int:
         raw = conn.raw()
         _refuse_taken(raw, [(kind, source_id)])
-        _import_rows(raw, kind, [_row(body, source_id, exclude)], "request body", actor,
+        _import_rows(raw, kind, [row], "request body", actor,
                      geometries=[geometry] if geometry else None)
         return store.id_of(raw, kind, source_id)
 
@@ -119,11 +127,12 @@ async def post_inspection(conn: Connection, rescore: Rescore, actor: WriteActor,
     Each danger's site and inspection are the inspection's, its found date the inspection's unless given, its
     status open.  201 with the ids once committed; the site's score follows in the background."""
     source_id = body.source_id or new_source_id()
-    dangers = [_row(d, d.source_id or new_source_id()) for d in body.hidden_dangers]
+    dangers = [_row("hidden_danger", d, d.source_id or new_source_id(), field=f"hidden_dangers.{i}.props")
+               for i, d in enumerate(body.hidden_dangers)]
     for row in dangers:
         row.setdefault("found_on", body.inspected_on.isoformat())
         row["inspection_source_id"] = source_id
-    inspection = _row(body, source_id, exclude={"hidden_dangers"})
+    inspection = _row("inspection", body, source_id, exclude={"hidden_dangers"})
 
     def write() -> tuple[int, list[int]]:
         raw = conn.raw()

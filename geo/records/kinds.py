@@ -242,3 +242,17 @@ def _kinds() -> dict[str, RecordKind]:
 
 
 RECORD_KINDS: dict[str, RecordKind] = _kinds()
+
+
+def recognised_columns(kind: str) -> set[str]:
+    """Every column name (lower case) an import of ``kind`` takes as one of its fields rather than keeping it in
+    ``props``: the fields' names and aliases, the id's spellings and, for accidents, the coordinates'."""
+    from geo.column_plan import ID_NAMES, LAT_NAMES, LON_NAMES, SYNTHETIC_NAMES, WKT_NAMES
+
+    k = RECORD_KINDS[kind]
+    names = {"source_id", *ID_NAMES, *k.id_names, *SYNTHETIC_NAMES}
+    for a in k.attributes:
+        names |= {a.name, *a.aliases}
+    if k.geometry_types:
+        names |= {*LON_NAMES, *LAT_NAMES, *WKT_NAMES}
+    return {n.lower() for n in names}

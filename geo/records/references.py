@@ -123,7 +123,7 @@ def _sites(conn, rows: pa.Table, report: ImportReport, required: bool,
                 "it" if inherited is not None else "does not name its site (site_kind with site_id or site_source_id)")
         for i in np.flatnonzero(unnamed):
             report.add(int(row_no[i]), "site_kind", f"the record {what}")
-    rows = _put(rows, "site_kind", pa.array(site_kind.where(site_id > 0, None).tolist(), pa.string()))
+    rows = _put(rows, "site_kind", pa.array(site_kind.where(site_id > 0, None), pa.string(), from_pandas=True))
     return _put(rows, "site_id", _id_array(site_id))
 
 
@@ -220,6 +220,6 @@ def _status(conn, rows: pa.Table, report: ImportReport) -> pa.Table:
     for i in np.flatnonzero(early):
         report.add(int(row_no[i]), "status_changed_on", f"the last status change ({changed_on.iloc[i].date()}) would "
                                                         f"be before the date it was found ({found_on.iloc[i].date()})")
-    rows = _put(rows, "status", pa.array(status.tolist(), pa.string()))
+    rows = _put(rows, "status", pa.array(status, pa.string(), from_pandas=True))
     text = changed_on.dt.strftime("%Y-%m-%d").astype(object).where(changed_on.notna(), None)
-    return _put(rows, "status_changed_on", pa.array(text.tolist(), pa.string()))
+    return _put(rows, "status_changed_on", pa.array(text, pa.string(), from_pandas=True))

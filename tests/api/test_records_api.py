@@ -226,12 +226,18 @@ def test_enforcement_actions_are_posted_and_read_with_their_history(api, site):
         assert api.get(path).status_code == 404
 
 
-def test_unknown_body_members_are_refused(api, site):
-    """A misspelt field is a 422 naming it, not silently dropped; so are props that shadow a field."""
+def test_unknown_body_members_are_refused_and_props_are_kept(api, site):
+    """A misspelt field is a 422 naming it, not silently dropped; so are props that shadow a field (by its name
+    or a Chinese column name); other props are kept with the record."""
     r = api.post("/hidden-dangers", json={**danger(site, "API-HD-6"), "grade_": "major"}, headers=HEADERS)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "grade_"
     r = api.post("/hidden-dangers", json={**danger(site, "API-HD-7"), "props": {"status": "x"}}, headers=HEADERS)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "props"
+    r = api.post("/hidden-dangers", json={**danger(site, "API-HD-8"), "props": {"整改状态": "已验收"}}, headers=HEADERS)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "props"
+    r = api.post("/hidden-dangers", json={**danger(site, "API-HD-9"), "props": {"天气": "晴", "检查人数": 3}},
+                 headers=HEADERS)
+    assert r.status_code == 201 and api.get(r.headers["location"]).json()["props"] == {"天气": "晴", "检查人数": 3}
 
 
 def test_openapi_documents_the_record_endpoints(api):
