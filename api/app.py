@@ -36,6 +36,8 @@ from api.routes import (
     near,
     pages,
     plans,
+    record_writes,
+    records,
     risk_list,
     siting,
     supervision,
@@ -185,6 +187,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(risk_list.router)
     app.include_router(siting.router)
     app.include_router(writes.router)
+    app.include_router(records.router)
+    app.include_router(record_writes.router)
     app.include_router(exposure.router)
     app.include_router(plans.router)
     app.include_router(allocations.router)

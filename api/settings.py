@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     rescore_wait_s: float = Field(5.0, ge=0, le=600)
     # The largest request body accepted (an upload), in megabytes; a larger one is refused with 413.
     max_body_mb: float = 200.0
+    # The largest photo of a hidden danger accepted (POST /hidden-dangers/{id}/photos), in megabytes; a larger one
+    # is refused with 413.  At most 100 (the database's own limit).
+    photo_max_mb: float = Field(10.0, gt=0, le=100)
     # The map's basemap: osm (OpenStreetMap, the default), tianditu (needs basemap_key), amap (GCJ-02 tiles,
     # moved onto WGS 84 by the map), none (the admin boundaries alone, for closed networks), or a tile URL
     # template with {z}/{x}/{y}.
