@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Literal
 
 import h3
@@ -213,13 +214,19 @@ def spreadsheet_rows(items: list[dict], clean=lambda text: text) -> list[list[An
     return rows
 
 
-def to_csv(items: list[dict]) -> bytes:
-    """UTF-8 with a byte-order mark, CRLF line ends, a header row."""
+def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """The one CSV writer of spreadsheets riskmap hands out: UTF-8 with a byte-order mark (so that Excel reads
+    Chinese text), CRLF line ends, a header row, and every text cell formula-safe (``spreadsheet_safe``)."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerows(spreadsheet_rows(items))
+    writer.writerow([spreadsheet_safe(c) for c in columns])
+    writer.writerows([spreadsheet_safe(v) for v in row] for row in rows)
     return out.getvalue().encode("utf-8-sig")
+
+
+def to_csv(items: list[dict]) -> bytes:
+    """UTF-8 with a byte-order mark, CRLF line ends, a header row."""
+    return csv_bytes(COLUMNS, spreadsheet_rows(items))
 
 
 def _width(value: Any) -> int:
