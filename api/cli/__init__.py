@@ -15,6 +15,7 @@ from api.cli import features, map_page, plans, scoring, serve, siting  # noqa: F
 from api.cli.areas import areas_app
 from api.cli.common import _progress, _reported, _settings, app, err, out
 from api.cli.db import db_app
+from api.cli.lists import major_risks_cmd  # noqa: F401 (riskmap major-risks)
 from api.cli.roads import roads_app
 
 app.add_typer(db_app, name="db")
