@@ -14,9 +14,9 @@ from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS
 
 TEXT = {
     "zh": {"title": "重大风险和隐患清单", "everywhere": "全部区域", "as_of": "截至", "made": "riskmap 生成",
-           "entries": {"major_risk": "重大风险", "major_hidden_danger": "重大事故隐患"},
-           "counts": "重大风险 {major_risk} 处（红 {red}，橙 {orange}）；未整改重大事故隐患 {major_hidden_danger} 项"
-                     "（逾期 {overdue} 项）",
+           "entries": {"major_risk": "风险点", "major_hidden_danger": "重大事故隐患"},
+           "counts": "红色、橙色风险点 {major_risk} 处（红 {red}，橙 {orange}）；"
+                     "未整改重大事故隐患 {major_hidden_danger} 项（逾期 {overdue} 项）",
            "columns": ("序号", "类别", "名称", "编号", "场所类型", "风险等级", "所在区县", "风险因素 / 隐患内容",
                        "责任单位", "责任人", "监管部门", "整改期限", "逾期天数", "管控 / 整改措施"),
            "status": {"open": "未整改", "reopened": "整改后复发", "rectified": "已整改", "verified": "已验收"},
@@ -28,8 +28,8 @@ TEXT = {
                     "应急管理局（属地管理）。"},
     "en": {"title": "List of major risks and hidden dangers", "everywhere": "all areas", "as_of": "as of",
            "made": "made by riskmap",
-           "entries": {"major_risk": "Major risk", "major_hidden_danger": "Major hidden danger"},
-           "counts": "{major_risk} major-risk sites (red {red}, orange {orange}); {major_hidden_danger} open major "
+           "entries": {"major_risk": "Risk site", "major_hidden_danger": "Major hidden danger"},
+           "counts": "{major_risk} red or orange sites (red {red}, orange {orange}); {major_hidden_danger} open major "
                      "hidden dangers ({overdue} overdue)",
            "columns": ("#", "Entry", "Name", "Id", "Kind", "Risk level", "County", "Why", "Responsible unit",
                        "Responsible person", "Supervising department", "Deadline", "Days overdue", "Measures"),
@@ -52,14 +52,16 @@ body {font: 13px/1.4 "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei
 h1 {font-size: 1.45em; margin: 0 0 0.2em;} .sub {color: #555; margin: 0 0 0.6em;}
 table {border-collapse: collapse; width: 100%;}
 th, td {border: 1px solid #aaa; padding: 0.2em 0.35em; text-align: left; vertical-align: top;}
-th {background: #eee;} td.num {text-align: right; white-space: nowrap;}
-td.why {max-width: 22em;} td.measures {max-width: 16em;}
+th {background: #eee; white-space: nowrap;} td.num, td.nowrap {text-align: right; white-space: nowrap;}
+td.nowrap {text-align: left;} td.why {min-width: 16em; max-width: 24em;} td.measures {max-width: 16em;}
+td.id {word-break: break-all; min-width: 5em;}
 i.level {display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.3em; border: 1px solid #777;
          vertical-align: -0.05em;}
 tr.major_hidden_danger td:nth-child(2) {font-weight: bold;}
 .overdue {color: #b00000; font-weight: bold;} .note {color: #555; font-size: 0.9em;}
 .synthetic {background: #fff3cd; color: #7a4d00; font-weight: bold; padding: 0.2em 0.5em; display: inline-block;}
 small {color: #666;}
+i.level, th, .synthetic {print-color-adjust: exact; -webkit-print-color-adjust: exact;}
 @page {size: A4 landscape; margin: 10mm;}
 @media print {
   body {margin: 0; font-size: 9.5px;} .noprint {display: none;}
@@ -111,9 +113,10 @@ def major_risks_page(lst: MajorRiskList, language: str = "zh", links: bool = Tru
             deadline += f'<br><span class="overdue">{e(t["overdue"].format(danger["days_overdue"]))}</span>'
         elif danger:
             deadline += f'<br><small>{e(t["status"][danger["status"]])}</small>'
-        cells = [f'<td class="num">{it["rank"]}</td>', f"<td>{e(row[1])}</td>", f"<td>{name}</td>",
-                 f'<td><small>{e(site["source_id"] or "")}</small></td>', f"<td>{e(row[4])}</td>",
-                 f"<td>{level_cell}</td>", f'<td>{e(row[6] or "")}</td>', f'<td class="why">{e(row[7] or "")}</td>',
+        cells = [f'<td class="num">{it["rank"]}</td>', f'<td class="nowrap">{e(row[1])}</td>', f"<td>{name}</td>",
+                 f'<td class="id"><small>{e(site["source_id"] or "")}</small></td>', f"<td>{e(row[4])}</td>",
+                 f'<td class="nowrap">{level_cell}</td>', f'<td class="nowrap">{e(row[6] or "")}</td>',
+                 f'<td class="why">{e(row[7] or "")}</td>',
                  f'<td>{e(row[8] or "")}</td>', f'<td>{e(row[9] or "")}</td>', f'<td>{e(row[10] or "")}</td>',
                  f"<td>{deadline}</td>", f'<td class="num">{row[12] if row[12] is not None else ""}</td>',
                  f'<td class="measures">{e(row[13] or "")}</td>']

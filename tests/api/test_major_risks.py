@@ -79,8 +79,8 @@ def test_csv_in_chinese_and_english_formula_safe(api):
     assert 'filename="major-risks-2026-06-12.csv"' in r.headers["content-disposition"]
     table = list(csv.reader(io.StringIO(r.content[3:].decode("utf-8"), newline="")))
     assert tuple(table[0]) == TEXT["zh"]["columns"]
-    assert [(row[1], row[3]) for row in table[1:]] == [("重大风险", "E1"), ("重大风险", "E4"), ("重大风险", "V1"),
-                                                     ("重大风险", "E2"), ("重大风险", "P1"), ("重大事故隐患", "T1"),
+    assert [(row[1], row[3]) for row in table[1:]] == [("风险点", "E1"), ("风险点", "E4"), ("风险点", "V1"),
+                                                     ("风险点", "E2"), ("风险点", "P1"), ("重大事故隐患", "T1"),
                                                      ("重大事故隐患", "E1"), ("重大事故隐患", "E4")]
     e2 = table[4]
     assert e2[9] == "'" + HYPERLINK and e2[10] == "路北区应急管理局"
@@ -96,7 +96,7 @@ def test_xlsx_formula_safe(api):
     assert r.status_code == 200
     ws = openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0]
     assert not [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
-    assert [c.value for c in ws[2]][:4] == [1, "重大风险", "路北机械", "E2"]
+    assert [c.value for c in ws[2]][:4] == [1, "风险点", "路北机械", "E2"]
     assert ws.cell(2, 10).value == "'" + HYPERLINK
     d4 = api.get("/major-risks", params={**JUNE_12, "format": "xlsx", "area": "130204"})
     deadline = openpyxl.load_workbook(io.BytesIO(d4.content)).worksheets[0].cell(2, 12)
