@@ -103,7 +103,8 @@ class DangerFilter:
                 "statuses": _list(self.statuses), "grades": _list(self.grades), "overdue": self.overdue,
                 "found_from": self.found_from, "found_to": self.found_to, "nobox": self.bbox is None,
                 "x0": x0, "y0": y0, "x1": x1, "y1": y1,
-                "site_kind": self.site[0] if self.site else None, "site_id": self.site[1] if self.site else None}
+                "site_kind": self.site[0] if self.site else None, "site_id": self.site[1] if self.site else None,
+                "sited": self.area is not None or self.bbox is not None or self.levels is not None}
 
 
 def _list(values: tuple[str, ...] | None) -> list[str] | None:

@@ -151,4 +151,8 @@ def settle(conn) -> None:
     with conn.cursor() as cur:
         cur.execute("DELETE FROM risk_dirty")
         cur.execute("DELETE FROM risk_removed")
+        # (the sites whose records changed, where the schema marks them for re-scoring: risk from records)
+        cur.execute("SELECT to_regclass('risk_record_changed') IS NOT NULL")
+        if cur.fetchone()[0]:
+            cur.execute("DELETE FROM risk_record_changed")
     conn.commit()
