@@ -6,15 +6,15 @@ api/routes/risk_list.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from api.dependencies import Connection
 from api.errors import field_error
-from api.routes import GEOJSON, GeoJSONResponse, Level
+from api.routes import GEOJSON, Level
 from api.routes.features import Kind, Link, parse_bbox
 from api.routes.risk_list import CSV, XLSX, County, attachment, csv_bytes, negotiate, xlsx_bytes
 from geo.lists.hidden_dangers import (
@@ -191,9 +191,11 @@ def list_hidden_dangers(
         links.append({"rel": "next", "href": next_url, "type": self_type})
     paging = {"numberReturned": len(items), "next": next_url, "links": links}
     if fmt == "geojson":
-        return GeoJSONResponse(jsonable_encoder({"type": "FeatureCollection", "as_of": flt.as_of,
-                                                 "features": [_feature(it) for it in items], **paging}),
-                               headers={"Vary": "Accept"})
+        # serialised here (dates as ISO text): FastAPI's generic encoder took most of the time of a 1,000-row page
+        doc = {"type": "FeatureCollection", "as_of": flt.as_of, "features": [_feature(it) for it in items], **paging}
+        return Response(json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=dt.date.isoformat),
+                        media_type=GEOJSON,
+                        headers={"Vary": "Accept"})
     response.headers["Vary"] = "Accept"
     return {"as_of": flt.as_of, "items": items, **paging}
 

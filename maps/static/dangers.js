@@ -5,7 +5,8 @@
  * popup lists the site's dangers (description, grade, deadline, days overdue, status) with a link to the site's
  * page.  A marker is hollow while none of its dangers is overdue, filled when one is (past its deadline and not
  * rectified, on the server's date), and ringed twice when one is major.  It is off by default: the layer switcher
- * shows it, and riskmap.js loads it for the view while it is on.
+ * shows it, and riskmap.js loads it for the view while it is on, at most 10 pages of 1,000 dangers a view (as for
+ * the other layers); the list comes overdue first, so a view holding more leaves out the dangers not yet due.
  */
 (function () {
   "use strict";
