@@ -17,11 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from geo.errors import InputError, NotFound
+from geo.lists.store import query_rows, sql_text
 
 SITE_KINDS = ("enterprise", "tailings_pond", "pipeline", "venue")
 LEVELS = ("red", "orange", "yellow", "blue")
@@ -142,22 +141,9 @@ class DangerPageKey:
         return cls(0 if row["overdue"] else 1, row["deadline"], row["id"])
 
 
-@cache
-def sql_text(name: str) -> str:
-    """The text of ``geo/lists/sql/<name>.sql``."""
-    return resources.files("geo.lists").joinpath(f"sql/{name}.sql").read_text(encoding="utf-8")
-
-
-def _fetch(conn, query: str, params: dict) -> list[dict]:
-    with conn.cursor() as cur:
-        cur.execute(query, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def admin_area(conn, code: str) -> dict:
     """The admin area with this code (admin_code, name, level); NotFound naming the code otherwise."""
-    rows = _fetch(conn, sql_text("admin_area"), {"code": code})
+    rows = query_rows(conn, sql_text("admin_area"), {"code": code})
     if not rows:
         raise NotFound(f"unknown area {code!r}: no administrative area has this code")
     return rows[0]
@@ -172,7 +158,7 @@ def danger_rows(conn, flt: DangerFilter, limit: int | None = None, after: Danger
               "after_rank": after.overdue_rank if after else None,
               "after_deadline": (after.deadline.isoformat() if after.deadline else "infinity") if after else None,
               "after_id": after.id if after else None}
-    return _fetch(conn, sql_text("dangers") + sql_text("danger_rows"), params)
+    return query_rows(conn, sql_text("dangers") + sql_text("danger_rows"), params)
 
 
 def danger_page(conn, flt: DangerFilter, limit: int,
@@ -205,4 +191,5 @@ def danger_summary(conn, flt: DangerFilter, area_level: str = "county") -> list[
         raise FilterError("area_level", f"unknown level {area_level!r}; expected one of: {', '.join(AREA_LEVELS)}")
     if flt.area is not None:
         admin_area(conn, flt.area)
-    return _fetch(conn, sql_text("dangers") + sql_text("danger_summary"), {**flt.params(), "area_level": area_level})
+    return query_rows(conn, sql_text("dangers") + sql_text("danger_summary"),
+                      {**flt.params(), "area_level": area_level})

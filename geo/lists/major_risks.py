@@ -28,15 +28,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from geo.lists.hidden_dangers import (
-    SITE_KINDS,
-    DangerFilter,
-    _fetch,
-    admin_area,
-    danger_item,
-    danger_rows,
-    sql_text,
-)
+from geo.lists.hidden_dangers import SITE_KINDS, DangerFilter, admin_area, danger_item, danger_rows
+from geo.lists.store import query_rows, sql_text
 
 MAJOR_LEVELS = ("red", "orange")
 RESPONSIBLE_UNIT_KEYS = ("responsible_unit", "责任单位", "管控责任单位", "主体责任单位")
@@ -125,7 +118,7 @@ def major_risk_list(conn, as_of: dt.date, area: str | None = None,
     flt = DangerFilter(as_of=as_of, area=area, kinds=kinds, statuses=("open", "reopened"), grades=("major",))
     found = admin_area(conn, area) if area is not None else None
     kinds = flt.kinds or SITE_KINDS
-    sites = _fetch(conn, sql_text("major_risk_sites"), {"kinds": list(kinds), "levels": list(MAJOR_LEVELS),
+    sites = query_rows(conn, sql_text("major_risk_sites"), {"kinds": list(kinds), "levels": list(MAJOR_LEVELS),
                                                         "area": area})
     items = [_site_row(s) for s in sites] + [_danger_row(d) for d in danger_rows(conn, flt)]
     for rank, item in enumerate(items, start=1):

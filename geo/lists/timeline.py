@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from geo.lists.hidden_dangers import _fetch, days_overdue, is_overdue, sql_text
+from geo.lists.hidden_dangers import days_overdue, is_overdue
+from geo.lists.store import query_rows, sql_text
 
 EVENTS = ("inspection", "hidden_danger", "enforcement_action", "accident")
 
@@ -17,7 +18,7 @@ def site_timeline(conn, kind: str, site_id: int, as_of: dt.date) -> list[dict]:
     made the change and when it was stored), oldest first.  geo/lists/sql/site_timeline.sql says how ties on a
     date are ordered."""
     events = []
-    for row in _fetch(conn, sql_text("site_timeline"), {"kind": kind, "id": site_id}):
+    for row in query_rows(conn, sql_text("site_timeline"), {"kind": kind, "id": site_id}):
         detail = dict(row["detail"])
         event = {"event": row["event"], "id": row["id"], "on": row["on_date"], **detail}
         if row["event"] == "hidden_danger":
