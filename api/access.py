@@ -1,13 +1,17 @@
 """Who may write, and how much a request may send.
 
-Writes (uploads, feature edits) need an API key from the settings (``RISKMAP_API_KEYS``), sent in the
-``X-API-Key`` header; full roles come later.  Every request body is capped at ``max_body_mb``: a declared
-Content-Length above it is refused at once, and a body that turns out longer while it streams is cut off.
-Both end as problem+json through the one error table of api/errors.py.
+Writes (uploads, feature edits, records) need an API key from the settings (``RISKMAP_API_KEYS``), sent in the
+``X-API-Key`` header; full roles come later.  A write is done as ``api:`` + the key's fingerprint (the start of
+its SHA-256, never the key itself): the records' history keeps it as who made each change.
+
+Every request body is capped at ``max_body_mb``: a declared Content-Length above it is refused at once, and a
+body that turns out longer while it streams is cut off.  Both end as problem+json through the one error table
+of api/errors.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from typing import Annotated
@@ -29,8 +33,14 @@ class BodyTooLarge(RiskmapError):
     """A request body over the configured limit."""
 
 
+def key_fingerprint(key: str) -> str:
+    """A short, stable name of an API key that does not reveal it: the first 12 hex digits of its SHA-256."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 def _write_access(request: Request,
-                  x_api_key: Annotated[str | None, Header(description="An API key allowed to write.")] = None) -> None:
+                  x_api_key: Annotated[str | None, Header(description="An API key allowed to write.")] = None) -> str:
+    """The writer, ``api:<key fingerprint>``, once the key is checked."""
     keys: frozenset[str] = request.app.state.settings.write_keys()
     if not keys:
         raise Forbidden("writes are disabled on this server: no API key is configured (RISKMAP_API_KEYS)")
@@ -38,9 +48,12 @@ def _write_access(request: Request,
         raise MissingCredentials("this request changes data: send an API key in the X-API-Key header")
     if not any(hmac.compare_digest(x_api_key.encode(), k.encode()) for k in keys):
         raise Forbidden("the API key is not valid")
+    return f"api:{key_fingerprint(x_api_key)}"
 
 
 WriteAccess = Depends(_write_access)
+# The writer of a write route (FastAPI runs the check once per request, whether the router or the route asks).
+WriteActor = Annotated[str, Depends(_write_access)]
 
 
 class BodyLimit:

@@ -38,13 +38,17 @@ from api.routes import (
     near,
     pages,
     plans,
+    record_writes,
+    records,
     risk_list,
     siting,
+    supervision,
     writes,
 )
 from api.settings import Settings
 from geo import store
 from geo.risk.config import load_model
+from geo.supervision.config import load_supervision
 
 log = logging.getLogger("riskmap.api")
 
@@ -154,6 +158,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.settings = settings
         app.state.model = load_model(settings.risk_model)
+        app.state.supervision = load_supervision(settings.supervision)
         app.state.pool = Pool(database_url(settings))
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
@@ -187,9 +192,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(major_risks.router)
     app.include_router(siting.router)
     app.include_router(writes.router)
+    app.include_router(records.router)
+    app.include_router(record_writes.router)
     app.include_router(exposure.router)
     app.include_router(plans.router)
     app.include_router(allocations.router)
+    app.include_router(supervision.router)
     app.include_router(pages.router)
     mount_map_assets(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))

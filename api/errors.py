@@ -31,12 +31,16 @@ from api.access import BodyTooLarge, Forbidden, MissingCredentials
 from geo.errors import (
     Conflict,
     DatabaseUnavailable,
+    FieldError,
     ImportRejected,
     InputError,
     InvalidCRS,
     NotFound,
+    PhotoTooLarge,
     PlanningError,
+    TransitionRefused,
     UnknownKind,
+    UnsupportedPhoto,
 )
 
 log = logging.getLogger("riskmap.api")
@@ -65,6 +69,8 @@ STATUS: dict[type[Exception], Status] = {
     MissingCredentials: Status(401, "API key required"),
     Forbidden: Status(403, "Forbidden"),
     BodyTooLarge: Status(413, "Request body too large"),
+    PhotoTooLarge: Status(413, "Photo too large"),
+    UnsupportedPhoto: Status(415, "Unsupported photo type"),
     # Subclasses of OperationalError first in meaning: the lookup walks the class hierarchy, so these win over
     # the 503 of their parent.  Deadlocks and serialisation failures (40P01, 40001) and lock timeouts (55P03):
     # another transaction was in the way; nothing was written.
@@ -154,6 +160,10 @@ async def _mapped(request: Request, exc: Exception) -> JSONResponse:
         extra["report"] = exc.report.as_dict()
     if isinstance(exc, UnknownKind):
         errors = [{"field": "kind", "message": str(exc)}]
+    if isinstance(exc, FieldError):
+        errors = [{"field": exc.field, "message": str(exc)}]
+    if isinstance(exc, TransitionRefused):
+        extra["allowed"] = exc.allowed
     return problem(status.code, status.title, str(exc), errors, headers=headers, **extra)
 
 
@@ -176,6 +186,8 @@ PROBLEM_SCHEMA = {
                    "items": {"type": "object", "required": ["field", "message"],
                              "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
         "report": {"type": "object", "description": "An import's report: each bad row, field and reason."},
+        "allowed": {"type": "array", "items": {"type": "string"},
+                    "description": "A refused status change of a hidden danger: the statuses it may move to."},
     },
 }
 _PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     data_dir: Path | None = None
     # The risk-model configuration; unset = the one shipped with riskmap (geo/risk/model.toml).
     risk_model: Path | None = None
+    # The supervision settings (inspection frequency per level, look-back window, staffing, each county's staff);
+    # unset = the ones shipped with riskmap (geo/supervision/supervision.toml).
+    supervision: Path | None = None
     # API keys that may write (uploads, feature edits), comma-separated; unset = the API refuses every write.
     api_keys: str | None = None
     # How long a write (an upload, a feature added, changed or deleted) waits for the re-scoring it causes, in
@@ -25,6 +28,9 @@ class Settings(BaseSettings):
     rescore_wait_s: float = Field(5.0, ge=0, le=600)
     # The largest request body accepted (an upload), in megabytes; a larger one is refused with 413.
     max_body_mb: float = 200.0
+    # The largest photo of a hidden danger accepted (POST /hidden-dangers/{id}/photos), in megabytes; a larger one
+    # is refused with 413.  At most 100 (the database's own limit).
+    photo_max_mb: float = Field(10.0, gt=0, le=100)
     # The map's basemap: osm (OpenStreetMap, the default), tianditu (needs basemap_key), amap (GCJ-02 tiles,
     # moved onto WGS 84 by the map), none (the admin boundaries alone, for closed networks), or a tile URL
     # template with {z}/{x}/{y}.

@@ -20,30 +20,32 @@ SYNTHETIC_NAMES = ("synthetic",)
 @dataclass
 class ColumnPlan:
     source_id: str
-    name: str
+    name: str | None  # None for records, which have no name
     attributes: dict[str, str]  # riskmap attribute -> source column
     synthetic: str | None = None
     lon: str | None = None
     lat: str | None = None
     wkt: str | None = None
     extras: list[str] = field(default_factory=list)
+    geometry: bool = True  # False for records without a geometry of their own
 
     @property
     def target_columns(self) -> list[str]:
         """Columns written; ``props`` only when the file has extra columns (the table's default is {})."""
-        cols = ["row_no", "source_id", "name", *self.attributes]
+        cols = ["row_no", "source_id", *(["name"] if self.name is not None else []), *self.attributes]
         if self.extras:
             cols.append("props")
         if self.synthetic:
             cols.append("synthetic")
-        return [*cols, "geom"]
+        return [*cols, "geom"] if self.geometry else cols
 
 
 def plan_columns(kind: FeatureKind, columns: list[str], mapping: dict[str, str] | None, *, is_csv: bool,
                  has_geometry: bool, file: str) -> ColumnPlan:
     """Match source columns to riskmap fields; InputError when a needed column is missing."""
     mapping = dict(mapping or {})
-    valid_targets = {"source_id", "name", "lon", "lat", "wkt", "synthetic", *kind.attribute_names}
+    valid_targets = {"source_id", *(["name"] if kind.named else []), "synthetic", *kind.attribute_names,
+                     *(["lon", "lat", "wkt"] if kind.geometry_types else [])}
     for src, dst in mapping.items():
         if dst not in valid_targets:
             raise InputError(f"mapping: {src!r} maps to unknown field {dst!r}; fields of {kind.name} are: "
@@ -62,13 +64,17 @@ def plan_columns(kind: FeatureKind, columns: list[str], mapping: dict[str, str] 
                 return c
         return None
 
-    sid = find("source_id", ID_NAMES)
+    id_names = (*ID_NAMES, *getattr(kind, "id_names", ()))
+    sid = find("source_id", id_names)
     if sid is None:
-        raise InputError(f"{file}: no id column (looked for {', '.join(ID_NAMES)}); name it in a mapping file, "
+        raise InputError(f"{file}: no id column (looked for {', '.join(id_names)}); name it in a mapping file, "
                          f"e.g. {{\"企业编号\": \"source_id\"}}")
-    nm = find("name", NAME_NAMES)
-    if nm is None:
-        raise InputError(f"{file}: no name column (looked for {', '.join(NAME_NAMES)}); name it in a mapping file")
+    nm = None
+    if kind.named:
+        nm = find("name", NAME_NAMES)
+        if nm is None:
+            raise InputError(f"{file}: no name column (looked for {', '.join(NAME_NAMES)}); name it in a mapping "
+                             "file")
     attrs: dict[str, str] = {}
     for a in kind.attributes:
         c = find(a.name, a.aliases)
@@ -76,11 +82,15 @@ def plan_columns(kind: FeatureKind, columns: list[str], mapping: dict[str, str] 
             attrs[a.name] = c
     for alternatives in kind.required:
         if not any(a in attrs for a in alternatives):
+            article = "an" if kind.name[0] in "aeiou" else "a"
             raise InputError(
-                f"{file}: a {kind.name} file needs a {' or '.join(repr(a) for a in alternatives)} column "
+                f"{file}: {article} {kind.name} file needs a {' or '.join(repr(a) for a in alternatives)} column "
                 f"({kind.attribute(alternatives[0]).doc}); none found among: {', '.join(columns)}")
-    plan = ColumnPlan(source_id=sid, name=nm, attributes=attrs, synthetic=find("synthetic", SYNTHETIC_NAMES))
-    if is_csv and not has_geometry:
+    plan = ColumnPlan(source_id=sid, name=nm, attributes=attrs, synthetic=find("synthetic", SYNTHETIC_NAMES),
+                      geometry=bool(kind.geometry_types))
+    if not plan.geometry:
+        pass  # located by its site: coordinate columns, if any, are kept in props
+    elif is_csv and not has_geometry:
         plan.wkt = find("wkt", WKT_NAMES)
         if plan.wkt is None:
             plan.lon, plan.lat = find("lon", LON_NAMES), find("lat", LAT_NAMES)
@@ -90,9 +100,9 @@ def plan_columns(kind: FeatureKind, columns: list[str], mapping: dict[str, str] 
     elif not has_geometry:
         raise InputError(f"{file}: the layer has no geometry")
     used = {plan.source_id, plan.name, plan.synthetic, plan.lon, plan.lat, plan.wkt, *attrs.values()}
-    if is_csv:  # coordinate columns beside a WKT geometry (as riskmap's own CSV export writes them)
+    if is_csv and plan.geometry:  # coordinate columns beside a WKT geometry (as riskmap's own CSV export writes them)
         used |= {c for c in columns if c.lower().strip() in (*LON_NAMES, *LAT_NAMES)}
-    if is_csv and has_geometry:  # GDAL made the geometry from the WKT column and keeps it as text too
-        used |= {c for c in columns if c.lower().strip() == "wkt"}
+        if has_geometry:  # GDAL made the geometry from the WKT column and keeps it as text too
+            used |= {c for c in columns if c.lower().strip() == "wkt"}
     plan.extras = [c for c in columns if c not in used and c != "wkb"]
     return plan

@@ -14,9 +14,10 @@ class RiskmapError(Exception):
 class UnknownKind(RiskmapError):
     exit_code = 2
 
-    def __init__(self, kind: str, valid: list[str]):
+    def __init__(self, kind: str, valid: list[str], records: list[str] | None = None):
         self.kind = kind
-        super().__init__(f"unknown feature kind {kind!r}; expected one of: {', '.join(valid)}")
+        also = f"; or a record kind: {', '.join(records)}" if records else ""
+        super().__init__(f"unknown feature kind {kind!r}; expected one of: {', '.join(valid)}{also}")
 
 
 class InvalidCRS(RiskmapError):
@@ -40,6 +41,14 @@ class InputError(RiskmapError):
     """A problem with an input file as a whole (unreadable, empty, wrong layer...)."""
 
     exit_code = 3
+
+
+class FieldError(InputError):
+    """One value that cannot be used (a date before the date it must follow...); ``field`` names it."""
+
+    def __init__(self, field_name: str, message: str):
+        self.field = field_name
+        super().__init__(f"{field_name}: {message}")
 
 
 @dataclass
@@ -131,6 +140,28 @@ class MissingSystemDependency(RiskmapError):
 
 class Conflict(RiskmapError):
     """The change clashes with what is stored (e.g. creating a feature whose id exists)."""
+
+    exit_code = 3
+
+
+class TransitionRefused(Conflict):
+    """A hidden danger's status change that the rules do not allow (geo/records/transitions.py); ``allowed``
+    lists the changes that are."""
+
+    def __init__(self, current: str, new: str, allowed: tuple[str, ...]):
+        self.current, self.new, self.allowed = current, new, list(allowed)
+        super().__init__(f"a hidden danger that is {current} cannot become {new}; from {current} it may become: "
+                         f"{', '.join(allowed)}")
+
+
+class PhotoTooLarge(RiskmapError):
+    """A photo over the size limit (a setting)."""
+
+    exit_code = 3
+
+
+class UnsupportedPhoto(RiskmapError):
+    """A file that is not a JPEG, PNG or WebP image (judged by its first bytes, not by its name)."""
 
     exit_code = 3
 

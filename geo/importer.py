@@ -1,4 +1,4 @@
-"""All-or-nothing imports of feature files into the PostGIS feature store.
+"""All-or-nothing imports of feature files, and of the campaign's records, into PostGIS.
 
 One transaction per file: chunks are validated and COPYed while the file is read, ids repeated in the file are
 found by the database's unique indexes on the way (and then named row by row, see ``_report_repeated_ids``),
@@ -7,6 +7,10 @@ in the columns the file has).  Any error rolls everything back, so the database 
 ImportReport names the file, the row, the field and the reason for each bad row.  Readers of the table are
 never locked out: they see the old rows until the commit and the new ones after it.  The CLI and the HTTP API
 both call ``import_file``.
+
+Records (inspections, hidden dangers, enforcement actions, accidents: geo/records) take the same path; their
+kinds add checks across fields (``check_rows``) and resolve the sites they name on the database, one query per
+chunk and kind (``resolve``), and the import says who made it (``actor``), which their history keeps.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ from psycopg2 import sql
 
 from geo import shadow_table
 from geo.crs import parse_crs
-from geo.errors import ImportRejected, ImportReport, InputError
-from geo.kinds import FeatureKind, get_kind
+from geo.errors import ImportRejected, ImportReport, InputError, UnknownKind
+from geo.kinds import KINDS, FeatureKind
 from geo.sources import SourceInfo, open_source, read_chunks
 from geo.validate import ColumnPlan, _text, plan_columns, validate_chunk
 
@@ -63,6 +67,23 @@ def load_mapping(path: str | os.PathLike | None) -> dict[str, str] | None:
     return data
 
 
+def importable_kind(name: str) -> FeatureKind:
+    """The feature kind or record kind called ``name``; UnknownKind names the valid ones."""
+    from geo.records.kinds import RECORD_KINDS
+
+    found = KINDS.get(name) or RECORD_KINDS.get(name)
+    if found is None:
+        raise UnknownKind(name, sorted(KINDS), list(RECORD_KINDS))
+    return found
+
+
+def set_actor(cur, actor: str | None) -> None:
+    """Say who writes, for the rest of this transaction: the records' history keeps it (migration 0013's
+    triggers read the setting riskmap.actor)."""
+    if actor:
+        cur.execute("SELECT set_config('riskmap.actor', %s, true)", (actor,))
+
+
 def _staging_columns(kind: FeatureKind, names: list[str]) -> sql.Composed:
     types = {"row_no": "bigint", "source_id": 'text COLLATE "C"', "name": "text", "props": "jsonb",
              "synthetic": "boolean", "geom": "geometry"}
@@ -76,8 +97,14 @@ def _staging_columns(kind: FeatureKind, names: list[str]) -> sql.Composed:
 def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = None, layer: str | None = None,
                 mapping: dict[str, str] | None = None, encoding: str | None = None,
                 chunk_size: int = DEFAULT_CHUNK, error_cap: int = 100, progress: Progress | None = None,
-                display_name: str | None = None) -> ImportReport:
-    """Import one file of ``kind`` features; raises ImportRejected (nothing written) when any row is bad.
+                display_name: str | None = None, actor: str | None = None, commit: bool = True) -> ImportReport:
+    """Import one file of ``kind`` features (or records); raises ImportRejected (nothing written) when any row
+    is bad.
+
+    ``actor`` says who imports (riskmap.actor, kept by the records' history).  With ``commit=False`` the import
+    joins the caller's transaction (the connection not in autocommit) and leaves it open for the caller to
+    commit, so that several imports are written all together or not at all; a rejected import rolls the
+    whole transaction back.
 
     The main thread reads and validates chunk k+1 while a loader thread COPYs chunk k (new ids straight into
     the table, known ids into a staging table for one UPDATE at the end), so the client's and the server's
@@ -89,7 +116,9 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
     insertions, and readers go on reading the old table meanwhile.  Smaller loads go into the table itself,
     indexes kept.
     """
-    fk = get_kind(kind)
+    fk = importable_kind(kind)
+    if not commit and conn.autocommit:
+        raise ValueError("import_file(commit=False) needs a connection in a transaction (autocommit off)")
     source_crs_arg = parse_crs(crs) if crs is not None else None
     with open_source(path, layer=layer, encoding=encoding, display_name=display_name) as info:
         report = ImportReport(file=info.display_name, kind=fk.name, row_label=info.row_label, cap=error_cap)
@@ -100,6 +129,8 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
         loader: _Loader | None = None
         in_flight = ChunksInFlight(MAX_CHUNKS_IN_FLIGHT)
         try:
+            with conn.cursor() as cur:
+                set_actor(cur, actor)
             chunks = read_chunks(info, chunk_size)
             while True:
                 in_flight.acquire()  # read no further while the database is behind
@@ -112,9 +143,9 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
                     columns = [c for c in table.column_names if c != "wkb"]
                     plan = plan_columns(fk, columns, mapping, is_csv=info.is_csv,
                                         has_geometry="wkb" in table.column_names, file=info.display_name)
-                    loader = _Loader(conn, fk, plan.target_columns, expected_rows=info.feature_count,
-                                     in_flight=in_flight)
-                rows = validate_chunk(fk, plan, table, chunk.offset, source_crs, report)
+                    loader = _Loader(conn, fk, fk.written_columns(plan.target_columns),
+                                     expected_rows=info.feature_count, in_flight=in_flight)
+                rows = fk.resolve(conn, validate_chunk(fk, plan, table, chunk.offset, source_crs, report), report)
                 report.rows_read += table.num_rows
                 if report.ok:
                     loader.submit(rows.drop_columns(["row_no"]))  # the loader releases its place once written
@@ -137,14 +168,15 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
                     "INSERT INTO import_log (kind, file, source_crs, rows_read, inserted, updated) "
                     "VALUES (%s, %s, %s, %s, %s, %s)",
                     (fk.name, info.display_name, source_crs.name, report.rows_read, report.inserted, report.updated))
-            conn.commit()
+            if commit:
+                conn.commit()
         except BaseException:
             if loader is not None:
                 loader.abandon()
             conn.rollback()
             raise
         finally:
-            if autocommit:
+            if autocommit and commit:
                 conn.autocommit = True
     return report
 
@@ -219,6 +251,9 @@ class _Loader:
         self._thread.start()
 
     def submit(self, rows: pa.Table) -> None:
+        if set(rows.column_names) != {*self.columns, "spatial_key"}:  # the kind's written_columns and its rows
+            raise RuntimeError(f"rows of {self.kind.name} with columns {sorted(rows.column_names)}, expected "
+                               f"{sorted(self.columns)}")
         self._queue.put(rows)
 
     def _run(self) -> None:
@@ -313,6 +348,8 @@ class _Loader:
                     if not (isinstance(e, psycopg2.errors.UniqueViolation) and self._repeated(e)):
                         report.add(None, e.diag.column_name, f"rejected by the database: {_detail(e)}")
                     return
+            # done with it: another import may follow in the same transaction (import_file(commit=False))
+            cur.execute(sql.SQL("DROP TABLE {}").format(self.staging))
         report.inserted, report.updated = self.inserted, self.updated
 
 

@@ -10,7 +10,14 @@ The risk model treats a missing value conservatively and says so in the factors 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from geo.errors import ImportReport
 
 FieldType = Literal["text", "integer", "real", "boolean", "date", "enum", "chemicals"]
 
@@ -66,6 +73,24 @@ class FeatureKind:
     @property
     def attribute_names(self) -> list[str]:
         return [a.name for a in self.attributes]
+
+    # What the importer (geo/importer.py) asks of a kind.  Features: a name column, the file's columns written as
+    # they are, no checks across columns and nothing to look up.  The campaign's records (geo/records/kinds.py)
+    # have no name, check fields against each other and resolve the sites they name.
+    named: ClassVar[bool] = True
+
+    def written_columns(self, columns: list[str]) -> list[str]:
+        """The columns an import writes, given the columns the file feeds (ColumnPlan.target_columns)."""
+        return columns
+
+    def check_rows(self, values: dict[str, pd.Series], rows: np.ndarray,
+                   report: ImportReport) -> dict[str, pd.Series]:
+        """Checks across the converted attributes of a chunk (pure; bad values are reported and nulled)."""
+        return values
+
+    def resolve(self, conn, rows: pa.Table, report: ImportReport) -> pa.Table:
+        """Look up what the chunk's rows name in the database (one query per chunk and kind)."""
+        return rows
 
 
 def _enum(*pairs: tuple[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

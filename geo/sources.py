@@ -1,9 +1,10 @@
 """Reading feature files in bounded chunks through pyogrio/GDAL.
 
-GeoJSON, GeoPackage, Shapefile (plain or zipped) and CSV (lon/lat columns, or a WKT column) are read as a
-stream of Arrow record batches, so a million-row file never sits in memory at once.  File-level problems (a
-missing or empty file, broken JSON, a zip without a .shp, text that is not UTF-8, several layers and none
-chosen) raise InputError with a message naming the file and what is wrong.
+GeoJSON, GeoPackage, Shapefile (plain or zipped), CSV and XLSX spreadsheets (lon/lat columns, or a WKT column;
+records other than accidents need neither) are read as a stream of Arrow record batches, so a million-row file
+never sits in memory at once.  File-level problems (a missing or empty file, broken JSON, a zip without a .shp,
+text that is not UTF-8, several layers and none chosen) raise InputError with a message naming the file and what
+is wrong.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,6 +25,10 @@ import pyogrio.errors
 from geo.errors import InputError
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+SPREADSHEET_SUFFIXES = {".xlsx"}  # GDAL's XLSX driver; each sheet is a layer
+# The first row of a sheet holds the column names.  (GDAL's default guesses so only when the second row's types
+# differ from the first's: a sheet of text cells would get columns named Field1, Field2 ...)
+SPREADSHEET_OPTIONS = {"HEADERS": "FORCE"}
 
 
 @dataclass
@@ -32,11 +37,12 @@ class SourceInfo:
     display_name: str
     gdal_path: str
     layer: str | int | None
-    is_csv: bool
+    is_csv: bool  # a table whose rows are numbered from the first data row: CSV or a spreadsheet
     crs: str | None  # the CRS the file declares, if any
     feature_count: int | None  # None when the driver cannot tell cheaply
     geometry_column: str | None
     columns: list[str]
+    open_options: dict[str, str] = field(default_factory=dict)  # GDAL's, for the file's driver
 
     @property
     def row_label(self) -> str:
@@ -69,16 +75,17 @@ def open_source(path: str | os.PathLike, layer: str | None = None, encoding: str
     tmpdir = None
     try:
         gdal_path = str(path)
-        is_csv = suffix in CSV_SUFFIXES
+        is_csv = suffix in CSV_SUFFIXES or suffix in SPREADSHEET_SUFFIXES
         if suffix == ".zip":
             gdal_path = _zipped_shapefile(path, name)
-        elif is_csv:
+        elif suffix in CSV_SUFFIXES:
             if encoding and codecs.lookup(encoding).name != "utf-8":
                 tmpdir = tempfile.TemporaryDirectory(prefix="riskmap-csv-")
                 gdal_path = _reencode(path, encoding, Path(tmpdir.name), name)
             else:
                 _check_utf8(path, name)
-        info = _inspect(path, gdal_path, name, layer, is_csv)
+        options = SPREADSHEET_OPTIONS if suffix in SPREADSHEET_SUFFIXES else {}
+        info = _inspect(path, gdal_path, name, layer, is_csv, options)
         yield info
     finally:
         if tmpdir is not None:
@@ -145,7 +152,8 @@ def _reencode(path: Path, encoding: str, tmpdir: Path, name: str) -> str:
     return str(out)
 
 
-def _inspect(path: Path, gdal_path: str, name: str, layer: str | None, is_csv: bool) -> SourceInfo:
+def _inspect(path: Path, gdal_path: str, name: str, layer: str | None, is_csv: bool,
+             options: dict[str, str]) -> SourceInfo:
     try:
         layers = pyogrio.list_layers(gdal_path)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
@@ -162,14 +170,14 @@ def _inspect(path: Path, gdal_path: str, name: str, layer: str | None, is_csv: b
             raise InputError(f"{name}: no layer {layer!r}; the file holds: {', '.join(names)}")
         chosen = layer
     try:
-        meta = pyogrio.read_info(gdal_path, layer=chosen, force_feature_count=not is_csv)
+        meta = pyogrio.read_info(gdal_path, layer=chosen, force_feature_count=not is_csv, **options)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
         raise InputError(f"{name}: cannot be read as a feature file: {_gdal_message(e)}") from None
     count = meta.get("features")
     return SourceInfo(
         path=path, display_name=name, gdal_path=gdal_path, layer=chosen, is_csv=is_csv,
         crs=meta.get("crs"), feature_count=count if count is not None and count >= 0 else None,
-        geometry_column=None, columns=list(meta.get("fields", [])),
+        geometry_column=None, columns=list(meta.get("fields", [])), open_options=dict(options),
     )
 
 
@@ -189,8 +197,9 @@ def read_chunks(info: SourceInfo, chunk_size: int = 65_536, columns: list[str] |
     'wkb'.  ``columns`` reads only those attribute columns (all when None)."""
     offset = 0
     try:
-        with pyogrio.raw.open_arrow(info.gdal_path, layer=info.layer, batch_size=chunk_size, columns=columns,
-                                    read_geometry=geometry, use_pyarrow=True) as (meta, reader):
+        arrow = pyogrio.raw.open_arrow(info.gdal_path, layer=info.layer, batch_size=chunk_size, columns=columns,
+                                       read_geometry=geometry, use_pyarrow=True, **info.open_options)
+        with arrow as (meta, reader):
             geom_col = _geometry_field(reader.schema, meta.get("geometry_name"))
             for batch in reader:
                 table = pa.Table.from_batches([batch])

@@ -3,7 +3,8 @@
 ``plan_columns`` decides which source column feeds which riskmap field (a mapping file first, then the field's
 own name and its aliases, case-insensitive); columns that feed nothing are kept in the feature's ``props``.
 ``validate_chunk`` checks every row of a chunk (geometry type, emptiness, NaN and out-of-range coordinates,
-validity, required attributes, numbers, ranges, enum values, booleans, dates, chemical inventories) and returns
+validity, required attributes, numbers, ranges, enum values, booleans, dates, chemical inventories, and for
+records the kind's checks across fields, FeatureKind.check_rows) and returns
 the normalised rows ready for COPY, each with its place on a Hilbert curve (``spatial_key``), recording every
 problem in the ImportReport.  No Python loop runs over good rows; only bad rows are visited, to word their
 errors.
@@ -54,12 +55,14 @@ def validate_chunk(kind: FeatureKind, plan: ColumnPlan, table: pa.Table, offset:
     n = table.num_rows
     errors_before = report.error_count
     rows = np.arange(offset + 1, offset + n + 1)
-    raw_geoms, reported = _geometries(table, plan, rows, report)
-    geoms = check_geometries(raw_geoms, kind, crs, rows, report, reported)
+    if plan.geometry:
+        raw_geoms, reported = _geometries(table, plan, rows, report)
+        geoms = check_geometries(raw_geoms, kind, crs, rows, report, reported)
     out: dict[str, pa.Array] = {"row_no": pa.array(rows, pa.int64())}
     out["source_id"] = pa.array(_text(table.column(plan.source_id).to_pandas(), "source_id", rows, report, True),
                                 pa.string())
-    out["name"] = pa.array(_text(table.column(plan.name).to_pandas(), "name", rows, report, True), pa.string())
+    if plan.name is not None:
+        out["name"] = pa.array(_text(table.column(plan.name).to_pandas(), "name", rows, report, True), pa.string())
     required_single = {alts[0] for alts in kind.required if len(alts) == 1}
     values: dict[str, pd.Series] = {}
     for attr_name, col in plan.attributes.items():
@@ -79,6 +82,7 @@ def validate_chunk(kind: FeatureKind, plan: ColumnPlan, table: pa.Table, offset:
             none = ~np.logical_or.reduce(present) if present else np.ones(n, bool)
             for i in np.flatnonzero(none):
                 report.add(int(rows[i]), "/".join(alternatives), "one of these values is required")
+    values = kind.check_rows(values, rows, report)  # checks across fields (records); derived values
     for attr_name, v in values.items():
         attr = kind.attribute(attr_name)
         if attr.type == "integer":
@@ -95,8 +99,11 @@ def validate_chunk(kind: FeatureKind, plan: ColumnPlan, table: pa.Table, offset:
         flag = _boolean(table.column(plan.synthetic).to_pandas(), Attribute("synthetic", "boolean", ""), rows,
                         report)
         out["synthetic"] = pa.array(flag.fillna(False).tolist(), pa.bool_())
-    out["geom"] = _geometry_column(table, plan, geoms, crs, errors_before == report.error_count)
-    out["spatial_key"] = pa.array(hilbert_keys(geoms), pa.int64())
+    if plan.geometry:
+        out["geom"] = _geometry_column(table, plan, geoms, crs, errors_before == report.error_count)
+        out["spatial_key"] = pa.array(hilbert_keys(geoms), pa.int64())
+    else:  # records located by their site keep the file's order
+        out["spatial_key"] = pa.array(np.zeros(n, dtype=np.int64), pa.int64())
     return pa.table(out)
 
 

@@ -18,7 +18,11 @@ TEXT = {
            "km": "里程 (km)", "risk": "覆盖风险", "visits": "检查点", "leave": "出发", "back": "返回",
            "totals": "汇总", "share": "覆盖候选点风险的比例", "by_level": "各等级检查数 / 候选数",
            "red_left": "未安排的重大风险点", "reason": "原因", "none": "无", "base": "驻地",
-           "no_stops": "当天无检查", "must": "必检", "made": "riskmap 生成", "area": "区域", "all": "全部",
+           "no_stops": "当天无检查", "must": "必检", "look_back": "回头看",
+           "look_back_reasons": {"major_danger_rectified": "重大隐患已整改",
+                                 "enforcement_lifted": "执法措施解除 (复产复工)",
+                                 "danger_overdue": "隐患逾期未整改"},
+           "made": "riskmap 生成", "area": "区域", "all": "全部",
            "request": "条件", "hours": "每天工作时间", "speed": "车速", "seed": "随机种子",
            "beyond_max": "另有 {} 个重大风险点超出候选上限 (max_sites)", "back_map": "返回地图",
            "reasons": {"beyond_a_day": "一天内往返不及", "time_window": "时间窗无法满足",
@@ -28,7 +32,11 @@ TEXT = {
            "km": "km", "risk": "Risk covered", "visits": "Visits", "leave": "Leave base", "back": "Back",
            "totals": "Totals", "share": "Share of the candidates' risk covered", "by_level": "Visited / candidates",
            "red_left": "Red sites left out", "reason": "Why", "none": "none", "base": "Base",
-           "no_stops": "no inspection this day", "must": "must visit", "made": "made by riskmap", "area": "Area",
+           "no_stops": "no inspection this day", "must": "must visit", "look_back": "look-back",
+           "look_back_reasons": {"major_danger_rectified": "major hidden danger rectified",
+                                 "enforcement_lifted": "enforcement measure lifted (resumption)",
+                                 "danger_overdue": "hidden danger open past its deadline"},
+           "made": "made by riskmap", "area": "Area",
            "all": "everywhere", "request": "Request", "hours": "Working hours a day", "speed": "Speed",
            "seed": "Seed", "beyond_max": "{} more red sites lie beyond the candidate limit (max_sites)",
            "back_map": "Back to the map",
@@ -83,6 +91,16 @@ def plan_map(doc: dict, basemap: Basemap, language: str, static_url: str = asset
     return m
 
 
+def look_back_note(reasons: list[dict] | None, t: dict) -> str:
+    """Why a stop is a look-back, under its name: each record, what happened and when."""
+    if not reasons:
+        return ""
+    e = html.escape
+    items = "; ".join(f'{e(t["look_back_reasons"][r["reason"]])} {e(r["date"])}: {e(r["source_id"])} {e(r["detail"])}'
+                      for r in reasons)
+    return f'<br><small class="riskmap-look-back"><b>{e(t["look_back"])}</b> {items}</small>'
+
+
 def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str = assets.STATIC_URL,
               inline: bool = False) -> str:
     """The printable schedule of plan ``doc`` (a stored plan document).  ``inline``: scripts and stylesheets
@@ -109,7 +127,7 @@ def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str
                 f'<tr data-kind="{e(s["kind"])}" data-id="{s["id"]}"><td>{s["seq"]}</td>'
                 f'<td><a href="/features/{e(s["kind"])}/{s["id"]}?format=html&amp;lang={language}">{e(s["name"])}</a>'
                 f'{" <b>(" + e(t["must"]) + ")</b>" if s["must_visit"] else ""}'
-                f'<br><small>{e(s["source_id"])}</small></td>'
+                f'<br><small>{e(s["source_id"])}</small>{look_back_note(s.get("look_back"), t)}</td>'
                 f'<td>{e(KIND_LABELS[s["kind"]][idx])}</td>{level_cell(s["level"])}<td>{s["score"]:.1f}</td>'
                 f'<td>{s["arrival"]}</td><td>{s["start"]}</td><td>{s["departure"]}</td>'
                 f'<td>{s["km_from_previous"]:.1f}</td></tr>' for s in day["stops"])

@@ -11,18 +11,20 @@ import traceback
 
 # The command modules register their commands on the app as they are imported, in the order `riskmap --help`
 # lists them.
-from api.cli import features, map_page, plans, scoring, serve, siting  # noqa: F401
+from api.cli import features, lists, map_page, plans, scoring, serve, siting, supervision  # noqa: F401
 from api.cli.areas import areas_app
 from api.cli.common import _progress, _reported, _settings, app, err, out
 from api.cli.db import db_app
-from api.cli.lists import major_risks_cmd  # noqa: F401 (riskmap major-risks)
+from api.cli.records import records_app
 from api.cli.roads import roads_app
 
 app.add_typer(db_app, name="db")
 app.add_typer(areas_app, name="areas")
 app.add_typer(roads_app, name="roads")
+app.add_typer(records_app, name="records")
 
-__all__ = ["_progress", "_reported", "_settings", "app", "areas_app", "db_app", "err", "main", "out", "roads_app"]
+__all__ = ["_progress", "_reported", "_settings", "app", "areas_app", "db_app", "err", "main", "out", "records_app",
+           "roads_app"]
 
 
 def main() -> None:

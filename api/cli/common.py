@@ -29,6 +29,18 @@ def _settings() -> Settings:
     return Settings()
 
 
+def cli_actor() -> str:
+    """Who writes from the command line, as the records' history keeps it: cli:<the operating-system user>."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this user id (a container's)
+        import os
+
+        return f"cli:uid {os.getuid()}"
+
+
 @contextmanager
 def _reported():
     """Turn riskmap errors into a message on stderr and their exit code."""

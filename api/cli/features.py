@@ -1,4 +1,5 @@
-"""`riskmap import` and `riskmap export`: features into and out of the store."""
+"""`riskmap import` and `riskmap export`: features (and, for imports, the campaign's records) into and out of the
+store."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import _progress, _reported, _settings, app, out
+from api.cli.common import _progress, _reported, _settings, app, cli_actor, out
 
 
 @app.command("import")
 def import_cmd(
-    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp or .zip) or CSV file.")],
+    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp or .zip), CSV or XLSX file.")],
     kind: Annotated[str, typer.Option(help="Feature class: enterprise, tailings_pond, pipeline, venue, "
-                                           "settlement or area.")],
+                                           "settlement or area; or record kind: inspection, hidden_danger, "
+                                           "enforcement_action or accident.")],
     crs: Annotated[str | None, typer.Option(help="Source CRS: an EPSG code (EPSG:4547) or gcj02 / bd09. "
                                                  "Default: the file's own, else WGS 84.")] = None,
     layer: Annotated[str | None, typer.Option(help="Layer to read from a multi-layer file.")] = None,
@@ -23,20 +25,22 @@ def import_cmd(
                                                       "e.g. GB18030.")] = None,
     max_errors: Annotated[int, typer.Option(help="Report at most this many bad rows.")] = 100,
 ) -> None:
-    """Import features, all or nothing: one bad row and nothing is written; every bad row is reported."""
+    """Import features or records, all or nothing: one bad row and nothing is written; every bad row is reported.
+    Records keep who imported them (cli:<user>) in their history."""
     from api.database import open_database
-    from geo.importer import import_file, load_mapping
+    from geo.importer import import_file, importable_kind, load_mapping
 
     with _reported():
+        what = "features" if importable_kind(kind).named else "records"
         columns = load_mapping(mapping)
         conn = open_database(_settings())
         try:
             with _progress(f"importing {path.name}") as update:
                 report = import_file(conn, path, kind, crs=crs, layer=layer, mapping=columns, encoding=encoding,
-                                     error_cap=max_errors, progress=update)
+                                     error_cap=max_errors, progress=update, actor=cli_actor())
         finally:
             conn.close()
-        out.print(f"{report.file}: {report.rows_read} {kind} features imported "
+        out.print(f"{report.file}: {report.rows_read} {kind} {what} imported "
                   f"({report.inserted} new, {report.updated} updated)")
 
 

@@ -83,6 +83,17 @@ def _pair(text: str, what: str) -> tuple[float, float]:
     return a, b
 
 
+def _first_day(text: str | None):
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"--first-day: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
 @app.command("plan")
 def plan_cmd(
     teams: Annotated[int, typer.Option(help="Inspection teams.")],
@@ -99,8 +110,18 @@ def plan_cmd(
     max_sites: Annotated[int, typer.Option(help="At most this many candidate sites, worst first.")] = 2000,
     must_visit: Annotated[list[str] | None, typer.Option(help="A site that must be inspected, as kind.id "
                                                               "(repeatable).")] = None,
-    overdue_days: Annotated[int | None, typer.Option(help="Sites last inspected more than this many days ago "
-                                                          "must be re-inspected.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Sites past the due date of their level's inspection "
+                                                            "frequency (`riskmap supervision`) must be inspected.")]
+    = False,
+    overdue_days: Annotated[int | None, typer.Option(help="Override of --overdue: sites last inspected more than "
+                                                          "this many days ago, whatever their level, must be "
+                                                          "re-inspected.")] = None,
+    look_back: Annotated[bool, typer.Option("--look-back", help="Look-back (回头看) sites of the area must be "
+                                                                "inspected; each such stop says why.")] = False,
+    look_back_days: Annotated[int | None, typer.Option(help="The look-back window in days (default: the supervision "
+                                                            "settings', 90).")] = None,
+    first_day: Annotated[str | None, typer.Option(help="The plan's first day, YYYY-MM-DD: overdue and look-back "
+                                                       "are judged on it (default: today).")] = None,
     window: Annotated[list[str] | None, typer.Option(help="A site's time window, kind.id=HH:MM-HH:MM "
                                                           "(repeatable).")] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds for the solver.")] = 30.0,
@@ -122,6 +143,7 @@ def plan_cmd(
     from geo.planning import store as plan_store
     from geo.planning.plan import PlanRequest
     from geo.planning.planner import make_plan
+    from geo.supervision.config import load_supervision
 
     with _reported():
         suffix = out_file.suffix.lower() if out_file else None
@@ -138,8 +160,10 @@ def plan_cmd(
                           hours_per_day=hours, day_start=day_start, speed_kmh=speed, circuity=circuity, area=area,
                           kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), min_level=min_level,
                           max_sites=max_sites, time_limit_s=time_limit, seed=seed,
-                          must_visit=tuple(must_visit or ()), overdue_days=overdue_days, time_windows=windows,
-                          travel=travel, iterations=iterations)
+                          must_visit=tuple(must_visit or ()), overdue=overdue, overdue_days=overdue_days,
+                          look_back=look_back, look_back_days=look_back_days, time_windows=windows,
+                          travel=travel, iterations=iterations, today=_first_day(first_day),
+                          supervision=load_supervision(_settings().supervision) if overdue or look_back else None)
         req.check()
         conn = open_database(_settings())
         try:

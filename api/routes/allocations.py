@@ -16,6 +16,7 @@ from api.dependencies import Connection
 from api.routes import GEOJSON, GeoJSONResponse
 from api.routes.features import wants_html
 from geo.planning.allocation import allocation_table, parse_weights
+from geo.supervision.staffing import county_staffing
 from maps.allocation_page import allocation_page
 from maps.basemaps import basemap
 
@@ -58,7 +59,8 @@ def allocations(
     lang: Annotated[Literal["zh", "en"], Query(description="The page's language (html only).")] = "zh",
 ):
     """Teams per area in proportion to the area's enterprises weighted by risk level, by largest remainders;
-    every area with a red enterprise gets a team first when there are teams enough."""
+    every area with a red enterprise gets a team first when there are teams enough.  The HTML page also has a
+    layer and a table of each area's yearly need in inspector-days against its staff (GET /supervision/staffing)."""
     table = allocation_table(conn, teams, level, parse_weights(weights))
     if format is None:
         format = "html" if wants_html(request) else "geojson"
@@ -72,5 +74,7 @@ def allocations(
                         headers={"Content-Disposition": f'attachment; filename="allocation-{teams}.csv"'})
     if format == "html":
         settings = request.app.state.settings
-        return HTMLResponse(allocation_page(table, basemap(settings.basemap, settings.basemap_key), lang))
+        need = county_staffing(conn, request.app.state.supervision, level)
+        return HTMLResponse(allocation_page(table, basemap(settings.basemap, settings.basemap_key), lang,
+                                            staffing=need))
     return Response(json.dumps(table, ensure_ascii=False), media_type=GEOJSON)

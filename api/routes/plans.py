@@ -25,6 +25,7 @@ from geo.planning import schedule
 from geo.planning import store as plan_store
 from geo.planning.plan import PLAN_KINDS, SERVICE_HOURS, PlanRequest
 from geo.planning.planner import make_plan
+from geo.supervision.config import SupervisionConfig
 from maps.basemaps import basemap
 from maps.plan_page import plan_page
 
@@ -62,8 +63,17 @@ class PlanBody(BaseModel):
     max_sites: int = Field(2000, description="At most this many candidate sites, worst first (1 to 5,000).")
     must_visit: list[Annotated[str, Field(pattern=SITE_KEY)]] = Field(
         [], max_length=1000, description="Sites that must be inspected, as kind.id (e.g. enterprise.12).")
-    overdue_days: int | None = Field(None, ge=0, le=36500, description="Sites last inspected more than this many "
-                                                                      "days before the first day must be re-inspected.")
+    overdue: bool = Field(False, description="Sites past the due date of their level's inspection frequency on the "
+                                             "first day (precise supervision: GET /supervision) must be inspected.")
+    overdue_days: int | None = Field(None, ge=0, le=36500, description=(
+        "Override of `overdue`: sites last inspected more than this many days before the first day, whatever their "
+        "level, must be re-inspected."))
+    look_back: bool = Field(False, description=(
+        "Look-back (回头看) sites of the area must be inspected: a major hidden danger rectified or an enforcement "
+        "measure lifted (复产复工) within the look-back window before the first day and not inspected since, or a "
+        "hidden danger open past its deadline.  Each such stop says why."))
+    look_back_days: int | None = Field(None, ge=1, le=3650, description="The look-back window in days; null: the "
+                                                                        "supervision settings' (90 by default).")
     time_windows: dict[Annotated[str, Field(pattern=SITE_KEY)],
                        tuple[Annotated[str, Field(pattern=CLOCK)], Annotated[str, Field(pattern=CLOCK)]]] = Field(
         {}, max_length=1000, description='When a site may be inspected: {"venue.7": ["09:00", "11:30"]}.')
@@ -82,7 +92,7 @@ class PlanBody(BaseModel):
         "auto", description="Travel times over the stored road network (roads, by pgRouting), by great-circle "
                             "distance x circuity (great_circle), or roads when a network is stored (auto).")
 
-    def request(self, max_time_s: float) -> PlanRequest:
+    def request(self, max_time_s: float, supervision: SupervisionConfig | None = None) -> PlanRequest:
         if self.time_limit_s > max_time_s:
             raise PlanningError(f"time_limit_s: this server lets a plan search at most {max_time_s:g} s "
                                 f"(RISKMAP_PLAN_MAX_TIME_S), got {self.time_limit_s:g}")
@@ -94,9 +104,19 @@ class PlanBody(BaseModel):
             hours_per_day=self.hours_per_day, day_start=self.day_start, speed_kmh=self.speed_kmh,
             circuity=self.circuity, area=self.area, kinds=tuple(self.kinds), min_level=self.min_level,
             max_sites=self.max_sites, time_limit_s=self.time_limit_s, seed=self.seed,
-            must_visit=tuple(self.must_visit), overdue_days=self.overdue_days,
+            must_visit=tuple(self.must_visit), overdue=self.overdue, overdue_days=self.overdue_days,
+            look_back=self.look_back, look_back_days=self.look_back_days, supervision=supervision,
             time_windows={k: tuple(v) for k, v in self.time_windows.items()}, service_hours=service,
             today=self.first_day, travel=self.travel, iterations=self.iterations)
+
+
+class LookBackReason(BaseModel):
+    reason: Literal["major_danger_rectified", "enforcement_lifted", "danger_overdue"]
+    record: Literal["hidden_danger", "enforcement_action"]
+    record_id: int
+    source_id: str
+    date: str = Field(description="When it was rectified, lifted, or the deadline that passed (YYYY-MM-DD).")
+    detail: str = Field(description="The danger's description, or the measure lifted.")
 
 
 class Stop(BaseModel):
@@ -114,8 +134,12 @@ class Stop(BaseModel):
     departure: str
     inspection_h: float
     km_from_previous: float
-    must_visit: str | None = Field(description="Why it must be visited: named, or overdue; null: optional.")
+    must_visit: str | None = Field(description="Why it must be visited: named, look_back or overdue; null: "
+                                               "optional.")
     time_window: list[str] | None
+    last_inspection: str | None = Field(None, description="The last inspection: recorded, else the register's date.")
+    next_due: str | None = Field(None, description="When its level's frequency made it due (with `overdue`).")
+    look_back: list[LookBackReason] | None = Field(None, description="Why it is a look-back stop; null: it is not.")
 
 
 class Day(BaseModel):
@@ -162,6 +186,8 @@ class Totals(BaseModel):
     red_left_out: list[LeftOut]
     red_beyond_max_sites: int
     must_visit: int
+    look_back: int | None = Field(None, description="Candidates that are look-back sites.")
+    overdue: int | None = Field(None, description="Candidates that are overdue must-visits.")
 
 
 class StoredPlan(BaseModel):
@@ -198,7 +224,7 @@ def create_plan(request: Request, conn: Connection, body: PlanBody) -> JSONRespo
     great-circle distance x circuity at the teams' speed.  The plan is stored
     and returned with its id; no teams, no hours, an unknown area, or a must-visit site that cannot be visited
     (which, and why) are 422."""
-    req = body.request(request.app.state.settings.plan_max_time_s)
+    req = body.request(request.app.state.settings.plan_max_time_s, request.app.state.supervision)
     req.check()  # a bad request is 422 before the database is needed (and while it is down)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyVRP's search notes; every route is checked exactly

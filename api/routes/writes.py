@@ -1,4 +1,5 @@
-"""Writes: POST /imports (a file upload), POST /features/{kind}, PATCH and DELETE /features/{kind}/{id}.
+"""Writes: POST /imports (a file upload), POST /features/{kind}, PATCH and DELETE /features/{kind}/{id}.  (The
+records' writes, api/routes/record_writes.py, share this module's write queue and re-scoring.)
 
 Every write needs an API key (api/access.py).  Uploads and single features go through the same importer as
 ``riskmap import``: the same validation, the same all-or-nothing rule and the same error report (a 422 whose
@@ -41,7 +42,7 @@ from psycopg2 import sql
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.access import WriteAccess
+from api.access import WriteAccess, WriteActor
 from api.dependencies import Connection, LazyConnection
 from api.errors import body_error
 from api.rescoring import Rescorer, RunOutcome
@@ -81,9 +82,10 @@ router = APIRouter(tags=["writes"], dependencies=[WriteAccess],
                               413: {"description": "The request body is over the server's limit."},
                               422: {"description": "Bad input; for data, the import report of every bad row."}})
 
-ImportKind = Literal["enterprise", "tailings_pond", "pipeline", "venue", "settlement", "area"]
+ImportKind = Literal["enterprise", "tailings_pond", "pipeline", "venue", "settlement", "area",
+                     "inspection", "hidden_danger", "enforcement_action", "accident"]
 EditKind = Literal["enterprise", "tailings_pond", "pipeline", "venue", "settlement"]
-UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv")
+UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".csv", ".xlsx")
 T = TypeVar("T")
 
 
@@ -144,16 +146,19 @@ async def _rescoring(request: Request) -> Rescoring:
 Rescore = Annotated[Rescoring, Depends(_rescoring)]
 
 
-def _write(conn, kind: str, write: Callable[[], T]) -> T:
-    """Run ``write`` (which commits, or rolls back whole) after the writes of ``kind`` before it, with the
-    writes' lock timeout, and again after a conflict with a concurrent transaction (``RETRIED``); the last
-    attempt's error goes to the client (a 409)."""
-    queued = False
+def _write(conn, kind: str | tuple[str, ...], write: Callable[[], T]) -> T:
+    """Run ``write`` (which commits, or rolls back whole) after the writes of ``kind`` before it (of each kind,
+    for a write of several: their turns are taken in one order, so two such writes cannot wait for each other),
+    with the writes' lock timeout, and again after a conflict with a concurrent transaction (``RETRIED``); the
+    last attempt's error goes to the client (a 409)."""
+    kinds = sorted({kind} if isinstance(kind, str) else set(kind))
+    queued: list[str] = []
     try:
         with conn.cursor() as cur:
             cur.execute("SET lock_timeout = %s", (QUEUE_TIMEOUT_MS,))
-            cur.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (WRITE_QUEUE, kind))
-            queued = True
+            for k in kinds:
+                cur.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (WRITE_QUEUE, k))
+                queued.append(k)
             cur.execute("SET lock_timeout = %s", (LOCK_TIMEOUT_MS,))
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
@@ -172,8 +177,8 @@ def _write(conn, kind: str, write: Callable[[], T]) -> T:
                     conn.rollback()
                 with conn.cursor() as cur:
                     cur.execute("RESET lock_timeout")
-                    if queued:
-                        cur.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (WRITE_QUEUE, kind))
+                    for k in reversed(queued):
+                        cur.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (WRITE_QUEUE, k))
             except psycopg2.Error:
                 # the pool then drops it (and the server its lock) rather than hand out a connection with the
                 # writes' lock timeout or queue lock
@@ -239,14 +244,17 @@ def _id_of(conn, kind: str, source_id: str) -> int | None:
 async def post_import(
     conn: Connection,
     rescore: Rescore,
-    kind: Annotated[ImportKind, Form(description="The class of the features in the file.")],
-    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile or CSV.")],
+    actor: WriteActor,
+    kind: Annotated[ImportKind, Form(description="The class of the features in the file, or the kind of the "
+                                                 "records (inspection, hidden_danger, enforcement_action, "
+                                                 "accident).")],
+    file: Annotated[UploadFile, File(description="GeoJSON, GeoPackage, zipped Shapefile, CSV or XLSX.")],
     crs: Annotated[str | None, Form(description="The file's CRS when it has none: an EPSG code, gcj02 or "
                                                 "bd09.")] = None,
     layer: Annotated[str | None, Form(description="The layer of a GeoPackage.")] = None,
     encoding: Annotated[str | None, Form(description="The text encoding of a CSV or Shapefile.")] = None,
 ):
-    """Import every feature of the file, or none: one bad row rejects the whole file with a 422 whose
+    """Import every feature (or record) of the file, or none: one bad row rejects the whole file with a 422 whose
     ``report`` names each bad row, field and reason (as ``riskmap import`` does).  Known ids are updated (only
     the columns the file has).  Then the affected scores and areas are recomputed in the background; the answer
     (200 once the import is committed) says whether they are done yet."""
@@ -263,7 +271,7 @@ async def post_import(
             with open(path, "wb") as out:
                 shutil.copyfileobj(file.file, out, 1 << 20)
             return _write(raw, kind, lambda: import_file(raw, path, kind, crs=crs, layer=layer, encoding=encoding,
-                                                         display_name=name))
+                                                         display_name=name, actor=actor))
 
     report = await run_in_threadpool(upload)
     return ImportResult(report=report.as_dict(), scoring=await rescore.after_commit(conn))

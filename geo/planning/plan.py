@@ -2,7 +2,10 @@
 
 The sites of an area at or above a level, each with its risk score as the prize and an inspection duration by
 class and size, are visited by teams that leave their base each working day and are back within the day's hours.
-Overdue re-inspections (and any site named) can be made must-visit; a site may be given a time window.  Solved
+Overdue inspections (past the due date of the site's level under precise supervision, geo/supervision; or, as an
+explicit override, last inspected more than a number of days ago), look-back sites (回头看: a major hidden danger
+rectified, an enforcement measure lifted, a hidden danger open past its deadline) and any site named can be made
+must-visit; a site may be given a time window.  Solved
 as a team orienteering instance (geo/planning/instance.py: one route per team and day); travel by great-circle
 distance times a circuity factor at the teams' speed.  A greedy plan is the baseline.
 """
@@ -29,6 +32,9 @@ from geo.planning.instance import (
     solve,
 )
 from geo.risk.framework import LEVELS
+from geo.supervision.config import SupervisionConfig, shipped_supervision
+from geo.supervision.rules import FIRST_DAY, LAST_DAY, LookBack, is_overdue, next_due
+from geo.supervision.sites import look_back_sites
 
 PLAN_KINDS = ("enterprise", "tailings_pond", "venue")
 MAX_SITES = 5000  # candidate sites at most (the solver's travel matrix grows with the square)
@@ -90,7 +96,11 @@ class PlanRequest:
     time_limit_s: float = 30.0
     seed: int = 1
     must_visit: tuple[str, ...] = ()  # 'kind.id' of sites that must be inspected
-    overdue_days: int | None = None  # sites not inspected for longer than this are must-visit (re-inspection)
+    overdue: bool = False  # sites past their level's due date (precise supervision) are must-visit
+    overdue_days: int | None = None  # override: sites not inspected for longer than this are must-visit instead
+    look_back: bool = False  # look-back sites of the area (geo/supervision) are must-visit
+    look_back_days: int | None = None  # the look-back window; None: the supervision settings' window
+    supervision: SupervisionConfig | None = None  # frequencies and look-back window; None: the shipped settings
     time_windows: dict = field(default_factory=dict)  # 'kind.id' -> (from, to) as "HH:MM" clock times
     service_hours: dict = field(default_factory=lambda: dict(SERVICE_HOURS))
     today: dt.date | None = None  # the plan's first day (overdue is counted to it); None: today
@@ -137,6 +147,11 @@ class PlanRequest:
                 raise InstanceError(f"bases[{i}]: lon must lie in [-180, 180] and lat in [-90, 90], got {lon}, {lat}")
         if self.overdue_days is not None and self.overdue_days < 0:
             raise InstanceError(f"overdue_days: expected a number of days >= 0, got {self.overdue_days}")
+        if self.look_back_days is not None and not 1 <= self.look_back_days <= 3650:
+            raise InstanceError(f"look_back_days: expected 1 to 3650 days, got {self.look_back_days}")
+        if (self.look_back or self.overdue) and self.today is not None and not FIRST_DAY <= self.today <= LAST_DAY:
+            raise InstanceError(f"first day: overdue and look-back sites are judged on a day from {FIRST_DAY} to "
+                                f"{LAST_DAY}, got {self.today}")
         for key in (*self.must_visit, *self.time_windows):
             site_key(key)
         for key, (a, b) in self.time_windows.items():
@@ -148,6 +163,14 @@ class PlanRequest:
             raise InstanceError(f"iterations: expected 1 to 10,000,000, got {self.iterations}")
         if self.travel not in TRAVEL_MODES:
             raise InstanceError(f"travel: expected one of {', '.join(TRAVEL_MODES)}, got {self.travel!r}")
+
+    def settings(self) -> SupervisionConfig:
+        """The supervision settings the request uses (its own, else the shipped ones)."""
+        return self.supervision or shipped_supervision()
+
+    def window(self) -> int:
+        """The look-back window in days."""
+        return self.settings().look_back_days if self.look_back_days is None else self.look_back_days
 
     def team_bases(self, default: tuple[float, float]) -> list[tuple[float, float]]:
         if not self.bases:
@@ -192,8 +215,10 @@ class SiteInfo:
     size: float | None
     last_inspection: dt.date | None
     service: float  # hours
-    must_visit: str | None = None  # why it must be visited: 'named' or 'overdue'
+    must_visit: str | None = None  # why it must be visited: 'named', 'look_back' or 'overdue'
     tw: tuple[float, float] | None = None  # hours after the day's start
+    next_due: dt.date | None = None  # the due date of its level's frequency (when overdue is judged by it)
+    look_back: tuple[LookBack, ...] = ()  # why it is a look-back site (when look-backs are asked for)
 
 
 @dataclass
@@ -217,7 +242,11 @@ def candidate_sites(conn, req: PlanRequest) -> Candidates:
         if row is None:
             raise InstanceError(f"area: no admin area with code {req.area!r} is stored")
         default_base = (row[0], row[1])
-    named = sorted(set(req.must_visit) | set(req.time_windows))
+    today = req.today or dt.date.today()
+    look_backs = (look_back_sites(conn, today, req.settings(), area=req.area, kinds=req.kinds,
+                                  window_days=req.window()) if req.look_back else {})
+    asked = set(req.must_visit) | set(req.time_windows)
+    named = sorted(asked | set(look_backs))
     query = resources.files("geo.planning").joinpath("sql/candidate_sites.sql").read_text(encoding="utf-8")
     with conn.cursor() as cur:
         cur.execute(query, {"area": req.area, "kinds": list(req.kinds), "levels": list(LEVELS),
@@ -225,7 +254,11 @@ def candidate_sites(conn, req: PlanRequest) -> Candidates:
                             "named": named, "named_any": bool(named)})
         rows = cur.fetchall()
     found = {f"{r[0]}.{r[1]}" for r in rows if r[10]}
-    missing = [k for k in named if k not in found]
+    missing = [k for k in named if k not in found and k in asked]
+    beyond = [k for k in named if k not in found and k not in asked]
+    if beyond:
+        raise InstanceError(f"{len(look_backs)} look-back sites and {len(asked)} named sites are more than max_sites "
+                            f"({req.max_sites}): raise max_sites or plan a smaller area")
     if missing:
         raise InstanceError(f"no scored site {', '.join(missing)}: a must-visit or time-window site must be a "
                             f"stored, scored feature" + (" (and named sites count toward max_sites)"
@@ -233,22 +266,28 @@ def candidate_sites(conn, req: PlanRequest) -> Candidates:
     if not rows:
         raise InstanceError(f"no scored {', '.join(req.kinds)} at level {req.min_level} or above"
                             + (f" in area {req.area}" if req.area else ""))
-    today = req.today or dt.date.today()
     day0 = clock_hours(req.day_start, "day_start")
     sites = []
     for kind, fid, source_id, name, x, y, score, level, size, last, _, _, _ in rows:
         key = f"{kind}.{fid}"
+        due = next_due(last, level, req.settings()) if req.overdue and req.overdue_days is None else None
         why = None
         if key in req.must_visit:
             why = "named"
-        elif req.overdue_days is not None and last is not None and (today - last).days > req.overdue_days:
+        elif key in look_backs:
+            why = "look_back"
+        elif req.overdue_days is not None:  # the explicit override: one number of days for every level
+            if last is not None and (today - last).days > req.overdue_days:
+                why = "overdue"
+        elif req.overdue and is_overdue(due, today):
             why = "overdue"
         tw = None
         if key in req.time_windows:
             a, b = req.time_windows[key]
             tw = (clock_hours(a, key) - day0, clock_hours(b, key) - day0)
         sites.append(SiteInfo(key, kind, fid, source_id, name, x, y, float(score), level, size, last,
-                              service_hours(kind, size, req.service_hours), why, tw))
+                              service_hours(kind, size, req.service_hours), why, tw, due,
+                              tuple(look_backs.get(key, ()))))
     sites.sort(key=lambda s: (-s.score, s.kind, s.id))
     red_in = sum(1 for s in sites if s.level == "red" and s.key not in named)
     if default_base is None:

@@ -6,6 +6,7 @@ turned into GeoJSON, CSV and the printable schedule."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 from geo.planning.instance import Instance, Plan, round_trip
@@ -59,7 +60,10 @@ def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan, k
                               "arrival": clock(day0 + arrive), "start": clock(day0 + begin),
                               "departure": clock(day0 + depart), "inspection_h": s.service,
                               "km_from_previous": round(leg_km, 1), "must_visit": s.must_visit,
-                              "time_window": [clock(day0 + s.tw[0]), clock(day0 + s.tw[1])] if s.tw else None})
+                              "time_window": [clock(day0 + s.tw[0]), clock(day0 + s.tw[1])] if s.tw else None,
+                              "last_inspection": s.last_inspection.isoformat() if s.last_inspection else None,
+                              "next_due": s.next_due.isoformat() if s.next_due else None,
+                              "look_back": [lb.as_dict() for lb in s.look_back] or None})
                 day_km += leg_km
                 if path is not None:
                     line += path(here, (s.lon, s.lat))[1 if line else 0:]
@@ -89,7 +93,9 @@ def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan, k
               "risk_covered": round(covered, 2), "risk_share": round(covered / candidate_risk, 4)
               if candidate_risk else 0.0, "visits": len(visited), "km": round(total_km, 1), "by_level": by_level,
               "red_left_out": red_left, "red_beyond_max_sites": cands.red_cut_off,
-              "must_visit": sum(1 for s in cands.sites if s.must_visit)}
+              "must_visit": sum(1 for s in cands.sites if s.must_visit),
+              "look_back": sum(1 for s in cands.sites if s.look_back),
+              "overdue": sum(1 for s in cands.sites if s.must_visit == "overdue")}
     return {"request": {**request_doc(req, cands), "travel": travel}, "model_version": cands.model_version,
             "teams": teams_out, "totals": totals}
 
@@ -121,7 +127,11 @@ def request_doc(req: PlanRequest, cands: Candidates) -> dict:
             "circuity": req.circuity, "area": req.area, "kinds": list(req.kinds), "min_level": req.min_level,
             "max_sites": req.max_sites, "time_limit_s": req.time_limit_s, "seed": req.seed,
             "iterations": req.iterations,
-            "must_visit": list(req.must_visit), "overdue_days": req.overdue_days,
+            "must_visit": list(req.must_visit), "overdue": req.overdue, "overdue_days": req.overdue_days,
+            "frequency_months": dict(req.settings().frequency_months)
+            if req.overdue and req.overdue_days is None else None,
+            "look_back": req.look_back, "look_back_days": req.window() if req.look_back else None,
+            "first_day": (req.today or dt.date.today()).isoformat(),
             "time_windows": {k: list(v) for k, v in req.time_windows.items()},
             "service_hours": {k: {"size": a, "bands": [list(b) for b in bands]}
                               for k, (a, bands) in req.service_hours.items()},
@@ -131,7 +141,7 @@ def request_doc(req: PlanRequest, cands: Candidates) -> dict:
 # ----- formats ---------------------------------------------------------------------------------------------------
 
 CSV_COLUMNS = ("team", "day", "seq", "kind", "id", "source_id", "name", "level", "score", "arrival", "start",
-               "departure", "inspection_h", "km_from_previous", "must_visit", "lon", "lat")
+               "departure", "inspection_h", "km_from_previous", "must_visit", "lon", "lat", "look_back")
 
 
 def as_csv(doc: dict) -> str:
@@ -143,9 +153,16 @@ def as_csv(doc: dict) -> str:
     for team in doc["teams"]:
         for day in team["days"]:
             for s in day["stops"]:
-                row = {**s, "team": team["team"], "day": day["day"], "must_visit": s["must_visit"] or ""}
+                row = {**s, "team": team["team"], "day": day["day"], "must_visit": s["must_visit"] or "",
+                       "look_back": look_back_text(s.get("look_back"))}
                 w.writerow([_cell(row[c]) for c in CSV_COLUMNS])
     return buf.getvalue()
+
+
+def look_back_text(reasons: list[dict] | None) -> str:
+    """A stop's look-back reasons in one line: 'major_danger_rectified 2026-03-02 hidden_danger HD-7 (...)'."""
+    return "; ".join(f"{r['reason']} {r['date']} {r['record']} {r['source_id']} ({r['detail']})"
+                     for r in reasons or ())
 
 
 def _cell(v):

@@ -59,24 +59,29 @@ CREATE TABLE hidden_danger (
     CHECK (deadline IS NULL OR deadline >= found_on),
     CHECK (rectified_on IS NULL OR rectified_on >= found_on),
     CHECK (verified_on IS NULL OR (rectified_on IS NOT NULL AND verified_on >= rectified_on)),
+    CHECK (reopened_on IS NULL OR reopened_on >= found_on),
+    CHECK (status_changed_on >= found_on),
     CHECK (status <> 'verified' OR verified_on IS NOT NULL),
     CHECK (status <> 'rectified' OR rectified_on IS NOT NULL),
+    CHECK (status <> 'reopened' OR reopened_on IS NOT NULL),
     CONSTRAINT hidden_danger_source_id_key UNIQUE (source_id)
 );
 CREATE INDEX hidden_danger_site_idx ON hidden_danger (site_kind, site_id);
 CREATE INDEX hidden_danger_open_idx ON hidden_danger (deadline) WHERE status IN ('open', 'reopened');
 CREATE INDEX hidden_danger_inspection_idx ON hidden_danger (inspection_id) WHERE inspection_id IS NOT NULL;
 
--- Photos of a hidden danger, stored with the record (size- and type-checked by the application; the checks here
--- keep out what bypasses it).
+-- Photos of a hidden danger, stored with the record (size- and type-checked by the application, whose size limit
+-- is a setting, 10 MB by default; the checks here keep out what bypasses it, up to a hard 100 MB).  Photos are
+-- only ever added (never changed), so their row itself says who added them and when.
 CREATE TABLE hidden_danger_photo (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     hidden_danger_id bigint NOT NULL REFERENCES hidden_danger (id) ON DELETE CASCADE,
     content_type text NOT NULL CHECK (content_type IN ('image/jpeg', 'image/png', 'image/webp')),
-    bytes bytea NOT NULL CHECK (octet_length(bytes) BETWEEN 1 AND 10485760),
+    bytes bytea NOT NULL CHECK (octet_length(bytes) BETWEEN 1 AND 104857600),
     sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
     taken_at timestamptz,
     created_at timestamptz NOT NULL DEFAULT now(),
+    added_by text NOT NULL DEFAULT coalesce(nullif(current_setting('riskmap.actor', true), ''), session_user::text),
     UNIQUE (hidden_danger_id, sha256)
 );
 
