@@ -33,6 +33,7 @@ from api.routes import (
     exposure,
     features,
     health,
+    inspection_form,
     near,
     pages,
     plans,
@@ -194,6 +195,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(allocations.router)
     app.include_router(supervision.router)
     app.include_router(pages.router)
+    app.include_router(inspection_form.router)
     mount_map_assets(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     errors.document(app)
