@@ -26,6 +26,11 @@ from maps.inspection_form import inspection_form
 
 router = APIRouter(tags=["maps"])
 
+# The page holds an API key (in the tab's sessionStorage): it runs riskmap's own script only, loads nothing from
+# elsewhere, and cannot be framed.  Inline styles are the level and light swatches.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
 
 @router.get("/inspect/{kind}/{id}", response_class=HTMLResponse, summary="The field form of one site",
             responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
@@ -56,4 +61,5 @@ def inspection_form_page(
     except NotFound:  # not scored yet: no level, so no frequency or light
         supervision = None
     dangers = store.site_dangers(conn.raw(), kind, id)
-    return HTMLResponse(inspection_form(feature, supervision, dangers, day, lang))
+    return HTMLResponse(inspection_form(feature, supervision, dangers, day, lang),
+                        headers={"Content-Security-Policy": CSP, "Referrer-Policy": "same-origin"})

@@ -77,9 +77,10 @@ def count_records(db_url: str, site_id: int) -> dict[str, int]:
     return {"inspections": inspections, "dangers": dangers, "photos": photos}
 
 
-def open_form(page, server, site_id: int, lang: str = "zh") -> None:
-    page.goto(f"{server.url}/inspect/enterprise/{site_id}?as_of={AS_OF}&lang={lang}")
+def open_form(page, server, site_id: int, lang: str = "zh"):
+    response = page.goto(f"{server.url}/inspect/enterprise/{site_id}?as_of={AS_OF}&lang={lang}")
     page.wait_for_selector("#rm-inspection")
+    return response
 
 
 def fill_inspection(page, *, deadline: str, photo: bytes) -> None:
@@ -103,17 +104,20 @@ def fill_inspection(page, *, deadline: str, photo: bytes) -> None:
 
 
 def js_errors(page) -> list[str]:
-    """Script errors (a refused request is logged by the browser as a console error; that is not one)."""
-    return [text for kind, text in page.log.console if kind == "pageerror"]
+    """Script errors and anything the page's Content-Security-Policy refused (a request the API refuses is logged by
+    the browser as a console error too; that is not one)."""
+    return [text for kind, text in page.log.console
+            if kind == "pageerror" or "Content Security Policy" in text]
 
 
 def test_form_fits_a_phone_and_loads_nothing_from_elsewhere(phone_page, field_server, api, sites):
     """On a 390 px screen the page scrolls only downwards, its buttons and fields are at least 44 px high, every
-    request goes to riskmap itself, and it shows the site's supervision light and next due date as
-    GET /supervision/{kind}/{id} gives them."""
+    request goes to riskmap itself (and its security policy allows no other script), and it shows the site's
+    supervision light and next due date as GET /supervision/{kind}/{id} gives them."""
     site = sites[0]
-    open_form(phone_page, field_server, site)
+    response = open_form(phone_page, field_server, site)
     page = phone_page
+    assert "script-src 'self';" in response.headers["content-security-policy"]  # the page holds a key
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     heights = page.eval_on_selector_all(
         "#rm-inspection input:not([type=file]), #rm-inspection select, #rm-inspection button",
@@ -214,7 +218,7 @@ def test_a_failed_post_loses_nothing_and_is_never_stored_twice(phone_page, field
     fill_inspection(page, deadline="2026-07-10", photo=png(8, 8, noise=b"pipe"))
     page.route("**/inspections", lambda route: route.abort("internetdisconnected"))
     page.tap("button.rm-primary")
-    page.wait_for_function("document.getElementById('rm-form-message').textContent.includes('could not be reached')")
+    page.locator("#rm-form-message", has_text="could not be reached").wait_for()
     assert count_records(field_db_url, site)["inspections"] == 0
     assert page.input_value("#f-notes") == "储罐区专项检查"
 
@@ -232,11 +236,11 @@ def test_a_failed_post_loses_nothing_and_is_never_stored_twice(phone_page, field
     page.unroute("**/inspections")
     page.route("**/inspections", answer_lost)
     page.tap("button.rm-primary")
-    page.wait_for_function("document.getElementById('rm-form-message').textContent.includes('could not be reached')")
+    page.locator("#rm-form-message", has_text="could not be reached").wait_for()
     assert count_records(field_db_url, site) == {"inspections": 1, "dangers": 1, "photos": 0}
     page.unroute("**/inspections")
     page.tap("button.rm-primary")
-    page.wait_for_function("document.getElementById('rm-form-message').textContent.includes('earlier attempt')")
+    page.locator("#rm-form-message", has_text="earlier attempt").wait_for()
     assert count_records(field_db_url, site) == {"inspections": 1, "dangers": 1, "photos": 0}
 
     # the photo can then be added to the stored danger from the reloaded page
@@ -244,7 +248,7 @@ def test_a_failed_post_loses_nothing_and_is_never_stored_twice(phone_page, field
     card = page.locator(".rm-danger").first
     card.locator("[name=photo]").set_input_files(files=[{"name": "pipe.png", "mimeType": "image/png",
                                                           "buffer": png(8, 8, noise=b"pipe")}])
-    page.wait_for_function("document.querySelector('.rm-danger .rm-message').textContent.includes('Photo stored')")
+    card.locator(".rm-message", has_text="Photo stored").wait_for()
     assert count_records(field_db_url, site)["photos"] == 1
     assert js_errors(page) == []
 
@@ -273,8 +277,7 @@ def test_status_changes_follow_the_allowed_transitions_and_a_refused_one_shows_t
     assert buttons() == ["rectified"]
     card.locator("[name=on]").fill("2026-06-10")
     card.locator('.rm-action[data-status="rectified"]').tap()
-    page.wait_for_function(f"document.querySelector('.rm-danger[data-danger-id=\"{danger['id']}\"]')"
-                           ".dataset.status === 'rectified'")
+    page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"][data-status="rectified"]').wait_for()
     assert buttons() == ["verified", "reopened"]
     assert card.get_attribute("data-overdue") == "false"  # rectified: no longer late
     stored = api.get(danger["href"]).json()
@@ -283,8 +286,7 @@ def test_status_changes_follow_the_allowed_transitions_and_a_refused_one_shows_t
     # someone else verifies it meanwhile; the page still offers verification
     assert api.patch(danger["href"], json={"status": "verified", "on": "2026-06-15"}).status_code == 200
     card.locator('.rm-action[data-status="verified"]').tap()
-    page.wait_for_function(f"document.querySelector('.rm-danger[data-danger-id=\"{danger['id']}\"]')"
-                           ".dataset.status === 'verified'")
+    page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"][data-status="verified"]').wait_for()
     refused = api.patch(danger["href"], json={"status": "verified", "on": AS_OF})
     assert refused.status_code == 409
     assert refused.json()["detail"] in card.locator(".rm-message").inner_text()
