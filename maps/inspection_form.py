@@ -187,7 +187,7 @@ def _site(p: dict, t: dict, language: str) -> str:
     level_label = LEVEL_LABELS[level][0 if language == "zh" else 1] if level else t["unscored"]
     factors = sorted((f for f in p.get("factors") or [] if (f.get("points") or 0) > 0),
                      key=lambda f: -(f.get("points") or 0))[:3]
-    why = "".join(f"<li>{_e(f.get('title') or f['factor'])} <b>+{_e(f.get('points'))}</b></li>" for f in factors)
+    why = "".join(f"<li>{_e(f.get('title') or f['factor'])} <b>+{float(f['points']):.4g}</b></li>" for f in factors)
     direct = f'<p class="rm-direct">{_e(t["direct_red"])}: {_e(p["direct_red"])}</p>' if p.get("direct_red") else ""
     synthetic = f'<p class="rm-synthetic">{_e(t["synthetic"])}</p>' if p.get("synthetic") else ""
     score = f' · {_e(t["score"])} {_e(p.get("score"))}' if p.get("score") is not None else ""

@@ -89,7 +89,7 @@
   function fieldFor(scope, name) {
     var parts = String(name).split(".");
     while (parts.length) {
-      var el = scope.querySelector('[data-field="' + parts.join(".") + '"]');
+      var el = scope.querySelector('[data-field="' + CSS.escape(parts.join(".")) + '"]');
       if (el) return el;
       parts.pop();
     }
