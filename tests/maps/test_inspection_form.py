@@ -303,17 +303,12 @@ def test_status_changes_follow_the_allowed_transitions_and_a_refused_one_shows_t
     screenshot(page, "inspection-form-change-date-refused")
 
 
-def test_feature_page_and_map_popup_link_to_the_form(page, server, sites, api):
-    """The feature page of a site and the map popup of a feature link to its field form; the form of an unknown
-    site is a 404, and a class records cannot name (a settlement) a 422."""
+def test_feature_page_links_to_the_form_which_knows_only_sites(api, sites):
+    """The feature page of a site links to its field form (the map popup's link: tests/maps/test_map_click.py); the
+    form of an unknown site is a 404, and of a class records cannot name (a settlement) a 422."""
     site = sites[0]
     feature_page = api.get(f"/features/enterprise/{site}", params={"format": "html", "lang": "en"}).text
     assert f'href="/inspect/enterprise/{site}?lang=en"' in feature_page
-    page.goto(f"{server.url}/?lang=en")
-    page.wait_for_function("window.riskmap && riskmap.current")
-    popup = page.evaluate("riskmap.current.featurePopup({kind: 'venue', id: 7, name: 'x', score: 1, level: 'red'},"
-                          " null)")
-    assert 'href="/inspect/venue/7?lang=en"' in popup
     assert api.get("/inspect/enterprise/999999999").status_code == 404
     assert api.get("/inspect/settlement/1").status_code == 422
 
