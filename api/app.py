@@ -34,6 +34,7 @@ from api.routes import (
     features,
     health,
     hidden_dangers,
+    inspection_form,
     major_risks,
     near,
     pages,
@@ -199,6 +200,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(allocations.router)
     app.include_router(supervision.router)
     app.include_router(pages.router)
+    app.include_router(inspection_form.router)
     mount_map_assets(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     errors.document(app)
