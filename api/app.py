@@ -35,6 +35,7 @@ from api.routes import (
     health,
     hidden_dangers,
     history,
+    inspection_form,
     major_risks,
     near,
     pages,
@@ -201,6 +202,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(allocations.router)
     app.include_router(supervision.router)
     app.include_router(pages.router)
+    app.include_router(inspection_form.router)
     mount_map_assets(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     errors.document(app)
