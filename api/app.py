@@ -34,6 +34,7 @@ from api.routes import (
     features,
     health,
     hidden_dangers,
+    history,
     inspection_form,
     major_risks,
     near,
@@ -187,6 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(near.router)
     app.include_router(features.router)
     app.include_router(areas.router)
+    app.include_router(history.router)
     app.include_router(risk_list.router)
     # (before the record routes: /hidden-dangers/summary must not be read as /hidden-dangers/{id})
     app.include_router(hidden_dangers.router)
@@ -216,7 +218,8 @@ def _rescore_waiting_changes(pool: Pool, rescorer: Rescorer) -> None:
         return
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT EXISTS (SELECT FROM risk_dirty) OR EXISTS (SELECT FROM risk_removed)")
+            cur.execute("SELECT EXISTS (SELECT FROM risk_dirty) OR EXISTS (SELECT FROM risk_removed) "
+                        "OR EXISTS (SELECT FROM risk_record_changed)")
             waiting = cur.fetchone()[0]
     except psycopg2.Error as e:
         log.warning("could not look for changes waiting to be scored: %s", str(e).strip())
