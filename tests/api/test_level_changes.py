@@ -4,56 +4,24 @@ stayed, one scored only after the date), and the counts per county on the demo a
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
 from geo import store
-from geo.risk.config import load_model
-from geo.risk.scoring import score
 from tests.conftest import throwaway_database
-from tests.geo.risk.record_rows import add_danger, add_enterprise, set_danger_status
-
-FIRST_RUN = dt.date(2026, 1, 31)
-SINCE = dt.date(2026, 2, 15)
-SECOND_RUN = dt.date(2026, 3, 31)
-WEST, EAST = "139901", "139902"  # two counties side by side, meeting at lon 118.2
+from tests.geo.risk.change_region import EAST, FIRST_RUN, SECOND_RUN, SINCE, WEST, build_change_region, levels
 
 
 @pytest.fixture(scope="module")
 def region(cluster):
-    """Two counties and four enterprises scored as of 31 January and 31 March 2026.  ``rose`` was blue or yellow
-    in January and is red in March (an open major hidden danger found on 1 March); ``fell`` was red in January (an
-    open major danger found on 5 January) and is not in March (verified on 1 March); ``stayed`` is unchanged;
-    ``late`` was added on 1 March and first scored in March.  ``edge`` lies on the boundary of both counties (the
-    lower code holds it)."""
+    """The region of tests/geo/risk/change_region.py (a site that rose, one that fell, two that stayed, one scored
+    only after the date), served by the app."""
     with throwaway_database(cluster[1]) as url:
         db = store.connect(url)
-        with db.cursor() as cur:
-            for code, x0 in ((WEST, 118.0), (EAST, 118.2)):
-                cur.execute("INSERT INTO area (source_id, name, admin_code, level, geom) VALUES (%s, %s, %s, "
-                            "'county', ST_MakeEnvelope(%s, 39.5, %s, 39.7, 4326))",
-                            (code, f"county {code}", code, x0, x0 + 0.2))
-        db.commit()
-        sites = {"rose": add_enterprise(db, 118.05, 39.60), "fell": add_enterprise(db, 118.10, 39.60),
-                 "edge": add_enterprise(db, 118.20, 39.65), "stayed": add_enterprise(db, 118.25, 39.60)}
-        major = add_danger(db, "enterprise", sites["fell"], dt.date(2026, 1, 5), grade="major")
-        score(db, load_model(), FIRST_RUN, full=True)
-        add_danger(db, "enterprise", sites["rose"], dt.date(2026, 3, 1), grade="major")
-        set_danger_status(db, major, "verified", dt.date(2026, 3, 1))
-        sites["late"] = add_enterprise(db, 118.30, 39.62)
-        score(db, load_model(), SECOND_RUN)
-        db.autocommit = True
-        with db.cursor() as cur:
-            cur.execute("SELECT feature_id, level, round(score::numeric, 2)::float FROM feature_risk "
-                        "WHERE kind = 'enterprise'")
-            now = {fid: (level, s) for fid, level, s in cur.fetchall()}
-            cur.execute("SELECT feature_id, level, round(score::numeric, 2)::float FROM score_history "
-                        "WHERE kind = 'enterprise' AND as_of = %s", (FIRST_RUN,))
-            then = {fid: (level, s) for fid, level, s in cur.fetchall()}
+        sites = build_change_region(db)
+        now, then = levels(db)
         db.close()
         with TestClient(create_app(Settings(database_url=url))) as client:
             yield {"client": client, "sites": sites, "now": now, "then": then}
@@ -138,9 +106,9 @@ def test_counts_per_county(region):
         WEST: (1, 1, 1, 0), EAST: (0, 0, 1, 1)}
     assert body["totals"] == {"up": 1, "down": 1, "same": 2, "new": 1}
     x, y = body["features"][0]["geometry"]["coordinates"]
-    assert 118.0 <= x <= 118.2 and 39.5 <= y <= 39.7  # a point inside the west county
+    assert 117.6 <= x <= 118.2 and 39.3 <= y <= 39.9  # a point inside the west county
     corner = client.get("/level-changes/areas", params={"since": SINCE.isoformat(),
-                                                        "bbox": "118.35,39.5,118.4,39.55"}).json()
+                                                        "bbox": "118.6,39.3,118.7,39.4"}).json()
     assert [(f["properties"]["admin_code"], f["properties"]["same"], f["properties"]["new"])
             for f in corner["features"]] == [(EAST, 1, 1)]
 
