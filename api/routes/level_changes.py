@@ -13,16 +13,9 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.dependencies import Connection
-from api.errors import field_error
 from api.routes import GEOJSON, GeoJSONResponse, Level
 from api.routes.features import Kind, Link, parse_bbox
-from geo.risk.level_change import (
-    ChangeFilter,
-    ChangeFilterError,
-    level_change_counts,
-    level_change_page,
-    parse_page_key,
-)
+from geo.risk.level_change import ChangeFilter, level_change_counts, level_change_page, parse_page_key
 
 router = APIRouter(tags=["history"])
 
@@ -102,11 +95,8 @@ def _comma(value: str | None) -> list[str] | None:
 
 def change_filter(since: dt.date, kind: str | None, area: str | None, bbox: str | None,
                   change: str | None = None) -> ChangeFilter:
-    """The filter of the query parameters; a 422 naming the parameter for a bad one."""
-    try:
-        return ChangeFilter(since=since, kinds=_comma(kind), area=area, bbox=parse_bbox(bbox), changes=_comma(change))
-    except ChangeFilterError as e:
-        raise field_error(e.field, e.message) from None
+    """The filter of the query parameters (a bad value is a FieldError: a 422 naming the parameter)."""
+    return ChangeFilter(since=since, kinds=_comma(kind), area=area, bbox=parse_bbox(bbox), changes=_comma(change))
 
 
 def _json(doc: dict) -> Response:
@@ -131,10 +121,7 @@ def level_changes(
     the stored one; `change` says whether it went up, down, stayed or is new.  In (kind, id) order, in keyset
     pages (`next`); the geometry is the site's point on surface."""
     flt = change_filter(since, kind, area, bbox, change)
-    try:
-        key = parse_page_key(after) if after is not None else None
-    except ChangeFilterError as e:
-        raise field_error(e.field, e.message) from None
+    key = parse_page_key(after) if after is not None else None
     rows, next_key = level_change_page(conn, flt, limit, key)
     features = [{"type": "Feature", "id": f"{r['kind']}.{r['id']}",
                  "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},

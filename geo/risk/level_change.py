@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from geo.errors import InputError, NotFound
+from geo.errors import FieldError, NotFound
+from geo.lists.store import query_rows
 from geo.risk.history import HISTORY_KINDS
 from geo.risk.store import sql_text
 
@@ -29,24 +30,13 @@ KEY_PATTERN = re.compile(r"^(enterprise|tailings_pond|pipeline|venue)\.([0-9]{1,
 MAX_ID = 2**63 - 1
 
 
-class ChangeFilterError(InputError):
-    """A filter value riskmap cannot use; ``field`` names it (the API answers 422 naming it)."""
-
-    exit_code = 2
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
-
-
 def _choices(field: str, values, allowed: tuple[str, ...]) -> tuple[str, ...] | None:
     if values is None:
         return None
     values = tuple(values)
     for v in values:
         if v not in allowed:
-            raise ChangeFilterError(field, f"unknown value {v!r}; expected one or more of: {', '.join(allowed)}")
+            raise FieldError(field, f"unknown value {v!r}; expected one or more of: {', '.join(allowed)}")
     return tuple(v for v in allowed if v in values) or None
 
 
@@ -80,15 +70,8 @@ def parse_page_key(text: str) -> tuple[str, int]:
     """A page key (``kind.id``, the last site of the previous page, e.g. ``enterprise.17``)."""
     m = KEY_PATTERN.fullmatch(text.strip())
     if m is None or int(m.group(2)) > MAX_ID:
-        raise ChangeFilterError("after", f"expected a page key kind.id (e.g. enterprise.17), got {text!r}")
+        raise FieldError("after", f"expected a page key kind.id (e.g. enterprise.17), got {text!r}")
     return m.group(1), int(m.group(2))
-
-
-def _rows(conn, query: str, params: dict) -> list[dict]:
-    with conn.cursor() as cur:
-        cur.execute(query, params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _check_area(conn, code: str | None) -> None:
@@ -106,7 +89,7 @@ def level_change_page(conn, flt: ChangeFilter, limit: int,
     (None: the last page).  Each row: kind, id, name, change, level_then, score_then, then_as_of (the date of the
     history row it was taken from), level_now, score_now, lon, lat (the site's point on surface)."""
     _check_area(conn, flt.area)
-    rows = _rows(conn, sql_text("level_changes") + sql_text("level_change_sites"),
+    rows = query_rows(conn, sql_text("level_changes") + sql_text("level_change_sites"),
                  {**flt.params(None, after), "limit": limit + 1})
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -118,9 +101,9 @@ def level_change_counts(conn, flt: ChangeFilter, area_level: str = "county") -> 
     """The sites counted per admin area of ``area_level``, by code: admin_code, name, up, down, same, new, and a
     point on the area's surface (lon, lat).  With a box: the areas that meet it, each counted whole."""
     if area_level not in AREA_LEVELS:
-        raise ChangeFilterError("area_level", f"unknown admin level {area_level!r}; expected one of: "
+        raise FieldError("area_level", f"unknown admin level {area_level!r}; expected one of: "
                                               f"{', '.join(AREA_LEVELS)}")
     if flt.changes is not None:
-        raise ChangeFilterError("change", "the counts per area count every change: no change filter")
+        raise FieldError("change", "the counts per area count every change: no change filter")
     _check_area(conn, flt.area)
-    return _rows(conn, sql_text("level_changes") + sql_text("level_change_areas"), flt.params(area_level))
+    return query_rows(conn, sql_text("level_changes") + sql_text("level_change_areas"), flt.params(area_level))
