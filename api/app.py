@@ -36,6 +36,7 @@ from api.routes import (
     hidden_dangers,
     history,
     inspection_form,
+    level_changes,
     major_risks,
     near,
     pages,
@@ -189,6 +190,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(features.router)
     app.include_router(areas.router)
     app.include_router(history.router)
+    app.include_router(level_changes.router)
     app.include_router(risk_list.router)
     # (before the record routes: /hidden-dangers/summary must not be read as /hidden-dangers/{id})
     app.include_router(hidden_dangers.router)

@@ -38,10 +38,12 @@ def basemap_js(base: str = STATIC_URL) -> list[tuple[str, str]]:
 
 
 def risk_layers_js(base: str = STATIC_URL) -> list[tuple[str, str]]:
-    """Marker clusters, riskmap's exposure heat layer, its hidden-danger layer and riskmap's own map code."""
+    """Marker clusters, riskmap's exposure heat layer, its hidden-danger layer, its change-since view and riskmap's
+    own map code."""
     return [("markercluster", vendor_url("leaflet.markercluster/leaflet.markercluster.js", base)),
             ("riskmap_heat", f"{base}/heat.js"),
             ("riskmap_dangers", f"{base}/dangers.js"),
+            ("riskmap_change", f"{base}/change.js"),
             ("riskmap", f"{base}/riskmap.js")]
 
 

@@ -8,6 +8,7 @@ number of features.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from dataclasses import asdict, dataclass, field
 
@@ -37,6 +38,12 @@ TEAM_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"
                 "#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999")
 LANGUAGES = ("zh", "en")
 MAX_ZOOM = 18
+CHANGE_DAYS = 90  # the change view compares with this many days before today unless the address gives a date
+
+
+def default_change_since(today: dt.date) -> str:
+    """The date the change view compares with when the address gives none: CHANGE_DAYS before ``today``."""
+    return (today - dt.timedelta(days=CHANGE_DAYS)).isoformat()
 
 
 @dataclass
@@ -62,6 +69,7 @@ class MapConfig:
     # sector_half_angle_deg)
     pond_sector: dict = field(default_factory=lambda: {"radius_m": 1000.0, "half_angle_deg": 45.0})
     plan: int | None = None  # a stored inspection plan to show (routes and numbered stops), or none
+    change_since: str = ""  # the change view's date (YYYY-MM-DD) when the address has no ?since=
     team_colours: list[str] = field(default_factory=lambda: list(TEAM_COLOURS))
 
 

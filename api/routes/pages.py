@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Annotated, Literal
 
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from api.dependencies import Connection, RiskModel
 from api.routes import sql_text
 from maps.basemaps import basemap
-from maps.main_map import MapConfig, main_map, render
+from maps.main_map import MapConfig, default_change_since, main_map, render
 
 router = APIRouter(tags=["maps"])
 
@@ -41,6 +42,7 @@ def main_page(request: Request, conn: Connection, model: RiskModel,
         lat, lon, zoom = (y0 + y1) / 2, (x0 + x1) / 2, zoom_for(x0, y0, x1, y1)
     context = model["context"]
     config = MapConfig(language=lang, synthetic=bool(synthetic), plan=plan,
+                       change_since=default_change_since(dt.date.today()),
                        h3_resolutions=sorted(int(r) for r in model["area"]["h3_resolutions"]),
                        pond_sector={"radius_m": float(context["downstream_radius_m"]),
                                     "half_angle_deg": float(context["sector_half_angle_deg"])})

@@ -13,6 +13,9 @@
  *     pipelines in their worst segment's colour);
  *   - the open and overdue hidden dangers (GET /hidden-dangers, maps/static/dangers.js), one marker a site, off by
  *     default: the layer switcher shows them, and they load for the view while they are on;
+ *   - the change in level since a chosen date (GET /level-changes, maps/static/change.js), the third view of the
+ *     switch (or ?view=change&since=YYYY-MM-DD): up and down marks per site close up, counts per county zoomed
+ *     out; the zoning and the feature classes step aside while it shows;
  *   - clicking anywhere on the map (the zoning and the outlines do not take clicks), or the coordinate box, asks
  *     GET /risks/near within the radius chosen in the side panel, lists the answer there with the counts of the
  *     zoning area under the point, and marks the point and the search circle on the map.
@@ -66,8 +69,10 @@
     this.radius = 2000; // the search radius of "risks near here" (metres), chosen in the panel
     this.scale = null; // the heatmap's scale (GET /exposure/scale), fetched once when the heatmap is first shown
     this.build();
-    // ?view=heat opens on the heatmap (the switch keeps the address in step); showing it loads the view
-    if (new URLSearchParams(window.location.search).get("view") === "heat") this.setMode("heat");
+    // ?view=heat opens on the heatmap, ?view=change on the change since a date (the switch keeps the address in
+    // step); showing either loads the view
+    var view = new URLSearchParams(window.location.search).get("view");
+    if (view === "heat" || view === "change") this.setMode(view);
     else this.refresh();
     map.on("moveend", function () { self.refresh(); });
     // every click on the map searches around it: the zoning and the outlines are not interactive, so a click on
@@ -130,10 +135,18 @@
       self.showLegends();
       if (e.type === "layeradd") self.refresh();
     });
+    // the change since a date: its marks and counts, and its control (the date box), shown in that view only
+    this.change = riskmapChange.view(this);
+    this.changeControl = this.change.control();
+    this.hiddenKinds = [];  // the feature classes the change view took off the map (put back when it ends)
     this.kinds = {};
     this.sectors = L.featureGroup().addTo(map);  // the ponds' downstream sectors, shown with the ponds
     map.on("overlayremove", function (e) { if (e.layer === self.kinds.tailings_pond) map.removeLayer(self.sectors); });
-    map.on("overlayadd", function (e) { if (e.layer === self.kinds.tailings_pond) self.sectors.addTo(map); });
+    map.on("overlayadd", function (e) {
+      if (e.layer === self.kinds.tailings_pond) self.sectors.addTo(map);
+      // (a class shown again by the layer switcher during the change view: load it for the view)
+      if (self.map.hasLayer(self.change.group) && Object.values(self.kinds).indexOf(e.layer) >= 0) self.refresh();
+    });
     this.cfg.kinds.forEach(function (k) {
       // a cluster shows how many features it holds, in the colour of the worst level among them (the default
       // colours by count would read as risk levels)
@@ -192,14 +205,15 @@
         '"></i>' + esc(lv[self.lang]) + "</div>";
     });
     this.legendDiv.innerHTML = '<div class="riskmap-legend-zoning"><b>' + esc(this.t("legend")) + "</b>" +
-      rows.join("") + '</div><div class="riskmap-legend-heat"></div><div class="riskmap-legend-dangers">' +
-      this.dangers.legend() + "</div>";
+      rows.join("") + '</div><div class="riskmap-legend-heat"></div><div class="riskmap-legend-change">' +
+      this.change.legend() + '</div><div class="riskmap-legend-dangers">' + this.dangers.legend() + "</div>";
     this.heatLegend();
     this.showLegends();
-    this.modeDiv.innerHTML = ["zoning", "heat"].map(function (mode) {
-      var key = mode === "heat" ? "modeHeat" : "modeZoning";
-      return '<a href="#" role="button" data-mode="' + mode + '">' + esc(self.t(key)) + "</a>";
+    this.modeDiv.innerHTML = ["zoning", "heat", "change"].map(function (mode) {
+      var label = mode === "change" ? riskmapChange.label(self.lang) : self.t(mode === "heat" ? "modeHeat" : "modeZoning");
+      return '<a href="#" role="button" data-mode="' + mode + '">' + esc(label) + "</a>";
     }).join("");
+    this.change.labels();
     Array.prototype.forEach.call(this.modeDiv.querySelectorAll("a"), function (a) {
       a.onclick = function (e) { e.preventDefault(); self.setMode(a.dataset.mode); };
     });
@@ -249,19 +263,43 @@
     if (this.lastNearAnswer) this.showNear(this.lastNearAnswer);
   };
 
-  // the zoning or the heatmap ("zoning" | "heat"): the switch's two buttons; the layer switcher can still show both
+  // the zoning, the heatmap or the change since a date ("zoning" | "heat" | "change"): the switch's three buttons;
+  // the layer switcher can still show the zoning and the heatmap together.  The change view takes the zoning and
+  // the feature classes off the map (its marks are the sites; a click on one opens its change), and puts the
+  // classes back when it ends.
   RiskMap.prototype.setMode = function (mode) {
-    var map = this.map, heat = mode === "heat";
+    var map = this.map, heat = mode === "heat", change = mode === "change";
+    var wasChange = map.hasLayer(this.change.group);
+    if (change && !wasChange) {
+      this.hiddenKinds = Object.values(this.kinds).filter(function (g) { return map.hasLayer(g); });
+      this.hiddenKinds.forEach(function (g) { map.removeLayer(g); });
+      map.removeLayer(this.sectors);
+    } else if (!change && wasChange) {
+      map.removeLayer(this.change.group);
+      this.changeControl.remove();
+      this.hiddenKinds.forEach(function (g) { map.addLayer(g); });
+      if (map.hasLayer(this.kinds.tailings_pond)) this.sectors.addTo(map);
+      this.hiddenKinds = [];
+    }
     if (heat) { map.removeLayer(this.zoning); map.addLayer(this.heat); }
+    else if (change) { map.removeLayer(this.heat); map.removeLayer(this.zoning); }
     else { map.removeLayer(this.heat); map.addLayer(this.zoning); }
+    if (change && !wasChange) {
+      this.changeControl.addTo(map);
+      map.addLayer(this.change.group);
+    }
     var url = new URL(window.location.href);
-    if (heat) url.searchParams.set("view", "heat"); else url.searchParams.delete("view");
+    if (heat || change) url.searchParams.set("view", mode); else url.searchParams.delete("view");
+    if (change) url.searchParams.set("since", this.change.since); else url.searchParams.delete("since");
     window.history.replaceState(null, "", url);  // a link to the page opens the same view
+    this.showLegends();
+    if (change !== wasChange) this.refresh();
   };
 
   RiskMap.prototype.showMode = function () {
     var heat = this.map.hasLayer(this.heat), zoning = this.map.hasLayer(this.zoning);
     var mode = heat === zoning ? "both" : (heat ? "heat" : "zoning");  // (both or neither: by the layer switcher)
+    if (this.map.hasLayer(this.change.group)) mode = "change";
     this.map.getContainer().dataset.mode = mode;
     Array.prototype.forEach.call(this.modeDiv.querySelectorAll("a"), function (a) {
       a.classList.toggle("riskmap-mode-on", a.dataset.mode === mode);
@@ -272,7 +310,10 @@
   // each legend shows while its layer does
   RiskMap.prototype.showLegends = function () {
     var zoning = this.map.hasLayer(this.zoning), heat = this.map.hasLayer(this.heat);
-    this.legendDiv.querySelector(".riskmap-legend-zoning").style.display = zoning ? "" : "none";
+    var change = this.map.hasLayer(this.change.group);
+    // (the change view's marks are in the levels' colours: their legend shows with it)
+    this.legendDiv.querySelector(".riskmap-legend-zoning").style.display = zoning || change ? "" : "none";
+    this.legendDiv.querySelector(".riskmap-legend-change").style.display = change ? "" : "none";
     this.legendDiv.querySelector(".riskmap-legend-heat").style.display = heat ? "" : "none";
     this.legendDiv.querySelector(".riskmap-legend-dangers").style.display = this.map.hasLayer(this.dangers.group) ? "" : "none";
     this.legendDiv.classList.toggle("riskmap-legend-both", zoning && heat);
@@ -465,6 +506,7 @@
       }), "exposure");
     }
     if (this.map.hasLayer(this.dangers.group)) track(this.dangers.load(bbox, generation), "hidden dangers");
+    if (this.map.hasLayer(this.change.group)) track(this.change.load(bbox, generation), "change since");
     var close = this.map.getZoom() >= this.cfg.feature_min_zoom;
     var middle = !close && this.map.getZoom() > this.cfg.county_max_zoom;
     this.cfg.kinds.forEach(function (k) {
@@ -472,6 +514,7 @@
       // pipelines: whole, in their worst segment's colour, from the H3 zooms; by segment close up
       var wholePipelines = middle && k.name === "pipeline";
       if (!close && !wholePipelines) { group.clearLayers(); return; }
+      if (!self.map.hasLayer(group) && self.map.hasLayer(self.change.group)) { group.clearLayers(); return; }
       // pipelines by segment (each stretch in its own level's colour), the other classes as features
       var source = k.name === "pipeline" && close ? self.url("/pipeline-segments", {bbox: bbox, limit: 1000})
                                                   : self.url("/features", {kind: k.name, bbox: bbox, limit: 1000});

@@ -28,11 +28,11 @@ def test_page_loads_offline_with_no_console_errors(page, server):
     assert [o.strip() for o in overlays] == ["四色分区", "行政边界", "暴露热力图", "企业", "尾矿库", "管道",
                                                 "人员密集场所", "隐患（未整改 / 逾期）"]
     assert page.evaluate("riskmap.current.zoning.getLayers().length") > 0
-    # the zoning is shown, the heatmap one click away (and not loaded until it is shown)
+    # the zoning is shown, the heatmap and the change since a date one click away (not loaded until shown)
     assert page.evaluate("riskmap.current.map.hasLayer(riskmap.current.zoning)")
     assert not page.evaluate("riskmap.current.map.hasLayer(riskmap.current.heat)")
-    assert page.locator(".riskmap-mode a").all_inner_texts() == ["四色分区", "热力图"]
-    assert not [u for u in page.log.requests if "/exposure" in u]
+    assert page.locator(".riskmap-mode a").all_inner_texts() == ["四色分区", "热力图", "等级变化"]
+    assert not [u for u in page.log.requests if "/exposure" in u or "/level-changes" in u]
     # the demo's 14 counties are outlined over the zoning (the map reads without a basemap)
     assert page.evaluate("riskmap.current.outlines.getLayers().length") == 14
     screenshot(page, "main-map")
