@@ -36,6 +36,7 @@ from api.routes import (
     near,
     pages,
     plans,
+    record_summary,
     record_writes,
     records,
     risk_list,
@@ -187,6 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(risk_list.router)
     app.include_router(siting.router)
     app.include_router(writes.router)
+    app.include_router(record_summary.router)
     app.include_router(records.router)
     app.include_router(record_writes.router)
     app.include_router(exposure.router)

@@ -36,7 +36,9 @@ LEVEL_RANK = {"red": 0, "orange": 1, "yellow": 2, "blue": 3}
 DAYS_PER_MONTH = 30.4375
 
 # --- the inspection loop's parameters [assumption; docs/demo.md] -----------------------------------------------
-CAPACITY_RANGE = (0.75, 1.05)  # each county's teams manage this share of the inspections its levels call for
+CAPACITY_RANGE = (0.9, 1.2)  # each county's teams manage this share of the inspections its levels call for
+PRIOR_NOTE = "演示历史开始前的最后一次检查"  # the record of each site's last inspection before the history
+RANDOM_SHARE = 0.25  # of the capacity drawn at random among the other due sites (双随机 random inspections)
 LOOK_BACK_SCHEDULED = 0.85  # share of look-backs (回头看) the county remembers to schedule
 DANGERS_PER_INSPECTION = {"enterprise": 0.8, "tailings_pond": 0.5, "venue": 0.6, "pipeline": 0.4}
 DANGER_STATIC_WEIGHT = 0.35  # dangers found ∝ exp(0.35 s' + 0.7 u): riskier and worse-managed sites have more
@@ -46,7 +48,8 @@ MAJOR_SHARE = 0.015  # share of dangers that are major at an average site, × ex
 DEADLINE_DAYS = {"general": (7, 15, 30), "major": (60, 90, 120)}
 RECTIFY_MEDIAN_DAYS = {"general": 10.0, "major": 45.0}  # × exp(0.4 u), log-normal sd 0.7
 VERIFY_MEDIAN_DAYS = {"general": 10.0, "major": 20.0}  # log-normal sd 0.6
-REOPEN_SHARE = 0.03  # × exp(0.5 u): a rectification that did not hold, found again 20-150 days later
+REOPEN_SHARE = 0.05  # × exp(0.5 u): the verification finds the rectification not done (整改不合格): reopened
+REOPENED_SLOWER = 1.5  # the second rectification takes this much longer
 NOT_INSPECTED_WHEN_SUSPENDED = 0.5  # 停产未检: a suspended site is often found not producing
 RECTIFY_ORDER_SHARE = 0.3
 FINE_SHARE, FINE_OVERDUE_SHARE = 0.2, 0.6
@@ -113,9 +116,10 @@ class Simulation:
         self.closed = ~np.isfinite(sites.base)
         self.site_dangers: dict[int, list[int]] = defaultdict(list)
         self.look_backs: list[tuple[int, int]] = []  # (site, earliest day)
-        # the last inspection before the history: a random phase within the level's period
+        # the last inspection before the history: a random day within the level's period before it, recorded
+        # (so that the supervision list and the model know it as the simulation does)
         period = sites.frequency_months * DAYS_PER_MONTH
-        self.last_inspected = -np.floor(rng.uniform(0, 1, n) * period).astype(np.int64) - 1
+        self.last_inspected = (-np.floor(rng.uniform(0, 1, n) * period) - 1).astype(np.int64)
         counties = sorted(set(sites.county))
         factor = rng.uniform(*CAPACITY_RANGE, len(counties))
         self.capacity_factor = dict(zip(counties, factor, strict=True))
@@ -170,11 +174,16 @@ class Simulation:
             candidates = np.flatnonzero(in_county & (due <= d1))
             order = candidates[np.lexsort((self.s.source_id[candidates], due[candidates], rank[candidates]))]
             taken = {i for i, _, _ in chosen}
-            for i in order:
-                if len(chosen) >= capacity:
+            by_priority = len(chosen) + round(capacity * (1 - RANDOM_SHARE))
+            for i in order:  # the highest levels and the longest due first ...
+                if len(chosen) >= by_priority:
                     break
                 if i not in taken:
                     chosen.append((int(i), self.routine_type(int(i), start), d0))
+                    taken.add(i)
+            rest = [int(i) for i in order if i not in taken]  # ... then 双随机: due sites drawn at random
+            for i in self.rng.permutation(rest)[:max(0, capacity - len(chosen))]:
+                chosen.append((int(i), self.routine_type(int(i), start), d0))
             for i, kind, earliest in chosen:
                 allowed = [d for d in days if d >= earliest]
                 if allowed:
@@ -221,62 +230,71 @@ class Simulation:
         self.records.inspections.append(row)
 
     def open_on(self, k: int, day: int) -> bool:
-        """Was danger k open (found, not rectified) on ``day``?"""
+        """Was danger k open (found and not rectified, or reopened and not rectified again) on ``day``?"""
         d = self.records.dangers[k]
-        found, rect = (d["found_on"] - self.first).days, d["_rectified_day"]
-        reopened = d["_reopened_day"]
-        return found <= day and (rect is None or day < rect or (reopened is not None and reopened <= day))
+        found, r1, ro, r2 = (d["found_on"] - self.first).days, d["_r1"], d["_ro"], d["_r2"]
+        first_spell = found <= day and (r1 is None or day < r1)
+        return first_spell or (ro is not None and ro <= day and (r2 is None or day < r2))
 
     def new_danger(self, site: int, day: int, inspection: str) -> int:
+        """A hidden danger found at an inspection, with its whole later life: deadline, rectification,
+        verification; for some, the verification finds the rectification not done (整改不合格: reopened that day),
+        and it is rectified and verified again.  Dates beyond the history are not yet known."""
         s, rng, u = self.s, self.rng, self.u[site]
         p_major = min(0.3, MAJOR_SHARE * np.exp(0.5 * u + 0.3 * s.centred[site]))
         grade = "major" if rng.random() < p_major else "general"
         palette = (MAJOR_DANGERS if grade == "major" else GENERAL_DANGERS)[s.kind[site]]
         description, category = palette[rng.integers(len(palette))]
         deadline = day + int(rng.choice(DEADLINE_DAYS[grade]))
-        rectified = day + 1 + int(RECTIFY_MEDIAN_DAYS[grade] * np.exp(0.4 * u + rng.normal(0, 0.7)))
-        verified = rectified + 1 + int(VERIFY_MEDIAN_DAYS[grade] * np.exp(rng.normal(0, 0.6)))
-        reopened = None
+
+        def rectify_after(start: int, slower: float = 1.0) -> int:
+            return start + 1 + int(slower * RECTIFY_MEDIAN_DAYS[grade] * np.exp(0.4 * u + rng.normal(0, 0.7)))
+
+        def verify_after(start: int) -> int:
+            return start + 1 + int(VERIFY_MEDIAN_DAYS[grade] * np.exp(rng.normal(0, 0.6)))
+
+        r1 = rectify_after(day)
+        verified = verify_after(r1)
+        ro = r2 = None
         if rng.random() < REOPEN_SHARE * np.exp(0.5 * u):
-            reopened = (verified if verified < self.days else rectified) + int(rng.integers(20, 151))
-            if reopened <= verified:  # reopened before the supervisor came to verify: never verified
-                verified = self.days
-        k = len(self.records.dangers)
+            ro = verified  # the verification that failed
+            r2 = rectify_after(ro, REOPENED_SLOWER)
+            verified = verify_after(r2)
         keep = self.within
+        r1, ro, r2, verified = (x if x is not None and keep(x) else None for x in (r1, ro, r2, verified))
+        if ro is None:
+            r2 = None
         status, changed = "open", day
-        if keep(rectified):
-            status, changed = "rectified", rectified
-        if keep(verified):
-            status, changed = "verified", verified
-        if reopened is not None and keep(reopened):
-            status, changed = "reopened", reopened
+        for name, when in (("rectified", r1), ("reopened", ro), ("rectified", r2), ("verified", verified)):
+            if when is not None:
+                status, changed = name, when
+        k = len(self.records.dangers)
         self.records.dangers.append({
             "source_id": f"demo-hd-{k + 1:06d}", "inspection_source_id": inspection, "site_kind": s.kind[site],
             "site_source_id": s.source_id[site], "description": description, "category": category,
             "grade": grade, "found_on": self.date(day), "deadline": self.date(deadline),
             "responsible_unit": s.name[site], "responsible_person": self.person(), "status": status,
             "status_changed_on": self.date(changed),
-            "rectified_on": self.date(rectified) if keep(rectified) else None,
-            "verified_on": self.date(verified) if keep(verified) else None,
-            "reopened_on": self.date(reopened) if reopened is not None and keep(reopened) else None,
+            # the table keeps the last date of each change: a second rectification replaces the first
+            "rectified_on": self.date(r2 if r2 is not None else r1) if r1 is not None else None,
+            "verified_on": self.date(verified) if verified is not None else None,
+            "reopened_on": self.date(ro) if ro is not None else None,
             "measures": MAJOR_MEASURES if grade == "major" else GENERAL_MEASURES,
-            "_rectified_day": rectified if keep(rectified) else None,
-            "_reopened_day": reopened if reopened is not None and keep(reopened) else None,
+            "_r1": r1, "_ro": ro, "_r2": r2, "_verified": verified,
         })
         self.site_dangers[site].append(k)
-        names = ("open", "open_major") if grade == "major" else ("open",)
-        for name in names:
+        for name in (("open", "open_major") if grade == "major" else ("open",)):
             self.at(day, name, site, +1)
-            self.at(rectified, name, site, -1)
-            if reopened is not None:
-                self.at(reopened, name, site, +1)
+            for when, delta in ((r1, -1), (ro, +1), (r2, -1)):
+                if when is not None:
+                    self.at(when, name, site, delta)
         if grade == "major":
             self.at(day, "unverified_major", site, +1)
-            self.at(verified, "unverified_major", site, -1)
-            if reopened is not None:
-                self.at(reopened, "unverified_major", site, +1)
-            if keep(rectified) and rng.random() < LOOK_BACK_SCHEDULED:
-                self.look_backs.append((site, rectified + 1))
+            if verified is not None:
+                self.at(verified, "unverified_major", site, -1)
+            last_rectified = r2 if r2 is not None else (r1 if ro is None else None)
+            if last_rectified is not None and rng.random() < LOOK_BACK_SCHEDULED:
+                self.look_backs.append((site, last_rectified + 1))
         return k
 
     def enforce(self, site: int, day: int, found: list[int], overdue: list[int]) -> bool:
@@ -286,10 +304,10 @@ class Simulation:
         decided = False
         majors = [k for k in found if dangers[k]["grade"] == "major"]
         late_major = [k for k in overdue if dangers[k]["grade"] == "major"] + [
-            k for k in self.site_dangers[site] if dangers[k]["grade"] == "major"
-            and dangers[k]["_reopened_day"] is not None and dangers[k]["_reopened_day"] <= day and k not in found]
+            k for k in self.site_dangers[site] if dangers[k]["grade"] == "major" and k not in overdue
+            and dangers[k]["_ro"] is not None and dangers[k]["_ro"] <= day and self.open_on(k, day)]
         if found and rng.random() < RECTIFY_ORDER_SHARE:
-            rect = [dangers[k]["_rectified_day"] for k in found]
+            rect = [dangers[k]["_r1"] for k in found]
             lifted = max(rect) if all(r is not None for r in rect) else None
             self.action(site, day, "rectify_order", lifted=lifted)
             decided = True
@@ -312,13 +330,9 @@ class Simulation:
         return decided
 
     def verified_day(self, k: int, day: int) -> int | None:
-        """When danger k is verified after ``day`` (None: not in the history, or reopened by then and never
-        verified again)."""
-        d = self.records.dangers[k]
-        if d["_reopened_day"] is not None and d["_reopened_day"] <= day:
-            return None
-        v = d["verified_on"]
-        return None if v is None or (v - self.first).days <= day else (v - self.first).days
+        """When danger k is finally verified, if after ``day`` and within the history; else None."""
+        v = self.records.dangers[k]["_verified"]
+        return v if v is not None and v > day else None
 
     def suspend(self, site: int, day: int, lifted: int | None) -> None:
         lifted = lifted if lifted is not None and lifted < self.days else None
@@ -421,7 +435,19 @@ class Simulation:
                                         "site_source_id": None, "occurred_on": self.date(day), "named": False})
 
     # --- the run -----------------------------------------------------------------------------------------------------
+    def prior_inspections(self) -> None:
+        """Each site's last inspection before the history (not of a closed site), as a record."""
+        for site in np.argsort(self.last_inspected, kind="stable"):
+            if self.closed[site]:
+                continue
+            self.records.inspections.append({
+                "source_id": f"demo-insp-{len(self.records.inspections) + 1:06d}", "site_kind": self.s.kind[site],
+                "site_source_id": self.s.source_id[site], "inspected_on": self.date(self.last_inspected[site]),
+                "team": self.team(site), "inspection_type": "routine", "outcome": "no_findings",
+                "notes": PRIOR_NOTE})
+
     def run(self) -> None:
+        self.prior_inspections()
         starts = {(d - self.first).days for d in month_starts(self.first, self.last)}
         for day in range(self.days):
             self.today = day

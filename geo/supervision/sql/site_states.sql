@@ -7,8 +7,8 @@
 -- (the monthly report of an earlier month, docs/risk-model.md "Supervision"): inspections, hidden dangers and
 -- enforcement actions dated after it do not count, a hidden danger has the status it had that day (its current
 -- one if set by then, else the last of its dated changes: found → open, rectified, verified, reopened), a
--- rectification or verification after that day is not yet made, and a lifting after that day not yet done.
--- (The sites' levels are their current ones.)
+-- rectification or verification after that day is not yet made, and a lifting after that day not yet done; a
+-- register's last inspection after that day is not yet known either.  (The sites' levels are their current ones.)
 --
 -- Filters (NULL: no filter): %(area)s an admin code (sites whose point lies in that area), %(kinds)s the kinds,
 -- %(levels)s the levels, %(keys)s 'kind.id' of the sites wanted; %(with_records)s keeps only the sites with a
@@ -16,11 +16,13 @@
 -- (site_kind, site_id) indexes, so the cost follows the sites asked about, not the size of the record tables.
 WITH area_geom AS (SELECT geom FROM area WHERE admin_code = %(area)s),
 sites AS (
-    SELECT 'enterprise' AS kind, f.id, f.source_id, f.name, f.geom AS point, f.last_inspection AS register_last,
+    SELECT 'enterprise' AS kind, f.id, f.source_id, f.name, f.geom AS point,
+           CASE WHEN f.last_inspection <= %(as_of)s THEN f.last_inspection END AS register_last,
            f.major_hidden_danger AS register_major, f.open_hidden_dangers AS register_open
     FROM enterprise f WHERE 'enterprise' = ANY(%(kinds)s)
     UNION ALL
-    SELECT 'tailings_pond', f.id, f.source_id, f.name, ST_PointOnSurface(f.geom), f.last_inspection,
+    SELECT 'tailings_pond', f.id, f.source_id, f.name, ST_PointOnSurface(f.geom),
+           CASE WHEN f.last_inspection <= %(as_of)s THEN f.last_inspection END,
            f.major_hidden_danger, NULL::integer
     FROM tailings_pond f WHERE 'tailings_pond' = ANY(%(kinds)s)
     UNION ALL
@@ -28,7 +30,8 @@ sites AS (
            NULL::integer
     FROM pipeline f WHERE 'pipeline' = ANY(%(kinds)s)
     UNION ALL
-    SELECT 'venue', f.id, f.source_id, f.name, ST_PointOnSurface(f.geom), f.last_fire_inspection, NULL::boolean,
+    SELECT 'venue', f.id, f.source_id, f.name, ST_PointOnSurface(f.geom),
+           CASE WHEN f.last_fire_inspection <= %(as_of)s THEN f.last_fire_inspection END, NULL::boolean,
            NULL::integer
     FROM venue f WHERE 'venue' = ANY(%(kinds)s)
 ),

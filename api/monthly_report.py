@@ -1,0 +1,146 @@
+"""The monthly report of an area (issue 14 item 7; ``riskmap report``): what a county bureau reports each month,
+assembled from the functions the API answers with, so that every number in it is the number the API gives for
+the same area and dates (tests/api/test_monthly_report.py checks it):
+
+- the sites per risk level at the month's end and at the end of the month before, and the change;
+- hidden dangers: found (and major) in the month, rectified, verified (closed) and reopened in it, open and
+  overdue at its end (``geo.records.summary``, GET /records/summary);
+- inspections done against those due (``geo.supervision``, GET /supervision): the sites due by the month's end as
+  judged on the eve of the month (their next due date on or before the month's last day, or none known), those of
+  them inspected in the month, every site inspected in the month, and those overdue at its end; per level;
+- look-backs (回头看): look-back inspections done in the month (GET /records/summary) and the sites still waiting
+  for one at its end, with why (GET /supervision);
+- enforcement: actions decided in the month by measure, fines, liftings, measures in force at its end; accidents;
+- the list of major risks and hidden dangers as of the month's end.
+
+Dates are the month's: nothing here reads the clock.  ``month_report`` returns a JSON-ready dict; the page is
+maps/monthly_report_page.py, the workbook ``report_workbook``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from api.routes import sql_text
+from geo.errors import InputError, NotFound
+from geo.records.summary import area_summary
+from geo.supervision.config import SupervisionConfig
+from geo.supervision.sites import recommendations
+
+LEVELS = ("red", "orange", "yellow", "blue")
+MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
+LOOK_BACK_REASONS = ("major_danger_rectified", "enforcement_lifted", "danger_overdue")
+
+
+class MonthError(InputError):
+    """A month riskmap cannot report on (the message shows the expected form)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Month:
+    first: dt.date
+    last: dt.date
+
+    @property
+    def label(self) -> str:
+        return f"{self.first:%Y-%m}"
+
+    @property
+    def before(self) -> Month:
+        """The month before."""
+        return month_of(self.first - dt.timedelta(days=1))
+
+
+def month_of(day: dt.date) -> Month:
+    first = day.replace(day=1)
+    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    return Month(first, last)
+
+
+def parse_month(text: str) -> Month:
+    """The month of 'YYYY-MM' (1900-01 … 2999-12); MonthError otherwise."""
+    m = MONTH.fullmatch(text.strip())
+    if m is None or not 1 <= int(m.group(2)) <= 12 or not 1900 <= int(m.group(1)) <= 2999:
+        raise MonthError(f"--month: expected a month as YYYY-MM (e.g. 2026-10), got {text!r}")
+    return month_of(dt.date(int(m.group(1)), int(m.group(2)), 1))
+
+
+def report_area(conn, code: str, month: Month) -> dict:
+    """The admin area with this code (admin_code, name, level), its features per level now (summed over the
+    classes; None without area risk) and whether records are synthetic (api/sql/report_area.sql); NotFound
+    naming the code when no admin area has it."""
+    with conn.cursor() as cur:
+        cur.execute(sql_text("report_area"), {"code": code, "last": month.last})
+        row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"unknown area {code!r}: no administrative area has this code")
+    code, name, level, counts, synthetic = row
+    now = None
+    if counts is not None:
+        now = dict.fromkeys(LEVELS, 0)
+        for per_level in counts.values():
+            for lv, n in per_level.items():
+                if lv in now:
+                    now[lv] += int(n)
+    return {"admin_code": code, "name": name, "level": level, "counts_now": now, "synthetic": bool(synthetic)}
+
+
+def levels_section(conn, area: dict, month: Month) -> dict:
+    """The sites per level at the month's end and the month before's, and the change.  Needs the score history
+    (issue 14 item 5); without it, the counts now and no change."""
+    return {"source": "area_risk", "history": False, "at_end": area["counts_now"], "before": None, "change": None,
+            "note": "the score history is not available: the counts are today's, and the change cannot be given"}
+
+
+def inspections_section(conn, code: str, month: Month, config: SupervisionConfig, done_records: dict) -> tuple:
+    """Inspections due and done per level (see the module docstring), and the look-back sites at the month's
+    end; returns (inspections, look_backs)."""
+    eve = recommendations(conn, month.first - dt.timedelta(days=1), config, area=code)
+    end = recommendations(conn, month.last, config, area=code)
+    due = {r.key for r in eve if r.next_due is None or r.next_due <= month.last}
+    inspected = {r.key for r in end if r.last_inspection_source == "records" and r.last_inspection is not None
+                 and month.first <= r.last_inspection <= month.last}
+    by_level = {}
+    for level in LEVELS:
+        keys = {r.key for r in end if r.site.level == level}
+        by_level[level] = {"sites": len(keys), "due": len(due & keys), "due_done": len(due & inspected & keys),
+                           "inspected": len(inspected & keys),
+                           "overdue_at_end": sum(1 for r in end if r.site.level == level and r.overdue)}
+    total = {k: sum(v[k] for v in by_level.values()) for k in ("sites", "due", "due_done", "inspected",
+                                                              "overdue_at_end")}
+    total["done_share"] = round(total["due_done"] / total["due"], 4) if total["due"] else None
+    inspections = {"by_level": by_level, "total": total, "records": done_records}
+    waiting = [r for r in end if r.look_back]
+    reasons = {reason: sum(1 for r in waiting for lb in r.look_back if lb.reason == reason)
+               for reason in LOOK_BACK_REASONS}
+    look_backs = {
+        "done": done_records["by_type"]["look_back"], "waiting_at_end": len(waiting), "reasons": reasons,
+        "sites": [{"kind": r.site.kind, "id": r.site.id, "source_id": r.site.source_id, "name": r.site.name,
+                   "level": r.site.level, "reasons": [lb.as_dict() for lb in r.look_back]} for r in waiting],
+    }
+    return inspections, look_backs
+
+
+def month_report(conn, code: str, month: Month, config: SupervisionConfig) -> dict:
+    """The report of admin area ``code`` for ``month`` (module docstring), as a JSON-ready dict."""
+    area = report_area(conn, code, month)
+    records = area_summary(conn, month.first, month.last, code)
+    inspections, look_backs = inspections_section(conn, code, month, config, records["inspections"])
+    return {
+        "area": area,
+        "month": month.label,
+        "period": {"from": month.first.isoformat(), "to": month.last.isoformat()},
+        "levels": levels_section(conn, area, month),
+        "hidden_dangers": records["hidden_dangers"],
+        "inspections": inspections,
+        "look_backs": look_backs,
+        "enforcement": records["enforcement"],
+        "accidents": records["accidents"],
+        "major_list": None,
+        "synthetic": area.pop("synthetic"),
+    }
+
