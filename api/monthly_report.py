@@ -141,6 +141,59 @@ def month_report(conn, code: str, month: Month, config: SupervisionConfig) -> di
         "enforcement": records["enforcement"],
         "accidents": records["accidents"],
         "major_list": None,
+        "major_list_note": "the lists of issue 14 item 2 are not merged yet",
         "synthetic": area.pop("synthetic"),
     }
 
+
+
+# ----- the workbook --------------------------------------------------------------------------------------------
+
+def summary_rows(report: dict) -> list[list]:
+    """The report's numbers as (section, item, value) rows: every count of the page, by its key."""
+    rows: list[list] = [["area", "admin_code", report["area"]["admin_code"]], ["area", "name", report["area"]["name"]],
+                        ["period", "month", report["month"]], ["period", "from", report["period"]["from"]],
+                        ["period", "to", report["period"]["to"]]]
+    levels = report["levels"]
+    for when in ("at_end", "before", "change"):
+        for level, n in (levels[when] or {}).items():
+            rows.append(["levels", f"{when}.{level}", n])
+    for section in ("hidden_dangers", "enforcement", "accidents"):
+        for key, value in report[section].items():
+            if isinstance(value, dict):
+                rows += [[section, f"{key}.{k}", v] for k, v in value.items()]
+            else:
+                rows.append([section, key, value])
+    ins = report["inspections"]
+    rows += [["inspections", f"due.{k}", v] for k, v in ins["total"].items()]
+    for key, value in ins["records"].items():
+        if isinstance(value, dict):
+            rows += [["inspections", f"records.{key}.{k}", v] for k, v in value.items()]
+        else:
+            rows.append(["inspections", f"records.{key}", value])
+    lb = report["look_backs"]
+    rows += [["look_backs", "done", lb["done"]], ["look_backs", "waiting_at_end", lb["waiting_at_end"]]]
+    rows += [["look_backs", f"reasons.{k}", v] for k, v in lb["reasons"].items()]
+    return rows
+
+
+def report_workbook(report: dict, major_list: tuple[tuple[str, ...], list[list]] | None = None) -> bytes:
+    """The report as an XLSX workbook through the one formula-safe writer: the numbers (summary), inspections
+    per level, every look-back site with each reason, and the list of major risks and hidden dangers
+    (``major_list``: its columns and rows, maps/major_risks_page.py list_table) when given."""
+    from api.routes.risk_list import Sheet, xlsx_book
+
+    ins = report["inspections"]["by_level"]
+    sheets = [
+        Sheet("summary", ("section", "item", "value"), summary_rows(report)),
+        Sheet("inspections", ("level", "sites", "due", "due_done", "inspected", "overdue_at_end"),
+              [[level, *(v[c] for c in ("sites", "due", "due_done", "inspected", "overdue_at_end"))]
+               for level, v in ins.items()]),
+        Sheet("look_backs", ("kind", "id", "source_id", "name", "level", "reason", "date", "record",
+                             "record_source_id", "detail"),
+              [[s["kind"], s["id"], s["source_id"], s["name"], s["level"], r["reason"], r["date"], r["record"],
+                r["source_id"], r["detail"]] for s in report["look_backs"]["sites"] for r in s["reasons"]]),
+    ]
+    if major_list is not None:
+        sheets.append(Sheet("major_list", major_list[0], major_list[1]))
+    return xlsx_book(sheets)
