@@ -33,6 +33,8 @@ from api.routes import (
     exposure,
     features,
     health,
+    hidden_dangers,
+    major_risks,
     near,
     pages,
     plans,
@@ -186,6 +188,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(features.router)
     app.include_router(areas.router)
     app.include_router(risk_list.router)
+    # (before the record routes: /hidden-dangers/summary must not be read as /hidden-dangers/{id})
+    app.include_router(hidden_dangers.router)
+    app.include_router(major_risks.router)
     app.include_router(siting.router)
     app.include_router(writes.router)
     app.include_router(record_summary.router)

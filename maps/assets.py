@@ -38,9 +38,10 @@ def basemap_js(base: str = STATIC_URL) -> list[tuple[str, str]]:
 
 
 def risk_layers_js(base: str = STATIC_URL) -> list[tuple[str, str]]:
-    """Marker clusters, riskmap's exposure heat layer and riskmap's own map code."""
+    """Marker clusters, riskmap's exposure heat layer, its hidden-danger layer and riskmap's own map code."""
     return [("markercluster", vendor_url("leaflet.markercluster/leaflet.markercluster.js", base)),
             ("riskmap_heat", f"{base}/heat.js"),
+            ("riskmap_dangers", f"{base}/dangers.js"),
             ("riskmap", f"{base}/riskmap.js")]
 
 

@@ -10,6 +10,7 @@ import folium
 from maps import assets
 from maps.basemaps import Basemap
 from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, detail_map, detail_page
+from maps.timeline import timeline_section
 
 TEXT = {
     "zh": {"score": "得分", "level": "风险等级", "direct_red": "直接判定重大风险", "model": "模型版本",
@@ -60,11 +61,13 @@ HCA_STYLE = ("<style>.riskmap-hca table { border-collapse: collapse; margin-bott
 
 
 def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_url: str = assets.STATIC_URL,
-                 nearby: dict | None = None, hca_lines: list[dict] | None = None) -> str:
+                 nearby: dict | None = None, hca_lines: list[dict] | None = None,
+                 timeline: list[dict] | None = None) -> str:
     """The HTML page of one explained feature (the GeoJSON Feature of GET /features/{kind}/{id}), with the risks
     around it (``nearby``: a /risks/near document) on its map.  A pipeline's page also has its high-consequence
     areas: the summary over all its segments, and their lines (``hca_lines``: GeoJSON Features with their seq)
-    drawn on the map."""
+    drawn on the map.  ``timeline``: the site's records, newest first (geo/lists/timeline.py), shown below the
+    register's inspection dates."""
     t = TEXT[language]
     p = feature["properties"]
     level = p.get("level")
@@ -134,6 +137,7 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
   <table class="riskmap-factor-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>
   <h2>{html.escape(t["history"])}</h2>
   <p class="riskmap-history">{history}</p>
+  {timeline_section(timeline, language) if timeline is not None else ""}
 </div>"""
     return detail_page(m, body, f"{p['name']} · riskmap", language, static_url)
 

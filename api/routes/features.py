@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from typing import Annotated, Any, Literal
@@ -17,6 +18,7 @@ from api.errors import field_error
 from api.routes import RISK_KINDS, Factor, GeoJSONResponse, Level, geojson, geojson_page, sql_for_table, sql_text
 from api.routes.near import near_document
 from geo.errors import NotFound
+from geo.lists.timeline import site_timeline
 from geo.risk.framework import LEVELS
 from maps.basemaps import basemap
 from maps.feature_page import feature_page
@@ -194,9 +196,13 @@ def feature_detail(
         description="geojson, or html for the feature's page (the map around it and the factor table); by "
                     "default html for a browser (Accept: text/html), else geojson.")] = None,
     lang: Annotated[Literal["zh", "en"], Query(description="The page's language (html only).")] = "zh",
+    as_of: Annotated[dt.date | None, Query(description="The date the page judges its hidden dangers overdue on "
+                                                       "(html only; default: today).")] = None,
 ):
     """The feature, its attributes, score, level, direct-red reason and every factor of its score (value,
-    points, whether assumed, and the factor's title, source and unit), plus the rule details."""
+    points, whether assumed, and the factor's title, source and unit), plus the rule details.  Its page also
+    shows the site's records on a timeline: inspections, hidden dangers with their status history, enforcement
+    actions and accidents, newest first."""
     params = {"kind": kind, "id": id, "factor_kind": "pipeline_segment" if kind == "pipeline" else kind}
     with conn.cursor() as cur:
         cur.execute(sql_for_table("feature_detail", kind), params)
@@ -210,8 +216,9 @@ def feature_detail(
         nearby = json.loads(near_document(conn, request.app.state.model, centre.x, centre.y, NEARBY_M, list(RISK_KINDS),
                                           None, NEARBY_LIMIT))
         hca_lines = pipeline_hca_lines(conn, feature) if kind == "pipeline" else None
+        timeline = site_timeline(conn, kind, id, as_of or dt.date.today())
         page = feature_page(feature, basemap(settings.basemap, settings.basemap_key), lang, nearby=nearby,
-                            hca_lines=hca_lines)
+                            hca_lines=hca_lines, timeline=timeline)
         return HTMLResponse(page)
     return geojson(row[0])
 

@@ -11,6 +11,8 @@
  *     their type's glyph, tailings ponds with their downstream sector, pipelines by segment
  *     (GET /pipeline-segments), each stretch in its own level's colour (further out, from the H3 zooms, whole
  *     pipelines in their worst segment's colour);
+ *   - the open and overdue hidden dangers (GET /hidden-dangers, maps/static/dangers.js), one marker a site, off by
+ *     default: the layer switcher shows them, and they load for the view while they are on;
  *   - clicking anywhere on the map (the zoning and the outlines do not take clicks), or the coordinate box, asks
  *     GET /risks/near within the radius chosen in the side panel, lists the answer there with the counts of the
  *     zoning area under the point, and marks the point and the search circle on the map.
@@ -121,6 +123,13 @@
       self.showLegends();
       if (e.layer === self.heat && e.type === "layeradd") self.loadHeat();
     });
+    // the hidden dangers: off by default (in the layer switcher); shown, they load for the view and their legend
+    this.dangers = riskmapDangers.layer(this);
+    map.on("layeradd layerremove", function (e) {
+      if (e.layer !== self.dangers.group) return;
+      self.showLegends();
+      if (e.type === "layeradd") self.refresh();
+    });
     this.kinds = {};
     this.sectors = L.featureGroup().addTo(map);  // the ponds' downstream sectors, shown with the ponds
     map.on("overlayremove", function (e) { if (e.layer === self.kinds.tailings_pond) map.removeLayer(self.sectors); });
@@ -183,7 +192,8 @@
         '"></i>' + esc(lv[self.lang]) + "</div>";
     });
     this.legendDiv.innerHTML = '<div class="riskmap-legend-zoning"><b>' + esc(this.t("legend")) + "</b>" +
-      rows.join("") + '</div><div class="riskmap-legend-heat"></div>';
+      rows.join("") + '</div><div class="riskmap-legend-heat"></div><div class="riskmap-legend-dangers">' +
+      this.dangers.legend() + "</div>";
     this.heatLegend();
     this.showLegends();
     this.modeDiv.innerHTML = ["zoning", "heat"].map(function (mode) {
@@ -196,7 +206,7 @@
     this.showMode();
     if (this.bannerDiv) this.bannerDiv.textContent = this.t("synthetic");
     // the layer switcher: remove and add again with the labels of this language
-    [this.zoning, this.outlines, this.heat].concat(Object.values(this.kinds)).forEach(function (l) {
+    [this.zoning, this.outlines, this.heat, this.dangers.group].concat(Object.values(this.kinds)).forEach(function (l) {
       self.switcher.removeLayer(l);
     });
     if (this.plan) this.switcher.removeLayer(this.plan);
@@ -204,6 +214,7 @@
     this.switcher.addOverlay(this.outlines, this.t("boundaries"));
     this.switcher.addOverlay(this.heat, this.t("heat"));
     this.cfg.kinds.forEach(function (k) { self.switcher.addOverlay(self.kinds[k.name], k[self.lang]); });
+    this.switcher.addOverlay(this.dangers.group, riskmapDangers.label(this.lang));
     if (this.plan) this.switcher.addOverlay(this.plan, this.t("plan") + " " + this.cfg.plan);
     var lastLon = this.lastNear ? this.lastNear[0].toFixed(5) : "";
     var lastLat = this.lastNear ? this.lastNear[1].toFixed(5) : "";
@@ -263,6 +274,7 @@
     var zoning = this.map.hasLayer(this.zoning), heat = this.map.hasLayer(this.heat);
     this.legendDiv.querySelector(".riskmap-legend-zoning").style.display = zoning ? "" : "none";
     this.legendDiv.querySelector(".riskmap-legend-heat").style.display = heat ? "" : "none";
+    this.legendDiv.querySelector(".riskmap-legend-dangers").style.display = this.map.hasLayer(this.dangers.group) ? "" : "none";
     this.legendDiv.classList.toggle("riskmap-legend-both", zoning && heat);
     this.showMode();
     // over the heatmap, pipelines are thin grey lines: the network as context, not level colours to be read as heat
@@ -452,6 +464,7 @@
         self.heat.setData(ex.points, ex.grid_deg, ex.cell_m);
       }), "exposure");
     }
+    if (this.map.hasLayer(this.dangers.group)) track(this.dangers.load(bbox, generation), "hidden dangers");
     var close = this.map.getZoom() >= this.cfg.feature_min_zoom;
     var middle = !close && this.map.getZoom() > this.cfg.county_max_zoom;
     this.cfg.kinds.forEach(function (k) {

@@ -26,7 +26,7 @@ def test_page_loads_offline_with_no_console_errors(page, server):
     assert page.evaluate("typeof riskmapHeat.layer === 'function' && typeof L.markerClusterGroup === 'function'")
     overlays = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     assert [o.strip() for o in overlays] == ["四色分区", "行政边界", "暴露热力图", "企业", "尾矿库", "管道",
-                                                "人员密集场所"]
+                                                "人员密集场所", "隐患（未整改 / 逾期）"]
     assert page.evaluate("riskmap.current.zoning.getLayers().length") > 0
     # the zoning is shown, the heatmap one click away (and not loaded until it is shown)
     assert page.evaluate("riskmap.current.map.hasLayer(riskmap.current.zoning)")

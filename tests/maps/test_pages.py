@@ -41,7 +41,7 @@ def test_main_map_html_names_only_local_assets():
     assert [s for s in sources if s != "data:,"] == [
         "/static/maps/vendor/leaflet/leaflet.js", "/static/maps/vendor/leaflet/leaflet.css",
         "/static/maps/vendor/leaflet.markercluster/leaflet.markercluster.js",
-        "/static/maps/heat.js", "/static/maps/riskmap.js",
+        "/static/maps/heat.js", "/static/maps/dangers.js", "/static/maps/riskmap.js",
         "/static/maps/vendor/leaflet.markercluster/MarkerCluster.css",
         "/static/maps/vendor/leaflet.markercluster/MarkerCluster.Default.css", "/static/maps/riskmap.css"]
     assert '"language": "en"' in html and '"synthetic": true' in html and '"h3_resolutions": [6, 8]' in html

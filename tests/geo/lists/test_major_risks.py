@@ -1,0 +1,141 @@
+"""The list of major risks and hidden dangers (geo/lists/major_risks.py) on the small campaign of
+tests/geo/lists/campaign.py: which rows, in which order, and why; who is responsible and who supervises."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo.errors import NotFound
+from geo.lists.hidden_dangers import FilterError
+from geo.lists.major_risks import major_risk_list, responsible_unit, supervising_department, why_site
+from tests.geo.lists.campaign import build, d
+
+E1_WHY = ("重大事故隐患未整改 (open major hidden danger, domain.md §2) ; Major hazard: 4 (30 pts) ; "
+          "People within 500 m: 1200 (20.5 pts) ; Time since inspection: 400 (10 pts)")
+
+
+@pytest.fixture
+def campaign(db):
+    return build(db)
+
+
+def rows(lst) -> list[tuple]:
+    """(entry, site source id, danger source id or None) of each row, in order."""
+    return [(it["entry"], it["site"]["source_id"], (it["hidden_danger"] or {}).get("source_id"))
+            for it in lst.items]
+
+
+def test_every_red_or_orange_site_and_every_open_major_danger_once(db, campaign):
+    """Everywhere on 06-12: the red sites (E1, E4, V1: same score, by kind and id), the orange ones (E2, P1),
+    then the open or reopened major dangers, overdue first (D4, D1) then by deadline (D7); not the yellow or blue
+    sites, not the general dangers, not D3 (a major danger rectified)."""
+    lst = major_risk_list(db, d(6, 12))
+    assert rows(lst) == [("major_risk", "E1", None), ("major_risk", "E4", None), ("major_risk", "V1", None),
+                         ("major_risk", "E2", None), ("major_risk", "P1", None),
+                         ("major_hidden_danger", "T1", "D4"), ("major_hidden_danger", "E1", "D1"),
+                         ("major_hidden_danger", "E4", "D7")]
+    assert [it["rank"] for it in lst.items] == list(range(1, 9))
+    assert lst.counts == {"major_risk": 5, "major_hidden_danger": 3, "red": 3, "orange": 2, "overdue": 2}
+
+
+def test_a_site_row_says_why_who_and_who_supervises(db, campaign):
+    """E1's row: its direct-red rule and top three factors with their points as the reason, its county, the
+    responsible unit (the enterprise itself) and person, the supervising department and the control measures
+    from its register, no deadline."""
+    e1 = major_risk_list(db, d(6, 12)).items[0]
+    assert e1["why"] == E1_WHY
+    assert [r["factor"] for r in e1["reasons"]] == ["hazard", "people", "age"]
+    assert e1["site"]["level"] == "red" and e1["county"] == {"admin_code": "130202", "name": "路南区"}
+    assert (e1["responsible_unit"], e1["responsible_person"]) == ("冀东化工", "李明")
+    assert (e1["supervising_department"], e1["supervising_department_source"]) == ("唐山市应急管理局危化科", "site")
+    assert (e1["deadline"], e1["measures"]) == (None, "重大危险源包保责任制")
+
+
+def test_a_danger_row_has_its_deadline_and_measures(db, campaign):
+    """D4's row: the danger's description as the reason, its own responsible unit and person, deadline and
+    measures, overdue by 103 days on 06-12; supervised by its county's bureau (the pond's register names none)."""
+    d4 = next(it for it in major_risk_list(db, d(6, 12)).items if (it["hidden_danger"] or {}).get("source_id") == "D4")
+    assert d4["why"] == "hidden danger D4"
+    assert d4["hidden_danger"]["status"] == "reopened" and d4["hidden_danger"]["overdue"] is True
+    assert d4["hidden_danger"]["days_overdue"] == 103
+    assert (d4["responsible_unit"], d4["responsible_person"]) == ("古冶矿业公司", "赵强")
+    assert (d4["deadline"], d4["measures"]) == (d(3, 1), "加高子坝")
+    assert (d4["supervising_department"], d4["supervising_department_source"]) == ("古冶区应急管理局",
+                                                                                   "county_bureau")
+
+
+def test_a_danger_without_its_own_responsible_takes_the_sites(db, campaign):
+    """D1 names no responsible unit or person: the row takes E1's (the enterprise itself, and 李明 from its
+    register), and E1's supervising department."""
+    d1 = next(it for it in major_risk_list(db, d(6, 12)).items if (it["hidden_danger"] or {}).get("source_id") == "D1")
+    assert d1["why"] == "hidden danger D1 (储存)"
+    assert (d1["responsible_unit"], d1["responsible_person"]) == ("冀东化工", "李明")
+    assert d1["supervising_department"] == "唐山市应急管理局危化科"
+    assert d1["measures"] == "停用储罐，更换安全阀"
+
+
+def test_outside_every_county_no_supervising_department_is_guessed(db, campaign):
+    """E4 lies in no county and its register names no department: its rows leave the department empty."""
+    e4 = [it for it in major_risk_list(db, d(6, 12)).items if it["site"]["source_id"] == "E4"]
+    assert len(e4) == 2
+    assert all(it["supervising_department"] is None and it["supervising_department_source"] is None for it in e4)
+    assert all(it["county"] is None for it in e4)
+
+
+def test_a_pipeline_is_answered_for_by_its_operator(db, campaign):
+    """P1's responsible unit is its operator."""
+    p1 = next(it for it in major_risk_list(db, d(6, 12)).items if it["site"]["source_id"] == "P1")
+    assert p1["responsible_unit"] == "中石油唐山输气分公司"
+
+
+def test_area_and_kinds(db, campaign):
+    """An admin code keeps the sites and dangers whose site lies in that area; kinds keep those sites."""
+    lst = major_risk_list(db, d(6, 12), "130202")
+    assert rows(lst) == [("major_risk", "E1", None), ("major_risk", "V1", None), ("major_risk", "P1", None),
+                         ("major_hidden_danger", "E1", "D1")]
+    assert lst.area == {"admin_code": "130202", "name": "路南区", "level": "county"}
+    assert rows(major_risk_list(db, d(6, 12), "130203")) == [("major_risk", "E2", None)]
+    assert rows(major_risk_list(db, d(6, 12), "130204")) == [("major_hidden_danger", "T1", "D4")]
+    assert rows(major_risk_list(db, d(6, 12), kinds=("venue", "tailings_pond"))) == [
+        ("major_risk", "V1", None), ("major_hidden_danger", "T1", "D4")]
+    with pytest.raises(NotFound):
+        major_risk_list(db, d(6, 12), "999999")
+    with pytest.raises(FilterError):
+        major_risk_list(db, d(6, 12), kinds=("settlement",))
+
+
+def test_a_verified_danger_leaves_the_list(db, campaign):
+    """Once D4 is rectified it is no longer listed; reopened, it is listed again."""
+    with db.cursor() as cur:
+        cur.execute("UPDATE hidden_danger SET status = 'rectified', rectified_on = '2026-06-01', "
+                    "status_changed_on = '2026-06-01' WHERE source_id = 'D4'")
+    assert "D4" not in [(it["hidden_danger"] or {}).get("source_id") for it in major_risk_list(db, d(6, 12)).items]
+    with db.cursor() as cur:
+        cur.execute("UPDATE hidden_danger SET status = 'reopened', reopened_on = '2026-06-10', "
+                    "status_changed_on = '2026-06-10' WHERE source_id = 'D4'")
+    assert "D4" in [(it["hidden_danger"] or {}).get("source_id") for it in major_risk_list(db, d(6, 12)).items]
+
+
+@pytest.mark.parametrize(("props", "county", "expected"), [
+    ({"监管部门": "市应急局"}, "路南区", ("市应急局", "site")),
+    ({"supervising_department": "City bureau"}, None, ("City bureau", "site")),
+    ({"监管部门": "  "}, "路南区", ("路南区应急管理局", "county_bureau")),
+    ({}, "路南区", ("路南区应急管理局", "county_bureau")),
+    (None, None, (None, None)),
+])
+def test_supervising_department_rule(props, county, expected):
+    """The site's own department when its register names one (not blank), else its county's bureau, else none."""
+    assert supervising_department(props, county) == expected
+
+
+def test_responsible_unit_rule():
+    """Register first, then a pipeline's operator, then an enterprise itself; nothing for others."""
+    assert responsible_unit("venue", "商场", {"责任单位": "物业公司"}, None) == "物业公司"
+    assert responsible_unit("pipeline", "管道", {}, "管道公司") == "管道公司"
+    assert responsible_unit("enterprise", "化工厂", {}, None) == "化工厂"
+    assert responsible_unit("tailings_pond", "尾矿库", {}, None) is None
+
+
+def test_why_site_without_direct_red():
+    """The top factors alone, with their values and points."""
+    assert why_site(None, [{"factor": "f", "title": None, "value": True, "points": 2.5}]) == "f: yes (2.5 pts)"
