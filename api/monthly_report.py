@@ -11,9 +11,12 @@ the same area and dates (tests/api/test_monthly_report.py checks it):
 - look-backs (回头看): look-back inspections done in the month (GET /records/summary) and the sites still waiting
   for one at its end, with why (GET /supervision);
 - enforcement: actions decided in the month by measure, fines, liftings, measures in force at its end; accidents;
-- the list of major risks and hidden dangers as of the month's end.
+- the list of major risks and hidden dangers as of the month's end (``geo.lists.major_risk_list``, GET
+  /major-risks?as_of=: the red and orange sites and the major hidden dangers open or reopened, overdue judged on
+  the month's last day).
 
-Dates are the month's: nothing here reads the clock.  ``month_report`` returns a JSON-ready dict; the page is
+Dates are the month's: nothing here reads the clock.  ``month_report`` returns a dict, JSON-ready but for its
+``major_list`` (a geo.lists MajorRiskList, as GET /major-risks builds it); the page is
 maps/monthly_report_page.py, the workbook ``report_workbook``.
 """
 
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 
 from api.routes import sql_text
 from geo.errors import InputError, NotFound
+from geo.lists.major_risks import major_risk_list
 from geo.records.summary import area_summary
 from geo.supervision.config import SupervisionConfig
 from geo.supervision.sites import recommendations
@@ -140,8 +144,7 @@ def month_report(conn, code: str, month: Month, config: SupervisionConfig) -> di
         "look_backs": look_backs,
         "enforcement": records["enforcement"],
         "accidents": records["accidents"],
-        "major_list": None,
-        "major_list_note": "the lists of issue 14 item 2 are not merged yet",
+        "major_list": major_risk_list(conn, month.last, code),
         "synthetic": area.pop("synthetic"),
     }
 
@@ -173,15 +176,17 @@ def summary_rows(report: dict) -> list[list]:
             rows.append(["inspections", f"records.{key}", value])
     lb = report["look_backs"]
     rows += [["look_backs", "done", lb["done"]], ["look_backs", "waiting_at_end", lb["waiting_at_end"]]]
+    rows += [["major_list", k, v] for k, v in report["major_list"].counts.items()]
     rows += [["look_backs", f"reasons.{k}", v] for k, v in lb["reasons"].items()]
     return rows
 
 
-def report_workbook(report: dict, major_list: tuple[tuple[str, ...], list[list]] | None = None) -> bytes:
+def report_workbook(report: dict, language: str = "zh") -> bytes:
     """The report as an XLSX workbook through the one formula-safe writer: the numbers (summary), inspections
-    per level, every look-back site with each reason, and the list of major risks and hidden dangers
-    (``major_list``: its columns and rows, maps/major_risks_page.py list_table) when given."""
+    per level, every look-back site with each reason, and the list of major risks and hidden dangers (the
+    columns of its own spreadsheet, in ``language``: maps/major_risks_page.py list_table)."""
     from api.routes.risk_list import Sheet, xlsx_book
+    from maps.major_risks_page import list_table
 
     ins = report["inspections"]["by_level"]
     sheets = [
@@ -194,6 +199,6 @@ def report_workbook(report: dict, major_list: tuple[tuple[str, ...], list[list]]
               [[s["kind"], s["id"], s["source_id"], s["name"], s["level"], r["reason"], r["date"], r["record"],
                 r["source_id"], r["detail"]] for s in report["look_backs"]["sites"] for r in s["reasons"]]),
     ]
-    if major_list is not None:
-        sheets.append(Sheet("major_list", major_list[0], major_list[1]))
+    columns, rows = list_table(report["major_list"], language)
+    sheets.append(Sheet("major_list", columns, rows, {columns[11]: "yyyy-mm-dd"}))  # the deadline
     return xlsx_book(sheets)

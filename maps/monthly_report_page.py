@@ -9,6 +9,8 @@ import html
 from typing import Any
 
 from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS
+from maps.major_risks_page import TEXT as MAJOR_TEXT
+from maps.major_risks_page import list_table
 
 LEVELS = ("red", "orange", "yellow", "blue")
 TEXT = {
@@ -41,7 +43,7 @@ TEXT = {
         "serious_injuries": "重伤人数",
         "classes": {"general": "一般", "relatively_serious": "较大", "serious": "重大",
                     "especially_serious": "特别重大"},
-        "major_list": "七、重大风险和隐患清单（月末）", "major_list_missing": "清单暂不可用：{}",
+        "major_list": "七、重大风险和隐患清单（月末）",
         "item": "项目", "count": "数量", "none": "无",
     },
     "en": {
@@ -83,7 +85,6 @@ TEXT = {
         "classes": {"general": "general", "relatively_serious": "relatively serious", "serious": "serious",
                     "especially_serious": "especially serious"},
         "major_list": "7. List of major risks and hidden dangers (month's end)",
-        "major_list_missing": "The list is not available: {}",
         "item": "Item", "count": "Count", "none": "none",
     },
 }
@@ -92,7 +93,7 @@ WAITING_SHOWN = 30  # look-back sites listed on the page (the workbook has them 
 
 STYLE = """
 body {font: 13px/1.45 "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; margin: 1.5em;
-      color: #222; max-width: 72em;}
+      color: #222;}
 h1 {font-size: 1.45em; margin: 0 0 0.2em;} h2 {font-size: 1.1em; margin: 1.2em 0 0.4em; break-after: avoid;}
 .sub {color: #555; margin: 0 0 0.6em;}
 table {border-collapse: collapse; margin: 0 0 0.4em;} .wide {width: 100%;}
@@ -103,6 +104,8 @@ i.level {display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.3em
          vertical-align: -0.05em;}
 .up {color: #b00000;} .down {color: #1a7f37;} .note {color: #555; font-size: 0.9em;}
 .synthetic {background: #fff3cd; color: #7a4d00; font-weight: bold; padding: 0.2em 0.5em; display: inline-block;}
+table.major td {font-size: 0.92em;} table.major td:nth-child(8) {min-width: 18em;}
+table.major td:nth-child(4) {word-break: break-all;}
 .cols {display: flex; gap: 1.5em; flex-wrap: wrap; align-items: flex-start;}
 i.level, th, .synthetic {print-color-adjust: exact; -webkit-print-color-adjust: exact;}
 @page {size: A4 landscape; margin: 10mm;}
@@ -209,10 +212,26 @@ def _look_backs(report: dict, t: dict, idx: int) -> str:
     return _rows(pairs, t, "look_backs") + table
 
 
-def monthly_report_page(report: dict, language: str = "zh", major_list_html: str | None = None,
-                        generated_at: dt.datetime | None = None) -> str:
-    """The report as one printable HTML page in ``language`` (zh or en).  ``major_list_html``: the list of major
-    risks and hidden dangers as an HTML table (maps/major_risks_page.py), placed last."""
+def _major_list(report: dict, t: dict, language: str) -> str:
+    """The list of major risks and hidden dangers: its counts line and its table, with the columns and labels of
+    its own page and spreadsheets (maps/major_risks_page.py)."""
+    lst = report["major_list"]
+    columns, rows = list_table(lst, language)
+    if not rows:
+        return f'<p>{html.escape(MAJOR_TEXT[language]["none"])}</p>'
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        f'<tr data-entry="{it["entry"]}">' + "".join(
+            f'<td class="num">{_n(v)}</td>' if isinstance(v, (int, float)) and not isinstance(v, bool)
+            else f"<td>{html.escape(v.isoformat() if isinstance(v, dt.date) else str(v or ''))}</td>" for v in row)
+        + "</tr>" for it, row in zip(lst.items, rows, strict=True))
+    counts = html.escape(MAJOR_TEXT[language]["counts"].format(**lst.counts))
+    return (f'<p data-section="major_list_counts">{counts}</p><table class="wide major" data-section="major_list">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def monthly_report_page(report: dict, language: str = "zh", generated_at: dt.datetime | None = None) -> str:
+    """The report as one printable HTML page in ``language`` (zh or en)."""
     if language not in TEXT:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
     t, e, idx = TEXT[language], html.escape, 0 if language == "zh" else 1
@@ -231,8 +250,7 @@ def monthly_report_page(report: dict, language: str = "zh", major_list_html: str
                        *((label, acc["by_class"][c], True) for c, label in t["classes"].items()),
                        ("deaths", acc["deaths"], False), ("serious_injuries", acc["serious_injuries"], False)],
                       t, "accidents")
-    major = major_list_html or (f'<p class="note">{e(t["major_list_missing"].format(report["major_list_note"]))}'
-                                f"</p>" if report.get("major_list_note") else f'<p>{e(t["none"])}</p>')
+    major = _major_list(report, t, language)
     made = (generated_at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     title = f'{t["title"]} · {area["name"]} ({area["admin_code"]}) · {report["month"]}'
     synthetic = f'<p class="synthetic">{e(t["synthetic"])}</p>' if report["synthetic"] else ""

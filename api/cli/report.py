@@ -57,7 +57,7 @@ def report_cmd(
             written.append(path)
         if format in ("xlsx", "both"):
             path = stem.with_suffix(".xlsx")
-            path.write_bytes(report_workbook(report))
+            path.write_bytes(report_workbook(report, lang))
             written.append(path)
         total = report["inspections"]["total"]
         out.print(f"{report['area']['name']} ({area}), {period.label}: {report['hidden_dangers']['found']} hidden "

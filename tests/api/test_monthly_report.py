@@ -74,7 +74,8 @@ def supervision(client, as_of: dt.date) -> list[dict]:
 def test_the_reports_numbers_equal_the_apis(conn, client, label):
     """For each month: hidden dangers, enforcement, accidents and inspection records equal GET /records/summary;
     inspections due, done and overdue per level and the look-back sites equal what GET /supervision says on the
-    eve and on the last day of the month; the level counts equal GET /areas/{id}.  The numbers are not empty."""
+    eve and on the last day of the month; the list of major risks and hidden dangers equals GET /major-risks as
+    of the last day; the level counts equal GET /areas/{id}.  The numbers are not empty."""
     month = parse_month(label)
     report = month_report(conn, AREA, month, load_supervision())
 
@@ -107,6 +108,13 @@ def test_the_reports_numbers_equal_the_apis(conn, client, label):
     assert report["look_backs"]["reasons"] == {r: reasons[r] for r in LOOK_BACK_REASONS}
     assert report["look_backs"]["done"] == body["inspections"]["by_type"]["look_back"]
 
+    major = client.get(f"/major-risks?area={AREA}&as_of={month.last}")
+    assert major.status_code == 200, major.text
+    assert report["major_list"].counts == major.json()["counts"]
+    assert [(i["entry"], i["site"]["kind"], i["site"]["id"]) for i in report["major_list"].items] == [
+        (i["entry"], i["site"]["kind"], i["site"]["id"]) for i in major.json()["items"]]
+    assert major.json()["counts"]["major_risk"] > 0
+
     area = client.get(f"/areas/{AREA}").json()["properties"]
     counts = {lv: sum(per.get(lv, 0) for per in area["counts"].values()) for lv in LEVELS}
     assert report["levels"]["at_end"] == counts
@@ -128,8 +136,9 @@ def run(url: str, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_riskmap_report_writes_the_page_and_the_workbook(history_url, conn, tmp_path):
-    """`riskmap report` writes report-<area>-<month>.html and .xlsx: the page shows the report's numbers and says
-    the data is synthetic; the workbook's summary sheet holds every number of the report."""
+    """`riskmap report` writes report-<area>-<month>.html and .xlsx: the page shows the report's numbers and the
+    list of major risks and hidden dangers, and says the data is synthetic; the workbook's summary sheet holds
+    every number of the report, and its sheets the look-back sites and the list."""
     got = run(history_url, "report", "--area", AREA, "--month", "2026-10", "--out", str(tmp_path))
     assert got.returncode == 0, got.stderr
     page = (tmp_path / f"report-{AREA}-2026-10.html").read_text(encoding="utf-8")
@@ -138,12 +147,15 @@ def test_riskmap_report_writes_the_page_and_the_workbook(history_url, conn, tmp_
     found = report["hidden_dangers"]["found"]
     assert f'<tr data-item="found"><td class="">本月新发现</td><td class="num">{found}</td></tr>' in page
     book = load_workbook(tmp_path / f"report-{AREA}-2026-10.xlsx")
-    assert book.sheetnames == ["summary", "inspections", "look_backs"]
+    assert book.sheetnames == ["summary", "inspections", "look_backs", "major_list"]
     cells = {(r[0], r[1]): r[2] for r in book["summary"].iter_rows(min_row=2, values_only=True)}
     assert cells[("hidden_dangers", "found")] == found
     assert cells[("inspections", "due.due_done")] == report["inspections"]["total"]["due_done"]
     assert cells[("enforcement", "by_measure.fine")] == report["enforcement"]["by_measure"]["fine"]
     assert book["look_backs"].max_row - 1 == sum(len(s["reasons"]) for s in report["look_backs"]["sites"])
+    assert book["major_list"].max_row - 1 == len(report["major_list"].items)
+    assert cells[("major_list", "major_risk")] == report["major_list"].counts["major_risk"]
+    assert page.count('<tr data-entry="major_') == len(report["major_list"].items)
 
 
 def test_riskmap_report_refuses_an_unknown_area_and_a_bad_month(history_url, tmp_path):
