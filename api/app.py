@@ -34,6 +34,8 @@ from api.routes import (
     features,
     health,
     hidden_dangers,
+    history,
+    inspection_form,
     major_risks,
     near,
     pages,
@@ -187,6 +189,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(near.router)
     app.include_router(features.router)
     app.include_router(areas.router)
+    app.include_router(history.router)
     app.include_router(risk_list.router)
     # (before the record routes: /hidden-dangers/summary must not be read as /hidden-dangers/{id})
     app.include_router(hidden_dangers.router)
@@ -201,6 +204,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(allocations.router)
     app.include_router(supervision.router)
     app.include_router(pages.router)
+    app.include_router(inspection_form.router)
     mount_map_assets(app)
     app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
     errors.document(app)
@@ -216,7 +220,8 @@ def _rescore_waiting_changes(pool: Pool, rescorer: Rescorer) -> None:
         return
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT EXISTS (SELECT FROM risk_dirty) OR EXISTS (SELECT FROM risk_removed)")
+            cur.execute("SELECT EXISTS (SELECT FROM risk_dirty) OR EXISTS (SELECT FROM risk_removed) "
+                        "OR EXISTS (SELECT FROM risk_record_changed)")
             waiting = cur.fetchone()[0]
     except psycopg2.Error as e:
         log.warning("could not look for changes waiting to be scored: %s", str(e).strip())

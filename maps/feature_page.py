@@ -7,6 +7,7 @@ import html
 
 import folium
 
+from geo.records.kinds import SITE_KINDS
 from maps import assets
 from maps.basemaps import Basemap
 from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, detail_map, detail_page
@@ -19,7 +20,7 @@ TEXT = {
            "no_history": "登记资料中没有检查记录", "last_inspection": "最近一次安全检查",
            "last_fire_inspection": "最近一次消防检查",
            "unscored": "未评分", "synthetic": "演示数据（合成），非真实企业",
-           "back": "返回地图", "yes": "是",
+           "back": "返回地图", "yes": "是", "inspect": "现场检查（记录检查与隐患）",
            "worst_factors": "评分因素（最不利管段 {seq}：管线的得分与等级取该段）",
            "hca": "高后果区（GB 32167）", "hca_grade": "最高等级", "hca_count": "高后果区管段",
            "hca_none": "无高后果区管段",
@@ -33,6 +34,7 @@ TEXT = {
            "last_inspection": "Last safety inspection", "last_fire_inspection": "Last fire inspection",
            "unscored": "Not scored",
            "synthetic": "Synthetic demo data, not a real enterprise", "back": "Back to the map", "yes": "yes",
+           "inspect": "Field form (record an inspection and hidden dangers)",
            "worst_factors": "Factors of the score (worst segment {seq}: the pipeline takes its score and level)",
            "hca": "High-consequence areas (GB 32167)", "hca_grade": "Highest grade", "hca_count": "HCA segments",
            "hca_none": "No segment is a high-consequence area", "hca_total": "{n} segments, {km} km (of {all_n} "
@@ -122,12 +124,15 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
     attributes = p.get("attributes") or {}
     dates = [(t[k], attributes[k]) for k in ("last_inspection", "last_fire_inspection") if attributes.get(k)]
     history = "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in dates) or html.escape(t["no_history"])
+    # the inspectors' field form of a site (maps/inspection_form.py)
+    inspect = (f' · <a class="riskmap-inspect-link" href="/inspect/{p["kind"]}/{int(p["id"])}?lang={language}">'
+               f'{html.escape(t["inspect"])}</a>' if p["kind"] in SITE_KINDS else "")
     factors_title = t["worst_factors"].format(seq=details["worst_segment"]) if is_summary else t["factors"]
     if is_summary:
         m.get_root().header.add_child(folium.Element(HCA_STYLE), name="hca_style")
     body = f"""
 <div class="riskmap-detail" data-level="{html.escape(level or '')}" data-nearby="{len(around)}">
-  <p><a href="/?lang={language}">{html.escape(t["back"])}</a></p>
+  <p><a href="/?lang={language}">{html.escape(t["back"])}</a>{inspect}</p>
   <h1><i style="background:{colour}"></i>{html.escape(p["name"])} <small>{html.escape(kind_label)} ·
       {html.escape(str(p.get("source_id") or ""))}</small></h1>
   {synthetic}

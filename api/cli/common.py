@@ -3,6 +3,7 @@ error reporting and the progress bar."""
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -66,3 +67,13 @@ def _progress(description: str, total: int | None = None):
             progress.update(task, completed=done, total=total_now if total_now is not None else total)
 
         yield update
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    """A YYYY-MM-DD date given to ``option``; bad usage (exit 2) naming the option otherwise."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected a date as YYYY-MM-DD, got {value!r}", param_hint=option) from None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.common import _progress, _reported, _settings, app, out
+from api.cli.common import _progress, _reported, _settings, app, out, parse_date
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -18,32 +18,37 @@ def score_cmd(
     full: Annotated[bool, typer.Option("--full", help="Recompute everything, not only what changed.")] = False,
     model: Annotated[Path | None, typer.Option(help="Risk-model file (default: RISKMAP_RISK_MODEL, else the "
                                                     "shipped geo/risk/model.toml).")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Score as of this date, YYYY-MM-DD (default: today): inspection ages are measured to it, "
+                        "records dated later do not count, and the score history records it.")] = None,
 ) -> None:
     """Compute risk scores, levels and factors per feature, area risk and the exposure surface."""
     from api.database import open_database
 
+    day = parse_date(as_of, "--as-of")
     with _reported():
         settings = _settings()
         conn = open_database(settings)
         try:
-            summary = _run_scoring(conn, settings, model, full)
+            summary = _run_scoring(conn, settings, model, full, day)
         finally:
             conn.close()
         _print_score_summary(summary)
 
 
-def _run_scoring(conn, settings: Settings, model_path: Path | None, full: bool):
+def _run_scoring(conn, settings: Settings, model_path: Path | None, full: bool, as_of=None):
     from geo.risk.config import load_model
     from geo.risk.scoring import STEPS, score
 
     model = load_model(model_path or settings.risk_model)
     with _progress("scoring", total=len(STEPS)) as update:
-        return score(conn, model, full=full, progress=lambda name, done, total: update(done, total))
+        return score(conn, model, as_of, full=full, progress=lambda name, done, total: update(done, total))
 
 
 def _print_score_summary(summary) -> None:
     what = "full recompute" if summary.full else "changes only"
     scored = ", ".join(f"{k} {n}" for k, n in summary.scored.items()) or "nothing changed"
-    out.print(f"scored ({what}, {summary.seconds:.1f} s): {scored}; {summary.areas} area rows")
+    out.print(f"scored ({what}, {summary.seconds:.1f} s): {scored}; {summary.areas} area rows; score history "
+              f"+{summary.history} rows ({summary.history_seconds:.2f} s)")
     for kind, levels in summary.levels.items():
         out.print(f"  {kind:17s} " + "  ".join(f"{lv} {n}" for lv, n in levels.items()))

@@ -22,6 +22,7 @@ from geo import store
 router = APIRouter(tags=["service"])
 
 SCORE_RUN_SCHEMA = 11  # the migration that records scoring runs (score_run, risk_removed)
+RECORD_CHANGES_SCHEMA = 14  # the migration that records the sites whose records changed (risk_record_changed)
 
 
 class LastRun(BaseModel):
@@ -42,8 +43,9 @@ class Scores(BaseModel):
     state: Literal["current", "pending", "updating"] = Field(
         description="current: no change waits to be scored; pending: changes wait (a write's background run "
                     "or `riskmap score` takes them); updating: a scoring run is in progress.")
-    pending_changes: int = Field(description="Change records (edited areas, deleted features) not yet taken by a "
-                                             "committed scoring run; a run in progress counts until it commits.")
+    pending_changes: int = Field(description="Change records (edited areas, deleted features, sites whose "
+                                             "inspection records changed) not yet taken by a committed scoring "
+                                             "run; a run in progress counts until it commits.")
     updating_since: dt.datetime | None = Field(
         description="When the transaction of the scoring run in progress began, its wait for the previous run's "
                     "end included (null when none is in progress, or the server does not say).")
@@ -73,6 +75,9 @@ def health(conn: Connection, model: RiskModel) -> Health:
             cur.execute(sql_text("scores_status"))
             (scores_version, pending, updating, since,
              finished_at, full, changes, scored, areas, seconds, run_version) = cur.fetchone()
+            if version >= RECORD_CHANGES_SCHEMA:
+                cur.execute("SELECT count(*) FROM risk_record_changed")
+                pending += cur.fetchone()[0]
         last = None if finished_at is None else LastRun(
             finished_at=finished_at, full=full, changes=changes, scored=scored, areas=areas, seconds=round(seconds, 3),
             model_version=run_version)

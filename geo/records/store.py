@@ -102,6 +102,20 @@ def read(conn, kind: str, record_id: int) -> dict:
     return record
 
 
+_SITE_DANGER_COLUMNS = ("id", "source_id", "description", "category", "grade", "found_on", "deadline", "status",
+                        "status_changed_on", "responsible_unit", "responsible_person", "photos")
+
+
+def site_dangers(conn, site_kind: str, site_id: int) -> list[dict]:
+    """The hidden dangers of a site not yet closed (open, reopened, or rectified and not yet verified), each with
+    its deadline, status, responsible unit and person and number of photos: open ones first, by deadline."""
+    with conn.cursor() as cur:
+        cur.execute(_sql("site_dangers"), {"kind": site_kind, "id": site_id})
+        rows = cur.fetchall()
+    conn.rollback()
+    return [dict(zip(_SITE_DANGER_COLUMNS, row, strict=True)) for row in rows]
+
+
 def history(conn, kind: str, record_id: int) -> list[dict]:
     """Every change of the record, oldest first: operation (insert, update, delete), changed_at, changed_by,
     the row ``before`` and ``after`` (None for an insert's before and a delete's after) and the columns that

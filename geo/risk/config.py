@@ -26,8 +26,8 @@ def load_model(path: str | Path | None = None) -> dict:
         raise ModelConfigError(f"risk model file {p}: no such file") from None
     except tomllib.TOMLDecodeError as e:
         raise ModelConfigError(f"risk model file {p}: not valid TOML: {e}") from None
-    for key in ("version", "levels", "context", "area", "exposure", "enterprise", "tailings_pond", "pipeline",
-                "venue"):
+    for key in ("version", "levels", "context", "area", "exposure", "records", "enterprise", "tailings_pond",
+                "pipeline", "venue"):
         if key not in model:
             raise ModelConfigError(f"risk model file {p}: missing {key!r}")
     return model

@@ -9,9 +9,14 @@ The score is additive points, times a status multiplier, capped to 0-100:
 
 - ``gb18218_hazard``: a major hazard (S >= 1) scores by its level.  Below the line, points grow with R.
 - ``industry``: points per industry sector.
-- ``violations_12m`` and ``open_hidden_dangers``: points per item, capped.
+- ``violations_12m`` and ``open_hidden_dangers``: points per item, capped; ``overdue_hidden_dangers``: points
+  per danger past its rectification deadline, capped.
 - ``inspection_age``: points per year since the last inspection, capped.  No inspection on record means never
   inspected.
+
+Where the site has records (issue 14; domain.md §8), its hidden dangers, violations (enforcement actions of the
+last 12 months), open major danger and last inspection come from them (``geo/risk/records.py``); the register's
+``open_hidden_dangers``, ``violations_12m``, ``major_hidden_danger`` and ``last_inspection`` are the fallback.
 - ``flexible_workers``: points in proportion to the share of dispatched and flexible workers.
 - ``operating_status``: the effect of the status multiplier (suspended, closed, under construction), shown as
   negative points.
@@ -30,15 +35,16 @@ import pandas as pd
 
 from geo.risk.chemicals import inventory_sums
 from geo.risk.framework import Factor, FactorDef, RuleResult
+from geo.risk.records import check_danger_params, danger_factors, last_inspection, open_major_danger, violation_count
 
 GB18218_HAZARD = FactorDef(
     "gb18218_hazard", "GB 18218 major hazard (R = α·Σβq/Q)",
     "GB 18218-2018 identification (S = Σq/Q >= 1) and grading (R, α, β, levels 一-四级); domain.md §1. "
     "Points per level and below the line: [assumption]", "R")
 INDUSTRY = FactorDef("industry", "Industry sector hazard", "[assumption] high-risk sectors first", "")
-VIOLATIONS = FactorDef("violations_12m", "Violations in the last 12 months", "[assumption]", "violations")
-HIDDEN_DANGERS = FactorDef("open_hidden_dangers", "Open (unrectified) hidden dangers",
-                           "[assumption]; 重大事故隐患 are direct red (domain.md §2)", "hidden dangers")
+VIOLATIONS = FactorDef("violations_12m", "Violations in the last 12 months",
+                       "[assumption]; from the records' enforcement actions where the site has records (domain.md §8)",
+                       "violations")
 INSPECTION_AGE = FactorDef("inspection_age", "Time since the last safety inspection",
                            "[assumption]; never inspected scores the maximum", "years")
 FLEXIBLE_WORKERS = FactorDef("flexible_workers", "Share of dispatched and flexible workers", "[assumption]",
@@ -70,6 +76,7 @@ def _check(params: dict) -> None:
     if h["below_major_points_max"] > h["level_4_points"]:
         raise ValueError("enterprise.hazard.below_major_points_max must not exceed level_4_points "
                          f"({h['below_major_points_max']} > {h['level_4_points']})")
+    check_danger_params(params, "enterprise")
     if not h["below_major_r_full"] > 0:
         raise ValueError(f"enterprise.hazard.below_major_r_full must be positive, got {h['below_major_r_full']}")
     g = params["gb18218"]
@@ -141,16 +148,13 @@ def score_enterprise(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleR
     industry_points = np.where(industry_known, industry.map(industry_points_table).to_numpy(dtype=float),
                                float(params["industry"]["unknown"]))
 
-    # --- violations and open hidden dangers -----------------------------------------------------------------
-    violations = _numbers(_column(frame, "violations_12m"))
+    # --- violations (the records' enforcement actions, else the register's count) ---------------------------
+    violations = violation_count(frame, "violations_12m").to_numpy(dtype="float64")
     violations_missing = np.isnan(violations)
     violations = np.where(violations_missing, float(params["violations"]["assumed_count"]), violations)
-    dangers = _numbers(_column(frame, "open_hidden_dangers"))
-    dangers_missing = np.isnan(dangers)
-    dangers = np.where(dangers_missing, float(params["hidden_dangers"]["assumed_count"]), dangers)
 
-    # --- time since the last inspection ------------------------------------------------------------------
-    last = pd.to_datetime(_column(frame, "last_inspection"), errors="coerce")
+    # --- time since the last inspection (the records' latest, else the register's date) -----------------------
+    last = last_inspection(frame, "last_inspection")
     days = (pd.Timestamp(as_of) - last).dt.days.astype("float64").to_numpy()
     years = np.clip(days, 0.0, None) / DAYS_PER_YEAR
     never_inspected = np.isnan(years)
@@ -179,9 +183,7 @@ def score_enterprise(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleR
         Factor(VIOLATIONS, pd.Series(violations, index=index),
                pd.Series(_capped(violations, params["violations"]), index=index),
                pd.Series(violations_missing, index=index)),
-        Factor(HIDDEN_DANGERS, pd.Series(dangers, index=index),
-               pd.Series(_capped(dangers, params["hidden_dangers"]), index=index),
-               pd.Series(dangers_missing, index=index)),
+        *danger_factors(frame, params, "open_hidden_dangers"),
         Factor(INSPECTION_AGE, pd.Series(years, index=index), pd.Series(inspection_points, index=index),
                pd.Series(never_inspected, index=index)),
         Factor(FLEXIBLE_WORKERS, pd.Series(share, index=index), pd.Series(flexible_points, index=index),
@@ -192,8 +194,8 @@ def score_enterprise(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleR
     factors.append(Factor(OPERATING_STATUS, pd.Series(status_used, index=index, dtype=object),
                           pd.Series(scaled - subtotal, index=index), pd.Series(~status_known, index=index)))
 
-    # --- direct red: an open 重大事故隐患 (domain.md §2) ------------------------------------------------------
-    major_danger = _column(frame, "major_hidden_danger").astype(object).isin([True, 1, "true", "True"]).to_numpy()
+    # --- direct red: an open 重大事故隐患 (domain.md §2), from the records (until verified) or the register ----
+    major_danger = open_major_danger(frame, "major_hidden_danger").fillna(False).to_numpy(dtype=bool)
     direct_red = pd.Series(np.where(major_danger, DIRECT_RED_MAJOR_HIDDEN_DANGER, None), index=index, dtype=object)
 
     return RuleResult(

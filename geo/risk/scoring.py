@@ -3,11 +3,18 @@
 ``score(conn, model, as_of)`` recomputes what changed since the last run: the statement triggers of migrations
 0002, 0005 and 0011 record the extent of every change in ``risk_dirty`` (and the ids of deleted features in
 ``risk_removed``); the features whose context reaches into those extents (per class: ``reaches``) are
-re-scored, and the areas and exposure cells around them updated by difference (geo/risk/area_delta.py).  A
+re-scored, and the areas and exposure cells around them updated by difference (geo/risk/area_delta.py).  The
+sites whose records changed (migration 0014: inspections, hidden dangers, enforcement actions) are re-scored
+too, and, when the scoring date moved since the last run, those with a record date in between (a deadline
+passed): the records are one more input of the rules (geo/risk/records.py, geo/risk/record_store.py).  A
 first run, a new model version, a TRUNCATE, a changed admin boundary or ``full=True`` recompute everything, and
 so does a change that reaches more than ``FULL_SHARE`` of the features: re-scoring them one by one would then
 cost more than the full run, which reads every layer once.  Either way it is one transaction, and it takes
-exactly the change records committed before it started.
+exactly the change records committed before it started.  Every run appends the features whose score or level
+it changed to the score history (geo/risk/history.py), as of its date.
+
+Time-continuous inputs (the age of the last inspection) change every day for every site: a run re-scores only
+what changed, so they are brought up to date by full runs (``riskmap score --full``), as before.
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from geo.risk import history
 from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
+from geo.risk.record_store import RECORD_KINDS, changed_sites, record_summary, window_days, with_records
 from geo.risk.store import execute, query_frame, results_table, sql_text, store_results
 from geo.risk.worker import DatabaseWorker
 
@@ -55,6 +64,8 @@ class ScoreSummary:
     levels: dict[str, dict[str, int]] = field(default_factory=dict)
     areas: int = 0
     seconds: float = 0.0
+    history: int = 0  # rows appended to the score history (features whose score or level changed)
+    history_seconds: float = 0.0  # what keeping the history cost (its comparison before and append after)
 
 
 def _rules():
@@ -117,6 +128,12 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             changes, unknown_extent = cur.fetchone()
             cur.execute("SELECT count(*) FROM riskmap_run_removed")
             removed = cur.fetchone()[0]
+            cur.execute("SELECT as_of FROM score_run ORDER BY id DESC LIMIT 1")
+            previous = cur.fetchone()
+        # the sites whose records changed, or whose record inputs changed with the date
+        record_sites = changed_sites(conn, previous[0] if previous else None, as_of, window_days(model))
+        records = sum(len(v) for v in record_sites.values())
+        with conn.cursor() as cur:
             # everything is due on a first run or with another model; the last run's version says which model
             # the stored scores are of without reading them (any change of model makes that run a full one)
             # (no run recorded: the scores predate migration 0011 and lack what an incremental run reads)
@@ -125,16 +142,18 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
                         {"v": version})
             must_full = cur.fetchone()[0]
         full = bool(full or must_full or unknown_extent or changes > full_records)
-        summary = ScoreSummary(full=full, changes=int(changes + removed))
-        if not full and changes == 0 and removed == 0:
+        summary = ScoreSummary(full=full, changes=int(changes + removed + records))
+        if not full and changes == 0 and removed == 0 and records == 0:
             conn.rollback()
             summary.seconds = time.perf_counter() - t0
             return summary
         step = _stepper(progress)
+        recorder = history.RunRecorder()
         worker = DatabaseWorker(conn)
         neighbours = Neighbours(conn, model, worker)
         try:
-            _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share, full_min)
+            _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share, full_min, record_sites,
+                       recorder)
         finally:
             worker.close()
             neighbours.close()
@@ -142,9 +161,14 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         if summary.full:
             summary.levels = _level_counts(conn)
         summary.seconds = time.perf_counter() - t0
-        execute(conn, "INSERT INTO score_run (full_run, changes, scored, areas, seconds, model_version) "
-                      "VALUES (%s, %s, %s, %s, %s, %s)",
-                (summary.full, summary.changes, json.dumps(summary.scored), summary.areas, summary.seconds, version))
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO score_run (full_run, changes, scored, areas, seconds, model_version, as_of) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id, finished_at",
+                        (summary.full, summary.changes, json.dumps(summary.scored), summary.areas, summary.seconds,
+                         version, as_of))
+            run, finished_at = cur.fetchone()
+        summary.history = recorder.append(conn, run, finished_at, as_of)
+        summary.history_seconds = recorder.seconds
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -157,7 +181,8 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
 
 
 def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.date, summary: ScoreSummary,
-               step, full_share: float, full_min: int) -> None:
+               step, full_share: float, full_min: int, record_sites: dict[str, list[int]],
+               recorder: history.RunRecorder) -> None:
     """The scoring run proper.  Every database call goes through ``worker`` (in order, on its thread), so the
     results of one class are written while the next is computed; a full run loads every layer up front and
     aggregates the areas from the results in memory while they are being written."""
@@ -180,6 +205,8 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         max_impact = worker.call(_max_impact)
         for kind in ("enterprise", "tailings_pond", "venue"):
             ids[kind] = worker.call(_ids_in_dirty, kind, reaches(model, kind, max_impact))
+            if record_sites.get(kind):  # (ids of sites that no longer exist find no feature to score)
+                ids[kind] = sorted(set(ids[kind]) | set(record_sites[kind]))
         reached = sum(len(v) for v in ids.values() if v is not None)
         if reached > full_min and reached > full_share * worker.call(_feature_total):
             summary.full = True
@@ -210,12 +237,15 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
 
     if not full:  # the rows the changes will replace or drop, for updating the areas by difference
         old_rows = worker.submit(_stored_rows, ids, True)
+    # (queued before any write of feature_risk: the scores the history compares with)
+    worker.submit(recorder.read_before, ids)
 
     # 2-6. the rules.  Two threads (numpy, shapely, pyproj and pyarrow release the GIL for their heavy work):
     # this one scores enterprises and then venues (which need the enterprises' major-hazard results), the other
     # tailings ponds and pipeline segments.  Each class's write is queued on the worker as soon as it is ready.
     def score_kind(kind: str, **extra):
-        return _score_kind(worker, nb, model, kind, rules[kind], ids[kind], as_of, version, summary, **extra)
+        return _score_kind(worker, nb, model, kind, rules[kind], ids[kind], as_of, version, summary, recorder,
+                           **extra)
 
     scored = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmap-score") as helper:
@@ -482,7 +512,7 @@ def _set_impact_distances(conn, model: dict, pipeline_ids: list[int] | None) -> 
 
 
 def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: list[int] | None, as_of: dt.date,
-                version: str, summary: ScoreSummary, max_impact_m: float = 0.0):
+                version: str, summary: ScoreSummary, recorder: history.RunRecorder, max_impact_m: float = 0.0):
     """Context and rule for the features ``ids`` of ``kind`` (all: None); the write is queued.  Returns
     (context frame, rule result, levels), or None when nothing was scored."""
     from geo.risk.context import context_frame
@@ -491,6 +521,8 @@ def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: l
         summary.scored[kind] = 0
         return None
     frame = context_frame(nb, kind, ids, max_impact_m)
+    if kind in RECORD_KINDS:  # what the records say about these sites as of the date (one more input)
+        frame = with_records(frame, worker.call(record_summary, kind, ids, as_of, window_days(model)))
     summary.scored[kind] = len(frame)
     if frame.empty:
         if ids is None:
@@ -503,15 +535,17 @@ def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: l
         found, n = np.unique(np.asarray(level).astype(str), return_counts=True)
         summary.levels[kind] = {lv: int(dict(zip(found, n, strict=True)).get(lv, 0)) for lv in reversed(LEVELS)}
     worker.submit(_store, kind, frame["feature_id"], result, level, version, ids is None,
-                  frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"))
+                  frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"), recorder)
     return frame, result, level
 
 
 def _store(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level, version: str, replace_all: bool,
-           lon: np.ndarray, lat: np.ndarray):
+           lon: np.ndarray, lat: np.ndarray, recorder: history.RunRecorder):
     """(On the worker thread: the JSON of the factors is built column-wise by pyarrow, which releases the GIL.)"""
-    store_results(conn, kind, results_table(kind, feature_ids, result, level, version, lon, lat),
-                  [f.definition for f in result.factors], version, replace_all)
+    table = results_table(kind, feature_ids, result, level, version, lon, lat)
+    store_results(conn, kind, table, [f.definition for f in result.factors], version, replace_all)
+    if kind in history.HISTORY_KINDS:  # what the history compares with the scores before
+        recorder.note_written(table)
 
 
 def _roll_up_pipelines(conn, version: str, segment_ids: list[int] | None = None) -> None:

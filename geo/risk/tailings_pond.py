@@ -3,13 +3,18 @@
 ``score_tailings_pond`` adds points for the pond's grade (等别, from dam height and capacity), its safety state
 (正常/病/险/危, AQ 2006-2005), whether it is an overhead pond (头顶库: residents or important facilities within
 1 km downstream), the GISTM consequence class of the population at risk, the facilities downstream, the time
-since the last inspection and an open major hidden danger; multiplies the sum by a status factor (a closed pond
+since the last inspection, an open major hidden danger and the open and overdue hidden dangers of its records;
+multiplies the sum by a status factor (a closed pond
 counts less, but not zero); and caps the result to 0-100.  Every weight is in ``[tailings_pond]`` of the model
 configuration (``geo/risk/model.toml``).
 
 Direct red (domain.md §2, §3): a 危 or 险 pond, an overhead pond in state 病 or worse, an open major hidden
 danger.  Direct red rests only on stated data: an assumed state or an assumed overhead status raises the score,
 never the level by itself.
+
+Where the pond has records (issue 14; domain.md §8), its last inspection and its open major hidden danger come
+from them (``geo/risk/records.py``), the register's ``last_inspection`` and ``major_hidden_danger`` being the
+fallback; its open and overdue hidden dangers are scored from the records only (the register has no count).
 """
 
 from __future__ import annotations
@@ -24,11 +29,17 @@ from geo.kinds import OPERATING_STATUS, POND_SAFETY_STATES
 from geo.risk.config import ModelConfigError
 from geo.risk.framework import Factor, FactorDef, RuleResult
 from geo.risk.inputs import age_points as _age_points
-from geo.risk.inputs import booleans as _booleans
 from geo.risk.inputs import column as _column
-from geo.risk.inputs import days_since as _days_since
 from geo.risk.inputs import enum as _enum
 from geo.risk.inputs import numbers as _numbers
+from geo.risk.records import (
+    OPEN_HIDDEN_DANGERS,
+    OVERDUE_HIDDEN_DANGERS,
+    check_danger_params,
+    danger_factors,
+    days_since_inspection,
+    open_major_danger,
+)
 
 STATE_NAMES_ZH = {"normal": "正常库", "ill": "病库", "dangerous": "险库", "critical": "危库"}
 
@@ -78,6 +89,8 @@ FACTORS = (
     DOWNSTREAM_FACILITIES,
     INSPECTION,
     MAJOR_HIDDEN_DANGER,
+    OPEN_HIDDEN_DANGERS,
+    OVERDUE_HIDDEN_DANGERS,
     STATUS,
 )
 
@@ -176,6 +189,7 @@ def score_tailings_pond(frame: pd.DataFrame, params: dict, as_of: dt.date) -> Ru
     """
     idx = frame.index
     n = len(frame)
+    check_danger_params(params, "tailings_pond")
 
     # grade (等别), domain.md §3
     table_name = params["grade_table"]
@@ -229,12 +243,12 @@ def score_tailings_pond(frame: pd.DataFrame, params: dict, as_of: dt.date) -> Ru
     overhead_assumed = overhead & ~overhead_by_data
     overhead_points = overhead.astype("float64") * float(params["overhead"]["points"])
 
-    # time since the last inspection
-    days = _days_since(frame, "last_inspection", as_of)
+    # time since the last inspection (the records' latest, else the register's date)
+    days = days_since_inspection(frame, "last_inspection", as_of)
     inspection_points = _age_points(days, params["inspection"])
 
-    # major hidden danger (重大事故隐患)
-    mhd = _booleans(frame, "major_hidden_danger")
+    # major hidden danger (重大事故隐患): the records' (unclosed until verified), else the register's flag
+    mhd = open_major_danger(frame, "major_hidden_danger")
     mhd_p = params["major_hidden_danger"]
     mhd_points = pd.Series(
         np.where(
@@ -249,7 +263,11 @@ def score_tailings_pond(frame: pd.DataFrame, params: dict, as_of: dt.date) -> Ru
     status = status_stated.where(~status_assumed, params["status"]["assumed"])
     multiplier = _lookup(status, params["status"]["multipliers"], "status.multipliers")
 
-    raw = grade_points + state_points + overhead_points + par_points + facility_points + inspection_points + mhd_points
+    # open and overdue hidden dangers, from the records
+    dangers = danger_factors(frame, params)
+
+    raw = (grade_points + state_points + overhead_points + par_points + facility_points + inspection_points
+           + mhd_points + dangers[0].points + dangers[1].points)
     status_points = raw * (multiplier - 1.0)
     score = (raw * multiplier).clip(0.0, 100.0)
 
@@ -261,6 +279,7 @@ def score_tailings_pond(frame: pd.DataFrame, params: dict, as_of: dt.date) -> Ru
         Factor(DOWNSTREAM_FACILITIES, facilities_used, facility_points, facilities_assumed),
         Factor(INSPECTION, days, inspection_points, days.isna()),
         Factor(MAJOR_HIDDEN_DANGER, mhd.astype("object").where(mhd.notna(), None), mhd_points, mhd.isna()),
+        *dangers,
         Factor(STATUS, status, status_points, status_assumed),
     ]
 

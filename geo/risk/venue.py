@@ -14,7 +14,12 @@ until the 2025 text is checked (domain.md addendum).
 
 Direct red (domain.md §2): a stated blocked or locked exit in a crowded venue, i.e. one whose occupant load from
 the stated occupancy or floor area reaches ``occupant_load.crowded_threshold`` (a venue stated closed is exempt).
-An assumed load or an unknown exit state raises the score, never the level by itself.
+An assumed load or an unknown exit state raises the score, never the level by itself.  An open major hidden
+danger of the venue's records (e.g. a GB 35181 重大火灾隐患), not yet verified as rectified, is direct red too.
+
+Where the venue has records (issue 14; domain.md §8), its latest inspection that took place is its last inspection
+(the register's ``last_fire_inspection`` is the fallback), and its open and overdue hidden dangers score
+(``geo/risk/records.py``; the register has no count of them).
 """
 
 from __future__ import annotations
@@ -29,9 +34,16 @@ from geo.risk.config import ModelConfigError
 from geo.risk.framework import Factor, FactorDef, RuleResult
 from geo.risk.inputs import age_points as _age_points
 from geo.risk.inputs import booleans as _booleans
-from geo.risk.inputs import days_since as _days_since
 from geo.risk.inputs import enum as _enum
 from geo.risk.inputs import numbers as _numbers
+from geo.risk.records import (
+    OPEN_HIDDEN_DANGERS,
+    OVERDUE_HIDDEN_DANGERS,
+    check_danger_params,
+    danger_factors,
+    days_since_inspection,
+    open_major_danger,
+)
 
 OCCUPANT_LOAD = FactorDef(
     "occupant_load",
@@ -112,6 +124,8 @@ FACTORS = (
     MAJOR_HAZARDS,
     HAZARDOUS_SITES,
     PIPELINES,
+    OPEN_HIDDEN_DANGERS,
+    OVERDUE_HIDDEN_DANGERS,
     STATUS,
 )
 
@@ -192,6 +206,7 @@ def score_venue(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleResult
     points).
     """
     idx = frame.index
+    check_danger_params(params, "venue")
 
     # venue type
     type_stated = _enum(frame, "venue_type", VENUE_TYPES)
@@ -252,7 +267,7 @@ def score_venue(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleResult
     ap = params["fire_alarm"]
     alarm_points = _flag_points(alarm, 0.0, float(ap["points"]), float(ap["points_if_unknown"]))
 
-    days = _days_since(frame, "last_fire_inspection", as_of)
+    days = days_since_inspection(frame, "last_fire_inspection", as_of)  # the records' latest, else the register's
     inspection_points = _age_points(days, params["inspection"])
 
     # hazards within reach
@@ -260,6 +275,9 @@ def score_venue(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleResult
     majors, major_points, majors_assumed = _count_factor(frame, "major_hazards_500m", hp["major_hazards"])
     sites, site_points, sites_assumed = _count_factor(frame, "hazardous_sites_500m", hp["hazardous_sites"])
     pipes, pipe_points, pipes_assumed = _count_factor(frame, "pipelines_in_impact_radius", hp["pipelines"])
+
+    # open and overdue hidden dangers, from the records
+    dangers = danger_factors(frame, params)
 
     # status multiplier
     status_stated = _enum(frame, "status", OPERATING_STATUS)
@@ -282,6 +300,8 @@ def score_venue(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleResult
         + major_points
         + site_points
         + pipe_points
+        + dangers[0].points
+        + dangers[1].points
     )
     status_points = raw * (multiplier - 1.0)
     score = (raw * multiplier).clip(0.0, 100.0)
@@ -298,6 +318,7 @@ def score_venue(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleResult
         Factor(MAJOR_HAZARDS, majors, major_points, majors_assumed),
         Factor(HAZARDOUS_SITES, sites, site_points, sites_assumed),
         Factor(PIPELINES, pipes, pipe_points, pipes_assumed),
+        *dangers,
         Factor(STATUS, status, status_points, status_assumed),
     ]
 
@@ -316,7 +337,12 @@ def score_venue(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleResult
         + load.fillna(0).round().astype("int64").astype(str)
         + ")"
     )
-    direct_red = reason.astype("object").where(red, None).rename(None)
+    exits_reason = reason.astype("object").where(red, "")
+    # an open major hidden danger of the records (unclosed until verified), domain.md §2, §8
+    major = open_major_danger(frame, None).fillna(False).to_numpy(bool)
+    major_reason = pd.Series(np.where(major, "open major hidden danger (重大事故隐患)", ""), index=idx, dtype=object)
+    joined = exits_reason + np.where((exits_reason != "") & (major_reason != ""), "; ", "") + major_reason
+    direct_red = joined.where(joined != "", None).rename(None)
 
     extra = {
         "occupant_load": load.rename("occupant_load"),

@@ -30,7 +30,7 @@
          plan: "检查计划", team: "检查组", day: "第{}天", base: "驻地", schedule: "日程表",
          radius: "半径", more: "仅列出最近的 {} 个，半径内还有更多", heatLegend: "暴露值（全区分位数）",
          top: "最高 {} %", lowest: "最低 {} %", noheat: "没有暴露面数据", modeZoning: "四色分区", modeHeat: "热力图",
-         heatNote: "缩小时每个方格显示其中最高的单元", cell: "H3 网格"},
+         heatNote: "缩小时每个方格显示其中最高的单元", cell: "H3 网格", inspect: "现场检查"},
     en: {legend: "Risk level", zoning: "Four-colour zoning", boundaries: "Admin boundaries", heat: "Exposure heatmap", near: "Risks near here",
          go: "Go", lon: "Lon", lat: "Lat", none: "No risks nearby", score: "Score", level: "Level",
          details: "Details", distance: "Distance", factors: "Top factors",
@@ -42,7 +42,7 @@
          radius: "Radius", more: "the nearest {} only: more lie within the radius",
          heatLegend: "Exposure (quantiles of the region)", top: "top {} %", lowest: "lowest {} %",
          noheat: "No exposure surface", modeZoning: "Zoning", modeHeat: "Heatmap",
-         heatNote: "Zoomed out, each square shows its hottest cell", cell: "H3 cell"}
+         heatNote: "Zoomed out, each square shows its hottest cell", cell: "H3 cell", inspect: "Inspect"}
   };
   var PAGES = 10; // at most this many pages of one layer for one view
   var RADII = [500, 1000, 2000, 5000, 10000]; // the search radii the panel offers (metres)
@@ -558,7 +558,10 @@
       esc(this.t("score")) + " " + esc(p.score) + " · " + esc(this.t("level")) + " " + esc(this.levelName(p.level)) +
       (factors ? "<br>" + esc(this.t("factors")) + this.factorList(factors) : (segment ? "" : "<br>…")) +
       "<br><a href=\"" + this.cfg.api + "/features/" + kind + "/" + id + "\" target=\"_blank\">" +
-      esc(this.t("details")) + "</a></div>";
+      esc(this.t("details")) + "</a>" +
+      // the inspectors' field form of the site (maps/inspection_form.py)
+      " · <a class=\"riskmap-inspect-link\" href=\"" + this.cfg.api + "/inspect/" + kind + "/" + id + "?lang=" +
+      this.lang + "\" target=\"_blank\">" + esc(this.t("inspect")) + "</a></div>";
   };
 
   // the zoning area (county or H3 cell) drawn under a point, or null

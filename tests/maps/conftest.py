@@ -102,19 +102,40 @@ def amap_server(map_demo_url):
         yield live
 
 
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-dev-shm-usage",
+                 # every host but loopback is unresolvable: a closed network
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
 @pytest.fixture(scope="package")
-def browser():
+def playwright_driver():
+    """Playwright's driver, one for the package (its sync API runs once per thread)."""
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="package")
+def browser(playwright_driver):
+    with tempfile.TemporaryDirectory() as profile:
+        context = playwright_driver.chromium.launch_persistent_context(
             profile, executable_path=chromium_path(), headless=True, viewport={"width": 1280, "height": 860},
-            args=["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-dev-shm-usage",
-                  # every host but loopback is unresolvable: a closed network
-                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+            args=CHROMIUM_ARGS)
         yield context
         context.close()
+
+
+@pytest.fixture(scope="package")
+def phone(playwright_driver):
+    """Chromium as a phone: a 390 × 844 screen, touch, twice the pixels (the size of a common phone)."""
+    chromium = playwright_driver.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                   device_scale_factor=2)
+    yield context
+    context.close()
+    chromium.close()
 
 
 class PageLog:

@@ -163,8 +163,8 @@ def test_clicking_a_county_shows_its_counts_and_the_risks_near(page, server, dem
 
 
 def test_clicking_an_enterprise_opens_its_popup_and_lists_its_neighbours(page, server, park_site):
-    """Close up, a click on an enterprise's marker opens its popup (score and a link to its page) and lists the
-    risks around it, the enterprise itself first at 0 m."""
+    """Close up, a click on an enterprise's marker opens its popup (score, a link to its page and one to its field
+    form) and lists the risks around it, the enterprise itself first at 0 m."""
     lat, lon = park_site
     open_map(page, server)
     set_view(page, lat, lon, 17)  # (no clusters from zoom 17)
@@ -177,8 +177,9 @@ def test_clicking_an_enterprise_opens_its_popup_and_lists_its_neighbours(page, s
     assert first.locator("small").inner_text().startswith("0 m")
     name = first.evaluate("li => li.querySelector('i').nextSibling.textContent.trim()")
     assert popup.locator("b").inner_text() == name
-    link = popup.locator("a").get_attribute("href")
-    assert link == f"/features/enterprise/{first.get_attribute('data-id')}"
+    links = popup.locator("a").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    site = first.get_attribute("data-id")
+    assert links == [f"/features/enterprise/{site}", f"/inspect/enterprise/{site}?lang=zh"]  # its page, its field form
     clon, clat = clicked_point(page)
     assert listed(page) == [[f["properties"]["kind"], f["properties"]["id"]]
                             for f in near_answer(server, clon, clat, 2000)["features"]]

@@ -8,3 +8,7 @@ CREATE TEMP TABLE riskmap_run_removed ON COMMIT DROP AS SELECT kind, feature_id 
 WITH taken AS (DELETE FROM risk_removed RETURNING kind, feature_id)
 INSERT INTO riskmap_run_removed SELECT kind, feature_id FROM taken;
 ANALYZE riskmap_run_dirty;
+-- The sites whose records changed (migration 0014), taken the same way.
+CREATE TEMP TABLE riskmap_run_records ON COMMIT DROP AS SELECT kind, feature_id FROM risk_record_changed WITH NO DATA;
+WITH taken AS (DELETE FROM risk_record_changed RETURNING kind, feature_id)
+INSERT INTO riskmap_run_records SELECT kind, feature_id FROM taken;

@@ -176,7 +176,8 @@ def test_worked_example_chlorine_and_ammonia():
     assert bool(r.extra["major_hazard"].iloc[0]) and r.extra["major_hazard_level"].iloc[0] == 2
     points = {f.definition.name: f.points.iloc[0] for f in r.factors}
     assert points == pytest.approx({"gb18218_hazard": 33, "industry": 12, "violations_12m": 6,
-                                    "open_hidden_dangers": 7.5, "inspection_age": 5, "flexible_workers": 2,
+                                    "open_hidden_dangers": 7.5, "overdue_hidden_dangers": 0, "inspection_age": 5,
+                                    "flexible_workers": 2,
                                     "operating_status": 0})
     assert r.score.iloc[0] == pytest.approx(65.5)
     assert not any(f.assumed.iloc[0] for f in r.factors)
@@ -227,7 +228,9 @@ def test_missing_values_are_conservative_and_flagged():
            "flexible_worker_share": np.nan, "violations_12m": None, "open_hidden_dangers": pd.NA,
            "major_hidden_danger": None, "last_inspection": None, "people_500m": np.nan}
     r = score(row)
-    assert all(bool(f.assumed.iloc[0]) for f in r.factors if f.definition.name != "industry")
+    # (overdue dangers come from the records only: without records they score 0, which is not an assumption)
+    assert all(bool(f.assumed.iloc[0]) for f in r.factors
+               if f.definition.name not in ("industry", "overdue_hidden_dangers"))
     assert r.extra["inventory_assumed"].iloc[0] and r.extra["alpha"].iloc[0] == 2.0
     assert r.extra["s_value"].iloc[0] == 0.5 and r.extra["r_value"].iloc[0] == 2.0
     assert r.score.iloc[0] == pytest.approx(50.0)

@@ -139,6 +139,8 @@ def test_worked_example_overhead_ill_pond(params):
             "downstream_facilities": 4.0,
             "inspection_age": 5.0,
             "major_hidden_danger": 0.0,
+            "open_hidden_dangers": 0.0,
+            "overdue_hidden_dangers": 0.0,
             "status": 0.0,
         }
     )
@@ -213,10 +215,14 @@ def test_grade_two_ill_pond_overdue_is_orange(params):
 
 def test_everything_missing_is_conservative_but_not_direct_red(params):
     """With every input missing: assumed grade 三 18 + ill 15 + overhead 10 + PAR 100 (High) 10 + 1 facility 2
-    + inspection 10 + unknown major danger 3 = 68 (orange), every factor flagged assumed, no direct red."""
+    + inspection 10 + unknown major danger 3 = 68 (orange), every factor of the register flagged assumed, no
+    direct red (the hidden-danger counts come from records only: 0 points without records, not assumed)."""
     r = score_tailings_pond(pd.DataFrame([MISSING]), params, AS_OF)
     assert r.score.iloc[0] == pytest.approx(68.0)
-    assert all(bool(f.assumed.iloc[0]) for f in r.factors)
+    record_only = ("open_hidden_dangers", "overdue_hidden_dangers")
+    assert all(bool(f.assumed.iloc[0]) for f in r.factors if f.definition.name not in record_only)
+    assert all(f.points.iloc[0] == 0 and not f.assumed.iloc[0] for f in r.factors
+               if f.definition.name in record_only)
     assert r.direct_red.iloc[0] is None
     assert r.extra["grade"].iloc[0] == 3
     assert r.extra["population_at_risk"].iloc[0] == 100.0

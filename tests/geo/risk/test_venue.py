@@ -92,6 +92,8 @@ def test_worked_example_mall_third_floor(params):
             "major_hazards_500m": 5.0,
             "hazardous_sites_500m": 6.0,
             "pipelines_in_impact_radius": 0.0,
+            "open_hidden_dangers": 0.0,
+            "overdue_hidden_dangers": 0.0,
             "status": 0.0,
         }
     )
@@ -230,7 +232,9 @@ def test_everything_missing_but_type(params):
     r = score_venue(pd.DataFrame([{**MISSING, "venue_type": "mall"}]), params, AS_OF)
     assert r.score.iloc[0] == pytest.approx(62.0)
     assumed = {f.definition.name: bool(f.assumed.iloc[0]) for f in r.factors}
-    assert assumed == {name: name != "vulnerable_occupants" for name in assumed}
+    # (the hidden-danger counts come from records only: without records they score 0, not assumed)
+    record_only = ("vulnerable_occupants", "open_hidden_dangers", "overdue_hidden_dangers")
+    assert assumed == {name: name not in record_only for name in assumed}
     assert r.extra["occupant_load"].iloc[0] == 200.0
     assert r.direct_red.iloc[0] is None
 

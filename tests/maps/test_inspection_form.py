@@ -1,0 +1,333 @@
+"""The inspectors' field form (GET /inspect/{kind}/{id}) on a phone: headless Chromium at 390 × 844 with touch,
+against a real server and PostGIS.  Each test fills the form as an inspector would, then reads what was stored back
+from the API (or checks that nothing was)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import psycopg2
+import pytest
+
+from api.access import key_fingerprint
+from api.settings import Settings
+from maps.inspection_form import inspection_form
+from tests.api.conftest import demo_database
+from tests.api.test_records_api import png
+from tests.maps.conftest import LiveServer, PageLog, screenshot
+
+KEY = "field-form-key"
+AS_OF = "2026-06-20"  # the page's day (deadlines, supervision, the form's default date): fixed, never today
+
+
+@pytest.fixture(scope="module")
+def field_db_url(cluster):
+    """The scored demo in a database of this module's own: the form writes records, other map tests must not see
+    them."""
+    with demo_database(cluster) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def field_server(field_db_url):
+    with LiveServer(Settings(database_url=field_db_url, basemap="none", api_keys=KEY)) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def api(field_server):
+    with httpx.Client(base_url=field_server.url, headers={"X-API-Key": KEY}, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def sites(field_db_url):
+    """Scored enterprises, a different one for each test (the records of one do not show on another's page)."""
+    conn = psycopg2.connect(field_db_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT feature_id FROM feature_risk WHERE kind = 'enterprise' ORDER BY score DESC, "
+                        "feature_id LIMIT 10")
+            return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def phone_page(phone):
+    p = phone.new_page()
+    p.log = PageLog(p)
+    yield p
+    p.close()
+
+
+def count_records(db_url: str, site_id: int) -> dict[str, int]:
+    conn = psycopg2.connect(db_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT (SELECT count(*) FROM inspection WHERE site_kind = 'enterprise' AND site_id = %(id)s),"
+                        " (SELECT count(*) FROM hidden_danger WHERE site_kind = 'enterprise' AND site_id = %(id)s),"
+                        " (SELECT count(*) FROM hidden_danger_photo p JOIN hidden_danger d ON d.id = "
+                        "  p.hidden_danger_id WHERE d.site_kind = 'enterprise' AND d.site_id = %(id)s)",
+                        {"id": site_id})
+            inspections, dangers, photos = cur.fetchone()
+    finally:
+        conn.close()
+    return {"inspections": inspections, "dangers": dangers, "photos": photos}
+
+
+def open_form(page, server, site_id: int, lang: str = "zh"):
+    response = page.goto(f"{server.url}/inspect/enterprise/{site_id}?as_of={AS_OF}&lang={lang}")
+    page.wait_for_selector("#rm-inspection")
+    return response
+
+
+def fill_inspection(page, *, deadline: str, photo: bytes) -> None:
+    """The inspection and one major hidden danger with a photo, tapped and typed as on a phone."""
+    page.tap("#f-api_key")
+    page.fill("#f-api_key", KEY)
+    page.fill("#f-team", "路北区第一检查组")
+    page.select_option("#f-inspection_type", "special")
+    page.select_option("#f-outcome", "dangers_found")
+    page.fill("#f-notes", "储罐区专项检查")
+    page.tap("#rm-add-danger")
+    danger = '[data-field="hidden_dangers.0"]'
+    page.fill(f"{danger} [name=description]", "储罐区可燃气体报警器失效")
+    page.fill(f"{danger} [name=category]", "设备设施")
+    page.select_option(f"{danger} [name=grade]", "major")
+    page.fill(f"{danger} [name=deadline]", deadline)
+    page.fill(f"{danger} [name=responsible_unit]", "唐山某化工有限公司")
+    page.fill(f"{danger} [name=responsible_person]", "王五")
+    page.set_input_files(f"{danger} [name=photos]",
+                         files=[{"name": "报警器.png", "mimeType": "image/png", "buffer": photo}])
+
+
+def js_errors(page) -> list[str]:
+    """Script errors and anything the page's Content-Security-Policy refused (a request the API refuses is logged by
+    the browser as a console error too; that is not one)."""
+    return [text for kind, text in page.log.console
+            if kind == "pageerror" or "Content Security Policy" in text]
+
+
+def test_form_fits_a_phone_and_loads_nothing_from_elsewhere(phone_page, field_server, api, sites):
+    """On a 390 px screen the page scrolls only downwards, its buttons and fields are at least 44 px high, every
+    request goes to riskmap itself (and its security policy allows no other script), and it shows the site's
+    supervision light and next due date as GET /supervision/{kind}/{id} gives them."""
+    site = sites[0]
+    response = open_form(phone_page, field_server, site)
+    page = phone_page
+    assert "script-src 'self';" in response.headers["content-security-policy"]  # the page holds a key
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    heights = page.eval_on_selector_all(
+        "#rm-inspection input:not([type=file]), #rm-inspection select, #rm-inspection button",
+        "els => els.filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height)")
+    assert heights and min(heights) >= 44
+    assert all(u.startswith(field_server.url) or u.startswith("data:") for u in page.log.requests)
+    supervision = api.get(f"/supervision/enterprise/{site}", params={"as_of": AS_OF}).json()
+    section = page.locator(".rm-supervision")
+    assert section.get_attribute("data-light") == supervision["light"]
+    assert section.get_attribute("data-next-due") == (supervision["next_due"] or "")
+    assert page.locator(".rm-site h1").inner_text().strip() == supervision["name"]
+    assert js_errors(page) == []
+    screenshot(page, "inspection-form-phone")
+
+
+def test_inspection_with_a_danger_and_a_photo_is_stored_and_read_back(phone_page, field_server, field_db_url, api,
+                                                                     sites):
+    """An inspection filled and submitted on the phone, with a major hidden danger and a photo from the camera
+    input, is read back from the API as entered: the inspection, its danger (open, found on the inspection's date,
+    with its deadline and responsible unit and person), and the photo byte for byte; the writer is the key typed
+    into the page, which is kept in the tab's sessionStorage and nowhere else."""
+    site = sites[1]
+    photo = png(32, 24, noise=b"alarm")
+    page = phone_page
+    open_form(page, field_server, site)
+    fill_inspection(page, deadline="2026-07-20", photo=photo)
+    assert page.locator(".rm-photo-list li").count() == 1
+    page.tap("button.rm-primary")
+    page.wait_for_selector("#rm-done:not([hidden])")
+    inspection_id = page.get_attribute("#rm-done", "data-inspection-id")
+
+    inspection = api.get(f"/inspections/{inspection_id}").json()
+    assert (inspection["site_kind"], inspection["site_id"]) == ("enterprise", site)
+    assert (inspection["inspected_on"], inspection["team"], inspection["inspection_type"], inspection["outcome"],
+            inspection["notes"]) == (AS_OF, "路北区第一检查组", "special", "dangers_found", "储罐区专项检查")
+    assert inspection["source_id"].startswith("form-")
+    [summary] = inspection["hidden_dangers"]
+    danger = api.get(summary["href"]).json()
+    assert (danger["description"], danger["category"], danger["grade"], danger["status"], danger["found_on"],
+            danger["deadline"], danger["responsible_unit"], danger["responsible_person"]) == (
+        "储罐区可燃气体报警器失效", "设备设施", "major", "open", AS_OF, "2026-07-20", "唐山某化工有限公司", "王五")
+    assert danger["inspection_id"] == int(inspection_id)
+    [stored] = danger["photos"]
+    got = api.get(stored["href"])
+    assert got.headers["content-type"] == "image/png" and got.content == photo
+    history = api.get(f"/inspections/{inspection_id}/history").json()["changes"]
+    assert history[0]["changed_by"] == f"api:{key_fingerprint(KEY)}"
+    assert page.evaluate("sessionStorage.getItem('riskmap.apiKey')") == KEY
+    assert page.evaluate("localStorage.length") == 0 and page.evaluate("document.cookie") == ""
+    assert page.evaluate(f"sessionStorage.getItem('riskmap.inspect.enterprise.{site}')") is None  # no draft left
+    assert count_records(field_db_url, site) == {"inspections": 1, "dangers": 1, "photos": 1}
+    assert js_errors(page) == []
+    screenshot(page, "inspection-form-stored")
+
+    # the page made again lists the new danger among those not closed, with its photo
+    open_form(page, field_server, site, lang="en")
+    card = page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"]')
+    assert card.get_attribute("data-status") == "open" and "photos: 1" in card.inner_text()
+    assert page.input_value("#f-api_key") == KEY  # typed once for the tab
+
+
+def test_deadline_before_the_found_date_is_shown_at_its_field_and_nothing_is_written(phone_page, field_server,
+                                                                                      field_db_url, sites):
+    """A danger whose deadline is before the inspection's date: the API's 422 is shown at that danger's deadline
+    field (and nowhere else), nothing is stored (no inspection, danger or photo), and the form stays filled; once
+    the deadline is corrected, the same form goes through with its photo."""
+    site = sites[2]
+    page = phone_page
+    open_form(page, field_server, site, lang="en")
+    fill_inspection(page, deadline="2026-06-01", photo=png(8, 8, noise=b"exit"))
+    page.tap("button.rm-primary")
+    page.wait_for_selector(".rm-invalid")
+    invalid = page.eval_on_selector_all(".rm-invalid", "els => els.map(e => e.dataset.field)")
+    assert invalid == ["hidden_dangers.0.deadline"]
+    error = page.inner_text('[data-field="hidden_dangers.0.deadline"] .rm-error')
+    assert "2026-06-01" in error and "before" in error
+    assert "nothing was written" in page.inner_text("#rm-form-message")
+    assert count_records(field_db_url, site) == {"inspections": 0, "dangers": 0, "photos": 0}
+    assert page.input_value('[data-field="hidden_dangers.0.description"] textarea') == "储罐区可燃气体报警器失效"
+    assert page.locator(".rm-photo-list li").count() == 1
+    screenshot(page, "inspection-form-bad-deadline")
+
+    page.fill('[data-field="hidden_dangers.0.deadline"] input', "2026-07-01")
+    page.tap("button.rm-primary")
+    page.wait_for_selector("#rm-done:not([hidden])")
+    assert page.locator(".rm-invalid").count() == 0
+    assert count_records(field_db_url, site) == {"inspections": 1, "dangers": 1, "photos": 1}
+    assert js_errors(page) == []
+
+
+def test_a_failed_post_loses_nothing_and_is_never_stored_twice(phone_page, field_server, field_db_url, api, sites):
+    """With the server out of reach the form stays filled and says so; reloaded (as a phone reloads a tab in the
+    background) it comes back from the tab's storage; when a post reached the server but its answer was lost,
+    sending again stores nothing twice (the API's 409 on the form's own register id) and says it is stored."""
+    site = sites[3]
+    page = phone_page
+    open_form(page, field_server, site, lang="en")
+    fill_inspection(page, deadline="2026-07-10", photo=png(8, 8, noise=b"pipe"))
+    page.route("**/inspections", lambda route: route.abort("internetdisconnected"))
+    page.tap("button.rm-primary")
+    page.locator("#rm-form-message", has_text="could not be reached").wait_for()
+    assert count_records(field_db_url, site)["inspections"] == 0
+    assert page.input_value("#f-notes") == "储罐区专项检查"
+
+    page.reload()
+    page.wait_for_selector('[data-field="hidden_dangers.0"]')
+    assert "restored" in page.inner_text("#rm-form-message")
+    assert page.input_value("#f-team") == "路北区第一检查组"
+    assert page.input_value('[data-field="hidden_dangers.0.deadline"] input') == "2026-07-10"
+    assert page.input_value('[data-field="hidden_dangers.0.grade"] select') == "major"
+
+    def answer_lost(route):  # the request reaches the server, the answer never reaches the phone
+        route.fetch()
+        route.abort("connectionreset")
+
+    page.unroute("**/inspections")
+    page.route("**/inspections", answer_lost)
+    page.tap("button.rm-primary")
+    page.locator("#rm-form-message", has_text="could not be reached").wait_for()
+    assert count_records(field_db_url, site) == {"inspections": 1, "dangers": 1, "photos": 0}
+    page.unroute("**/inspections")
+    page.tap("button.rm-primary")
+    page.locator("#rm-form-message", has_text="earlier attempt").wait_for()
+    assert count_records(field_db_url, site) == {"inspections": 1, "dangers": 1, "photos": 0}
+
+    # the photo can then be added to the stored danger from the reloaded page
+    open_form(page, field_server, site, lang="en")
+    card = page.locator(".rm-danger").first
+    card.locator("[name=photo]").set_input_files(files=[{"name": "pipe.png", "mimeType": "image/png",
+                                                          "buffer": png(8, 8, noise=b"pipe")}])
+    card.locator(".rm-message", has_text="Photo stored").wait_for()
+    assert count_records(field_db_url, site)["photos"] == 1
+    assert js_errors(page) == []
+
+
+def test_status_changes_follow_the_allowed_transitions_and_a_refused_one_shows_the_api_message(
+        phone_page, field_server, api, sites):
+    """A danger not yet closed is listed with its deadline (overdue on the page's day) and the changes allowed;
+    marking it rectified moves it on (the buttons become verify and reopen; no longer overdue); a change the API
+    refuses because the danger moved on meanwhile (verified by someone else) shows the API's own message, and the
+    card then shows the danger as it is; a date before the danger's last change is shown at the date field."""
+    site = sites[4]
+    r = api.post("/hidden-dangers", json={"site_kind": "enterprise", "site_id": site, "description": "安全出口上锁",
+                                          "grade": "general", "found_on": "2026-05-01", "deadline": "2026-06-01"})
+    assert r.status_code == 201
+    danger = r.json()
+    page = phone_page
+    open_form(page, field_server, site, lang="en")
+    page.fill("#f-api_key", KEY)
+    page.dispatch_event("#f-api_key", "change")
+    card = page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"]')
+    assert card.get_attribute("data-overdue") == "true" and "2026-06-01" in card.inner_text()
+
+    def buttons() -> list[str]:
+        return card.locator(".rm-action").evaluate_all("els => els.map(e => e.dataset.status)")
+
+    assert buttons() == ["rectified"]
+    card.locator("[name=on]").fill("2026-06-10")
+    card.locator('.rm-action[data-status="rectified"]').tap()
+    page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"][data-status="rectified"]').wait_for()
+    assert buttons() == ["verified", "reopened"]
+    assert card.get_attribute("data-overdue") == "false"  # rectified: no longer late
+    stored = api.get(danger["href"]).json()
+    assert (stored["status"], stored["rectified_on"]) == ("rectified", "2026-06-10")
+
+    # someone else verifies it meanwhile; the page still offers verification
+    assert api.patch(danger["href"], json={"status": "verified", "on": "2026-06-15"}).status_code == 200
+    card.locator('.rm-action[data-status="verified"]').tap()
+    page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"][data-status="verified"]').wait_for()
+    refused = api.patch(danger["href"], json={"status": "verified", "on": AS_OF})
+    assert refused.status_code == 409
+    assert refused.json()["detail"] in card.locator(".rm-message").inner_text()
+    assert buttons() == ["reopened"]
+    card.scroll_into_view_if_needed()
+    screenshot(page, "inspection-form-refused-transition")
+
+    card.locator("[name=on]").fill("2026-06-12")  # before its verification on the 15th
+    card.locator('.rm-action[data-status="reopened"]').tap()
+    card.locator('[data-field="on"].rm-invalid').wait_for()
+    assert "before the danger's last status change" in card.locator('[data-field="on"] .rm-error').inner_text()
+    assert api.get(danger["href"]).json()["status"] == "verified"
+    assert js_errors(page) == []
+    screenshot(page, "inspection-form-change-date-refused")
+
+
+def test_feature_page_links_to_the_form_which_knows_only_sites(api, sites):
+    """The feature page of a site links to its field form (the map popup's link: tests/maps/test_map_click.py); the
+    form of an unknown site is a 404, and of a class records cannot name (a settlement) a 422."""
+    site = sites[0]
+    feature_page = api.get(f"/features/enterprise/{site}", params={"format": "html", "lang": "en"}).text
+    assert f'href="/inspect/enterprise/{site}?lang=en"' in feature_page
+    assert api.get("/inspect/enterprise/999999999").status_code == 404
+    assert api.get("/inspect/settlement/1").status_code == 422
+
+
+def test_page_escapes_what_the_register_holds():
+    """A site's name, a danger's description and the like are text, never markup: escaped in the page and in the
+    script's configuration; the page names only riskmap's own assets."""
+    feature = {"properties": {"kind": "enterprise", "id": 5, "source_id": "E-5", "name": "<script>alert(1)</script>",
+                              "level": "red", "score": 50.0, "synthetic": False,
+                              "factors": [{"factor": "f", "title": "<b>t</b>", "points": 5}]}}
+    danger = {"id": 9, "source_id": "d", "description": "</script><img src=x onerror=alert(2)>", "category": None,
+              "grade": "major", "found_on": dt.date(2026, 5, 1), "deadline": None, "status": "open",
+              "status_changed_on": dt.date(2026, 5, 1), "responsible_unit": "<i>u</i>", "responsible_person": None,
+              "photos": 0}
+    for lang in ("zh", "en"):
+        page = inspection_form(feature, None, [danger], dt.date(2026, 6, 20), lang)
+        assert "<script>alert" not in page and "<img src=x" not in page and "<b>t</b>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert page.count("</script>") == 2  # the configuration's and the script's own
+        assert "http://" not in page and "https://" not in page
+    with pytest.raises(ValueError, match="language"):
+        inspection_form(feature, None, [], dt.date(2026, 6, 20), "fr")
