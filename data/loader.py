@@ -106,17 +106,32 @@ def load_history(conn, levels: Mapping[str, Mapping[str, str]], seed: int = 2026
     return history, counts
 
 
+def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
+    """The last day of every month from ``first``'s to ``last``'s."""
+    out, day = [], first.replace(day=1)
+    while day <= last:
+        nxt = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        out.append(nxt - dt.timedelta(days=1))
+        day = nxt
+    return out
+
+
 def load_demo_history(conn, model: dict, seed: int = 20261129, frequency_months: Mapping[str, int] | None = None,
                       progress: Callable[[str], None] | None = None) -> tuple[History, dict[str, int]]:
     """The demo's two synthetic years on top of the loaded demo region: the sites are scored as of the day
     before the history starts (in full, so that their levels, and so the records drawn from them, are the same
-    on every load), then the history is generated from those levels and imported (``load_history``).  The
-    caller scores the sites again afterwards."""
-    from data.demo.history import HISTORY_START
+    on every load), the history is generated from those levels and imported (``load_history``), and the score
+    history is filled in as of every month's end of the two years (geo/risk/backfill.py, which ends with a full
+    run as of the last).  The caller scores the sites again as of today."""
+    from data.demo.history import HISTORY_END, HISTORY_START
+    from geo.risk.backfill import backfill
     from geo.risk.scoring import score
 
     say = progress or (lambda message: None)
     say(f"scoring the sites as of {HISTORY_START - dt.timedelta(days=1)} (the levels the history starts from)")
     score(conn, model, HISTORY_START - dt.timedelta(days=1), full=True)
     say("generating and importing two synthetic years of records")
-    return load_history(conn, start_levels(conn), seed, frequency_months)
+    loaded = load_history(conn, start_levels(conn), seed, frequency_months)
+    say("the score history as of each month's end")
+    backfill(conn, model, month_ends(HISTORY_START, HISTORY_END))
+    return loaded
