@@ -2,7 +2,8 @@
 assembled from the functions the API answers with, so that every number in it is the number the API gives for
 the same area and dates (tests/api/test_monthly_report.py checks it):
 
-- the sites per risk level at the month's end and at the end of the month before, and the change;
+- the sites per risk level at the month's end and at the end of the month before, and the change (the score
+  history: ``geo.risk.history.area_series``, GET /areas/{id}/series);
 - hidden dangers: found (and major) in the month, rectified, verified (closed) and reopened in it, open and
   overdue at its end (``geo.records.summary``, GET /records/summary);
 - inspections done against those due (``geo.supervision``, GET /supervision): the sites due by the month's end as
@@ -30,6 +31,7 @@ from api.routes import sql_text
 from geo.errors import InputError, NotFound
 from geo.lists.major_risks import major_risk_list
 from geo.records.summary import area_summary
+from geo.risk import history
 from geo.supervision.config import SupervisionConfig
 from geo.supervision.sites import recommendations
 
@@ -94,10 +96,20 @@ def report_area(conn, code: str, month: Month) -> dict:
 
 
 def levels_section(conn, area: dict, month: Month) -> dict:
-    """The sites per level at the month's end and the month before's, and the change.  Needs the score history
-    (issue 14 item 5); without it, the counts now and no change."""
-    return {"source": "area_risk", "history": False, "at_end": area["counts_now"], "before": None, "change": None,
-            "note": "the score history is not available: the counts are today's, and the change cannot be given"}
+    """The scored sites per level at the month's end and at the end of the month before, and the change, from
+    the score history (``geo.risk.history.area_series``, GET /areas/{id}/series: each site with the level it had
+    that day, counted where the areas counted it).  Without any history yet, today's counts and no change."""
+    if history.history_extent(conn) is None:
+        return {"source": "area_risk", "history": False, "at_end": area["counts_now"], "before": None,
+                "change": None, "mean_score": None}
+    series = history.area_series(conn, area["admin_code"], month.before.first, month.first)
+    counts = {row.month: {lv: int(getattr(row, lv)) for lv in LEVELS} for row in series.itertuples(index=False)}
+    mean = {row.month: None if row.mean_score != row.mean_score else round(float(row.mean_score), 2)
+            for row in series.itertuples(index=False)}
+    at_end, before = counts[month.label], counts[month.before.label]
+    return {"source": "score_history", "history": True, "at_end": at_end, "before": before,
+            "change": {lv: at_end[lv] - before[lv] for lv in LEVELS},
+            "mean_score": {"at_end": mean[month.label], "before": mean[month.before.label]}}
 
 
 def inspections_section(conn, code: str, month: Month, config: SupervisionConfig, done_records: dict) -> tuple:
@@ -161,6 +173,8 @@ def summary_rows(report: dict) -> list[list]:
     for when in ("at_end", "before", "change"):
         for level, n in (levels[when] or {}).items():
             rows.append(["levels", f"{when}.{level}", n])
+    for when, value in (levels.get("mean_score") or {}).items():
+        rows.append(["levels", f"mean_score.{when}", value])
     for section in ("hidden_dangers", "enforcement", "accidents"):
         for key, value in report[section].items():
             if isinstance(value, dict):

@@ -18,7 +18,8 @@ TEXT = {
         "title": "安全生产风险监管月报", "month": "月份", "period": "统计期", "made": "riskmap 生成",
         "synthetic": "演示数据（合成），非真实企业与事件",
         "levels": "一、风险等级分布（月末）", "level": "风险等级", "at_end": "本月末", "before": "上月末",
-        "change": "变化", "total": "合计", "levels_note_history": "取自评分历史：每个风险点在当月最后一天的等级。",
+        "change": "变化", "total": "合计", "mean_score": "平均得分",
+        "levels_note_history": "取自评分历史：每个风险点在当月最后一天的等级。",
         "levels_note_now": "评分历史不可用：表中为当前各等级数量，无法给出变化。",
         "dangers": "二、事故隐患", "found": "本月新发现", "found_major": "其中重大隐患", "rectified": "本月整改",
         "verified": "本月验收销号", "reopened": "本月整改不合格（重新打开）", "open_at_end": "月末未整改",
@@ -50,7 +51,7 @@ TEXT = {
         "title": "Monthly safety supervision report", "month": "Month", "period": "Period", "made": "made by riskmap",
         "synthetic": "Synthetic demo data, not real enterprises or events",
         "levels": "1. Sites per risk level (month's end)", "level": "Level", "at_end": "End of month",
-        "before": "Month before", "change": "Change", "total": "Total",
+        "before": "Month before", "change": "Change", "total": "Total", "mean_score": "Mean score",
         "levels_note_history": "From the score history: each site's level on the month's last day.",
         "levels_note_now": "The score history is not available: the counts are today's, and the change cannot be "
                            "given.",
@@ -151,6 +152,13 @@ def _levels(report: dict, t: dict, idx: int) -> str:
         shown = "–" if delta is None else (f"+{delta}" if delta > 0 else str(delta))
         rows.append(f'<tr data-level="{level}"><td>{label}</td><td class="num">{_n(end_n)}</td>'
                     f'<td class="num">{_n(before_n)}</td><td class="num {sign}">{shown}</td></tr>')
+    mean = lv.get("mean_score")
+    if mean and mean["at_end"] is not None and mean["before"] is not None:
+        delta = round(mean["at_end"] - mean["before"], 2)
+        sign = "up" if delta > 0 else "down" if delta < 0 else ""
+        rows.append(f'<tr data-level="mean_score"><td>{html.escape(t["mean_score"])}</td>'
+                    f'<td class="num">{mean["at_end"]:.2f}</td><td class="num">{mean["before"]:.2f}</td>'
+                    f'<td class="num {sign}">{delta:+.2f}</td></tr>')
     note = t["levels_note_history"] if lv["history"] else t["levels_note_now"]
     return (f'<table data-section="levels"><thead><tr><th>{html.escape(t["level"])}</th>'
             f'<th>{html.escape(t["at_end"])}</th><th>{html.escape(t["before"])}</th>'

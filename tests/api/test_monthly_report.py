@@ -32,7 +32,8 @@ SCORED_ON = dt.date(2026, 11, 1)
 
 @pytest.fixture(scope="module")
 def history_url(cluster):
-    """The demo with its synthetic history, scored as of the demo's day (a database of this module's own)."""
+    """The demo with its synthetic history (and its score history at every month's end), scored as of the demo's
+    day (a database of this module's own)."""
     with throwaway_database(cluster[1]) as url:
         conn = store.connect(url)
         try:
@@ -75,7 +76,8 @@ def test_the_reports_numbers_equal_the_apis(conn, client, label):
     """For each month: hidden dangers, enforcement, accidents and inspection records equal GET /records/summary;
     inspections due, done and overdue per level and the look-back sites equal what GET /supervision says on the
     eve and on the last day of the month; the list of major risks and hidden dangers equals GET /major-risks as
-    of the last day; the level counts equal GET /areas/{id}.  The numbers are not empty."""
+    of the last day; the sites per level and their change equal GET /areas/{id}/series (the score history).
+    The numbers are not empty."""
     month = parse_month(label)
     report = month_report(conn, AREA, month, load_supervision())
 
@@ -115,9 +117,14 @@ def test_the_reports_numbers_equal_the_apis(conn, client, label):
         (i["entry"], i["site"]["kind"], i["site"]["id"]) for i in major.json()["items"]]
     assert major.json()["counts"]["major_risk"] > 0
 
-    area = client.get(f"/areas/{AREA}").json()["properties"]
-    counts = {lv: sum(per.get(lv, 0) for per in area["counts"].values()) for lv in LEVELS}
-    assert report["levels"]["at_end"] == counts
+    series = client.get(f"/areas/{AREA}/series?from={month.before.label}&to={label}")
+    assert series.status_code == 200, series.text
+    before, at_end = series.json()["months"]
+    assert report["levels"]["history"] and report["levels"]["at_end"] == at_end["counts"]
+    assert report["levels"]["before"] == before["counts"]
+    assert report["levels"]["change"] == {lv: at_end["counts"][lv] - before["counts"][lv] for lv in LEVELS}
+    assert report["levels"]["mean_score"] == {"at_end": at_end["mean_score"], "before": before["mean_score"]}
+    assert sum(at_end["counts"].values()) > 300
 
 
 def test_records_summary_rejects_bad_areas_and_periods(client):
