@@ -66,6 +66,13 @@ def start_levels(conn) -> dict[str, dict[str, str]]:
     return levels
 
 
+def clear_demo_records(conn) -> None:
+    """Delete the demo's synthetic records of an earlier load (data/sql/clear_demo_records.sql), in the caller's
+    transaction."""
+    with conn.cursor() as cur:
+        cur.execute(resources.files("data").joinpath("sql/clear_demo_records.sql").read_text(encoding="utf-8"))
+
+
 def write_history(history: History, folder: Path) -> dict[str, Path]:
     """The records as one CSV file per kind in ``folder`` (UTF-8, riskmap's column names; accidents with lon and
     lat); returns {kind: path}."""
@@ -90,8 +97,7 @@ def load_history(conn, levels: Mapping[str, Mapping[str, str]], seed: int = 2026
     autocommit = conn.autocommit
     conn.autocommit = False
     try:
-        with conn.cursor() as cur:
-            cur.execute(resources.files("data").joinpath("sql/clear_demo_records.sql").read_text(encoding="utf-8"))
+        clear_demo_records(conn)
         with tempfile.TemporaryDirectory(prefix="riskmap-history-") as tmp:
             for kind, path in write_history(history, Path(tmp)).items():
                 report = import_file(conn, path, kind, display_name=f"demo {kind} (synthetic)", actor="demo",
@@ -118,16 +124,29 @@ def month_ends(first: dt.date, last: dt.date) -> list[dt.date]:
 
 def load_demo_history(conn, model: dict, seed: int = 20261129, frequency_months: Mapping[str, int] | None = None,
                       progress: Callable[[str], None] | None = None) -> tuple[History, dict[str, int]]:
-    """The demo's two synthetic years on top of the loaded demo region: the sites are scored as of the day
-    before the history starts (in full, so that their levels, and so the records drawn from them, are the same
-    on every load), the history is generated from those levels and imported (``load_history``), and the score
-    history is filled in as of every month's end of the two years (geo/risk/backfill.py, which ends with a full
-    run as of the last).  The caller scores the sites again as of today."""
+    """The demo's two synthetic years on top of the loaded demo region: the demo records of an earlier load are
+    removed, the sites are scored as of the day before the history starts (in full, so that their levels, and so
+    the records drawn from them, are the same on every load), the history is generated from those levels and
+    imported (``load_history``), and the score history is filled in as of every month's end of the two years
+    (geo/risk/backfill.py, which ends with a full run as of the last).  The caller scores the sites again as of
+    today."""
     from data.demo.history import HISTORY_END, HISTORY_START
     from geo.risk.backfill import backfill
     from geo.risk.scoring import score
 
     say = progress or (lambda message: None)
+    # the records of an earlier load go first: the levels the history starts from are those of the sites without
+    # them (its last inspections before the history are dated before that day), as on a first load
+    autocommit = conn.autocommit
+    conn.autocommit = False
+    try:
+        clear_demo_records(conn)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.autocommit = autocommit
     say(f"scoring the sites as of {HISTORY_START - dt.timedelta(days=1)} (the levels the history starts from)")
     score(conn, model, HISTORY_START - dt.timedelta(days=1), full=True)
     say("generating and importing two synthetic years of records")

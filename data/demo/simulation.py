@@ -102,6 +102,10 @@ def month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 class Simulation:
+    """One run of the simulation (module docstring) over ``sites`` from ``first`` to ``last``: ``run()`` fills
+    ``records`` (one dict per record, in the order they happen), ``accident_truth`` (each accident's site and its
+    positions in the truth's rankings that day) and ``variance`` (the log-hazard's terms over the site-days)."""
+
     def __init__(self, sites: SiteTable, rng: np.random.Generator, management: np.ndarray, frailty: np.ndarray,
                  first: dt.date, last: dt.date):
         self.s, self.rng, self.first, self.last = sites, rng, first, last
