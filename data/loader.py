@@ -135,12 +135,16 @@ def load_demo_history(conn, model: dict, seed: int = 20261129, frequency_months:
     from geo.risk.scoring import score
 
     say = progress or (lambda message: None)
-    # the records of an earlier load go first: the levels the history starts from are those of the sites without
-    # them (its last inspections before the history are dated before that day), as on a first load
+    # the records of an earlier load go first, and the score history of the two years made from them: the levels
+    # the history starts from are those of the sites without them (its last inspections before the history are
+    # dated before that day), as on a first load
     autocommit = conn.autocommit
     conn.autocommit = False
     try:
         clear_demo_records(conn)
+        with conn.cursor() as cur:
+            cur.execute(resources.files("data").joinpath("sql/clear_demo_score_history.sql").read_text(
+                encoding="utf-8"), {"first": HISTORY_START - dt.timedelta(days=1), "last": HISTORY_END})
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -21,6 +21,8 @@ from geo.records.kinds import RECORD_KINDS as RECORD_KIND_DEFS
 from geo.risk.config import load_model
 
 LEVELS = ("red", "orange", "yellow", "blue")
+SCORE_HISTORY = ("SELECT count(*), md5(string_agg(kind || feature_id || as_of || round(score::numeric, 6) || level, "
+                 "',' ORDER BY kind, feature_id, as_of, run)) FROM score_history WHERE as_of BETWEEN %s AND %s")
 LEVEL_SHARES = (0.03, 0.05, 0.25, 0.67)  # about the demo's start levels
 
 
@@ -245,8 +247,9 @@ def test_time_varying_term_and_variance_shares():
 
 def test_demo_history_imports_without_a_bad_row_and_twice_gives_the_same_records(db):
     """load_demo_history scores the loaded demo as of the day before the history, generates the records from
-    those levels and imports every one of them (no row rejected); loading again replaces them with the same
-    records, and every record is flagged synthetic."""
+    those levels, imports every one of them (no row rejected) and fills the score history at every month's end;
+    loading again replaces them with the same records and the same score history, and every record is flagged
+    synthetic."""
     load_demo(db)
     history, counts = load_demo_history(db, load_model())
     assert counts == {kind: len(history.records[kind]) for kind in RECORD_KINDS}
@@ -261,6 +264,9 @@ def test_demo_history_imports_without_a_bad_row_and_twice_gives_the_same_records
         cur.execute("SELECT count(*) FROM hidden_danger h JOIN inspection i ON i.id = h.inspection_id "
                     "WHERE i.site_kind = h.site_kind AND i.site_id = h.site_id")
         assert cur.fetchone()[0] == counts["hidden_danger"]
+        cur.execute(SCORE_HISTORY, (HISTORY_START, HISTORY_END))
+        scores = cur.fetchone()
+        assert scores[0] > 24 * 1000  # a month's end rarely leaves a site's score as it was
     db.rollback()
     again, counts_again = load_demo_history(db, load_model())
     assert counts_again == counts
@@ -269,4 +275,6 @@ def test_demo_history_imports_without_a_bad_row_and_twice_gives_the_same_records
             cur.execute(f"SELECT md5(string_agg(source_id || coalesce(site_id::text, ''), ',' ORDER BY source_id)) "
                         f"FROM {kind}")
             assert cur.fetchone()[0] == first[kind], kind
+        cur.execute(SCORE_HISTORY, (HISTORY_START, HISTORY_END))
+        assert cur.fetchone() == scores  # the earlier load's score history of the two years replaced, not added to
     db.rollback()
