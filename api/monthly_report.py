@@ -14,7 +14,8 @@ the same area and dates (tests/api/test_monthly_report.py checks it):
 - enforcement: actions decided in the month by measure, fines, liftings, measures in force at its end; accidents;
 - the list of major risks and hidden dangers as of the month's end (``geo.lists.major_risk_list``, GET
   /major-risks?as_of=: the red and orange sites and the major hidden dangers open or reopened, overdue judged on
-  the month's last day).
+  the month's last day; like the supervision list, it takes the sites' current levels, and the dangers' current
+  statuses, so it is exact for the month just ended and approximate for earlier ones).
 
 Dates are the month's: nothing here reads the clock.  ``month_report`` returns a dict, JSON-ready but for its
 ``major_list`` (a geo.lists MajorRiskList, as GET /major-risks builds it); the page is
