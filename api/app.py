@@ -41,6 +41,7 @@ from api.routes import (
     near,
     pages,
     plans,
+    record_summary,
     record_writes,
     records,
     risk_list,
@@ -197,6 +198,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(major_risks.router)
     app.include_router(siting.router)
     app.include_router(writes.router)
+    app.include_router(record_summary.router)
     app.include_router(records.router)
     app.include_router(record_writes.router)
     app.include_router(exposure.router)

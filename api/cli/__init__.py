@@ -11,7 +11,18 @@ import traceback
 
 # The command modules register their commands on the app as they are imported, in the order `riskmap --help`
 # lists them.
-from api.cli import backtest, features, lists, map_page, plans, scoring, serve, siting, supervision  # noqa: F401
+from api.cli import (  # noqa: F401
+    backtest,
+    features,
+    lists,
+    map_page,
+    plans,
+    report,
+    scoring,
+    serve,
+    siting,
+    supervision,
+)
 from api.cli.areas import areas_app
 from api.cli.common import _progress, _reported, _settings, app, err, out
 from api.cli.db import db_app

@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 def demo_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic feature set.")] = 20261129,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the API afterwards.")] = True,
+    history: Annotated[bool, typer.Option(
+        "--history/--no-history", help="Also generate and import two synthetic years of inspections, hidden "
+                                       "dangers, enforcement actions and accidents (docs/demo.md).")] = True,
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on (the next free one if taken).")] = 8000,
 ) -> None:
     """The main job: start the database, load and score the Tangshan demo region, and serve it."""
     from api.database import open_database
-    from data.loader import load_demo
+    from data.loader import load_demo, load_demo_history
 
     with _reported():
         settings = _settings()
@@ -40,12 +43,31 @@ def demo_cmd(
                 out.print(f"  {kind:15s} {n:6d}")
             out.print("Demo region loaded: Tangshan, Hebei (real county boundaries; all other features are "
                       f"SYNTHETIC, generated with seed {seed}).")
-            summary = _run_scoring(conn, settings, None, full=False)
+            if history:
+                _load_history(conn, settings, seed, load_demo_history)
+            summary = _run_scoring(conn, settings, None, full=history)
         finally:
             conn.close()
         _print_score_summary(summary)
         if serve:
             _serve(settings, host, _free_port_from(host, port))
+
+
+def _load_history(conn, settings: Settings, seed: int, load_demo_history) -> None:
+    from data.demo.history import HISTORY_END, HISTORY_START
+    from geo.risk.config import load_model
+    from geo.supervision.config import load_supervision
+
+    frequency = load_supervision(settings.supervision).frequency_months
+    with _progress("two synthetic years of records", total=None):
+        history, counts = load_demo_history(conn, load_model(settings.risk_model), seed, frequency)
+    for kind, n in counts.items():
+        out.print(f"  {kind:18s} {n:6d}")
+    v = history.variance
+    out.print(f"Records loaded: {HISTORY_START} to {HISTORY_END}, all SYNTHETIC (docs/demo.md). The accidents were "
+              f"drawn from a true hazard of which {100 * v['latent_share']:.0f} % of the log-rate variance is "
+              f"latent (management {100 * v['management_share']:.0f} %, frailty {100 * v['frailty_share']:.0f} %): "
+              "the model never sees it.")
 
 
 # ----- serve -----------------------------------------------------------------------------------------------------

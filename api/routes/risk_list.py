@@ -14,6 +14,7 @@ import io
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import h3
@@ -235,36 +236,52 @@ def _width(value: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
 
 
-def xlsx_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str = "list",
-               number_formats: dict[str, str] | None = None) -> bytes:
-    """The one XLSX writer of spreadsheets riskmap hands out: one sheet named ``sheet``, the header row bold and
-    frozen, an auto-filter, columns sized to their content (capped), ``number_formats`` by column name, and every
-    text cell formula-safe (``spreadsheet_safe``) after the control characters XML 1.0 cannot hold are dropped
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook: its name, column headers, rows, and number formats by column name."""
+
+    name: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    number_formats: dict[str, str] | None = None
+
+
+def xlsx_book(sheets: Sequence[Sheet]) -> bytes:
+    """The one XLSX writer of spreadsheets riskmap hands out: one sheet per ``Sheet``, each with its header row
+    bold and frozen, an auto-filter, columns sized to their content (capped), its number formats, and every text
+    cell formula-safe (``spreadsheet_safe``) after the control characters XML 1.0 cannot hold are dropped
     (openpyxl refuses them).  Numbers, dates and None stay typed cells."""
     def cell(value: Any) -> Any:
         return spreadsheet_safe(ILLEGAL_CHARACTERS_RE.sub("", value)) if isinstance(value, str) else value
 
     wb = Workbook()
-    ws = wb.active
-    ws.title = sheet
-    ws.append([cell(c) for c in columns])
-    for header in ws[1]:
-        header.font = Font(bold=True)
-    rows = [[cell(v) for v in row] for row in rows]
-    for row in rows:
-        ws.append(row)
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-    for i, name in enumerate(columns, start=1):
-        widest = max([_width(name)] + [_width(r[i - 1]) for r in rows])
-        ws.column_dimensions[get_column_letter(i)].width = min(widest + 2, MAX_WIDTH)
-    for name, fmt in (number_formats or {}).items():
-        col = list(columns).index(name) + 1
-        for (c,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
-            c.number_format = fmt
+    wb.remove(wb.active)
+    for sheet in sheets:
+        ws = wb.create_sheet(cell(sheet.name)[:31])
+        ws.append([cell(c) for c in sheet.columns])
+        for header in ws[1]:
+            header.font = Font(bold=True)
+        rows = [[cell(v) for v in row] for row in sheet.rows]
+        for row in rows:
+            ws.append(row)
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+        for i, name in enumerate(sheet.columns, start=1):
+            widest = max([_width(name)] + [_width(r[i - 1]) for r in rows])
+            ws.column_dimensions[get_column_letter(i)].width = min(widest + 2, MAX_WIDTH)
+        for name, fmt in (sheet.number_formats or {}).items():
+            col = list(sheet.columns).index(name) + 1
+            for (c,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
+                c.number_format = fmt
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def xlsx_bytes(columns: Sequence[str], rows: Iterable[Sequence[Any]], sheet: str = "list",
+               number_formats: dict[str, str] | None = None) -> bytes:
+    """A workbook of one sheet (``xlsx_book``)."""
+    return xlsx_book([Sheet(sheet, columns, list(rows), number_formats)])
 
 
 def to_xlsx(items: list[dict]) -> bytes:

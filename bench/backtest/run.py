@@ -2,6 +2,7 @@
 
     python bench/backtest/run.py [--sites 100000] [--accidents 10000] [--months 24] [--runs 3] [--no-baseline]
     python bench/backtest/run.py --database URL --from 2025-01-01 --to 2026-12-31 [--runs 3] [--no-baseline]
+    python bench/backtest/run.py --demo [--seed 20261129] [--runs 1]       # the capture part: bench/backtest/capture.py
 
     quick:   python bench/backtest/run.py --sites 10000 --accidents 1000 --runs 1
 
@@ -29,11 +30,11 @@ scores of that day (the history rows before it, the last per site) and ranks eve
 ``Series.rank(method="min")`` and ``("max")``; then the same capture curve and area.  Its model area and top-20 %
 capture are checked against riskmap's (they must agree: it is the same method written plainly).
 
-**Capture curves on the demo** (``--database URL``): the benchmark of issue 14 reads the demo's two synthetic years
-of inspections, dangers, enforcement and accidents with the scores of each month, which ``riskmap demo`` is to
-generate (another part of issue 14, not built yet).  Given the URL of such a database and its window, this script
-skips the set-up, times ``riskmap backtest`` on it as above and prints every curve with the goals of the issue:
-the model's top 20 % captures at least twice the best naive ranking's, and its area beats every naive ranking's.
+**Capture curves on the demo** (``--demo``; bench/backtest/capture.py): the demo with its two synthetic years of
+inspections, dangers, enforcement and accidents (drawn from a hidden "true hazard", docs/demo.md) and the score
+history of every month's end, in a database of its own; the backtest over the second year, every curve, the
+issue's two goals, and the curves of the truth's own rankings (how far any model could get).  ``--database URL
+--from --to`` backtests any other database.
 """
 
 from __future__ import annotations
@@ -274,6 +275,10 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--reuse-db", action="store_true", help="keep the database if it already holds this data set")
     ap.add_argument("--database", help="an existing database to backtest (e.g. the demo with its history)")
+    ap.add_argument("--demo", action="store_true",
+                    help="the capture part: the demo with its two synthetic years in a database of its own, "
+                         "backtested over the second year (bench/backtest/capture.py)")
+    ap.add_argument("--seed", type=int, default=SEED, help="the demo's seed (with --demo)")
     ap.add_argument("--from", dest="first", type=dt.date.fromisoformat, help="window start (with --database)")
     ap.add_argument("--to", dest="last", type=dt.date.fromisoformat, help="window end (with --database)")
     ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "riskmap-bench-score")
@@ -286,7 +291,16 @@ def main() -> None:
         result["seconds"] = time.perf_counter() - t0
         print(json.dumps(result))
         return
-    if args.database:
+    demo = None
+    if args.demo:
+        import capture
+
+        from api.database import database_url
+        from api.settings import Settings
+
+        url, demo, _ = capture.prepare_demo(database_url(Settings()), args.seed)
+        first, last = capture.WINDOW
+    elif args.database:
         if not (args.first and args.last):
             raise SystemExit("--database needs --from and --to (the window of its accidents)")
         url, first, last = args.database, args.first, args.last
@@ -307,10 +321,14 @@ def main() -> None:
           f"sites, {report['accidents']:,} accidents, {report['attributed']['total']:,} attributed "
           f"({report['attributed']['named']:,} named, {report['attributed']['nearest']:,} nearest), "
           f"{report['unattributed']['count']:,} unattributed")
-    print("\nranking | area | top 1 % | top 5 % | top 10 % | top 20 % | top 50 %")
-    for name, r in report["rankings"].items():
-        c = r["capture"]
-        print(f"{name} | {r['area']:.3f} | " + " | ".join(f"{100 * c[x - 1]:.1f} %" for x in (1, 5, 10, 20, 50)))
+    if demo is not None:
+        capture.report(report, demo, capture.ceilings(demo, first, last), capture.why(url, demo, first, last))
+    else:
+        print("\nranking | area | top 1 % | top 5 % | top 10 % | top 20 % | top 50 %")
+        for name, r in report["rankings"].items():
+            c = r["capture"]
+            print(f"{name} | {r['area']:.3f} | "
+                  + " | ".join(f"{100 * c[x - 1]:.1f} %" for x in (1, 5, 10, 20, 50)))
     model, best = report["rankings"]["model"], report["rankings"][report["best_naive"]]
     naive_areas = [report["rankings"][k]["area"] for k in ("size", "industry", "random")]
     print(f"goals (on the demo's history): model top 20 % ≥ 2 × best naive ({report['best_naive']}): "

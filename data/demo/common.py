@@ -30,7 +30,8 @@ KM_PER_DEG_LAT = 110.95  # at about 39.5 °N
 KM_PER_DEG_LON_EQUATOR = 111.32
 
 # One random stream per kind, so changing how one kind is drawn leaves the others as they were.
-_STREAMS = {"townships": 0, "enterprise": 1, "tailings_pond": 2, "pipeline": 3, "venue": 4, "settlement": 5}
+_STREAMS = {"townships": 0, "enterprise": 1, "tailings_pond": 2, "pipeline": 3, "venue": 4, "settlement": 5,
+            "history": 6, "history_latent": 7}
 
 # --- places (approximate WGS 84 centres; the county each lies in is checked by the tests) -----------------------
 

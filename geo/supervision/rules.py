@@ -2,10 +2,10 @@
 and enforcement actions) and a date in, its recommendation out.  No I/O and no settings read here: the settings
 are passed in.  docs/risk-model.md, section "Supervision", states every rule with its source.
 
-Dates: ``as_of`` is the day the recommendation is for.  Records are judged as stored (a hidden danger's status is
-its current one); their dates are compared with ``as_of``: a danger is overdue when its deadline is before
-``as_of``, an inspection is overdue when its due date is before ``as_of``, and a look-back event counts when it
-falls within the window ending on ``as_of``.
+Dates: ``as_of`` is the day the recommendation is for.  The records come as they stood that day (site_states.sql:
+nothing dated later, a hidden danger's status as of the day); their dates are compared with ``as_of``: a danger is
+overdue when its deadline is before ``as_of``, an inspection is overdue when its due date is before ``as_of``, and
+a look-back event counts when it falls within the window ending on ``as_of``.
 """
 
 from __future__ import annotations

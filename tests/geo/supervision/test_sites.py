@@ -113,3 +113,30 @@ def test_look_back_sites_of_an_area(conn):
     wider = look_back_sites(conn, AS_OF, CONFIG, area="100001", window_days=200)
     assert f"enterprise.{old}" in wider and f"enterprise.{other}" not in wider
     assert set(look_back_sites(conn, AS_OF, CONFIG, kinds=("venue",))) == {f"venue.{resumed}"}
+
+
+def test_an_earlier_date_is_judged_on_the_records_as_they_stood_then(conn):
+    """As of 2026-03-01, a red enterprise inspected on 2026-01-15 and again on 2026-04-20 was last inspected on
+    2026-01-15 (overdue since 2026-02-15); its major danger found 2026-01-15 and rectified 2026-04-20 was still open
+    then (red light, suspension in force: lifted only on 2026-05-01), and a danger found after that day does not
+    exist yet.  As of 2026-05-10 the same site is seen with everything: rectified, lifted, inspected, and a
+    look-back site for both."""
+    e = r.enterprise(conn, 118.1, 39.1, "red", last_inspection=D(2025, 6, 1))
+    r.inspection(conn, "enterprise", e, D(2026, 1, 15))
+    r.inspection(conn, "enterprise", e, D(2026, 4, 20))
+    _, major = r.danger(conn, "enterprise", e, grade="major", status="verified", found_on=D(2026, 1, 15),
+                        deadline=D(2026, 2, 15), rectified_on=D(2026, 4, 20), verified_on=D(2026, 4, 25))
+    r.danger(conn, "enterprise", e, found_on=D(2026, 4, 20), deadline=D(2026, 6, 30))
+    r.action(conn, "enterprise", e, "suspension", D(2026, 2, 20), lifted_on=D(2026, 5, 1))
+    r.action(conn, "enterprise", e, "rectify_order", D(2026, 4, 20))
+    then = site_recommendation(conn, "enterprise", e, D(2026, 3, 1), CONFIG)
+    assert (then.last_inspection, then.next_due, then.overdue) == (D(2026, 1, 15), D(2026, 2, 15), True)
+    assert (then.open_dangers, then.open_major_dangers, then.overdue_dangers) == (1, 1, 1)
+    assert then.light == "red" and then.measure.action == "keep_suspended"
+    assert [a.measure for a in then.active_measures] == ["suspension"]
+    assert [(lb.reason, lb.source_id) for lb in then.look_back] == [("danger_overdue", major)]
+    later = site_recommendation(conn, "enterprise", e, D(2026, 5, 10), CONFIG)
+    assert (later.last_inspection, later.open_dangers, later.open_major_dangers) == (D(2026, 4, 20), 1, 0)
+    assert [a.measure for a in later.active_measures] == ["rectify_order"]
+    # (the inspection of the rectification's own day does not count as the look-back: it must come after)
+    assert [lb.reason for lb in later.look_back] == ["major_danger_rectified", "enforcement_lifted"]
