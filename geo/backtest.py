@@ -40,16 +40,20 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.errors import InvalidSetting, RiskmapError
+from geo.risk import likelihood
 from geo.risk.store import query_frame
 
 PERCENTS = np.arange(1, 101)
 EARLIEST = dt.date(1900, 1, 1)
-RANKINGS = ("model", "size", "industry", "random")
+RANKINGS = ("model", "expected", "size", "industry", "random")
 NAIVE = ("size", "industry", "random")
 SITE_KINDS = ("enterprise", "tailings_pond", "pipeline", "venue")
 OTHER = "other"
 DESCRIPTIONS = {
     "model": "riskmap's score before each accident (score history)",
+    "expected": "riskmap's expected accidents before each accident: that score as a likelihood, times the class's "
+                "accident rate learned from the accidents before the window and the site's exposure "
+                "(geo/risk/likelihood.py)",
     "size": "size alone: employees, pond capacity, occupant load, pipeline length (percentile within the class)",
     "industry": "industry alone: the accident rate of the site's sector (before the window, or in it: "
                 "see industry_basis)",
@@ -229,6 +233,30 @@ def attribute(conn, first: dt.date, last: dt.date, radius_m: float, config: dict
     return acc
 
 
+def _expected_ranking(sites: pd.DataFrame, earlier: pd.DataFrame, earlier_sites: np.ndarray, first: dt.date,
+                      params: dict, history: tuple[np.ndarray, np.ndarray, np.ndarray], site_of: np.ndarray,
+                      days: np.ndarray) -> dict:
+    """The "expected accidents" ranking (geo/risk/likelihood.py): every score history row (``history``: site
+    indexes, days, scores, as :func:`positions_before` takes them) turned into a rate with the class rates
+    learned from the accidents before the window (``earlier``, at ``earlier_sites``) and each site's exposure
+    (its ``size``), and replayed like the model's; with the basis it used."""
+    kinds = sites["kind"].to_numpy(dtype=object)
+    since = pd.to_datetime(earlier["occurred_on"]).min() if len(earlier) else None
+    years = 0.0 if since is None else (pd.Timestamp(first) - since).days / 365.25
+    rates = likelihood.class_rates(kinds, kinds[earlier_sites], years, float(params["prior_site_years"]))
+    log_rate = np.log(pd.Series(kinds).map(rates).fillna(1.0).to_numpy(dtype="float64"))
+    exposure = likelihood.log_exposure(kinds, sites["size"].to_numpy(dtype="float64"), params["exposure_elasticity"])
+    h_site, h_day, h_score = history
+    rate = likelihood.log_expected(h_score, log_rate[h_site], exposure[h_site], float(params["score_weight"]))
+    rate = np.where(np.isnan(h_score), np.nan, rate)  # (a removed feature stays removed)
+    a, b, _ = positions_before(len(sites), h_site, h_day, rate, site_of, days)
+    return {"ranking": ranking_summary(a, b, len(sites)),
+            "class_rates_per_site_year": {k: round(v, 6) for k, v in sorted(rates.items())},
+            "accidents_before": len(earlier_sites), "years_before": round(years, 3),
+            "score_weight": float(params["score_weight"]),
+            "exposure_elasticity": dict(params["exposure_elasticity"])}
+
+
 def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
     """The backtest report (a JSON-ready dict): the attribution, the capture curves and areas of the model and
     the naive rankings, and the accidents left unattributed."""
@@ -257,17 +285,21 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
                         "as of dates before the accidents, then backtest")
     h_site = index.reindex(pd.MultiIndex.from_arrays([hist["kind"], hist["feature_id"]])).to_numpy(dtype="float64")
     kept = ~np.isnan(h_site)  # (rows of features no longer in the register)
-    a, b, own = positions_before(n, h_site[kept].astype("int64"),
-                                 pd.to_datetime(hist["as_of"][kept]).to_numpy(dtype="datetime64[D]"),
-                                 hist["score"][kept].to_numpy(dtype="float64"), site_of, days)
+    h_site = h_site[kept].astype("int64")
+    h_day = pd.to_datetime(hist["as_of"][kept]).to_numpy(dtype="datetime64[D]")
+    h_score = hist["score"][kept].to_numpy(dtype="float64")
+    a, b, own = positions_before(n, h_site, h_day, h_score, site_of, days)
     rankings = {"model": ranking_summary(a, b, n)}
-    # the sectors' accident rates: from the accidents before the window where there are any (no hindsight)
+    # the sectors' and classes' accident rates: from the accidents before the window (no hindsight)
     earlier = attribute(conn, EARLIEST, settings.first - dt.timedelta(days=1), settings.radius_m, config)
     earlier = earlier[earlier["how"].notna()]
     earlier_keys = pd.MultiIndex.from_arrays([earlier["site_kind"], earlier["site_id"].astype("int64")])
     earlier_sites = index.reindex(earlier_keys).to_numpy(dtype="float64")
     earlier_sites = earlier_sites[~np.isnan(earlier_sites)].astype("int64")
     hindsight = len(earlier_sites) == 0
+    expected = _expected_ranking(sites, earlier, earlier_sites, settings.first, likelihood.likelihood_params(model),
+                                 (h_site, h_day, h_score), site_of, days)
+    rankings["expected"] = expected.pop("ranking")
     naive = naive_scores(sites, site_of if hindsight else earlier_sites, settings.seed)
     for name, scores in naive.items():
         na, nb = tie_positions(scores, scores[site_of])
@@ -293,6 +325,9 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
         "best_naive": best,
         "industry_basis": basis,
         "model_top_20_vs_best_naive": None if best_top == 0 else round(rankings["model"]["top_20"] / best_top, 4),
+        "expected_top_20_vs_best_naive": (None if best_top == 0
+                                          else round(rankings["expected"]["top_20"] / best_top, 4)),
+        "expected_basis": expected,
         "unattributed": {
             "count": len(missing),
             "accidents": [{"id": int(r.id), "source_id": r.source_id, "occurred_on": r.occurred_on,

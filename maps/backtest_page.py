@@ -10,7 +10,7 @@ import io
 
 from geo.backtest import RANKINGS
 
-COLOURS = {"model": "#c0392b", "size": "#2471a3", "industry": "#7d3c98", "random": "#7f8c8d"}
+COLOURS = {"model": "#c0392b", "expected": "#d35400", "size": "#2471a3", "industry": "#7d3c98", "random": "#7f8c8d"}
 MARKS = (1, 5, 10, 20, 50)  # the top x % shown in the table
 TEXT = {
     "zh": {"title": "风险排序回测：事故发生前的评分能否预见事故", "window": "时段", "radius": "就近归属半径",
@@ -19,7 +19,10 @@ TEXT = {
            "area": "曲线下面积", "top": "前 {x}% 场所捕获的事故", "unattributed": "未能归属的事故",
            "none": "无", "reason": "原因", "date": "日期", "type": "类型", "id": "编号", "where": "位置",
            "best": "最佳朴素排序", "basis": "行业事故率依据", "ratio": "模型前 20% 捕获 ÷ 最佳朴素排序前 20% 捕获",
-           "names": {"model": "riskmap 评分", "size": "仅按规模", "industry": "仅按行业", "random": "随机"},
+           "ratio_expected": "预期事故数前 20% 捕获 ÷ 最佳朴素排序前 20% 捕获",
+           "rates": "各类场所事故率（每场所每年，由窗口前事故记录学得）",
+           "names": {"model": "riskmap 评分", "expected": "riskmap 预期事故数", "size": "仅按规模",
+                     "industry": "仅按行业", "random": "随机"},
            "how": "每起事故归属于事故记录指明的场所；未指明的，归属于半径内最近的、类别与事故类型相符的已评分场所。"
                   "各排序方式把全部场所从高到低排序，统计事故场所落在前 x% 的比例。"},
     "en": {"title": "Risk ranking backtest: did the scores before each accident foresee it?", "window": "Window",
@@ -31,8 +34,10 @@ TEXT = {
            "type": "Type", "id": "Id", "where": "Where", "best": "Best naive ranking",
            "basis": "Industry accident rates from",
            "ratio": "Model's top 20 % capture ÷ best naive ranking's",
-           "names": {"model": "riskmap score", "size": "size alone", "industry": "industry alone",
-                     "random": "random"},
+           "ratio_expected": "Expected accidents' top 20 % capture ÷ best naive ranking's",
+           "rates": "Class accident rates (a site-year, learned from the accidents before the window)",
+           "names": {"model": "riskmap score", "expected": "riskmap expected accidents", "size": "size alone",
+                     "industry": "industry alone", "random": "random"},
            "how": "Each accident is attributed to the site named on it, else to the nearest scored site of a class "
                   "fitting its type within the radius. Each ranking orders every site from the highest risk down; "
                   "the curve is the share of accidents whose site was in the top x %."},
@@ -53,7 +58,7 @@ def capture_plot_png(report: dict) -> bytes:
     for name in RANKINGS:
         r = report["rankings"][name]
         ax.plot(x, [0.0, *[100 * c for c in r["capture"]]], color=COLOURS[name],
-                linewidth=2.4 if name == "model" else 1.4,
+                linewidth=2.4 if name in ("model", "expected") else 1.4,
                 label=f"{TEXT['en']['names'][name]} (area {r['area']:.3f})")
     ax.plot([0, 100], [0, 100], color="#bbbbbb", linestyle=":", linewidth=1)
     ax.axvline(20, color="#dddddd", linewidth=1)
@@ -94,13 +99,17 @@ def backtest_page(report: dict, lang: str = "zh", png: bytes | None = None) -> s
     else:
         unattributed = f"<p>{t['none']}</p>"
     ratio = report.get("model_top_20_vs_best_naive")
+    ratio_expected = report.get("expected_top_20_vs_best_naive")
+    rates = ", ".join(f"{k} {v:.4g}" for k, v in report.get("expected_basis", {}).get("class_rates_per_site_year",
+                                                                                      {}).items())
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(t['title'])}</title>
 <style>
 body {{ font-family: system-ui, "WenQuanYi Micro Hei", sans-serif; margin: 1.5em auto; max-width: 60em; color: #222; }}
 table {{ border-collapse: collapse; margin: 0.8em 0; }} th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; }}
-td {{ text-align: right; }} tr.model th {{ color: #c0392b; }} img {{ max-width: 100%; }}
+td {{ text-align: right; }} tr.model th {{ color: #c0392b; }} tr.expected th {{ color: #d35400; }}
+img {{ max-width: 100%; }}
 dl {{ display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }} dt {{ font-weight: bold; }}
 </style></head><body>
 <h1>{e(t['title'])}</h1>
@@ -115,6 +124,8 @@ dl {{ display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }}
 <dt>{t['best']}</dt><dd>{e(t['names'][report['best_naive']])}</dd>
 <dt>{t['basis']}</dt><dd>{e(report['industry_basis'])}</dd>
 <dt>{t['ratio']}</dt><dd>{'–' if ratio is None else f'{ratio:.2f}'}</dd>
+<dt>{t['ratio_expected']}</dt><dd>{'–' if ratio_expected is None else f'{ratio_expected:.2f}'}</dd>
+<dt>{t['rates']}</dt><dd>{e(rates) or '–'}</dd>
 </dl>
 <table><tr><th>{t['ranking']}</th><th>{t['area']}</th>{heads}</tr>{''.join(rows)}</table>
 <img alt="capture curves" src="data:image/png;base64,{image}">

@@ -44,6 +44,7 @@ def test_html_page_and_png_plot(constructed, invoke, tmp_path):  # noqa: F811
     text = page.read_text(encoding="utf-8")
     assert "data:image/png;base64," in text and "<script" not in text and "://" not in text  # (no network)
     assert "0.762" in text and "size alone" in text and "Accidents not attributed (3)" in text
+    assert "riskmap expected accidents" in text and "0.537" in text  # (the expected-accidents ranking's area)
     assert "the site named on it is not in the register" in text
     plot = tmp_path / "curve.png"
     result = invoke(*WINDOW, "--format", "png", "--out", plot)

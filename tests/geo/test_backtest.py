@@ -171,6 +171,32 @@ def test_the_capture_curves_of_a_constructed_data_set_are_those_worked_out_by_ha
     assert reasons["2026-03-03"] == "the site named on it is not in the register"
 
 
+def test_the_expected_accidents_ranking_of_the_constructed_data_set_by_hand(constructed):
+    """Expected accidents: ln rate = ln r + ln(employees / 55) + 0.039 · score (one class, no accident before the
+    window: r is common).  Run 1, by 0.039 · extra points + ln(i + 1): 9 (2.71), 8 (2.51), 7 (2.29), 5 (2.28),
+    6 (2.06), 4 (2.00), 3, 2, 1, 0.  Run 2: site 0's 30 extra points give it 1.17, between sites 2 (1.29) and 1
+    (0.79): 9th.  A tied over 1 … 10 (area 0.5), B (site 5) 4th (0.65), C (site 8) 2nd (0.85), D (site 0) 9th
+    (0.15): area 0.5375; top 20 %: (0.2 + 0 + 1 + 0) / 4 = 0.3."""
+    db, _ = constructed
+    report = run_backtest(db, BacktestSettings(dt.date(2026, 1, 1), dt.date(2026, 4, 30)), MODEL)
+    expected = report["rankings"]["expected"]
+    assert expected["area"] == pytest.approx(0.5375)
+    assert expected["top_20"] == pytest.approx(0.3)
+    assert report["expected_basis"]["accidents_before"] == 0
+    assert report["expected_basis"]["class_rates_per_site_year"] == {"enterprise": 1.0}
+    assert report["expected_top_20_vs_best_naive"] == pytest.approx(0.3 / 0.5, abs=1e-4)
+
+
+def test_the_expected_ranking_learns_its_class_rate_from_the_accidents_before_the_window(constructed):
+    """From 1 February, the accident of 15 January is the one before: ten enterprises over the 17 days before
+    the window, 1 / (10 · 17 / 365.25) a site-year (one class: the prior pulls it toward itself)."""
+    db, _ = constructed
+    report = run_backtest(db, BacktestSettings(dt.date(2026, 2, 1), dt.date(2026, 4, 30)), MODEL)
+    basis = report["expected_basis"]
+    assert basis["accidents_before"] == 1
+    assert basis["class_rates_per_site_year"]["enterprise"] == pytest.approx(365.25 / 170, rel=1e-5)
+
+
 def test_industry_rates_come_from_the_accidents_before_the_window(constructed):
     """A window from 1 February leaves the January accident before it: the sectors' rates are measured on it
     (no hindsight), and the window holds the other six."""
