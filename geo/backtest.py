@@ -51,8 +51,8 @@ SITE_KINDS = ("enterprise", "tailings_pond", "pipeline", "venue")
 OTHER = "other"
 DESCRIPTIONS = {
     "model": "riskmap's score before each accident (score history)",
-    "expected": "riskmap's expected accidents before each accident: that score as a likelihood, times the class's "
-                "accident rate learned from the accidents before the window and the site's exposure "
+    "expected": "riskmap's expected accidents before each accident: that score as a likelihood, times the accident "
+                "rate of the site's sector learned from the accidents before the window and the site's exposure "
                 "(geo/risk/likelihood.py)",
     "size": "size alone: employees, pond capacity, occupant load, pipeline length (percentile within the class)",
     "industry": "industry alone: the accident rate of the site's sector (before the window, or in it: "
@@ -237,21 +237,23 @@ def _expected_ranking(sites: pd.DataFrame, earlier: pd.DataFrame, earlier_sites:
                       params: dict, history: tuple[np.ndarray, np.ndarray, np.ndarray], site_of: np.ndarray,
                       days: np.ndarray) -> dict:
     """The "expected accidents" ranking (geo/risk/likelihood.py): every score history row (``history``: site
-    indexes, days, scores, as :func:`positions_before` takes them) turned into a rate with the class rates
+    indexes, days, scores, as :func:`positions_before` takes them) turned into a rate with the sector rates
     learned from the accidents before the window (``earlier``, at ``earlier_sites``) and each site's exposure
     (its ``size``), and replayed like the model's; with the basis it used."""
     kinds = sites["kind"].to_numpy(dtype=object)
     since = pd.to_datetime(earlier["occurred_on"]).min() if len(earlier) else None
     years = 0.0 if since is None else (pd.Timestamp(first) - since).days / 365.25
-    rates = likelihood.class_rates(kinds, kinds[earlier_sites], years, float(params["prior_site_years"]))
-    log_rate = np.log(pd.Series(kinds).map(rates).fillna(1.0).to_numpy(dtype="float64"))
+    sectors = sites["sector"].fillna("").to_numpy(dtype=object)
+    classes, rates = likelihood.sector_rates(kinds, sectors, earlier_sites, years, float(params["prior_site_years"]))
+    log_rate = np.log(pd.Series(sectors).map(rates).to_numpy(dtype="float64"))
     exposure = likelihood.log_exposure(kinds, sites["size"].to_numpy(dtype="float64"), params["exposure_elasticity"])
     h_site, h_day, h_score = history
     rate = likelihood.log_expected(h_score, log_rate[h_site], exposure[h_site], float(params["score_weight"]))
     rate = np.where(np.isnan(h_score), np.nan, rate)  # (a removed feature stays removed)
     a, b, _ = positions_before(len(sites), h_site, h_day, rate, site_of, days)
     return {"ranking": ranking_summary(a, b, len(sites)),
-            "class_rates_per_site_year": {k: round(v, 6) for k, v in sorted(rates.items())},
+            "class_rates_per_site_year": {k: round(v, 6) for k, v in sorted(classes.items())},
+            "sector_rates_per_site_year": {k: round(v, 6) for k, v in sorted(rates.items())},
             "accidents_before": len(earlier_sites), "years_before": round(years, 3),
             "score_weight": float(params["score_weight"]),
             "exposure_elasticity": dict(params["exposure_elasticity"])}

@@ -125,7 +125,34 @@ def why(url: str, history, first: dt.date, last: dt.date) -> dict:
     return out
 
 
-def report(backtest: dict, history, truth: dict, reasons: dict | None = None) -> None:
+def sensitivity(url: str, first: dt.date, last: dt.date) -> list[dict]:
+    """The expected-accidents ranking's area and top-20 % capture for other values of its three assumptions
+    (β, the exposure elasticities scaled, the prior's site-years): how much the result owes to the values chosen."""
+    from geo import store
+    from geo.backtest import BacktestSettings, run_backtest
+    from geo.risk.config import load_model
+
+    model = load_model()
+    shipped = model["likelihood"]
+    out = []
+    conn = store.connect(url)
+    try:
+        for beta in (0.02, 0.039, 0.06):
+            for scale in (0.5, 1.0):
+                for prior in (10.0, 50.0, 200.0):
+                    model["likelihood"] = {"score_weight": beta, "prior_site_years": prior,
+                                           "exposure_elasticity": {k: v * scale for k, v in
+                                                                   shipped["exposure_elasticity"].items()}}
+                    r = run_backtest(conn, BacktestSettings(first, last), model)["rankings"]["expected"]
+                    out.append({"score_weight": beta, "elasticity_scale": scale, "prior_site_years": prior,
+                                "area": r["area"], "top_20": r["top_20"]})
+    finally:
+        conn.close()
+    return out
+
+
+def report(backtest: dict, history, truth: dict, reasons: dict | None = None,
+           spread: list[dict] | None = None) -> None:
     """Print the curves, the goals and the ceilings (module docstring)."""
     print("\nranking | area | " + " | ".join(f"top {x} %" for x in POINTS))
     rows = {**backtest["rankings"], **{f"truth: {k}": v for k, v in truth.items() if k in CEILINGS}}
@@ -146,6 +173,14 @@ def report(backtest: dict, history, truth: dict, reasons: dict | None = None) ->
               f"({', '.join(f'{k} {v:.3f}' for k, v in naive.items())}): "
               f"{'met' if not beaten else 'NOT met (not beaten: ' + ', '.join(beaten) + ')'}")
     print(f"expected accidents' basis: {backtest['expected_basis']}")
+    if spread:
+        areas, tops = [r["area"] for r in spread], [r["top_20"] for r in spread]
+        print(f"expected accidents under other assumptions ({len(spread)} sets: β 0.02 / 0.039 / 0.06, elasticities "
+              f"× ½ / 1, prior 10 / 50 / 200 site-years): area {min(areas):.3f} … {max(areas):.3f}, top 20 % "
+              f"{100 * min(tops):.1f} … {100 * max(tops):.1f} %")
+        for r in spread:
+            print(f"  β {r['score_weight']:<5} elasticity × {r['elasticity_scale']:<3} "
+                  f"prior {r['prior_site_years']:>5.0f}: area {r['area']:.3f}, top 20 % {100 * r['top_20']:.1f} %")
     v = history.variance
     print(f"hidden from the model: {100 * v['latent_share']:.0f} % of Var(log hazard) is latent (management "
           f"{100 * v['management_share']:.0f} %, frailty {100 * v['frailty_share']:.0f} %); observed "

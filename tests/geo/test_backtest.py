@@ -189,12 +189,13 @@ def test_the_expected_accidents_ranking_of_the_constructed_data_set_by_hand(cons
 
 def test_the_expected_ranking_learns_its_class_rate_from_the_accidents_before_the_window(constructed):
     """From 1 February, the accident of 15 January is the one before: ten enterprises over the 17 days before
-    the window, 1 / (10 · 17 / 365.25) a site-year (one class: the prior pulls it toward itself)."""
+    the window, 1 / (10 · 17 / 365.25) a site-year (one class, one sector: each prior pulls toward itself)."""
     db, _ = constructed
     report = run_backtest(db, BacktestSettings(dt.date(2026, 2, 1), dt.date(2026, 4, 30)), MODEL)
     basis = report["expected_basis"]
     assert basis["accidents_before"] == 1
     assert basis["class_rates_per_site_year"]["enterprise"] == pytest.approx(365.25 / 170, rel=1e-5)
+    assert basis["sector_rates_per_site_year"] == pytest.approx({"enterprise:machinery": 365.25 / 170}, rel=1e-5)
 
 
 def test_industry_rates_come_from_the_accidents_before_the_window(constructed):

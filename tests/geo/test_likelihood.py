@@ -10,7 +10,7 @@ import pytest
 
 from geo.errors import InvalidSetting
 from geo.risk.config import load_model
-from geo.risk.likelihood import class_rates, likelihood_params, log_expected, log_exposure
+from geo.risk.likelihood import class_rates, likelihood_params, log_expected, log_exposure, sector_rates
 
 
 def test_class_rates_are_pulled_toward_the_rate_over_all_classes():
@@ -22,10 +22,26 @@ def test_class_rates_are_pulled_toward_the_rate_over_all_classes():
     assert rates["b"] == pytest.approx(3 / 130)
 
 
+def test_sector_rates_are_pulled_toward_their_class_rate():
+    """Class a: sectors a1 and a2 of 5 sites each, 3 accidents in a1; class b: 40 sites of b1, 1 accident; 2 years,
+    w = 50.  Classes as above: a 1/14, b 3/130.  a1: (3 + 50/14) / (5 · 2 + 50); a2: (50/14) / 60 (none of its
+    own, but its class has some); b1: (1 + 50 · 3/130) / (80 + 50)."""
+    kinds = np.array(["a"] * 10 + ["b"] * 40, dtype=object)
+    sectors = np.array(["a1"] * 5 + ["a2"] * 5 + ["b1"] * 40, dtype=object)
+    classes, rates = sector_rates(kinds, sectors, np.array([0, 1, 2, 10]), years=2.0, prior_site_years=50.0)
+    assert classes == pytest.approx({"a": 1 / 14, "b": 3 / 130})
+    assert rates["a1"] == pytest.approx((3 + 50 / 14) / 60)
+    assert rates["a2"] == pytest.approx((50 / 14) / 60)
+    assert rates["b1"] == pytest.approx((1 + 50 * 3 / 130) / 130)
+    assert rates["a1"] > classes["a"] > rates["a2"]
+
+
 def test_without_accidents_every_class_has_the_same_rate():
     kinds = np.array(["a", "b", "b"], dtype=object)
     assert class_rates(kinds, np.array([], dtype=object), years=3.0, prior_site_years=50.0) == {"a": 1.0, "b": 1.0}
     assert class_rates(kinds, np.array(["a"], dtype=object), years=0.0, prior_site_years=50.0) == {"a": 1.0, "b": 1.0}
+    assert sector_rates(kinds, np.array(["a1", "b1", "b2"], dtype=object), np.array([], dtype=int), years=1.0,
+                        prior_site_years=50.0)[1] == {"a1": 1.0, "b1": 1.0, "b2": 1.0}
 
 
 def test_exposure_counts_against_the_class_median_with_its_elasticity():
