@@ -73,7 +73,9 @@ def backtest_cmd(
                     return
                 out_file.write_text(page, encoding="utf-8")
         model_r, best = report["rankings"]["model"], report["rankings"][report["best_naive"]]
+        expected = report["rankings"]["expected"]
         out.print(f"wrote {out_file}: {report['attributed']['total']} of {report['accidents']} accidents attributed; "
-                  f"model area {model_r['area']:.3f}, top 20 % {100 * model_r['top_20']:.1f} % "
+                  f"model area {model_r['area']:.3f}, top 20 % {100 * model_r['top_20']:.1f} %; expected accidents "
+                  f"{expected['area']:.3f}, {100 * expected['top_20']:.1f} % "
                   f"(best naive, {report['best_naive']}: {best['area']:.3f}, {100 * best['top_20']:.1f} %)",
                   highlight=False)
