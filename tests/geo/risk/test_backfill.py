@@ -58,9 +58,9 @@ def states(conn) -> dict:
 
 def test_backfill_gives_the_history_of_full_runs_as_of_each_date(records_template):
     """As of each of three month ends, every enterprise's, pond's, venue's and pipeline's score and level in the
-    history equal those of a full scoring run as of that date (the pipelines' records move them too); the stored scores after the backfill equal the last run's;
-    and the history's latest state is the stored one (no stale row: a site back to an earlier score has its
-    row)."""
+    history equal those of a full scoring run as of that date (the pipelines' records move them too); the stored
+    scores after the backfill equal the last run's; and the history's latest state is the stored one (no stale
+    row: a site back to an earlier score has its row)."""
     with clone(records_template) as a_url, clone(records_template) as b_url:
         a, b = store.connect(a_url), store.connect(b_url)
         try:
