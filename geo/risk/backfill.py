@@ -3,17 +3,16 @@ records as they stood on each (issue 14 items 5 and 7).  For records imported af
 archive of past years or the demo's two synthetic years, so that the score history, the monthly series of the
 areas and the backtest reach back over them.
 
-``backfill(conn, model, dates)``: for each date in order, the enterprises, tailings ponds and venues are scored
-as of that date, with exactly the rules, contexts and record summaries a scoring run uses (geo/risk/scoring.py),
+``backfill(conn, model, dates)``: for each date in order, the enterprises, tailings ponds, venues and pipeline
+segments are scored as of that date (each pipeline taking its worst segment's score and level, as a run rolls it
+up), with exactly the rules, contexts and record summaries a scoring run uses (geo/risk/scoring.py),
 and the features whose score or level differ from the date before (from the stored scores for the first date)
 are appended to the score history, as of that date, under a run of their own; then one full scoring run as of the
 last date stores the scores themselves, the areas and the exposure surface, all in one transaction.  The spatial
 context does not change from date to date (the features are those stored now), so it is computed once: a date
 costs its record summaries and the rules, a small share of a full run.
 
-Pipelines are not scored per date: their records do not reach their scores (geo/risk/record_store.py), and the
-age of a line, the one input that moves with the date, moves by a year at a time; their history takes the last
-date's run.  The dates must move forward from the last run's date, as runs do (geo/risk/history.py).
+The dates must move forward from the last run's date, as runs do (geo/risk/history.py).
 """
 
 from __future__ import annotations
@@ -32,12 +31,15 @@ from geo.errors import InvalidSetting
 from geo.risk import history
 from geo.risk.context import Neighbours, context_frame
 from geo.risk.framework import final_level
-from geo.risk.record_store import record_summary, window_days, with_records
+from geo.risk.pipeline_summary import summarise_pipelines
+from geo.risk.record_store import rule_frame_with_records, window_days
 from geo.risk.scoring import ScoreSummary, _max_impact, _params, _rules, score
-from geo.risk.store import query_frame
+from geo.risk.store import query_frame, sql_text
 from geo.risk.worker import DatabaseWorker
 
-KINDS = ("enterprise", "tailings_pond", "venue")  # (enterprises first: the venues' context reads their results)
+# (enterprises first: the venues' context reads their results; a pipeline is scored by its segments)
+KINDS = ("enterprise", "tailings_pond", "venue", "pipeline")
+RULE_KIND = {"pipeline": "pipeline_segment"}
 
 
 @dataclass
@@ -51,7 +53,7 @@ class BackfillSummary:
 
 def backfill(conn, model: dict, dates: Sequence[dt.date],
              progress: Callable[[dt.date, int, int], None] | None = None) -> BackfillSummary:
-    """Append to the score history the scores of the enterprises, ponds and venues as of each of ``dates``
+    """Append to the score history the scores of the enterprises, ponds, venues and pipelines as of each of ``dates``
     (ascending, none before the last run's date), then score everything in full as of the last one; one
     transaction (module docstring).  ``progress(date, done, total)`` after each date."""
     dates = list(dates)
@@ -92,22 +94,27 @@ def _append_dates(conn, model: dict, dates: list[dt.date], summary: BackfillSumm
                                column_types={"kind": pa.string(), "feature_id": pa.int64(), "score": pa.float64(),
                                              "level": pa.string()})
         frames: dict[str, pd.DataFrame] = {}
+        lines = query_frame(conn, sql_text("pipeline_points"))
         for n, day in enumerate(dates, start=1):
             now = []
             for kind in KINDS:
+                rule_kind = RULE_KIND.get(kind, kind)
                 if kind not in frames:  # the context, once (the venues' after the enterprises' first results)
-                    frame = context_frame(nb, kind, None, _max_impact(conn) if kind == "venue" else 0.0)
+                    frame = context_frame(nb, rule_kind, None, _max_impact(conn) if kind == "venue" else 0.0)
                     frame.index = pd.RangeIndex(len(frame))
                     frames[kind] = frame
-                frame = with_records(frames[kind], record_summary(conn, kind, None, day, window))
+                frame = rule_frame_with_records(conn, rule_kind, frames[kind], True, day, window)
                 if frame.empty:
                     continue
-                result = rules[kind](frame, _params(model, kind), day)
+                result = rules[rule_kind](frame, _params(model, rule_kind), day)
                 if kind == "enterprise" and nb.major_hazard is None:
                     nb.major_hazard = pd.Series(
                         result.extra["major_hazard"].astype("boolean").fillna(False).to_numpy(bool),
                         index=frame["feature_id"].to_numpy())
                 level = final_level(result.score, result.direct_red, model["levels"])
+                if kind == "pipeline":
+                    now.append(_worst_segments(frame, result, level, lines))
+                    continue
                 now.append(pd.DataFrame({  # the columns of feature_risk the history keeps (store.results_table)
                     "kind": kind, "feature_id": frame["feature_id"].to_numpy(dtype="int64"),
                     "score": np.clip(result.score.to_numpy(dtype="float64"), 0, 100),
@@ -123,6 +130,20 @@ def _append_dates(conn, model: dict, dates: list[dt.date], summary: BackfillSumm
     finally:
         nb.close()
         worker.close()
+
+
+def _worst_segments(frame: pd.DataFrame, result, level, lines: pd.DataFrame) -> pd.DataFrame:
+    """The pipelines' rows of the history from their scored segments: each line's worst segment's score and level
+    (geo/risk/pipeline_summary.py chooses it, as for a run's roll-up), at the point on the line (``lines``)."""
+    segments = pd.DataFrame({
+        "pipeline_id": frame["pipeline_id"].to_numpy(dtype="int64"), "seq": frame["seq"].to_numpy(dtype="int64"),
+        "length_m": frame["segment_length_m"].to_numpy(dtype="float64"),
+        "score": np.clip(result.score.to_numpy(dtype="float64"), 0, 100), "level": np.asarray(level).astype(str),
+        "hca_grade": result.extra["hca_grade"].to_numpy(), "hca_conditions": None, "hca_assumed": False})
+    worst = summarise_pipelines(segments)["worst_seq"].rename("seq").reset_index()
+    rows = segments.merge(worst, on=["pipeline_id", "seq"]).rename(columns={"pipeline_id": "feature_id"})
+    rows = rows.merge(lines, on="feature_id", how="left")
+    return rows.assign(kind="pipeline")[["kind", "feature_id", "score", "level", "lon", "lat"]]
 
 
 def _append(conn, rows: pd.DataFrame, day: dt.date, version: str, scored: dict[str, int]) -> int:

@@ -8,7 +8,14 @@ and threshold is in ``[pipeline]`` of the model configuration (``geo/risk/model.
 
 Direct red (domain.md §2, §4): an enterprise site inside the ±5 m zone of Art. 30 of the Protection Law, where
 any building or structure is prohibited, read as a 重大事故隐患 [assumption].  Only an observed count triggers
-it.
+it.  And an open major hidden danger in the pipeline's records.
+
+The pipeline's records (issue 14 item 5; ``geo/risk/records.py``) reach every segment of it (a record names the
+line, not a place on it): its open and overdue hidden dangers and its enforcement actions of the last 12 months
+add points (``[pipeline.hidden_dangers]``, ``[pipeline.overdue_hidden_dangers]``, ``[pipeline.violations]``), an
+open major one is direct red, a suspension or closure in force sets the status multiplier
+(``[pipeline.enforcement]``), and the age of its last inspection sets the patrol item of the third-party index
+(``[pipeline.patrol]``).  A line without records scores as before.
 
 The segmentation and the spatial context (households, 特定场所, enterprises in the zones...) come from PostGIS
 (``geo/risk/sql/pipeline_segment_context.sql``); a context count that is NaN was not computed and takes the
@@ -29,6 +36,15 @@ from geo.risk.framework import Factor, FactorDef, RuleResult
 from geo.risk.inputs import column as _column
 from geo.risk.inputs import enum as _enum
 from geo.risk.inputs import numbers as _numbers
+from geo.risk.records import (
+    capped_points,
+    check_danger_params,
+    danger_factors,
+    days_since_inspection,
+    has_records,
+    open_major_danger,
+    violation_count,
+)
 
 # r = 0.099·d·√p (m; d outside diameter in mm; p MAOP in MPa): GB 32167 / the SI form of ASME B31.8S
 # r = 0.69·d·√p in ft, in and psi (0.69 × 0.3048 / 25.4 × √145.04 = 0.0997, rounded to 0.099); domain.md §4.
@@ -85,11 +101,20 @@ RELATIVE_RISK = FactorDef(
     "relative_risk", "Muhlbauer relative risk = index sum / leak impact factor (higher = safer)",
     "Muhlbauer, Pipeline Risk Management Manual; domain.md §4; transform [assumption]", "")
 STATUS = FactorDef(
-    "status", "Operating status (multiplier on the capped points; points = the change)",
-    "[assumption] pipeline.toml", "")
+    "status", "Operating status: the register's, or a suspension or closure in force in the records where its "
+    "multiplier is lower (multiplier on the capped points; points = the change)",
+    "[assumption] pipeline.toml; enforcement: domain.md §8", "")
+VIOLATIONS = FactorDef(
+    "violations_12m", "Enforcement actions on the line in the last 12 months (from its records)",
+    "domain.md §8; points [assumption]", "violations")
+PATROL = FactorDef(
+    "patrol_inspection_age", "Days since the line's last recorded inspection: the patrol item (of 15) of the "
+    "third-party index (scored through relative_risk; none recorded: the default)",
+    "Muhlbauer patrol frequency, domain.md §4; bands [assumption]", "days")
 
 FACTORS = (LOCATION_CLASS, HCA_GRADE, HCA_TRIGGERS, ZONE_ENTERPRISES, CONSTRUCTION, MINING, AGE, INDEX_SUM,
-           LEAK_IMPACT, RELATIVE_RISK, STATUS)
+           LEAK_IMPACT, RELATIVE_RISK, STATUS, VIOLATIONS, PATROL)
+DIRECT_RED_MAJOR_HIDDEN_DANGER = "open major hidden danger (重大事故隐患) in the pipeline's records"
 
 _CONTEXT_COUNTS = (
     "households_2km_unit", "households_200m", "villages_50hh_200m", "population_200m",
@@ -158,6 +183,15 @@ def _check_params(params: dict) -> None:
     activity = params["relative_risk"]["third_party"]["activity_points"]
     _check_order([activity[k] for k in ("none", "low", "medium", "high")], "relative_risk.third_party.activity_points",
                  decreasing=True)
+    patrol = params["patrol"]
+    _check_order(patrol["within_days"], "patrol.within_days")
+    _check_order([*patrol["points"], patrol["beyond_points"]], "patrol.points", decreasing=True)
+    if len(patrol["points"]) != len(patrol["within_days"]):
+        raise ModelConfigError("pipeline.patrol: points and within_days must have the same length")
+    try:
+        check_danger_params(params, "pipeline")
+    except ValueError as e:
+        raise ModelConfigError(str(e)) from e
 
 
 def _table_points(values: pd.Series, table: dict, what: str) -> pd.Series:
@@ -255,6 +289,33 @@ def _hca(ctx: dict, lclass: np.ndarray, d: pd.Series, p: pd.Series, params: dict
     }
     return ({k: np.asarray(v, dtype=bool) for k, v in oil.items()},
             {k: np.asarray(v, dtype=bool) for k, v in gas.items()})
+
+
+def patrol_points(days: pd.Series, params: dict) -> pd.Series:
+    """The patrol item of the third-party index from the days since the line's last inspection
+    (``params["patrol"]``: ``points[i]`` up to ``within_days[i]`` days, ``beyond_points`` after the last band);
+    NaN days (no inspection recorded) take the default ``relative_risk.third_party.patrol``."""
+    p = params["patrol"]
+    banded = np.select([days.to_numpy() <= float(b) for b in p["within_days"]], [float(x) for x in p["points"]],
+                       float(p["beyond_points"]))
+    default = float(params["relative_risk"]["third_party"]["patrol"])
+    return pd.Series(np.where(days.isna().to_numpy(), default, banded), index=days.index, dtype="float64")
+
+
+def _enforced_status(frame: pd.DataFrame, status: pd.Series, multiplier: pd.Series,
+                     params: dict) -> tuple[pd.Series, pd.Series]:
+    """(status, multiplier): a suspension or closure in force in the records (``record_measure_in_force``) sets
+    the status ``params["enforcement"]["status"]`` gives it where that status's multiplier is lower than the
+    register's (a closed line under a suspension order stays closed)."""
+    measure = _column(frame, "record_measure_in_force").astype("object").where(has_records(frame))
+    measure = measure.where(measure.notna(), None)
+    enforced = measure.map(params["enforcement"]["status"])
+    unknown = measure.notna() & enforced.isna()
+    if unknown.any():
+        raise ModelConfigError(f"pipeline.enforcement.status: no status for {sorted(set(measure[unknown]))!r}")
+    enforced_multiplier = _table_points(enforced, params["status_multiplier"], "status_multiplier")
+    lower = (enforced_multiplier < multiplier).fillna(False).astype(bool)
+    return status.where(~lower, enforced), multiplier.where(~lower, enforced_multiplier)
 
 
 def _grade_and_text(conditions: dict[str, np.ndarray], grades: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -355,9 +416,12 @@ def score_pipeline(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleRes
     low = lclass == "1-2"
     activity = np.select([high, medium_activity, low], ["high", "medium", "low"], "none")
     activity_points = pd.Series(activity, index=idx).map(t3["activity_points"]).astype("float64")
+    # patrol (of 15): from the age of the last recorded inspection, else the default
+    inspection_days = days_since_inspection(frame, None, as_of)
+    patrol = patrol_points(inspection_days, params)
     third_party_index = (depth_points + activity_points + float(t3["aboveground_facilities"])
                          + float(t3["line_locating"]) + float(t3["public_education"]) + float(t3["right_of_way"])
-                         + float(t3["patrol"]))
+                         + patrol)
     co = rr["corrosion"]
     subsurface = (float(co["subsurface_max"]) - float(co["subsurface_loss_per_year"]) * age).clip(
         lower=float(co["subsurface_min"]))
@@ -396,9 +460,15 @@ def score_pipeline(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleRes
     status_assumed = status_stated.isna()
     status = status_stated.where(~status_assumed, "operating")
     multiplier = _table_points(status, params["status_multiplier"], "status_multiplier")
+    status, multiplier = _enforced_status(frame, status, multiplier, params)
+
+    # the line's records: open and overdue hidden dangers, enforcement actions of the last 12 months
+    danger = danger_factors(frame, params)
+    violations = violation_count(frame, None).fillna(0.0)
+    violation_points = capped_points(violations, params["violations"])
 
     raw = (lclass_points + hca_points + zone_points + construction_points + mining_points + age_points + rr_points
-           ).clip(0.0, 100.0)
+           + sum(f.points for f in danger) + violation_points).clip(0.0, 100.0)
     score = raw * multiplier
     status_points = score - raw
 
@@ -414,6 +484,9 @@ def score_pipeline(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleRes
         Factor(LEAK_IMPACT, leak_impact, pd.Series(0.0, index=idx), leak_assumed),
         Factor(RELATIVE_RISK, relative_risk, rr_points, index_assumed | leak_assumed),
         Factor(STATUS, status, status_points, status_assumed),
+        *danger,
+        Factor(VIOLATIONS, violations, violation_points, pd.Series(False, index=idx)),
+        Factor(PATROL, inspection_days, pd.Series(0.0, index=idx), pd.Series(False, index=idx)),
     ]
 
     # direct red (domain.md §2, §4): an observed structure in the Art. 30 5 m zone
@@ -424,7 +497,12 @@ def score_pipeline(frame: pd.DataFrame, params: dict, as_of: dt.date) -> RuleRes
                              "Oil and Gas Pipeline Protection Law Art. 30"), index=idx)
     reason = ("structure inside the 5 m pipeline protection zone: " + _count_text(observed_5m.fillna(0.0))
               + " enterprise site(s) (" + law + "; treated as 重大事故隐患)")
-    direct_red = reason.astype("object").where(red, None)
+    major = open_major_danger(frame, None).fillna(False).to_numpy(dtype=bool)
+    zone_reason = reason.astype("object").to_numpy()
+    both = np.where(red.to_numpy() & major, zone_reason + "; " + DIRECT_RED_MAJOR_HIDDEN_DANGER, None)
+    direct_red = pd.Series(np.where(red.to_numpy() & ~major, zone_reason,
+                                    np.where(major & ~red.to_numpy(), DIRECT_RED_MAJOR_HIDDEN_DANGER, both)),
+                           index=idx, dtype="object")
 
     extra = {
         "location_class": lclass_s,

@@ -13,7 +13,9 @@ columns, or NaN, mean "no records"):
 - ``record_overdue_dangers``: open dangers past their rectification deadline;
 - ``record_open_major``: a major hidden danger (重大事故隐患) not yet verified as rectified;
 - ``record_violations_12m``: enforcement actions decided in the 12 months up to the scoring date;
-- ``record_last_inspection``: the date of the latest inspection that took place.
+- ``record_last_inspection``: the date of the latest inspection that took place;
+- ``record_measure_in_force``: ``closure`` or ``suspension`` when such an enforcement measure is in force (not
+  lifted) on the scoring date (read by pipelines, as their operating status).
 
 Everything here is pure: columns in, values and factors out.  The points are each class's parameters
 (``[<class>.hidden_dangers]`` and ``[<class>.overdue_hidden_dangers]`` in ``geo/risk/model.toml``).
@@ -62,9 +64,9 @@ def overdue_danger_count(frame: pd.DataFrame) -> pd.Series:
     return numbers(frame, "record_overdue_dangers").fillna(0.0).where(has_records(frame), np.nan)
 
 
-def violation_count(frame: pd.DataFrame, register: str) -> pd.Series:
+def violation_count(frame: pd.DataFrame, register: str | None) -> pd.Series:
     """Violations of the last 12 months: enforcement actions from the records where the site has any, else the
-    register's count (NaN where missing)."""
+    register's count (NaN where missing, or without a register column)."""
     return numbers(frame, "record_violations_12m").fillna(0.0).where(has_records(frame), numbers(frame, register))
 
 
@@ -75,15 +77,16 @@ def _dates(values: pd.Series) -> pd.Series:
     return dates
 
 
-def last_inspection(frame: pd.DataFrame, register: str) -> pd.Series:
+def last_inspection(frame: pd.DataFrame, register: str | None) -> pd.Series:
     """The last inspection's date (datetime64, NaT where none): the records' latest inspection where the site
-    has records and one of them is an inspection that took place; otherwise the register's date."""
+    has records and one of them is an inspection that took place; otherwise the register's date (no register
+    column: NaT)."""
     recorded = _dates(column(frame, "record_last_inspection"))
     use = has_records(frame) & recorded.notna()
     return recorded.where(use, _dates(column(frame, register)))
 
 
-def days_since_inspection(frame: pd.DataFrame, register: str, as_of: dt.date) -> pd.Series:
+def days_since_inspection(frame: pd.DataFrame, register: str | None, as_of: dt.date) -> pd.Series:
     """Days from the last inspection (``last_inspection``) to ``as_of`` (float; NaN where none is known; a date
     after ``as_of`` counts 0)."""
     days = (pd.Timestamp(as_of) - last_inspection(frame, register)).dt.days.astype("float64")

@@ -34,7 +34,7 @@ import shapely
 from geo.risk import history
 from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
-from geo.risk.record_store import RECORD_KINDS, changed_sites, record_summary, window_days, with_records
+from geo.risk.record_store import RULE_SITES, changed_sites, patrol_days, rule_frame_with_records, window_days
 from geo.risk.store import execute, query_frame, results_table, sql_text, store_results
 from geo.risk.worker import DatabaseWorker
 
@@ -131,7 +131,8 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             cur.execute("SELECT as_of FROM score_run ORDER BY id DESC LIMIT 1")
             previous = cur.fetchone()
         # the sites whose records changed, or whose record inputs changed with the date
-        record_sites = changed_sites(conn, previous[0] if previous else None, as_of, window_days(model))
+        record_sites = changed_sites(conn, previous[0] if previous else None, as_of, window_days(model),
+                                     patrol_days(model))
         records = sum(len(v) for v in record_sites.values())
         with conn.cursor() as cur:
             # everything is due on a first run or with another model; the last run's version says which model
@@ -233,7 +234,9 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         # the segments near a change, and every segment of a re-cut pipeline (new ids all along it)
         near = worker.call(_ids_in_dirty, "pipeline_segment", reaches(model, "pipeline_segment", max_impact))
         recut = worker.call(_segments_of, changed_pipelines) if changed_pipelines else []
-        ids["pipeline_segment"] = sorted(set(near) | set(recut))
+        # (and every segment of a pipeline whose records changed: they apply to the whole line)
+        of_records = worker.call(_segments_of, record_sites["pipeline"]) if record_sites.get("pipeline") else []
+        ids["pipeline_segment"] = sorted(set(near) | set(recut) | set(of_records))
 
     if not full:  # the rows the changes will replace or drop, for updating the areas by difference
         old_rows = worker.submit(_stored_rows, ids, True)
@@ -521,8 +524,8 @@ def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: l
         summary.scored[kind] = 0
         return None
     frame = context_frame(nb, kind, ids, max_impact_m)
-    if kind in RECORD_KINDS:  # what the records say about these sites as of the date (one more input)
-        frame = with_records(frame, worker.call(record_summary, kind, ids, as_of, window_days(model)))
+    if kind in RULE_SITES:  # what the records say about these sites as of the date (one more input)
+        frame = worker.call(rule_frame_with_records, kind, frame, ids is None, as_of, window_days(model))
     summary.scored[kind] = len(frame)
     if frame.empty:
         if ids is None:

@@ -8,6 +8,8 @@
 -- open past its deadline, and a major one is unclosed until verified (domain.md §8: closed by verification).
 -- Violations: enforcement actions decided in the %(window_days)s days up to the date.
 -- The last inspection: the latest inspection on or before the date that took place (outcome not 'not_inspected').
+-- The measure in force: the strongest stopping measure decided on or before the date and not lifted by it
+-- (closure 关闭取缔 over suspension 停产整顿), NULL when none is (pipelines read it as their operating status).
 WITH danger AS (
     SELECT h.site_id, h.grade, h.deadline,
            CASE WHEN h.status_changed_on <= %(as_of)s::date THEN h.status
@@ -32,8 +34,11 @@ WITH danger AS (
       AND (%(ids)s::bigint[] IS NULL OR site_id = ANY(%(ids)s::bigint[]))
     GROUP BY site_id
 ), enforcement AS (
-    SELECT site_id, count(*) FILTER (WHERE decided_on > %(as_of)s::date - %(window_days)s::integer) AS violations
+    SELECT site_id, count(*) FILTER (WHERE decided_on > %(as_of)s::date - %(window_days)s::integer) AS violations,
+           CASE WHEN bool_or(measure = 'closure' AND in_force) THEN 'closure'
+                WHEN bool_or(measure = 'suspension' AND in_force) THEN 'suspension' END AS measure_in_force
     FROM enforcement_action
+    CROSS JOIN LATERAL (SELECT lifted_on IS NULL OR lifted_on > %(as_of)s::date AS in_force) f
     WHERE site_kind = %(kind)s AND decided_on <= %(as_of)s::date
       AND (%(ids)s::bigint[] IS NULL OR site_id = ANY(%(ids)s::bigint[]))
     GROUP BY site_id
@@ -44,6 +49,7 @@ SELECT site_id AS feature_id,
        coalesce(d.overdue_dangers, 0) AS record_overdue_dangers,
        coalesce(d.open_major, false) AS record_open_major,
        coalesce(e.violations, 0) AS record_violations_12m,
-       i.last_inspection::text AS record_last_inspection
+       i.last_inspection::text AS record_last_inspection,
+       e.measure_in_force AS record_measure_in_force
 FROM dangers d FULL JOIN inspections i USING (site_id) FULL JOIN enforcement e USING (site_id)
 ORDER BY site_id

@@ -105,3 +105,24 @@ def add_accident(db, lon: float, lat: float, on: dt.date, *, accident_type: str 
                 ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) RETURNING id""",
                    {"sid": f"A-{next(_serial)}", "on": on, "type": accident_type, "class": accident_class,
                     "kind": site[0] if site else None, "site": site[1] if site else None, "lon": lon, "lat": lat})
+
+
+def add_pipeline(db, coords: list[tuple[float, float]], *, medium: str = "natural_gas", diameter_mm: float = 500.0,
+                 pressure_mpa: float = 4.0, year_built: int = 2016, depth_of_cover_m: float = 1.5,
+                 status: str = "operating") -> int:
+    """A pipeline along ``coords`` (lon, lat), with its size, age, cover and status given."""
+    return _insert(db, """
+        INSERT INTO pipeline (source_id, name, medium, diameter_mm, pressure_mpa, year_built, depth_of_cover_m,
+                              status, geom)
+        VALUES (%(sid)s, %(sid)s, %(medium)s, %(d)s, %(p)s, %(year)s, %(depth)s, %(status)s,
+                ST_GeomFromText(%(wkt)s, 4326)) RETURNING id""",
+                   {"sid": f"P-{next(_serial)}", "medium": medium, "d": diameter_mm, "p": pressure_mpa,
+                    "year": year_built, "depth": depth_of_cover_m, "status": status,
+                    "wkt": "LINESTRING(" + ", ".join(f"{x} {y}" for x, y in coords) + ")"})
+
+
+def lift_enforcement(db, action_id: int, on: dt.date) -> None:
+    """Lift an enforcement measure (复产复工) on the day ``on``."""
+    with db.cursor() as cur:
+        cur.execute("UPDATE enforcement_action SET lifted_on = %s WHERE id = %s", (on, action_id))
+    db.commit()

@@ -20,7 +20,7 @@ from tests.conftest import throwaway_database
 DATES = (dt.date(2025, 3, 31), dt.date(2025, 4, 30), dt.date(2025, 5, 31))
 STATE = """
 SELECT DISTINCT ON (kind, feature_id) kind, feature_id, round(score::numeric, 9), level
-FROM score_history WHERE as_of <= %s AND kind IN ('enterprise', 'tailings_pond', 'venue')
+FROM score_history WHERE as_of <= %s AND kind IN ('enterprise', 'tailings_pond', 'venue', 'pipeline')
 ORDER BY kind, feature_id, as_of DESC, run DESC"""
 
 
@@ -57,10 +57,10 @@ def states(conn) -> dict:
 
 
 def test_backfill_gives_the_history_of_full_runs_as_of_each_date(records_template):
-    """As of each of three month ends, every enterprise's, pond's and venue's score and level in the history
-    equal those of a full scoring run as of that date; the stored scores after the backfill equal the last run's;
-    and the history's latest state is the stored one (no stale row: a site back to an earlier score has its
-    row)."""
+    """As of each of three month ends, every enterprise's, pond's, venue's and pipeline's score and level in the
+    history equal those of a full scoring run as of that date (the pipelines' records move them too); the stored
+    scores after the backfill equal the last run's; and the history's latest state is the stored one (no stale
+    row: a site back to an earlier score has its row)."""
     with clone(records_template) as a_url, clone(records_template) as b_url:
         a, b = store.connect(a_url), store.connect(b_url)
         try:
@@ -79,6 +79,8 @@ def test_backfill_gives_the_history_of_full_runs_as_of_each_date(records_templat
     assert all(got["stored"][key] == value for key, value in got[DATES[-1]].items())
     changed = sum(got[DATES[0]][k] != got[DATES[1]][k] for k in got[DATES[0]])
     assert changed > 100  # the records move scores from month to month
+    lines = [k for k in got[DATES[0]] if k[0] == "pipeline"]
+    assert len(lines) > 20 and any(got[DATES[0]][k] != got[DATES[1]][k] for k in lines)
 
 
 def test_backfill_refuses_dates_out_of_order_or_before_the_last_run(records_template):

@@ -21,6 +21,7 @@ from tests.geo.risk.record_rows import (
     add_inspection,
     add_tailings_pond,
     add_venue,
+    lift_enforcement,
     set_danger_status,
 )
 
@@ -233,15 +234,22 @@ def _areas(db) -> pd.DataFrame:
 
 
 def test_incremental_scoring_after_record_changes_equals_a_full_recompute(db):
-    """On the demo, records added to 60 sites of three classes (dangers open, overdue, major, rectified and
-    verified; inspections; enforcement actions), then some deleted and one moved to another site: the incremental
-    run re-scores only those sites, and its features and areas equal a full recompute's as of the same date."""
+    """On the demo, records added to 63 sites of four classes (dangers open, overdue, major, rectified and
+    verified; inspections; enforcement actions, suspensions of pipelines, one lifted), then some deleted and one
+    moved to another site: the incremental run re-scores only those sites (a pipeline: all its segments), and
+    its features and areas equal a full recompute's as of the same date.  Then the date moves three weeks (a
+    suspension is lifted, inspections change patrol band): the incremental run's pipelines and segments equal a
+    full recompute's (the other classes' inspection age moves every day: only full runs bring it up to date)."""
     as_of = dt.date(2026, 11, 29)
     load_demo(db)
     score(db, MODEL, as_of, full=True)
     sites = query_frame(db, "(SELECT 'enterprise' AS kind, id FROM enterprise ORDER BY id LIMIT 30) UNION ALL "
                             "(SELECT 'tailings_pond', id FROM tailings_pond ORDER BY id LIMIT 15) UNION ALL "
-                            "(SELECT 'venue', id FROM venue ORDER BY id LIMIT 15)")
+                            "(SELECT 'venue', id FROM venue ORDER BY id LIMIT 15) UNION ALL "
+                            "(SELECT 'pipeline', id FROM pipeline ORDER BY id LIMIT 3)")
+    lines = [int(i) for i in sites.loc[sites["kind"] == "pipeline", "id"]]
+    segments = int(query_frame(db, "SELECT count(*) AS n FROM pipeline_segment WHERE pipeline_id = ANY(%(p)s)",
+                               {"p": lines})["n"][0])
     dangers = []
     for n, (kind, site) in enumerate(sites.itertuples(index=False)):
         site = int(site)
@@ -255,6 +263,9 @@ def test_incremental_scoring_after_record_changes_equals_a_full_recompute(db):
             set_danger_status(db, d, "verified", as_of - dt.timedelta(days=1))
         if n % 5 == 0:
             add_enforcement(db, kind, site, as_of - dt.timedelta(days=100))
+    suspended = add_enforcement(db, "pipeline", lines[0], as_of - dt.timedelta(days=30), measure="suspension")
+    lift_enforcement(db, suspended, as_of + dt.timedelta(days=10))
+    add_enforcement(db, "pipeline", lines[1], as_of - dt.timedelta(days=5), measure="closure")
     with db.cursor() as cur:
         cur.execute("DELETE FROM inspection WHERE id IN (SELECT id FROM inspection ORDER BY id LIMIT 5)")
         cur.execute("UPDATE hidden_danger SET site_id = (SELECT max(id) FROM enterprise) WHERE id = %s",
@@ -263,10 +274,22 @@ def test_incremental_scoring_after_record_changes_equals_a_full_recompute(db):
 
     summary = score(db, MODEL, as_of)
     assert not summary.full
-    assert 0 < sum(summary.scored.values()) < 400
+    assert summary.scored["pipeline_segment"] >= segments
+    assert 0 < sum(summary.scored.values()) - summary.scored["pipeline_segment"] < 400
     incremental = _features(db), _areas(db)
     assert (query_frame(db, "SELECT count(*) AS n FROM feature_risk WHERE direct_red LIKE '%%hidden danger%%' "
                             "OR direct_red LIKE '%%重大事故隐患%%'")["n"][0] > 0)
     score(db, MODEL, as_of, full=True)
     pd.testing.assert_frame_equal(incremental[0], _features(db))
     pd.testing.assert_frame_equal(incremental[1], _areas(db))
+
+    def lines_now():
+        f = _features(db)
+        return f[f["kind"].isin(["pipeline", "pipeline_segment"])].reset_index(drop=True)
+
+    later = as_of + dt.timedelta(days=21)
+    summary = score(db, MODEL, later)
+    assert not summary.full and summary.scored["pipeline_segment"] >= segments
+    incremental_lines = lines_now()
+    score(db, MODEL, later, full=True)
+    pd.testing.assert_frame_equal(incremental_lines, lines_now())

@@ -1,0 +1,12 @@
+-- 0015: an index for reading the score history (migration 0014) by feature and date.
+--
+-- Every reader but the backtest asks for one feature's rows up to a date, latest first, or all of them in date
+-- order: its level on a past day (level_changes.sql: kind and feature_id equal, as_of <= the day, ORDER BY
+-- as_of DESC, run DESC LIMIT 1, one probe per site), its history (feature_history.sql: ORDER BY as_of, run) and
+-- the monthly series of an area (area_series.sql: per feature, as_of up to the last month, in as_of, run
+-- order).  The primary key (kind, feature_id, run) finds a feature's rows but not in date order: each probe
+-- read all of them, dropped those after the day and sorted the rest.  With as_of after the two equality columns
+-- and run last (the tie-break of every ORDER BY), a probe reads the one row it needs, backwards from the day,
+-- and a feature's rows come out in the order asked for.  (The backtest and the demo's reload read the whole
+-- history by date: a sequential scan either way.)
+CREATE INDEX score_history_feature_date_idx ON score_history (kind, feature_id, as_of, run);
