@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import _progress, _reported, _settings, app, cli_actor, out
+from api.cli.scoring import SCORE_OPTION, follow_with_scores
 
 
 @app.command("import")
@@ -24,24 +25,28 @@ def import_cmd(
     encoding: Annotated[str | None, typer.Option(help="Text encoding of a CSV file (default UTF-8), "
                                                       "e.g. GB18030.")] = None,
     max_errors: Annotated[int, typer.Option(help="Report at most this many bad rows.")] = 100,
+    score: Annotated[bool, SCORE_OPTION] = True,
 ) -> None:
     """Import features or records, all or nothing: one bad row and nothing is written; every bad row is reported.
-    Records keep who imported them (cli:<user>) in their history."""
+    Records keep who imported them (cli:<user>) in their history.  Then the scores follow the file's changes
+    (a site with a new major hidden danger turns red on the map), unless --no-score."""
     from api.database import open_database
     from geo.importer import import_file, importable_kind, load_mapping
 
     with _reported():
         what = "features" if importable_kind(kind).named else "records"
         columns = load_mapping(mapping)
-        conn = open_database(_settings())
+        settings = _settings()
+        conn = open_database(settings)
         try:
             with _progress(f"importing {path.name}") as update:
                 report = import_file(conn, path, kind, crs=crs, layer=layer, mapping=columns, encoding=encoding,
                                      error_cap=max_errors, progress=update, actor=cli_actor())
+            out.print(f"{report.file}: {report.rows_read} {kind} {what} imported "
+                      f"({report.inserted} new, {report.updated} updated)")
+            follow_with_scores(conn, settings, report.file, score)
         finally:
             conn.close()
-        out.print(f"{report.file}: {report.rows_read} {kind} {what} imported "
-                  f"({report.inserted} new, {report.updated} updated)")
 
 
 @app.command("export")

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import _reported, _settings, cli_actor, out
+from api.cli.scoring import SCORE_OPTION, follow_with_scores
 
 records_app = typer.Typer(help="The campaign's records: inspections, hidden dangers, enforcement actions, "
                                "accidents.", no_args_is_help=True)
@@ -51,6 +52,7 @@ def set_status(
     status: Annotated[str, typer.Argument(help="rectified, verified or reopened (as the rules allow).")],
     on: Annotated[dt.datetime, typer.Option("--on", formats=["%Y-%m-%d"],
                                             help="The date of the change (YYYY-MM-DD).")],
+    score: Annotated[bool, SCORE_OPTION] = True,
 ) -> None:
     """Move a hidden danger's status along the allowed transitions (open → rectified → verified; rectified or
     verified → reopened → rectified); any other change is refused, naming the allowed ones (exit 3)."""
@@ -58,10 +60,12 @@ def set_status(
     from geo.records import store
 
     with _reported():
-        conn = open_database(_settings())
+        settings = _settings()
+        conn = open_database(settings)
         try:
             danger = store.change_danger(conn, danger_id, status=status, on=on.date(), actor=cli_actor())
+            out.print(f"hidden danger {danger_id} ({danger['source_id']}) is {danger['status']} since "
+                      f"{danger['status_changed_on']}")
+            follow_with_scores(conn, settings, f"hidden danger {danger_id}'s change", score)
         finally:
             conn.close()
-        out.print(f"hidden danger {danger_id} ({danger['source_id']}) is {danger['status']} since "
-                  f"{danger['status_changed_on']}")

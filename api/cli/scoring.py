@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.common import _progress, _reported, _settings, app, out, parse_date
+from api.cli.common import _progress, _reported, _settings, app, err, out, parse_date
+from geo.errors import RiskmapError
 
 if TYPE_CHECKING:
     from api.settings import Settings
@@ -43,6 +44,27 @@ def _run_scoring(conn, settings: Settings, model_path: Path | None, full: bool, 
     model = load_model(model_path or settings.risk_model)
     with _progress("scoring", total=len(STEPS)) as update:
         return score(conn, model, as_of, full=full, progress=lambda name, done, total: update(done, total))
+
+
+SCORE_OPTION = typer.Option("--score/--no-score",
+                            help="Then bring the scores up to date with the change, as `riskmap score` does (changes "
+                                 "only).  --no-score leaves that for a later `riskmap score`.")
+
+
+def follow_with_scores(conn, settings: Settings, written: str, score: bool) -> None:
+    """After a committed write from the command line: the scores follow it (changes only), or, with --no-score,
+    a word that they wait.  A failed run exits with its error's code, saying that ``written`` stays written."""
+    if not score:
+        out.print("scores not brought up to date (--no-score): `riskmap score` does it; GET /health shows the "
+                  "changes waiting")
+        return
+    try:
+        summary = _run_scoring(conn, settings, None, False)
+    except RiskmapError as e:
+        err.print(f"[bold red]error:[/] {written} is written, but bringing the scores up to date failed: {e} "
+                  "(`riskmap score` tries again)", markup=True, highlight=False)
+        raise typer.Exit(e.exit_code) from None
+    _print_score_summary(summary)
 
 
 def _print_score_summary(summary) -> None:

@@ -135,7 +135,7 @@ def reader_latency(args, url: str, conn, env: dict) -> None:
     with conn.cursor() as cur, reader.cursor() as rcur:
         for run in range(args.runs):
             cur.execute("TRUNCATE enterprise")
-            timed([sys.executable, "-m", "api.cli", "import", str(base), "--kind", "enterprise"], env)
+            timed([sys.executable, "-m", "api.cli", "import", str(base), "--kind", "enterprise", "--no-score"], env)
             cur.execute("VACUUM ANALYZE enterprise")
             cur.execute("CHECKPOINT")
             idle: dict[str, list[float]] = {"features": [], "near": []}
@@ -143,7 +143,8 @@ def reader_latency(args, url: str, conn, env: dict) -> None:
                 read_once(rcur, rng, idle)
             busy: dict[str, list[float]] = {"features": [], "near": []}
             t0 = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "api.cli", "import", str(extra), "--kind", "enterprise"],
+            proc = subprocess.Popen([sys.executable, "-m", "api.cli", "import", str(extra), "--kind", "enterprise",
+                                     "--no-score"],
                                     env=child_env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             while proc.poll() is None:
                 read_once(rcur, rng, busy)
@@ -191,7 +192,7 @@ def main() -> None:
     pg = psycopg2.extensions.parse_dsn(url)
     ogr_dsn = (f"PG:host={pg['host']} port={pg['port']} dbname={pg['dbname']} user={pg['user']} "
                f"password={pg['password']}")
-    riskmap = [sys.executable, "-m", "api.cli", "import", str(gpkg), "--kind", "enterprise"]
+    riskmap = [sys.executable, "-m", "api.cli", "import", str(gpkg), "--kind", "enterprise", "--no-score"]
     ogr = ["ogr2ogr", "-f", "PostgreSQL", ogr_dsn, str(gpkg), "enterprise", "-nln", "bench_ogr2ogr",
            "-overwrite", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", "-gt", "65536"]
     results: dict[str, list[float]] = {"riskmap": [], "ogr2ogr": [], "compared": []}

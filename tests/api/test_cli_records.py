@@ -77,3 +77,41 @@ def test_a_bad_record_file_is_rejected_with_exit_3(invoke, danger, tmp_path):
     assert result.exit_code == 3
     assert "row 1, field 'site_source_id': site enterprise 'E99' does not exist" in flat(result.output)
     assert invoke("records", "show", "hidden_danger", 2).exit_code == 6  # not found
+
+
+def level_of(db_url: str, source_id: str) -> str | None:
+    from geo import store
+
+    conn = store.connect(db_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT r.level FROM enterprise e JOIN feature_risk r ON r.kind = 'enterprise' "
+                        "AND r.feature_id = e.id WHERE e.source_id = %s", (source_id,))
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    return row[0] if row else None
+
+
+def test_an_imported_major_danger_turns_its_site_red_and_verification_lowers_it(invoke, danger, db_url, tmp_path):
+    """`riskmap import --kind hidden_danger` brings the scores up to date (an open major danger is direct red),
+    and so does `riskmap records set-status`: once the danger is verified the site is no longer red."""
+    assert level_of(db_url, "E1") == "red"
+    assert invoke("records", "set-status", danger, "rectified", "--on", "2026-03-09").exit_code == 0
+    result = invoke("records", "set-status", danger, "verified", "--on", "2026-03-12")
+    assert result.exit_code == 0, result.output
+    assert "scored (changes only" in result.output
+    assert level_of(db_url, "E1") != "red"
+
+
+def test_no_score_leaves_the_change_waiting_and_says_so(invoke, db_url, tmp_path):
+    """With --no-score the import writes the rows, scores nothing and says how to bring the scores up to date;
+    `riskmap score` then does."""
+    sites = write_csv(tmp_path / "e.csv", ["id", "name", "industry", "lon", "lat"],
+                      [["E1", "唐山化工", "化工", 118.18, 39.63]])
+    result = invoke("import", sites, "--kind", "enterprise", "--no-score")
+    assert result.exit_code == 0, result.output
+    assert "`riskmap score` does it" in flat(result.output)
+    assert level_of(db_url, "E1") is None
+    assert invoke("score").exit_code == 0
+    assert level_of(db_url, "E1") is not None
