@@ -68,12 +68,17 @@ def month_of(day: dt.date) -> Month:
     return Month(first, last)
 
 
-def parse_month(text: str) -> Month:
-    """The month of 'YYYY-MM' (1900-01 … 2999-12); MonthError otherwise."""
+def parse_month(text: str, today: dt.date) -> Month:
+    """The month of 'YYYY-MM' (1900-01 … 2999-12) that has begun by ``today`` (the month in progress is reported
+    to date); MonthError otherwise."""
     m = MONTH.fullmatch(text.strip())
     if m is None or not 1 <= int(m.group(2)) <= 12 or not 1900 <= int(m.group(1)) <= 2999:
         raise MonthError(f"--month: expected a month as YYYY-MM (e.g. 2026-10), got {text!r}")
-    return month_of(dt.date(int(m.group(1)), int(m.group(2)), 1))
+    month = month_of(dt.date(int(m.group(1)), int(m.group(2)), 1))
+    if month.first > today:
+        raise MonthError(f"--month: the month {month.label} has not begun (today is {today.isoformat()}); a report "
+                         "covers a month that has begun")
+    return month
 
 
 def report_area(conn, code: str, month: Month) -> dict:

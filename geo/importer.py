@@ -15,6 +15,7 @@ chunk and kind (``resolve``), and the import says who made it (``actor``), which
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -97,14 +98,16 @@ def _staging_columns(kind: FeatureKind, names: list[str]) -> sql.Composed:
 def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = None, layer: str | None = None,
                 mapping: dict[str, str] | None = None, encoding: str | None = None,
                 chunk_size: int = DEFAULT_CHUNK, error_cap: int = 100, progress: Progress | None = None,
-                display_name: str | None = None, actor: str | None = None, commit: bool = True) -> ImportReport:
+                display_name: str | None = None, actor: str | None = None, commit: bool = True,
+                today: dt.date | None = None) -> ImportReport:
     """Import one file of ``kind`` features (or records); raises ImportRejected (nothing written) when any row
     is bad.
 
     ``actor`` says who imports (riskmap.actor, kept by the records' history).  With ``commit=False`` the import
     joins the caller's transaction (the connection not in autocommit) and leaves it open for the caller to
     commit, so that several imports are written all together or not at all; a rejected import rolls the
-    whole transaction back.
+    whole transaction back.  ``today`` (default: the clock's date) is the latest date a record may say
+    something happened (geo/dates.py).
 
     The main thread reads and validates chunk k+1 while a loader thread COPYs chunk k (new ids straight into
     the table, known ids into a staging table for one UPDATE at the end), so the client's and the server's
@@ -145,7 +148,8 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
                                         has_geometry="wkb" in table.column_names, file=info.display_name)
                     loader = _Loader(conn, fk, fk.written_columns(plan.target_columns),
                                      expected_rows=info.feature_count, in_flight=in_flight)
-                rows = fk.resolve(conn, validate_chunk(fk, plan, table, chunk.offset, source_crs, report), report)
+                rows = fk.resolve(conn, validate_chunk(fk, plan, table, chunk.offset, source_crs, report,
+                                                    today), report)
                 report.rows_read += table.num_rows
                 if report.ok:
                     loader.submit(rows.drop_columns(["row_no"]))  # the loader releases its place once written

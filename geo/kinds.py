@@ -9,6 +9,7 @@ The risk model treats a missing value conservatively and says so in the factors 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -83,9 +84,10 @@ class FeatureKind:
         """The columns an import writes, given the columns the file feeds (ColumnPlan.target_columns)."""
         return columns
 
-    def check_rows(self, values: dict[str, pd.Series], rows: np.ndarray,
-                   report: ImportReport) -> dict[str, pd.Series]:
-        """Checks across the converted attributes of a chunk (pure; bad values are reported and nulled)."""
+    def check_rows(self, values: dict[str, pd.Series], rows: np.ndarray, report: ImportReport,
+                   today: dt.date) -> dict[str, pd.Series]:
+        """Checks across the converted attributes of a chunk (pure; bad values are reported and nulled);
+        ``today`` is the date the import takes as today (geo/dates.py)."""
         return values
 
     def resolve(self, conn, rows: pa.Table, report: ImportReport) -> pa.Table:

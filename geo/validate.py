@@ -12,6 +12,7 @@ errors.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import numpy as np
@@ -49,9 +50,10 @@ from geo.kinds import Attribute, FeatureKind
 
 
 def validate_chunk(kind: FeatureKind, plan: ColumnPlan, table: pa.Table, offset: int, crs: SourceCRS,
-                   report: ImportReport) -> pa.Table:
+                   report: ImportReport, today: dt.date | None = None) -> pa.Table:
     """Check and normalise one chunk; returns its rows in the file's order (bad rows included, but the report
-    says), with the columns to COPY, ``row_no`` and ``spatial_key`` (see ``hilbert_keys``)."""
+    says), with the columns to COPY, ``row_no`` and ``spatial_key`` (see ``hilbert_keys``).  ``today`` (default:
+    the clock's) is the latest date a record may say something happened (geo/dates.py)."""
     n = table.num_rows
     errors_before = report.error_count
     rows = np.arange(offset + 1, offset + n + 1)
@@ -82,7 +84,8 @@ def validate_chunk(kind: FeatureKind, plan: ColumnPlan, table: pa.Table, offset:
             none = ~np.logical_or.reduce(present) if present else np.ones(n, bool)
             for i in np.flatnonzero(none):
                 report.add(int(rows[i]), "/".join(alternatives), "one of these values is required")
-    values = kind.check_rows(values, rows, report)  # checks across fields (records); derived values
+    # checks across fields (records), derived values
+    values = kind.check_rows(values, rows, report, today or dt.date.today())
     for attr_name, v in values.items():
         attr = kind.attribute(attr_name)
         if attr.type == "integer":

@@ -3,6 +3,7 @@ workbook."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +38,7 @@ def report_cmd(
     if lang not in ("zh", "en"):
         raise typer.BadParameter(f"expected zh or en, got {lang!r}", param_hint="--lang")
     try:
-        period = parse_month(month)
+        period = parse_month(month, dt.date.today())
     except MonthError as e:
         raise typer.BadParameter(str(e).removeprefix("--month: "), param_hint="--month") from None
     with _reported():

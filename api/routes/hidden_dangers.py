@@ -82,7 +82,8 @@ class HiddenDanger(BaseModel):
 
 
 class DangerPage(BaseModel):
-    as_of: dt.date = Field(description="The date overdue is judged on.")
+    as_of: dt.date = Field(description="The date the list is as of: the dangers found by then, each with its "
+                                       "status on that day, overdue judged on it.")
     items: list[HiddenDanger]
     numberReturned: int  # noqa: N815 (OGC API Features member name)
     next: str | None = Field(description="The next page (with after= and the same as_of), null on the last one.")
@@ -122,8 +123,10 @@ def danger_filter(as_of: dt.date | None, area: str | None, kind: str | None, lev
 
 
 # The filter parameters shared by the list and the summary.
-AsOf = Annotated[dt.date | None, Query(description="The date overdue is judged on (default: today, the server's "
-                                                   "date); the next links repeat it.", examples=["2026-06-12"])]
+AsOf = Annotated[dt.date | None, Query(description="The list as of this date: the dangers found by then, each with "
+                                                   "its status of that day, overdue judged on it (default: today, "
+                                                   "the server's date); the next links repeat it.",
+                                       examples=["2026-06-12"])]
 Area = Annotated[str | None, Query(pattern=ADMIN_CODE, description="An admin code (province, city or county): the "
                                    "dangers whose site's point on surface lies in that area.", examples=["130203"])]
 KindQ = Annotated[str | None, Query(description="Comma list of site kinds: enterprise, tailings_pond, pipeline, "

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from api.dependencies import Connection
 from api.routes import GEOJSON, GeoJSONResponse, Level
 from api.routes.features import Kind, Link, parse_bbox
+from geo.dates import not_ahead
 from geo.risk.level_change import ChangeFilter, level_change_counts, level_change_page, parse_page_key
 
 router = APIRouter(tags=["history"])
@@ -95,7 +96,9 @@ def _comma(value: str | None) -> list[str] | None:
 
 def change_filter(since: dt.date, kind: str | None, area: str | None, bbox: str | None,
                   change: str | None = None) -> ChangeFilter:
-    """The filter of the query parameters (a bad value is a FieldError: a 422 naming the parameter)."""
+    """The filter of the query parameters (a bad value is a FieldError: a 422 naming the parameter; a ``since``
+    after today is one)."""
+    not_ahead(since, "since", dt.date.today())
     return ChangeFilter(since=since, kinds=_comma(kind), area=area, bbox=parse_bbox(bbox), changes=_comma(change))
 
 

@@ -4,7 +4,9 @@ A hidden danger is **overdue** on a date when its rectification deadline has pas
 date: the deadline day itself is still in time) and it is neither rectified nor verified (its status is open or
 reopened).  ``is_overdue`` is the rule; geo/lists/sql/dangers.sql applies the same rule in SQL to filter and sort
 (tests/geo/lists check that the two agree).  The date is always a parameter (``as_of``), never read from a clock
-here, so that a list is the same whenever it is asked for that date.
+here, so that a list is the same whenever it is asked for that date.  A list as of a date is the list as it stood
+on that day: the dangers found by then, each with its status of that day (migration 0016's
+riskmap_danger_status_on: a rectification or reopening made later does not count yet).
 
 The order of the lists is the order of the work: overdue dangers first, then by deadline (soonest first, none
 last), then by id.  Pages are keyset pages on that order (``DangerPageKey``): a page after a key holds exactly the

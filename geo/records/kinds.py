@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from geo.dates import refuse_ahead
 from geo.kinds import Attribute, FeatureKind, _enum
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -112,8 +115,10 @@ class RecordKind(FeatureKind):
         body += [c for c in self.always_written if c not in body]
         return body + tail
 
-    def check_rows(self, values: dict[str, pd.Series], rows: np.ndarray,
-                   report: ImportReport) -> dict[str, pd.Series]:
+    def check_rows(self, values: dict[str, pd.Series], rows: np.ndarray, report: ImportReport,
+                   today: dt.date) -> dict[str, pd.Series]:
+        """No date of what has happened after ``today`` (geo/dates.py), then the kind's own checks."""
+        refuse_ahead(values, [a.name for a in self.attributes if a.type == "date"], rows, report, today)
         return self.checker(values, rows, report) if self.checker else values
 
     def resolve(self, conn, rows: pa.Table, report: ImportReport) -> pa.Table:

@@ -18,6 +18,7 @@ from importlib import resources
 
 from psycopg2 import sql
 
+from geo.dates import not_ahead
 from geo.errors import FieldError, NotFound
 from geo.importer import set_actor
 from geo.records import transitions
@@ -138,13 +139,14 @@ def history(conn, kind: str, record_id: int) -> list[dict]:
 
 
 def change_danger(conn, danger_id: int, *, status: str | None = None, on: dt.date | None = None,
-                  actor: str | None = None, **fields) -> dict:
+                  actor: str | None = None, today: dt.date | None = None, **fields) -> dict:
     """Change a hidden danger's status (to ``status`` on the date ``on``, along the allowed transitions:
     geo/records/transitions.py) and/or the fields of ``EDITABLE``, in one transaction that says who
     (``actor``) and commits.  Returns the danger as ``read`` does.
 
     NotFound when there is no such danger; TransitionRefused (a conflict) for a change the rules do not allow;
-    FieldError for a date before the danger was found or before its last change, or nothing to change."""
+    FieldError for a date before the danger was found or before its last change, a date after ``today``
+    (default: the clock's; geo/dates.py), or nothing to change."""
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise FieldError(sorted(unknown)[0], f"cannot be changed here; the fields that can: {', '.join(EDITABLE)}")
@@ -153,6 +155,8 @@ def change_danger(conn, danger_id: int, *, status: str | None = None, on: dt.dat
                                    + ", ".join(EDITABLE))
     if status is not None and on is None:
         raise FieldError("on", "a status change needs its date")
+    if status is not None:
+        not_ahead(on, "on", today or dt.date.today(), "the change's date")
     with transaction(conn), conn.cursor() as cur:
         set_actor(cur, actor)
         cur.execute(_sql("danger_for_update"), {"id": danger_id})

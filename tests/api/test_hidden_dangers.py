@@ -71,8 +71,9 @@ def test_json_items_overdue_first(api, campaign):
     ({"area": "130203"}, ["D8", "D3", "D2"]),
     ({"area": "130200", "overdue": "true"}, ["D4", "D1", "D8"]),
     ({"found_from": "2026-05-01", "found_to": "2026-05-10"}, ["D8", "D2", "D6"]),
-    ({"as_of": "2026-04-01", "overdue": "true"}, ["D4"]),  # D1's deadline day: still in time
-    ({"as_of": "2026-04-02", "overdue": "true"}, ["D4", "D1"]),
+    ({"as_of": "2026-04-01", "overdue": "true"}, []),  # D1's deadline day: still in time; D4 rectified till 05-01
+    ({"as_of": "2026-04-02", "overdue": "true"}, ["D1"]),
+    ({"as_of": "2026-05-02", "overdue": "true"}, ["D4", "D1"]),  # D4 reopened on 05-01
     ({"bbox": "118.14,39.6,118.2,39.7"}, ["D8", "D3", "D2"]),
 ])
 def test_filters_as_query_parameters(api, campaign, params, expected):

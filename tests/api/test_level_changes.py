@@ -4,6 +4,8 @@ stayed, one scored only after the date), and the counts per county on the demo a
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -116,6 +118,8 @@ def test_counts_per_county(region):
 @pytest.mark.parametrize(("path", "params", "status", "field"), [
     ("/level-changes", {"since": "2026-02-30"}, 422, "since"),
     ("/level-changes", {}, 422, "since"),
+    ("/level-changes", {"since": (dt.date.today() + dt.timedelta(days=1)).isoformat()}, 422, "since"),
+    ("/level-changes/areas", {"since": (dt.date.today() + dt.timedelta(days=1)).isoformat()}, 422, "since"),
     ("/level-changes", {"since": "2026-02-15", "kind": "settlement"}, 422, "kind"),
     ("/level-changes", {"since": "2026-02-15", "change": "sideways"}, 422, "change"),
     ("/level-changes", {"since": "2026-02-15", "after": "enterprise"}, 422, "after"),
@@ -136,7 +140,7 @@ def test_bad_requests_name_the_parameter(region, path, params, status, field):
 def test_counts_per_county_place_the_sites_as_the_area_risk_does(client, conn):
     """On the demo, each county's sites (up + down + same + new, since the first run: all the same) are the
     enterprises, tailings ponds and venues its area risk counts, plus the pipelines whose point lies in it."""
-    body = client.get("/level-changes/areas", params={"since": "2026-12-31"}).json()
+    body = client.get("/level-changes/areas", params={"since": dt.date.today().isoformat()}).json()
     with conn.cursor() as cur:
         cur.execute("""
             SELECT r.area_id, sum((c.value ->> lv)::int)

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from api.app import create_app
-from api.monthly_report import LEVELS, LOOK_BACK_REASONS, month_report, parse_month, report_workbook
+from api.monthly_report import LEVELS, LOOK_BACK_REASONS, MonthError, month_report, parse_month, report_workbook
 from api.settings import Settings
 from data.loader import load_demo, load_demo_history
 from geo import store
@@ -24,6 +24,8 @@ from geo.risk.config import load_model
 from geo.risk.scoring import score
 from geo.supervision.config import load_supervision
 from tests.conftest import throwaway_database
+
+TODAY = dt.date(2026, 12, 4)  # a fixed today, after the months reported
 
 AREA = "130203"  # 路北区
 MONTHS = ("2026-10", "2025-06")  # the history's last month, and one in its first year
@@ -78,7 +80,7 @@ def test_the_reports_numbers_equal_the_apis(conn, client, label):
     eve and on the last day of the month; the list of major risks and hidden dangers equals GET /major-risks as
     of the last day; the sites per level and their change equal GET /areas/{id}/series (the score history).
     The numbers are not empty."""
-    month = parse_month(label)
+    month = parse_month(label, TODAY)
     report = month_report(conn, AREA, month, load_supervision())
 
     summary = client.get(f"/records/summary?area={AREA}&from={month.first}&to={month.last}")
@@ -149,7 +151,7 @@ def test_riskmap_report_writes_the_page_and_the_workbook(history_url, conn, tmp_
     got = run(history_url, "report", "--area", AREA, "--month", "2026-10", "--out", str(tmp_path))
     assert got.returncode == 0, got.stderr
     page = (tmp_path / f"report-{AREA}-2026-10.html").read_text(encoding="utf-8")
-    report = month_report(conn, AREA, parse_month("2026-10"), load_supervision())
+    report = month_report(conn, AREA, parse_month("2026-10", TODAY), load_supervision())
     assert "演示数据（合成）" in page and "路北区" in page
     found = report["hidden_dangers"]["found"]
     assert f'<tr data-item="found"><td class="">本月新发现</td><td class="num">{found}</td></tr>' in page
@@ -166,18 +168,29 @@ def test_riskmap_report_writes_the_page_and_the_workbook(history_url, conn, tmp_
 
 
 def test_riskmap_report_refuses_an_unknown_area_and_a_bad_month(history_url, tmp_path):
-    """An unknown area: exit 6 naming it, nothing written; a month that is not YYYY-MM: exit 2 naming --month."""
+    """An unknown area: exit 6 naming it, nothing written; a month that is not YYYY-MM, or has not begun: exit 2
+    naming --month."""
     unknown = run(history_url, "report", "--area", "999999", "--month", "2026-10", "--out", str(tmp_path))
     assert unknown.returncode == 6 and "999999" in unknown.stderr
     bad = run(history_url, "report", "--area", AREA, "--month", "2026-13", "--out", str(tmp_path))
     assert bad.returncode == 2 and "--month" in bad.stderr
+    next_month = (dt.date.today().replace(day=28) + dt.timedelta(days=4)).strftime("%Y-%m")
+    ahead = run(history_url, "report", "--area", AREA, "--month", next_month, "--out", str(tmp_path))
+    assert ahead.returncode == 2 and f"the month {next_month} has not begun" in ahead.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_month_that_has_not_begun_is_refused():
+    """parse_month takes the month in progress (reported to date) and refuses the next one."""
+    assert parse_month("2026-12", TODAY).first == dt.date(2026, 12, 1)
+    with pytest.raises(MonthError, match="the month 2027-01 has not begun"):
+        parse_month("2027-01", TODAY)
 
 
 def test_the_workbook_is_formula_safe(conn):
     """Text from the records that a spreadsheet would run as a formula (a danger described as '=HYPERLINK(...)')
     is written as text: the cell starts with a quote."""
-    report = month_report(conn, AREA, parse_month("2026-10"), load_supervision())
+    report = month_report(conn, AREA, parse_month("2026-10", TODAY), load_supervision())
     report["look_backs"]["sites"] = [{"kind": "enterprise", "id": 1, "source_id": "=cmd|' /C calc'!A0",
                                       "name": "@SUM(1+1)", "level": "red",
                                       "reasons": [{"reason": "danger_overdue", "date": "2026-10-01",

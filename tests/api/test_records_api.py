@@ -5,6 +5,7 @@ bytes, and GET of every record and its history.  Dates are fixed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import struct
 import zlib
@@ -111,6 +112,21 @@ def test_a_status_change_dated_before_the_danger_was_found_is_422(api, site):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "on"
     assert "before the danger was found" in r.json()["detail"]
     assert len(api.get(href + "/history").json()["changes"]) == 1
+
+
+def test_dates_after_today_are_422_naming_the_field(api, site):
+    """A status change, an inspection and an accident dated after today are refused naming the field (the one
+    rule of geo/dates.py), and nothing is written."""
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    href = api.post("/hidden-dangers", json=danger(site, "API-HD-AHEAD"), headers=HEADERS).headers["location"]
+    r = api.patch(href, json={"status": "rectified", "on": tomorrow}, headers=HEADERS)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "on"
+    assert "is after today" in r.json()["detail"]
+    assert len(api.get(href + "/history").json()["changes"]) == 1
+    r = api.post("/inspections", json={"source_id": "API-INS-AHEAD", "site_kind": "enterprise",
+                                       "site_source_id": site[1], "inspected_on": tomorrow}, headers=HEADERS)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["report"]["errors"]] == ["inspected_on"]
 
 
 def test_patch_of_an_unknown_danger_is_404_and_a_second_post_of_an_id_is_409(api, site):

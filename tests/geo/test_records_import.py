@@ -320,3 +320,60 @@ def test_a_bulk_record_import_takes_the_shadow_path_and_keeps_history_and_photos
     assert rows(db, "SELECT count(*) FROM record_history WHERE changed_by = %s", (ACTOR,)) == [(200,)]
     assert rows(db, "SELECT confrelid = 'hidden_danger'::regclass FROM pg_constraint "
                     "WHERE conrelid = 'hidden_danger_photo'::regclass AND contype = 'f'") == [(True,)]
+
+
+TODAY = dt.date(2026, 3, 31)  # the fixed "today" of the tests of dates after today
+
+AHEAD = {
+    "inspection": (["id", "site_kind", "site_source_id", "inspected_on"],
+                   [["I-1", "enterprise", "E1", "2026-03-31"], ["I-2", "enterprise", "E1", "2026-04-01"]],
+                   "row 2, field 'inspected_on': the date 2026-04-01 is after today (2026-03-31)"),
+    "hidden_danger": (["id", "site_kind", "site_source_id", "description", "grade", "found_on", "deadline",
+                       "status", "rectified_on"],
+                      [["HD-1", "enterprise", "E1", "漏气", "一般", "2026-03-01", "2026-05-01", "rectified",
+                        "2027-03-10"]],
+                      "row 1, field 'rectified_on': the date 2027-03-10 is after today (2026-03-31)"),
+    "enforcement_action": (["id", "site_kind", "site_source_id", "decided_on", "measure"],
+                           [["EA-1", "enterprise", "E1", "2027-03-01", "停产整顿"]],
+                           "row 1, field 'decided_on': the date 2027-03-01 is after today (2026-03-31)"),
+    "accident": (["id", "occurred_on", "deaths", "lon", "lat"], [["A-1", "2026-12-01", 1, 118.1, 39.6]],
+                 "row 1, field 'occurred_on': the date 2026-12-01 is after today (2026-03-31)"),
+}
+
+
+@pytest.mark.parametrize("kind", AHEAD)
+def test_a_record_dated_after_today_is_rejected_naming_the_field(db, sites, tmp_path, kind):
+    """What a record says happened (inspected, found, rectified, decided, occurred) cannot be dated after the
+    import's today (geo/dates.py): the row and the field are named, and nothing is written."""
+    header, data, expected = AHEAD[kind]
+    with pytest.raises(ImportRejected) as e:
+        import_file(db, write_csv(tmp_path / "ahead.csv", header, data), kind, today=TODAY)
+    assert any(expected in line for line in e.value.report.lines()), e.value.report.lines()
+    assert count_rows(db, kind) == 0 and count_rows(db, "record_history") == 0
+
+
+def test_a_deadline_after_today_is_accepted_and_today_itself_is_not_ahead(db, sites, tmp_path):
+    """A rectification deadline lies ahead by nature; a danger found today is not after today."""
+    path = write_csv(tmp_path / "d.csv", ["id", "site_kind", "site_source_id", "description", "grade", "found_on",
+                                          "deadline"],
+                     [["HD-1", "enterprise", "E1", "漏气", "一般", "2026-03-31", "2026-06-30"]])
+    report = import_file(db, path, "hidden_danger", today=TODAY)
+    assert report.inserted == 1
+    assert rows(db, "SELECT found_on, deadline FROM hidden_danger") == [(TODAY, dt.date(2026, 6, 30))]
+
+
+def test_a_status_change_dated_after_today_is_refused_naming_on(db, sites, tmp_path):
+    """change_danger refuses a status change dated after today (a FieldError naming 'on'); the danger stays
+    open."""
+    from geo.errors import FieldError
+    from geo.records.store import change_danger
+
+    import_file(db, write_csv(tmp_path / "d.csv", ["id", "site_kind", "site_source_id", "description", "grade",
+                                                   "found_on"],
+                              [["HD-1", "enterprise", "E1", "漏气", "一般", "2026-03-01"]]), "hidden_danger")
+    danger_id = rows(db, "SELECT id FROM hidden_danger")[0][0]
+    with pytest.raises(FieldError) as e:
+        change_danger(db, danger_id, status="rectified", on=dt.date(2026, 4, 1), today=TODAY)
+    assert e.value.field == "on" and "2026-04-01 is after today (2026-03-31)" in str(e.value)
+    assert rows(db, "SELECT status FROM hidden_danger") == [("open",)]
+    assert change_danger(db, danger_id, status="rectified", on=TODAY, today=TODAY)["status"] == "rectified"

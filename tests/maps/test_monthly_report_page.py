@@ -17,6 +17,8 @@ from tests.conftest import throwaway_database
 from tests.geo.supervision import records as r
 from tests.maps.conftest import screenshot
 
+TODAY = dt.date(2026, 12, 4)  # a fixed today, after the months reported
+
 D = dt.date
 
 
@@ -39,7 +41,7 @@ def report(cluster):
             r.danger(conn, "enterprise", e, status="rectified", found_on=D(2026, 5, 12), deadline=D(2026, 5, 30),
                      rectified_on=D(2026, 5, 20))
             r.action(conn, "enterprise", e, "suspension", D(2026, 5, 12))
-            yield month_report(conn, "100001", parse_month("2026-05"), load_supervision())
+            yield month_report(conn, "100001", parse_month("2026-05", TODAY), load_supervision())
         finally:
             conn.close()
 

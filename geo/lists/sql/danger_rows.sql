@@ -13,7 +13,7 @@
 SELECT d.id, d.source_id, d.site_kind, d.site_id, s.source_id AS site_source_id, s.name AS site_name,
        r.level AS site_level, round(r.score::numeric, 2)::double precision AS site_score,
        c.admin_code AS county_code, c.name AS county_name, d.inspection_id, d.description, d.category, d.grade,
-       d.status, d.found_on, d.deadline, d.overdue, d.days_overdue, d.responsible_unit, d.responsible_person,
+       d.status_then AS status, d.found_on, d.deadline, d.overdue, d.days_overdue, d.responsible_unit, d.responsible_person,
        d.measures, d.status_changed_on, d.rectified_on, d.verified_on, d.reopened_on, d.synthetic,
        round(ST_X(s.pt)::numeric, 6)::double precision AS lon, round(ST_Y(s.pt)::numeric, 6)::double precision AS lat,
        s.props AS site_props, s.operator AS site_operator

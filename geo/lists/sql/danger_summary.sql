@@ -4,9 +4,9 @@
 -- the open major ones.  Counted per site first, so that each site is placed once.
 , per_site AS (
     SELECT d.site_kind, d.site_id, count(*) AS total,
-           count(*) FILTER (WHERE d.status IN ('open', 'reopened')) AS open,
+           count(*) FILTER (WHERE d.status_then IN ('open', 'reopened')) AS open,
            count(*) FILTER (WHERE d.overdue) AS overdue,
-           count(*) FILTER (WHERE d.grade = 'major' AND d.status IN ('open', 'reopened')) AS major
+           count(*) FILTER (WHERE d.grade = 'major' AND d.status_then IN ('open', 'reopened')) AS major
     FROM dangers d
     GROUP BY d.site_kind, d.site_id
 )

@@ -13,8 +13,12 @@
 -- danger, and the sites' details are read for the rows returned only.  psycopg2 writes the parameters into the
 -- text, so a filter not given (NULL) folds away when the query is planned.
 --
--- Parameters (NULL: no filter): %(as_of)s the date overdue is judged on (overdue: status open or reopened, and
--- the deadline before as_of); %(statuses)s, %(grades)s, %(kinds)s (the site's kind), %(levels)s (the site's
+-- As of a date: the dangers found on or before %(as_of)s, each with its status on that day (status_then, by
+-- riskmap_danger_status_on of migration 0016: a rectification made later does not count yet), which the status
+-- filter, "overdue" and the rows read.
+--
+-- Parameters (NULL: no filter): %(as_of)s the date the list is as of, and overdue is judged on (overdue: status
+-- open or reopened on that day, and the deadline before it); %(statuses)s, %(grades)s, %(kinds)s (the site's kind), %(levels)s (the site's
 -- risk level; an unscored site matches no level) as text arrays; %(overdue)s; %(found_from)s and %(found_to)s
 -- (found_on within, both ends included); %(area)s an admin code; %(nobox)s, %(x0)s ... %(y1)s a box the site's
 -- point lies in; %(site_kind)s, %(site_id)s one site; %(sited)s whether any site filter (area, box, levels) is
@@ -43,11 +47,17 @@ sited AS (
       AND (%(nobox)s OR (s.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)
                          AND ST_PointOnSurface(s.geom) && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)))
 ),
+dated AS (
+    SELECT h.*, riskmap_danger_status_on(h.status, h.status_changed_on, h.found_on, h.rectified_on, h.verified_on,
+                                         h.reopened_on, %(as_of)s::date) AS status_then
+    FROM hidden_danger h
+    WHERE h.found_on <= %(as_of)s::date
+),
 matched AS (
     SELECT h.*,
-           coalesce(h.status IN ('open', 'reopened') AND h.deadline < %(as_of)s::date, false) AS overdue
-    FROM hidden_danger h
-    WHERE (%(statuses)s::text[] IS NULL OR h.status = ANY(%(statuses)s::text[]))
+           coalesce(h.status_then IN ('open', 'reopened') AND h.deadline < %(as_of)s::date, false) AS overdue
+    FROM dated h
+    WHERE (%(statuses)s::text[] IS NULL OR h.status_then = ANY(%(statuses)s::text[]))
       AND (%(grades)s::text[] IS NULL OR h.grade = ANY(%(grades)s::text[]))
       AND (%(kinds)s::text[] IS NULL OR h.site_kind = ANY(%(kinds)s::text[]))
       AND (%(found_from)s::date IS NULL OR h.found_on >= %(found_from)s::date)

@@ -54,19 +54,42 @@ def test_overdue_rule(status, deadline, as_of, overdue, days):
 # --- overdue as the date moves -------------------------------------------------------------------------------------
 
 
+FOUND = {"D1": d(3, 1), "D2": d(5, 1), "D3": d(4, 1), "D4": d(2, 1), "D5": d(1, 10), "D6": d(5, 10),
+         "D7": d(5, 20), "D8": d(5, 2)}
+
+
 @pytest.mark.parametrize(("as_of", "overdue"), [
     (d(2, 15), []),
-    (d(3, 2), ["D4"]),  # D4 (reopened) past its deadline of 03-01
-    (d(4, 1), ["D4"]),  # D1's deadline day: still in time
-    (d(4, 2), ["D4", "D1"]),  # most overdue first
+    (d(3, 2), []),  # D4 is past its deadline of 03-01 but was rectified on 02-20 (reopened only on 05-01)
+    (d(4, 1), []),  # D1's deadline day: still in time
+    (d(4, 2), ["D1"]),
+    (d(5, 2), ["D4", "D1"]),  # D4 reopened on 05-01, past its deadline: most overdue first
     (d(6, 11), ["D4", "D1", "D8"]),
     (d(7, 2), ["D4", "D1", "D8", "D2", "D7"]),  # D3 rectified, D5 verified, D6 without deadline: never
 ])
 def test_overdue_dangers_as_the_date_moves(db, campaign, as_of, overdue):
-    """overdue=true lists exactly the open or reopened dangers past their deadline on the date asked, oldest
-    deadline first; overdue=false lists all the others."""
+    """The list as of a date: overdue=true lists exactly the dangers open or reopened on that day (a later
+    rectification or reopening not yet counted) past their deadline, oldest deadline first; overdue=false lists
+    all the others found by that day, and none found after it."""
     assert names(db, as_of=as_of, overdue=True) == overdue
-    assert set(names(db, as_of=as_of, overdue=False)) == {f"D{i}" for i in range(1, 9)} - set(overdue)
+    assert set(names(db, as_of=as_of, overdue=False)) == {n for n, f in FOUND.items() if f <= as_of} - set(overdue)
+
+
+def test_the_list_as_of_a_past_day_shows_each_status_of_that_day(db, campaign):
+    """D4 (found 02-01, rectified 02-20, reopened 05-01) is open on 02-10, rectified on 03-10 and reopened on
+    05-10; D5 (rectified and verified in February) is open on 01-20; D2 (found 05-01) is not listed on 04-30;
+    the status filter and the counts per area follow the status of the day."""
+    def status(day, name):
+        return {r["source_id"]: r["status"] for r in danger_rows(db, DangerFilter(as_of=day))}.get(name)
+
+    assert [status(day, "D4") for day in (d(1, 31), d(2, 10), d(3, 10), d(5, 10))] == [
+        None, "open", "rectified", "reopened"]
+    assert status(d(1, 20), "D5") == "open" and status(d(2, 5), "D5") == "verified"
+    assert status(d(4, 30), "D2") is None and status(d(5, 1), "D2") == "open"
+    assert names(db, as_of=d(3, 10), statuses=("rectified",)) == ["D4"]
+    open_on = {day: sum(r["open"] for r in danger_summary(db, DangerFilter(as_of=day), "county"))
+               for day in (d(2, 10), d(3, 10))}
+    assert open_on == {d(2, 10): 1, d(3, 10): 1}  # D4 alone, then D1 alone (D4 rectified, D5 verified)
 
 
 def test_the_sql_and_the_rule_agree_every_day(db, campaign):
@@ -101,8 +124,8 @@ def test_order_is_overdue_first_then_deadline(db, campaign):
     ({"overdue": True, "kinds": ["enterprise"]}, ["D1"]),
 ])
 def test_filters(db, campaign, filters, expected):
-    """Each filter, alone and with others, on 05-15 (D4 and D1 overdue)."""
-    assert names(db, as_of=d(5, 15), **filters) == expected
+    """Each filter, alone and with others, on 05-20 (every danger found by then; D4 and D1 overdue)."""
+    assert names(db, as_of=d(5, 20), **filters) == expected
 
 
 @pytest.mark.parametrize(("area", "expected"), [
