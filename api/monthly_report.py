@@ -14,8 +14,9 @@ the same area and dates (tests/api/test_monthly_report.py checks it):
 - enforcement: actions decided in the month by measure, fines, liftings, measures in force at its end; accidents;
 - the list of major risks and hidden dangers as of the month's end (``geo.lists.major_risk_list``, GET
   /major-risks?as_of=: the red and orange sites and the major hidden dangers open or reopened, overdue judged on
-  the month's last day; like the supervision list, it takes the sites' current levels, and the dangers' current
-  statuses, so it is exact for the month just ended and approximate for earlier ones).
+  the month's last day, with the dangers' statuses of that day; the sites' levels and factors are their current
+  ones, so that list is exact for the month just ended and approximate for earlier ones).  The inspections
+  section takes the sites' levels of the eve and of the month's end from the score history, as section 1 does.
 
 Dates are the month's: nothing here reads the clock.  ``month_report`` returns a dict, JSON-ready but for its
 ``major_list`` (a geo.lists MajorRiskList, as GET /major-risks builds it); the page is
@@ -121,8 +122,8 @@ def levels_section(conn, area: dict, month: Month) -> dict:
 def inspections_section(conn, code: str, month: Month, config: SupervisionConfig, done_records: dict) -> tuple:
     """Inspections due and done per level (see the module docstring), and the look-back sites at the month's
     end; returns (inspections, look_backs)."""
-    eve = recommendations(conn, month.first - dt.timedelta(days=1), config, area=code)
-    end = recommendations(conn, month.last, config, area=code)
+    eve = recommendations(conn, month.first - dt.timedelta(days=1), config, area=code, levels_then=True)
+    end = recommendations(conn, month.last, config, area=code, levels_then=True)
     due = {r.key for r in eve if r.next_due is None or r.next_due <= month.last}
     inspected = {r.key for r in end if r.last_inspection_source == "records" and r.last_inspection is not None
                  and month.first <= r.last_inspection <= month.last}

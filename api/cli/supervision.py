@@ -80,7 +80,7 @@ def supervision_cmd(
         conn = open_database(_settings())
         try:
             recs = recommendations(conn, day, settings, area=area, kinds=kinds, lights=lights,
-                                   overdue=True if overdue else None)
+                                   overdue=True if overdue else None, levels_then=day < dt.date.today())
         finally:
             conn.close()
         items = [r.as_dict() for r in recs]

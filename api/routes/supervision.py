@@ -202,7 +202,9 @@ def supervision_list(
     light: Annotated[str | None, Query(description="Comma list of lights (red, yellow, green).")] = None,
     overdue: Annotated[bool | None, Query(description="true: only the sites overdue for inspection; false: only "
                                                       "those on time.")] = None,
-    as_of: Annotated[dt.date | None, Query(description="The date judged (YYYY-MM-DD); default today.")] = None,
+    as_of: Annotated[dt.date | None, Query(description="The date judged (YYYY-MM-DD); default today.  For a day in "
+                                                       "the past the sites' levels are those of that day (the "
+                                                       "score history).")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="Sites skipped (from the `next` link).")] = 0,
     format: Annotated[Format, Query(description="json, geojson or csv.")] = "json",
@@ -221,7 +223,7 @@ def supervision_list(
     levels = parse_levels(level)
     lights = parse_lights(light)
     recs = sites.recommendations(conn, day, request.app.state.supervision, area=area, kinds=kinds, levels=levels,
-                                 lights=lights, overdue=overdue)
+                                 lights=lights, overdue=overdue, levels_then=day < dt.date.today())
     if format == "csv":
         return Response(csv_bytes(CSV_COLUMNS, (csv_row(r.as_dict()) for r in recs)),
                         media_type=f"{CSV}; charset=utf-8",

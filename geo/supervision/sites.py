@@ -57,15 +57,18 @@ def check_as_of(as_of: dt.date) -> None:
 
 def site_states(conn, as_of: dt.date, config: SupervisionConfig, *, area: str | None = None,
                 kinds: Sequence[str] = SITE_KINDS, levels: Sequence[str] | None = None,
-                keys: Iterable[str] | None = None, with_records: bool = False) -> list[SiteState]:
+                keys: Iterable[str] | None = None, with_records: bool = False,
+                levels_then: bool = False) -> list[SiteState]:
     """The scored sites matching the filters (``area``: an admin code, whose sites are those with their point in
-    it; ``keys``: 'kind.id'), in kind and id order, with their records as of ``as_of``."""
+    it; ``keys``: 'kind.id'), in kind and id order, with their records as of ``as_of``; with ``levels_then``
+    their levels and scores of that day too (the score history; for a day in the past), else the current ones."""
     check_as_of(as_of)
     if area is not None:
         check_area(conn, area)
     params = {"as_of": as_of, "window_start": as_of - dt.timedelta(days=config.look_back_days), "area": area,
               "kinds": list(kinds), "levels": list(levels) if levels is not None else None,
-              "keys": sorted(keys) if keys is not None else None, "with_records": with_records}
+              "keys": sorted(keys) if keys is not None else None, "with_records": with_records,
+              "levels_then": levels_then}
     with conn.cursor() as cur:
         cur.execute(_sql("site_states"), params)
         rows = cur.fetchall()
@@ -89,11 +92,13 @@ def site_states(conn, as_of: dt.date, config: SupervisionConfig, *, area: str | 
 def recommendations(conn, as_of: dt.date, config: SupervisionConfig, *, area: str | None = None,
                     kinds: Sequence[str] = SITE_KINDS, levels: Sequence[str] | None = None,
                     lights: Sequence[str] | None = None, overdue: bool | None = None,
-                    keys: Iterable[str] | None = None) -> list[Recommendation]:
+                    keys: Iterable[str] | None = None, levels_then: bool = False) -> list[Recommendation]:
     """The recommendations of the scored sites matching the filters (``lights``: keep these lights; ``overdue``:
-    keep only the overdue sites, or only those on time), worst first (rules.worst_first)."""
+    keep only the overdue sites, or only those on time), worst first (rules.worst_first); ``levels_then``: see
+    ``site_states``."""
     recs = [recommend(s, as_of, config)
-            for s in site_states(conn, as_of, config, area=area, kinds=kinds, levels=levels, keys=keys)]
+            for s in site_states(conn, as_of, config, area=area, kinds=kinds, levels=levels, keys=keys,
+                                 levels_then=levels_then)]
     if lights is not None:
         recs = [r for r in recs if r.light in lights]
     if overdue is not None:

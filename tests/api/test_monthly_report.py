@@ -127,6 +127,8 @@ def test_the_reports_numbers_equal_the_apis(conn, client, label):
     assert report["levels"]["change"] == {lv: at_end["counts"][lv] - before["counts"][lv] for lv in LEVELS}
     assert report["levels"]["mean_score"] == {"at_end": at_end["mean_score"], "before": before["mean_score"]}
     assert sum(at_end["counts"].values()) > 300
+    # the inspections section counts the sites at the levels they had at the month's end, as section 1 does
+    assert {lv: report["inspections"]["by_level"][lv]["sites"] for lv in LEVELS} == at_end["counts"]
 
 
 def test_records_summary_rejects_bad_areas_and_periods(client):

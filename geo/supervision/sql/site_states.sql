@@ -8,7 +8,10 @@
 -- enforcement actions dated after it do not count, a hidden danger has the status it had that day (its current
 -- one if set by then, else the last of its dated changes: found → open, rectified, verified, reopened), a
 -- rectification or verification after that day is not yet made, and a lifting after that day not yet done; a
--- register's last inspection after that day is not yet known either.  (The sites' levels are their current ones.)
+-- register's last inspection after that day is not yet known either.  The sites' levels and scores are their
+-- current ones, or with %(levels_then)s the ones they had on %(as_of)s: their last score-history entry on or
+-- before it (migration 0014; one backward probe of score_history_feature_date_idx per site), the current one for a
+-- site without any (scored before the history was kept).
 --
 -- Filters (NULL: no filter): %(area)s an admin code (sites whose point lies in that area), %(kinds)s the kinds,
 -- %(levels)s the levels, %(keys)s 'kind.id' of the sites wanted; %(with_records)s keeps only the sites with a
@@ -36,11 +39,18 @@ sites AS (
     FROM venue f WHERE 'venue' = ANY(%(kinds)s)
 ),
 scored AS (
-    SELECT s.*, r.score, r.level
+    SELECT s.*, coalesce(h.score, r.score) AS score, coalesce(h.level, r.level) AS level
     FROM sites s
     JOIN feature_risk r ON r.kind = s.kind AND r.feature_id = s.id
+    LEFT JOIN LATERAL (
+        SELECT h.score, h.level
+        FROM score_history h
+        WHERE %(levels_then)s AND h.kind = s.kind AND h.feature_id = s.id AND h.as_of <= %(as_of)s
+        ORDER BY h.as_of DESC, h.run DESC
+        LIMIT 1
+    ) h ON true
     WHERE (%(keys)s::text[] IS NULL OR (s.kind || '.' || s.id) = ANY(%(keys)s::text[]))
-      AND (%(levels)s::text[] IS NULL OR r.level = ANY(%(levels)s::text[]))
+      AND (%(levels)s::text[] IS NULL OR coalesce(h.level, r.level) = ANY(%(levels)s::text[]))
       AND (%(area)s::text IS NULL OR EXISTS (SELECT 1 FROM area_geom a WHERE ST_Intersects(a.geom, s.point)))
       AND (NOT %(with_records)s
            OR EXISTS (SELECT 1 FROM hidden_danger h WHERE h.site_kind = s.kind AND h.site_id = s.id
