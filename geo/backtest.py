@@ -205,7 +205,8 @@ def attribute(conn, first: dt.date, last: dt.date, radius_m: float, config: dict
     acc = query_frame(conn, _sql("backtest_accidents"), {"first": first, "last": last},
                       column_types={"occurred_on": pa.string(), "accident_type": pa.string(),
                                     "site_kind": pa.string(), "site_id": pa.int64(), "site_found": pa.bool_(),
-                                    "source_id": pa.string(), "accident_class": pa.string()})
+                                    "source_id": pa.string(), "accident_class": pa.string(),
+                                    "synthetic": pa.bool_()})
     acc["type"] = accident_types(acc["accident_type"], config)
     acc["fits"] = fitting_classes(acc["type"], config)
     named = acc["site_kind"].notna().to_numpy()
@@ -213,6 +214,7 @@ def attribute(conn, first: dt.date, last: dt.date, radius_m: float, config: dict
     acc["how"] = np.where(named & found, "named", None)
     acc["distance_m"] = np.nan
     acc["reason"] = np.where(named & ~found, "the site named on it is not in the register", None)
+    acc["reason_code"] = np.where(named & ~found, "named_site_missing", None)
     ask = acc.loc[~named, ["id", "fits"]]
     if len(ask):
         near = query_frame(conn, _sql("backtest_nearest"),
@@ -230,6 +232,7 @@ def attribute(conn, first: dt.date, last: dt.date, radius_m: float, config: dict
         miss = ~named & ~hit
         acc.loc[miss, "reason"] = [f"no scored {fits.replace(',', ', ')} within {radius_m:g} m"
                                    for fits in acc.loc[miss, "fits"]]
+        acc.loc[miss, "reason_code"] = "no_fitting_site"
     return acc
 
 
@@ -321,11 +324,15 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
         "seed": settings.seed,
         "sites": n,
         "accidents": len(acc),
+        "synthetic_accidents": int(acc["synthetic"].fillna(False).sum()),
         "attributed": {"named": int((acc["how"] == "named").sum()), "nearest": int((acc["how"] == "nearest").sum()),
                        "total": len(attributed), "not_scored_before": int(np.isneginf(own).sum())},
         "rankings": rankings,
         "best_naive": best,
         "industry_basis": basis,
+        "earlier_accidents": n_earlier,
+        "area_beats_every_naive": {name: all(rankings[name]["area"] > rankings[r]["area"] for r in NAIVE)
+                                   for name in ("model", "expected")},
         "model_top_20_vs_best_naive": None if best_top == 0 else round(rankings["model"]["top_20"] / best_top, 4),
         "expected_top_20_vs_best_naive": (None if best_top == 0
                                           else round(rankings["expected"]["top_20"] / best_top, 4)),
@@ -335,7 +342,8 @@ def run_backtest(conn, settings: BacktestSettings, model: dict) -> dict:
             "accidents": [{"id": int(r.id), "source_id": r.source_id, "occurred_on": r.occurred_on,
                            "accident_type": r.accident_type if isinstance(r.accident_type, str) else None,
                            "accident_class": r.accident_class, "lon": round(float(r.lon), 6),
-                           "lat": round(float(r.lat), 6), "reason": r.reason}
+                           "lat": round(float(r.lat), 6), "reason": r.reason, "reason_code": r.reason_code,
+                           "fitting_classes": r.fits.split(",") if r.reason_code == "no_fitting_site" else None}
                           for r in missing.itertuples(index=False)],
         },
         "fitting_classes": {k: list(v) for k, v in config["fitting_classes"].items()} | {OTHER: list(SITE_KINDS)},
