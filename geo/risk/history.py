@@ -96,6 +96,11 @@ def changed_rows(before: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
     """The history rows of a run: the features of ``now`` (kind, feature_id, score, level, lon, lat) that are
     new or whose score (by more than 1e-9) or level differ from ``before`` (kind, feature_id, score, level), and
     the features of ``before`` missing from ``now`` (removed: score, level and point empty)."""
+    if before.empty or now.empty:  # (an empty side may come with untyped columns, which a merge cannot key on)
+        out = now[WRITTEN_COLUMNS].copy() if before.empty else pd.DataFrame(
+            {"kind": before["kind"].astype(object), "feature_id": before["feature_id"].astype("int64"),
+             **{c: None for c in WRITTEN_COLUMNS[2:]}}, columns=WRITTEN_COLUMNS)
+        return out.sort_values(["kind", "feature_id"], kind="stable").reset_index(drop=True)
     merged = before[["kind", "feature_id", "score", "level"]].merge(
         now[WRITTEN_COLUMNS], on=["kind", "feature_id"], how="outer", suffixes=("_before", ""), indicator=True)
     both = merged["_merge"] == "both"

@@ -359,6 +359,8 @@ def _stored_rows(conn, ids: dict, with_removed: bool) -> pd.DataFrame:
 def _changed(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows that differ between before and after (score, level or point), removed and added ones included."""
     key = ["kind", "feature_id", "score", "level", "lon", "lat"]
+    if old.empty or new.empty:  # (an empty side may come with untyped columns, which a merge cannot key on)
+        return old[key].reset_index(drop=True), new[key].reset_index(drop=True)
     merged = old[key].merge(new[key], how="outer", on=key, indicator=True)
     return (merged[merged["_merge"] == "left_only"][key].reset_index(drop=True),
             merged[merged["_merge"] == "right_only"][key].reset_index(drop=True))
@@ -437,7 +439,9 @@ def _scored_points(nb, scored: dict) -> tuple[pd.DataFrame, object]:
                                     "level": level, "lon": lon, "lat": lat}))
         is_hot = np.isin(level, ["red", "orange"])
         hot_geoms.append((geoms if geoms is not None else layer_geometries(layer).geoms)[is_hot])
-    points = pd.concat(frames, ignore_index=True)
+    points = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {"kind": pd.Series(dtype=object), "feature_id": pd.Series(dtype="int64"), "score": pd.Series(dtype="float64"),
+         "level": pd.Series(dtype=object), "lon": pd.Series(dtype="float64"), "lat": pd.Series(dtype="float64")})
     return points, Layer(np.concatenate(hot_geoms) if hot_geoms else np.zeros(0, dtype=object))
 
 

@@ -115,3 +115,26 @@ def test_no_score_leaves_the_change_waiting_and_says_so(invoke, db_url, tmp_path
     assert level_of(db_url, "E1") is None
     assert invoke("score").exit_code == 0
     assert level_of(db_url, "E1") is not None
+
+
+def test_a_change_to_a_danger_of_a_deleted_site_scores_nothing_and_does_not_fail(invoke, danger, db_url):
+    """The site of a danger is deleted (its records stay); a later status change of that danger leaves a
+    change record for a site that no longer exists: the run that takes it scores nothing, writes no history and
+    succeeds (it used to fail keying an empty frame, and a full run of an empty store joining no frames)."""
+    from geo import store
+
+    conn = store.connect(db_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM enterprise WHERE source_id = 'E1'")
+        conn.commit()
+        assert invoke("score").exit_code == 0
+        result = invoke("records", "set-status", danger, "rectified", "--on", "2026-03-09")
+        assert result.exit_code == 0, result.output
+        assert "score history +0 rows" in result.output
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM risk_record_changed")
+            assert cur.fetchone()[0] == 0
+        assert invoke("score", "--full").exit_code == 0  # a full run of a store with no site at all
+    finally:
+        conn.close()
