@@ -29,6 +29,12 @@ class ColumnPlan:
     extras: list[str] = field(default_factory=list)
     geometry: bool = True  # False for records without a geometry of their own
 
+    def sources(self) -> dict[str, str]:
+        """Each field -> the source column that feeds it (to name the file's own column in a report)."""
+        named = {"source_id": self.source_id, "name": self.name, "synthetic": self.synthetic, "lon": self.lon,
+                 "lat": self.lat, "wkt": self.wkt, **self.attributes}
+        return {f: c for f, c in named.items() if c is not None}
+
     @property
     def target_columns(self) -> list[str]:
         """Columns written; ``props`` only when the file has extra columns (the table's default is {})."""

@@ -59,11 +59,17 @@ class RowError:
     field: str | None
     reason: str
 
-    def describe(self, file: str, row_label: str = "feature") -> str:
+    def describe(self, file: str, row_label: str = "feature", column: str | None = None,
+                 line: int | None = None) -> str:
+        """'file: row 2, field 'x': reason', and where the file says it differently, '(column 发现日期, line 3)':
+        the file's own column name and the line of a table with a header (the row number counts data rows)."""
         where = f"{file}: {row_label} {self.row}" if self.row is not None else f"{file}"
         if self.field:
             where += f", field {self.field!r}"
-        return f"{where}: {self.reason}"
+        said = [f"column {column}"] if column and column != self.field else []
+        if line is not None:
+            said.append(f"line {line}")
+        return f"{where}: {self.reason}" + (f" ({', '.join(said)})" if said else "")
 
     def as_dict(self) -> dict:
         return {"row": self.row, "field": self.field, "reason": self.reason}
@@ -80,8 +86,17 @@ class ImportReport:
     error_count: int = 0
     rows_read: int = 0
     inserted: int = 0
-    updated: int = 0
+    updated: int = 0  # rows the file changed
+    unchanged: int = 0  # rows the file gave again as they were stored (left alone)
     cap: int = 100
+    columns: dict[str, str] = field(default_factory=dict)  # field -> the file's column feeding it
+    header_lines: int = 0  # lines before the first data row (a CSV's or spreadsheet's header: 1)
+
+    def _column(self, e: RowError) -> str | None:
+        return self.columns.get(e.field) if e.field else None
+
+    def _line(self, e: RowError) -> int | None:
+        return e.row + self.header_lines if e.row is not None and self.header_lines else None
 
     def add(self, row: int | None, field_name: str | None, reason: str) -> None:
         self.error_count += 1
@@ -93,7 +108,8 @@ class ImportReport:
         return self.error_count == 0
 
     def lines(self) -> list[str]:
-        out = [e.describe(self.file, self.row_label) for e in sorted(self.errors, key=_sort_key)]
+        out = [e.describe(self.file, self.row_label, self._column(e), self._line(e))
+               for e in sorted(self.errors, key=_sort_key)]
         if self.error_count > len(self.errors):
             out.append(f"... and {self.error_count - len(self.errors)} more errors (only the first {self.cap} shown)")
         return out
@@ -104,9 +120,12 @@ class ImportReport:
             "kind": self.kind,
             "rows_read": self.rows_read,
             "error_count": self.error_count,
-            "errors": [e.as_dict() for e in sorted(self.errors, key=_sort_key)],
+            "errors": [e.as_dict() | ({"column": c} if (c := self._column(e)) and c != e.field else {})
+                       | ({"line": ln} if (ln := self._line(e)) is not None else {})
+                       for e in sorted(self.errors, key=_sort_key)],
             "inserted": self.inserted,
             "updated": self.updated,
+            "unchanged": self.unchanged,
         }
 
 

@@ -146,6 +146,8 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
                     columns = [c for c in table.column_names if c != "wkb"]
                     plan = plan_columns(fk, columns, mapping, is_csv=info.is_csv,
                                         has_geometry="wkb" in table.column_names, file=info.display_name)
+                    report.columns = plan.sources()
+                    report.header_lines = 1 if info.is_csv else 0
                     loader = _Loader(conn, fk, fk.written_columns(plan.target_columns),
                                      expected_rows=info.feature_count, in_flight=in_flight)
                 rows = fk.resolve(conn, validate_chunk(fk, plan, table, chunk.offset, source_crs, report,
@@ -231,6 +233,7 @@ class _Loader:
         self.staging = sql.Identifier("riskmap_import_staging")
         self.inserted = 0
         self.updated = 0
+        self.unchanged = 0
         self.error: BaseException | None = None
         self.repeated_id: str | None = None  # the database's word on an id written twice by this import
         self.in_flight = in_flight
@@ -334,17 +337,24 @@ class _Loader:
             return
         with self.conn.cursor() as cur:
             if self.updated:
-                sets = []
+                # only the rows the file changes: a row given again as stored is left alone (no update, so no
+                # history row and no change for the scores to follow), and counted as unchanged
+                sets, differs = [], []
                 for c in self.columns:
                     if c == "source_id":
                         continue
                     if c == "props":
                         sets.append(sql.SQL("props = t.props || s.props"))
+                        differs.append(sql.SQL("t.props IS DISTINCT FROM t.props || s.props"))
                     else:
                         sets.append(sql.SQL("{0} = s.{0}").format(sql.Identifier(c)))
+                        differs.append(sql.SQL("t.{0} IS DISTINCT FROM s.{0}").format(sql.Identifier(c)))
                 sets.append(sql.SQL("updated_at = now()"))
-                cur.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.source_id = s.source_id").format(
-                    self.target, sql.SQL(", ").join(sets), self.staging))
+                cur.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.source_id = s.source_id AND ({})")
+                            .format(self.target, sql.SQL(", ").join(sets), self.staging,
+                                    sql.SQL(" OR ").join(differs) if differs else sql.SQL("false")))
+                self.unchanged = self.updated - cur.rowcount
+                self.updated = cur.rowcount
             if self.shadow is not None:
                 try:
                     self.shadow.finish(cur)
@@ -354,7 +364,7 @@ class _Loader:
                     return
             # done with it: another import may follow in the same transaction (import_file(commit=False))
             cur.execute(sql.SQL("DROP TABLE {}").format(self.staging))
-        report.inserted, report.updated = self.inserted, self.updated
+        report.inserted, report.updated, report.unchanged = self.inserted, self.updated, self.unchanged
 
 
 def _detail(e: psycopg2.Error) -> str:

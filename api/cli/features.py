@@ -43,7 +43,8 @@ def import_cmd(
                 report = import_file(conn, path, kind, crs=crs, layer=layer, mapping=columns, encoding=encoding,
                                      error_cap=max_errors, progress=update, actor=cli_actor())
             out.print(f"{report.file}: {report.rows_read} {kind} {what} imported "
-                      f"({report.inserted} new, {report.updated} updated)")
+                      f"({report.inserted} new, {report.updated} updated"
+                      + (f", {report.unchanged} unchanged)" if report.unchanged else ")"))
             follow_with_scores(conn, settings, report.file, score)
         finally:
             conn.close()

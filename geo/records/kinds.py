@@ -131,7 +131,7 @@ def _kinds() -> dict[str, RecordKind]:
 
     inspection = RecordKind(
         name="inspection",
-        id_names=("检查编号", "检查记录编号", "记录编号"),
+        id_names=("检查编号", "检查记录编号", "记录编号", "inspection_id", "inspection_no"),
         title="inspection (检查)",
         geometry_types=(),
         required=(("site_kind",), ("site_id", "site_source_id"), ("inspected_on",)),
@@ -152,7 +152,7 @@ def _kinds() -> dict[str, RecordKind]:
     )
     hidden_danger = RecordKind(
         name="hidden_danger",
-        id_names=("隐患编号", "记录编号"),
+        id_names=("隐患编号", "记录编号", "hidden_danger_id", "danger_id"),
         title="hidden danger (事故隐患)",
         geometry_types=(),
         required=(("description",), ("grade",), ("found_on",)),
@@ -192,7 +192,7 @@ def _kinds() -> dict[str, RecordKind]:
     )
     enforcement_action = RecordKind(
         name="enforcement_action",
-        id_names=("文书编号", "决定书编号", "执法编号", "记录编号"),
+        id_names=("文书编号", "决定书编号", "执法编号", "记录编号", "enforcement_action_id", "action_id"),
         title="enforcement action (执法措施)",
         geometry_types=(),
         required=(("site_kind",), ("site_id", "site_source_id"), ("decided_on",), ("measure",)),
@@ -215,7 +215,7 @@ def _kinds() -> dict[str, RecordKind]:
     )
     accident = RecordKind(
         name="accident",
-        id_names=("事故编号", "记录编号"),
+        id_names=("事故编号", "记录编号", "accident_id"),
         title="accident (生产安全事故)",
         geometry_types=("Point",),
         required=(("occurred_on",), ("accident_class", "deaths", "serious_injuries", "direct_loss_10k_yuan")),

@@ -242,6 +242,48 @@ def test_reimport_updates_records_and_the_history_keeps_before_and_after(db, sit
                        ("update", "cli:second", "open", "rectified", "2026-03-31", "2026-04-15")]
 
 
+def test_a_reimport_of_identical_rows_changes_nothing_and_says_they_are_unchanged(db, sites, tmp_path):
+    """The same file imported twice: the second import reports its rows as unchanged (none updated), writes no
+    history row and leaves no change for the scores to follow; a file changing one of its rows updates that one
+    only."""
+    header = ["id", "site_kind", "site_source_id", "inspected_on", "team"]
+    data = [["I-1", "enterprise", "E1", "2026-03-01", "一组"], ["I-2", "enterprise", "E2", "2026-03-02", "二组"]]
+    import_file(db, write_csv(tmp_path / "a.csv", header, data), "inspection")
+    history = count_rows(db, "record_history")
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM risk_record_changed")
+    db.commit()
+    again = import_file(db, write_csv(tmp_path / "b.csv", header, data), "inspection")
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert count_rows(db, "record_history") == history and count_rows(db, "risk_record_changed") == 0
+    data[1][4] = "三组"
+    changed = import_file(db, write_csv(tmp_path / "c.csv", header, data), "inspection")
+    assert (changed.inserted, changed.updated, changed.unchanged) == (0, 1, 1)
+    assert count_rows(db, "record_history") == history + 1
+
+
+def test_an_inspections_file_may_name_its_id_column_inspection_id(db, sites, tmp_path):
+    """A register exported with English headers names the id column after the record: inspection_id."""
+    path = write_csv(tmp_path / "i.csv", ["inspection_id", "site_kind", "site_source_id", "inspected_on"],
+                     [["INS-9", "enterprise", "E1", "2026-03-01"]])
+    assert import_file(db, path, "inspection").inserted == 1
+    assert rows(db, "SELECT source_id FROM inspection") == [("INS-9",)]
+
+
+def test_a_report_names_the_files_column_and_line(db, sites, tmp_path):
+    """A bad cell of a CSV with Chinese headers: the report names riskmap's field, the file's own column and the
+    line of the file (the header is line 1, so data row 2 is line 3), in the text and in the JSON."""
+    path = write_csv(tmp_path / "隐患.csv", ["隐患编号", "对象类型", "企业编号", "隐患描述", "隐患等级", "发现日期"],
+                     [["HD-1", "企业", "E1", "漏气", "一般", "2026-03-01"],
+                      ["HD-2", "企业", "E1", "漏气", "特大", "2026-03-01"]])
+    with pytest.raises(ImportRejected) as e:
+        import_file(db, path, "hidden_danger")
+    reason = "unknown value '特大'; allowed: general, major (or their Chinese names)"
+    assert e.value.report.lines() == [f"隐患.csv: row 2, field 'grade': {reason} (column 隐患等级, line 3)"]
+    assert e.value.report.as_dict()["errors"] == [{"row": 2, "field": "grade", "reason": reason, "column": "隐患等级",
+                                                   "line": 3}]
+
+
 def test_a_reimport_cannot_move_a_danger_back_to_open_and_keeps_the_status_it_does_not_give(db, sites, tmp_path):
     """A file without a status column leaves the stored status (and its date) alone; one that sets a
     rectified danger back to open is a bad row naming the allowed changes."""
@@ -260,7 +302,7 @@ def test_a_reimport_cannot_move_a_danger_back_to_open_and_keeps_the_status_it_do
                                                                "2026-03-01", "未整改"]]), "hidden_danger")
     assert e.value.report.lines() == [
         "v3.csv: row 1, field 'status': the stored danger is rectified and cannot become open; from rectified it "
-        "may become: verified, reopened"]
+        "may become: verified, reopened (line 2)"]
 
 
 def test_a_danger_naming_a_site_other_than_its_inspections_is_rejected(db, sites, tmp_path):
