@@ -91,7 +91,10 @@ def _detail(e: dict, t: dict) -> str:
         parts = [t["measure"].get(e["measure"], e["measure"])]
         if e.get("fine_yuan") is not None:
             parts.append(t["fine"].format(f"{float(e['fine_yuan']):,.0f}"))
-        parts.append(t["lifted"].format(_date(e["lifted_on"])) if e.get("lifted_on") else t["not_lifted"])
+        if e.get("lifted_on"):
+            parts.append(t["lifted"].format(_date(e["lifted_on"])))
+        elif e["measure"] in ("suspension", "closure"):  # a stopping measure is in force until lifted; a fine or
+            parts.append(t["not_lifted"])  # an order to rectify has nothing to lift
         text = " · ".join(esc(p) for p in parts)
         return text + (f"<br>{esc(e['notes'])}" if e.get("notes") else "")
     parts = [t["accident_class"].get(e["accident_class"], e["accident_class"])]

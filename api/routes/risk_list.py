@@ -201,9 +201,8 @@ def hca_cells(hca: dict | None) -> list[Any]:
             "; ".join(parts)]
 
 
-def spreadsheet_rows(items: list[dict], clean=lambda text: text) -> list[list[Any]]:
-    """The items as spreadsheet rows (COLUMNS order): numbers stay numbers, text is passed through ``clean`` and
-    then made formula-safe."""
+def spreadsheet_rows(items: list[dict]) -> list[list[Any]]:
+    """The items as spreadsheet rows (COLUMNS order): numbers stay numbers (the writers make text formula-safe)."""
     rows = []
     for it in items:
         county = it["county"] or {}
@@ -211,7 +210,7 @@ def spreadsheet_rows(items: list[dict], clean=lambda text: text) -> list[list[An
                it["direct_red"], flatten_reasons(it["reasons"]), *hca_cells(it.get("hca")), county.get("admin_code"),
                county.get("name"),
                it["lon"], it["lat"], it["model_version"]]
-        rows.append([spreadsheet_safe(clean(v)) if isinstance(v, str) else v for v in row])
+        rows.append(row)
     return rows
 
 
@@ -249,10 +248,18 @@ class Sheet:
 def xlsx_book(sheets: Sequence[Sheet]) -> bytes:
     """The one XLSX writer of spreadsheets riskmap hands out: one sheet per ``Sheet``, each with its header row
     bold and frozen, an auto-filter, columns sized to their content (capped), its number formats, and every text
-    cell formula-safe (``spreadsheet_safe``) after the control characters XML 1.0 cannot hold are dropped
-    (openpyxl refuses them).  Numbers, dates and None stay typed cells."""
+    cell formula-safe after the control characters XML 1.0 cannot hold are dropped (openpyxl refuses them): text
+    that a spreadsheet would run as a formula (``FORMULA_STARTS``) is stored as a text cell marked with the
+    spreadsheet's own hidden quote prefix, so it shows as written and never runs (a CSV has no cell types: there
+    ``spreadsheet_safe`` puts a visible quote in front).  Numbers, dates and None stay typed cells."""
     def cell(value: Any) -> Any:
-        return spreadsheet_safe(ILLEGAL_CHARACTERS_RE.sub("", value)) if isinstance(value, str) else value
+        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+    def as_text(row) -> None:
+        for c in row:
+            if isinstance(c.value, str) and c.value.startswith(FORMULA_STARTS):
+                c.data_type = "s"  # (openpyxl took it for a formula)
+                c.quotePrefix = True
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -264,6 +271,8 @@ def xlsx_book(sheets: Sequence[Sheet]) -> bytes:
         rows = [[cell(v) for v in row] for row in sheet.rows]
         for row in rows:
             ws.append(row)
+        for row in ws.iter_rows():
+            as_text(row)
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
         for i, name in enumerate(sheet.columns, start=1):

@@ -139,7 +139,8 @@ def test_xlsx_is_formula_safe_with_typed_cells(api, campaign):
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     by_id = {row[1].value: {h: c for h, c in zip(header, row, strict=True)} for row in ws.iter_rows(min_row=2)}
     assert set(by_id) == {"D1", "D2", "D6", "D7", "D8"}
-    assert by_id["D8"]["description"].value == "'" + HYPERLINK and by_id["D8"]["description"].data_type == "s"
+    assert by_id["D8"]["description"].value == HYPERLINK and by_id["D8"]["description"].data_type == "s"
+    assert by_id["D8"]["description"].quotePrefix  # the spreadsheet's hidden quote: shown as written, never run
     assert by_id["D1"]["deadline"].is_date and by_id["D1"]["days_overdue"].value == 72
 
 

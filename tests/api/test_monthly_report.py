@@ -169,6 +169,19 @@ def test_riskmap_report_writes_the_page_and_the_workbook(history_url, conn, tmp_
     assert page.count('<tr data-entry="major_') == len(report["major_list"].items)
 
 
+def test_riskmap_report_out_may_name_the_one_file_to_write(history_url, tmp_path):
+    """--out october.xlsx writes that workbook (no folder of that name, no page); --out page.html --format xlsx
+    is refused naming --format, and writes nothing."""
+    book = tmp_path / "reports" / "october.xlsx"
+    got = run(history_url, "report", "--area", AREA, "--month", "2026-10", "--out", str(book))
+    assert got.returncode == 0, got.stderr
+    assert book.is_file() and load_workbook(book).sheetnames[0] == "summary"
+    assert sorted(p.name for p in book.parent.iterdir()) == ["october.xlsx"]
+    bad = run(history_url, "report", "--area", AREA, "--month", "2026-10", "--out", str(tmp_path / "p.html"),
+              "--format", "xlsx")
+    assert bad.returncode == 2 and "--format" in bad.stderr and not (tmp_path / "p.html").exists()
+
+
 def test_riskmap_report_refuses_an_unknown_area_and_a_bad_month(history_url, tmp_path):
     """An unknown area: exit 6 naming it, nothing written; a month that is not YYYY-MM, or has not begun: exit 2
     naming --month."""
@@ -191,7 +204,7 @@ def test_a_month_that_has_not_begun_is_refused():
 
 def test_the_workbook_is_formula_safe(conn):
     """Text from the records that a spreadsheet would run as a formula (a danger described as '=HYPERLINK(...)')
-    is written as text: the cell starts with a quote."""
+    is written as a text cell with the spreadsheet's hidden quote prefix: shown as written, never run."""
     report = month_report(conn, AREA, parse_month("2026-10", TODAY), load_supervision())
     report["look_backs"]["sites"] = [{"kind": "enterprise", "id": 1, "source_id": "=cmd|' /C calc'!A0",
                                       "name": "@SUM(1+1)", "level": "red",
@@ -199,6 +212,7 @@ def test_the_workbook_is_formula_safe(conn):
                                                    "record": "hidden_danger", "source_id": "+1",
                                                    "detail": '=HYPERLINK("http://x","y")'}]}]
     book = load_workbook(io.BytesIO(report_workbook(report)))
-    row = next(book["look_backs"].iter_rows(min_row=2, values_only=True))
-    assert row[2] == "'=cmd|' /C calc'!A0" and row[3] == "'@SUM(1+1)" and row[8] == "'+1"
-    assert row[9] == "'=HYPERLINK(\"http://x\",\"y\")"
+    row = next(book["look_backs"].iter_rows(min_row=2))
+    assert row[2].value == "=cmd|' /C calc'!A0" and row[3].value == "@SUM(1+1)" and row[8].value == "+1"
+    assert row[9].value == "=HYPERLINK(\"http://x\",\"y\")"
+    assert all(row[i].data_type == "s" and row[i].quotePrefix for i in (2, 3, 8, 9))

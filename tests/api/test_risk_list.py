@@ -156,18 +156,22 @@ def test_flatten_reasons():
 
 
 def test_writers_guard_every_text_cell():
-    """to_csv and to_xlsx quote formula-like text in any column (even after dropping control characters XLSX cannot
-    hold), and keep numbers as numbers."""
+    """to_csv quotes formula-like text in any column; to_xlsx stores it as text cells with the hidden quote prefix,
+    shown as written (even after dropping control characters XLSX cannot hold); numbers stay numbers."""
     item = {"rank": 1, "kind": "venue", "id": 7, "source_id": "-7", "name": "\x01=1+1", "level": "red", "score": 90.5,
             "direct_red": "@rule", "reasons": [{"factor": "f", "title": "=T", "value": 1, "points": -2.0,
                                                 "source": None}],
             "county": None, "lon": -118.5, "lat": 39.25, "model_version": "+v"}
     ws = xlsx_sheet(to_xlsx([item]))
-    row = dict(zip(COLUMNS, next(ws.iter_rows(min_row=2, values_only=True)), strict=True))
-    assert row == {"rank": 1, "kind": "venue", "id": 7, "source_id": "'-7", "name": "'=1+1", "level": "red",
-                   "score": 90.5, "direct_red": "'@rule", "reasons": "'=T: 1 (-2 pts)", "hca_grade": None,
+    cells = dict(zip(COLUMNS, next(ws.iter_rows(min_row=2)), strict=True))
+    row = {k: c.value for k, c in cells.items()}
+    assert row == {"rank": 1, "kind": "venue", "id": 7, "source_id": "-7", "name": "=1+1", "level": "red",
+                   "score": 90.5, "direct_red": "@rule", "reasons": "=T: 1 (-2 pts)", "hca_grade": None,
                    "hca_segments": None, "hca_km": None, "hca_where": None, "county_code": None,
-                   "county_name": None, "lon": -118.5, "lat": 39.25, "model_version": "'+v"}
+                   "county_name": None, "lon": -118.5, "lat": 39.25, "model_version": "+v"}
+    for name in ("source_id", "name", "direct_red", "reasons", "model_version"):  # text, shown as written
+        assert cells[name].data_type == "s" and cells[name].quotePrefix, name
+    assert cells["score"].data_type == "n" and not cells["level"].quotePrefix
     (csv_row,) = csv_rows(to_csv([item]))
     assert csv_row["name"] == "\x01=1+1" and csv_row["source_id"] == "'-7" and csv_row["lon"] == "-118.5"
     assert csv_row["reasons"] == "'=T: 1 (-2 pts)" and csv_row["county_code"] == ""
@@ -400,8 +404,8 @@ def test_formula_injection_is_neutralised(client, conn):
         ws = xlsx_sheet(client.get("/risk-list", params=params | {"format": "xlsx"}).content)
         name_col, id_col = COLUMNS.index("name"), COLUMNS.index("id")
         cells = {row[id_col].value: row[name_col] for row in ws.iter_rows(min_row=2)}
-        assert cells[first].value == "'" + HYPERLINK and cells[first].data_type == "s"
-        assert cells[second].value == "'-2+3 唐山"
+        assert cells[first].value == HYPERLINK and cells[first].data_type == "s" and cells[first].quotePrefix
+        assert cells[second].value == "-2+3 唐山" and cells[second].quotePrefix
         for row in ws.iter_rows(min_row=2):  # no formula anywhere
             assert all(c.data_type != "f" for c in row)
     after = {it["id"]: it["name"] for it in listing(client, level="red", kind="enterprise")["items"]}
