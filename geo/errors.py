@@ -103,6 +103,11 @@ class ImportReport:
         if len(self.errors) < self.cap:
             self.errors.append(RowError(row, field_name, reason))
 
+    def names(self, row: int, field_name: str) -> bool:
+        """Whether a reason is already given for this row and field (so that a consequence is not reported
+        again: a class of site that is unknown need not also be called missing)."""
+        return any(e.row == row and e.field == field_name for e in self.errors)
+
     @property
     def ok(self) -> bool:
         return self.error_count == 0

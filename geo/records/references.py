@@ -97,8 +97,9 @@ def _sites(conn, rows: pa.Table, report: ImportReport, required: bool,
     names_one = (ids > 0) | source_ids.notna().to_numpy()
     has_kind = kinds.notna().to_numpy()
     for i in np.flatnonzero(names_one & ~has_kind):
-        report.add(int(row_no[i]), "site_kind", "the site's class is missing (enterprise, tailings_pond, pipeline "
-                                                "or venue)")
+        if not report.names(int(row_no[i]), "site_kind"):  # (an unknown class is reported already)
+            report.add(int(row_no[i]), "site_kind", "the site's class is missing (enterprise, tailings_pond, "
+                                                    "pipeline or venue)")
     for i in np.flatnonzero(has_kind & ~names_one):
         report.add(int(row_no[i]), "site_id", f"the site {kinds.iloc[i]} is not named: give site_id (riskmap's id) "
                                               "or site_source_id (the site's register id)")
@@ -122,7 +123,8 @@ def _sites(conn, rows: pa.Table, report: ImportReport, required: bool,
         what = ("names neither its site (site_kind with site_id or site_source_id) nor the inspection that found "
                 "it" if inherited is not None else "does not name its site (site_kind with site_id or site_source_id)")
         for i in np.flatnonzero(unnamed):
-            report.add(int(row_no[i]), "site_kind", f"the record {what}")
+            if not report.names(int(row_no[i]), "site_kind"):
+                report.add(int(row_no[i]), "site_kind", f"the record {what}")
     rows = _put(rows, "site_kind", pa.array(site_kind.where(site_id > 0, None), pa.string(), from_pandas=True))
     return _put(rows, "site_id", _id_array(site_id))
 

@@ -419,3 +419,13 @@ def test_a_status_change_dated_after_today_is_refused_naming_on(db, sites, tmp_p
     assert e.value.field == "on" and "2026-04-01 is after today (2026-03-31)" in str(e.value)
     assert rows(db, "SELECT status FROM hidden_danger") == [("open",)]
     assert change_danger(db, danger_id, status="rectified", on=TODAY, today=TODAY)["status"] == "rectified"
+
+
+def test_an_unknown_class_of_site_is_reported_once(db, sites, tmp_path):
+    """A class of site riskmap does not know (工厂) is one error naming the value, not also a missing class."""
+    path = write_csv(tmp_path / "d.csv", ["隐患编号", "对象类型", "企业编号", "隐患描述", "隐患等级", "发现日期"],
+                     [["HD-1", "工厂", "E1", "漏气", "一般", "2026-03-01"]])
+    with pytest.raises(ImportRejected) as e:
+        import_file(db, path, "hidden_danger")
+    assert [(x.row, x.field) for x in e.value.report.errors] == [(1, "site_kind")]
+    assert "unknown value '工厂'" in e.value.report.errors[0].reason
