@@ -7,7 +7,13 @@ import pytest
 
 from geo.errors import NotFound
 from geo.lists.hidden_dangers import FilterError
-from geo.lists.major_risks import major_risk_list, responsible_unit, supervising_department, why_site
+from geo.lists.major_risks import (
+    major_risk_list,
+    responsible_unit,
+    supervising_department,
+    supervision_measures,
+    why_site,
+)
 from tests.geo.lists.campaign import build, d
 
 E1_WHY = ("重大事故隐患未整改 (open major hidden danger, domain.md §2) ; Major hazard: 4 (30 pts) ; "
@@ -139,3 +145,121 @@ def test_responsible_unit_rule():
 def test_why_site_without_direct_red():
     """The top factors alone, with their values and points."""
     assert why_site(None, [{"factor": "f", "title": None, "value": True, "points": 2.5}]) == "f: yes (2.5 pts)"
+
+
+def test_level_keeps_those_sites_and_the_dangers_of_sites_at_that_level(db, campaign):
+    """level=orange: the orange sites (E2, P1) and no danger (no open major danger lies at an orange site);
+    level=red: the red sites and the dangers of red sites (D1 at E1, D7 at E4), not D4 (its pond is blue)."""
+    assert rows(major_risk_list(db, d(6, 12), levels=("orange",))) == [("major_risk", "E2", None),
+                                                                     ("major_risk", "P1", None)]
+    red = major_risk_list(db, d(6, 12), levels=("red",))
+    assert rows(red) == [("major_risk", "E1", None), ("major_risk", "E4", None), ("major_risk", "V1", None),
+                         ("major_hidden_danger", "E1", "D1"), ("major_hidden_danger", "E4", "D7")]
+    assert red.filters == {"level": ("red",)}
+
+
+def test_status_and_found_dates_filter_the_danger_rows_only(db, campaign):
+    """status=reopened keeps D4 among the dangers; found 03-01 to 05-20 (both days included) keeps D1 and D7, not
+    D4 (found 02-01); the site rows stay, being no danger.  entry keeps one kind of row."""
+    sites = [("major_risk", s, None) for s in ("E1", "E4", "V1", "E2", "P1")]
+    assert rows(major_risk_list(db, d(6, 12), statuses=("reopened",))) == [*sites, ("major_hidden_danger", "T1", "D4")]
+    assert rows(major_risk_list(db, d(6, 12), statuses=("open",))) == [
+        *sites, ("major_hidden_danger", "E1", "D1"), ("major_hidden_danger", "E4", "D7")]
+    found = major_risk_list(db, d(6, 12), found_from=d(3, 1), found_to=d(5, 20))
+    assert rows(found) == [*sites, ("major_hidden_danger", "E1", "D1"), ("major_hidden_danger", "E4", "D7")]
+    assert rows(major_risk_list(db, d(6, 12), found_from=d(3, 2), found_to=d(5, 19))) == sites
+    dangers = major_risk_list(db, d(6, 12), entries=("major_hidden_danger",), found_to=d(3, 1))
+    assert rows(dangers) == [("major_hidden_danger", "T1", "D4"), ("major_hidden_danger", "E1", "D1")]
+    assert [it["rank"] for it in dangers.items] == [1, 2]
+    assert rows(major_risk_list(db, d(6, 12), entries=("major_risk",), levels=("orange",))) == sites[3:]
+
+
+@pytest.mark.parametrize(("filters", "field", "allowed"), [
+    ({"levels": ("yellow",)}, "level", "red, orange"),
+    ({"statuses": ("rectified",)}, "status", "open, reopened"),
+    ({"entries": ("site",)}, "entry", "major_risk, major_hidden_danger"),
+])
+def test_an_unknown_filter_value_names_the_filter_and_the_values_allowed(db, campaign, filters, field, allowed):
+    """A value outside the list's own (a yellow site is no major risk; a rectified danger is not open)."""
+    with pytest.raises(FilterError) as e:
+        major_risk_list(db, d(6, 12), **filters)
+    assert e.value.field == field and allowed in e.value.message
+
+
+def test_found_from_after_found_to_is_refused(db, campaign):
+    """A found-date range that ends before it starts is refused, naming found_from."""
+    with pytest.raises(FilterError) as e:
+        major_risk_list(db, d(6, 12), found_from=d(5, 2), found_to=d(5, 1))
+    assert e.value.field == "found_from"
+
+
+def test_an_empty_list_after_filters(db, campaign):
+    """Filters that match nothing give an empty list (no supervision query for no site)."""
+    lst = major_risk_list(db, d(6, 12), "130204", levels=("orange",))
+    assert lst.items == [] and lst.counts["major_risk"] == 0
+
+
+def inspected(db, source_id: str, day) -> None:
+    with db.cursor() as cur:
+        cur.execute("UPDATE enterprise SET last_inspection = %s WHERE source_id = %s", (day, source_id))
+
+
+def test_a_sites_deadline_and_measures_come_from_its_supervision_recommendation(db, campaign):
+    """E2 (orange, last inspected 05-20 by its register): its next inspection, three months on, is its deadline,
+    and its measures (its register names none) are the recommendation's, in Chinese; V1 (red, never inspected):
+    no deadline, inspect at once; E4 (red, open major danger D7 due 07-01): rectification by 07-01 too."""
+    inspected(db, "E2", d(5, 20))
+    items = {it["site"]["source_id"]: it for it in major_risk_list(db, d(6, 12)).items if it["entry"] == "major_risk"}
+    e2 = items["E2"]
+    assert (e2["deadline"], e2["deadline_source"]) == (d(8, 20), "supervision")
+    assert e2["measures"] == "按较大风险每 3 个月检查一次；下次检查 2026-08-20"
+    assert e2["measures_source"] == "supervision"
+    assert e2["supervision"] == {"frequency_months": 3, "last_inspection": d(5, 20),
+                                 "last_inspection_source": "register", "next_due": d(8, 20), "overdue": False,
+                                 "days_overdue": None, "measure": None}
+    v1 = items["V1"]
+    assert (v1["deadline"], v1["deadline_source"]) == (None, None)
+    assert v1["measures"] == "按重大风险每 1 个月检查一次；无检查记录，应立即检查"
+    assert v1["responsible_person"] is None  # nothing names one: never guessed
+    assert items["E4"]["measures"] == ("按重大风险每 1 个月检查一次；无检查记录，应立即检查；"
+                                       "有未整改重大事故隐患：责令限期整改（期限 2026-07-01）")
+    assert items["E4"]["supervision"]["measure"] == {"action": "rectify_by_deadline", "deadline": d(7, 1)}
+
+
+def test_a_registers_control_measures_come_first_and_the_deadline_still_from_supervision(db, campaign):
+    """E1's register names its control measures: they stay its measures (source site); its deadline is its next
+    inspection (red: monthly after 04-01), overdue by 42 days on 06-12, and the recommendation says to suspend it
+    (its major danger D1 is past its deadline)."""
+    inspected(db, "E1", d(4, 1))
+    e1 = major_risk_list(db, d(6, 12)).items[0]
+    assert (e1["measures"], e1["measures_source"]) == ("重大危险源包保责任制", "site")
+    assert (e1["deadline"], e1["deadline_source"]) == (d(5, 1), "supervision")
+    assert (e1["supervision"]["overdue"], e1["supervision"]["days_overdue"]) == (True, 42)
+    assert e1["supervision"]["measure"] == {"action": "suspend_site", "deadline": None}
+    d1 = next(it for it in major_risk_list(db, d(6, 12)).items if it["entry"] == "major_hidden_danger")
+    assert (d1["deadline_source"], d1["measures_source"], d1["supervision"]) == ("hidden_danger", "hidden_danger",
+                                                                                 None)
+
+
+def test_measures_in_english(db, campaign):
+    """language=en: the measures written from supervision are English (E2, inspected 03-01, overdue on 06-12)."""
+    inspected(db, "E2", d(3, 1))
+    items = {it["site"]["source_id"]: it for it in major_risk_list(db, d(6, 12), language="en").items
+             if it["entry"] == "major_risk"}
+    assert items["E2"]["measures"] == "inspect every 3 month(s) (orange level); inspection overdue by 11 days (due " \
+                                      "2026-06-01)"
+    e4 = items["E4"]
+    assert e4["measures"].endswith("open major hidden danger: order rectification by 2026-07-01")
+
+
+def test_supervision_measures_of_each_rule():
+    """The measure the rules allow, written in each language."""
+    sup = {"frequency_months": 1, "next_due": d(7, 1), "overdue": False, "days_overdue": None,
+           "measure": {"action": "suspend_site", "deadline": None}}
+    assert supervision_measures(sup, "red") == ("按重大风险每 1 个月检查一次；下次检查 2026-07-01；"
+                                                "重大事故隐患逾期未整改或复发：责令本单位停产停业整改，直至整改完成（仅限本单位）")
+    keep = {**sup, "measure": {"action": "keep_suspended", "deadline": None}}
+    assert supervision_measures(keep, "red", "en").endswith("suspension in force: keep it until the rectification "
+                                                           "is verified")
+    open_ = {**sup, "measure": {"action": "rectify_by_deadline", "deadline": None}}
+    assert supervision_measures(open_, "red").endswith("有未整改重大事故隐患：责令限期整改（尚未确定整改期限）")
