@@ -163,7 +163,7 @@ def month_report(conn, code: str, month: Month, config: SupervisionConfig) -> di
         "look_backs": look_backs,
         "enforcement": records["enforcement"],
         "accidents": records["accidents"],
-        "major_list": major_risk_list(conn, month.last, code),
+        "major_list": major_risk_list(conn, month.last, code, supervision=config),
         "synthetic": area.pop("synthetic"),
     }
 
