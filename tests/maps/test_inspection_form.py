@@ -31,7 +31,8 @@ def field_db_url(cluster):
 
 @pytest.fixture(scope="module")
 def field_server(field_db_url):
-    with LiveServer(Settings(database_url=field_db_url, basemap="none", api_keys=KEY)) as live:
+    # a photo limit of 1 MB (10 by default): the page must refuse by the limit the server is set to
+    with LiveServer(Settings(database_url=field_db_url, basemap="none", api_keys=KEY, photo_max_mb=1)) as live:
         yield live
 
 
@@ -103,6 +104,19 @@ def fill_inspection(page, *, deadline: str, photo: bytes) -> None:
                          files=[{"name": "报警器.png", "mimeType": "image/png", "buffer": photo}])
 
 
+def open_danger(card) -> None:
+    """Opens a hidden danger's line as an inspector would: "show all" first when it waits behind it, then its
+    line."""
+    if card.evaluate("el => !!el.closest('.rm-more:not([open])')"):
+        card.page.locator(".rm-more > summary").tap()
+    card.locator("summary").tap()
+
+
+def form_top(page) -> float:
+    """How far down the page the inspection form starts, in CSS pixels."""
+    return page.evaluate("document.getElementById('rm-inspection').getBoundingClientRect().top + window.scrollY")
+
+
 def js_errors(page) -> list[str]:
     """Script errors and anything the page's Content-Security-Policy refused (a request the API refuses is logged by
     the browser as a console error too; that is not one)."""
@@ -129,6 +143,9 @@ def test_form_fits_a_phone_and_loads_nothing_from_elsewhere(phone_page, field_se
     assert section.get_attribute("data-light") == supervision["light"]
     assert section.get_attribute("data-next-due") == (supervision["next_due"] or "")
     assert page.locator(".rm-site h1").inner_text().strip() == supervision["name"]
+    # the date pickers offer no day after the page's day (the API refuses dates after today); a deadline may be
+    maxima = page.eval_on_selector_all('input[name="inspected_on"], input[name="on"]', "els => els.map(e => e.max)")
+    assert maxima and set(maxima) == {AS_OF}
     assert js_errors(page) == []
     screenshot(page, "inspection-form-phone")
 
@@ -175,6 +192,7 @@ def test_inspection_with_a_danger_and_a_photo_is_stored_and_read_back(phone_page
     # the page made again lists the new danger among those not closed, with its photo
     open_form(page, field_server, site, lang="en")
     card = page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"]')
+    open_danger(card)
     assert card.get_attribute("data-status") == "open" and "photos: 1" in card.inner_text()
     assert page.input_value("#f-api_key") == KEY  # typed once for the tab
 
@@ -192,9 +210,15 @@ def test_deadline_before_the_found_date_is_shown_at_its_field_and_nothing_is_wri
     page.wait_for_selector(".rm-invalid")
     invalid = page.eval_on_selector_all(".rm-invalid", "els => els.map(e => e.dataset.field)")
     assert invalid == ["hidden_dangers.0.deadline"]
-    error = page.inner_text('[data-field="hidden_dangers.0.deadline"] .rm-error')
-    assert "2026-06-01" in error and "before" in error
-    assert "nothing was written" in page.inner_text("#rm-form-message")
+    error = page.locator('[data-field="hidden_dangers.0.deadline"] .rm-error')
+    # in plain words with the field's label, the server's own text beside them in small print
+    assert error.locator(".rm-plain").inner_text() == ("Hidden danger 1 · Rectification deadline: the deadline "
+                                                      "cannot be before the date found (the inspection's date).")
+    detail = error.locator(".rm-detail").inner_text()
+    assert "2026-06-01" in detail and "before" in detail
+    assert page.evaluate("document.activeElement.name") == "deadline"  # the field is focused, to correct it
+    message = page.inner_text("#rm-form-message")
+    assert "correct the 1 marked field" in message and "nothing was written" in message
     assert count_records(field_db_url, site) == {"inspections": 0, "dangers": 0, "photos": 0}
     assert page.input_value('[data-field="hidden_dangers.0.description"] textarea') == "储罐区可燃气体报警器失效"
     assert page.locator(".rm-photo-list li").count() == 1
@@ -246,6 +270,7 @@ def test_a_failed_post_loses_nothing_and_is_never_stored_twice(phone_page, field
     # the photo can then be added to the stored danger from the reloaded page
     open_form(page, field_server, site, lang="en")
     card = page.locator(".rm-danger").first
+    open_danger(card)
     card.locator("[name=photo]").set_input_files(files=[{"name": "pipe.png", "mimeType": "image/png",
                                                           "buffer": png(8, 8, noise=b"pipe")}])
     card.locator(".rm-message", has_text="Photo stored").wait_for()
@@ -275,6 +300,7 @@ def test_status_changes_follow_the_allowed_transitions_and_a_refused_one_shows_t
         return card.locator(".rm-action").evaluate_all("els => els.map(e => e.dataset.status)")
 
     assert buttons() == ["rectified"]
+    open_danger(card)
     card.locator("[name=on]").fill("2026-06-10")
     card.locator('.rm-action[data-status="rectified"]').tap()
     page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"][data-status="rectified"]').wait_for()
