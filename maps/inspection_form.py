@@ -71,6 +71,7 @@ TEXT = {
         "changed": "已变更为：{status}", "draft_restored": "已恢复未提交的表单。",
         # the open dangers, compactly: one line each, the rest behind "show all"
         "grade_short": {"general": "一般", "major": "重大"}, "to_verify": "待验收",
+        "n_items": "{n} 项，最早 {first}",
         "show_all": "显示全部 {n} 条（另有 {more} 条）", "go_to_form": "记录检查 ↓",
         # photos checked in the page before anything is posted (the server checks them again)
         "photo_too_large": "“{name}”有 {size}，超过上限 {max}，未添加：请压缩或重新拍摄。",
@@ -141,6 +142,7 @@ TEXT = {
                           "to see it; photos can be added to its hidden dangers there.",
         "changed": "Now: {status}", "draft_restored": "An unsent form was restored.",
         "grade_short": {"general": "general", "major": "MAJOR"}, "to_verify": "to verify",
+        "n_items": "{n}, the first {first}",
         "show_all": "Show all {n} ({more} more)", "go_to_form": "Record ↓",
         "photo_too_large": "“{name}” is {size}, over the limit of {max}: not added. Make it smaller or take it "
                            "again.",
@@ -260,9 +262,7 @@ def _supervision(s: dict | None, t: dict) -> str:
             (t["last_inspection"], _e(s["last_inspection"] or t["never"])),
             (t["frequency"], _e(t["months"].format(n=s["frequency_months"])))]
     if s["look_back"]:
-        rows.append((t["look_back"], "<br>".join(
-            f'{_e(t["look_back_reasons"].get(lb["reason"], lb["reason"]))} {_e(lb["date"])}: {_e(lb["detail"])}'
-            for lb in s["look_back"])))
+        rows.append((t["look_back"], _look_back(s["look_back"], t)))
     if s["measure"]:
         m = s["measure"]
         rows.append((t["measure"], _e(t["measures"].get(m["action"], m["action"]))
@@ -274,6 +274,27 @@ def _supervision(s: dict | None, t: dict) -> str:
     {f"<span>{_e(reasons)}</span>" if reasons else ""}</p>
   <dl>{dl}</dl>
 </section>"""
+
+
+def _look_back(look_back: list[dict], t: dict) -> str:
+    """Why the site is a look-back site: a reason given once is one line; one given many times (each overdue
+    danger) is one line with its count and earliest date, its items behind a tap (a site with 14 overdue dangers
+    would otherwise push the form several screens down)."""
+    by_reason: dict[str, list[dict]] = {}
+    for lb in look_back:
+        by_reason.setdefault(lb["reason"], []).append(lb)
+    lines = []
+    for reason, items in by_reason.items():
+        label = _e(t["look_back_reasons"].get(reason, reason))
+        entries = [f'{_e(lb["date"])}: {_e(lb["detail"])}' for lb in items]
+        if len(items) == 1:
+            lines.append(f"<div>{label} {entries[0]}</div>")
+        else:
+            first = min(str(lb["date"]) for lb in items)
+            lines.append(f'<details class="rm-look-back"><summary>{label} · '
+                         f'{_e(t["n_items"].format(n=len(items), first=first))}</summary>'
+                         f'{"".join(f"<div>{e}</div>" for e in entries)}</details>')
+    return "".join(lines)
 
 
 def _dangers(dangers: list[dict], as_of: dt.date, t: dict) -> str:
@@ -323,7 +344,8 @@ def _danger_card(d: dict, as_of: dt.date, t: dict) -> str:
     <div class="rm-buttons">{buttons}</div>
   </div>
   <p class="rm-message" role="alert"></p>
-  <div class="rm-field" data-field="file" data-label="{_e(t["add_photo"])}"><label for="f-photo-{int(d["id"])}">{_e(t["add_photo"])}</label>
+  <div class="rm-field" data-field="file" data-label="{_e(t["add_photo"])}">
+    <label for="f-photo-{int(d["id"])}">{_e(t["add_photo"])}</label>
     <input id="f-photo-{int(d["id"])}" type="file" name="photo" accept="image/*" capture="environment">
     <span class="rm-error" role="alert"></span></div>
 </details>"""

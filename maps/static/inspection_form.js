@@ -92,11 +92,15 @@
     scope.querySelectorAll(".rm-message").forEach(function (el) { el.textContent = ""; el.className = "rm-message"; });
   }
 
-  // the API's name of a body member as the form names its fields: "body.hidden_dangers[0].found_on" and
-  // "hidden_dangers.0.found_on" are both hidden_dangers.0.found_on; a danger's found_on, which this form never
-  // sends (the API takes the inspection's date), is the inspection's date field
+  // the API's name of a body member, one spelling: "body.hidden_dangers[0].found_on" and
+  // "hidden_dangers.0.found_on" are both hidden_dangers.0.found_on
+  function apiName(name) {
+    return String(name || "").replace(/\[(\d+)\]/g, ".$1").replace(/^body\./, "");
+  }
+
+  // the form's field that gives it: a danger's found_on, which this form never sends (the API takes the
+  // inspection's date), is the inspection's date field
   function formName(name) {
-    name = String(name || "").replace(/\[(\d+)\]/g, ".$1").replace(/^body\./, "");
     return /^hidden_dangers\.\d+\.found_on$/.test(name) ? "inspected_on" : name;
   }
 
@@ -177,11 +181,17 @@
   // a problem+json answer shown where it belongs: each named field at its field, the rest in `message`
   function showProblem(res, scope, message) {
     var p = res.data || {}, loose = [], marked = 0;
-    var errors = (p.errors || []).map(function (e) { return {field: formName(e.field), message: e.message}; });
+    var errors = [];
+    // the server's text keeps the name it gave when the form shows the error at another field (a danger's found_on)
+    function named(field, message) {
+      var name = apiName(field), shownAt = formName(name);
+      errors.push({field: shownAt, message: shownAt === name ? message : name + ": " + message});
+    }
+    (p.errors || []).forEach(function (e) { named(e.field, e.message); });
     ((p.report && p.report.errors) || []).forEach(function (e) {
       var field = e.field || "";
       if (p.report.file === FOUND_FILE && e.row) field = "hidden_dangers." + (e.row - 1) + (field ? "." + field : "");
-      errors.push({field: formName(field), message: e.reason});
+      named(field, e.reason);
     });
     if ((res.status === 401 || res.status === 403) && scope.contains(keyInput)) {
       errors.push({field: "api_key", message: p.detail});
