@@ -332,8 +332,7 @@ def _danger_card(d: dict, as_of: dt.date, t: dict) -> str:
   <summary><span class="rm-grade rm-grade-{_e(d["grade"])}">{_e(t["grade_short"][d["grade"]])}</span>
     <span class="rm-line">{_e(d["description"])}</span>{when}<span class="rm-to-verify">{_e(t["to_verify"])}</span>
   </summary>
-  <p><span class="rm-grade rm-grade-{_e(d["grade"])}">{_e(t["grades"][d["grade"]])}</span>
-    <span class="rm-status">{_e(t["statuses"][d["status"]])}</span>
+  <p><span class="rm-status">{_e(t["statuses"][d["status"]])}</span>
     {f'<span class="rm-category">{_e(d["category"])}</span>' if d["category"] else ""}</p>
   <p>{_e(t["found_on"])} {_date(d["found_on"])} · {deadline}{photos}</p>
   {f'<p>{_e(t["responsible"])}: {who}</p>' if who else ""}
