@@ -14,6 +14,7 @@ import datetime as dt
 import html
 import json
 
+from geo.records.photos import CONTENT_TYPES, DEFAULT_MAX_BYTES
 from geo.records.transitions import allowed
 from maps import assets
 from maps.main_map import LEVEL_COLOURS, LEVEL_LABELS
@@ -68,6 +69,26 @@ TEXT = {
         "already_stored": "本次检查已在此前的提交中保存（当时的回复未收到）。"
                           "请刷新本页查看，照片可在上方的隐患中补传。",
         "changed": "已变更为：{status}", "draft_restored": "已恢复未提交的表单。",
+        # the open dangers, compactly: one line each, the rest behind "show all"
+        "grade_short": {"general": "一般", "major": "重大"}, "to_verify": "待验收",
+        "n_items": "{n} 项，最早 {first}",
+        "show_all": "显示全部 {n} 条（另有 {more} 条）", "go_to_form": "记录检查 ↓",
+        # photos checked in the page before anything is posted (the server checks them again)
+        "photo_too_large": "“{name}”有 {size}，超过上限 {max}，未添加：请压缩或重新拍摄。",
+        "photo_empty": "“{name}”是空文件，未添加。",
+        "photo_bad_type": "“{name}”不是 JPEG、PNG 或 WebP 图片，未添加：请拍照或选择照片。",
+        # the API's errors in plain words; the server's own text stays beside them in small print
+        "server_says": "服务器说明：",
+        "problems": {"date": "日期无效，请重新选择。", "future": "不能晚于今天。",
+                     "deadline_before": "整改期限不能早于发现日期（即检查日期）。",
+                     "change_before": "变更日期不能早于隐患发现或上次状态变更的日期。",
+                     "before": "日期早于允许的日期。", "required": "必须填写。", "too_long": "内容过长，请删减。",
+                     "choice": "所选内容无效，请重新选择。", "invalid": "填写有误，请检查。",
+                     "key": "API 密钥缺失或不正确，请重新输入。",
+                     "photo_too_large": "照片超过大小上限。", "photo_type": "照片不是 JPEG、PNG 或 WebP 图片。",
+                     "conflict": "记录已被他人变更，页面已显示其当前状态。", "server": "服务器暂时出错，请稍后重试。",
+                     "other": "提交未成功。"},
+        "fix_fields": "未保存：请修改标出的 {n} 处后重新提交。", "not_saved": "未保存：",
     },
     "en": {
         "title": "Field inspection", "comma": ", ", "site_page": "Site page", "map": "Map", "other_language": "中文",
@@ -120,6 +141,25 @@ TEXT = {
         "already_stored": "This inspection was stored by an earlier attempt whose answer was lost. Reload the page "
                           "to see it; photos can be added to its hidden dangers there.",
         "changed": "Now: {status}", "draft_restored": "An unsent form was restored.",
+        "grade_short": {"general": "general", "major": "MAJOR"}, "to_verify": "to verify",
+        "n_items": "{n}, the first {first}",
+        "show_all": "Show all {n} ({more} more)", "go_to_form": "Record ↓",
+        "photo_too_large": "“{name}” is {size}, over the limit of {max}: not added. Make it smaller or take it "
+                           "again.",
+        "photo_empty": "“{name}” is an empty file: not added.",
+        "photo_bad_type": "“{name}” is not a JPEG, PNG or WebP image: not added. Take a photo or choose one.",
+        "server_says": "Server: ",
+        "problems": {"date": "not a valid date: choose it again.", "future": "cannot be after today.",
+                     "deadline_before": "the deadline cannot be before the date found (the inspection's date).",
+                     "change_before": "the date cannot be before the danger was found or last changed.",
+                     "before": "the date is too early.", "required": "must be filled in.",
+                     "too_long": "too long: shorten it.", "choice": "not a valid choice: choose again.",
+                     "invalid": "not valid: check it.", "key": "the API key is missing or not accepted: type it again.",
+                     "photo_too_large": "the photo is over the size limit.",
+                     "photo_type": "the photo is not a JPEG, PNG or WebP image.",
+                     "conflict": "someone else changed this record: the page now shows it as it is.",
+                     "server": "the server had a problem: try again later.", "other": "not sent."},
+        "fix_fields": "Not saved: correct the {n} marked field(s) and submit again.", "not_saved": "Not saved: ",
     },
 }
 # Suggestions for the free-text category (the common split of hidden dangers in inspection forms).
@@ -129,7 +169,11 @@ CATEGORIES = {"zh": ("基础管理", "现场管理", "设备设施", "作业环�
 # What the script needs of the texts.
 SCRIPT_TEXT = ("statuses", "actions", "sending", "sent", "view_record", "reload", "new_form", "offline",
                "recorded_photos_left", "changed", "draft_restored", "danger_n", "remove", "submit",
-               "submit_photos", "photo_stored", "already_stored")
+               "submit_photos", "photo_stored", "already_stored", "photo_too_large", "photo_empty",
+               "photo_bad_type", "server_says", "problems", "fix_fields", "not_saved")
+# The open dangers listed in full above the form; the rest wait behind "show all" (so that with many open
+# dangers the form still starts within the first screen or two of a phone).
+DANGERS_SHOWN = 3
 
 
 def _e(value) -> str:
@@ -141,10 +185,13 @@ def _date(value) -> str:
 
 
 def inspection_form(feature: dict, supervision: dict | None, dangers: list[dict], as_of: dt.date,
-                    language: str = "zh", static_url: str = assets.STATIC_URL) -> str:
+                    language: str = "zh", static_url: str = assets.STATIC_URL,
+                    photo_max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """The field form of one site: ``feature`` as GET /features/{kind}/{id} explains it, ``supervision`` its
     recommendation on ``as_of`` (GET /supervision/{kind}/{id}; None when it is not scored), ``dangers`` its hidden
-    dangers not yet closed (geo.records.store.site_dangers)."""
+    dangers not yet closed (geo.records.store.site_dangers).  ``photo_max_bytes`` is the server's limit of a photo
+    (the setting photo_max_mb): the page refuses a larger one, or one of another type than the server takes,
+    before posting it.  The date inputs offer no day after ``as_of`` (the API refuses dates after today)."""
     if language not in TEXT:
         raise ValueError(f"unknown language {language!r}; the languages are: {', '.join(TEXT)}")
     t = TEXT[language]
@@ -152,6 +199,7 @@ def inspection_form(feature: dict, supervision: dict | None, dangers: list[dict]
     kind, fid = p["kind"], p["id"]
     other = "en" if language == "zh" else "zh"
     config = {"kind": kind, "id": fid, "as_of": as_of.isoformat(), "lang": language,
+              "photo_max_bytes": int(photo_max_bytes), "photo_types": list(CONTENT_TYPES),
               "text": {k: t[k] for k in SCRIPT_TEXT}}
     # JSON inside <script>: no "</" may end the element early
     config_json = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c")
@@ -168,7 +216,8 @@ def inspection_form(feature: dict, supervision: dict | None, dangers: list[dict]
 <main class="rm-inspect" data-kind="{_e(kind)}" data-id="{int(fid)}" data-as-of="{as_of.isoformat()}">
 <nav><a href="/features/{_e(kind)}/{int(fid)}?format=html&amp;lang={language}">{_e(t["site_page"])}</a>
   <a href="/?lang={language}">{_e(t["map"])}</a>
-  <a href="?lang={other}&amp;as_of={as_of.isoformat()}" lang="{other}">{_e(t["other_language"])}</a></nav>
+  <a href="?lang={other}&amp;as_of={as_of.isoformat()}" lang="{other}">{_e(t["other_language"])}</a>
+  <a href="#rm-record" class="rm-go-form">{_e(t["go_to_form"])}</a></nav>
 {_site(p, t, language)}
 {_supervision(supervision, t)}
 {_dangers(dangers, as_of, t)}
@@ -213,9 +262,7 @@ def _supervision(s: dict | None, t: dict) -> str:
             (t["last_inspection"], _e(s["last_inspection"] or t["never"])),
             (t["frequency"], _e(t["months"].format(n=s["frequency_months"])))]
     if s["look_back"]:
-        rows.append((t["look_back"], "<br>".join(
-            f'{_e(t["look_back_reasons"].get(lb["reason"], lb["reason"]))} {_e(lb["date"])}: {_e(lb["detail"])}'
-            for lb in s["look_back"])))
+        rows.append((t["look_back"], _look_back(s["look_back"], t)))
     if s["measure"]:
         m = s["measure"]
         rows.append((t["measure"], _e(t["measures"].get(m["action"], m["action"]))
@@ -229,11 +276,43 @@ def _supervision(s: dict | None, t: dict) -> str:
 </section>"""
 
 
+def _look_back(look_back: list[dict], t: dict) -> str:
+    """Why the site is a look-back site: a reason given once is one line; one given many times (each overdue
+    danger) is one line with its count and earliest date, its items behind a tap (a site with 14 overdue dangers
+    would otherwise push the form several screens down)."""
+    by_reason: dict[str, list[dict]] = {}
+    for lb in look_back:
+        by_reason.setdefault(lb["reason"], []).append(lb)
+    lines = []
+    for reason, items in by_reason.items():
+        label = _e(t["look_back_reasons"].get(reason, reason))
+        entries = [f'{_e(lb["date"])}: {_e(lb["detail"])}' for lb in items]
+        if len(items) == 1:
+            lines.append(f"<div>{label} {entries[0]}</div>")
+        else:
+            first = min(str(lb["date"]) for lb in items)
+            lines.append(f'<details class="rm-look-back"><summary>{label} · '
+                         f'{_e(t["n_items"].format(n=len(items), first=first))}</summary>'
+                         f'{"".join(f"<div>{e}</div>" for e in entries)}</details>')
+    return "".join(lines)
+
+
 def _dangers(dangers: list[dict], as_of: dt.date, t: dict) -> str:
-    cards = "".join(_danger_card(d, as_of, t) for d in dangers) or f'<p class="rm-none">{_e(t["no_dangers"])}</p>'
+    """The hidden dangers not yet closed, one line each (a <details> that opens on a tap to its dates, responsible
+    unit and buttons); past the first few, the rest wait behind "show all", so that the form starts high on a phone
+    even for a site with many open dangers."""
+    if not dangers:
+        return f"""<section class="rm-dangers">
+  <h2>{_e(t["dangers"])} <small>(0)</small></h2>
+  <p class="rm-none">{_e(t["no_dangers"])}</p>
+</section>"""
+    shown = "".join(_danger_card(d, as_of, t) for d in dangers[:DANGERS_SHOWN])
+    rest = dangers[DANGERS_SHOWN:]
+    more = (f'<details class="rm-more"><summary>{_e(t["show_all"].format(n=len(dangers), more=len(rest)))}'
+            f'</summary>{"".join(_danger_card(d, as_of, t) for d in rest)}</details>') if rest else ""
     return f"""<section class="rm-dangers">
   <h2>{_e(t["dangers"])} <small>({len(dangers)})</small></h2>
-  {cards}
+  {shown}{more}
 </section>"""
 
 
@@ -245,31 +324,38 @@ def _danger_card(d: dict, as_of: dt.date, t: dict) -> str:
     buttons = "".join(f'<button type="button" class="rm-action" data-status="{s}">{_e(t["actions"][s])}</button>'
                       for s in allowed(d["status"]))
     photos = f' · <span class="rm-photo-count">{_e(t["photos_n"].format(n=d["photos"]))}</span>' if d["photos"] else ""
-    return f"""<article class="rm-danger" data-danger-id="{int(d["id"])}" data-status="{_e(d["status"])}"
+    # the one line: grade, description (cut to the width), and the deadline (red when overdue) or "to verify"
+    # once rectified; the style sheet picks which by the card's data-status, which the script keeps up to date
+    when = f'<span class="rm-when">{_date(d["deadline"])}</span>' if d["deadline"] else ""
+    return f"""<details class="rm-danger" data-danger-id="{int(d["id"])}" data-status="{_e(d["status"])}"
   data-grade="{_e(d["grade"])}" data-overdue="{str(overdue).lower()}">
-  <h3>{_e(d["description"])}</h3>
-  <p><span class="rm-grade rm-grade-{_e(d["grade"])}">{_e(t["grades"][d["grade"]])}</span>
-    <span class="rm-status">{_e(t["statuses"][d["status"]])}</span>
+  <summary><span class="rm-grade rm-grade-{_e(d["grade"])}">{_e(t["grade_short"][d["grade"]])}</span>
+    <span class="rm-line">{_e(d["description"])}</span>{when}<span class="rm-to-verify">{_e(t["to_verify"])}</span>
+  </summary>
+  <p><span class="rm-status">{_e(t["statuses"][d["status"]])}</span>
     {f'<span class="rm-category">{_e(d["category"])}</span>' if d["category"] else ""}</p>
   <p>{_e(t["found_on"])} {_date(d["found_on"])} · {deadline}{photos}</p>
   {f'<p>{_e(t["responsible"])}: {who}</p>' if who else ""}
   <div class="rm-actions">
-    <label class="rm-field" data-field="on">{_e(t["change_on"])}
-      <input type="date" name="on" value="{as_of.isoformat()}" max="9999-12-31"><span class="rm-error"></span></label>
+    <label class="rm-field" data-field="on" data-label="{_e(t["change_on"])}">{_e(t["change_on"])}
+      <input type="date" name="on" value="{as_of.isoformat()}" max="{as_of.isoformat()}">
+      <span class="rm-error"></span></label>
     <div class="rm-buttons">{buttons}</div>
   </div>
   <p class="rm-message" role="alert"></p>
-  <div class="rm-field" data-field="file"><label for="f-photo-{int(d["id"])}">{_e(t["add_photo"])}</label>
+  <div class="rm-field" data-field="file" data-label="{_e(t["add_photo"])}">
+    <label for="f-photo-{int(d["id"])}">{_e(t["add_photo"])}</label>
     <input id="f-photo-{int(d["id"])}" type="file" name="photo" accept="image/*" capture="environment">
     <span class="rm-error" role="alert"></span></div>
-</article>"""
+</details>"""
 
 
 def _field(name: str, label: str, control: str, hint: str = "") -> str:
     """A form field: its label, control and the place for the API's error about it (data-field names the body
     member the API reports, e.g. hidden_dangers.0.deadline)."""
     hint_html = f'<small class="rm-hint">{_e(hint)}</small>' if hint else ""
-    return (f'<div class="rm-field" data-field="{name}"><label for="f-{name}">{_e(label)}</label>{control}'
+    return (f'<div class="rm-field" data-field="{name}" data-label="{_e(label)}"><label for="f-{name}">{_e(label)}'
+            f'</label>{control}'
             f'{hint_html}<span class="rm-error" role="alert"></span></div>')
 
 
@@ -298,13 +384,13 @@ def _form(as_of: dt.date, supervision: dict | None, t: dict, language: str) -> s
   <ul class="rm-photo-list"></ul>
   <button type="button" class="rm-remove">{_e(t["remove_danger"])}</button>
 </fieldset>"""
-    return f"""<section class="rm-record">
+    return f"""<section class="rm-record" id="rm-record">
 <h2>{_e(t["record"])}</h2>
 <form id="rm-inspection" novalidate>
   {_field("api_key", t["api_key"], '<input id="f-api_key" type="password" name="api_key" autocomplete="off" '
           'spellcheck="false">', t["api_key_hint"])}
   {_field("inspected_on", t["inspected_on"], f'<input id="f-inspected_on" type="date" name="inspected_on" '
-          f'value="{as_of.isoformat()}" max="9999-12-31">')}
+          f'value="{as_of.isoformat()}" max="{as_of.isoformat()}">')}
   {_field("team", t["team"], '<input id="f-team" name="team" autocomplete="on">')}
   {_field("inspection_type", t["inspection_type"], '<select id="f-inspection_type" name="inspection_type">'
           + _options(TYPES, t["types"], kind) + "</select>")}

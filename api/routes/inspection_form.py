@@ -61,5 +61,7 @@ def inspection_form_page(
     except NotFound:  # not scored yet: no level, so no frequency or light
         supervision = None
     dangers = store.site_dangers(conn.raw(), kind, id)
-    return HTMLResponse(inspection_form(feature, supervision, dangers, day, lang),
+    photo_max_bytes = int(request.app.state.settings.photo_max_mb * 1024 * 1024)  # as POST .../photos judges it
+    return HTMLResponse(inspection_form(feature, supervision, dangers, day, lang,
+                                        photo_max_bytes=photo_max_bytes),
                         headers={"Content-Security-Policy": CSP, "Referrer-Policy": "same-origin"})

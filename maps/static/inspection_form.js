@@ -5,7 +5,11 @@
  *   - POST /inspections records the inspection with the hidden dangers found (all or nothing), then each photo goes
  *     to POST /hidden-dangers/{id}/photos, one at a time (a phone's connection is slow);
  *   - each error the API returns is shown at the field it names (a 422's `errors`, or the import report of a bad
- *     row: `hidden_dangers` row n is the n-th danger); the rest above the submit button;
+ *     row: `hidden_dangers` row n is the n-th danger), which is scrolled to and focused; the rest above the submit
+ *     button; always in plain words with the field's label, the server's own text beside them in small print;
+ *   - a photo over the server's size limit (photo_max_mb, served in the page's configuration) or not a JPEG, PNG
+ *     or WebP image (judged by its first bytes, as the server judges it) is refused here, named with what is
+ *     wrong next to its input, and never posted;
  *   - nothing is lost on a failed post: the form stays filled until the API has stored it, and its text is kept in
  *     sessionStorage too (a phone may reload a tab it put in the background); the inspection and its dangers
  *     carry register ids made here, so that sending again after an answer lost on the way cannot store them twice
@@ -77,12 +81,27 @@
     });
   }
 
-  // ----- errors at their fields ----------------------------------------------------------------------------------
+  // ----- errors at their fields, in plain words -----------------------------------------------------------------
+
+  var COLON = cfg.lang === "zh" ? "：" : ": ";
+  var DATE_FIELDS = ["inspected_on", "found_on", "deadline", "on"];
 
   function clearErrors(scope) {
     scope.querySelectorAll(".rm-error").forEach(function (el) { el.textContent = ""; });
     scope.querySelectorAll(".rm-invalid").forEach(function (el) { el.classList.remove("rm-invalid"); });
     scope.querySelectorAll(".rm-message").forEach(function (el) { el.textContent = ""; el.className = "rm-message"; });
+  }
+
+  // the API's name of a body member, one spelling: "body.hidden_dangers[0].found_on" and
+  // "hidden_dangers.0.found_on" are both hidden_dangers.0.found_on
+  function apiName(name) {
+    return String(name || "").replace(/\[(\d+)\]/g, ".$1").replace(/^body\./, "");
+  }
+
+  // the form's field that gives it: a danger's found_on, which this form never sends (the API takes the
+  // inspection's date), is the inspection's date field
+  function formName(name) {
+    return /^hidden_dangers\.\d+\.found_on$/.test(name) ? "inspected_on" : name;
   }
 
   // the field of `scope` the API's name points to ("hidden_dangers.0.deadline"), or the nearest enclosing one
@@ -96,37 +115,150 @@
     return null;
   }
 
-  function say(el, text, kind) {
-    el.textContent = text;
+  // a field's label as the inspector reads it: "隐患 1 · 整改期限" for a field of a danger found
+  function labelOf(el) {
+    var own = el.dataset.label || (el.querySelector("legend") || {}).textContent || "";
+    var set = el.parentElement && el.parentElement.closest(".rm-found-danger");
+    return set ? set.querySelector("legend").textContent + " · " + own : own;
+  }
+
+  // what went wrong, in the inspector's words (T.problems), from the answer's status and the server's message
+  function problemKey(status, field, text) {
+    var last = String(field || "").split(".").pop();
+    text = String(text || "").toLowerCase();
+    if (status === 401 || status === 403) return "key";
+    if (status === 413) return "photo_too_large";
+    if (status === 415) return "photo_type";
+    if (status === 409) return "conflict";
+    if (status >= 500) return "server";
+    if (!field && status !== 422) return "other";
+    if (/after today|in the future|future date|later than today/.test(text)) return "future";
+    if (/before/.test(text)) return last === "deadline" ? "deadline_before" : last === "on" ? "change_before" : "before";
+    if (DATE_FIELDS.indexOf(last) >= 0 && /date|month|day|year|too short/.test(text)) return "date";
+    if (/required|missing/.test(text)) return "required";
+    if (/at most|too long/.test(text)) return "too_long";
+    if (/should be '|input should be/.test(text)) return "choice";
+    return field ? "invalid" : "other";
+  }
+
+  // plain words first, the server's own text after them in small print
+  function words(el, text, detail) {
+    var main = document.createElement("span");
+    main.className = "rm-plain";
+    main.textContent = text;
+    el.appendChild(main);
+    if (detail) {
+      var small = document.createElement("small");
+      small.className = "rm-detail";
+      small.textContent = T.server_says + detail;
+      el.appendChild(small);
+    }
+  }
+
+  function say(el, text, kind, detail) {
+    el.textContent = "";
+    if (text) words(el, text, detail);
     el.className = "rm-message" + (kind ? " rm-message-" + kind : "");
+  }
+
+  // an error shown at its field, which is marked, with the field's label
+  function markField(el, text, detail) {
+    var slot = el.querySelector(".rm-error");
+    var line = document.createElement("span");
+    line.className = "rm-error-line";
+    words(line, text, detail);
+    slot.appendChild(line);
+    el.classList.add("rm-invalid");
+  }
+
+  function showFirstInvalid(scope, fallback) {
+    var invalid = scope.querySelector(".rm-invalid");
+    (invalid || fallback).scrollIntoView({block: "center"});
+    var control = invalid && invalid.querySelector("input:not([disabled]), select, textarea");
+    if (control) control.focus({preventScroll: true});
   }
 
   // a problem+json answer shown where it belongs: each named field at its field, the rest in `message`
   function showProblem(res, scope, message) {
-    var p = res.data || {}, loose = [];
-    var errors = (p.errors || []).map(function (e) { return {field: e.field, message: e.message}; });
+    var p = res.data || {}, loose = [], marked = 0;
+    var errors = [];
+    // the server's text keeps the name it gave when the form shows the error at another field (a danger's found_on)
+    function named(field, message) {
+      var name = apiName(field), shownAt = formName(name);
+      errors.push({field: shownAt, message: shownAt === name ? message : name + ": " + message});
+    }
+    (p.errors || []).forEach(function (e) { named(e.field, e.message); });
     ((p.report && p.report.errors) || []).forEach(function (e) {
       var field = e.field || "";
       if (p.report.file === FOUND_FILE && e.row) field = "hidden_dangers." + (e.row - 1) + (field ? "." + field : "");
-      errors.push({field: field, message: e.reason});
+      named(field, e.reason);
     });
     if ((res.status === 401 || res.status === 403) && scope.contains(keyInput)) {
       errors.push({field: "api_key", message: p.detail});
     }
     errors.forEach(function (e) {
       var el = e.field ? fieldFor(scope, e.field) : null;
-      if (!el) { loose.push((e.field ? e.field + ": " : "") + e.message); return; }
-      var slot = el.querySelector(".rm-error");
-      slot.textContent = (slot.textContent ? slot.textContent + " " : "") + e.message;
-      el.classList.add("rm-invalid");
+      var plain = T.problems[problemKey(res.status, e.field, e.message)];
+      if (!el) { loose.push((e.field ? e.field + COLON : "") + plain + " (" + e.message + ")"); return; }
+      markField(el, labelOf(el) + COLON + plain, e.message);
+      marked += 1;
     });
-    // the detail's first line says what happened ("... rejected: 1 error; nothing was written"), unless it only
-    // repeats what a field shows already
-    var first = String(p.detail || p.title || ("HTTP " + res.status)).split("\n")[0];
-    var shown = errors.some(function (e) { return e.message === first && fieldFor(scope, e.field || "-"); });
-    say(message, (shown ? [] : [first]).concat(loose).join("\n"), "error");
-    var invalid = scope.querySelector(".rm-invalid");
-    (invalid || message).scrollIntoView({block: "center"});
+    // the headline in plain words; the detail's first line (what the server did: "... rejected: 1 error; nothing
+    // was written") in small print
+    var headline = marked ? format(T.fix_fields, {n: marked})
+      : T.not_saved + T.problems[problemKey(res.status, "", p.detail)];
+    var detail = String(p.detail || p.title || ("HTTP " + res.status)).split("\n")[0];
+    say(message, [headline].concat(loose).join("\n"), "error", detail);
+    showFirstInvalid(scope, message);
+  }
+
+  // ----- photos checked here before they are posted: the server's limit and types (it checks them again) ----------
+
+  function megabytes(bytes) {
+    return (bytes / 1048576).toFixed(1).replace(/\.0$/, "") + " MB";
+  }
+
+  // the image type of a file's first bytes, as the server judges it (geo/records/photos.py), or null
+  function imageType(b) {
+    if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "image/jpeg";
+    var png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+    if (b.length >= 8 && png.every(function (x, i) { return b[i] === x; })) return "image/png";
+    var ascii = String.fromCharCode.apply(null, Array.prototype.slice.call(b, 0, 12));
+    if (ascii.slice(0, 4) === "RIFF" && ascii.slice(8, 12) === "WEBP") return "image/webp";
+    return null;
+  }
+
+  function head(file) {
+    return new Promise(function (resolve) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(new Uint8Array(reader.result)); };
+      reader.onerror = function () { resolve(new Uint8Array(0)); };
+      reader.readAsArrayBuffer(file.slice(0, 12));
+    });
+  }
+
+  // resolves to what is wrong with the photo (naming it), or null when the server would take it
+  function photoProblem(file) {
+    var name = file.name || "photo";
+    if (file.size > cfg.photo_max_bytes) {
+      return Promise.resolve(format(T.photo_too_large, {name: name, size: megabytes(file.size),
+                                                         max: megabytes(cfg.photo_max_bytes)}));
+    }
+    if (!file.size) return Promise.resolve(format(T.photo_empty, {name: name}));
+    return head(file).then(function (bytes) {
+      return cfg.photo_types.indexOf(imageType(bytes)) >= 0 ? null : format(T.photo_bad_type, {name: name});
+    });
+  }
+
+  // the photos the server would take; each one refused is named at `field` with what is wrong
+  function acceptedPhotos(files, field) {
+    field.classList.remove("rm-invalid");
+    field.querySelector(".rm-error").textContent = "";
+    return Promise.all(files.map(photoProblem)).then(function (problems) {
+      problems.forEach(function (problem) { if (problem) markField(field, problem); });
+      if (problems.some(Boolean)) field.scrollIntoView({block: "center"});
+      return files.filter(function (file, k) { return !problems[k]; });
+    });
   }
 
   // ----- the hidden dangers found --------------------------------------------------------------------------------
@@ -164,9 +296,12 @@
       saveDraft();
     });
     fs.querySelector('[name="photos"]').addEventListener("change", function (ev) {
-      Array.prototype.forEach.call(ev.target.files, function (file) { fs.rmPhotos.push({file: file}); });
-      ev.target.value = "";  // the same input takes the next photo
-      showPhotos(fs);
+      var input = ev.target, files = Array.prototype.slice.call(input.files);
+      input.value = "";  // the same input takes the next photo
+      acceptedPhotos(files, input.closest(".rm-field")).then(function (ok) {
+        ok.forEach(function (file) { fs.rmPhotos.push({file: file}); });
+        showPhotos(fs);
+      });
     });
     renumber();
     return fs;
@@ -189,7 +324,7 @@
       if (photo.error) {
         var err = document.createElement("span");
         err.className = "rm-error";
-        err.textContent = photo.error;
+        words(err, photo.error.text, photo.error.detail);
         li.appendChild(err);
       }
       if (!photo.stored) {
@@ -275,7 +410,8 @@
           if (photo.file.lastModified) body.append("taken_at", new Date(photo.file.lastModified).toISOString());
           return api("POST", "/hidden-dangers/" + state.stored.dangers[i] + "/photos", body).then(function (res) {
             photo.stored = res.ok;
-            photo.error = res.ok ? null : ((res.data && res.data.detail) || ("HTTP " + res.status));
+            photo.error = res.ok ? null : {text: T.problems[problemKey(res.status, "", "")],
+                                           detail: (res.data && res.data.detail) || ("HTTP " + res.status)};
             if (!res.ok) failed += 1;
             showPhotos(fs);
           });
@@ -348,7 +484,7 @@
           store(DRAFT, null);
           lock();
           submit.hidden = true;
-          say(formMessage, res.data.detail + "\n" + T.already_stored, "error");
+          say(formMessage, T.already_stored, "error", res.data.detail);
         } else {
           showProblem(res, form, formMessage);
         }
@@ -392,23 +528,27 @@
     var url = "/hidden-dangers/" + card.dataset.dangerId;
     var photoInput = card.querySelector('[name="photo"]');
     // a photo of a danger already stored (of its rectification, or one an earlier attempt could not send)
+    function postPhoto(file) {
+      var body = new FormData();
+      body.append("file", file, file.name || "photo.jpg");
+      if (file.lastModified) body.append("taken_at", new Date(file.lastModified).toISOString());
+      return api("POST", url + "/photos", body).then(function (res) {
+        if (!res.ok) { showProblem(res, card, message); throw res; }
+        return api("GET", url).then(function (now) {
+          if (now.ok) say(message, format(T.photo_stored, {n: now.data.photos.length}), "ok");
+        });
+      });
+    }
     photoInput.addEventListener("change", function () {
       var files = Array.prototype.slice.call(photoInput.files);
       clearErrors(card);
       photoInput.disabled = true;
-      files.reduce(function (chain, file) {
-        return chain.then(function () {
-          var body = new FormData();
-          body.append("file", file, file.name || "photo.jpg");
-          if (file.lastModified) body.append("taken_at", new Date(file.lastModified).toISOString());
-          return api("POST", url + "/photos", body).then(function (res) {
-            if (!res.ok) { showProblem(res, card, message); throw res; }
-            return api("GET", url).then(function (now) {
-              if (now.ok) say(message, format(T.photo_stored, {n: now.data.photos.length}), "ok");
-            });
-          });
-        });
-      }, Promise.resolve())
+      acceptedPhotos(files, photoInput.closest(".rm-field"))  // a refused one is named there and never posted
+        .then(function (ok) {
+          return ok.reduce(function (chain, file) {
+            return chain.then(function () { return postPhoto(file); });
+          }, Promise.resolve());
+        })
         .catch(function (res) { if (!res || !res.status) say(message, T.offline, "error"); })
         .then(function () { photoInput.value = ""; photoInput.disabled = false; });
     });

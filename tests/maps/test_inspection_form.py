@@ -5,6 +5,7 @@ from the API (or checks that nothing was)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import httpx
 import psycopg2
@@ -31,7 +32,8 @@ def field_db_url(cluster):
 
 @pytest.fixture(scope="module")
 def field_server(field_db_url):
-    with LiveServer(Settings(database_url=field_db_url, basemap="none", api_keys=KEY)) as live:
+    # a photo limit of 1 MB (10 by default): the page must refuse by the limit the server is set to
+    with LiveServer(Settings(database_url=field_db_url, basemap="none", api_keys=KEY, photo_max_mb=1)) as live:
         yield live
 
 
@@ -103,6 +105,19 @@ def fill_inspection(page, *, deadline: str, photo: bytes) -> None:
                          files=[{"name": "报警器.png", "mimeType": "image/png", "buffer": photo}])
 
 
+def open_danger(card) -> None:
+    """Opens a hidden danger's line as an inspector would: "show all" first when it waits behind it, then its
+    line."""
+    if card.evaluate("el => !!el.closest('.rm-more:not([open])')"):
+        card.page.locator(".rm-more > summary").tap()
+    card.locator("summary").tap()
+
+
+def form_top(page) -> float:
+    """How far down the page the inspection form starts, in CSS pixels."""
+    return page.evaluate("document.getElementById('rm-inspection').getBoundingClientRect().top + window.scrollY")
+
+
 def js_errors(page) -> list[str]:
     """Script errors and anything the page's Content-Security-Policy refused (a request the API refuses is logged by
     the browser as a console error too; that is not one)."""
@@ -129,6 +144,9 @@ def test_form_fits_a_phone_and_loads_nothing_from_elsewhere(phone_page, field_se
     assert section.get_attribute("data-light") == supervision["light"]
     assert section.get_attribute("data-next-due") == (supervision["next_due"] or "")
     assert page.locator(".rm-site h1").inner_text().strip() == supervision["name"]
+    # the date pickers offer no day after the page's day (the API refuses dates after today); a deadline may be
+    maxima = page.eval_on_selector_all('input[name="inspected_on"], input[name="on"]', "els => els.map(e => e.max)")
+    assert maxima and set(maxima) == {AS_OF}
     assert js_errors(page) == []
     screenshot(page, "inspection-form-phone")
 
@@ -175,6 +193,7 @@ def test_inspection_with_a_danger_and_a_photo_is_stored_and_read_back(phone_page
     # the page made again lists the new danger among those not closed, with its photo
     open_form(page, field_server, site, lang="en")
     card = page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"]')
+    open_danger(card)
     assert card.get_attribute("data-status") == "open" and "photos: 1" in card.inner_text()
     assert page.input_value("#f-api_key") == KEY  # typed once for the tab
 
@@ -192,9 +211,15 @@ def test_deadline_before_the_found_date_is_shown_at_its_field_and_nothing_is_wri
     page.wait_for_selector(".rm-invalid")
     invalid = page.eval_on_selector_all(".rm-invalid", "els => els.map(e => e.dataset.field)")
     assert invalid == ["hidden_dangers.0.deadline"]
-    error = page.inner_text('[data-field="hidden_dangers.0.deadline"] .rm-error')
-    assert "2026-06-01" in error and "before" in error
-    assert "nothing was written" in page.inner_text("#rm-form-message")
+    error = page.locator('[data-field="hidden_dangers.0.deadline"] .rm-error')
+    # in plain words with the field's label, the server's own text beside them in small print
+    assert error.locator(".rm-plain").inner_text() == ("Hidden danger 1 · Rectification deadline: the deadline "
+                                                      "cannot be before the date found (the inspection's date).")
+    detail = error.locator(".rm-detail").inner_text()
+    assert "2026-06-01" in detail and "before" in detail
+    assert page.evaluate("document.activeElement.name") == "deadline"  # the field is focused, to correct it
+    message = page.inner_text("#rm-form-message")
+    assert "correct the 1 marked field" in message and "nothing was written" in message
     assert count_records(field_db_url, site) == {"inspections": 0, "dangers": 0, "photos": 0}
     assert page.input_value('[data-field="hidden_dangers.0.description"] textarea') == "储罐区可燃气体报警器失效"
     assert page.locator(".rm-photo-list li").count() == 1
@@ -246,6 +271,7 @@ def test_a_failed_post_loses_nothing_and_is_never_stored_twice(phone_page, field
     # the photo can then be added to the stored danger from the reloaded page
     open_form(page, field_server, site, lang="en")
     card = page.locator(".rm-danger").first
+    open_danger(card)
     card.locator("[name=photo]").set_input_files(files=[{"name": "pipe.png", "mimeType": "image/png",
                                                           "buffer": png(8, 8, noise=b"pipe")}])
     card.locator(".rm-message", has_text="Photo stored").wait_for()
@@ -275,6 +301,7 @@ def test_status_changes_follow_the_allowed_transitions_and_a_refused_one_shows_t
         return card.locator(".rm-action").evaluate_all("els => els.map(e => e.dataset.status)")
 
     assert buttons() == ["rectified"]
+    open_danger(card)
     card.locator("[name=on]").fill("2026-06-10")
     card.locator('.rm-action[data-status="rectified"]').tap()
     page.locator(f'.rm-danger[data-danger-id="{danger["id"]}"][data-status="rectified"]').wait_for()
@@ -331,3 +358,123 @@ def test_page_escapes_what_the_register_holds():
         assert "http://" not in page and "https://" not in page
     with pytest.raises(ValueError, match="language"):
         inspection_form(feature, None, [], dt.date(2026, 6, 20), "fr")
+
+
+def test_a_photo_over_the_limit_or_not_an_image_is_refused_in_the_page_and_never_posted(phone_page, field_server,
+                                                                                       field_db_url, api, sites):
+    """A photo over the server's limit (1 MB here, served into the page) or not a JPEG, PNG or WebP image (judged by
+    its first bytes, as the server judges it, whatever its name) is refused by the page before anything is posted:
+    a message next to the photo input names the file and what is wrong, it joins no list, and no request reaches
+    the photo route, for a danger being recorded as for one already stored; a good photo beside them goes through."""
+    site = sites[5]
+    r = api.post("/hidden-dangers", json={"site_kind": "enterprise", "site_id": site, "description": "消防通道堵塞",
+                                          "grade": "general", "found_on": "2026-06-01"})
+    assert r.status_code == 201
+    too_large = png(8, 8, noise=b"x" * (1024 * 1024 + 512 * 1024))  # a real PNG of 1.5 MB
+    gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+    page = phone_page
+    open_form(page, field_server, site)
+    fill_inspection(page, deadline="2026-07-20", photo=png(8, 8, noise=b"ok"))
+    danger = '[data-field="hidden_dangers.0"]'
+    field = page.locator('[data-field="hidden_dangers.0.photos"]')
+    page.set_input_files(f"{danger} [name=photos]",
+                         files=[{"name": "全景.png", "mimeType": "image/png", "buffer": too_large}])
+    field.locator(".rm-error-line", has_text="全景.png").wait_for()
+    assert field.locator(".rm-error").inner_text() == "“全景.png”有 1.5 MB，超过上限 1 MB，未添加：请压缩或重新拍摄。"
+    assert "rm-invalid" in field.get_attribute("class").split()
+    page.set_input_files(f"{danger} [name=photos]",  # a GIF, whatever its name and declared type say
+                         files=[{"name": "出口.jpg", "mimeType": "image/jpeg", "buffer": gif}])
+    field.locator(".rm-error-line", has_text="出口.jpg").wait_for()
+    assert field.locator(".rm-error").inner_text() == ("“出口.jpg”不是 JPEG、PNG 或 WebP 图片，未添加："
+                                                       "请拍照或选择照片。")
+    assert page.locator(".rm-photo-list li").count() == 1  # only the good photo of fill_inspection
+    screenshot(page, "inspection-form-photo-refused")
+
+    # the same at a danger already stored: refused, named, nothing posted
+    card = page.locator(f'.rm-danger[data-danger-id="{r.json()["id"]}"]')
+    open_danger(card)
+    card.locator("[name=photo]").set_input_files(files=[{"name": "整改后.webp", "mimeType": "image/webp",
+                                                          "buffer": b"RIFF\x00\x00\x00\x00WAVEfmt "}])
+    card.locator('[data-field="file"] .rm-error-line').wait_for()
+    assert "“整改后.webp”不是 JPEG、PNG 或 WebP 图片" in card.locator('[data-field="file"] .rm-error').inner_text()
+    assert not card.locator("[name=photo]").is_disabled()  # ready for the next photo
+    assert not [u for u in page.log.requests if "/photos" in u]
+    assert count_records(field_db_url, site)["photos"] == 0
+
+    page.tap("button.rm-primary")  # the inspection goes through with its one good photo
+    page.wait_for_selector("#rm-done:not([hidden])")
+    assert count_records(field_db_url, site) == {"inspections": 1, "dangers": 2, "photos": 1}
+    assert js_errors(page) == []
+
+
+def test_the_apis_422_is_shown_at_the_field_it_names_in_plain_chinese(phone_page, field_server, field_db_url, sites):
+    """On the Chinese page a 422 of the API is shown at the field it names, scrolled to and focused, in plain
+    Chinese with the field's label, the server's own text beside it in small print: an empty date (the API: field
+    required) at the date; a danger's found date the API refuses (the page sends none: the API takes the
+    inspection's date) at the inspection's date.  Nothing is stored."""
+    site = sites[6]
+    page = phone_page
+    open_form(page, field_server, site)
+    fill_inspection(page, deadline="2026-07-20", photo=png(8, 8, noise=b"date"))
+    page.fill("#f-inspected_on", "")
+    page.tap("button.rm-primary")
+    page.wait_for_selector(".rm-invalid")
+    assert page.eval_on_selector_all(".rm-invalid", "els => els.map(e => e.dataset.field)") == ["inspected_on"]
+    error = page.locator('[data-field="inspected_on"] .rm-error')
+    assert error.locator(".rm-plain").inner_text() == "检查日期：必须填写。"
+    assert "Field required" in error.locator(".rm-detail").inner_text()
+    assert page.evaluate("document.activeElement.id") == "f-inspected_on"
+    top = page.evaluate("document.getElementById('f-inspected_on').getBoundingClientRect().top")
+    assert 0 <= top <= 844  # scrolled to it
+    assert page.locator("#rm-form-message .rm-plain").inner_text() == "未保存：请修改标出的 1 处后重新提交。"
+    screenshot(page, "inspection-form-date-required")
+
+    # the danger's found date as the API names it (hidden_dangers.0.found_on): the real server's answer to the body
+    # the page sends with a found date added
+    def with_found_on(route):
+        body = route.request.post_data_json
+        body["hidden_dangers"][0]["found_on"] = "2026-02-30"
+        route.continue_(post_data=json.dumps(body))
+
+    page.route("**/inspections", with_found_on)
+    page.fill("#f-inspected_on", AS_OF)
+    page.tap("button.rm-primary")
+    page.locator("#rm-form-message .rm-detail", has_text="hidden_dangers.0.found_on").wait_for()
+    assert "hidden_dangers.0.found_on: " in page.inner_text('[data-field="inspected_on"] .rm-detail')
+    assert page.eval_on_selector_all(".rm-invalid", "els => els.map(e => e.dataset.field)") == ["inspected_on"]
+    assert page.locator('[data-field="inspected_on"] .rm-plain').inner_text() == "检查日期：日期无效，请重新选择。"
+    page.unroute("**/inspections")
+    assert count_records(field_db_url, site) == {"inspections": 0, "dangers": 0, "photos": 0}
+    assert js_errors(page) == []
+
+
+def test_many_open_dangers_leave_the_form_within_two_phone_screens(phone_page, field_server, api, sites):
+    """A site with 14 hidden dangers not closed lists them one line each, the first three shown and the rest behind
+    "show all", and its look-back reason repeated for each overdue danger is one line with a count: the form starts
+    within two screens of a 390 × 844 phone; "show all" lists every one, and a line opens to the danger's details
+    and buttons."""
+    site = sites[7]
+    for n in range(14):
+        r = api.post("/hidden-dangers", json={
+            "site_kind": "enterprise", "site_id": site, "grade": "major" if n % 5 == 0 else "general",
+            "description": f"第 {n + 1} 号储罐区防火堤破损，雨水排放阀常开，未按规定设置可燃气体检测报警装置",
+            "found_on": "2026-05-01", "deadline": f"2026-06-{n + 10:02d}", "responsible_unit": "唐山某化工有限公司"})
+        assert r.status_code == 201
+    page = phone_page
+    open_form(page, field_server, site)
+    assert page.locator(".rm-dangers h2 small").inner_text() == "(14)"
+    assert page.locator(".rm-danger").count() == 14
+    assert page.locator(".rm-danger:visible").count() == 3
+    heights = [card.bounding_box()["height"] for card in page.locator(".rm-danger:visible").all()]
+    assert max(heights) <= 52  # one line each (44 px tap target and its border)
+    assert page.locator(".rm-look-back > summary").inner_text() == "隐患逾期未整改 · 10 项，最早 2026-06-10"
+    screenshot(page, "inspection-form-many-dangers")
+    assert form_top(page) < 2 * 844
+
+    page.locator(".rm-more > summary").tap()
+    assert page.locator(".rm-danger:visible").count() == 14
+    card = page.locator(".rm-danger").nth(10)
+    open_danger(card)
+    assert card.locator(".rm-action").first.is_visible() and "唐山某化工有限公司" in card.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert js_errors(page) == []
