@@ -152,7 +152,8 @@
   ChangeView.prototype.control = function () {
     var self = this, rm = this.rm;
     var ctl = L.control({position: "topleft"});
-    ctl.onAdd = function () {
+    ctl.onAdd = function () {  // (once: riskmap.js moves it between the corners of a wide screen and a phone's)
+      if (self.controlDiv) return self.controlDiv;
       var div = L.DomUtil.create("div", "riskmap-change-control");
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
