@@ -156,6 +156,7 @@
       if (self.controlDiv) return self.controlDiv;
       var div = L.DomUtil.create("div", "riskmap-change-control");
       L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.on(div, "click", L.DomEvent.stopPropagation);  // (as riskmap.js's panel: labels() rewrites it)
       L.DomEvent.disableScrollPropagation(div);
       self.controlDiv = div;
       self.labels();

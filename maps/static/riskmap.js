@@ -34,7 +34,7 @@
          radius: "半径", more: "仅列出最近的 {} 个，半径内还有更多", heatLegend: "暴露值（全区分位数）",
          top: "最高 {} %", lowest: "最低 {} %", noheat: "没有暴露面数据", modeZoning: "四色分区", modeHeat: "热力图",
          heatNote: "缩小时每个方格显示其中最高的单元", cell: "H3 网格", inspect: "现场检查",
-         controls: "图层", close: "关闭", here: "地图此处",
+         controls: "图层", close: "关闭", here: "地图此处", zoneArea: "所在分区",
          worstWithin: "半径 {r} 内的风险点中最高等级", worstNearest: "半径 {r} 内最近的 {n} 个风险点中最高等级",
          noneWithin: "半径 {r} 内没有风险点",
          areaMax: "区域按其中最高等级的风险点着色（就高）：其中{level}的风险点不在半径 {r} 内的列表中",
@@ -52,7 +52,7 @@
          heatLegend: "Exposure (quantiles of the region)", top: "top {} %", lowest: "lowest {} %",
          noheat: "No exposure surface", modeZoning: "Zoning", modeHeat: "Heatmap",
          heatNote: "Zoomed out, each square shows its hottest cell", cell: "H3 cell", inspect: "Inspect",
-         controls: "Layers", close: "Close", here: "Here on the map",
+         controls: "Layers", close: "Close", here: "Here on the map", zoneArea: "Zoning area",
          worstWithin: "Highest level of the risks within {r}", worstNearest: "Highest level of the nearest {n} risks within {r}",
          noneWithin: "No risks within {r}",
          areaMax: "An area takes the highest level of any risk inside it: its {level} risk is not among those listed within {r}",
@@ -245,6 +245,9 @@
       if (self.panelDiv) return self.panelDiv;
       var div = L.DomUtil.create("div", "riskmap-panel");
       L.DomEvent.disableClickPropagation(div);
+      // a click whose handler rewrites the panel (the language button) leaves its target outside it, where the
+      // map would take it for a click on the map and search there: it stops here
+      L.DomEvent.on(div, "click", L.DomEvent.stopPropagation);
       L.DomEvent.disableScrollPropagation(div);
       self.panelDiv = div;
       return div;
@@ -712,9 +715,11 @@
         "</td><td>" + (totals[lv.name] || 0) + "</td></tr>";
     });
     var name = p.name || (p.area_type === "h3" ? this.t("cell") + " " + p.area_id : p.area_id);
-    // first, what the map shows at the point: the area drawn there, in its colour and level
+    // first, what the map shows at the point: the area drawn there, in its colour and level (called the zoning's
+    // area while the heatmap or the change view hides the zoning)
     return "<div class=\"riskmap-area\" data-area=\"" + esc(p.area_id) + "\" data-level=\"" + esc(p.level || "") +
-      "\"><div class=\"riskmap-area-level\">" + esc(this.t("here")) + ": <b>" + esc(name) + "</b><br>" +
+      "\"><div class=\"riskmap-area-level\">" +
+      esc(this.t(this.map.hasLayer(this.zoning) ? "here" : "zoneArea")) + ": <b>" + esc(name) + "</b><br>" +
       "<i style=\"background:" + (this.colour[p.level] || "#999") + "\"></i><b>" + esc(this.levelName(p.level)) + "</b> · " +
       esc(this.t("score")) + " " + esc(p.score) + "</div>" +
       "<table><caption>" + esc(this.t("counts")) + "</caption>" + rows.join("") + "</table></div>";
