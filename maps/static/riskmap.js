@@ -62,9 +62,10 @@
   var PAGES = 10; // at most this many pages of one layer for one view
   var RADII = [500, 1000, 2000, 5000, 10000]; // the search radii the panel offers (metres)
   var NEAR_LIMIT = 50; // features listed per search, nearest first
-  // a phone's screen: the controls fold behind one toggle, the view switch and the search go to the bottom (thumb
-  // reach), the legend turns compact (riskmap.css, .riskmap-narrow)
-  var NARROW = "(max-width: 640px)";
+  // a phone's screen, held either way: the controls fold behind one toggle, the view switch and the search go to
+  // the bottom (thumb reach), the legend turns compact (riskmap.css, .riskmap-narrow)
+  var NARROW = "(max-width: 640px), (max-height: 500px)";
+  var LOW = "(min-width: 641px)";  // (with NARROW: a phone on its side, low and wide)
 
   function esc(s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -85,9 +86,12 @@
     this.scale = null; // the heatmap's scale (GET /exposure/scale), fetched once when the heatmap is first shown
     this.build();
     this.narrow = window.matchMedia(NARROW);
+    this.low = window.matchMedia(LOW);
     this.layout();
     // (a phone turned on its side, a window made wider: the layout follows)
-    if (this.narrow.addEventListener) this.narrow.addEventListener("change", function () { self.layout(); });
+    [this.narrow, this.low].forEach(function (query) {
+      if (query.addEventListener) query.addEventListener("change", function () { self.layout(); });
+    });
     // ?view=heat opens on the heatmap, ?view=change on the change since a date (the switch keeps the address in
     // step); showing either loads the view
     var view = new URLSearchParams(window.location.search).get("view");
@@ -105,13 +109,18 @@
   // view's date box and the search (a sheet, shown after a tap on the map or from the toggle) stack at the bottom
   // left, the search on top
   RiskMap.prototype.layout = function () {
-    var narrow = this.narrow.matches, container = this.map.getContainer();
+    var narrow = this.narrow.matches, side = narrow && this.low.matches, container = this.map.getContainer();
     container.classList.toggle("riskmap-narrow", narrow);
+    container.classList.toggle("riskmap-side", side);
     if (!narrow) this.fold();
-    var self = this, places = [[this.modeSwitch, "topleft", "bottomleft"], [this.changeControl, "topleft", "bottomleft"],
-                               [this.panel, "topright", "bottomleft"], [this.legend, "bottomright", "topright"]];
+    // [control, its place on a wide screen, on a phone held upright, on one held on its side (the search then goes
+    // under the legend on the right, where the screen has room)]
+    var self = this, places = [[this.modeSwitch, "topleft", "bottomleft", "bottomleft"],
+                               [this.changeControl, "topleft", "bottomleft", "bottomleft"],
+                               [this.legend, "bottomright", "topright", "topright"],
+                               [this.panel, "topright", "bottomleft", "topright"]];
     places.forEach(function (place) {  // (bottom corners fill upwards: the search goes on top of the view switch)
-      var ctl = place[0], want = narrow ? place[2] : place[1];
+      var ctl = place[0], want = place[side ? 3 : narrow ? 2 : 1];
       // (re-added in this order, whether or not it moves: a control added later would otherwise sit elsewhere)
       if (ctl.getContainer() && ctl.getContainer().parentNode) { ctl.remove(); ctl.options.position = want; ctl.addTo(self.map); }
       else ctl.options.position = want;
@@ -761,13 +770,20 @@
       .catch(function (err) { if (asked === self.nearRequest) list.textContent = self.t("error") + ": " + err.message; });
   };
 
-  // (on a phone) the search opens as a sheet at the bottom; the map moves the point above it if it would hide it
+  // (on a phone) the search opens as a sheet at the bottom (on the right when the phone is on its side); the map
+  // moves the point beside it if the sheet, grown to its full height, would hide it
   RiskMap.prototype.showSheet = function (lat, lon) {
     this.fold("near");
     var box = this.map.getContainer().getBoundingClientRect(), sheet = this.panelDiv.getBoundingClientRect();
-    var top = sheet.bottom - box.top - (parseFloat(getComputedStyle(this.panelDiv).maxHeight) || sheet.height);
-    var y = this.map.latLngToContainerPoint([lat, lon]).y;
-    if (y > top - 30) this.map.panBy([0, y - top / 2]);
+    var full = parseFloat(getComputedStyle(this.panelDiv).maxHeight) || sheet.height;
+    var p = this.map.latLngToContainerPoint([lat, lon]);
+    if (this.low.matches) {
+      var left = sheet.left - box.left;
+      if (p.x > left - 30 && p.y < sheet.top - box.top + full + 30) this.map.panBy([p.x - left / 2, 0]);
+    } else {
+      var top = sheet.bottom - box.top - full;
+      if (p.y > top - 30) this.map.panBy([0, p.y - top / 2]);
+    }
   };
 
   // a radius as the panel's select writes it

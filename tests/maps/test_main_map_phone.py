@@ -43,12 +43,24 @@ COVERED_JS = """() => {
     return covered / n; }"""
 
 
+# the pairs of controls (by their first class) whose boxes overlap, among those shown
+OVERLAPS_JS = """() => {
+    const shown = Array.from(document.querySelectorAll('.leaflet-control')).map(el => [el.classList[0],
+        el.getBoundingClientRect()]).filter(([, r]) => r.width && r.height);
+    const out = [];
+    shown.forEach(([a, r], i) => shown.slice(i + 1).forEach(([b, q]) => {
+        if (r.left < q.right && q.left < r.right && r.top < q.bottom && q.top < r.bottom) out.push([a, b]); }));
+    return out; }"""
+
+
 def controls(page) -> list[dict]:
     return page.evaluate(CONTROLS_JS)
 
 
 def assert_every_control_usable(page) -> None:
-    """Every control shown is wholly on screen, covered by nothing and at least 40 px both ways."""
+    """Every control shown is wholly on screen, covered by nothing and at least 40 px both ways, and no control
+    (the legend and the demo banner too) overlaps another."""
+    assert page.evaluate(OVERLAPS_JS) == []
     shown = controls(page)
     assert shown
     bad = [c for c in shown if not (c["on_screen"] and c["uncovered"]
@@ -189,7 +201,8 @@ def corners(page) -> dict[str, list[str]]:
 def test_on_a_wide_screen_the_controls_keep_their_places(page, server):
     """At 1280 × 860 the layout is the one before phones were thought of: no toggle, the layer switcher open and the
     search panel (300 px wide) top right, the zoom, the demo banner and the view switch top left, the legend bottom
-    right with its headings, Leaflet's own zoom buttons (smaller than a phone's); the change view's date box goes under the view switch."""
+    right with its headings, Leaflet's own zoom buttons (smaller than a phone's); the change view's date box goes
+    under the view switch."""
     open_map(page, server)
     assert "riskmap-narrow" not in container_classes(page)
     assert corners(page) == {"topleft": ["leaflet-control-zoom", "riskmap-synthetic", "riskmap-mode"],
@@ -206,3 +219,21 @@ def test_on_a_wide_screen_the_controls_keep_their_places(page, server):
     assert corners(page)["topleft"] == ["leaflet-control-zoom", "riskmap-synthetic", "riskmap-mode",
                                         "riskmap-change-control"]
     screenshot(page, "desktop-main-map-change")
+
+
+def test_a_phone_turned_on_its_side_keeps_the_controls_usable(phone_page, server):
+    """Turned to 844 × 390 after load, the map keeps the phone's layout (the screen is low, not narrow): most of it
+    shows, every control is usable, and a tap on the map opens the search sheet, every control still usable."""
+    page = phone_page
+    open_map(page, server)
+    page.set_viewport_size({"width": 844, "height": 390})
+    page.wait_for_function("() => riskmap.current.map.getSize().x === 844")
+    assert "riskmap-narrow" in container_classes(page)
+    assert map_share(page) >= 0.6
+    assert_every_control_usable(page)
+    page.touchscreen.tap(422, 200)
+    page.wait_for_function("() => document.querySelector('.riskmap-near').dataset.radius === '2000'")
+    assert page.locator(".riskmap-panel").is_visible()
+    assert_every_control_usable(page)
+    screenshot(page, "phone-landscape-near")
+    assert page.log.errors() == []
