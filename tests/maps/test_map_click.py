@@ -112,7 +112,8 @@ def test_clicking_a_zoning_cell_lists_the_risks_near_it(page, server, park_site)
 
 def test_search_radius_is_chosen_in_the_panel(page, server, park_site):
     """Choosing 5 km in the panel searches the last point again within 5 km: the list is /risks/near's for
-    that radius, reaching past 2 km, and the circle grows to 5 km."""
+    that radius, reaching past 2 km, and the circle grows to 5 km; the list stops at the nearest 50, and the panel's
+    highest level says it is theirs."""
     lat, lon = park_site
     open_map(page, server)
     set_view(page, lat, lon, H3_ZOOM)
@@ -128,6 +129,8 @@ def test_search_radius_is_chosen_in_the_panel(page, server, park_site):
     assert len(listed(page)) > len(first)
     # the demo's parks hold more than 50 risks within 5 km: the panel says the list stops at the nearest 50
     assert not answer["summary"]["complete"] and page.locator(".riskmap-near-more").count() == 1
+    # and its highest level is called the highest of those 50, not of everything within 5 km
+    assert page.locator(".riskmap-near-summary").inner_text().startswith("半径 5 km 内最近的 50 个风险点中最高等级")
     marks = search_marks(page)
     assert marks["radius"] == 5000 and marks["centre"] == pytest.approx([clat, clon], abs=1e-5)
     assert marks["width_px"] == pytest.approx(10000 / metres_per_pixel(page, clat), rel=0.05)
