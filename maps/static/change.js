@@ -152,9 +152,11 @@
   ChangeView.prototype.control = function () {
     var self = this, rm = this.rm;
     var ctl = L.control({position: "topleft"});
-    ctl.onAdd = function () {
+    ctl.onAdd = function () {  // (once: riskmap.js moves it between the corners of a wide screen and a phone's)
+      if (self.controlDiv) return self.controlDiv;
       var div = L.DomUtil.create("div", "riskmap-change-control");
       L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.on(div, "click", L.DomEvent.stopPropagation);  // (as riskmap.js's panel: labels() rewrites it)
       L.DomEvent.disableScrollPropagation(div);
       self.controlDiv = div;
       self.labels();

@@ -26,30 +26,46 @@
 
   var TEXT = {
     zh: {legend: "风险等级", zoning: "四色分区", boundaries: "行政边界", heat: "暴露热力图", near: "附近风险", go: "查询",
-         lon: "经度", lat: "纬度", none: "附近没有风险点", score: "得分", level: "等级", details: "详情",
+         lon: "经度", lat: "纬度", score: "得分", level: "等级", details: "详情",
          distance: "距离", factors: "主要因素", synthetic: "演示数据（合成），非真实企业",
          counts: "各等级数量", features: "风险点", loading: "加载中…", error: "加载失败", lang: "EN",
-         unscored: "未评分", worst: "最高等级", segment: "管段", exposure: "暴露值", area: "所在区域", clickhint: "点击地图查询附近风险",
+         unscored: "未评分", segment: "管段", exposure: "暴露值", area: "所在区域", clickhint: "点击地图查询附近风险",
          plan: "检查计划", team: "检查组", day: "第{}天", base: "驻地", schedule: "日程表",
          radius: "半径", more: "仅列出最近的 {} 个，半径内还有更多", heatLegend: "暴露值（全区分位数）",
          top: "最高 {} %", lowest: "最低 {} %", noheat: "没有暴露面数据", modeZoning: "四色分区", modeHeat: "热力图",
-         heatNote: "缩小时每个方格显示其中最高的单元", cell: "H3 网格", inspect: "现场检查"},
+         heatNote: "缩小时每个方格显示其中最高的单元", cell: "H3 网格", inspect: "现场检查",
+         controls: "图层", close: "关闭", here: "地图此处", zoneArea: "所在分区",
+         worstWithin: "半径 {r} 内的风险点中最高等级", worstNearest: "半径 {r} 内最近的 {n} 个风险点中最高等级",
+         noneWithin: "半径 {r} 内没有风险点",
+         areaMax: "区域按其中最高等级的风险点着色（就高）：其中{level}的风险点不在半径 {r} 内的列表中",
+         areaBanded: "区域的等级由其中风险点的综合得分分级，不是半径 {r} 内的最高等级",
+         pipeNote: "（管道按其最近的管段列出）"},
     en: {legend: "Risk level", zoning: "Four-colour zoning", boundaries: "Admin boundaries", heat: "Exposure heatmap", near: "Risks near here",
-         go: "Go", lon: "Lon", lat: "Lat", none: "No risks nearby", score: "Score", level: "Level",
+         go: "Go", lon: "Lon", lat: "Lat", score: "Score", level: "Level",
          details: "Details", distance: "Distance", factors: "Top factors",
          synthetic: "Synthetic demo data, not real enterprises", counts: "Count per level", features: "Features",
-         loading: "Loading…", error: "Could not load", lang: "中文", unscored: "unscored", worst: "Worst level",
+         loading: "Loading…", error: "Could not load", lang: "中文", unscored: "unscored",
          segment: "segment",
          exposure: "Exposure", area: "Area", clickhint: "Click the map for the risks nearby",
          plan: "Inspection plan", team: "Team", day: "Day {}", base: "Base", schedule: "Schedule",
          radius: "Radius", more: "the nearest {} only: more lie within the radius",
          heatLegend: "Exposure (quantiles of the region)", top: "top {} %", lowest: "lowest {} %",
          noheat: "No exposure surface", modeZoning: "Zoning", modeHeat: "Heatmap",
-         heatNote: "Zoomed out, each square shows its hottest cell", cell: "H3 cell", inspect: "Inspect"}
+         heatNote: "Zoomed out, each square shows its hottest cell", cell: "H3 cell", inspect: "Inspect",
+         controls: "Layers", close: "Close", here: "Here on the map", zoneArea: "Zoning area",
+         worstWithin: "Highest level of the risks within {r}", worstNearest: "Highest level of the nearest {n} risks within {r}",
+         noneWithin: "No risks within {r}",
+         areaMax: "An area takes the highest level of any risk inside it: its {level} risk is not among those listed within {r}",
+         areaBanded: "An area's level bands the combined score of its risks; it is not the highest level within {r}",
+         pipeNote: " (a pipeline is listed by its nearest segment)"}
   };
   var PAGES = 10; // at most this many pages of one layer for one view
   var RADII = [500, 1000, 2000, 5000, 10000]; // the search radii the panel offers (metres)
   var NEAR_LIMIT = 50; // features listed per search, nearest first
+  // a phone's screen, held either way: the controls fold behind one toggle, the view switch and the search go to
+  // the bottom (thumb reach), the legend turns compact (riskmap.css, .riskmap-narrow)
+  var NARROW = "(max-width: 640px), (max-height: 500px)";
+  var LOW = "(min-width: 641px)";  // (with NARROW: a phone on its side, low and wide)
 
   function esc(s) {
     return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -69,6 +85,13 @@
     this.radius = 2000; // the search radius of "risks near here" (metres), chosen in the panel
     this.scale = null; // the heatmap's scale (GET /exposure/scale), fetched once when the heatmap is first shown
     this.build();
+    this.narrow = window.matchMedia(NARROW);
+    this.low = window.matchMedia(LOW);
+    this.layout();
+    // (a phone turned on its side, a window made wider: the layout follows)
+    [this.narrow, this.low].forEach(function (query) {
+      if (query.addEventListener) query.addEventListener("change", function () { self.layout(); });
+    });
     // ?view=heat opens on the heatmap, ?view=change on the change since a date (the switch keeps the address in
     // step); showing either loads the view
     var view = new URLSearchParams(window.location.search).get("view");
@@ -79,6 +102,39 @@
     // them reaches the map (a click on a feature opens its popup and searches around it too)
     map.on("click", function (e) { self.near(e.latlng.lng, e.latlng.lat); });
   }
+
+  // the controls' places for the screen: on a wide one as they always were (the layer switcher and the search
+  // panel top right, the view switch top left, the legend bottom right); on a phone's (NARROW) the layer switcher
+  // and the search fold behind the toggle (top right, over the compact legend), and the view switch, the change
+  // view's date box and the search (a sheet, shown after a tap on the map or from the toggle) stack at the bottom
+  // left, the search on top
+  RiskMap.prototype.layout = function () {
+    var narrow = this.narrow.matches, side = narrow && this.low.matches, container = this.map.getContainer();
+    container.classList.toggle("riskmap-narrow", narrow);
+    container.classList.toggle("riskmap-side", side);
+    if (!narrow) this.fold();
+    // [control, its place on a wide screen, on a phone held upright, on one held on its side (the search then goes
+    // under the legend on the right, where the screen has room)]
+    var self = this, places = [[this.modeSwitch, "topleft", "bottomleft", "bottomleft"],
+                               [this.changeControl, "topleft", "bottomleft", "bottomleft"],
+                               [this.legend, "bottomright", "topright", "topright"],
+                               [this.panel, "topright", "bottomleft", "topright"]];
+    places.forEach(function (place) {  // (bottom corners fill upwards: the search goes on top of the view switch)
+      var ctl = place[0], want = place[side ? 3 : narrow ? 2 : 1];
+      // (re-added in this order, whether or not it moves: a control added later would otherwise sit elsewhere)
+      if (ctl.getContainer() && ctl.getContainer().parentNode) { ctl.remove(); ctl.options.position = want; ctl.addTo(self.map); }
+      else ctl.options.position = want;
+    });
+  };
+
+  // on a phone: opens or closes the controls behind the toggle (the layer switcher and the search); `near` opens
+  // the search alone (after a tap on the map)
+  RiskMap.prototype.fold = function (state) {
+    var c = this.map.getContainer().classList;
+    c.toggle("riskmap-open", state === "open");
+    c.toggle("riskmap-near-open", state === "open" || state === "near");
+    if (this.toggleDiv) this.toggleDiv.querySelector("a").setAttribute("aria-expanded", String(state === "open"));
+  };
 
   RiskMap.prototype.t = function (key) { return TEXT[this.lang][key]; };
 
@@ -161,27 +217,46 @@
       });
       self.kinds[k.name] = group.addTo(map);
     });
+    // (on a phone) the one toggle that opens the layer switcher and the search; hidden on a wide screen
+    this.toggle = L.control({position: "topright"});
+    this.toggle.onAdd = function () {
+      if (self.toggleDiv) return self.toggleDiv;
+      var div = self.toggleDiv = L.DomUtil.create("div", "riskmap-toggle leaflet-bar");
+      L.DomEvent.disableClickPropagation(div);
+      div.innerHTML = '<a href="#" role="button" aria-expanded="false"></a>';
+      div.querySelector("a").onclick = function (e) {
+        e.preventDefault();
+        self.fold(self.map.getContainer().classList.contains("riskmap-open") ? null : "open");
+      };
+      return div;
+    };
+    this.toggle.addTo(map);
     this.switcher = L.control.layers(null, null, {collapsed: false}).addTo(map);
     this.plan = null;  // an inspection plan's routes and numbered stops (?plan=ID), one colour a team
     if (this.cfg.plan) this.loadPlan(this.cfg.plan);
     this.legend = L.control({position: "bottomright"});
     this.legend.onAdd = function () {
-      self.legendDiv = L.DomUtil.create("div", "riskmap-legend");
+      if (!self.legendDiv) self.legendDiv = L.DomUtil.create("div", "riskmap-legend");  // (once: layout() moves it)
       return self.legendDiv;
     };
     this.legend.addTo(map);
     // one click between the two views of the risk: the four-colour zoning and the exposure heatmap
     this.modeSwitch = L.control({position: "topleft"});
-    this.modeSwitch.onAdd = function () {
+    this.modeSwitch.onAdd = function () {  // (once: layout() moves it)
+      if (self.modeDiv) return self.modeDiv;
       var div = L.DomUtil.create("div", "riskmap-mode leaflet-bar");
       L.DomEvent.disableClickPropagation(div);
       self.modeDiv = div;
       return div;
     };
     this.panel = L.control({position: "topright"});
-    this.panel.onAdd = function () {
+    this.panel.onAdd = function () {  // (once: layout() moves it)
+      if (self.panelDiv) return self.panelDiv;
       var div = L.DomUtil.create("div", "riskmap-panel");
       L.DomEvent.disableClickPropagation(div);
+      // a click whose handler rewrites the panel (the language button) leaves its target outside it, where the
+      // map would take it for a click on the map and search there: it stops here
+      L.DomEvent.on(div, "click", L.DomEvent.stopPropagation);
       L.DomEvent.disableScrollPropagation(div);
       self.panelDiv = div;
       return div;
@@ -232,9 +307,15 @@
     if (this.plan) this.switcher.addOverlay(this.plan, this.t("plan") + " " + this.cfg.plan);
     var lastLon = this.lastNear ? this.lastNear[0].toFixed(5) : "";
     var lastLat = this.lastNear ? this.lastNear[1].toFixed(5) : "";
+    var toggle = this.toggleDiv.querySelector("a");
+    toggle.textContent = "☰ " + this.t("controls");
+    toggle.title = this.t("controls");
     this.panelDiv.innerHTML =
-      '<div class="riskmap-panel-head"><b>' + esc(this.t("near")) + '</b>' +
-      '<button type="button" class="riskmap-lang">' + esc(this.t("lang")) + "</button></div>" +
+      '<div class="riskmap-panel-head"><b>' + esc(this.t("near")) + '</b><span>' +
+      '<button type="button" class="riskmap-lang">' + esc(this.t("lang")) + "</button>" +
+      // (on a phone) closes the search and the controls behind the toggle
+      '<button type="button" class="riskmap-close" title="' + esc(this.t("close")) + '" aria-label="' +
+      esc(this.t("close")) + '">✕</button></span></div>' +
       '<form class="riskmap-coords">' + esc(this.t("lon")) + ' <input name="lon" size="9" value="' + lastLon +
       '"> ' + esc(this.t("lat")) + ' <input name="lat" size="8" value="' + lastLat + '"> <button type="submit">' +
       esc(this.t("go")) + "</button></form>" +
@@ -248,6 +329,7 @@
       self.radius = Number(this.value);
       if (self.lastNear) self.near(self.lastNear[0], self.lastNear[1]);
     };
+    this.panelDiv.querySelector(".riskmap-close").onclick = function () { self.fold(null); };
     this.panelDiv.querySelector(".riskmap-lang").onclick = function () {
       self.lang = self.lang === "zh" ? "en" : "zh";
       self.labels();
@@ -286,6 +368,7 @@
     else { map.removeLayer(this.heat); map.addLayer(this.zoning); }
     if (change && !wasChange) {
       this.changeControl.addTo(map);
+      this.layout();  // (in its place among the controls)
       map.addLayer(this.change.group);
     }
     var url = new URL(window.location.href);
@@ -641,8 +724,13 @@
         "</td><td>" + (totals[lv.name] || 0) + "</td></tr>";
     });
     var name = p.name || (p.area_type === "h3" ? this.t("cell") + " " + p.area_id : p.area_id);
-    return "<div class=\"riskmap-area\" data-area=\"" + esc(p.area_id) + "\"><b>" + esc(name) + "</b> " +
-      esc(this.t("level")) + " " + esc(this.levelName(p.level)) + " · " + esc(this.t("score")) + " " + esc(p.score) +
+    // first, what the map shows at the point: the area drawn there, in its colour and level (called the zoning's
+    // area while the heatmap or the change view hides the zoning)
+    return "<div class=\"riskmap-area\" data-area=\"" + esc(p.area_id) + "\" data-level=\"" + esc(p.level || "") +
+      "\"><div class=\"riskmap-area-level\">" +
+      esc(this.t(this.map.hasLayer(this.zoning) ? "here" : "zoneArea")) + ": <b>" + esc(name) + "</b><br>" +
+      "<i style=\"background:" + (this.colour[p.level] || "#999") + "\"></i><b>" + esc(this.levelName(p.level)) + "</b> · " +
+      esc(this.t("score")) + " " + esc(p.score) + "</div>" +
       "<table><caption>" + esc(this.t("counts")) + "</caption>" + rows.join("") + "</table></div>";
   };
 
@@ -667,6 +755,7 @@
     var list = this.panelDiv.querySelector(".riskmap-near");
     list.textContent = this.t("loading");
     delete list.dataset.radius;  // (set again with the answer: the radius it was asked for)
+    if (this.narrow.matches) this.showSheet(lat, lon);
     var asked = this.nearRequest = {lon: lon.toFixed(6), lat: lat.toFixed(6), radius_m: this.radius, limit: NEAR_LIMIT};
     fetch(this.url("/risks/near", asked))
       .then(function (r) {
@@ -681,15 +770,44 @@
       .catch(function (err) { if (asked === self.nearRequest) list.textContent = self.t("error") + ": " + err.message; });
   };
 
+  // (on a phone) the search opens as a sheet at the bottom (on the right when the phone is on its side); the map
+  // moves the point beside it if the sheet, grown to its full height, would hide it
+  RiskMap.prototype.showSheet = function (lat, lon) {
+    this.fold("near");
+    var box = this.map.getContainer().getBoundingClientRect(), sheet = this.panelDiv.getBoundingClientRect();
+    var full = parseFloat(getComputedStyle(this.panelDiv).maxHeight) || sheet.height;
+    var p = this.map.latLngToContainerPoint([lat, lon]);
+    if (this.low.matches) {
+      var left = sheet.left - box.left;
+      if (p.x > left - 30 && p.y < sheet.top - box.top + full + 30) this.map.panBy([p.x - left / 2, 0]);
+    } else {
+      var top = sheet.bottom - box.top - full;
+      if (p.y > top - 30) this.map.panBy([0, p.y - top / 2]);
+    }
+  };
+
+  // a radius as the panel's select writes it
+  function radiusText(r) { return r < 1000 ? r + " m" : r / 1000 + " km"; }
+
+  // the answer of /risks/near: first the area the map draws at the point (its level is its own: the highest level
+  // of any risk inside it, or its banded combined score), then the highest level among the risks the search found
+  // within the radius (the nearest NEAR_LIMIT), said as such, with a note when the area is higher (its worst risk
+  // lies outside the radius, or is a pipeline segment other than the one nearest the point), then the list
   RiskMap.prototype.showNear = function (answer) {
     var self = this, list = this.panelDiv.querySelector(".riskmap-near"), s = answer.summary;
-    var head = "<div class=\"riskmap-near-summary\">" + esc(this.t("worst")) + ": " + esc(this.levelName(s.worst_level)) +
+    var radius = this.nearRequest ? this.nearRequest.radius_m : this.radius, r = radiusText(radius);
+    var worst = s.returned ? (s.complete ? this.t("worstWithin") : this.t("worstNearest")).replace("{r}", r)
+                                                                                         .replace("{n}", s.returned)
+                           : this.t("noneWithin").replace("{r}", r);
+    var head = (this.lastArea ? this.areaCounts(this.lastArea) : "") +
+      "<div class=\"riskmap-near-summary\" data-worst=\"" + esc(s.worst_level || "") + "\">" + esc(worst) +
+      (s.returned ? ": <i style=\"background:" + (this.colour[s.worst_level] || "#888") + "\"></i><b>" +
+                    esc(this.levelName(s.worst_level)) + "</b>" : "") +
       (s.admin_area ? " · " + esc(this.t("area")) + ": " + esc(s.admin_area.name) : "") +
-      " · " + esc(this.t("exposure")) + ": " + esc(s.exposure) + "</div>" +
-      (this.lastArea ? this.areaCounts(this.lastArea) : "");
-    list.dataset.radius = String(this.nearRequest ? this.nearRequest.radius_m : this.radius);
-    if (!answer.features.length) {
-      list.innerHTML = head + "<p>" + esc(this.t("none")) + "</p>";
+      " · " + esc(this.t("exposure")) + ": " + esc(s.exposure) + "</div>" + this.areaNote(this.lastArea, s, r);
+    list.dataset.radius = String(radius);
+    if (!answer.features.length) {  // (the summary says there is none within the radius)
+      list.innerHTML = head;
       return;
     }
     list.innerHTML = head + "<ol class=\"riskmap-near-list\">" + answer.features.map(function (f) {
@@ -700,6 +818,19 @@
         "</small></li>";
     }).join("") + "</ol>" +
       (s.complete ? "" : "<p class=\"riskmap-near-more\">" + esc(this.t("more").replace("{}", s.returned)) + "</p>");
+  };
+
+  // why the area drawn at the point is higher than the highest level within the radius (or "" when it is not)
+  RiskMap.prototype.areaNote = function (area, summary, r) {
+    var rank = this.cfg.levels.map(function (lv) { return lv.name; }).reverse();  // lowest first
+    if (!area || rank.indexOf(area.level) <= rank.indexOf(summary.worst_level)) return "";
+    var note;
+    if (area.level_max && area.level !== area.level_max) note = this.t("areaBanded").replace("{r}", r);
+    else {
+      note = this.t("areaMax").replace("{level}", this.levelName(area.level)).replace("{r}", r);
+      if (((area.counts || {}).pipeline_segment || {})[area.level]) note += this.t("pipeNote");
+    }
+    return "<p class=\"riskmap-near-note\">" + esc(note) + "</p>";
   };
 
   window.riskmap = {

@@ -14,7 +14,8 @@ from geo import store
 from maps.main_map import default_change_since
 from tests.conftest import throwaway_database
 from tests.geo.risk.change_region import EAST, SECOND_RUN, SINCE, WEST, build_change_region, levels
-from tests.maps.conftest import LiveServer, open_map, screenshot, set_view, wait_idle
+from tests.maps.conftest import LiveServer, PageLog, open_map, screenshot, set_view, wait_idle
+from tests.maps.test_main_map_phone import assert_every_control_usable, map_share
 
 CLOSE_UP = (39.61, 118.18, 12)  # lat, lon, zoom: every site of the region drawn (the features' zoom)
 COLOUR_NAMES = {"zh": {"red": "红", "orange": "橙", "yellow": "黄", "blue": "蓝"},
@@ -187,3 +188,42 @@ def test_the_switch_enters_and_leaves_the_view(page, region):
 def test_the_default_date_is_90_days_before_today():
     """The view's default date is 90 days before the server's date (here a fixed one)."""
     assert default_change_since(dt.date(2026, 11, 29)) == "2026-08-31"
+
+
+@pytest.fixture
+def phone_page(phone):
+    p = phone.new_page()
+    p.log = PageLog(p)
+    yield p
+    p.close()
+
+
+def test_on_a_phone_the_change_view_opens_and_its_date_box_works(phone_page, region):
+    """At 390 × 844 with touch, the switch's change-since button is on screen and takes a tap; the view opens with
+    its date box at the bottom, every control usable (on screen, uncovered, 40 px); a date typed there reloads the
+    marks (the risen and the fallen site since the first run, none since the second) and the address keeps it; most
+    of the map still shows."""
+    page, server = phone_page, region["server"]
+    open_map(page, server, "?lang=en")
+    button = page.locator(".riskmap-mode a", has_text="Change since")
+    assert_every_control_usable(page)
+    set_view(page, 39.61, 118.10, 11)  # (the risen and the fallen site on the phone's narrow screen)
+    before = page.evaluate("document.querySelector('.leaflet-container').dataset.idle")
+    button.tap()
+    page.wait_for_function(f"document.querySelector('.leaflet-container').dataset.idle !== '{before}'")
+    wait_idle(page)
+    assert page.evaluate("document.querySelector('.leaflet-container').dataset.mode") == "change"
+    date_box = page.locator(".riskmap-change-control input")
+    assert date_box.is_visible() and date_box.bounding_box()["y"] > 844 / 2  # (at the bottom, within thumb reach)
+    assert_every_control_usable(page)
+    for since, marks in ((SINCE, 2), (SECOND_RUN, 0)):
+        before = page.evaluate("document.querySelector('.leaflet-container').dataset.idle")
+        date_box.fill(since.isoformat())
+        page.wait_for_function(f"document.querySelector('.leaflet-container').dataset.idle !== '{before}'")
+        wait_idle(page)
+        assert page.locator(".riskmap-change-mark[data-site]").count() == marks
+        assert f"since={since.isoformat()}" in page.url
+        if marks:
+            screenshot(page, "phone-change-view")
+    assert map_share(page) >= 0.6
+    assert page.log.errors() == []

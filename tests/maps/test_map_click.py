@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.maps.conftest import click_at, open_map, screenshot, set_view
+from tests.maps.test_main_map_phone import red_cells_on_screen
 
 H3_ZOOM = 10  # the map shows H3 cells of resolution 7 at this zoom (and no point features yet)
 
@@ -111,7 +112,8 @@ def test_clicking_a_zoning_cell_lists_the_risks_near_it(page, server, park_site)
 
 def test_search_radius_is_chosen_in_the_panel(page, server, park_site):
     """Choosing 5 km in the panel searches the last point again within 5 km: the list is /risks/near's for
-    that radius, reaching past 2 km, and the circle grows to 5 km."""
+    that radius, reaching past 2 km, and the circle grows to 5 km; the list stops at the nearest 50, and the panel's
+    highest level says it is theirs."""
     lat, lon = park_site
     open_map(page, server)
     set_view(page, lat, lon, H3_ZOOM)
@@ -127,6 +129,8 @@ def test_search_radius_is_chosen_in_the_panel(page, server, park_site):
     assert len(listed(page)) > len(first)
     # the demo's parks hold more than 50 risks within 5 km: the panel says the list stops at the nearest 50
     assert not answer["summary"]["complete"] and page.locator(".riskmap-near-more").count() == 1
+    # and its highest level is called the highest of those 50, not of everything within 5 km
+    assert page.locator(".riskmap-near-summary").inner_text().startswith("半径 5 km 内最近的 50 个风险点中最高等级")
     marks = search_marks(page)
     assert marks["radius"] == 5000 and marks["centre"] == pytest.approx([clat, clon], abs=1e-5)
     assert marks["width_px"] == pytest.approx(10000 / metres_per_pixel(page, clat), rel=0.05)
@@ -183,3 +187,44 @@ def test_clicking_an_enterprise_opens_its_popup_and_lists_its_neighbours(page, s
     clon, clat = clicked_point(page)
     assert listed(page) == [[f["properties"]["kind"], f["properties"]["id"]]
                             for f in near_answer(server, clon, clat, 2000)["features"]]
+
+
+def test_clicking_a_red_cell_the_panel_says_red_and_what_the_radius_holds(page, server):
+    """A real click on a red H3 cell of the zoning (one the page drew, at the opening zoom: resolution 6; one whose
+    2 km hold no red risk when there is one, the case where the panel used to call a lower level the highest):
+    the panel names the cell in red first, then calls the highest level of the risks within 2 km what it is, the
+    one /risks/near gives, and says why the cell is higher; in English too (the language button searches nowhere)."""
+    open_map(page, server)
+    cells = red_cells_on_screen(page, server)
+    assert cells, "no red cell of the zoning lies on the map"
+    cell = next((c for c in cells if c["worst"] != "red"), cells[0])
+    click_at(page, cell["lat"], cell["lon"])
+    wait_for_radius(page, 2000)
+    clon, clat = clicked_point(page)
+    assert h3.latlng_to_cell(clat, clon, cell["resolution"]) == cell["id"]
+    area = page.locator(".riskmap-near .riskmap-area")
+    assert area.get_attribute("data-area") == cell["id"] and area.get_attribute("data-level") == "red"
+    assert "重大风险" in area.locator(".riskmap-area-level").inner_text()
+    assert area.locator(".riskmap-area-level i").evaluate("i => getComputedStyle(i).backgroundColor") == \
+        "rgb(215, 25, 28)"
+    summary = near_answer(server, clon, clat, 2000)["summary"]
+    shown = page.locator(".riskmap-near-summary")
+    assert shown.get_attribute("data-worst") == (summary["worst_level"] or "")
+    names = {"red": "重大风险", "orange": "较大风险", "yellow": "一般风险", "blue": "低风险"}
+    if summary["returned"] == 0:
+        assert shown.inner_text().startswith("半径 2 km 内没有风险点")
+    else:
+        assert shown.inner_text().startswith(f"半径 2 km 内的风险点中最高等级: {names[summary['worst_level']]}")
+    note = page.locator(".riskmap-near-note")
+    if summary["worst_level"] == "red":
+        assert note.count() == 0
+    else:
+        assert "就高" in note.inner_text() and "重大风险" in note.inner_text() and "2 km" in note.inner_text()
+    screenshot(page, "click-red-cell")
+    page.click(".riskmap-lang")  # (the panel is written again: the click must not search where the button was)
+    assert "Here on the map" in area.inner_text() and "Major" in area.inner_text()
+    assert clicked_point(page) == (clon, clat)
+    if summary["worst_level"] not in (None, "red"):
+        assert page.locator(".riskmap-near-summary").inner_text().startswith("Highest level of the risks within 2 km")
+        assert "not among those listed within 2 km" in page.locator(".riskmap-near-note").inner_text()
+    assert page.log.errors() == []
