@@ -138,7 +138,12 @@ class Stop(BaseModel):
                                                "optional.")
     time_window: list[str] | None
     last_inspection: str | None = Field(None, description="The last inspection: recorded, else the register's date.")
-    next_due: str | None = Field(None, description="When its level's frequency made it due (with `overdue`).")
+    next_due: str | None = Field(None, description="When it is due: its level's frequency after the last inspection "
+                                                   "(with `overdue`), or `overdue_days` after it (with that "
+                                                   "override); null: not judged, or never inspected.")
+    days_overdue: int | None = Field(None, description="An overdue must-visit stop: days from its due date to the "
+                                                       "plan's first day; null when it was never inspected (overdue "
+                                                       "whatever the date) or is not overdue.")
     look_back: list[LookBackReason] | None = Field(None, description="Why it is a look-back stop; null: it is not.")
 
 
