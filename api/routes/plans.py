@@ -52,8 +52,9 @@ class PlanBody(BaseModel):
     days: int = Field(description="Working days of each team (at least 1).")
     area: str | None = Field(None, max_length=20, description="Admin code of the area to inspect; null: everywhere.")
     bases: list[tuple[float, float]] = Field(
-        [], max_length=1000, description="[lon, lat] of the teams' base: one for all, or one per team; empty: a "
-                                        "point inside the area.")
+        [], max_length=1000, description="[lon, lat] of the teams' base: one for all, or one per team; empty: in "
+                                        "the area's part holding the most candidate sites, the point nearest to "
+                                        "their centre (everywhere: the candidates' centre).")
     hours_per_day: float = Field(8.0, description="Working hours a day, travel included.")
     day_start: str = Field("08:30", pattern=CLOCK, description="When the working day starts (HH:MM).")
     speed_kmh: float = Field(40.0, description="Travel speed.")
