@@ -17,8 +17,15 @@ TEXT = {
     "zh": {"score": "得分", "level": "风险等级", "direct_red": "直接判定重大风险", "model": "模型版本",
            "computed": "计算时间", "factors": "评分因素", "factor": "因素", "value": "取值", "points": "分值",
            "assumed": "缺值时按保守值", "source": "依据", "unit": "单位", "history": "检查记录",
-           "no_history": "登记资料中没有检查记录", "last_inspection": "最近一次安全检查",
-           "last_fire_inspection": "最近一次消防检查",
+           "no_history": "没有检查记录（登记资料与检查记录中均无）", "last_inspection": "最近一次安全检查",
+           "last_fire_inspection": "最近一次消防检查", "latest_venue": "最近一次检查（安全 / 消防）",
+           "from_record": "来源：检查记录 {source_id}（{type}，{outcome}）",
+           "from_register": "来源：登记资料（{field}）", "older_record": "检查记录中最近一次为 {date}（{source_id}）",
+           "register_older": "登记资料中为 {date}", "colon": "：", "sep": "；",
+           "types": {"routine": "例行检查", "special": "专项检查", "comprehensive": "综合检查", "look_back": "回头看"},
+           "outcomes": {"no_findings": "未发现隐患", "dangers_found": "发现隐患", "enforcement": "实施执法",
+                        None: "结果未填"},
+           "fields": {"last_inspection": "最近一次安全检查日期", "last_fire_inspection": "最近一次消防检查日期"},
            "unscored": "未评分", "synthetic": "演示数据（合成），非真实企业",
            "back": "返回地图", "yes": "是", "inspect": "现场检查（记录检查与隐患）",
            "worst_factors": "评分因素（最不利管段 {seq}：管线的得分与等级取该段）",
@@ -30,8 +37,18 @@ TEXT = {
     "en": {"score": "Score", "level": "Risk level", "direct_red": "Red by direct rule", "model": "Model version",
            "computed": "Computed", "factors": "Factors of the score", "factor": "Factor", "value": "Value",
            "points": "Points", "assumed": "Assumed (value missing)", "source": "Source", "unit": "Unit",
-           "history": "Inspection history", "no_history": "The register records no inspection",
+           "history": "Inspection history", "no_history": "Neither the register nor the records hold an inspection",
            "last_inspection": "Last safety inspection", "last_fire_inspection": "Last fire inspection",
+           "latest_venue": "Last inspection (safety or fire)",
+           "from_record": "from the inspection record {source_id} ({type}, {outcome})",
+           "from_register": "from the register ({field})",
+           "older_record": "the latest record is of {date} ({source_id})",
+           "register_older": "the register says {date}", "colon": ": ", "sep": " · ",
+           "types": {"routine": "routine", "special": "special", "comprehensive": "comprehensive",
+                     "look_back": "look-back"},
+           "outcomes": {"no_findings": "no findings", "dangers_found": "hidden dangers found",
+                        "enforcement": "enforcement", None: "outcome not given"},
+           "fields": {"last_inspection": "last_inspection", "last_fire_inspection": "last_fire_inspection"},
            "unscored": "Not scored",
            "synthetic": "Synthetic demo data, not a real enterprise", "back": "Back to the map", "yes": "yes",
            "inspect": "Field form (record an inspection and hidden dangers)",
@@ -120,10 +137,7 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
     computed = (p.get("computed_at") or "–").replace("T", " ")[:16] + (" UTC" if p.get("computed_at") else "")
     facts += [(t["model"], p.get("model_version") or "–"), (t["computed"], computed)]
     synthetic = f'<p class="riskmap-synthetic">{html.escape(t["synthetic"])}</p>' if p.get("synthetic") else ""
-    # inspections as the register has them (the date of the last one); a full record comes with inspections
-    attributes = p.get("attributes") or {}
-    dates = [(t[k], attributes[k]) for k in ("last_inspection", "last_fire_inspection") if attributes.get(k)]
-    history = "<br>".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in dates) or html.escape(t["no_history"])
+    history = latest_inspection_text(p, t)
     # the inspectors' field form of a site (maps/inspection_form.py)
     inspect = (f' · <a class="riskmap-inspect-link" href="/inspect/{p["kind"]}/{int(p["id"])}?lang={language}">'
                f'{html.escape(t["inspect"])}</a>' if p["kind"] in SITE_KINDS else "")
@@ -145,6 +159,30 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
   {timeline_section(timeline, language) if timeline is not None else ""}
 </div>"""
     return detail_page(m, body, f"{p['name']} · riskmap", language, static_url)
+
+
+def latest_inspection_text(p: dict, t: dict) -> str:
+    """The site's last inspection with its source (HTML): the latest inspection record that took place when it is
+    later than the register's date, else the register's date (``latest_inspection`` of GET /features/{kind}/{id});
+    the other source's date beside it when it has one."""
+    e = html.escape
+    latest = p.get("latest_inspection")
+    if not latest:
+        return e(t["no_history"])
+    label = t["latest_venue"] if p["kind"] == "venue" else t["last_inspection"]
+    record = latest.get("record")
+    field = t["fields"].get(latest.get("register_field"), latest.get("register_field") or "")
+    if latest["source"] == "record":
+        source = t["from_record"].format(source_id=record["source_id"],
+                                         type=t["types"].get(record["inspection_type"], record["inspection_type"]),
+                                         outcome=t["outcomes"].get(record["outcome"], record["outcome"]))
+        other = t["register_older"].format(date=latest["register_date"]) if latest.get("register_date") else ""
+    else:
+        source = t["from_register"].format(field=field)
+        other = (t["older_record"].format(date=record["inspected_on"], source_id=record["source_id"])
+                 if record else "")
+    return (f'<span class="riskmap-last-inspection" data-source="{e(latest["source"])}">{e(label)}{t["colon"]}'
+            f'<b>{e(latest["date"])}</b>{t["sep"]}{e(source)}{t["sep"] + e(other) if other else ""}</span>')
 
 
 def _km(value) -> str:

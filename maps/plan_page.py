@@ -4,6 +4,7 @@ totals with the red sites left out and why.  A plan is a few hundred stops at mo
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 import folium
@@ -19,6 +20,11 @@ TEXT = {
            "totals": "汇总", "share": "覆盖候选点风险的比例", "by_level": "各等级检查数 / 候选数",
            "red_left": "未安排的重大风险点", "reason": "原因", "none": "无", "base": "驻地",
            "no_stops": "当天无检查", "must": "必检", "look_back": "回头看",
+           "must_why": {"named": "指定必检", "look_back": "回头看", "overdue": "逾期未检"},
+           "named_note": "计划条件中指定的必检对象",
+           "overdue_due": "应检日期 {due}，已逾期 {days} 天", "overdue_never": "无检查记录，应尽快检查",
+           "overdue_last": "上次检查 {last}", "overdue_every": "{level}每 {months}检查一次",
+           "overdue_days_rule": "超过 {days} 天未检查 (overdue_days)",
            "look_back_reasons": {"major_danger_rectified": "重大隐患已整改",
                                  "enforcement_lifted": "执法措施解除 (复产复工)",
                                  "danger_overdue": "隐患逾期未整改"},
@@ -33,6 +39,11 @@ TEXT = {
            "totals": "Totals", "share": "Share of the candidates' risk covered", "by_level": "Visited / candidates",
            "red_left": "Red sites left out", "reason": "Why", "none": "none", "base": "Base",
            "no_stops": "no inspection this day", "must": "must visit", "look_back": "look-back",
+           "must_why": {"named": "named", "look_back": "look-back", "overdue": "overdue"},
+           "named_note": "named as must-visit in the plan's request",
+           "overdue_due": "due {due}, {days} days overdue", "overdue_never": "no inspection on record",
+           "overdue_last": "last inspected {last}", "overdue_every": "{level}: every {months}",
+           "overdue_days_rule": "more than {days} days without inspection (overdue_days)",
            "look_back_reasons": {"major_danger_rectified": "major hidden danger rectified",
                                  "enforcement_lifted": "enforcement measure lifted (resumption)",
                                  "danger_overdue": "hidden danger open past its deadline"},
@@ -101,6 +112,42 @@ def look_back_note(reasons: list[dict] | None, t: dict) -> str:
     return f'<br><small class="riskmap-look-back"><b>{e(t["look_back"])}</b> {items}</small>'
 
 
+def overdue_note(stop: dict, req: dict, t: dict, idx: int) -> str:
+    """Why an overdue stop must be visited: since when it is due and how many days overdue (to the plan's first
+    day), its last inspection and the rule that made it due; or that no inspection is on record."""
+    e = html.escape
+    if not stop.get("next_due"):
+        parts = [t["overdue_never"]]
+    else:
+        days = stop.get("days_overdue")
+        if days is None and req.get("first_day"):  # plans stored before days_overdue was kept
+            days = (dt.date.fromisoformat(req["first_day"]) - dt.date.fromisoformat(stop["next_due"])).days
+        parts = [t["overdue_due"].format(due=stop["next_due"], days=days)]
+        if stop.get("last_inspection"):
+            parts.append(t["overdue_last"].format(last=stop["last_inspection"]))
+        if req.get("overdue_days") is not None:
+            parts.append(t["overdue_days_rule"].format(days=req["overdue_days"]))
+        elif (req.get("frequency_months") or {}).get(stop["level"]):
+            n = req["frequency_months"][stop["level"]]
+            months = f"{n} 个月" if idx == 0 else ("month" if n == 1 else f"{n} months")
+            parts.append(t["overdue_every"].format(level=LEVEL_LABELS[stop["level"]][idx], months=months))
+    return (f'<br><small class="riskmap-overdue"><b>{e(t["must_why"]["overdue"])}</b> '
+            f'{e(("，" if idx == 0 else "; ").join(parts))}</small>')
+
+
+def must_visit_note(stop: dict, req: dict, t: dict, idx: int) -> str:
+    """Under a stop's name, why it must be visited (nothing for an optional stop)."""
+    why = stop.get("must_visit")
+    if why == "look_back":
+        return look_back_note(stop.get("look_back"), t)
+    if why == "overdue":
+        return overdue_note(stop, req, t, idx)
+    if why == "named":
+        return f'<br><small class="riskmap-named"><b>{html.escape(t["must_why"]["named"])}</b> ' \
+               f'{html.escape(t["named_note"])}</small>'
+    return ""
+
+
 def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str = assets.STATIC_URL,
               inline: bool = False) -> str:
     """The printable schedule of plan ``doc`` (a stored plan document).  ``inline``: scripts and stylesheets
@@ -127,7 +174,7 @@ def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str
                 f'<tr data-kind="{e(s["kind"])}" data-id="{s["id"]}"><td>{s["seq"]}</td>'
                 f'<td><a href="/features/{e(s["kind"])}/{s["id"]}?format=html&amp;lang={language}">{e(s["name"])}</a>'
                 f'{" <b>(" + e(t["must"]) + ")</b>" if s["must_visit"] else ""}'
-                f'<br><small>{e(s["source_id"])}</small>{look_back_note(s.get("look_back"), t)}</td>'
+                f'<br><small>{e(s["source_id"])}</small>{must_visit_note(s, req, t, idx)}</td>'
                 f'<td>{e(KIND_LABELS[s["kind"]][idx])}</td>{level_cell(s["level"])}<td>{s["score"]:.1f}</td>'
                 f'<td>{s["arrival"]}</td><td>{s["start"]}</td><td>{s["departure"]}</td>'
                 f'<td>{s["km_from_previous"]:.1f}</td></tr>' for s in day["stops"])

@@ -100,7 +100,9 @@ def plan_cmd(
     days: Annotated[int, typer.Option(help="Working days of each team.")],
     area: Annotated[str | None, typer.Option(help="Admin code of the area to inspect (default: everywhere).")] = None,
     base: Annotated[list[str] | None, typer.Option(help="lon,lat of the teams' base: once for all, or once per "
-                                                        "team (default: a point inside the area).")] = None,
+                                                        "team (default: in the area's part holding the most "
+                                                        "candidate sites, the point nearest to their centre).")]
+    = None,
     hours: Annotated[float, typer.Option(help="Working hours per day, travel included.")] = 8.0,
     day_start: Annotated[str, typer.Option(help="When the working day starts (HH:MM).")] = "08:30",
     speed: Annotated[float, typer.Option(help="Travel speed, km/h.")] = 40.0,

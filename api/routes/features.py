@@ -109,6 +109,32 @@ class PipelineDetails(BaseModel):
     hca_segments: list[HCASegment] = Field(description="The segments graded Ⅰ or above, in line order.")
 
 
+# the register's column of a site's last inspection, for which inspection records stand in (as in scoring and plans)
+REGISTER_INSPECTION = {"enterprise": "last_inspection", "tailings_pond": "last_inspection",
+                       "venue": "last_fire_inspection", "pipeline": None}
+
+
+class InspectionRecordRef(BaseModel):
+    id: int
+    source_id: str
+    inspected_on: str = Field(description="YYYY-MM-DD")
+    inspection_type: str
+    outcome: str | None
+    team: str | None
+
+
+class LatestInspection(BaseModel):
+    date: str = Field(description="The last inspection (YYYY-MM-DD): the latest inspection record that took place "
+                                  "(outcome not not_inspected, on or before as_of) when it is later than the "
+                                  "register's date, else the register's date.")
+    source: Literal["record", "register"] = Field(description="Where the date comes from.")
+    register_field: str | None = Field(description="The register's column (last_inspection; a venue's "
+                                                   "last_fire_inspection; none for a pipeline).")
+    register_date: str | None = Field(description="The register's date, if any.")
+    record: InspectionRecordRef | None = Field(description="The latest inspection record that took place, if any "
+                                                           "(also when older than the register's date).")
+
+
 class ExplainedProperties(FeatureProperties):
     attributes: dict[str, Any]
     extra_properties: dict[str, Any]
@@ -120,6 +146,9 @@ class ExplainedProperties(FeatureProperties):
         description="The rule's outputs (S and R, the pond grade, ...); for a pipeline its summary over all its "
                     "segments, with its high-consequence areas.")
     factors: list[Factor]
+    latest_inspection: LatestInspection | None = Field(
+        None, description="The site's last inspection and its source; null: neither the register nor the records "
+                          "hold one.")
 
 
 class ExplainedFeature(BaseModel):
@@ -196,14 +225,16 @@ def feature_detail(
         description="geojson, or html for the feature's page (the map around it and the factor table); by "
                     "default html for a browser (Accept: text/html), else geojson.")] = None,
     lang: Annotated[Literal["zh", "en"], Query(description="The page's language (html only).")] = "zh",
-    as_of: Annotated[dt.date | None, Query(description="The date the page judges its hidden dangers overdue on "
-                                                       "(html only; default: today).")] = None,
+    as_of: Annotated[dt.date | None, Query(description="The date the page judges its hidden dangers overdue on, "
+                                                       "and the last inspection is read as of (inspection records "
+                                                       "dated later do not count); default: today.")] = None,
 ):
     """The feature, its attributes, score, level, direct-red reason and every factor of its score (value,
     points, whether assumed, and the factor's title, source and unit), plus the rule details.  Its page also
     shows the site's records on a timeline: inspections, hidden dangers with their status history, enforcement
     actions and accidents, newest first."""
-    params = {"kind": kind, "id": id, "factor_kind": "pipeline_segment" if kind == "pipeline" else kind}
+    as_of = as_of or dt.date.today()
+    params = detail_params(kind, id, as_of)
     with conn.cursor() as cur:
         cur.execute(sql_for_table("feature_detail", kind), params)
         row = cur.fetchone()
@@ -216,11 +247,17 @@ def feature_detail(
         nearby = json.loads(near_document(conn, request.app.state.model, centre.x, centre.y, NEARBY_M, list(RISK_KINDS),
                                           None, NEARBY_LIMIT))
         hca_lines = pipeline_hca_lines(conn, feature) if kind == "pipeline" else None
-        timeline = site_timeline(conn, kind, id, as_of or dt.date.today())
+        timeline = site_timeline(conn, kind, id, as_of)
         page = feature_page(feature, basemap(settings.basemap, settings.basemap_key), lang, nearby=nearby,
                             hca_lines=hca_lines, timeline=timeline)
         return HTMLResponse(page)
     return geojson(row[0])
+
+
+def detail_params(kind: str, id: int, as_of: dt.date) -> dict:
+    """The parameters of api/sql/feature_detail.sql for one feature, its last inspection read as of ``as_of``."""
+    return {"kind": kind, "id": id, "factor_kind": "pipeline_segment" if kind == "pipeline" else kind,
+            "register": REGISTER_INSPECTION[kind], "as_of": as_of}
 
 
 def pipeline_hca_lines(conn, feature: dict) -> list[dict]:

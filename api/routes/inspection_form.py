@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from api.dependencies import Connection
 from api.routes import sql_for_table
+from api.routes.features import detail_params
 from api.routes.record_models import MAX_ID, SiteKind
 from geo.errors import NotFound
 from geo.records import store
@@ -49,9 +50,8 @@ def inspection_form_page(
     hidden dangers found, with photos from the phone's camera.  The page posts to POST /inspections, POST
     /hidden-dangers/{id}/photos and PATCH /hidden-dangers/{id} with the API key typed into it."""
     day = as_of or dt.date.today()
-    params = {"kind": kind, "id": id, "factor_kind": "pipeline_segment" if kind == "pipeline" else kind}
     with conn.cursor() as cur:
-        cur.execute(sql_for_table("feature_detail", kind), params)
+        cur.execute(sql_for_table("feature_detail", kind), detail_params(kind, id, day))
         row = cur.fetchone()
     if row is None:
         raise NotFound(f"no {kind} with id {id}")

@@ -52,8 +52,9 @@ class PlanBody(BaseModel):
     days: int = Field(description="Working days of each team (at least 1).")
     area: str | None = Field(None, max_length=20, description="Admin code of the area to inspect; null: everywhere.")
     bases: list[tuple[float, float]] = Field(
-        [], max_length=1000, description="[lon, lat] of the teams' base: one for all, or one per team; empty: a "
-                                        "point inside the area.")
+        [], max_length=1000, description="[lon, lat] of the teams' base: one for all, or one per team; empty: in "
+                                        "the area's part holding the most candidate sites, the point nearest to "
+                                        "their centre (everywhere: the candidates' centre).")
     hours_per_day: float = Field(8.0, description="Working hours a day, travel included.")
     day_start: str = Field("08:30", pattern=CLOCK, description="When the working day starts (HH:MM).")
     speed_kmh: float = Field(40.0, description="Travel speed.")
@@ -138,7 +139,12 @@ class Stop(BaseModel):
                                                "optional.")
     time_window: list[str] | None
     last_inspection: str | None = Field(None, description="The last inspection: recorded, else the register's date.")
-    next_due: str | None = Field(None, description="When its level's frequency made it due (with `overdue`).")
+    next_due: str | None = Field(None, description="When it is due: its level's frequency after the last inspection "
+                                                   "(with `overdue`), or `overdue_days` after it (with that "
+                                                   "override); null: not judged, or never inspected.")
+    days_overdue: int | None = Field(None, description="An overdue must-visit stop: days from its due date to the "
+                                                       "plan's first day; null when it was never inspected (overdue "
+                                                       "whatever the date) or is not overdue.")
     look_back: list[LookBackReason] | None = Field(None, description="Why it is a look-back stop; null: it is not.")
 
 

@@ -348,25 +348,44 @@ def round_trip(inst: Instance, point: tuple[float, float], service: float,
     return None, best
 
 
-def must_visit_problems(inst: Instance) -> list[str]:
-    """Why the must-visit sites cannot all be visited, as far as simple checks tell: a site no team can reach and
-    inspect within its budget (and the site's time window), or more inspection hours than the teams have."""
+def time_unit(inst: Instance) -> str:
+    """The unit of the instance's times as a suffix: ' h' when travel is great-circle km at a speed in km/h or a
+    road network's hours; '' for euclidean instances (times are distances there, in the instance's own unit)."""
+    return " h" if inst.metric == "haversine" or inst.table is not None else ""
+
+
+def unreachable_must_visits(inst: Instance) -> list[str]:
+    """The must-visit sites no team can reach and inspect within its budget (and the site's time window), and
+    why."""
     problems = []
-    must = [s for s in inst.sites if s.must_visit]
-    for s in must:
+    unit = time_unit(inst)
+    for s in (s for s in inst.sites if s.must_visit):
         blocked, over = round_trip(inst, (s.x, s.y), s.service, s.tw)
         if blocked == "no_road":
             problems.append(f"{s.id}: no road joins it to a team's base")
         elif blocked == "time_window":
             problems.append(f"{s.id}: no team can arrive before its time window closes at {s.tw[1]:g}")
         elif over > 1e-9:
-            problems.append(f"{s.id}: going there from the base, inspecting it ({s.service:g}) and coming back "
-                            f"takes {over:.2f} more than a team's budget allows")
-    need = sum(s.service for s in must)
-    have = sum(t.budget for t in inst.teams)
+            problems.append(f"{s.id}: going there from the base, inspecting it ({s.service:g}{unit}) and coming "
+                            f"back takes {over:.2f}{unit} more than a team's budget allows")
+    return problems
+
+
+def must_visit_hours(inst: Instance) -> tuple[int, float, float]:
+    """The must-visit sites: how many, the time their inspections alone take, and the time all the teams have."""
+    must = [s for s in inst.sites if s.must_visit]
+    return len(must), sum(s.service for s in must), sum(t.budget for t in inst.teams)
+
+
+def must_visit_problems(inst: Instance) -> list[str]:
+    """Why the must-visit sites cannot all be visited, as far as simple checks tell: a site no team can reach and
+    inspect within its budget (and the site's time window), or more inspection time than the teams have."""
+    problems = unreachable_must_visits(inst)
+    count, need, have = must_visit_hours(inst)
     if need > have + 1e-9:
-        problems.append(f"the {len(must)} must-visit sites need {need:g} of inspection alone, more than the "
-                        f"{have:g} all the teams have")
+        unit = time_unit(inst)
+        problems.append(f"the {count} must-visit sites need {need:g}{unit} of inspection alone, more than the "
+                        f"{have:g}{unit} all the teams have")
     return problems
 
 

@@ -28,8 +28,10 @@ from geo.planning.instance import (
     depot_points,
     greedy_routes,
     hours_matrix,
+    must_visit_hours,
     route_time,
     solve,
+    unreachable_must_visits,
 )
 from geo.risk.framework import LEVELS
 from geo.supervision.config import SupervisionConfig, shipped_supervision
@@ -217,7 +219,9 @@ class SiteInfo:
     service: float  # hours
     must_visit: str | None = None  # why it must be visited: 'named', 'look_back' or 'overdue'
     tw: tuple[float, float] | None = None  # hours after the day's start
-    next_due: dt.date | None = None  # the due date of its level's frequency (when overdue is judged by it)
+    next_due: dt.date | None = None  # when it is due: its level's frequency, or overdue_days, after the last inspection
+    days_overdue: int | None = None  # an overdue must-visit: days from its due date to the first day (None: never
+    # inspected, so overdue whatever the date)
     look_back: tuple[LookBack, ...] = ()  # why it is a look-back site (when look-backs are asked for)
 
 
@@ -233,15 +237,11 @@ def candidate_sites(conn, req: PlanRequest) -> Candidates:
     """The sites the request may visit, worst first (InstanceError for an unknown area, an unknown named site,
     or none at all)."""
     req.check()
-    default_base = None
     if req.area is not None:
         with conn.cursor() as cur:
-            cur.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM area "
-                        "WHERE admin_code = %s) a", (req.area,))
-            row = cur.fetchone()
-        if row is None:
-            raise InstanceError(f"area: no admin area with code {req.area!r} is stored")
-        default_base = (row[0], row[1])
+            cur.execute("SELECT 1 FROM area WHERE admin_code = %s", (req.area,))
+            if cur.fetchone() is None:
+                raise InstanceError(f"area: no admin area with code {req.area!r} is stored")
     today = req.today or dt.date.today()
     look_backs = (look_back_sites(conn, today, req.settings(), area=req.area, kinds=req.kinds,
                                   window_days=req.window()) if req.look_back else {})
@@ -270,14 +270,18 @@ def candidate_sites(conn, req: PlanRequest) -> Candidates:
     sites = []
     for kind, fid, source_id, name, x, y, score, level, size, last, _, _, _ in rows:
         key = f"{kind}.{fid}"
-        due = next_due(last, level, req.settings()) if req.overdue and req.overdue_days is None else None
+        due = None
+        if req.overdue_days is not None:  # the explicit override: one number of days for every level
+            due = last + dt.timedelta(days=req.overdue_days) if last is not None else None
+        elif req.overdue:
+            due = next_due(last, level, req.settings())
         why = None
         if key in req.must_visit:
             why = "named"
         elif key in look_backs:
             why = "look_back"
-        elif req.overdue_days is not None:  # the explicit override: one number of days for every level
-            if last is not None and (today - last).days > req.overdue_days:
+        elif req.overdue_days is not None:
+            if due is not None and is_overdue(due, today):  # a site with no inspection date is not counted
                 why = "overdue"
         elif req.overdue and is_overdue(due, today):
             why = "overdue"
@@ -285,14 +289,33 @@ def candidate_sites(conn, req: PlanRequest) -> Candidates:
         if key in req.time_windows:
             a, b = req.time_windows[key]
             tw = (clock_hours(a, key) - day0, clock_hours(b, key) - day0)
+        late = (today - due).days if why == "overdue" and due is not None else None
         sites.append(SiteInfo(key, kind, fid, source_id, name, x, y, float(score), level, size, last,
-                              service_hours(kind, size, req.service_hours), why, tw, due,
+                              service_hours(kind, size, req.service_hours), why, tw, due, late,
                               tuple(look_backs.get(key, ()))))
     sites.sort(key=lambda s: (-s.score, s.kind, s.id))
     red_in = sum(1 for s in sites if s.level == "red" and s.key not in named)
-    if default_base is None:
-        default_base = (sum(s.lon for s in sites) / len(sites), sum(s.lat for s in sites) / len(sites))
-    return Candidates(sites, default_base, max(0, int(rows[0][11]) - red_in), max(r[12] for r in rows))
+    return Candidates(sites, default_base(conn, req.area, sites), max(0, int(rows[0][11]) - red_in),
+                      max(r[12] for r in rows))
+
+
+def default_base(conn, area: str | None, sites: list[SiteInfo]) -> tuple[float, float]:
+    """Where the teams leave from when the request gives no base (lon, lat).
+
+    With an area: in the area's part (an area may be several polygons: a county with an exclave) that holds the
+    most candidate sites, the larger part on a tie, the point nearest to the centre of the candidates inside that
+    part (their mean longitude and latitude; the centre itself when it lies in the part, else the nearest point of
+    the part's outline, measured in metres).  So a small detached part far from the sites never gets the base, and
+    the base sits among the sites rather than at an arbitrary point inside the area.  When no candidate lies in any
+    part (only named sites outside the area), the largest part, nearest to the centre of all the candidates.
+    Without an area: the centre of the candidates."""
+    if area is None:
+        return (sum(s.lon for s in sites) / len(sites), sum(s.lat for s in sites) / len(sites))
+    query = resources.files("geo.planning").joinpath("sql/default_base.sql").read_text(encoding="utf-8")
+    with conn.cursor() as cur:
+        cur.execute(query, {"area": area, "lons": [s.lon for s in sites], "lats": [s.lat for s in sites]})
+        lon, lat = cur.fetchone()
+    return (lon, lat)
 
 
 def build_instance(req: PlanRequest, cands: Candidates, table: TravelTable | None = None) -> Instance:
@@ -305,6 +328,46 @@ def build_instance(req: PlanRequest, cands: Candidates, table: TravelTable | Non
     sites = [Site(s.key, s.lon, s.lat, s.score, s.service, s.tw, s.must_visit is not None) for s in cands.sites]
     return Instance(sites, teams, "haversine", req.speed_kmh, req.circuity, req.time_limit_s, req.seed,
                     req.iterations, table)
+
+
+def check_must_visits(req: PlanRequest, cands: Candidates, inst: Instance) -> None:
+    """InstanceError when the must-visit sites cannot all be visited, as far as simple checks tell, saying why in
+    the plan's terms and what to change: a site no team can reach and inspect within a day (and its window), or
+    more hours of inspection than the teams' working days hold (in hours and team-days, naming the options that
+    give more time or fewer must-visit sites, as the API and the command line spell them)."""
+    problems = unreachable_must_visits(inst)
+    count, need, have = must_visit_hours(inst)
+    if need > have + 1e-9:
+        problems.append(capacity_problem(req, cands, count, need, have))
+    if problems:
+        raise InstanceError("no plan can visit every must-visit site: " + "; ".join(problems))
+
+
+def capacity_problem(req: PlanRequest, cands: Candidates, count: int, need: float, have: float) -> str:
+    """Why the must-visit sites do not fit in the teams' days, with the hours, the team-days and what to do."""
+    reasons = {why: sum(1 for s in cands.sites if s.must_visit == why) for why in ("overdue", "look_back", "named")}
+    labels = {"overdue": "overdue", "look_back": "look-back", "named": "named"}
+    split = ", ".join(f"{n} {labels[why]}" for why, n in reasons.items() if n)
+    team_days = req.teams * req.days
+    needed_days = math.ceil(need / req.hours_per_day - 1e-9)
+    fewer = []
+    if reasons["overdue"]:
+        fewer.append("a number of days in overdue_days (--overdue-days) instead of the levels' frequencies, or "
+                     "no overdue (--overdue)" if req.overdue_days is None else "a larger overdue_days (--overdue-days)")
+    if reasons["look_back"]:
+        fewer.append("a shorter look_back_days (--look-back-days), or no look_back (--look-back)")
+    if reasons["named"]:
+        fewer.append("fewer sites in must_visit (--must-visit)")
+    return (f"the {count} must-visit sites ({split}) need {need:g} h of inspection alone (travel not counted), more "
+            f"than the {have:g} h the teams have ({_n(req.teams, 'team')} x {_n(req.days, 'day')} = "
+            f"{_n(team_days, 'team-day')} of {req.hours_per_day:g} h); their inspections alone take at least "
+            f"{needed_days} team-days of "
+            f"{req.hours_per_day:g} h. Give more teams (teams, --teams), more days (days, --days) or longer days "
+            f"(hours_per_day, --hours), or make fewer sites must-visit: " + "; ".join(fewer))
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def plan_points(req: PlanRequest, cands: Candidates) -> list[tuple[float, float]]:
@@ -335,4 +398,5 @@ def plan(conn, req: PlanRequest, progress=None) -> tuple[Candidates, Instance, P
     """Candidates, instance (great-circle travel) and solution; geo/planning/planner.py adds the road network."""
     cands = candidate_sites(conn, req)
     inst = build_instance(req, cands)
+    check_must_visits(req, cands, inst)
     return cands, inst, solve(inst, progress)

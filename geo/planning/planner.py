@@ -7,7 +7,7 @@ from __future__ import annotations
 from geo.errors import PlanningError
 from geo.planning import schedule
 from geo.planning.instance import solve
-from geo.planning.plan import PlanRequest, build_instance, candidate_sites, plan_points
+from geo.planning.plan import PlanRequest, build_instance, candidate_sites, check_must_visits, plan_points
 from geo.planning.roads import RoadTravel, network_size
 
 
@@ -29,6 +29,7 @@ def make_plan(conn, req: PlanRequest, progress=None, notes=None) -> dict:
             raise PlanningError("travel: roads asked for, but no road network is stored (load one with "
                                 "`riskmap roads import FILE`)")
     inst = build_instance(req, cands, road.table if road else None)
+    check_must_visits(req, cands, inst)
     say(f"{len(cands.sites)} candidate sites, {req.teams} teams x {req.days} days; solving for "
         f"{req.time_limit_s:g} s (seed {req.seed})")
     solution = solve(inst, progress)

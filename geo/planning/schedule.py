@@ -63,6 +63,7 @@ def build(req: PlanRequest, cands: Candidates, inst: Instance, solution: Plan, k
                               "time_window": [clock(day0 + s.tw[0]), clock(day0 + s.tw[1])] if s.tw else None,
                               "last_inspection": s.last_inspection.isoformat() if s.last_inspection else None,
                               "next_due": s.next_due.isoformat() if s.next_due else None,
+                              "days_overdue": s.days_overdue,
                               "look_back": [lb.as_dict() for lb in s.look_back] or None})
                 day_km += leg_km
                 if path is not None:
@@ -141,7 +142,8 @@ def request_doc(req: PlanRequest, cands: Candidates) -> dict:
 # ----- formats ---------------------------------------------------------------------------------------------------
 
 CSV_COLUMNS = ("team", "day", "seq", "kind", "id", "source_id", "name", "level", "score", "arrival", "start",
-               "departure", "inspection_h", "km_from_previous", "must_visit", "lon", "lat", "look_back")
+               "departure", "inspection_h", "km_from_previous", "must_visit", "lon", "lat", "look_back",
+               "last_inspection", "next_due", "days_overdue")
 
 
 def as_csv(doc: dict) -> str:
@@ -154,7 +156,8 @@ def as_csv(doc: dict) -> str:
         for day in team["days"]:
             for s in day["stops"]:
                 row = {**s, "team": team["team"], "day": day["day"], "must_visit": s["must_visit"] or "",
-                       "look_back": look_back_text(s.get("look_back"))}
+                       "look_back": look_back_text(s.get("look_back")), "last_inspection": s.get("last_inspection"),
+                       "next_due": s.get("next_due"), "days_overdue": s.get("days_overdue")}
                 w.writerow([_cell(row[c]) for c in CSV_COLUMNS])
     return buf.getvalue()
 

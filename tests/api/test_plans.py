@@ -119,6 +119,22 @@ def test_an_unreachable_must_visit_site_says_which_and_why(api, conn):
     assert f"enterprise.{eid}" in r.json()["detail"] and "more than a team's budget" in r.json()["detail"]
 
 
+def test_too_many_must_visit_hours_are_422_in_hours_and_team_days_with_what_to_change(api):
+    """Every orange and red site of the county overdue (the first day years after the demo's inspections) does not
+    fit in one team's 2-hour day: 422 saying the hours needed and had, the team-days, and the options to change;
+    nothing is stored."""
+    before = api.get("/plans", params={"limit": 1}).json()
+    r = api.post("/plans", json={**ASK, "teams": 1, "days": 1, "hours_per_day": 2, "overdue": True,
+                                 "first_day": "2029-01-01"}, headers={"X-API-Key": KEY})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "h of inspection alone (travel not counted), more than the 2 h the teams have (1 team x 1 day" in detail
+    assert "team-days of 2 h" in detail
+    for option in ("teams, --teams", "days, --days", "hours_per_day, --hours", "--overdue-days"):
+        assert option in detail
+    assert api.get("/plans", params={"limit": 1}).json() == before
+
+
 def test_writes_need_a_key_and_unknown_plans_are_404(api):
     assert api.post("/plans", json=ASK).status_code == 401
     assert api.post("/plans", json=ASK, headers={"X-API-Key": "wrong"}).status_code == 403

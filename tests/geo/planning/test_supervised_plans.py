@@ -11,6 +11,7 @@ import warnings
 import pytest
 
 from geo.planning import schedule
+from geo.planning.instance import InstanceError
 from geo.planning.plan import PlanRequest, candidate_sites, plan
 from maps.basemaps import basemap
 from maps.plan_page import plan_page
@@ -114,3 +115,54 @@ def test_overdue_by_the_frequency_of_each_level(conn):
     override = candidate_sites(conn, request(min_level="blue", overdue=True, overdue_days=100))
     assert {s.id for s in override.sites if s.must_visit} == {blue_old}
     assert not any(s.must_visit for s in candidate_sites(conn, request(min_level="blue")).sites)
+
+
+def test_too_many_must_visit_hours_say_the_units_and_what_to_change(conn):
+    """Three must-visit enterprises of 1.5 h each (two overdue, never inspected; one named) in one 2-hour day:
+    the error gives the hours needed and had, the team-days, and names the options that give more time or fewer
+    must-visit sites, as the API and the command line spell them."""
+    overdue = [r.enterprise(conn, 118.25 + 0.001 * i, 39.25, "red") for i in range(2)]
+    named = r.enterprise(conn, 118.251, 39.251, "blue", last_inspection=D(2026, 5, 30))
+    with pytest.raises(InstanceError) as e:
+        plan(conn, request(min_level="red", overdue=True, must_visit=(f"enterprise.{named}",), hours_per_day=2))
+    text = str(e.value)
+    assert "the 3 must-visit sites (2 overdue, 1 named) need 4.5 h of inspection alone" in text
+    assert "more than the 2 h the teams have (1 team x 1 day = 1 team-day of 2 h)" in text
+    assert "at least 3 team-days of 2 h" in text
+    for option in ("teams, --teams", "days, --days", "hours_per_day, --hours", "overdue_days (--overdue-days)",
+                   "no overdue (--overdue)", "must_visit (--must-visit)"):
+        assert option in text
+    assert overdue
+
+
+def test_every_must_visit_stop_says_why_on_the_printed_schedule(conn):
+    """Overdue stops say since when they are due and how many days overdue (to the first day), their last
+    inspection and their level's frequency, or that no inspection is on record; a named stop says it was named;
+    the JSON stop carries the due date and the days overdue; with overdue_days the due date is that many days
+    after the last inspection.  In English and in Chinese."""
+    red_late = r.enterprise(conn, 118.2, 39.2, "red", last_inspection=D(2026, 4, 22))
+    blue_never = r.enterprise(conn, 118.22, 39.2, "blue")
+    named = r.enterprise(conn, 118.24, 39.2, "blue", last_inspection=D(2026, 5, 30))
+    req = request(min_level="blue", overdue=True, must_visit=(f"enterprise.{named}",))
+    _, doc = solved(conn, req)
+    got = stops(doc)
+    assert (got[red_late]["must_visit"], got[red_late]["next_due"], got[red_late]["days_overdue"]) == (
+        "overdue", "2026-05-22", 10)
+    assert (got[blue_never]["must_visit"], got[blue_never]["next_due"], got[blue_never]["days_overdue"]) == (
+        "overdue", None, None)
+    assert got[named]["must_visit"] == "named"
+    en = plan_page(doc, basemap("none"), "en")
+    assert ("overdue</b> due 2026-05-22, 10 days overdue; last inspected 2026-04-22; Major: every month"
+            in en)
+    assert "overdue</b> no inspection on record" in en
+    assert "named</b> named as must-visit in the plan&#x27;s request" in en
+    zh = plan_page(doc, basemap("none"), "zh")
+    assert "逾期未检</b> 应检日期 2026-05-22，已逾期 10 天，上次检查 2026-04-22，重大风险每 1 个月检查一次" in zh
+    assert "逾期未检</b> 无检查记录，应尽快检查" in zh
+    assert "指定必检</b> 计划条件中指定的必检对象" in zh
+    row = next(x for x in csv.DictReader(io.StringIO(schedule.as_csv(doc))) if x["id"] == str(red_late))
+    assert (row["next_due"], row["days_overdue"], row["last_inspection"]) == ("2026-05-22", "10", "2026-04-22")
+    _, doc = solved(conn, request(min_level="blue", overdue_days=30))
+    assert (stops(doc)[red_late]["next_due"], stops(doc)[red_late]["days_overdue"]) == ("2026-05-22", 10)
+    assert ("due 2026-05-22, 10 days overdue; last inspected 2026-04-22; more than 30 days without inspection "
+            "(overdue_days)") in plan_page(doc, basemap("none"), "en")
