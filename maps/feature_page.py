@@ -162,9 +162,9 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
 
 
 def latest_inspection_text(p: dict, t: dict) -> str:
-    """The site's last inspection with its source (HTML): the latest inspection record that took place when it is
-    later than the register's date, else the register's date (``latest_inspection`` of GET /features/{kind}/{id});
-    the other source's date beside it when it has one."""
+    """The site's last inspection with its source (HTML): the latest inspection record that took place when the
+    site has one, else the register's date, as scoring, supervision and plans take it (``latest_inspection`` of
+    GET /features/{kind}/{id}); the register's date beside a record's when it has one."""
     e = html.escape
     latest = p.get("latest_inspection")
     if not latest:

@@ -2,11 +2,11 @@
 -- of its score: every factor (value, points, assumed) with its definition (title, source, unit), the rule details and
 -- the direct-red reason.  Factor definitions are per scored kind (%(factor_kind)s: a pipeline's factors are those
 -- of its worst segment, defined for 'pipeline_segment').  No row: no such feature.
--- latest_inspection: the site's last inspection as of %(as_of)s: the latest inspection record that took place
--- (outcome not 'not_inspected') when one is later than the register's date (the column %(register)s: the
--- enterprise's and pond's last_inspection, the venue's last_fire_inspection, as scoring and plans read them; none
--- for a pipeline), else the register's date; with its source ('record' or 'register'), the register's date and
--- the latest record (even when older than the register's date).  NULL when neither holds one.
+-- latest_inspection: the site's last inspection as of %(as_of)s, by the rule scoring, supervision and plans follow
+-- (docs/risk-model.md "Records"): the latest inspection record that took place (outcome not 'not_inspected')
+-- when the site has one, else the register's date (the column %(register)s: the enterprise's and pond's
+-- last_inspection, the venue's last_fire_inspection; none for a pipeline); with its source ('record' or
+-- 'register'), the register's date beside it and the latest record.  NULL when neither holds one.
 SELECT json_build_object(
     'type', 'Feature',
     'id', %(kind)s || '.' || f.id,
@@ -25,10 +25,8 @@ SELECT json_build_object(
         'computed_at', r.computed_at,
         'details', r.details,
         'latest_inspection', CASE WHEN rec.id IS NOT NULL OR reg.day IS NOT NULL THEN json_build_object(
-            'date', CASE WHEN rec.id IS NOT NULL AND (reg.day IS NULL OR rec.inspected_on > reg.day)
-                         THEN rec.inspected_on ELSE reg.day END,
-            'source', CASE WHEN rec.id IS NOT NULL AND (reg.day IS NULL OR rec.inspected_on > reg.day)
-                           THEN 'record' ELSE 'register' END,
+            'date', CASE WHEN rec.id IS NOT NULL THEN rec.inspected_on ELSE reg.day END,
+            'source', CASE WHEN rec.id IS NOT NULL THEN 'record' ELSE 'register' END,
             'register_field', %(register)s::text,
             'register_date', reg.day,
             'record', CASE WHEN rec.id IS NOT NULL THEN json_build_object(

@@ -1,5 +1,5 @@
 """The last inspection on a site's page and in GET /features/{kind}/{id} (issue 14, the inspection loop): the latest
-inspection record that took place when it is later than the register's date, else the register's date, with the
+inspection record that took place when the site has one (as the scores take it), else the register's date, with the
 source said; in a real PostGIS with sites and records written in SQL."""
 
 from __future__ import annotations
@@ -74,15 +74,20 @@ def test_a_later_inspection_record_is_the_last_inspection_and_says_so(conn, clie
             f"found) · the register says 2026-03-01") in en
 
 
-def test_the_register_date_stays_when_it_is_the_later_and_says_so(conn, client):
-    """An enterprise whose register says 2026-08-01 and whose latest record is of 2026-05-02: the register's date,
-    from the register, with the older record beside it; a pond with no record and no register date has none."""
+def test_the_records_stand_for_the_register_as_in_the_scores_and_the_register_date_is_shown_beside(conn, client):
+    """An enterprise whose register says 2026-08-01 and whose latest record is of 2026-05-02: the record's date,
+    as the score, the supervision and the plans take it (records first, the register the fallback), with the
+    register's date beside it; an enterprise with no record keeps the register's; a pond with neither has none."""
     fid = r.enterprise(conn, 118.2, 39.2, "yellow", last_inspection=D(2026, 8, 1))
     sid = source_id(conn, r.inspection(conn, "enterprise", fid, D(2026, 5, 2)))
     got = latest(client, "enterprise", fid)
-    assert (got["date"], got["source"], got["record"]["inspected_on"]) == ("2026-08-01", "register", "2026-05-02")
+    assert (got["date"], got["source"], got["record"]["source_id"]) == ("2026-05-02", "record", sid)
     zh = history(client, "enterprise", fid, "zh")
-    assert f"<b>2026-08-01</b>；来源：登记资料（最近一次安全检查日期）；检查记录中最近一次为 2026-05-02（{sid}）" in zh
+    assert "<b>2026-05-02</b>" in zh and "登记资料中为 2026-08-01" in zh
+    plain = r.enterprise(conn, 118.25, 39.2, "yellow", last_inspection=D(2026, 8, 1))
+    assert (latest(client, "enterprise", plain)["date"], latest(client, "enterprise", plain)["source"]) == (
+        "2026-08-01", "register")
+    assert "<b>2026-08-01</b>；来源：登记资料（最近一次安全检查日期）" in history(client, "enterprise", plain, "zh")
     pond = r.pond(conn, 118.3, 39.2, "blue")
     assert latest(client, "tailings_pond", pond) is None
     assert "没有检查记录" in history(client, "tailings_pond", pond, "zh")
