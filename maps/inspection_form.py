@@ -17,7 +17,8 @@ import json
 from geo.records.photos import CONTENT_TYPES, DEFAULT_MAX_BYTES
 from geo.records.transitions import allowed
 from maps import assets
-from maps.main_map import LEVEL_COLOURS, LEVEL_LABELS
+from maps.main_map import LEVEL_COLOURS, LEVEL_LABELS, MEASURE_LABELS
+from maps.plan_page import look_back_detail
 
 LIGHT_COLOURS = {"red": "#d7191c", "yellow": "#f2c200", "green": "#1a9641"}
 TYPES = ("routine", "special", "comprehensive", "look_back")
@@ -36,6 +37,7 @@ TEXT = {
         "next_due": "下次检查", "due_now": "应立即检查", "overdue_days": "已逾期 {n} 天",
         "last_inspection": "上次检查", "never": "无记录", "frequency": "检查频次", "months": "每 {n} 个月",
         "look_back": "回头看",
+        "enforcement_measures": {k: v[0] for k, v in MEASURE_LABELS.items()},
         "look_back_reasons": {"major_danger_rectified": "重大隐患已整改",
                               "enforcement_lifted": "执法措施解除（复产复工）", "danger_overdue": "隐患逾期未整改"},
         "measure": "可采取的措施（仅限本单位）",
@@ -104,6 +106,7 @@ TEXT = {
         "next_due": "Next inspection", "due_now": "due now", "overdue_days": "overdue by {n} days",
         "last_inspection": "Last inspection", "never": "none known", "frequency": "Frequency",
         "months": "every {n} months", "look_back": "Look-back",
+        "enforcement_measures": {k: v[1] for k, v in MEASURE_LABELS.items()},
         "look_back_reasons": {"major_danger_rectified": "major hidden danger rectified",
                               "enforcement_lifted": "enforcement measure lifted (resumption)",
                               "danger_overdue": "hidden danger open past its deadline"},
@@ -286,7 +289,7 @@ def _look_back(look_back: list[dict], t: dict) -> str:
     lines = []
     for reason, items in by_reason.items():
         label = _e(t["look_back_reasons"].get(reason, reason))
-        entries = [f'{_e(lb["date"])}: {_e(lb["detail"])}' for lb in items]
+        entries = [f'{_e(lb["date"])}: {_e(look_back_detail(lb, t))}' for lb in items]
         if len(items) == 1:
             lines.append(f"<div>{label} {entries[0]}</div>")
         else:

@@ -31,6 +31,9 @@ VENUE_GLYPHS = {"mall": ("商", "Mall"), "market": ("市", "Market"), "hospital"
                 "cinema": ("影", "Cinema or theatre"), "stadium": ("体", "Stadium"), "exhibition": ("展", "Exhibition"),
                 "transport_hub": ("站", "Transport hub"), "religious": ("宗", "Religious site"),
                 "square": ("场", "Square"), "other": ("其", "Other")}
+# enforcement measures (the record kind's values: geo/records/kinds.py)
+MEASURE_LABELS = {"rectify_order": ("责令整改", "rectification order"), "suspension": ("停产整顿", "suspension"),
+                  "closure": ("关闭取缔", "closure"), "fine": ("罚款", "fine")}
 KIND_LABELS = {"enterprise": ("企业", "Enterprises"), "tailings_pond": ("尾矿库", "Tailings ponds"),
                "pipeline": ("管道", "Pipelines"), "venue": ("人员密集场所", "Crowded venues")}
 # one colour a team on plan layers (ColorBrewer "Dark2" then "Set1"): distinct on a light basemap and in print

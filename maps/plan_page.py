@@ -11,7 +11,15 @@ import folium
 
 from maps import assets
 from maps.basemaps import Basemap
-from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, TEAM_COLOURS, detail_map, detail_page
+from maps.main_map import (
+    KIND_LABELS,
+    LEVEL_COLOURS,
+    LEVEL_LABELS,
+    MEASURE_LABELS,
+    TEAM_COLOURS,
+    detail_map,
+    detail_page,
+)
 
 TEXT = {
     "zh": {"title": "检查计划", "team": "检查组", "day": "第{}天", "seq": "序号", "site": "检查对象", "kind": "类别",
@@ -25,6 +33,7 @@ TEXT = {
            "overdue_due": "应检日期 {due}，已逾期 {days} 天", "overdue_never": "无检查记录，应尽快检查",
            "overdue_last": "上次检查 {last}", "overdue_every": "{level}每 {months}检查一次",
            "overdue_days_rule": "超过 {days} 天未检查 (overdue_days)",
+           "enforcement_measures": {k: v[0] for k, v in MEASURE_LABELS.items()},
            "look_back_reasons": {"major_danger_rectified": "重大隐患已整改",
                                  "enforcement_lifted": "执法措施解除 (复产复工)",
                                  "danger_overdue": "隐患逾期未整改"},
@@ -44,6 +53,7 @@ TEXT = {
            "overdue_due": "due {due}, {days} days overdue", "overdue_never": "no inspection on record",
            "overdue_last": "last inspected {last}", "overdue_every": "{level}: every {months}",
            "overdue_days_rule": "more than {days} days without inspection (overdue_days)",
+           "enforcement_measures": {k: v[1] for k, v in MEASURE_LABELS.items()},
            "look_back_reasons": {"major_danger_rectified": "major hidden danger rectified",
                                  "enforcement_lifted": "enforcement measure lifted (resumption)",
                                  "danger_overdue": "hidden danger open past its deadline"},
@@ -102,13 +112,20 @@ def plan_map(doc: dict, basemap: Basemap, language: str, static_url: str = asset
     return m
 
 
+def look_back_detail(reason: dict, t: dict) -> str:
+    """A look-back reason's detail in words: the measure lifted, or the danger's description."""
+    if reason["reason"] == "enforcement_lifted":
+        return t["enforcement_measures"].get(reason["detail"], reason["detail"])
+    return reason["detail"] or ""
+
+
 def look_back_note(reasons: list[dict] | None, t: dict) -> str:
     """Why a stop is a look-back, under its name: each record, what happened and when."""
     if not reasons:
         return ""
     e = html.escape
-    items = "; ".join(f'{e(t["look_back_reasons"][r["reason"]])} {e(r["date"])}: {e(r["source_id"])} {e(r["detail"])}'
-                      for r in reasons)
+    items = "; ".join(f'{e(t["look_back_reasons"][r["reason"]])} {e(r["date"])}: {e(r["source_id"])} '
+                      f'{e(look_back_detail(r, t))}' for r in reasons)
     return f'<br><small class="riskmap-look-back"><b>{e(t["look_back"])}</b> {items}</small>'
 
 
