@@ -178,11 +178,15 @@ def plan_cmd(
             conn.close()
         _print_plan(doc)
         if out_file:
-            out_file.write_text(_plan_as(doc, suffix), encoding="utf-8")
+            text = _plan_as(doc, suffix)
+            if isinstance(text, bytes):  # the CSV, from the one spreadsheet writer (UTF-8 with its BOM)
+                out_file.write_bytes(text)
+            else:
+                out_file.write_text(text, encoding="utf-8")
             out.print(f"wrote {out_file}", highlight=False)
 
 
-def _plan_as(doc: dict, suffix: str) -> str:
+def _plan_as(doc: dict, suffix: str) -> str | bytes:
     import json
 
     from geo.planning import schedule

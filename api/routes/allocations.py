@@ -3,8 +3,6 @@ item 1), as GeoJSON (the areas with their teams), CSV or an HTML map with its ta
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Annotated, Any, Literal
 
@@ -16,6 +14,7 @@ from api.dependencies import Connection
 from api.routes import GEOJSON, GeoJSONResponse
 from api.routes.features import wants_html
 from geo.planning.allocation import allocation_table, parse_weights
+from geo.spreadsheet import csv_bytes
 from geo.supervision.staffing import county_staffing
 from maps.allocation_page import allocation_page
 from maps.basemaps import basemap
@@ -64,13 +63,9 @@ def allocations(
     table = allocation_table(conn, teams, level, parse_weights(weights))
     if format is None:
         format = "html" if wants_html(request) else "geojson"
-    if format == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(CSV_COLUMNS)
-        for f in table["features"]:
-            w.writerow([f["properties"][c] for c in CSV_COLUMNS])
-        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+    if format == "csv":  # through the one formula-safe writer (an area named =HYPERLINK(...) stays text)
+        rows = ([f["properties"][c] for c in CSV_COLUMNS] for f in table["features"])
+        return Response(csv_bytes(CSV_COLUMNS, rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="allocation-{teams}.csv"'})
     if format == "html":
         settings = request.app.state.settings

@@ -5,13 +5,12 @@ turned into GeoJSON, CSV and the printable schedule."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 
 from geo.planning.instance import Instance, Plan, round_trip
 from geo.planning.plan import Candidates, PlanRequest, clock_hours, route_id
 from geo.risk.framework import LEVELS
+from geo.spreadsheet import csv_bytes
 
 # Why a red site was left out of a plan
 BEYOND_A_DAY = "beyond_a_day"
@@ -146,32 +145,24 @@ CSV_COLUMNS = ("team", "day", "seq", "kind", "id", "source_id", "name", "level",
                "last_inspection", "next_due", "days_overdue")
 
 
-def as_csv(doc: dict) -> str:
-    """One row per stop, in team, day and visiting order.  Text cells that a spreadsheet would read as a formula
-    (starting with =, +, -, @) are quoted with a leading apostrophe."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CSV_COLUMNS)
+def as_csv(doc: dict) -> bytes:
+    """One row per stop, in team, day and visiting order, through the one formula-safe writer
+    (geo/spreadsheet.py: text a spreadsheet would read as a formula gets a leading apostrophe)."""
+    rows = []
     for team in doc["teams"]:
         for day in team["days"]:
             for s in day["stops"]:
                 row = {**s, "team": team["team"], "day": day["day"], "must_visit": s["must_visit"] or "",
                        "look_back": look_back_text(s.get("look_back")), "last_inspection": s.get("last_inspection"),
                        "next_due": s.get("next_due"), "days_overdue": s.get("days_overdue")}
-                w.writerow([_cell(row[c]) for c in CSV_COLUMNS])
-    return buf.getvalue()
+                rows.append([row[c] for c in CSV_COLUMNS])
+    return csv_bytes(CSV_COLUMNS, rows)
 
 
 def look_back_text(reasons: list[dict] | None) -> str:
     """A stop's look-back reasons in one line: 'major_danger_rectified 2026-03-02 hidden_danger HD-7 (...)'."""
     return "; ".join(f"{r['reason']} {r['date']} {r['record']} {r['source_id']} ({r['detail']})"
                      for r in reasons or ())
-
-
-def _cell(v):
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
 
 
 def as_geojson(doc: dict) -> dict:

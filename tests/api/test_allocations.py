@@ -33,6 +33,25 @@ def test_csv_and_html(client):
     assert page.text.count('<tr data-area="') == 14 and page.text.count('riskmap-alloc-label') == 14
 
 
+def test_csv_goes_through_the_formula_safe_writer(client, conn):
+    """An area named like a formula is written as text in the CSV (a leading quote), as every riskmap CSV is;
+    the file is UTF-8 with its byte-order mark, for Excel."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT admin_code, name FROM area WHERE level = 'county' ORDER BY admin_code LIMIT 1")
+        code, name = cur.fetchone()
+        cur.execute("UPDATE area SET name = %s WHERE admin_code = %s", ('=HYPERLINK("http://x")', code))
+    conn.commit()
+    try:
+        body = client.get("/allocations", params={"teams": 5, "format": "csv"}).content
+        assert body.startswith(b"\xef\xbb\xbf")
+        rows = {r["admin_code"]: r for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
+        assert rows[code]["name"] == "'=HYPERLINK(\"http://x\")"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE area SET name = %s WHERE admin_code = %s", (name, code))
+        conn.commit()
+
+
 @pytest.mark.parametrize(("params", "words"), [
     ({"teams": 0}, "teams"), ({"teams": 3, "weights": "purple=2"}, "purple"),
     ({"teams": 3, "weights": "red=x"}, "weights.red"), ({"teams": 3, "level": "village"}, "level")])

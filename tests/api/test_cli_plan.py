@@ -32,7 +32,7 @@ def test_plan_is_stored_summarised_and_written(demo_url, tmp_path):
     finally:
         conn.close()
     assert doc["request"]["teams"] == 2 and doc["request"]["area"] == "130203"
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
     assert len(rows) == doc["totals"]["visits"] > 0
     assert [(r["team"], r["day"], r["seq"]) for r in rows] == [
         (str(t["team"]), str(d["day"]), str(s["seq"])) for t in doc["teams"] for d in t["days"] for s in d["stops"]]

@@ -130,7 +130,7 @@ def test_csv_has_a_row_per_stop_and_defuses_formulas():
     req = request()
     cands, inst, sol = solved(req, sites)
     doc = schedule.build(req, cands, inst, sol)
-    rows = list(csv.DictReader(io.StringIO(schedule.as_csv(doc))))
+    rows = list(csv.DictReader(io.StringIO(schedule.as_csv(doc).decode("utf-8-sig"))))
     assert len(rows) == 2 and [r["seq"] for r in rows] == ["1", "2"]
     assert {r["name"] for r in rows} == {"'=HYPERLINK(1)", "site 2"}
     assert all(r["team"] == "1" and r["day"] == "1" for r in rows)

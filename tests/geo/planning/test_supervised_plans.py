@@ -67,7 +67,8 @@ def test_a_rectified_major_danger_makes_a_must_visit_look_back_stop(conn):
                                   "source_id": hd, "date": "2026-05-10", "detail": "gas detector missing"}]
     assert all(stops(doc)[e]["look_back"] is None for e in reds if e in stops(doc))
     assert doc["totals"]["look_back"] == 1 and doc["request"]["look_back_days"] == 90
-    row = next(x for x in csv.DictReader(io.StringIO(schedule.as_csv(doc))) if x["id"] == str(blue))
+    text = schedule.as_csv(doc).decode("utf-8-sig")
+    row = next(x for x in csv.DictReader(io.StringIO(text)) if x["id"] == str(blue))
     assert row["must_visit"] == "look_back" and f"major_danger_rectified 2026-05-10 hidden_danger {hd}" in row[
         "look_back"]
     page = plan_page(doc, basemap("none"), "en")
@@ -160,7 +161,8 @@ def test_every_must_visit_stop_says_why_on_the_printed_schedule(conn):
     assert "逾期未检</b> 应检日期 2026-05-22，已逾期 10 天，上次检查 2026-04-22，重大风险每 1 个月检查一次" in zh
     assert "逾期未检</b> 无检查记录，应尽快检查" in zh
     assert "指定必检</b> 计划条件中指定的必检对象" in zh
-    row = next(x for x in csv.DictReader(io.StringIO(schedule.as_csv(doc))) if x["id"] == str(red_late))
+    text = schedule.as_csv(doc).decode("utf-8-sig")
+    row = next(x for x in csv.DictReader(io.StringIO(text)) if x["id"] == str(red_late))
     assert (row["next_due"], row["days_overdue"], row["last_inspection"]) == ("2026-05-22", "10", "2026-04-22")
     _, doc = solved(conn, request(min_level="blue", overdue_days=30))
     assert (stops(doc)[red_late]["next_due"], stops(doc)[red_late]["days_overdue"]) == ("2026-05-22", 10)
