@@ -55,8 +55,15 @@ class Chunk:
     table: pa.Table
 
 
-def _gdal_message(e: Exception) -> str:
-    return str(e).strip().replace("\n", " ")
+def _gdal_message(e: Exception, gdal_path: str, name: str) -> str:
+    """GDAL's words, with the path it was given (a server's temporary file, an unpacked archive) replaced by the
+    name the user knows the file by: an error names the user's file only."""
+    text = str(e).strip().replace("\n", " ")
+    inner = gdal_path.split("/vsizip/", 1)[-1]
+    for where in sorted({gdal_path, inner, str(Path(inner).parent)}, key=len, reverse=True):
+        if where and where not in (".", "/"):
+            text = text.replace(where, name)
+    return text
 
 
 @contextlib.contextmanager
@@ -157,7 +164,8 @@ def _inspect(path: Path, gdal_path: str, name: str, layer: str | None, is_csv: b
     try:
         layers = pyogrio.list_layers(gdal_path)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
-        raise InputError(f"{name}: cannot be read as a feature file: {_gdal_message(e)}") from None
+        raise InputError(f"{name}: cannot be read as a feature file: "
+                         f"{_gdal_message(e, gdal_path, name)}") from None
     if len(layers) == 0:
         raise InputError(f"{name}: the file holds no layers")
     names = [str(x[0]) for x in layers]
@@ -172,7 +180,8 @@ def _inspect(path: Path, gdal_path: str, name: str, layer: str | None, is_csv: b
     try:
         meta = pyogrio.read_info(gdal_path, layer=chosen, force_feature_count=not is_csv, **options)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
-        raise InputError(f"{name}: cannot be read as a feature file: {_gdal_message(e)}") from None
+        raise InputError(f"{name}: cannot be read as a feature file: "
+                         f"{_gdal_message(e, gdal_path, name)}") from None
     count = meta.get("features")
     return SourceInfo(
         path=path, display_name=name, gdal_path=gdal_path, layer=chosen, is_csv=is_csv,
@@ -209,4 +218,5 @@ def read_chunks(info: SourceInfo, chunk_size: int = 65_536, columns: list[str] |
                 offset += table.num_rows
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError,
             pyogrio.errors.GeometryError) as e:
-        raise InputError(f"{info.display_name}: reading failed after {offset} rows: {_gdal_message(e)}") from None
+        raise InputError(f"{info.display_name}: reading failed after {offset} rows: "
+                         f"{_gdal_message(e, info.gdal_path, info.display_name)}") from None

@@ -84,6 +84,15 @@ def test_upload_of_an_unsupported_file_type_is_422(writer):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
 
 
+def test_an_unreadable_upload_names_the_users_file_not_the_servers_path(writer):
+    """A GeoPackage that is not one: the 422 names the file as uploaded (mine.gpkg) and nothing of where the
+    server keeps it (its temporary folder)."""
+    r = writer.post("/imports", data={"kind": "enterprise"},
+                    files={"file": ("mine.gpkg", bytes(range(256)) * 12, "application/octet-stream")}, headers=KEY)
+    assert r.status_code == 422
+    assert "mine.gpkg" in r.text and "/tmp" not in r.text and "riskmap-upload" not in r.text
+
+
 def test_too_large_a_body_is_413(writer, conn):
     """A body over the configured limit (0.05 MB here) is refused with 413 problem+json, and nothing changes."""
     before = count(conn, "SELECT count(*) FROM enterprise")
