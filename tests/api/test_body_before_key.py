@@ -269,3 +269,25 @@ def test_a_json_body_under_the_cap_and_normal_writes_still_work(served):
     status, problem = call("POST", "/features/enterprise", {"properties": {"source_id": "BODY-2",
                                                                            "name": "x" * MB}})
     assert status == 422 and problem["errors"][0]["field"] == "geometry"
+
+
+def test_every_write_route_refuses_a_keyless_body_before_its_size_matters(demo_url):
+    """Every POST, PATCH and DELETE of the OpenAPI document but the siting check (a read) is a write: sent without
+    a key and with a JSON body over the 5 MB cap, each is 401 "API key required", not 413 (the gate runs first)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    with TestClient(create_app(Settings(database_url=demo_url, api_keys=KEY))) as c:
+        paths = c.get("/openapi.json").json()["paths"]
+        writes = [(method.upper(), path) for path, item in paths.items() for method in item
+                  if method in ("post", "put", "patch", "delete") and path != "/siting-check"]
+        assert ("POST", "/features/{kind}") in writes and ("DELETE", "/features/{kind}/{id}") in writes
+        body = b'{"x": "' + b"x" * (6 * MB) + b'"}'
+        for method, path in writes:
+            url = path.replace("{kind}", "enterprise").replace("{id}", "1")
+            r = c.request(method, url, content=body, headers={"Content-Type": "application/json"})
+            assert r.status_code == 401, (method, path, r.status_code)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert r.json()["title"] == "API key required"
