@@ -23,7 +23,7 @@ import psycopg2.pool
 from fastapi import FastAPI
 
 from api import errors
-from api.access import BodyLimit
+from api.access import BodyLimit, WriteGate
 from api.database import database_url
 from api.rescoring import Rescorer
 from api.routes import (
@@ -208,7 +208,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(inspection_form.router)
     mount_map_assets(app)
-    app.add_middleware(BodyLimit, max_bytes=int(settings.max_body_mb * 1024 * 1024))
+    # (the last added runs first: a write without a valid key is answered before its body's size matters)
+    app.add_middleware(BodyLimit, max_upload=int(settings.max_body_mb * 1024 * 1024),
+                       max_json=int(settings.max_json_mb * 1024 * 1024), answer=errors.answer)
+    app.add_middleware(WriteGate, answer=errors.answer)
     errors.document(app)
     return app
 

@@ -167,6 +167,13 @@ async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     return problem(status.code, status.title, str(exc), errors, headers=headers, **extra)
 
 
+async def answer(scope, receive, send, exc: Exception) -> None:
+    """Send the answer of the table for ``exc`` from outside the app's handlers: an ASGI middleware that refuses a
+    request before it reaches a route (api/access.py: a write without a key, a body over the limit)."""
+    response = await _mapped(Request(scope), exc)
+    await response(scope, receive, send)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")

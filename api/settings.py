@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     rescore_wait_s: float = Field(5.0, ge=0, le=600)
     # The largest request body accepted (an upload), in megabytes; a larger one is refused with 413.
     max_body_mb: float = 200.0
+    # The largest request body that is not an upload (a JSON feature, record, plan or siting check; anything but
+    # multipart/form-data), in megabytes; a larger one is refused with 413.  Such a body is read whole into memory
+    # before it is parsed, so it is capped far below the upload limit.
+    max_json_mb: float = Field(5.0, gt=0)
     # The largest photo of a hidden danger accepted (POST /hidden-dangers/{id}/photos), in megabytes; a larger one
     # is refused with 413.  At most 100 (the database's own limit).
     photo_max_mb: float = Field(10.0, gt=0, le=100)
