@@ -88,7 +88,8 @@ def set_actor(cur, actor: str | None) -> None:
 
 def _staging_columns(kind: FeatureKind, names: list[str]) -> sql.Composed:
     types = {"row_no": "bigint", "source_id": 'text COLLATE "C"', "name": "text", "props": "jsonb",
-             "synthetic": "boolean", "geom": "geometry"}
+             # the tables' SRID: a staged geometry compares equal to the stored one it repeats (unchanged rows)
+             "synthetic": "boolean", "geom": "geometry(Geometry, 4326)"}
     parts = []
     for n in names:
         t = types.get(n) or kind.attribute(n).sql_type
