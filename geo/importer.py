@@ -109,8 +109,9 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
     joins the caller's transaction (the connection not in autocommit) and leaves it open for the caller to
     commit, so that several imports are written all together or not at all; a rejected import rolls the
     whole transaction back.  The import first waits for its kind's turn (geo/write_queue.py: until other
-    imports and edits of the kind end; readers never wait for it), held until its transaction ends.  ``today`` (default: the clock's date) is the latest date a record may say
-    something happened (geo/dates.py).
+    imports and edits of the kind end; readers never wait for it), held until its transaction ends.
+    ``today`` (default: the clock's date) is the latest date a record may say something happened
+    (geo/dates.py).
 
     The main thread reads and validates chunk k+1 while a loader thread COPYs chunk k (new ids straight into
     the table, known ids into a staging table for one UPDATE at the end), so the client's and the server's

@@ -30,7 +30,8 @@ def write_enterprises(path, ids, name="企业"):
         w = csv.writer(f)
         w.writerow(["id", "name", "industry", "lon", "lat"])
         for i, sid in enumerate(ids):
-            w.writerow([sid, f"{name}{sid}", "化工", f"{118.0 + (i % 10) * 0.01:.2f}", f"{39.5 + (i // 10) * 0.01:.2f}"])
+            lon, lat = 118.0 + (i % 10) * 0.01, 39.5 + (i // 10) * 0.01
+            w.writerow([sid, f"{name}{sid}", "化工", f"{lon:.2f}", f"{lat:.2f}"])
     return path
 
 
