@@ -5,8 +5,9 @@ found by the database's unique indexes on the way (and then named row by row, se
 and only if the whole file is clean does the transaction commit (new ids inserted, known ids updated
 in the columns the file has).  Any error rolls everything back, so the database is exactly as before, and the
 ImportReport names the file, the row, the field and the reason for each bad row.  Readers of the table are
-never locked out: they see the old rows until the commit and the new ones after it.  The CLI and the HTTP API
-both call ``import_file``.
+never locked out: they see the old rows until the commit and the new ones after it.  Imports of one kind take
+turns (geo/write_queue.py): the second of two imports of the same new ids waits for the first to end, then
+updates them.  The CLI and the HTTP API both call ``import_file``.
 
 Records (inspections, hidden dangers, enforcement actions, accidents: geo/records) take the same path; their
 kinds add checks across fields (``check_rows``) and resolve the sites they name on the database, one query per
@@ -32,7 +33,7 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
-from geo import shadow_table
+from geo import shadow_table, write_queue
 from geo.crs import parse_crs
 from geo.errors import ImportRejected, ImportReport, InputError, UnknownKind
 from geo.kinds import KINDS, FeatureKind
@@ -87,7 +88,8 @@ def set_actor(cur, actor: str | None) -> None:
 
 def _staging_columns(kind: FeatureKind, names: list[str]) -> sql.Composed:
     types = {"row_no": "bigint", "source_id": 'text COLLATE "C"', "name": "text", "props": "jsonb",
-             "synthetic": "boolean", "geom": "geometry"}
+             # the tables' SRID: a staged geometry compares equal to the stored one it repeats (unchanged rows)
+             "synthetic": "boolean", "geom": "geometry(Geometry, 4326)"}
     parts = []
     for n in names:
         t = types.get(n) or kind.attribute(n).sql_type
@@ -106,8 +108,10 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
     ``actor`` says who imports (riskmap.actor, kept by the records' history).  With ``commit=False`` the import
     joins the caller's transaction (the connection not in autocommit) and leaves it open for the caller to
     commit, so that several imports are written all together or not at all; a rejected import rolls the
-    whole transaction back.  ``today`` (default: the clock's date) is the latest date a record may say
-    something happened (geo/dates.py).
+    whole transaction back.  The import first waits for its kind's turn (geo/write_queue.py: until other
+    imports and edits of the kind end; readers never wait for it), held until its transaction ends.
+    ``today`` (default: the clock's date) is the latest date a record may say something happened
+    (geo/dates.py).
 
     The main thread reads and validates chunk k+1 while a loader thread COPYs chunk k (new ids straight into
     the table, known ids into a staging table for one UPDATE at the end), so the client's and the server's
@@ -133,6 +137,8 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
         in_flight = ChunksInFlight(MAX_CHUNKS_IN_FLIGHT)
         try:
             with conn.cursor() as cur:
+                # before anything of the kind is read: an import of the same ids meanwhile would find them new too
+                write_queue.take_turn(cur, fk.name)
                 set_actor(cur, actor)
             chunks = read_chunks(info, chunk_size)
             while True:

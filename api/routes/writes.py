@@ -50,6 +50,7 @@ from api.routes.features import MAX_ID
 from geo.errors import Conflict, NotFound
 from geo.importer import import_file
 from geo.kinds import get_kind
+from geo.write_queue import WRITE_QUEUE
 
 log = logging.getLogger("riskmap.api")
 
@@ -59,12 +60,11 @@ RETRY_PAUSE_S = 0.1  # before the second attempt (then twice that), times a rand
 # import rebuilds), then answers 409 with Retry-After instead of holding a request, a connection and, for a
 # table lock, every reader queued behind it, until the statement timeout.
 LOCK_TIMEOUT_MS = 5000
-# The API's writes of one class take turns (a session advisory lock on (WRITE_QUEUE, the class)): the importer
-# decides which ids are new and which are known from what it sees when it starts, so two imports of the same
-# new ids at once would both insert them, and the second would fail on the unique id (reported as a bad row).
-# In turn, the second finds the first's ids known and updates them, and a second POST of one id is a plain 409.
+# The API's writes of one class take turns (a session advisory lock on (WRITE_QUEUE, the class)), for the whole
+# request: the importer takes the same turn in each import's transaction (geo/write_queue.py), so an upload
+# also waits for a `riskmap import` of its class and finds the ids it stored known; holding it across the request
+# also covers what a write reads before it imports (a second POST of one id is a plain 409).
 # Waiting for a turn blocks no reader, so it may last longer than a lock wait, within the statement timeout.
-WRITE_QUEUE = 7_301_191  # next to geo.store's migration lock key
 QUEUE_TIMEOUT_MS = 20_000
 # The errors after which the same write may well succeed: the transaction rolled back whole because of another
 # transaction (deadlock 40P01, serialisation failure 40001), or another write stored one of the same ids first

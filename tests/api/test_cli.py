@@ -79,7 +79,7 @@ def test_import_of_a_good_file_prints_the_counts(invoke, db, tmp_path):
 
     again = invoke("import", path, "--kind", "enterprise")
     assert again.exit_code == 0, again.output
-    assert "(0 new, 3 updated)" in flat(again.output)
+    assert "(0 new, 0 updated, 3 unchanged)" in flat(again.output)  # given again as stored
 
 
 def test_import_of_a_bad_file_exits_3_naming_file_row_field_and_reason(invoke, db, tmp_path):

@@ -17,6 +17,7 @@ from api.app import create_app
 from api.routes.writes import _write
 from api.settings import Settings
 from geo import store
+from geo.importer import import_file
 
 KEY = {"X-API-Key": "k-conflict"}
 PATIENCE_S = 60
@@ -123,7 +124,8 @@ def test_a_write_blocked_by_another_write_is_409_with_retry_after(writer, conn, 
 
 def test_concurrent_uploads_of_the_same_ids_answer_200_or_409(writer, conn):
     """Two uploads of the same 1,000 new ids sent at the same time: each answers 200 or 409 with Retry-After
-    (never 503 or 500), at least one is imported, and every id is stored once."""
+    (never 503 or 500), at least one is imported (the second, in turn, finds every row as stored: unchanged),
+    and every id is stored once."""
     rows = "".join(f"SAME-{i},同批企业{i},mining,{118.0 + (i % 40) * 0.01:.2f},{39.5 + (i // 40) * 0.01:.2f}\n"
                    for i in range(1000))
     csv = ("id,name,industry,lon,lat\n" + rows).encode()
@@ -141,7 +143,8 @@ def test_concurrent_uploads_of_the_same_ids_answer_200_or_409(writer, conn):
         if r.status_code == 409:
             assert int(r.headers["Retry-After"]) > 0 and r.headers["content-type"] == "application/problem+json"
         else:
-            assert r.json()["report"]["inserted"] + r.json()["report"]["updated"] == 1000
+            report = r.json()["report"]
+            assert report["inserted"] + report["updated"] + report["unchanged"] == 1000  # the second: unchanged
     assert one(conn, "SELECT count(*) FROM enterprise WHERE source_id LIKE 'SAME-%%'") == 1000
 
 
@@ -270,3 +273,36 @@ def test_two_posts_of_one_new_id_at_once_are_201_and_409(writer, conn):
         answers = list(pool.map(post, range(2)))
     assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
     assert one(conn, "SELECT count(*) FROM enterprise WHERE source_id = 'TWICE-1'") == 1
+
+
+def test_an_upload_during_an_import_of_the_same_new_ids_waits_for_it_then_updates_them(writer, conn, demo_url,
+                                                                                         tmp_path):
+    """POST /imports of 20 new ids that an import on the CLI's path (import_file, in a transaction held open) has
+    written and not committed: the upload waits for that import's turn of the class, then finds the ids stored
+    and updates them (200, none inserted); each id is stored once, as the upload says."""
+    def rows(name):
+        return "".join(f"TURN-{i},{name}{i},mining,{118.3 + i * 0.01:.2f},39.80\n" for i in range(20))
+
+    header = "id,name,industry,lon,lat\n"
+    (tmp_path / "cli.csv").write_text(header + rows("先导入"), encoding="utf-8")
+    holder = store.connect(demo_url)
+    try:
+        import_file(holder, tmp_path / "cli.csv", "enterprise", commit=False)
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(lambda: writer.post(
+                "/imports", data={"kind": "enterprise"},
+                files={"file": ("upload.csv", (header + rows("后上传")).encode(), "text/csv")}, headers=KEY))
+            deadline = time.monotonic() + PATIENCE_S
+            while not one(conn, "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                          (holder.info.backend_pid,)):
+                assert time.monotonic() < deadline and not answer.done(), "the upload never waited for the import"
+                time.sleep(0.05)
+            holder.commit()
+            r = answer.result(timeout=PATIENCE_S)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert r.status_code == 200, r.text
+    assert (r.json()["report"]["inserted"], r.json()["report"]["updated"]) == (0, 20)
+    assert one(conn, "SELECT count(*) FROM enterprise WHERE source_id LIKE 'TURN-%%'") == 20
+    assert one(conn, "SELECT bool_and(name LIKE '后上传%%') FROM enterprise WHERE source_id LIKE 'TURN-%%'")

@@ -21,13 +21,14 @@ def test_demo_loads_every_kind_and_marks_synthetic_features(db):
     db.rollback()
 
 
-def test_loading_the_demo_twice_updates_instead_of_duplicating(db):
-    """A second load with the same seed updates the same ids: no feature is added twice."""
+def test_loading_the_demo_twice_stores_each_feature_once_unchanged(db):
+    """A second load with the same seed finds the same ids stored as it gives them: no feature is added twice,
+    none rewritten (the import log counts none inserted or updated)."""
     load_demo(db)
     counts = load_demo(db)
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM settlement")
         assert cur.fetchone()[0] == counts["settlement"] == 5000
         cur.execute("SELECT updated, inserted FROM import_log WHERE kind = 'settlement' ORDER BY id DESC LIMIT 1")
-        assert cur.fetchone() == (5000, 0)
+        assert cur.fetchone() == (0, 0)
     db.rollback()

@@ -54,9 +54,9 @@ def test_import_converts_gcj02_boundaries_to_wgs84(db):
     assert -0.008 < shift_vs_raw < -0.004
 
 
-def test_reimport_updates_the_same_areas(db):
-    """Importing the same city twice updates the 15 areas instead of adding new ones."""
+def test_reimport_of_the_same_areas_leaves_them_unchanged(db):
+    """Importing the same city twice finds the 15 areas stored as given (unchanged) instead of adding new ones."""
     import_cnmaps(db, "唐山市")
     report = import_cnmaps(db, "唐山市")
-    assert (report.inserted, report.updated) == (0, 15)
+    assert (report.inserted, report.updated, report.unchanged) == (0, 0, 15)
     assert count_rows(db, "area") == 15

@@ -310,14 +310,20 @@ def test_reimport_updates_known_ids_and_inserts_new_ones(db, tmp_path):
 
 
 def test_import_log_row_is_written(db, tmp_path):
-    """Each successful import writes one import_log row: kind, file, CRS, rows read, inserted, updated."""
-    path = write_csv(tmp_path / "ents.csv", ["source_id", "name", "industry", "lon", "lat"],
+    """Each successful import writes one import_log row: kind, file, CRS, rows read, inserted, updated (a row
+    given again as stored is not updated: the identical re-import's row says 0)."""
+    header = ["source_id", "name", "industry", "lon", "lat"]
+    path = write_csv(tmp_path / "ents.csv", header,
                      [["E1", "三友化工", "化工", 118.18, 39.63], ["E2", "钢铁厂", "steel", 118.2, 39.6]])
+    moved = write_csv(tmp_path / "moved.csv", header,
+                      [["E1", "三友化工", "化工", 118.19, 39.63], ["E2", "钢铁厂", "steel", 118.2, 39.61]])
     import_file(db, path, "enterprise")
     import_file(db, path, "enterprise")
+    import_file(db, moved, "enterprise")
     assert rows(db, "SELECT kind, file, source_crs, rows_read, inserted, updated FROM import_log ORDER BY id") == [
         ("enterprise", "ents.csv", "EPSG:4326", 2, 2, 0),
-        ("enterprise", "ents.csv", "EPSG:4326", 2, 0, 2),
+        ("enterprise", "ents.csv", "EPSG:4326", 2, 0, 0),
+        ("enterprise", "moved.csv", "EPSG:4326", 2, 0, 2),
     ]
 
 

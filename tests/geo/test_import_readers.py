@@ -222,9 +222,8 @@ def test_a_small_import_during_a_bulk_import_waits_for_it_without_blocking_it(bu
     try:
         thread = threading.Thread(target=lambda: done.append(import_file(second, small, "enterprise")))
         thread.start()
-        for _ in range(WAIT_S * 100):  # until the small import is seen waiting for the table
-            if one(watcher, "SELECT count(*) FROM pg_locks WHERE relation = 'enterprise'::regclass "
-                            "AND NOT granted")[0][0]:
+        for _ in range(WAIT_S * 100):  # until the small import is seen waiting (for its turn: geo/write_queue.py)
+            if one(watcher, "SELECT cardinality(pg_blocking_pids(%s)) > 0", (second.info.backend_pid,))[0][0]:
                 break
             threading.Event().wait(0.01)
         else:
