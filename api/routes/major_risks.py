@@ -17,7 +17,7 @@ from api.errors import field_error
 from api.routes import GEOJSON
 from api.routes.features import Kind, wants_html
 from api.routes.hidden_dangers import ADMIN_CODE, DangerSite
-from api.routes.risk_list import CSV, JSON, XLSX, County, Reason, attachment, csv_bytes, xlsx_bytes
+from api.routes.risk_list import CSV, JSON, XLSX, County, Reason, attachment, csv_bytes, negotiate, xlsx_bytes
 from geo.lists.hidden_dangers import FilterError
 from geo.lists.major_risks import MajorRiskList, major_risk_list
 from maps.major_risks_page import list_table, major_risks_page
@@ -180,26 +180,6 @@ def _plain(value: Any) -> Any:
 MEDIA = {JSON: "json", GEOJSON: "geojson", CSV: "csv", XLSX: "xlsx"}
 
 
-def negotiate(accept: str | None) -> Literal["json", "geojson", "csv", "xlsx"]:
-    """The format an ``Accept`` header asks for: the media type of highest q among JSON, GeoJSON, CSV and XLSX
-    (the first listed on a tie); JSON when none is named."""
-    best: tuple[float, int, str] | None = None
-    for position, item in enumerate((accept or "").split(",")):
-        media, *params = [p.strip() for p in item.split(";")]
-        q = 1.0
-        for p in params:
-            name, _, v = p.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(v)
-                except ValueError:
-                    q = 0.0
-        fmt = MEDIA.get(media.lower())
-        if fmt is not None and q > 0 and (best is None or q > best[0]):
-            best = (q, position, fmt)
-    return best[2] if best else "json"  # type: ignore[return-value]
-
-
 @router.get(
     "/major-risks", response_model=MajorRisks,
     summary="The list of major risks and hidden dangers (重大风险和隐患清单)",
@@ -245,7 +225,7 @@ def major_risks(
     recommendation).  Sites first (red, then orange, by score), then the dangers (overdue first, then by
     deadline).  The same filters apply to every format.  How each column is filled is in
     geo/lists/major_risks.py and at the foot of the page."""
-    fmt = format or ("html" if wants_html(request) else negotiate(accept))
+    fmt = format or ("html" if wants_html(request) else negotiate(accept, MEDIA))
     lst = build_list(conn, as_of, area, kind, level, status, entry, found_from, found_to,
                      request.app.state.supervision, lang)
     if fmt in ("csv", "xlsx"):

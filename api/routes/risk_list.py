@@ -127,12 +127,15 @@ def parse_kind(kind: str | None) -> list[str]:
     return [k for k in RISK_KINDS if k in wanted] or list(RISK_KINDS)
 
 
-def negotiate(accept: str | None) -> Format:
-    """The format an ``Accept`` header asks for: the supported media type of highest q (the first listed on a
-    tie); JSON when none is named (``*/*``, absent, or only unsupported types)."""
-    best: tuple[float, int, Format] | None = None
+LIST_MEDIA = {JSON: "json", CSV: "csv", XLSX: "xlsx"}
+
+
+def negotiate(accept: str | None, media: dict[str, str] = LIST_MEDIA) -> str:
+    """The format an ``Accept`` header asks for among ``media`` (media type -> format): the one of highest q (the
+    first listed on a tie); JSON when none is named (``*/*``, absent, or only types not in ``media``)."""
+    best: tuple[float, int, str] | None = None
     for position, item in enumerate((accept or "").split(",")):
-        media, *params = [p.strip() for p in item.split(";")]
+        kind, *params = [p.strip() for p in item.split(";")]
         q = 1.0
         for p in params:
             name, _, v = p.partition("=")
@@ -141,7 +144,7 @@ def negotiate(accept: str | None) -> Format:
                     q = float(v)
                 except ValueError:
                     q = 0.0
-        fmt = {JSON: "json", CSV: "csv", XLSX: "xlsx"}.get(media.lower())
+        fmt = media.get(kind.lower())
         if fmt is None or not q > 0:
             continue
         if best is None or (-q, position) < (-best[0], best[1]):

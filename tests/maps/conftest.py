@@ -162,6 +162,15 @@ def page(browser):
     p.close()
 
 
+@pytest.fixture
+def phone_page(phone):
+    """A page of the phone (390 × 844, touch) with its log."""
+    p = phone.new_page()
+    p.log = PageLog(p)
+    yield p
+    p.close()
+
+
 def wait_idle(page, timeout_ms: int = 30_000) -> None:
     """Until the map has loaded every layer of its current view (riskmap.js marks the container)."""
     page.wait_for_function(

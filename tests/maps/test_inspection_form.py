@@ -16,7 +16,7 @@ from api.settings import Settings
 from maps.inspection_form import inspection_form
 from tests.api.conftest import demo_database
 from tests.api.test_records_api import png
-from tests.maps.conftest import LiveServer, PageLog, screenshot
+from tests.maps.conftest import LiveServer, screenshot
 
 KEY = "field-form-key"
 AS_OF = "2026-06-20"  # the page's day (deadlines, supervision, the form's default date): fixed, never today
@@ -54,14 +54,6 @@ def sites(field_db_url):
             return [r[0] for r in cur.fetchall()]
     finally:
         conn.close()
-
-
-@pytest.fixture
-def phone_page(phone):
-    p = phone.new_page()
-    p.log = PageLog(p)
-    yield p
-    p.close()
 
 
 def count_records(db_url: str, site_id: int) -> dict[str, int]:

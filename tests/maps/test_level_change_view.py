@@ -14,7 +14,7 @@ from geo import store
 from maps.main_map import default_change_since
 from tests.conftest import throwaway_database
 from tests.geo.risk.change_region import EAST, SECOND_RUN, SINCE, WEST, build_change_region, levels
-from tests.maps.conftest import LiveServer, PageLog, open_map, screenshot, set_view, wait_idle
+from tests.maps.conftest import LiveServer, open_map, screenshot, set_view, wait_idle
 from tests.maps.test_main_map_phone import assert_every_control_usable, map_share
 
 CLOSE_UP = (39.61, 118.18, 12)  # lat, lon, zoom: every site of the region drawn (the features' zoom)
@@ -188,14 +188,6 @@ def test_the_switch_enters_and_leaves_the_view(page, region):
 def test_the_default_date_is_90_days_before_today():
     """The view's default date is 90 days before the server's date (here a fixed one)."""
     assert default_change_since(dt.date(2026, 11, 29)) == "2026-08-31"
-
-
-@pytest.fixture
-def phone_page(phone):
-    p = phone.new_page()
-    p.log = PageLog(p)
-    yield p
-    p.close()
 
 
 def test_on_a_phone_the_change_view_opens_and_its_date_box_works(phone_page, region):

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import h3
 import httpx
-import pytest
 
-from tests.maps.conftest import PageLog, open_map, screenshot, wait_idle
+from tests.maps.conftest import open_map, screenshot, wait_idle
 
 MIN_TARGET_PX = 40
 
@@ -82,14 +81,6 @@ def tap_at(page, lat: float, lon: float) -> None:
 
 def container_classes(page) -> list[str]:
     return page.evaluate("Array.from(document.querySelector('.leaflet-container').classList)")
-
-
-@pytest.fixture
-def phone_page(phone):
-    p = phone.new_page()
-    p.log = PageLog(p)
-    yield p
-    p.close()
 
 
 def test_on_a_phone_the_controls_fold_and_most_of_the_map_shows(phone_page, server):
