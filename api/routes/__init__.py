@@ -95,8 +95,10 @@ def geojson_page(request, rows: list[tuple[str, object]], limit: int) -> Respons
 
 
 def ewkt_point(lon: float, lat: float) -> str:
-    """A WGS 84 point as EWKT, to send as a query parameter (cast to geometry or geography in SQL)."""
-    return f"SRID=4326;POINT({lon!r} {lat!r})"
+    """A WGS 84 point as EWKT, to send as a query parameter (cast to geometry or geography in SQL).  Degrees are
+    rounded to 1e-9 (0.1 mm): finer is noise, and a subnormal number such as 5e-324 underflows in PostGIS's
+    arithmetic (a 500 where the point is simply 0)."""
+    return f"SRID=4326;POINT({round(lon, 9)!r} {round(lat, 9)!r})"
 
 
 class Factor(BaseModel):

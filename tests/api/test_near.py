@@ -297,6 +297,13 @@ def test_summary_away_from_everything(client):
     assert s["counts"] == {"red": 0, "orange": 0, "yellow": 0, "blue": 0, "unscored": 0}
 
 
+@pytest.mark.parametrize(("lon", "lat"), [(118.2, 5e-324), (5e-324, 5e-324), (-5e-324, 39.6)])
+def test_a_subnormal_coordinate_is_the_point_it_rounds_to(client, lon, lat):
+    """5e-324 (the smallest float) underflowed in PostGIS and answered 500; it is 0 to 1e-9 degrees."""
+    r = client.get("/risks/near", params={"lon": lon, "lat": lat, "radius_m": 1000})
+    assert r.status_code == 200 and r.json()["features"] == []
+
+
 @pytest.mark.parametrize(("params", "field"), [
     ({"lat": 91}, "lat"),
     ({"lat": -90.5}, "lat"),
