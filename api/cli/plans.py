@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import _progress, _reported, _settings, app, err, out
+from api.cli.common import _progress, _reported, _settings, app, cli_actor, err, out
 
 
 @app.command("allocate")
@@ -173,7 +173,7 @@ def plan_cmd(
                 warnings.simplefilter("ignore")  # PyVRP's search notes; every route is checked exactly
                 doc = make_plan(conn, req, lambda done, limit: update(round(done)),
                                 lambda text: err.print(text, highlight=False))
-            doc = plan_store.save(conn, doc, "cli")
+            doc = plan_store.save(conn, doc, cli_actor())
         finally:
             conn.close()
         _print_plan(doc)

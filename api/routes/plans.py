@@ -16,7 +16,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import WriteAccess
+from api.access import WriteActor
 from api.dependencies import Connection
 from api.routes import GEOJSON, GeoJSONResponse, Level
 from api.routes.features import wants_html
@@ -217,24 +217,24 @@ class PlanSummary(BaseModel):
     totals: dict[str, Any]
 
 
-@router.post("/plans", response_model=StoredPlan, status_code=201, dependencies=[WriteAccess],
+@router.post("/plans", response_model=StoredPlan, status_code=201,
              summary="Make and store an inspection plan",
              responses={401: {"description": "No API key (problem+json)."},
                         403: {"description": "The API key is not valid, or writes are disabled."},
                         413: {"description": "The request body is over the server's limit."},
                         422: {"description": "A plan that cannot be made as asked, and why (problem+json)."}})
-def create_plan(request: Request, conn: Connection, body: PlanBody) -> JSONResponse:
+def create_plan(request: Request, conn: Connection, actor: WriteActor, body: PlanBody) -> JSONResponse:
     """Choose which sites each team inspects on each day and in what order, so that the most risk is covered
     within the teams' working days: a team orienteering problem with time windows, solved by PyVRP with the
     given seed and time limit.  Travel: over the stored road network (pgRouting) when there is one, else
     great-circle distance x circuity at the teams' speed.  The plan is stored
     and returned with its id; no teams, no hours, an unknown area, or a must-visit site that cannot be visited
-    (which, and why) are 422."""
+    (which, and why) are 422.  The stored plan keeps who made it (``created_by``: api:<key fingerprint>)."""
     req = body.request(request.app.state.settings.plan_max_time_s, request.app.state.supervision)
     req.check()  # a bad request is 422 before the database is needed (and while it is down)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyVRP's search notes; every route is checked exactly
-        doc = plan_store.save(conn.raw(), make_plan(conn.raw(), req), "api")
+        doc = plan_store.save(conn.raw(), make_plan(conn.raw(), req), actor)
     return JSONResponse(doc, status_code=201, headers={"Location": f"/plans/{doc['id']}"})
 
 

@@ -8,6 +8,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
+from api.access import key_fingerprint
 from api.app import create_app
 from api.settings import Settings
 
@@ -30,13 +31,15 @@ def made(api):
 
 
 def test_a_plan_is_made_stored_and_served(api, made):
-    """201 with a Location; GET of it returns the same plan; it is listed first."""
+    """201 with a Location; GET of it returns the same plan; it is listed first, with who made it."""
     doc = made.json()
     assert made.headers["location"] == f"/plans/{doc['id']}"
     got = api.get(made.headers["location"])
     assert got.status_code == 200 and got.json() == doc
     assert api.get("/plans").json()[0]["id"] == doc["id"]
     assert doc["request"]["area"] == LUBEI and doc["request"]["teams"] == 2
+    # it keeps who made it: the API key's fingerprint, as the records' history does (not a bare 'api')
+    assert api.get("/plans").json()[0]["created_by"] == f"api:{key_fingerprint(KEY)}"
 
 
 def test_each_day_fits_its_hours_and_sites_are_visited_once(made):
