@@ -238,8 +238,8 @@ class _Loader:
         self.live = sql.Identifier(kind.table)
         self.staging = sql.Identifier("riskmap_import_staging")
         self.inserted = 0
+        self.known = 0  # rows of ids already stored, staged for the one UPDATE (updated or unchanged)
         self.updated = 0
-        self.unchanged = 0
         self.error: BaseException | None = None
         self.repeated_id: str | None = None  # the database's word on an id written twice by this import
         self.in_flight = in_flight
@@ -305,7 +305,7 @@ class _Loader:
                 if known:
                     mask = pa.array([i in known for i in ids], pa.bool_())
                     _copy(cur, self.staging, rows.filter(mask))
-                    self.updated += len(known)
+                    self.known += len(known)
                     rows = rows.filter(pa.compute.invert(mask))
             if rows.num_rows:
                 _copy(cur, self.target, rows)
@@ -342,7 +342,7 @@ class _Loader:
         if not report.ok or self.repeated_id is not None:
             return
         with self.conn.cursor() as cur:
-            if self.updated:
+            if self.known:
                 # only the rows the file changes: a row given again as stored is left alone (no update, so no
                 # history row and no change for the scores to follow), and counted as unchanged
                 sets, differs = [], []
@@ -359,7 +359,6 @@ class _Loader:
                 cur.execute(sql.SQL("UPDATE {} AS t SET {} FROM {} AS s WHERE t.source_id = s.source_id AND ({})")
                             .format(self.target, sql.SQL(", ").join(sets), self.staging,
                                     sql.SQL(" OR ").join(differs) if differs else sql.SQL("false")))
-                self.unchanged = self.updated - cur.rowcount
                 self.updated = cur.rowcount
             if self.shadow is not None:
                 try:
@@ -370,7 +369,8 @@ class _Loader:
                     return
             # done with it: another import may follow in the same transaction (import_file(commit=False))
             cur.execute(sql.SQL("DROP TABLE {}").format(self.staging))
-        report.inserted, report.updated, report.unchanged = self.inserted, self.updated, self.unchanged
+        report.inserted, report.updated = self.inserted, self.updated
+        report.unchanged = self.known - self.updated
 
 
 def _detail(e: psycopg2.Error) -> str:

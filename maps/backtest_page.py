@@ -39,7 +39,7 @@ TEXT = {
                        "no_fitting_site": "半径 {radius} 米内没有类别相符的已评分场所（{classes}）"},
            "classes": {"enterprise": "企业", "tailings_pond": "尾矿库", "pipeline": "管道", "venue": "人员密集场所",
                        "pipeline_segment": "管段"},
-           "plot": "捕获曲线（图中文字为英文）"},
+           "plot": "捕获曲线（图中文字为英文）", "list_sep": "、"},
     "en": {"title": "Risk ranking backtest: did the scores before each accident foresee it?", "window": "Window",
            "radius": "Nearest-site radius", "accidents": "Accidents", "attributed": "Attributed",
            "named": "named on the record", "nearest": "to the nearest fitting site",
@@ -73,7 +73,7 @@ TEXT = {
                        "no_fitting_site": "no scored site of a fitting class ({classes}) within {radius} m"},
            "classes": {"enterprise": "enterprise", "tailings_pond": "tailings pond", "pipeline": "pipeline",
                        "venue": "venue", "pipeline_segment": "pipeline segment"},
-           "plot": "capture curves"},
+           "plot": "capture curves", "list_sep": ", "},
 }
 
 
@@ -114,8 +114,7 @@ def reason_text(missing: dict, radius_m: float, t: dict) -> str:
     code = missing.get("reason_code")
     if code not in t["reasons"]:
         return missing["reason"]
-    classes = "、" if t is TEXT["zh"] else ", "
-    return t["reasons"][code].format(radius=f"{radius_m:g}", classes=classes.join(
+    return t["reasons"][code].format(radius=f"{radius_m:g}", classes=t["list_sep"].join(
         t["classes"].get(c, c) for c in missing.get("fitting_classes") or ()))
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import _reported, _settings, app, out
+from api.cli.common import _reported, _settings, app, out, parse_date
 
 FORMATS = ("csv", "xlsx", "html", "json", "geojson")
 SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".html": "html", ".json": "json", ".geojson": "geojson"}
@@ -54,12 +54,6 @@ def major_risks_cmd(
     from geo.supervision.config import load_supervision
     from maps.major_risks_page import list_table, major_risks_page
 
-    def date(option: str, text: str | None) -> dt.date | None:
-        try:
-            return dt.date.fromisoformat(text) if text else None
-        except ValueError:
-            raise typer.BadParameter(f"{option} must be a date YYYY-MM-DD, not {text!r}") from None
-
     def comma(text: str | None) -> tuple[str, ...] | None:
         return tuple(v.strip() for v in text.split(",") if v.strip()) or None if text else None
 
@@ -71,13 +65,13 @@ def major_risks_cmd(
                                      f".csv, .xlsx, .html, .json or .geojson), not {fmt!r}")
         if lang not in ("zh", "en"):
             raise typer.BadParameter(f"--lang must be zh or en, not {lang!r}")
-        day = date("--as-of", as_of) or dt.date.today()
+        day = parse_date(as_of, "--as-of") or dt.date.today()
         settings = _settings()
         conn = open_database(settings)
         try:
             lst = major_risk_list(conn, day, area, comma(kind), levels=comma(level), statuses=comma(status),
-                                  entries=comma(entry), found_from=date("--found-from", found_from),
-                                  found_to=date("--found-to", found_to),
+                                  entries=comma(entry), found_from=parse_date(found_from, "--found-from"),
+                                  found_to=parse_date(found_to, "--found-to"),
                                   supervision=load_supervision(settings.supervision), language=lang)
         finally:
             conn.close()

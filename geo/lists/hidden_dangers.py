@@ -55,7 +55,7 @@ def days_overdue(status: str, deadline: dt.date | None, as_of: dt.date) -> int |
     return (as_of - deadline).days if is_overdue(status, deadline, as_of) else None
 
 
-def _choices(field: str, values, allowed: tuple[str, ...]) -> tuple[str, ...] | None:
+def choices(field: str, values, allowed: tuple[str, ...]) -> tuple[str, ...] | None:
     if values is None:
         return None
     values = tuple(values)
@@ -88,10 +88,10 @@ class DangerFilter:
 
     def __post_init__(self):
         set_ = object.__setattr__  # (frozen) the choices in their canonical order
-        set_(self, "kinds", _choices("kind", self.kinds, SITE_KINDS))
-        set_(self, "levels", _choices("level", self.levels, LEVELS))
-        set_(self, "statuses", _choices("status", self.statuses, STATUSES))
-        set_(self, "grades", _choices("grade", self.grades, GRADES))
+        set_(self, "kinds", choices("kind", self.kinds, SITE_KINDS))
+        set_(self, "levels", choices("level", self.levels, LEVELS))
+        set_(self, "statuses", choices("status", self.statuses, STATUSES))
+        set_(self, "grades", choices("grade", self.grades, GRADES))
         if self.found_from and self.found_to and self.found_from > self.found_to:
             raise FilterError("found_from", f"{self.found_from} is after found_to {self.found_to}")
         if self.site is not None and self.site[0] not in SITE_KINDS:

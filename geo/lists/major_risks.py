@@ -49,8 +49,8 @@ from geo.lists.hidden_dangers import (
     OPEN_STATUSES,
     SITE_KINDS,
     DangerFilter,
-    _choices,
     admin_area,
+    choices,
     danger_item,
     danger_rows,
 )
@@ -203,9 +203,9 @@ def major_risk_list(conn, as_of: dt.date, area: str | None = None, kinds: tuple[
     ones); ``language``: of the measures written from them."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
-    levels = _choices("level", levels, MAJOR_LEVELS)
-    statuses = _choices("status", statuses, OPEN_STATUSES)
-    entries = _choices("entry", entries, ENTRIES) or ENTRIES
+    levels = choices("level", levels, MAJOR_LEVELS)
+    statuses = choices("status", statuses, OPEN_STATUSES)
+    entries = choices("entry", entries, ENTRIES) or ENTRIES
     flt = DangerFilter(as_of=as_of, area=area, kinds=kinds, levels=levels, statuses=statuses or OPEN_STATUSES,
                        grades=("major",), found_from=found_from, found_to=found_to)
     found = admin_area(conn, area) if area is not None else None
