@@ -66,7 +66,7 @@ STATUS: dict[type[Exception], Status] = {
     PlanningError: Status(422, "Plan not possible as asked"),
     NotFound: Status(404, "Not found"),
     Conflict: Status(409, "Conflict"),
-    MissingCredentials: Status(401, "API key required"),
+    MissingCredentials: Status(401, "Authentication required"),
     Forbidden: Status(403, "Forbidden"),
     BodyTooLarge: Status(413, "Request body too large"),
     PhotoTooLarge: Status(413, "Photo too large"),
@@ -148,6 +148,8 @@ async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     if status is None:  # registered for a class of the table, so this does not happen; stay safe anyway
         return await _unexpected(request, exc)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status.retry else None
+    if status.code == 401:  # RFC 9110: a 401 says how to authenticate
+        headers = {"WWW-Authenticate": 'Bearer realm="riskmap"'}
     if status.code >= 500 or status.detail:
         # Database details (host, port, server message, the other transaction's pid) are for the log, not for
         # clients.

@@ -42,7 +42,7 @@ from psycopg2 import sql
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.access import WriteAccess, WriteActor
+from api.access import Needs, WriteActor
 from api.dependencies import Connection, LazyConnection
 from api.errors import body_error
 from api.rescoring import Rescorer, RunOutcome
@@ -73,9 +73,9 @@ QUEUE_TIMEOUT_MS = 20_000
 # write queue keeps the API's own writes from meeting that way.)
 RETRIED = (psycopg2.errors.TransactionRollbackError, psycopg2.errors.UniqueViolation)
 
-router = APIRouter(tags=["writes"], dependencies=[WriteAccess],
-                   responses={401: {"description": "No API key (problem+json)."},
-                              403: {"description": "The API key is not valid, or writes are disabled."},
+router = APIRouter(tags=["writes"], dependencies=[Needs.admin],
+                   responses={401: {"description": "No credentials, or ones that are not valid (problem+json)."},
+                              403: {"description": "The signed-in role does not allow this write."},
                               409: {"description": "A concurrent write was in the way (a deadlock, a lock held "
                                                    "too long, the same id stored at the same time); nothing was "
                                                    "written: send it again after Retry-After."},
