@@ -78,7 +78,10 @@ ANONYMOUS = Principal("anonymous", None)
 
 # The paths anyone may read, whatever the settings: the API's description and the service's health (for
 # monitoring); the static files are mounts, which the gate leaves alone too.
-PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/health"})
+PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/health", "/sign-in", "/sign-out"})
+# The cookie a browser signs in with (api/routes/session.py); taken for reads only (GET, HEAD).
+SESSION_COOKIE = "riskmap_session"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 class TokenChecks:
@@ -147,7 +150,20 @@ def _credential(scope) -> str | None:
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
     key = _header(scope, b"x-api-key")
-    return key.decode("latin-1").strip() if key else None
+    if key:
+        return key.decode("latin-1").strip()
+    if scope["method"] in SAFE_METHODS:
+        cookies = _header(scope, b"cookie")
+        if cookies:
+            from http.cookies import CookieError, SimpleCookie
+
+            try:
+                jar = SimpleCookie(cookies.decode("latin-1"))
+            except CookieError:
+                return None
+            if SESSION_COOKIE in jar:
+                return jar[SESSION_COOKIE].value
+    return None
 
 
 def decide(principal: Principal, needed: str, anonymous_reads: bool, what: str) -> None:
@@ -225,6 +241,17 @@ def api_routes(routes):
     return [r for r in contexts if getattr(r, "dependant", None) is not None]
 
 
+async def _to_sign_in(scope, receive, send) -> None:
+    from urllib.parse import quote
+
+    from starlette.responses import RedirectResponse
+
+    target = get_route_path(scope) + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string")
+                                      else "")
+    lang = "&lang=en" if b"lang=en" in (scope.get("query_string") or b"") else ""  # the form in the page's language
+    await RedirectResponse(f"/sign-in?next={quote(target, safe='')}{lang}", status_code=303)(scope, receive, send)
+
+
 class AccessGate:
     """ASGI middleware deciding who may make each request, before its body is read (module docstring).
     ``answer(scope, receive, send, exc)`` sends a refusal (api/errors.py)."""
@@ -250,7 +277,11 @@ class AccessGate:
                 else await run_in_threadpool(authenticate, app_state, credential))
             decide(principal, needed, app_state.settings.anonymous_reads,
                    f"{scope['method']} {get_route_path(scope)}")
-        except Exception as e:  # noqa: BLE001 - every refusal (and a database that is down) through the one table
+        except MissingCredentials as e:
+            if scope["method"] in SAFE_METHODS and b"text/html" in (_header(scope, b"accept") or b""):
+                return await _to_sign_in(scope, receive, send)  # a person opening a page: the sign-in form
+            return await self.answer(scope, receive, send, e)
+        except Exception as e:  # noqa: BLE001 - every other refusal (and a database that is down) through the table
             return await self.answer(scope, receive, send, e)
         state["principal"] = principal
         await self.app(scope, receive, send)

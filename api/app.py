@@ -45,6 +45,7 @@ from api.routes import (
     record_writes,
     records,
     risk_list,
+    session,
     siting,
     supervision,
     writes,
@@ -188,6 +189,7 @@ def create_app(settings: Settings) -> FastAPI:
     _serve_docs(app)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(session.router)
     app.include_router(near.router)
     app.include_router(features.router)
     app.include_router(areas.router)
