@@ -20,9 +20,10 @@ def sign_in_page(language: str, next_path: str, message: str | None = None) -> s
     note = f'<p class="note" role="alert">{escape(t[message])}</p>' if message else ""
     return f"""<!doctype html>
 <html lang="{"zh-CN" if language == "zh" else "en"}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{escape(t["title"])}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
+<title>{escape(t["title"])}</title>
 <style>body{{font-family:system-ui,"WenQuanYi Micro Hei",sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}
-label,input,button{{display:block;width:100%;margin:.5rem 0}}input{{font:inherit;padding:.5rem}}
+label,input,button{{display:block;width:100%;margin:.5rem 0;box-sizing:border-box}}input{{font:inherit;padding:.5rem}}
 button{{font:inherit;padding:.6rem;background:#b71c1c;color:#fff;border:0;border-radius:4px}}
 .note{{background:#fff3e0;padding:.5rem}}.hint{{color:#555}}</style></head>
 <body><h1>{escape(t["title"])}</h1>{note}
