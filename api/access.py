@@ -175,6 +175,10 @@ def decide(principal: Principal, needed: str, anonymous_reads: bool, what: str) 
                                  "(Bearer) or an API key in X-API-Key")
     if not users.allows(principal.role, needed):
         raise Forbidden(f"{what} needs the role {needed} or above; {principal.actor} is {principal.role}")
+    if needed == "admin" and principal.scoped:
+        # imports, feature edits and accidents reach any area: an admin limited to areas may not make them
+        raise Forbidden(f"{what} needs an admin of every area; {principal.actor} is limited to "
+                        f"{', '.join(principal.areas)}")
 
 
 class Needs:

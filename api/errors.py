@@ -90,6 +90,10 @@ STATUS: dict[type[Exception], Status] = {
         504, "Database timeout",
         detail="a database statement of this request ran past the server's time limit and was cancelled; "
                "its transaction was rolled back"),
+    # 42501: row-level security refused a row (migration 0019): a user limited to areas wrote outside them
+    psycopg2.errors.InsufficientPrivilege: Status(
+        403, "Outside your areas",
+        detail="this change would reach outside the areas you may change; nothing was written"),
     DatabaseUnavailable: Status(503, "Database unavailable", retry=True),
     psycopg2.OperationalError: Status(503, "Database unavailable", retry=True),  # down, restarting
     psycopg2.InterfaceError: Status(503, "Database unavailable", retry=True),  # connection closed under us
