@@ -270,11 +270,16 @@ class AccessGate:
             return await self.app(scope, receive, send)
         needed = self._needed(scope)
         state = scope.setdefault("state", {})
-        if needed is None:  # a public path, a static file or no route at all (a 404 follows)
-            state["principal"] = ANONYMOUS
-            return await self.app(scope, receive, send)
         app_state = scope["app"].state
         credential = _credential(scope)
+        if needed is None:  # a public path, a static file or no route at all (a 404 follows): whoever it is, if
+            # the credentials say so (the health check tells more to who may read everything), else no one
+            try:
+                state["principal"] = ANONYMOUS if not credential else await run_in_threadpool(
+                    authenticate, app_state, credential)
+            except Exception:  # noqa: BLE001 - a public path answers anyway, as to no one
+                state["principal"] = ANONYMOUS
+            return await self.app(scope, receive, send)
         try:
             principal = ANONYMOUS if not credential else (
                 authenticate(app_state, credential) if not users.split_token(credential)

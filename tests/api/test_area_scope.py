@@ -197,3 +197,12 @@ def test_the_application_role_cannot_see_past_the_policies_without_the_scope(dem
                 assert cur.fetchone()[0] == 0, table
     finally:
         conn.close()
+
+
+def test_health_tells_the_regions_score_counts_only_to_who_may_read_every_area(api):
+    client, who = api
+    assert client.get("/health", headers=who["everywhere"]).json()["scores"]["state"] in ("current", "pending",
+                                                                                           "updating")
+    assert client.get("/health", headers=who["lubei"]).json()["scores"] is None
+    anonymous = client.get("/health")
+    assert anonymous.status_code == 200 and anonymous.json()["scores"] is None

@@ -9,6 +9,7 @@ import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
+from api.access import Needs
 from api.app import create_app
 from api.settings import Settings
 from geo import store
@@ -110,7 +111,7 @@ def app_raising(db_url: str, exc: Exception):
     def boom():
         raise exc
 
-    app.add_api_route("/boom", boom)
+    app.add_api_route("/boom", boom, dependencies=[Needs.viewer])
     return app
 
 
