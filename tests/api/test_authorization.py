@@ -129,3 +129,124 @@ def test_each_role_gets_the_answer_of_the_routes_rule(matrix, method, path):
     assert status not in (401, 403), (needed, status)
     if needed != "admin":
         assert _call(client, method, path, {"X-API-Key": ADMIN_KEY}) not in (401, 403)
+
+
+# ----- the area dimension: a user of 路北区 asks every read route about 遵化市 --------------------------------------
+
+OWN, OTHER, OTHER_NAME = "130203", "130281", "遵化市"
+# The parameters a list route needs to answer at all.
+READ_PARAMS = {
+    "/areas": {"level": "county"},
+    "/records/summary": {"from": "2025-01-01", "to": "2026-11-30"},
+    "/level-changes": {"since": "2026-01-01"},
+    "/level-changes/areas": {"since": "2026-01-01"},
+    "/allocations": {"teams": "2"},
+    "/risk-list": {"limit": "5000"},
+    "/features": {"kind": "venue", "limit": "1000"},
+    "/hidden-dangers": {"limit": "1000"},
+    "/supervision": {"limit": "1000"},
+    "/risks/near": {},  # filled in with a point of 遵化市 below
+    "/exposure": {},
+}
+
+
+@pytest.fixture(scope="module")
+def other_county(matrix, demo_url):
+    """Records, a photo and a plan in 遵化市 (made by the admin key), the sites' ids and source ids there, a point
+    there, and a token of a planner of 路北区."""
+    from geo import store
+    from geo.risk.config import load_model
+    from geo.risk.scoring import score
+    from tests.api.conftest import AS_OF
+
+    client, _ = matrix
+    admin = {"X-API-Key": ADMIN_KEY}
+    conn = store.connect(demo_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT f.id, f.source_id, f.name, ST_X(ST_PointOnSurface(f.geom)), "
+                        "ST_Y(ST_PointOnSurface(f.geom)), k.kind "
+                        "FROM (SELECT id, source_id, name, geom, 'enterprise' FROM enterprise UNION ALL "
+                        "      SELECT id, source_id, name, geom, 'venue' FROM venue UNION ALL "
+                        "      SELECT id, source_id, name, geom, 'tailings_pond' FROM tailings_pond) "
+                        "     AS f(id, source_id, name, geom, kind_) "
+                        "JOIN area a ON a.admin_code = %s AND ST_Intersects(a.geom, ST_PointOnSurface(f.geom)) "
+                        "CROSS JOIN LATERAL (SELECT f.kind_ AS kind) k ORDER BY k.kind, f.id", (OTHER,))
+            sites = cur.fetchall()
+        _, scoped = users.add(conn, "matrix-lubei", "planner", [OWN], "test")
+    finally:
+        conn.close()
+    enterprise = next(s for s in sites if s[5] == "enterprise")
+    made = {}
+    r = client.post("/inspections", headers=admin, json={
+        "site_kind": "enterprise", "site_id": enterprise[0], "inspected_on": "2026-11-02",
+        "outcome": "dangers_found", "hidden_dangers": [{"description": "遵化的隐患", "grade": "general",
+                                                        "deadline": "2026-11-20"}]})
+    assert r.status_code == 201, r.text
+    made["inspection"] = r.json()["id"]
+    danger = client.get(f"/inspections/{made['inspection']}", headers=admin).json()["hidden_dangers"][0]["id"]
+    made["hidden_danger"] = danger
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000100ffff03000006000557bfabd40000000049454e44ae426082")
+    r = client.post(f"/hidden-dangers/{danger}/photos", headers=admin, files={"file": ("p.png", png, "image/png")})
+    assert r.status_code in (200, 201), r.text
+    made["photo"] = r.json()["id"]
+    r = client.post("/enforcement-actions", headers=admin, json={
+        "site_kind": "enterprise", "site_id": enterprise[0], "decided_on": "2026-11-03", "measure": "rectify_order"})
+    assert r.status_code == 201, r.text
+    made["enforcement_action"] = r.json()["id"]
+    r = client.post("/accidents", headers=admin, json={"occurred_on": "2026-10-01", "lon": enterprise[3],
+                                                       "lat": enterprise[4], "deaths": 1})
+    assert r.status_code == 201, r.text
+    made["accident"] = r.json()["id"]
+    r = client.post("/plans", headers=admin, json={"teams": 1, "days": 1, "area": OTHER, "min_level": "yellow",
+                                                   "time_limit_s": 1})
+    assert r.status_code == 201, r.text
+    made["plan"] = r.json()["id"]
+    conn = store.connect(demo_url)
+    try:
+        score(conn, load_model(), AS_OF)  # places the new accident
+    finally:
+        conn.close()
+    return {"sites": sites, "enterprise": enterprise, "made": made, "headers": {"Authorization": f"Bearer {scoped}"}}
+
+
+def _fill_other(path: str, other: dict) -> str:
+    made, enterprise = other["made"], other["enterprise"]
+    if path.startswith("/features/") or path.startswith("/supervision/") or path.startswith("/inspect/"):
+        return path.replace("{kind}", "enterprise").replace("{id}", str(enterprise[0]))
+    if path.startswith("/areas/"):
+        return path.replace("{id}", OTHER)
+    for prefix, kind in (("/inspections/", "inspection"), ("/hidden-dangers/", "hidden_danger"),
+                         ("/enforcement-actions/", "enforcement_action"), ("/accidents/", "accident"),
+                         ("/plans/", "plan")):
+        if path.startswith(prefix):
+            return path.replace("{id}", str(made[kind])).replace("{photo_id}", str(made["photo"]))
+    raise AssertionError(f"no id of 遵化市 for {path}: add one to _fill_other")
+
+
+@pytest.mark.parametrize("path", sorted(p for m, p in EXPECTED if m == "GET"))
+def test_a_county_user_learns_nothing_of_another_county_from_any_read(matrix, other_county, path):
+    """Every read route, asked by a planner of 路北区 about 遵化市: a single thing of 遵化市 is a 404, and no answer
+    names a site of 遵化市 (by id in the URL, source id or name) or the county itself."""
+    client, _ = matrix
+    headers = other_county["headers"]
+    if "{" in path:
+        r = client.get(_fill_other(path, other_county), headers=headers)
+        assert r.status_code == 404, (path, r.status_code, r.text[:300])
+        return
+    params = dict(READ_PARAMS.get(path, {}))
+    enterprise = other_county["enterprise"]
+    if path == "/risks/near":
+        params = {"lon": enterprise[3], "lat": enterprise[4], "radius_m": 3000}
+    if path == "/exposure":
+        params = {"bbox": f"{enterprise[3] - 0.2},{enterprise[4] - 0.2},{enterprise[3] + 0.2},{enterprise[4] + 0.2}"}
+    r = client.get(path, params=params, headers=headers)
+    if path == "/areas/":  # /areas/{id} with the id left out: a 422 naming it, for everyone
+        assert r.status_code == 422
+        return
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    body = r.text
+    leaked = [s[1] for s in other_county["sites"] if s[1] in body or s[2] in body]
+    assert not leaked, f"{path} names sites of 遵化市: {leaked[:5]}"
+    assert OTHER_NAME not in body and f'"{OTHER}"' not in body, path
