@@ -25,6 +25,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from starlette.routing import get_route_path
 
+from api.dependencies import tag_writer
 from geo.errors import RiskmapError
 
 
@@ -59,8 +60,10 @@ def writer_of(keys: frozenset[str], x_api_key: str | None) -> str:
 
 def _write_access(request: Request,
                   x_api_key: Annotated[str | None, Header(description="An API key allowed to write.")] = None) -> str:
-    """The writer, ``api:<key fingerprint>``, once the key is checked."""
-    return writer_of(request.app.state.settings.write_keys(), x_api_key)
+    """The writer, ``api:<key fingerprint>``, once the key is checked; the request's writes are recorded under it."""
+    writer = writer_of(request.app.state.settings.write_keys(), x_api_key)
+    tag_writer(request, writer)
+    return writer
 
 
 WriteAccess = Depends(_write_access)
@@ -105,17 +108,26 @@ class WriteGate:
     send, exc)`` sends the error (api/errors.py).
     """
 
-    def __init__(self, app, answer):
+    def __init__(self, app, answer, failures=None):
         self.app = app
         self.answer = answer
+        self.failures = failures  # api/failed_auth.py: refusals recorded, and a client failing often slowed down
         self._writes: list[tuple[re.Pattern, frozenset[str]]] | None = None  # read from the app's routes once
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] in WRITE_METHODS and self._is_write(scope):
+        if scope["type"] == "http" and self._is_write(scope):
+            client = (scope.get("client") or (None,))[0]
+            if self.failures is not None and (slow_down := self.failures.refusal(client)) is not None:
+                return await self.answer(scope, receive, send, slow_down)  # the key is not even looked at
             key = _header(scope, b"x-api-key")
+            text = key.decode("latin-1") if key else None
             try:
-                writer_of(scope["app"].state.settings.write_keys(), key.decode("latin-1") if key else None)
+                writer_of(scope["app"].state.settings.write_keys(), text)
             except (MissingCredentials, Forbidden) as e:
+                if self.failures is not None:
+                    await self.failures.failed(scope["app"].state.pool, client,
+                                               f"api:{key_fingerprint(text)}" if text else None,
+                                               f"{scope['method']} {get_route_path(scope)}", str(e))
                 return await self.answer(scope, receive, send, e)
         await self.app(scope, receive, send)
 

@@ -2,7 +2,11 @@
 
 They are coroutines: FastAPI runs a plain function dependency in its thread pool, a hop there and back (two for a
 generator) on every request, which costs more CPU than the little they do.  Nothing here waits on the database,
-except returning a connection that needs a rollback or is broken, which goes to the thread pool.
+except returning a connection that needs a rollback, is broken or was tagged, which goes to the thread pool.
+
+A write's connection says who writes (the audit trail, geo/audit.py): the credential check names the writer
+(``tag_writer``), and the request's connection is tagged with that name, the client's address and the request
+when it is taken, and untagged before it goes back to the pool.
 """
 
 from __future__ import annotations
@@ -15,18 +19,27 @@ import psycopg2.extensions
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from geo import audit
+
 
 class LazyConnection:
     """A pooled connection taken on first use, so that a request with bad parameters is answered 422 before
     the database is needed (and stays 422 while the database is down)."""
 
-    def __init__(self, pool):
+    def __init__(self, pool, request: Request | None = None):
         self._pool = pool
+        self._request = request
         self._conn: psycopg2.extensions.connection | None = None
+        self._tagged = False
 
     def _get(self) -> psycopg2.extensions.connection:
         if self._conn is None:
             self._conn = self._pool.getconn()
+        if not self._tagged and self._request is not None:
+            writer = getattr(self._request.state, "writer", None)
+            if writer is not None:
+                self._tagged = True
+                audit.tag(self._conn, writer, *request_origin(self._request))
         return self._conn
 
     def raw(self) -> psycopg2.extensions.connection:
@@ -41,20 +54,28 @@ class LazyConnection:
 
     def release(self, broken: bool) -> None:
         if self._conn is not None:
+            if self._tagged and not broken:
+                try:  # the next request must not write under this one's name
+                    if self._conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                        self._conn.rollback()
+                    audit.untag(self._conn)
+                except psycopg2.Error:
+                    broken = True
             self._pool.putconn(self._conn, broken=broken)
             self._conn = None
+            self._tagged = False
 
     def release_is_instant(self, broken: bool) -> bool:
         """True when returning the connection does not talk to the server: none was taken, or one that is
         healthy and outside a transaction (the pool rolls back, or closes, the others)."""
         conn = self._conn
-        return conn is None or (not broken and not conn.closed and conn.info.transaction_status
+        return conn is None or (not broken and not self._tagged and not conn.closed and conn.info.transaction_status
                                 == psycopg2.extensions.TRANSACTION_STATUS_IDLE)
 
 
 async def _connection(request: Request) -> AsyncIterator[LazyConnection]:
     """A pooled connection for this request, returned (rolled back) afterwards; discarded if it broke."""
-    conn = LazyConnection(request.app.state.pool)
+    conn = LazyConnection(request.app.state.pool, request)
     broken = False
     try:
         yield conn
@@ -68,6 +89,19 @@ async def _connection(request: Request) -> AsyncIterator[LazyConnection]:
             conn.release(broken)
         else:
             await run_in_threadpool(conn.release, broken)
+
+
+def tag_writer(request: Request, writer: str) -> None:
+    """Name who writes on this request (``api:<key fingerprint>``, a user's name): its connection records its
+    writes under that name, with the client's address and the request (geo/audit.py).  The one call the
+    credential check of a write makes."""
+    request.state.writer = writer
+
+
+def request_origin(request: Request) -> tuple[str | None, str]:
+    """The client's address and the request's method and path (``PATCH /hidden-dangers/12``), for the audit
+    trail."""
+    return (request.client.host if request.client else None), f"{request.method} {request.url.path}"
 
 
 async def _model(request: Request) -> dict:
