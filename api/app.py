@@ -24,8 +24,8 @@ from fastapi import FastAPI
 
 from api import errors
 from api.access import BodyLimit, WriteGate
-from api.failed_auth import FailedAuth
 from api.database import database_url
+from api.failed_auth import FailedAuth
 from api.rescoring import Rescorer
 from api.routes import (
     PreparingConnection,

@@ -28,7 +28,7 @@ def areas_import(
         if (path is None) == (cnmaps is None):
             err.print("give either a boundary file or --cnmaps NAME_OR_CODE")
             raise typer.Exit(2)
-        conn = open_for_writing(_settings())
+        conn = open_for_writing(_settings(), f"riskmap areas import {path or '--cnmaps ' + cnmaps}")
         try:
             if path is not None:
                 report = import_file(conn, path, "area", crs=crs, mapping=load_mapping(mapping), actor=cli_actor())

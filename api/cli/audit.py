@@ -41,7 +41,7 @@ def audit_cmd(
                                  param_hint="--action")
     first = parse_date(since, "--since")
     last = parse_date(until, "--until")
-    utc = dt.timezone.utc
+    utc = dt.UTC
     which = audit.EventFilter(since=dt.datetime.combine(first, dt.time(), utc),
                               until=dt.datetime.combine(last, dt.time(), utc) if last else None,
                               actor=actor, table=table, action=action)

@@ -42,19 +42,13 @@ def cli_actor() -> str:
         return f"cli:uid {os.getuid()}"
 
 
-def cli_request() -> str:
-    """The command line, as the audit trail keeps it (the request of the CLI's writes)."""
-    import sys
-
-    return " ".join(["riskmap", *sys.argv[1:]])
-
-
-def open_for_writing(settings: Settings):
-    """A connection (api/database.py's ``open_database``) whose writes the audit trail records as
-    cli:<user>, from this host, with the command line: what every command that writes opens."""
+def open_for_writing(settings: Settings, command: str):
+    """A connection (api/database.py's ``open_database``) whose writes the audit trail records as cli:<user>,
+    from this host, for ``command`` (what was asked: ``riskmap import --kind area a.gpkg``): what every command
+    that writes opens."""
     from api.database import open_database
 
-    return open_database(settings, writer=cli_actor(), request=cli_request())
+    return open_database(settings, writer=cli_actor(), request=command)
 
 
 @contextmanager

@@ -36,7 +36,7 @@ def import_cmd(
         what = "features" if importable_kind(kind).named else "records"
         columns = load_mapping(mapping)
         settings = _settings()
-        conn = open_for_writing(settings)
+        conn = open_for_writing(settings, f"riskmap import --kind {kind} {path}")
         try:
             with _progress(f"importing {path.name}") as update:
                 report = import_file(conn, path, kind, crs=crs, layer=layer, mapping=columns, encoding=encoding,

@@ -166,7 +166,7 @@ def plan_cmd(
                           travel=travel, iterations=iterations, today=_first_day(first_day),
                           supervision=load_supervision(_settings().supervision) if overdue or look_back else None)
         req.check()
-        conn = open_for_writing(_settings())
+        conn = open_for_writing(_settings(), "riskmap plan" + (f" --area {area}" if area else ""))
         try:
             with _progress("solving", total=max(1, round(time_limit))) as update, warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # PyVRP's search notes; every route is checked exactly

@@ -60,7 +60,7 @@ def set_status(
 
     with _reported():
         settings = _settings()
-        conn = open_for_writing(settings)
+        conn = open_for_writing(settings, f"riskmap records set-status {danger_id} {status} --on {on.date()}")
         try:
             danger = store.change_danger(conn, danger_id, status=status, on=on.date(), actor=cli_actor())
             out.print(f"hidden danger {danger_id} ({danger['source_id']}) is {danger['status']} since "

@@ -26,7 +26,7 @@ def roads_import(
     from geo.roads import import_roads
 
     with _reported():
-        conn = open_for_writing(_settings())
+        conn = open_for_writing(_settings(), f"riskmap roads import {path}")
         try:
             ensure_pgrouting(conn)
             got = import_roads(conn, path, crs=crs, layer=layer)

@@ -34,7 +34,7 @@ def demo_cmd(
         settings = _settings()
         where = "configured database" if settings.database_url else "embedded database"
         out.print(f"starting the {where} ...")
-        conn = open_for_writing(settings)
+        conn = open_for_writing(settings, "riskmap demo")
         try:
             with _progress("loading the Tangshan demo region", total=None) as update:
                 counts = load_demo(conn, seed=seed, progress=update)

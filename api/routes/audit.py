@@ -11,7 +11,6 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.access import WriteActor
@@ -53,7 +52,7 @@ class AuditPage(BaseModel):
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
     """A time without an offset is UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
     return value
 
 
