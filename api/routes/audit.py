@@ -23,6 +23,7 @@ from geo.spreadsheet import csv_bytes
 router = APIRouter(tags=["audit"])
 
 MAX_LIMIT = 1000
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text holds no NUL character: such a filter is a 422, not a 500
 CSV = "text/csv"
 Action = Literal["insert", "update", "delete", "truncate", "auth_failed"]
 
@@ -49,11 +50,17 @@ class AuditPage(BaseModel):
     next: str | None = Field(description="The next page; null on the last one.")
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A time without an offset is UTC."""
-    if value is not None and value.tzinfo is None:
+def _utc(value: dt.datetime | None, field: str) -> dt.datetime | None:
+    """The time in UTC (without an offset it is UTC already); a 422 naming ``field`` when it is out of range
+    there.  (PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows: the database gets UTC.)"""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
-    return value
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise field_error(field, f"{value.isoformat()} is out of range") from None
 
 
 @router.get(
@@ -69,8 +76,10 @@ def read_audit(
     since: Annotated[dt.datetime, Query(description="From this time (inclusive): an ISO 8601 date or time; "
                                                     "UTC when it has no offset.", examples=["2026-12-01"])],
     until: Annotated[dt.datetime | None, Query(description="Up to this time (exclusive).")] = None,
-    who: Annotated[str | None, Query(alias="actor", max_length=1000, description="Only this actor's events.")] = None,
-    table: Annotated[str | None, Query(max_length=200, description="Only events of this table.")] = None,
+    who: Annotated[str | None, Query(alias="actor", max_length=1000, pattern=NO_NUL,
+                                     description="Only this actor's events.")] = None,
+    table: Annotated[str | None, Query(max_length=200, pattern=NO_NUL, description="Only events of this table.")]
+    = None,
     action: Annotated[Action | None, Query(description="Only events of this action.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = 100,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Events numbered above this one (from "
@@ -83,7 +92,7 @@ def read_audit(
     request, which row of which table, and the row before and after (a photo's bytes and very large geometries
     replaced by their size).  Follow `next` for the rest.  CSV (UTF-8 with BOM, for spreadsheets) holds the same
     page, the rows before and after as JSON text; its next page is in the `Link` header."""
-    since, until = _utc(since), _utc(until)
+    since, until = _utc(since, "since"), _utc(until, "until")
     if until is not None and until <= since:
         raise field_error("until", f"until ({until.isoformat()}) must be after since ({since.isoformat()})")
     which = audit.EventFilter(since=since, until=until, actor=who, table=table, action=action, after=after)
