@@ -40,6 +40,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match, get_route_path
 
+from api.dependencies import tag_writer
 from geo import users
 from geo.errors import RiskmapError
 
@@ -256,13 +257,38 @@ async def _to_sign_in(scope, receive, send) -> None:
     await RedirectResponse(f"/sign-in?next={quote(target, safe='')}{lang}", status_code=303)(scope, receive, send)
 
 
+def _claimed(credential: str | None) -> str | None:
+    """Who a refused credential claimed to be, for the audit trail, never the secret: a token's id
+    (``token:<id>``), or another credential's fingerprint (``api:<fingerprint>``)."""
+    if not credential:
+        return None
+    parts = users.split_token(credential)
+    return f"token:{parts[0]}" if parts else f"api:{key_fingerprint(credential)}"
+
+
+class _StateView:
+    """The request's state as ``tag_writer`` sees it (``.state.writer``), before Starlette makes the Request."""
+
+    def __init__(self, state: dict):
+        self.state = _Attributes(state)
+
+
+class _Attributes:
+    def __init__(self, values: dict):
+        object.__setattr__(self, "_values", values)
+
+    def __setattr__(self, name, value):
+        self._values[name] = value
+
+
 class AccessGate:
     """ASGI middleware deciding who may make each request, before its body is read (module docstring).
     ``answer(scope, receive, send, exc)`` sends a refusal (api/errors.py)."""
 
-    def __init__(self, app, answer):
+    def __init__(self, app, answer, failures=None):
         self.app = app
         self.answer = answer
+        self.failures = failures  # api/failed_auth.py: refusals recorded, and a client failing often slowed down
         self._rules: list[tuple[object, str]] | None = None  # (route, role needed), read from the app's routes once
 
     async def __call__(self, scope, receive, send):
@@ -280,19 +306,28 @@ class AccessGate:
             except Exception:  # noqa: BLE001 - a public path answers anyway, as to no one
                 state["principal"] = ANONYMOUS
             return await self.app(scope, receive, send)
+        client = (scope.get("client") or (None,))[0]
+        what = f"{scope['method']} {get_route_path(scope)}"
+        if credential and self.failures is not None and (slow_down := self.failures.refusal(client)) is not None:
+            return await self.answer(scope, receive, send, slow_down)  # the credential is not even looked at
         try:
             principal = ANONYMOUS if not credential else (
                 authenticate(app_state, credential) if not users.split_token(credential)
                 else await run_in_threadpool(authenticate, app_state, credential))
-            decide(principal, needed, app_state.settings.anonymous_reads,
-                   f"{scope['method']} {get_route_path(scope)}")
+            decide(principal, needed, app_state.settings.anonymous_reads, what)
         except MissingCredentials as e:
+            if self.failures is not None and (credential or scope["method"] not in SAFE_METHODS):
+                # a credential refused, or a write tried without one: recorded (a read without one, as a browser
+                # opening a page before signing in, is not an attempt)
+                await self.failures.failed(app_state.pool, client, _claimed(credential), what, str(e))
             if scope["method"] in SAFE_METHODS and b"text/html" in (_header(scope, b"accept") or b""):
                 return await _to_sign_in(scope, receive, send)  # a person opening a page: the sign-in form
             return await self.answer(scope, receive, send, e)
         except Exception as e:  # noqa: BLE001 - every other refusal (and a database that is down) through the table
             return await self.answer(scope, receive, send, e)
         state["principal"] = principal
+        if scope["method"] not in SAFE_METHODS and principal.role is not None:
+            tag_writer(_StateView(state), principal.actor)  # the request's writes are recorded under its name
         await self.app(scope, receive, send)
 
     def _needed(self, scope) -> str | None:

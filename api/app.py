@@ -25,11 +25,13 @@ from fastapi import FastAPI
 from api import errors
 from api.access import AccessGate, BodyLimit, TokenChecks
 from api.database import database_url
+from api.failed_auth import FailedAuth
 from api.rescoring import Rescorer
 from api.routes import (
     PreparingConnection,
     allocations,
     areas,
+    audit,
     exposure,
     features,
     health,
@@ -51,6 +53,7 @@ from api.routes import (
     writes,
 )
 from api.settings import Settings
+from geo import audit as audit_trail
 from geo import store
 from geo.risk.config import load_model
 from geo.supervision.config import load_supervision
@@ -169,6 +172,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
         app.state.pool.migrate_now()
+        _warn_if_superuser(app.state.pool)
         _rescore_waiting_changes(app.state.pool, app.state.rescorer)
         try:
             yield
@@ -210,13 +214,33 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(supervision.router)
     app.include_router(pages.router)
     app.include_router(inspection_form.router)
+    app.include_router(audit.router)
     mount_map_assets(app)
     # (the last added runs first: a request its principal may not make is answered before its body's size matters)
     app.add_middleware(BodyLimit, max_upload=int(settings.max_body_mb * 1024 * 1024),
                        max_json=int(settings.max_json_mb * 1024 * 1024), answer=errors.answer)
-    app.add_middleware(AccessGate, answer=errors.answer)
+    app.add_middleware(AccessGate, answer=errors.answer,
+                       failures=FailedAuth(settings.auth_fail_limit, settings.auth_fail_window_s))
     errors.document(app)
     return app
+
+
+def _warn_if_superuser(pool: Pool) -> None:
+    """Log a warning when the application's database role is a superuser: no trigger or privilege binds one, so
+    the audit trail (geo/audit.py) cannot be kept append-only against it."""
+    try:
+        conn = pool.getconn()
+    except (psycopg2.OperationalError, psycopg2.pool.PoolError):
+        return
+    try:
+        superuser = audit_trail.is_superuser(conn)
+    except psycopg2.Error:
+        superuser = False
+    finally:
+        pool.putconn(conn)
+    if superuser:
+        log.warning("the database role of %s is a superuser: the audit trail cannot be protected from it (it may "
+                    "change or delete the trail's rows); connect as a role that is not one", store.redact(pool.url))
 
 
 def _rescore_waiting_changes(pool: Pool, rescorer: Rescorer) -> None:

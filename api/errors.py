@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.access import BodyTooLarge, Forbidden, MissingCredentials
+from api.failed_auth import TooManyFailures
 from geo.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -69,6 +70,7 @@ STATUS: dict[type[Exception], Status] = {
     MissingCredentials: Status(401, "Authentication required"),
     Forbidden: Status(403, "Forbidden"),
     BodyTooLarge: Status(413, "Request body too large"),
+    TooManyFailures: Status(429, "Too many refused credentials", retry=True),  # its own Retry-After
     PhotoTooLarge: Status(413, "Photo too large"),
     UnsupportedPhoto: Status(415, "Unsupported photo type"),
     # Subclasses of OperationalError first in meaning: the lookup walks the class hierarchy, so these win over
@@ -151,7 +153,7 @@ async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     status = _status_of(exc)
     if status is None:  # registered for a class of the table, so this does not happen; stay safe anyway
         return await _unexpected(request, exc)
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status.retry else None
+    headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))} if status.retry else None
     if status.code == 401:  # RFC 9110: a 401 says how to authenticate
         headers = {"WWW-Authenticate": 'Bearer realm="riskmap"'}
     if status.code >= 500 or status.detail:
@@ -209,6 +211,10 @@ _COMMON = {"422": "Invalid request: each bad field is named.",
            "504": "A database statement ran past the server's time limit and was cancelled (nothing written)."}
 
 
+_TOO_MANY_FAILURES = ("Too many refused credentials from this address lately; retry after the Retry-After "
+                      "seconds (the credential was not checked).")
+
+
 def document(app: FastAPI) -> None:
     """Make the OpenAPI document say what the API really answers on errors: every error response (the 422 of
     every operation with inputs, the 503 of every operation using the database, and the 4xx an operation
@@ -228,6 +234,8 @@ def document(app: FastAPI) -> None:
                 if path != "/openapi.json":
                     for code, text in _COMMON.items():
                         responses.setdefault(code, {"description": text})
+                if "401" in responses:  # a route needing a credential (api/failed_auth.py)
+                    responses.setdefault("429", {"description": _TOO_MANY_FAILURES})
                 for code, response in responses.items():
                     if code[0] in "45":
                         response["content"] = dict(_PROBLEM_CONTENT)

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # The key of a basemap service that needs one (Tianditu's "tk").
     basemap_key: str | None = None
 
+    # Refused credentials (each one recorded in the audit trail): after this many from one client address within
+    # auth_fail_window_s seconds, that address is answered 429 with Retry-After, its key not even checked, until
+    # the oldest of them is older than the window.  0: no limit (every refusal still recorded).
+    auth_fail_limit: int = Field(10, ge=0)
+    auth_fail_window_s: float = Field(60.0, gt=0)
+
     # The longest a plan may search (POST /plans: the request's time_limit_s may not exceed it), in seconds.
     plan_max_time_s: float = 120.0
 

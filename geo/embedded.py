@@ -2,7 +2,14 @@
 
 It uses the system's PostgreSQL binaries (``initdb``, ``pg_ctl``) and keeps its data in one directory (the user's
 data directory by default).  The server listens on 127.0.0.1 only, on a free port chosen when it starts, with
-password authentication; the password lives in ``state.json`` beside the data, readable by the owner only.
+password authentication; the passwords live in ``state.json`` beside the data, readable by the owner only.
+
+Two roles log in.  The superuser (``riskmap``) creates the database and its extensions (PostGIS, and pgRouting
+when the server has it), applies the migrations and hands the data over (geo/store.py ``hand_over``) to the
+application's role (``riskmap_app``), which is not a superuser: the audit trail (migration 0017) can be kept
+append-only only against a role that is not one.  ``start`` returns the application's URL, which every part of
+riskmap uses; ``admin_url`` the superuser's, for creating databases (tests) and extensions.  A cluster made
+before there was an application role gets one, and its data handed over, on its next start.
 
 PostgreSQL refuses to run as root.  When riskmap runs as root (CI does), the server runs as the unprivileged
 ``postgres`` system account: the data directory is handed to that account, and root reaches the server over TCP
@@ -26,10 +33,12 @@ from pathlib import Path
 
 import psycopg2
 
+from geo import store
 from geo.errors import DatabaseUnavailable, MissingSystemDependency
 
 DATABASE = "riskmap"
 SUPERUSER = "riskmap"
+APP_ROLE = "riskmap_app"  # the application's login role: owns the data, is no superuser
 SERVER_ACCOUNT_FOR_ROOT = "postgres"
 DEBIAN_POSTGRES = "postgresql"
 # server settings suited to bulk imports and spatial queries on a small machine
@@ -259,7 +268,7 @@ class EmbeddedCluster:
     def status(self) -> ClusterStatus:
         port = self._running_port() if self.initialised else None
         return ClusterStatus(self.initialised, port is not None, port, self.root,
-                             self._url(port) if port else None)
+                             self._url(port, role=APP_ROLE) if port and "app_password" in self._state() else None)
 
     def initialise(self) -> None:
         binaries = find_binaries()
@@ -286,16 +295,29 @@ class EmbeddedCluster:
                            "bindir": str(binaries.bindir)})
 
     def start(self) -> str:
-        """Start the cluster (initialising it the first time) and return its connection URL."""
+        """Start the cluster (initialising it the first time), make sure the database is ready for the application
+        (see the module's docstring) and return the application's connection URL."""
         with self._lock():
             if not self.initialised:
                 self.initialise()
             port = self._running_port()
             if port is None:
                 port = self._start_server()
-            url = self._url(port)
             self._ensure_database(port)
-            return url
+            return self._url(port, role=APP_ROLE)
+
+    def admin_url(self, database: str = DATABASE) -> str:
+        """The superuser's URL of the running cluster (``start`` it first): for creating databases and extensions,
+        never for the application."""
+        port = self._running_port()
+        if port is None:
+            raise DatabaseUnavailable(f"the embedded database is not running (data directory {self.root})")
+        return self._url(port, database)
+
+    def app_url(self, database: str = DATABASE) -> str:
+        """The application role's URL of ``database`` on the running cluster."""
+        return self.admin_url(database).replace(f"://{SUPERUSER}:{self._state()['password']}@",
+                                                f"://{APP_ROLE}:{self._app_password()}@", 1)
 
     def _start_server(self) -> int:
         binaries = find_binaries()
@@ -330,20 +352,59 @@ class EmbeddedCluster:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def _url(self, port: int, database: str = DATABASE) -> str:
-        password = self._state()["password"]
-        return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/{database}"
+    def _url(self, port: int, database: str = DATABASE, role: str = SUPERUSER) -> str:
+        password = self._app_password() if role == APP_ROLE else self._state()["password"]
+        return f"postgresql://{role}:{password}@127.0.0.1:{port}/{database}"
 
-    def _ensure_database(self, port: int) -> None:
+    def _app_password(self) -> str:
+        """The application role's password, made on first use (a cluster from before there was one has none)."""
+        state = self._state()
+        if "app_password" not in state:
+            state["app_password"] = secrets.token_urlsafe(24)
+            self._write_state(state)
+        return state["app_password"]
+
+    def _admin_connection(self, port: int, database: str):
         try:
-            conn = psycopg2.connect(self._url(port, "postgres"), connect_timeout=10)
+            return psycopg2.connect(self._url(port, database), connect_timeout=10)
         except psycopg2.OperationalError as e:
             raise DatabaseUnavailable(f"the embedded database did not accept a connection: {e}") from e
+
+    def _ensure_database(self, port: int) -> None:
+        """The database, the application's role (its password the one in state.json), the extensions, the
+        migrations, and the data owned by the application's role (``prepare``)."""
+        conn = self._admin_connection(port, "postgres")
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
                 if cur.fetchone() is None:
                     cur.execute(f'CREATE DATABASE "{DATABASE}"')
+                ensure_app_role(cur, self._app_password())
         finally:
             conn.close()
+        conn = self._admin_connection(port, DATABASE)
+        try:
+            prepare(conn, APP_ROLE)
+        finally:
+            conn.close()
+
+
+def ensure_app_role(cur, password: str) -> None:
+    """Create the application's login role, or make sure it has ``password`` and is no superuser."""
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
+    verb = "ALTER" if cur.fetchone() else "CREATE"
+    cur.execute(f"{verb} ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB PASSWORD %s", (password,))
+
+
+def prepare(conn, role: str = APP_ROLE) -> None:
+    """As the superuser, on riskmap's database: the extensions riskmap needs (PostGIS; pgRouting when the server
+    has it, for plans over roads), the migrations, and the data handed over to ``role`` (geo/store.py)."""
+    with conn.cursor() as cur:
+        cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting'")
+        if cur.fetchone():
+            cur.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
+    conn.commit()
+    store.migrate(conn)
+    store.hand_over(conn, role)

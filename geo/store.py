@@ -13,6 +13,7 @@ from importlib import resources
 
 import psycopg2
 import psycopg2.extensions
+from psycopg2 import sql
 
 from geo.errors import DatabaseUnavailable, MissingSystemDependency
 
@@ -110,3 +111,37 @@ def _require_postgis(conn) -> None:
                 f"`apt-get install postgresql-{major}-postgis-3`"
             )
     conn.rollback()
+
+
+def hand_over(conn, role: str, shadow_schema: str = "riskmap_import") -> None:
+    """Make ``role`` (a login role that is not a superuser) the owner of riskmap's data in ``conn``'s database, so
+    that the application can connect as it and the audit trail (migration 0017) binds it: the database itself
+    (and so the public schema, where later migrations create their tables), the import's shadow schema, and every
+    table, view, free-standing sequence and function of riskmap that ``conn``'s role owns; it may read the audit
+    trail.  Run by a superuser after the migrations; a no-op when done before.  Extensions are not handed over:
+    creating them stays the superuser's job."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_schema()")
+        schemas = [cur.fetchone()[0], shadow_schema]
+        cur.execute(_OWNED_OBJECTS, {"schemas": schemas})
+        owned = cur.fetchall()
+        target = sql.Identifier(role)
+        cur.execute("SELECT current_database()")
+        cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(cur.fetchone()[0]), target))
+        cur.execute("SELECT nspname FROM pg_namespace WHERE nspname = %s AND nspowner = current_user::regrole",
+                    (shadow_schema,))
+        if cur.fetchone():
+            cur.execute(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(sql.Identifier(shadow_schema), target))
+        for kind, name in owned:
+            # (names as regclass / regprocedure print them: quoted where needed, qualified where not on the path)
+            cur.execute(sql.SQL("ALTER {} {} OWNER TO {}").format(sql.SQL(kind), sql.SQL(name), target))
+        cur.execute("SELECT to_regclass('audit_event') IS NOT NULL")
+        if cur.fetchone()[0]:
+            cur.execute(sql.SQL("GRANT SELECT ON audit_event TO {}").format(target))
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = 'riskmap_scoped'")
+        if cur.fetchone():  # requests of users limited to areas act as it (migration 0019)
+            cur.execute(sql.SQL("GRANT riskmap_scoped TO {}").format(target))
+    conn.commit()
+
+
+_OWNED_OBJECTS = resources.files("geo").joinpath("sql/owned_objects.sql").read_text(encoding="utf-8")

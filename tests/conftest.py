@@ -19,7 +19,7 @@ import psycopg2
 import pytest
 
 from geo import store
-from geo.embedded import EmbeddedCluster
+from geo.embedded import EmbeddedCluster, prepare
 
 TEMPLATE = "riskmap_template"
 _counter = itertools.count()
@@ -31,14 +31,17 @@ def cluster():
     root = Path(tempfile.mkdtemp(prefix="riskmap-test-"))
     os.chmod(root, 0o755)  # as root, the server runs as 'postgres' and must reach it
     c = EmbeddedCluster(root / "cluster")
-    url = c.start()
+    c.start()
+    # the tests connect as the superuser (they create databases); the application's role (riskmap_app) owns
+    # the data, as in a cluster riskmap runs, and c.app_url(database) connects as it
+    url = c.admin_url()
     conn = store.connect(url)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE {TEMPLATE}")
     conn.close()
     tconn = store.connect(url.rsplit("/", 1)[0] + "/" + TEMPLATE)
-    store.migrate(tconn)
+    prepare(tconn)  # the extensions, the migrations, the data handed to riskmap_app (geo/embedded.py)
     tconn.close()
     yield c, url
     c.destroy()

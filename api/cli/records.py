@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import _reported, _settings, cli_actor, out
+from api.cli.common import _reported, _settings, cli_actor, open_for_writing, out
 from api.cli.scoring import SCORE_OPTION, follow_with_scores
 
 records_app = typer.Typer(help="The campaign's records: inspections, hidden dangers, enforcement actions, "
@@ -56,12 +56,11 @@ def set_status(
 ) -> None:
     """Move a hidden danger's status along the allowed transitions (open → rectified → verified; rectified or
     verified → reopened → rectified); any other change is refused, naming the allowed ones (exit 3)."""
-    from api.database import open_database
     from geo.records import store
 
     with _reported():
         settings = _settings()
-        conn = open_database(settings)
+        conn = open_for_writing(settings, f"riskmap records set-status {danger_id} {status} --on {on.date()}")
         try:
             danger = store.change_danger(conn, danger_id, status=status, on=on.date(), actor=cli_actor())
             out.print(f"hidden danger {danger_id} ({danger['source_id']}) is {danger['status']} since "

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import _reported, _settings, out
+from api.cli.common import _reported, _settings, open_for_writing, out
 
 roads_app = typer.Typer(help="The road network plans take their travel times from (pgRouting).", no_args_is_help=True)
 
@@ -22,12 +22,11 @@ def roads_import(
 ) -> None:
     """Load a road network, replacing the stored one: drivable ways split at their junctions, each with its
     length and driving time.  Plans then take travel times from it (pgRouting)."""
-    from api.database import open_database
     from geo.planning.roads import ensure_pgrouting
     from geo.roads import import_roads
 
     with _reported():
-        conn = open_database(_settings())
+        conn = open_for_writing(_settings(), f"riskmap roads import {path}")
         try:
             ensure_pgrouting(conn)
             got = import_roads(conn, path, crs=crs, layer=layer)

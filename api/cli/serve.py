@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.common import _progress, _reported, _settings, app, out
+from api.cli.common import _progress, _reported, _settings, app, open_for_writing, out
 from api.cli.scoring import _print_score_summary, _run_scoring
 
 if TYPE_CHECKING:
@@ -28,14 +28,13 @@ def demo_cmd(
     port: Annotated[int, typer.Option(help="Port to serve on (the next free one if taken).")] = 8000,
 ) -> None:
     """The main job: start the database, load and score the Tangshan demo region, and serve it."""
-    from api.database import open_database
     from data.loader import load_demo, load_demo_history
 
     with _reported():
         settings = _settings()
         where = "configured database" if settings.database_url else "embedded database"
         out.print(f"starting the {where} ...")
-        conn = open_database(settings)
+        conn = open_for_writing(settings, "riskmap demo")
         try:
             with _progress("loading the Tangshan demo region", total=None) as update:
                 counts = load_demo(conn, seed=seed, progress=update)
