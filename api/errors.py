@@ -12,6 +12,11 @@ stored first) is a 409 with ``Retry-After``: the request did nothing, and the sa
 a moment (the write routes retry deadlocks themselves before answering so).  A statement the server cancelled
 because it ran past its time limit is a 504: the server is there and answered, but not within the limit, and
 the request's transaction was rolled back.
+
+The OpenAPI document says all of this (``document``): each operation lists every status it can answer, derived
+from what its route takes and depends on (``route_errors``: a body, a path naming something, the write access
+check, a database connection) and this table, never from a list kept by hand per route, so that a new route is
+documented as soon as it exists.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.access import BodyTooLarge, Forbidden, MissingCredentials
+from api.access import BodyTooLarge, Forbidden, MissingCredentials, WriteAccess
+from api.dependencies import Connection
 from geo.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -263,9 +269,6 @@ def _depends_on(dependant, call) -> bool:
 def route_errors(route) -> list[type[Exception]]:
     """The exceptions a request to this API route may end with, from what the route takes (parameters, a body,
     a path naming something) and what it depends on (the write access check, a database connection)."""
-    from api.access import WriteAccess
-    from api.dependencies import Connection
-
     dependant = route.dependant
     raised: list[type[Exception]] = []
     has_body = route.body_field is not None

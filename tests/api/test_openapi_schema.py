@@ -77,24 +77,28 @@ def _fuzz(schema, key: str | None) -> tuple[dict[str, Counter], list[str]]:
     for result in schema.get_all_operations():
         operation = result.ok()
         label = f"{operation.method.upper()} {operation.path}"
-        strategy = operation.as_strategy(GenerationMode.POSITIVE)
-        if key is not None and _has_inputs(operation):
-            strategy = st.one_of(strategy, operation.as_strategy(GenerationMode.NEGATIVE))
-
-        @given(case=strategy)
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def run(case):
-            headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "x-api-key"}
-            case.headers = {**headers, "X-API-Key": key} if key is not None else headers
-            response = case.call()
-            statuses[label][response.status_code] += 1
-            case.validate_response(response, checks=CHECKS)
-
         try:
-            run()
+            _fuzz_operation(operation, key, statuses[label])
         except (Exception, BaseExceptionGroup) as e:  # noqa: BLE001 - collected, reported below
             failures.append(f"{label}: {type(e).__name__}: {str(e)[:1500]}")
     return statuses, failures
+
+
+def _fuzz_operation(operation, key: str | None, statuses: Counter) -> None:
+    strategy = operation.as_strategy(GenerationMode.POSITIVE)
+    if key is not None and _has_inputs(operation):
+        strategy = st.one_of(strategy, operation.as_strategy(GenerationMode.NEGATIVE))
+
+    @given(case=strategy)
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def run(case):
+        headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "x-api-key"}
+        case.headers = {**headers, "X-API-Key": key} if key is not None else headers
+        response = case.call()
+        statuses[response.status_code] += 1
+        case.validate_response(response, checks=CHECKS)
+
+    run()
 
 
 def _writes(schema) -> set[str]:
