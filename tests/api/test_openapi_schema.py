@@ -1,14 +1,14 @@
 """The whole HTTP API against its own OpenAPI schema (schemathesis), with and without credentials.
 
 Every operation is run twice: with a valid API key (valid and invalid inputs; the writes, the multipart uploads
-among them, really write) and without one (every write is then refused with 401).  Generated files are never
-ones an upload accepts (an import needs a file of a known type, a photo an image), so each upload is also sent
-generated requests carrying a real file: a zipped Shapefile of enterprises, a JPEG, PNG or WebP photo of a
-stored hidden danger.  For every generated request
-no response is a server error, and its status code, headers, content type and body are the documented ones
-(schemathesis's ST103 among them: a status returned that the operation's OpenAPI document does not list).  The
-requests the app really received are counted and there must be at least ``MIN_REQUESTS``: hypothesis stops
-early for an operation whose inputs it has exhausted, so ``EXAMPLES`` alone does not say how many were made.
+among them, really write) and without one (every write is then refused with 401).  A generated file is never one
+an upload accepts (an import needs a file of a known type, a photo an image), so each upload is also sent
+generated requests carrying a real file: a zipped Shapefile of enterprises, a JPEG, PNG or WebP photo of a stored
+hidden danger.  For every request no response is a server error, and its status code, headers, content type and
+body are the documented ones (schemathesis's ST103 among them: a status returned that the operation's OpenAPI
+document does not list).  The requests the app really received are counted and there must be at least
+``MIN_REQUESTS``: hypothesis stops early for an operation whose inputs it has exhausted, so ``EXAMPLES`` alone
+does not say how many were made.
 
 The writes run on a copy of this module's demo database (CREATE DATABASE ... TEMPLATE), so whatever they change
 is dropped with the copy.
@@ -46,6 +46,7 @@ KEY = "k-schema"
 EXAMPLES = 15  # per operation and run
 WITH_A_FILE = 4  # more per upload with the key, carrying a file it accepts
 MIN_REQUESTS = 1000  # in both runs together
+READS_BY_POST = {"POST /siting-check"}  # the one operation not a GET that changes nothing
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 
@@ -188,6 +189,8 @@ def test_the_whole_api_with_and_without_credentials_conforms_to_its_schema(api):
 
     assert not failures + keyless_failures, "\n\n".join(failures + keyless_failures)
     assert len(keyed) >= 40 and len(writes) >= 10, summary
+    assert writes == {label for label in keyed if not label.startswith("GET ")} - READS_BY_POST, \
+        "every operation that changes data needs a key"
     assert set(with_a_file) <= writes, "the uploads need a key"
     assert all(keyed[upload][200] + keyed[upload][201] for upload in with_a_file), summary
     refused = {w: keyed[w] for w in writes if keyed[w][401] or keyed[w][403]}
