@@ -23,7 +23,7 @@ import psycopg2.pool
 from fastapi import FastAPI
 
 from api import errors
-from api.access import BodyLimit, WriteGate
+from api.access import AccessGate, BodyLimit, TokenChecks
 from api.database import database_url
 from api.rescoring import Rescorer
 from api.routes import (
@@ -45,6 +45,7 @@ from api.routes import (
     record_writes,
     records,
     risk_list,
+    session,
     siting,
     supervision,
     writes,
@@ -164,6 +165,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.model = load_model(settings.risk_model)
         app.state.supervision = load_supervision(settings.supervision)
         app.state.pool = Pool(database_url(settings))
+        app.state.token_checks = TokenChecks()
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
         app.state.pool.migrate_now()
@@ -187,6 +189,7 @@ def create_app(settings: Settings) -> FastAPI:
     _serve_docs(app)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(session.router)
     app.include_router(near.router)
     app.include_router(features.router)
     app.include_router(areas.router)
@@ -208,10 +211,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(inspection_form.router)
     mount_map_assets(app)
-    # (the last added runs first: a write without a valid key is answered before its body's size matters)
+    # (the last added runs first: a request its principal may not make is answered before its body's size matters)
     app.add_middleware(BodyLimit, max_upload=int(settings.max_body_mb * 1024 * 1024),
                        max_json=int(settings.max_json_mb * 1024 * 1024), answer=errors.answer)
-    app.add_middleware(WriteGate, answer=errors.answer)
+    app.add_middleware(AccessGate, answer=errors.answer)
     errors.document(app)
     return app
 

@@ -14,8 +14,8 @@ because it ran past its time limit is a 504: the server is there and answered, b
 the request's transaction was rolled back.
 
 The OpenAPI document says all of this (``document``): each operation lists every status it can answer, derived
-from what its route takes and depends on (``route_errors``: a body, a path naming something, the write access
-check, a database connection) and this table, never from a list kept by hand per route, so that a new route is
+from what its route takes and depends on (``route_errors``: a body, a path naming something, the role it needs,
+a database connection) and this table, never from a list kept by hand per route, so that a new route is
 documented as soon as it exists.
 """
 
@@ -32,7 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.access import BodyTooLarge, Forbidden, MissingCredentials, WriteAccess
+from api.access import PUBLIC_PATHS, BodyTooLarge, Forbidden, MissingCredentials, api_routes, needed_role
 from api.dependencies import Connection
 from geo.errors import (
     Conflict,
@@ -72,7 +72,7 @@ STATUS: dict[type[Exception], Status] = {
     PlanningError: Status(422, "Plan not possible as asked"),
     NotFound: Status(404, "Not found"),
     Conflict: Status(409, "Conflict"),
-    MissingCredentials: Status(401, "API key required"),
+    MissingCredentials: Status(401, "Authentication required"),
     Forbidden: Status(403, "Forbidden"),
     BodyTooLarge: Status(413, "Request body too large"),
     PhotoTooLarge: Status(413, "Photo too large"),
@@ -96,6 +96,10 @@ STATUS: dict[type[Exception], Status] = {
         504, "Database timeout",
         detail="a database statement of this request ran past the server's time limit and was cancelled; "
                "its transaction was rolled back"),
+    # 42501: row-level security refused a row (migration 0019): a user limited to areas wrote outside them
+    psycopg2.errors.InsufficientPrivilege: Status(
+        403, "Outside your areas",
+        detail="this change would reach outside the areas you may change; nothing was written"),
     DatabaseUnavailable: Status(503, "Database unavailable", retry=True),
     psycopg2.OperationalError: Status(503, "Database unavailable", retry=True),  # down, restarting
     psycopg2.InterfaceError: Status(503, "Database unavailable", retry=True),  # connection closed under us
@@ -154,6 +158,8 @@ async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     if status is None:  # registered for a class of the table, so this does not happen; stay safe anyway
         return await _unexpected(request, exc)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status.retry else None
+    if status.code == 401:  # RFC 9110: a 401 says how to authenticate
+        headers = {"WWW-Authenticate": 'Bearer realm="riskmap"'}
     if status.code >= 500 or status.detail:
         # Database details (host, port, server message, the other transaction's pid) are for the log, not for
         # clients.
@@ -207,11 +213,20 @@ _PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Prob
 FASTAPI_422 = "Validation Error"  # FastAPI's own description of the 422 it documents, replaced by ours
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before sending the request again.",
                                 "schema": {"type": "integer"}}}
+_LOCATION = {"Location": {"description": "Where to go: the sign-in page, with the page asked for in `next`.",
+                          "schema": {"type": "string"}}}
+_WWW_AUTHENTICATE = {"WWW-Authenticate": {"description": "How to authenticate: `Bearer realm=\"riskmap\"`.",
+                                          "schema": {"type": "string"}}}
 
 
 class RequestNotParsed(Exception):
     """The request body could not be parsed: not JSON, not UTF-8, or a malformed multipart form (FastAPI
     answers 400 before a route runs)."""
+
+
+class SentToSignIn(Exception):
+    """A browser asking for a page (Accept: text/html) without credentials while anonymous reads are off is sent
+    to the sign-in page (api/access.py)."""
 
 
 # What each part of a route may raise.  The OpenAPI document of every operation is derived from these and the
@@ -223,11 +238,16 @@ _INPUT: tuple[type[Exception], ...] = (RequestValidationError,)
 _BODY: tuple[type[Exception], ...] = (RequestNotParsed, BodyTooLarge)
 # A path naming a resource (``/plans/{id}``): that it does not exist is a 404.
 _PATH: tuple[type[Exception], ...] = (NotFound,)
-# A write (a route depending on api/access.py's key check): refused without a valid key (401, 403, by WriteGate
-# before the body is read), or a concurrent write in the way (409 with Retry-After; nothing written).
+# Every route behind api/access.py's gate (all but its public paths): no credentials while anonymous reads are
+# off, or credentials that are not valid (401, with WWW-Authenticate; a browser's GET is sent to /sign-in
+# instead, 303); the gate reads a user's token from the database (503, 504 when it cannot).
+_GATED: tuple[type[Exception], ...] = (MissingCredentials,)
+_GATED_READ: tuple[type[Exception], ...] = (SentToSignIn,)
+# A write (a route needing a role above viewer): the role does not allow it, or it would reach outside the user's
+# areas (403), or a concurrent write was in the way (409 with Retry-After; nothing written).
 _WRITE: tuple[type[Exception], ...] = (
-    MissingCredentials, Forbidden, psycopg2.errors.TransactionRollbackError, psycopg2.errors.LockNotAvailable,
-    psycopg2.errors.UniqueViolation)
+    Forbidden, psycopg2.errors.InsufficientPrivilege, psycopg2.errors.TransactionRollbackError,
+    psycopg2.errors.LockNotAvailable, psycopg2.errors.UniqueViolation)
 # The database (a route depending on api/dependencies.py's connection): down or busy (503 with Retry-After), a
 # statement over the time limit (504).
 _DATABASE: tuple[type[Exception], ...] = (
@@ -237,7 +257,11 @@ _DATABASE: tuple[type[Exception], ...] = (
 _OUTSIDE_TABLE = {
     RequestValidationError: Status(422, "Invalid request", detail="each bad field is named in `errors`"),
     RequestNotParsed: Status(400, "Bad request"),
+    SentToSignIn: Status(303, "See other"),
 }
+# The codes every entry of the table answering them tells to retry: Retry-After is documented with them, on a
+# route's own description too.
+_RETRY_CODES = {str(s.code) for s in STATUS.values() if s.retry} - {str(s.code) for s in STATUS.values() if not s.retry}
 
 
 def _documented(exc: type[Exception]) -> Status:
@@ -268,7 +292,7 @@ def _depends_on(dependant, call) -> bool:
 
 def route_errors(route) -> list[type[Exception]]:
     """The exceptions a request to this API route may end with, from what the route takes (parameters, a body,
-    a path naming something) and what it depends on (the write access check, a database connection)."""
+    a path naming something) and what it depends on (the role it needs, a database connection)."""
     dependant = route.dependant
     raised: list[type[Exception]] = []
     has_body = route.body_field is not None
@@ -279,28 +303,22 @@ def route_errors(route) -> list[type[Exception]]:
         raised += _BODY
     if dependant.path_params:
         raised += _PATH
-    if _depends_on(dependant, WriteAccess.dependency):
-        raised += _WRITE
-    if _depends_on(dependant, Connection.__metadata__[0].dependency):
+    gated = route.path_format not in PUBLIC_PATHS
+    if gated:
+        raised += _GATED
+        if "GET" in (route.methods or ()):
+            raised += _GATED_READ
+        if (needed_role(dependant) or "admin") != "viewer":  # a route declaring no role is an admin's
+            raised += _WRITE
+    if gated or _depends_on(dependant, Connection.__metadata__[0].dependency):
         raised += _DATABASE
     return raised
 
 
 def _api_routes(app: FastAPI) -> dict[tuple[str, str], object]:
-    """Every API route of the OpenAPI document by (path, method), included routers flattened."""
-    from fastapi.routing import APIRoute
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # a FastAPI whose routers keep a flat list of APIRoutes
-        contexts = app.routes
-    else:
-        contexts = iter_route_contexts(app.routes)
-    found = {}
-    for route in contexts:
-        if isinstance(getattr(route, "original_route", route), APIRoute) and route.include_in_schema:
-            for method in route.methods or ():
-                found[(route.path_format, method.lower())] = route
-    return found
+    """Every route of the OpenAPI document by (path, method), included routers flattened."""
+    return {(route.path_format, method.lower()): route for route in api_routes(app.routes)
+            if getattr(route, "include_in_schema", False) for method in route.methods or ()}
 
 
 def document_errors(operation: dict, errors: list[type[Exception]]) -> None:
@@ -316,7 +334,13 @@ def document_errors(operation: dict, errors: list[type[Exception]]) -> None:
             responses[code] = {"description": _description(found)}
         if any(status.retry for _, status in found):
             responses[code].setdefault("headers", {}).update(_RETRY_AFTER)
+        if code == "401":
+            responses[code].setdefault("headers", {}).update(_WWW_AUTHENTICATE)
+        if code == "303":
+            responses[code].setdefault("headers", {}).update(_LOCATION)
     for code, response in responses.items():
+        if code in _RETRY_CODES:
+            response.setdefault("headers", {}).update(_RETRY_AFTER)
         if code[0] in "45":
             response["content"] = dict(_PROBLEM_CONTENT)
     operation["responses"] = dict(sorted(responses.items()))

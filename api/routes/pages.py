@@ -9,12 +9,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from api.access import Needs
 from api.dependencies import Connection, RiskModel
 from api.routes import sql_text
 from maps.basemaps import basemap
 from maps.main_map import MapConfig, default_change_since, main_map, render
 
-router = APIRouter(tags=["maps"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["maps"])
 
 DEFAULT_VIEW = (39.63, 118.18, 9)  # lat, lon, zoom: used while the database holds no areas or features
 

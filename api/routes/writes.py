@@ -42,7 +42,7 @@ from psycopg2 import sql
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.access import WriteAccess, WriteActor
+from api.access import Needs, WriteActor
 from api.dependencies import Connection, LazyConnection
 from api.errors import body_error
 from api.rescoring import Rescorer, RunOutcome
@@ -73,7 +73,7 @@ QUEUE_TIMEOUT_MS = 20_000
 # write queue keeps the API's own writes from meeting that way.)
 RETRIED = (psycopg2.errors.TransactionRollbackError, psycopg2.errors.UniqueViolation)
 
-router = APIRouter(tags=["writes"], dependencies=[WriteAccess],
+router = APIRouter(tags=["writes"], dependencies=[Needs.admin],
                    responses={422: {"description": "Bad input; for data, the import report of every bad row."}})
 
 ImportKind = Literal["enterprise", "tailings_pond", "pipeline", "venue", "settlement", "area",

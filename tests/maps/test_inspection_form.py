@@ -18,7 +18,7 @@ from tests.api.conftest import demo_database
 from tests.api.test_records_api import png
 from tests.maps.conftest import LiveServer, screenshot
 
-KEY = "field-form-key"
+KEY = "field-form-key-a1b2c3d4e5f6"
 AS_OF = "2026-06-20"  # the page's day (deadlines, supervision, the form's default date): fixed, never today
 
 
@@ -33,7 +33,8 @@ def field_db_url(cluster):
 @pytest.fixture(scope="module")
 def field_server(field_db_url):
     # a photo limit of 1 MB (10 by default): the page must refuse by the limit the server is set to
-    with LiveServer(Settings(database_url=field_db_url, basemap="none", api_keys=KEY, photo_max_mb=1)) as live:
+    with LiveServer(Settings(anonymous_reads=True, database_url=field_db_url, basemap="none", api_keys=KEY,
+                             photo_max_mb=1)) as live:
         yield live
 
 
