@@ -36,7 +36,8 @@ def sign_in_form(next: Annotated[str, Query(max_length=2000, description="The pa
     return HTMLResponse(sign_in_page(lang, _local(next), message))
 
 
-@router.post("/sign-in", summary="Sign in with a token (sets the session cookie)",
+# (response_class: a redirect has no body, so the document gives the 303 no content)
+@router.post("/sign-in", summary="Sign in with a token (sets the session cookie)", response_class=RedirectResponse,
              responses={303: {"description": "Signed in: on to the page asked for (or back to the form)."},
                         # the token is checked against the database here, not by the gate (a public path)
                         503: {"description": "The database is unavailable or busy: the token cannot be checked."}},
@@ -56,6 +57,7 @@ async def sign_in(request: Request, token: Annotated[str, Form(max_length=200)],
 
 
 @router.post("/sign-out", summary="Sign out (clears the session cookie)", status_code=303,
+             response_class=RedirectResponse,
              responses={303: {"description": "Signed out: on to the sign-in page."}})
 def sign_out(lang: Annotated[Lang, Query()] = "zh"):
     response = RedirectResponse(f"/sign-in?message=out&lang={lang}", status_code=303)
