@@ -219,10 +219,7 @@ class PlanSummary(BaseModel):
 
 @router.post("/plans", response_model=StoredPlan, status_code=201,
              summary="Make and store an inspection plan", dependencies=[Needs.planner],
-             responses={401: {"description": "No credentials, or ones that are not valid (problem+json)."},
-                        403: {"description": "The signed-in role does not allow this write."},
-                        413: {"description": "The request body is over the server's limit."},
-                        422: {"description": "A plan that cannot be made as asked, and why (problem+json)."}})
+             responses={422: {"description": "A plan that cannot be made as asked, and why (problem+json)."}})
 def create_plan(request: Request, conn: Connection, actor: WriteActor, body: PlanBody) -> JSONResponse:
     """Choose which sites each team inspects on each day and in what order, so that the most risk is covered
     within the teams' working days: a team orienteering problem with time windows, solved by PyVRP with the

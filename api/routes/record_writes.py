@@ -48,11 +48,8 @@ from geo.records import store
 from geo.records.kinds import recognised_columns
 
 router = APIRouter(tags=["records"], dependencies=[Needs.inspector],
-                   responses={401: {"description": "No credentials, or ones that are not valid (problem+json)."},
-                              403: {"description": "The signed-in role does not allow this write."},
-                              409: {"description": "A record with this source_id exists, or a concurrent write was "
+                   responses={409: {"description": "A record with this source_id exists, or a concurrent write was "
                                                    "in the way (then with Retry-After); nothing was written."},
-                              413: {"description": "The request body is over the server's limit."},
                               422: {"description": "Bad input: each bad field is named; for a record, the "
                                                    "import report of its bad fields."}})
 

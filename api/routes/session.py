@@ -36,8 +36,11 @@ def sign_in_form(next: Annotated[str, Query(max_length=2000, description="The pa
     return HTMLResponse(sign_in_page(lang, _local(next), message))
 
 
+# (response_class: a redirect has no body, so the document gives the 303 no content)
 @router.post("/sign-in", summary="Sign in with a token (sets the session cookie)", response_class=RedirectResponse,
-             responses={303: {"description": "Signed in: on to the page asked for (or back to the form)."}},
+             responses={303: {"description": "Signed in: on to the page asked for (or back to the form)."},
+                        # the token is checked against the database here, not by the gate (a public path)
+                        503: {"description": "The database is unavailable or busy: the token cannot be checked."}},
              status_code=303)
 async def sign_in(request: Request, token: Annotated[str, Form(max_length=200)],
                   next: Annotated[str, Form(max_length=2000)] = "/", lang: Annotated[Lang, Form()] = "zh"):

@@ -74,13 +74,7 @@ QUEUE_TIMEOUT_MS = 20_000
 RETRIED = (psycopg2.errors.TransactionRollbackError, psycopg2.errors.UniqueViolation)
 
 router = APIRouter(tags=["writes"], dependencies=[Needs.admin],
-                   responses={401: {"description": "No credentials, or ones that are not valid (problem+json)."},
-                              403: {"description": "The signed-in role does not allow this write."},
-                              409: {"description": "A concurrent write was in the way (a deadlock, a lock held "
-                                                   "too long, the same id stored at the same time); nothing was "
-                                                   "written: send it again after Retry-After."},
-                              413: {"description": "The request body is over the server's limit."},
-                              422: {"description": "Bad input; for data, the import report of every bad row."}})
+                   responses={422: {"description": "Bad input; for data, the import report of every bad row."}})
 
 ImportKind = Literal["enterprise", "tailings_pond", "pipeline", "venue", "settlement", "area",
                      "inspection", "hidden_danger", "enforcement_action", "accident"]
