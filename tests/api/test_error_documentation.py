@@ -91,10 +91,10 @@ def test_a_new_route_is_documented_by_what_it_depends_on():
     errors.document(app)
     paths = app.openapi()["paths"]
     added = paths["/things/{id}"]["post"]["responses"]
-    assert set(added) == {"200", "400", "401", "403", "404", "409", "413", "422", "503", "504"}
+    assert set(added) == {"200", "400", "401", "403", "404", "409", "413", "422", "429", "503", "504"}
     assert added["409"]["description"] == "This thing exists." and "Retry-After" in added["409"]["headers"]
     assert added["401"]["description"].startswith("Authentication required")
-    assert set(paths["/ping"]["get"]["responses"]) == {"200", "303", "401", "503", "504"}
+    assert set(paths["/ping"]["get"]["responses"]) == {"200", "303", "401", "429", "503", "504"}
 
 
 def test_a_body_that_cannot_be_parsed_is_the_documented_400(demo_url):
