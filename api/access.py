@@ -18,8 +18,9 @@ does not allow it.  It keeps the principal in the request's state; ``CurrentPrin
 ``api:<key fingerprint>`` for a key: the start of its SHA-256, never the key itself).
 
 A token's secret is checked with a slow hash (scrypt) once; a check that passed is remembered by the token's
-SHA-256 together with the stored hash it matched, and every request still reads the user's row (one indexed
-query), so a revoked or rotated token is refused at once.
+SHA-256 together with the stored hash it matched.  The principal of a token seen lately is remembered too
+(api/signed_in.py), until any user changes: the database tells every server when one does, so a revoked or
+rotated token is refused by the next request, and a request of a signed-in user costs no round trip.
 
 Every request body is capped: an upload (multipart/form-data, streamed to disk) at ``max_body_mb``, any other
 body (JSON, read whole into memory before it is parsed) at ``max_json_mb``.  A declared Content-Length above the
@@ -132,6 +133,8 @@ def authenticate(app_state, credential: str | None) -> Principal:
         raise MissingCredentials("the credentials are not valid: send a user's token (rm_…) or an administrator's "
                                  "API key")
     token_id, secret = parts
+    cache = getattr(app_state, "signed_in", None)
+    generation = cache.generation if cache is not None else 0
     pool = app_state.pool
     conn = pool.getconn()
     try:
@@ -141,7 +144,16 @@ def authenticate(app_state, credential: str | None) -> Principal:
         pool.putconn(conn)
     if found is None or not app_state.token_checks.matches(credential, secret, found.secret_hash):
         raise MissingCredentials("the token is not valid (unknown, rotated or revoked)")
-    return Principal(f"user:{found.user.name}", found.user.role, found.user.areas)
+    principal = Principal(f"user:{found.user.name}", found.user.role, found.user.areas)
+    if cache is not None:
+        cache.put(credential, principal, generation)
+    return principal
+
+
+def remembered(app_state, credential: str) -> Principal | None:
+    """The principal of a token seen lately (api/signed_in.py), without the database; None: ask ``authenticate``."""
+    cache = getattr(app_state, "signed_in", None)
+    return cache.get(credential) if cache is not None else None
 
 
 def _credential(scope) -> str | None:
@@ -313,7 +325,7 @@ class AccessGate:
         try:
             principal = ANONYMOUS if not credential else (
                 authenticate(app_state, credential) if not users.split_token(credential)
-                else await run_in_threadpool(authenticate, app_state, credential))
+                else remembered(app_state, credential) or await run_in_threadpool(authenticate, app_state, credential))
             decide(principal, needed, app_state.settings.anonymous_reads, what)
         except MissingCredentials as e:
             if self.failures is not None and (credential or scope["method"] not in SAFE_METHODS):

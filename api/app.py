@@ -53,6 +53,7 @@ from api.routes import (
     writes,
 )
 from api.settings import Settings
+from api.signed_in import SignedIn
 from geo import audit as audit_trail
 from geo import store
 from geo.risk.config import load_model
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.supervision = load_supervision(settings.supervision)
         app.state.pool = Pool(database_url(settings))
         app.state.token_checks = TokenChecks()
+        app.state.signed_in = SignedIn(app.state.pool.url)
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
         app.state.pool.migrate_now()
@@ -178,6 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.rescorer.close()
+            app.state.signed_in.close()
             app.state.pool.close()
 
     app = FastAPI(

@@ -154,3 +154,18 @@ def test_anonymous_reads_follow_the_setting_and_never_allow_writes(demo_url):
     with TestClient(create_app(Settings(database_url=demo_url, anonymous_reads=True))) as c:
         assert c.get("/risk-list", params={"limit": 1}).status_code == 200
         assert c.post("/hidden-dangers", json={}).status_code == 401
+
+
+def test_a_remembered_signed_in_user_is_forgotten_the_moment_the_user_changes(invoke, closed, conn):
+    """The server remembers who a token belongs to (no database round trip for the next requests), and forgets
+    it when the user's row changes, even by hand: an inspector made a viewer by an UPDATE typed in psql is
+    refused the very next write."""
+    made = invoke("users", "add", "u-demoted", "--role", "inspector")
+    token = made.stdout.strip().splitlines()[-1]
+    assert closed.get("/risk-list", params={"limit": 1}, headers=bearer(token)).status_code == 200
+    assert closed.get("/risk-list", params={"limit": 1}, headers=bearer(token)).status_code == 200  # remembered
+    assert closed.app.state.signed_in.get(token) is not None
+    with conn.cursor() as cur:
+        cur.execute("UPDATE riskmap_user SET role = 'viewer' WHERE name = 'u-demoted'")
+    r = closed.post("/hidden-dangers", json={}, headers=bearer(token))
+    assert r.status_code == 403 and "u-demoted is viewer" in r.json()["detail"]

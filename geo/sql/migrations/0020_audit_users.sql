@@ -21,3 +21,13 @@ BEGIN
         REVOKE ALL ON audit_event FROM riskmap_scoped;
     END IF;
 END $$;
+
+-- Any change to the users, when it commits, tells the servers to forget the signed-in users they remember
+-- (api/signed_in.py): a rotated or revoked token is refused by the next request.
+CREATE FUNCTION riskmap_users_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NOTIFY riskmap_users;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER riskmap_user_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON riskmap_user
+    FOR EACH STATEMENT EXECUTE FUNCTION riskmap_users_changed();
