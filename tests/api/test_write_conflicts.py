@@ -13,6 +13,7 @@ import psycopg2.errors
 import pytest
 from fastapi.testclient import TestClient
 
+from api.access import Needs
 from api.app import create_app
 from api.routes.writes import _write
 from api.settings import Settings
@@ -235,7 +236,7 @@ def app_raising(db_url: str, exc: Exception):
     def boom():
         raise exc
 
-    app.add_api_route("/boom", boom)
+    app.add_api_route("/boom", boom, dependencies=[Needs.viewer])
     return app
 
 
