@@ -313,8 +313,8 @@ class AccessGate:
         if needed is None:  # a public path, a static file or no route at all (a 404 follows): whoever it is, if
             # the credentials say so (the health check tells more to who may read everything), else no one
             try:
-                state["principal"] = ANONYMOUS if not credential else await run_in_threadpool(
-                    authenticate, app_state, credential)
+                state["principal"] = ANONYMOUS if not credential else (
+                    remembered(app_state, credential) or await run_in_threadpool(authenticate, app_state, credential))
             except Exception:  # noqa: BLE001 - a public path answers anyway, as to no one
                 state["principal"] = ANONYMOUS
             return await self.app(scope, receive, send)
