@@ -197,6 +197,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.supervision = load_supervision(settings.supervision)
         app.state.pool = Pool(database_url(settings))
         app.state.token_checks = TokenChecks()
+        app.state.main_pages = pages.MainPages()
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
         app.state.pool.migrate_now()
