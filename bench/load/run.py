@@ -84,11 +84,13 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 HERE = Path(tempfile.gettempdir()) / "riskmap-bench-load"
+SERVER_LOG = HERE / "serve.log"
 SEED = 20261204
 VIEW_PX = (1280, 860)  # the browser window the map layers are asked for
 ISSUE_PROBE = {"rps": 387.0, "p50_ms": 121.0, "p99_ms": 341.0, "map_page_p50_ms": 365.0, "map_page_p99_ms": 1280.0}
 GOAL_P99_MS = 200.0
 GOAL_AUTH_COST = 0.10
+REQUEST_TIMEOUT_S = 60.0  # an answer that has not come by then counts as an error (status 0)
 
 
 # ----- the database and the server --------------------------------------------------------------------------------
@@ -168,9 +170,12 @@ def free_port() -> int:
 def start_server(workers: int, key: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = bench_env({"RISKMAP_API_KEYS": key})
+    # the server's log to a file: through a pipe nobody reads, the warning logged for each 503 of an outage
+    # would fill the pipe and stop the server
+    log = open(SERVER_LOG, "ab")
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers",
-                             str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                             str(workers)], cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+    log.close()
     t0 = time.time()
     while time.time() - t0 < 90:
         try:
@@ -182,7 +187,7 @@ def start_server(workers: int, key: str) -> tuple[subprocess.Popen, int]:
                 break
             time.sleep(0.3)
     stop_server(proc)
-    raise RuntimeError(f"riskmap serve did not start: {proc.stderr.read().decode()[-2000:]}")
+    raise RuntimeError(f"riskmap serve did not start: {SERVER_LOG.read_text(errors='replace')[-2000:]}")
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -354,8 +359,10 @@ async def client_loop(k: int, port: int, reg: Region, seconds: float, write_shar
         else:
             (kind, path), method, payload, sent = read_request(rng, reg), "GET", None, headers
         try:
-            status, answer_headers, answer_body = await client.request(method, path, sent, payload)
-        except (OSError, ConnectionError, asyncio.IncompleteReadError):
+            status, answer_headers, answer_body = await asyncio.wait_for(
+                client.request(method, path, sent, payload), REQUEST_TIMEOUT_S)
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+            client.close()
             status, answer_headers, answer_body = 0, {}, b""
             await asyncio.sleep(0.05)  # the server is not there: do not spin
         end = time.perf_counter()
@@ -369,7 +376,7 @@ async def client_loop(k: int, port: int, reg: Region, seconds: float, write_shar
     client.close()
 
 
-async def load(port: int, reg: Region, clients: int, seconds: float, write_share: float, headers: dict,
+def load(port: int, reg: Region, clients: int, seconds: float, write_share: float, headers: dict,
                write_headers: dict, seed: int, during=None) -> tuple[list[Result], float]:
     """Run the clients for ``seconds``; ``during(t0)`` (a coroutine) runs beside them.  The results and the time."""
     import uvloop
@@ -396,7 +403,11 @@ def percentile(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, int(round(q / 100 * len(s) + 0.5)) - 1))]
 
 
-def figures(results: list[Result], elapsed: float) -> dict:
+def figures(results: list[Result], elapsed: float, window: float | None = None) -> dict:
+    """Counts, rate, errors and latencies, overall and per request type.  The rate counts the requests answered
+    within the load's ``window`` (its seconds; the last requests in flight, writes waiting for their scores
+    among them, end after it)."""
+    window = window or elapsed
     by_kind: dict[str, list[Result]] = {}
     for r in results:
         by_kind.setdefault(r.kind, []).append(r)
@@ -406,7 +417,7 @@ def figures(results: list[Result], elapsed: float) -> dict:
     statuses: dict[int, int] = {}
     for r in results:
         statuses[r.status] = statuses.get(r.status, 0) + 1
-    return {"requests": len(results), "rps": len(results) / elapsed, "errors": sum(is_error(r) for r in results),
+    return {"requests": len(results), "rps": sum(r.ended <= window for r in results) / window, "errors": sum(is_error(r) for r in results),
             "p50_ms": percentile([r.ms for r in results], 50), "p99_ms": percentile([r.ms for r in results], 99),
             "kinds": kinds, "statuses": dict(sorted(statuses.items()))}
 
@@ -435,7 +446,7 @@ def measured(fn):
 
 
 def print_run(name: str, f: dict, use: dict, elapsed: float) -> None:
-    print(f"{name}: {f['requests']:,} requests in {elapsed:.1f} s = {f['rps']:.0f} requests/s, {f['errors']} errors, "
+    print(f"{name}: {f['requests']:,} requests in {elapsed:.1f} s, {f['rps']:.0f} requests/s, {f['errors']} errors, "
           f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms; statuses {f['statuses']}; generator CPU "
           f"{use['generator_cpu_s']:.1f} s ({100 * use['generator_cpu_s'] / elapsed / use['cores']:.1f} % of the "
           f"machine), machine busy {100 * use['machine_busy']:.0f} %, load average {os.getloadavg()[0]:.2f}",
@@ -489,6 +500,7 @@ def fault_run(url: str, reg: Region, args, key: str) -> bool:
         marks["start"] = time.perf_counter() - t0
         await asyncio.to_thread(cli, "db", "start")
         marks["up"] = time.perf_counter() - t0
+        print(f"  (database stopped at {marks['stop']:.1f} s and up again at {marks['up']:.1f} s)", flush=True)
 
     read, write = auth_headers(False, args.credentials, key, args.token)
     try:
@@ -501,21 +513,23 @@ def fault_run(url: str, reg: Region, args, key: str) -> bool:
     before = [r for r in results if r.ended < marks["stop"]]
     outage = [r for r in results if marks["stop"] <= r.ended < marks["up"] + grace]
     after = [r for r in results if r.ended >= marks["up"] + grace]
-    f = figures(results, elapsed)
+    f = figures(results, elapsed, seconds)
     print_run(f"fault run ({args.clients} clients, {seconds:.0f} s, database stopped at {marks['stop']:.1f} s, "
               f"down {marks['stopped'] - marks['stop']:.1f} s later, started at {marks['start']:.1f} s, up at "
               f"{marks['up']:.1f} s)", f, use, elapsed)
     unavailable = [r for r in outage if r.status == 503]
     wrong = [r for r in outage if is_error(r) and r.status != 503]
     no_retry = [r for r in unavailable if not r.retry_after]
-    first_ok = min((r.ended for r in results if r.ended >= marks["up"] and 200 <= r.status < 300), default=None)
+    # the first success once the start command was given (the server may accept before the command returns)
+    first_ok = min((r.ended for r in results if r.ended >= marks["start"] and 200 <= r.status < 300), default=None)
     after_errors = [r for r in after if is_error(r)]
     acknowledged, missing = missing_writes(url, results)
     print(f"  before the stop: {len(before):,} requests, {sum(is_error(r) for r in before)} errors")
     print(f"  outage (stop .. up + {grace:g} s): {len(outage):,} requests, {len(unavailable):,} answered 503 "
           f"({len(no_retry)} without Retry-After), {len(wrong)} other errors "
           f"{sorted({r.status for r in wrong})}")
-    print(f"  after: first success {first_ok - marks['up']:.2f} s after the database was up" if first_ok is not None
+    print(f"  after: first success {first_ok - marks['start']:.2f} s after `riskmap db start` was run (which "
+          f"returned after {marks['up'] - marks['start']:.2f} s)" if first_ok is not None
           else "  after: NO successful request after the database was up")
     print(f"  after the grace second: {len(after):,} requests, {len(after_errors)} errors "
           f"{sorted({r.status for r in after_errors})}; riskmap was {'still' if alive else 'NOT'} running "
@@ -595,7 +609,7 @@ def compare_generators(reg: Region, args, key: str) -> None:
             w, wcpu = wrk_run(port, paths, seconds, args.clients)
             rows.append(("wrk (C, Lua script, 1 thread)", w, wcpu))
             (results, elapsed), use = measured(lambda: load(port, reg, args.clients, seconds, 0.0, {}, {}, SEED))
-            f = figures(results, elapsed)
+            f = figures(results, elapsed, seconds)
             rows.append(("asyncio client (uvloop, httptools)", f, use["generator_cpu_s"]))
     finally:
         stop_server(proc)
@@ -653,7 +667,7 @@ def main() -> None:
                     read, write = auth_headers(auth, args.credentials, key, args.token)
                     (results, elapsed), use = measured(lambda: load(port, reg, args.clients, args.seconds,
                                                                      args.write_share, read, write, SEED + k))
-                    f = figures(results, elapsed)
+                    f = figures(results, elapsed, args.seconds)
                     acknowledged, missing = missing_writes(url, results)
                     f["missing_writes"] = len(missing)
                     runs[auth].append(f)
