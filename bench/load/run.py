@@ -167,14 +167,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workers: int, key: str) -> tuple[subprocess.Popen, int]:
+def start_server(workers: int, key: str, root: Path = ROOT) -> tuple[subprocess.Popen, int]:
+    """``riskmap serve`` of the code in ``root`` (this checkout, or the baseline's) on a free port."""
     port = free_port()
-    env = bench_env({"RISKMAP_API_KEYS": key})
+    env = bench_env({"RISKMAP_API_KEYS": key, "PYTHONPATH": str(root)})
     # the server's log to a file: through a pipe nobody reads, the warning logged for each 503 of an outage
     # would fill the pipe and stop the server
     log = open(SERVER_LOG, "ab")
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers",
-                             str(workers)], cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+                             str(workers)], cwd=root, env=env, stdout=log, stderr=log, start_new_session=True)
     log.close()
     t0 = time.time()
     while time.time() - t0 < 90:
@@ -245,7 +246,8 @@ def read_request(rng: random.Random, reg: Region) -> tuple[str, str]:
         return kind_of, path + ("?format=html" if kind_of == "feature HTML" else "")
     if kind_of == "bbox page":
         lon, lat = rng.choice(reg.points)
-        return kind_of, f"/features?kind=enterprise&bbox={lon:.5f},{lat:.5f},{lon + 0.05:.5f},{lat + 0.05:.5f}&limit=100"
+        box = f"{lon:.5f},{lat:.5f},{lon + 0.05:.5f},{lat + 0.05:.5f}"
+        return kind_of, f"/features?kind=enterprise&bbox={box}&limit=100"
     return kind_of, "/" + rng.choice(("", "?lang=en"))
 
 
@@ -272,16 +274,18 @@ def write_request(rng: random.Random, reg: Region, tag: str) -> tuple[str, str, 
 class Answer:
     """httptools callbacks: the status, the headers asked for and the body of one response."""
 
-    def __init__(self):
+    def __init__(self, keep_body: bool):
         self.headers: dict[bytes, bytes] = {}
         self.body = bytearray()
+        self.keep_body = keep_body  # only a write's answer is read (its ids); the layers' are up to 600 KB
         self.done = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers[name.lower()] = value
 
     def on_body(self, body: bytes) -> None:
-        self.body += body
+        if self.keep_body:
+            self.body += body
 
     def on_message_complete(self) -> None:
         self.done = True
@@ -306,7 +310,7 @@ class Client:
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         self.writer.write(head.encode("latin-1") + b"\r\n" + (body or b""))
-        answer = Answer()
+        answer = Answer(keep_body=body is not None)
         parser = httptools.HttpResponseParser(answer)
         try:
             while not answer.done:
@@ -359,9 +363,9 @@ async def client_loop(k: int, port: int, reg: Region, seconds: float, write_shar
         else:
             (kind, path), method, payload, sent = read_request(rng, reg), "GET", None, headers
         try:
-            status, answer_headers, answer_body = await asyncio.wait_for(
-                client.request(method, path, sent, payload), REQUEST_TIMEOUT_S)
-        except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError):
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):  # (no task per request, unlike wait_for)
+                status, answer_headers, answer_body = await client.request(method, path, sent, payload)
+        except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError):
             client.close()
             status, answer_headers, answer_body = 0, {}, b""
             await asyncio.sleep(0.05)  # the server is not there: do not spin
@@ -417,7 +421,8 @@ def figures(results: list[Result], elapsed: float, window: float | None = None) 
     statuses: dict[int, int] = {}
     for r in results:
         statuses[r.status] = statuses.get(r.status, 0) + 1
-    return {"requests": len(results), "rps": sum(r.ended <= window for r in results) / window, "errors": sum(is_error(r) for r in results),
+    return {"requests": len(results), "rps": sum(r.ended <= window for r in results) / window,
+            "errors": sum(is_error(r) for r in results),
             "p50_ms": percentile([r.ms for r in results], 50), "p99_ms": percentile([r.ms for r in results], 99),
             "kinds": kinds, "statuses": dict(sorted(statuses.items()))}
 
@@ -429,12 +434,12 @@ def cpu_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
-def measured(fn):
-    """Run ``fn()``; its result with the machine's CPU use and the generator's own CPU time meanwhile."""
+def measured(fn, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)``; its result with the machine's CPU use and the generator's own CPU time meanwhile."""
     busy0, total0 = cpu_busy()
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = fn()
+    out = fn(*args, **kwargs)
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy1, total1 = cpu_busy()
@@ -504,8 +509,8 @@ def fault_run(url: str, reg: Region, args, key: str) -> bool:
 
     read, write = auth_headers(False, args.credentials, key, args.token)
     try:
-        (results, elapsed), use = measured(lambda: load(port, reg, args.clients, seconds, args.write_share, read,
-                                                         write, SEED + 99, during=restart))
+        (results, elapsed), use = measured(load, port, reg, args.clients, seconds, args.write_share, read,
+                                                         write, SEED + 99, during=restart)
         alive = proc.poll() is None
     finally:
         stop_server(proc)
@@ -608,7 +613,7 @@ def compare_generators(reg: Region, args, key: str) -> None:
         for _ in range(2):  # alternated, twice, as the machine's speed drifts
             w, wcpu = wrk_run(port, paths, seconds, args.clients)
             rows.append(("wrk (C, Lua script, 1 thread)", w, wcpu))
-            (results, elapsed), use = measured(lambda: load(port, reg, args.clients, seconds, 0.0, {}, {}, SEED))
+            (results, elapsed), use = measured(load, port, reg, args.clients, seconds, 0.0, {}, {}, SEED)
             f = figures(results, elapsed, seconds)
             rows.append(("asyncio client (uvloop, httptools)", f, use["generator_cpu_s"]))
     finally:
@@ -640,11 +645,13 @@ def main() -> None:
     ap.add_argument("--outage-s", type=float, default=5.0, help="seconds the database stays down in the fault run")
     ap.add_argument("--compare-generators", action="store_true", help="only compare wrk with the asyncio client")
     ap.add_argument("--rebuild", action="store_true", help="build the demo database again")
+    ap.add_argument("--compare-root", help="a checkout of the code before (e.g. /work/main): also served, loaded "
+                                           "without authentication in turn with this one, as the baseline")
     args = ap.parse_args()
     if args.quick:
         args.seconds = 10.0
 
-    print(f"=== riskmap under load ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC) ===", flush=True)
+    print(f"=== riskmap under load ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC) ===", flush=True)
     url = prepare(args.rebuild)
     reg = region(url, SEED)
     key = "bench-" + secrets.token_urlsafe(32)
@@ -660,13 +667,25 @@ def main() -> None:
         modes = {"both": [False, True], "off": [False], "on": [True]}[args.auth]
         runs: dict[bool, list[dict]] = {m: [] for m in modes}
         proc, port = start_server(args.workers, key)
+        base_proc = base_port = None
+        baseline: list[dict] = []
         try:
             load(port, reg, args.clients, 3, args.write_share, {}, {"X-API-Key": key}, SEED)  # warm-up
+            if args.compare_root:
+                base_proc, base_port = start_server(args.workers, key, Path(args.compare_root).resolve())
+                load(base_port, reg, args.clients, 3, args.write_share, {}, {"X-API-Key": key}, SEED)
             for k in range(args.repeat):
+                if base_port is not None:  # the baseline's code, without authentication, in turn with ours
+                    read, write = auth_headers(False, args.credentials, key, args.token)
+                    (results, elapsed), use = measured(load, base_port, reg, args.clients, args.seconds,
+                                                                     args.write_share, read, write, SEED + k)
+                    baseline.append(figures(results, elapsed, args.seconds))
+                    print_run(f"run {k + 1}, baseline {args.compare_root} without authentication", baseline[-1],
+                              use, elapsed)
                 for auth in modes:
                     read, write = auth_headers(auth, args.credentials, key, args.token)
-                    (results, elapsed), use = measured(lambda: load(port, reg, args.clients, args.seconds,
-                                                                     args.write_share, read, write, SEED + k))
+                    (results, elapsed), use = measured(load, port, reg, args.clients, args.seconds,
+                                                                     args.write_share, read, write, SEED + k)
                     f = figures(results, elapsed, args.seconds)
                     acknowledged, missing = missing_writes(url, results)
                     f["missing_writes"] = len(missing)
@@ -676,6 +695,8 @@ def main() -> None:
                     print(f"    writes acknowledged {acknowledged}, missing afterwards {len(missing)}", flush=True)
         finally:
             stop_server(proc)
+            if base_proc is not None:
+                stop_server(base_proc)
         summary = {}
         for auth, fs in runs.items():
             m = {key_: statistics.median(f[key_] for f in fs) for key_ in ("rps", "errors", "p50_ms", "p99_ms")}
@@ -695,6 +716,18 @@ def main() -> None:
             print(f"  goals: 0 errors {'met' if m['errors'] == 0 else 'NOT met'}; p99 < {GOAL_P99_MS:.0f} ms "
                   f"{'met' if m['p99_ms'] < GOAL_P99_MS else 'NOT met'}")
             ok = ok and m["errors"] == 0
+        if baseline and False in summary:
+            b = {key_: statistics.median(f[key_] for f in baseline) for key_ in ("rps", "errors", "p50_ms", "p99_ms")}
+            b["page_p50_ms"] = statistics.median(f["kinds"]["map page /"]["p50_ms"] for f in baseline)
+            b["page_p99_ms"] = statistics.median(f["kinds"]["map page /"]["p99_ms"] for f in baseline)
+            m = summary[False]
+            print(f"baseline {args.compare_root}, median of {len(baseline)}: {b['rps']:.0f} requests/s, "
+                  f"{b['errors']:g} errors, p50 {b['p50_ms']:.1f} ms, p99 {b['p99_ms']:.1f} ms (map page / p50 "
+                  f"{b['page_p50_ms']:.1f} ms, p99 {b['page_p99_ms']:.1f} ms)")
+            print(f"  this checkout / baseline, without authentication: rate {m['rps'] / b['rps']:.2f}, p50 "
+                  f"{m['p50_ms'] / b['p50_ms']:.2f}, p99 {m['p99_ms'] / b['p99_ms']:.2f}; map page / p50 "
+                  f"{m['page_p50_ms'] / b['page_p50_ms']:.2f}, p99 {m['page_p99_ms'] / b['page_p99_ms']:.2f}",
+                  flush=True)
         if True in summary and False in summary:
             cost = 1 - summary[True]["rps"] / summary[False]["rps"]
             print(f"authentication costs {100 * cost:.1f} % of the rate (with / without = "
