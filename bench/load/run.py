@@ -45,15 +45,17 @@ riskmap (the time to the first success, and every error after one second of grac
 got a 2xx is in the database afterwards (the bench keeps the ids it was given and looks each one up).
 
 The load generator.  The two candidates were measured on this machine with ``--compare-generators`` (the same read
-mix for 15 s, 50 connections, one server worker; figures in docs/benchmarks.md): wrk (C, Debian's ``wrk``, a
-Lua script cycling through the same requests, one thread) and the asyncio client below (one process, uvloop and
-httptools, hand-written HTTP/1.1 keep-alive; httpx and aiohttp spend several times more CPU per request).  wrk
-costs less CPU per request, but both leave the server the same rate within the run-to-run noise: the asyncio client
-takes a few percent of one core at these rates, on a 2-core machine where the server and PostgreSQL are the ones
-that are busy.  The asyncio client is the one used, because what the bench must report cannot come out of wrk: a
-latency per request type (wrk's Lua has no clock finer than a second, and wrk keeps one histogram), the Retry-After
-of each 503, and the ids of the writes it must check afterwards.  ``wrk`` is installed (``apt-get install -y wrk``,
-Debian's package) only for ``--compare-generators``.
+mix, 50 connections, 15 s each, one server worker, alternated twice; docs/benchmarks.md): wrk (C, Debian's ``wrk``,
+a Lua script cycling through the same requests, one thread) and the asyncio client below (one process, uvloop and
+httptools, hand-written HTTP/1.1 keep-alive, so that no general-purpose client's work is in the way).  wrk disturbs
+less: about 100 µs of CPU a request (1.7 % of one core) against the asyncio client's 340-490 µs (6-7 % of one
+core), and in six alternated pairs over three sessions the server answered 0.94 to 1.32 times (median 1.15) as many
+requests a second under wrk as under the asyncio client, on a machine shared at a load of 9-13, where wrk's own
+rate drifted from 146 to 203 requests/s between runs.  The asyncio client is
+used nonetheless, because what the bench must report cannot come out of wrk: a latency per request type (wrk's
+Lua has no clock finer than a second and wrk keeps one histogram), the Retry-After of each 503, and the ids of the
+writes it must check afterwards.  Its few percent of one core make its figures slightly pessimistic.  ``wrk`` is
+installed (``apt-get install -y wrk``, Debian's package, when running as root) only for ``--compare-generators``.
 
 The machine is shared: run it when it is otherwise idle, and read the load printed beside each run.
 """
