@@ -6,8 +6,10 @@ app's life), the change view's default date (today) and the starting view and sy
 database.  Rendering it with folium costs about 5 ms of CPU under the GIL, and under load (50 clients) it was the
 slowest request of the mix (p50 365 ms, p99 1.28 s, issue 15), so each page is rendered once and kept
 (``MainPages``), keyed by those; only the 0.6 ms query of the view runs on every request, so a change of the data
-that moves the view or the synthetic flag gives a new page at once.  The page goes out with a strong ETag (its
-hash) and ``Cache-Control: no-cache``: a browser that has it asks again with If-None-Match and gets a 304.
+that moves the view or the synthetic flag gives a new page at once.  That query runs as the request's user (under
+row-level security), so a user limited to a county gets the page of their county's view, never another's.  The
+page goes out with a strong ETag (its hash) and ``Cache-Control: private, no-cache``: a browser that has it asks
+again with If-None-Match and gets a 304; a shared cache does not keep it.
 """
 
 from __future__ import annotations
@@ -103,7 +105,9 @@ def main_page(request: Request, conn: Connection, model: RiskModel,
         return render(m, "riskmap", lang)
 
     page, etag = request.app.state.main_pages.get(key, render_page)
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}  # keep it, but ask each time (the data may move it)
+    # kept by the browser, asked for again each time (the data may move it); not by shared caches: the view is the
+    # user's areas (row-level security)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if _etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return HTMLResponse(page, headers=headers)

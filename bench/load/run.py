@@ -172,7 +172,8 @@ def free_port() -> int:
 def start_server(workers: int, key: str, root: Path = ROOT) -> tuple[subprocess.Popen, int]:
     """``riskmap serve`` of the code in ``root`` (this checkout, or the baseline's) on a free port."""
     port = free_port()
-    env = bench_env({"RISKMAP_API_KEYS": key, "PYTHONPATH": str(root)})
+    # anonymous reads on, for the runs without authentication (the runs with it send credentials anyway)
+    env = bench_env({"RISKMAP_API_KEYS": key, "RISKMAP_ANONYMOUS_READS": "true", "PYTHONPATH": str(root)})
     # the server's log to a file: through a pipe nobody reads, the warning logged for each 503 of an outage
     # would fill the pipe and stop the server
     log = open(SERVER_LOG, "ab")
@@ -463,11 +464,20 @@ def print_run(name: str, f: dict, use: dict, elapsed: float) -> None:
               f"p99 {k['p99_ms']:7.1f} ms")
 
 
+INSPECTOR = "bench-load-inspector"
+
+
+def inspector_token() -> str:
+    """A token of the bench's own inspector (``riskmap users add``, or ``rotate`` once the user exists)."""
+    made = cli("users", "rotate", INSPECTOR, check=False)
+    if made.returncode != 0:
+        made = cli("users", "add", INSPECTOR, "--role", "inspector")
+    return [line for line in made.stdout.splitlines() if line.strip()][-1].strip()
+
+
 def auth_headers(auth: bool, credentials: str, key: str, token: str | None) -> tuple[dict, dict]:
     """(read headers, write headers) of a run with or without authentication."""
     if credentials == "bearer":
-        if not token:
-            raise SystemExit("--credentials bearer needs --token or RISKMAP_BENCH_TOKEN (a user's token)")
         cred = {"Authorization": f"Bearer {token}"}
     else:
         cred = {"X-API-Key": key}
@@ -637,9 +647,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="riskmap serve --workers")
     ap.add_argument("--auth", choices=("both", "off", "on"), default="both",
                     help="runs without authentication (reads anonymous), with it (every request), or both")
-    ap.add_argument("--credentials", choices=("api-key", "bearer"), default="api-key",
-                    help="what an authenticated request sends: X-API-Key (the admin key) or Authorization: Bearer")
-    ap.add_argument("--token", default=os.environ.get("RISKMAP_BENCH_TOKEN"), help="the bearer token (a user's)")
+    ap.add_argument("--credentials", choices=("bearer", "api-key"), default="bearer",
+                    help="what an authenticated request sends: Authorization: Bearer (an inspector's token) or "
+                         "X-API-Key (the admin key of RISKMAP_API_KEYS)")
+    ap.add_argument("--token", default=os.environ.get("RISKMAP_BENCH_TOKEN"),
+                    help="the bearer token to send (default: one of the bench's own inspector, made for the run)")
     ap.add_argument("--write-share", type=float, default=0.005, help="share of requests that are writes")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each kind, alternating (medians reported)")
     ap.add_argument("--fault", action="store_true", help="also the database-restart run")
@@ -657,6 +669,8 @@ def main() -> None:
     url = prepare(args.rebuild)
     reg = region(url, SEED)
     key = "bench-" + secrets.token_urlsafe(32)
+    if args.credentials == "bearer" and not args.token and not args.compare_generators and not args.fault_only:
+        args.token = inspector_token()
     print(f"demo: {sum(len(v) for v in reg.ids.values()):,} features in {', '.join(f'{v:.3f}' for v in reg.extent)}; "
           f"{args.clients} clients, {args.seconds:g} s a run, {args.workers} server worker(s), writes "
           f"{100 * args.write_share:g} %; {os.cpu_count()} cores, load average "
@@ -676,6 +690,15 @@ def main() -> None:
             if args.compare_root:
                 base_proc, base_port = start_server(args.workers, key, Path(args.compare_root).resolve())
                 load(base_port, reg, args.clients, 3, args.write_share, {}, {"X-API-Key": key}, SEED)
+            if True in modes:
+                # a fresh token's first requests, all at once: each checks the token's slow hash until one check
+                # is remembered; then the runs measure the steady state
+                read, write = auth_headers(True, args.credentials, key, args.token)
+                results, elapsed = load(port, reg, args.clients, 3, args.write_share, read, write, SEED)
+                first = sorted(results, key=lambda r: r.ended)[:args.clients]
+                print(f"a fresh credential's first {len(first)} requests, sent at once: the last answered after "
+                      f"{max(r.ms for r in first):,.0f} ms (p50 {percentile([r.ms for r in first], 50):,.0f} ms), "
+                      f"{sum(is_error(r) for r in first)} errors", flush=True)
             for k in range(args.repeat):
                 if base_port is not None:  # the baseline's code, without authentication, in turn with ours
                     read, write = auth_headers(False, args.credentials, key, args.token)

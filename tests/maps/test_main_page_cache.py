@@ -25,7 +25,7 @@ def map_config(html: str) -> dict:
 
 @pytest.fixture
 def client(db_url):
-    with TestClient(create_app(Settings(database_url=db_url, basemap="none"))) as c:
+    with TestClient(create_app(Settings(database_url=db_url, basemap="none", anonymous_reads=True))) as c:
         yield c
 
 
@@ -40,12 +40,12 @@ def execute(url: str, sql: str, params=()) -> None:
 
 
 def test_same_request_same_page_and_a_conditional_request_is_304(client):
-    """Twice the same page (one rendering: the same folium element ids) and ETag, with Cache-Control no-cache;
+    """Twice the same page (one rendering: the same folium element ids) and ETag, with Cache-Control private, no-cache;
     If-None-Match with that ETag is a 304 without a body, with another ETag the page."""
     first, second = client.get("/"), client.get("/")
     assert first.status_code == second.status_code == 200
     assert first.text == second.text and first.headers["ETag"] == second.headers["ETag"]
-    assert first.headers["Cache-Control"] == "no-cache" and first.headers["content-type"].startswith("text/html")
+    assert first.headers["Cache-Control"] == "private, no-cache" and first.headers["content-type"].startswith("text/html")
     etag = first.headers["ETag"]
     r = client.get("/", headers={"If-None-Match": etag})
     assert r.status_code == 304 and r.content == b"" and r.headers["ETag"] == etag
@@ -80,9 +80,9 @@ def test_page_follows_the_data(client, db_url):
 
 def test_basemap_settings_are_part_of_the_page(db_url):
     """Two apps with different basemap settings serve different pages (the basemap is in the page)."""
-    with TestClient(create_app(Settings(database_url=db_url, basemap="none"))) as c:
+    with TestClient(create_app(Settings(database_url=db_url, basemap="none", anonymous_reads=True))) as c:
         none = c.get("/")
-    with TestClient(create_app(Settings(database_url=db_url, basemap="osm"))) as c:
+    with TestClient(create_app(Settings(database_url=db_url, basemap="osm", anonymous_reads=True))) as c:
         osm = c.get("/")
     assert "tile.openstreetmap.org" in osm.text and "tile.openstreetmap.org" not in none.text
     assert osm.headers["ETag"] != none.headers["ETag"]
