@@ -501,6 +501,25 @@ def missing_writes(url: str, results: list[Result]) -> tuple[int, list[tuple[str
     return len(acknowledged), missing
 
 
+def page_alone(port: int, n: int = 300) -> list[float]:
+    """Latencies (ms) of ``n`` requests of the map page ``/`` (zh and en in turn) by one client: its own cost,
+    without the queue of a loaded server."""
+    import uvloop
+
+    async def run() -> list[float]:
+        client, times = Client(port), []
+        for i in range(n):
+            t = time.perf_counter()
+            status, _, _ = await client.request("GET", "/?lang=en" if i % 2 else "/", {}, None)
+            times.append((time.perf_counter() - t) * 1000)
+            if status != 200:
+                raise RuntimeError(f"GET / answered {status}")
+        client.close()
+        return times
+
+    return uvloop.run(run())
+
+
 # ----- the fault run -------------------------------------------------------------------------------------------------
 
 def fault_run(url: str, reg: Region, args, key: str) -> bool:
@@ -690,6 +709,17 @@ def main() -> None:
             if args.compare_root:
                 base_proc, base_port = start_server(args.workers, key, Path(args.compare_root).resolve())
                 load(base_port, reg, args.clients, 3, args.write_share, {}, {"X-API-Key": key}, SEED)
+            alone = {"this checkout": page_alone(port)}
+            if base_port is not None:
+                alone["baseline"] = page_alone(base_port)
+                alone["this checkout"] += page_alone(port)
+                alone["baseline"] += page_alone(base_port)
+            for name, times in alone.items():
+                print(f"map page / alone (one client, {len(times)} requests), {name}: median "
+                      f"{statistics.median(times):.2f} ms, p99 {percentile(times, 99):.2f} ms", flush=True)
+            if base_port is not None:
+                print(f"  this checkout / baseline, median: "
+                      f"{statistics.median(alone['this checkout']) / statistics.median(alone['baseline']):.3f}")
             if True in modes:
                 # a fresh token's first requests, all at once: each checks the token's slow hash until one check
                 # is remembered; then the runs measure the steady state
