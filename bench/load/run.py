@@ -1,8 +1,9 @@
 """Benchmark: riskmap under load and through a database restart, on loopback (issue 15, part 4).
 
     python bench/load/run.py [--clients 50] [--seconds 60] [--quick] [--workers 1] [--auth both|off|on]
-                             [--credentials api-key|bearer] [--token T] [--write-share 0.005] [--repeat 1]
-                             [--fault] [--fault-only] [--outage-s 5] [--compare-generators] [--rebuild]
+                             [--credentials bearer|api-key] [--token T] [--write-share 0.005] [--repeat 1]
+                             [--compare-root DIR] [--fault] [--fault-only] [--outage-s 5]
+                             [--compare-generators] [--rebuild]
 
 Data: the demo (``riskmap demo --no-serve``: Tangshan, 3,000 enterprises, 250 ponds, 800 venues, 25 pipelines, two
 synthetic years of records, scored) in an embedded cluster of the bench's own ($TMPDIR/riskmap-bench-load/cluster,
@@ -26,11 +27,16 @@ and ``--write-share`` of all requests (0.5 %) are writes an inspector makes: an 
 of them with a hidden danger found (``POST /inspections``), or a hidden danger alone (``POST /hidden-dangers``).
 Each write waits for the re-scoring it causes, up to the server's ``rescore_wait_s`` (5 s), as it does in use.
 
-Authentication: ``--auth off``: reads anonymous, writes with the admin key (``X-API-Key``); ``--auth on``: every
-request sends credentials, ``X-API-Key`` (``--credentials api-key``, today's only kind) or ``Authorization:
-Bearer <token>`` (``--credentials bearer`` with ``--token`` or $RISKMAP_BENCH_TOKEN, for when users land; writes
-then use the token too).  ``--auth both`` (the default) runs without then with, ``--repeat`` times each,
-alternating, as the shared machine's speed drifts; medians reported.
+Authentication: ``--auth off``: reads anonymous (the server runs with ``RISKMAP_ANONYMOUS_READS=true``), writes
+with the admin key (``X-API-Key``); ``--auth on``: every request, reads and writes, sends credentials:
+``Authorization: Bearer <token>`` (``--credentials bearer``, the default) with the token of an inspector the bench
+makes (``riskmap users add bench-load-inspector --role inspector``, or ``rotate`` once it exists), or ``--token``
+/ $RISKMAP_BENCH_TOKEN; or the admin key in ``X-API-Key`` (``--credentials api-key``).  Before the runs with
+authentication, a fresh token's first ``--clients`` requests are sent at once and the time until the last is
+answered is reported (each request checks the token's slow hash until one check is remembered).  ``--auth both``
+(the default) runs without then with, ``--repeat`` times each, alternating, as the shared machine's speed drifts;
+medians reported.  ``--compare-root DIR`` also serves the checkout in DIR (the code before) and loads it without
+authentication in turn with this one, as the baseline, and measures the map page alone (one client) on both.
 
 Reported per run: requests per second, errors (any status but 2xx, except 409 on a write, which a concurrent write
 may cause and which says "send it again"; a connection failure counts too), p50 and p99 latency overall and per
