@@ -507,6 +507,28 @@ def missing_writes(url: str, results: list[Result]) -> tuple[int, list[tuple[str
     return len(acknowledged), missing
 
 
+def mix_alone(port: int, reg: Region, headers: dict, n: int = 400) -> list[float]:
+    """Latencies (ms) of the first ``n`` reads of the mix (the same ones each time) sent by one client with
+    ``headers``: what a request costs the server, without the queue of a loaded server."""
+    import uvloop
+
+    rng = random.Random(SEED)
+    paths = [read_request(rng, reg)[1] for _ in range(n)]
+
+    async def run() -> list[float]:
+        client, times = Client(port), []
+        for path in paths:
+            t = time.perf_counter()
+            status, _, _ = await client.request("GET", path, headers, None)
+            times.append((time.perf_counter() - t) * 1000)
+            if status != 200:
+                raise RuntimeError(f"GET {path} answered {status}")
+        client.close()
+        return times
+
+    return uvloop.run(run())
+
+
 def page_alone(port: int, n: int = 300) -> list[float]:
     """Latencies (ms) of ``n`` requests of the map page ``/`` (zh and en in turn) by one client: its own cost,
     without the queue of a loaded server."""
@@ -735,6 +757,19 @@ def main() -> None:
                 print(f"a fresh credential's first {len(first)} requests, sent at once: the last answered after "
                       f"{max(r.ms for r in first):,.0f} ms (p50 {percentile([r.ms for r in first], 50):,.0f} ms), "
                       f"{sum(is_error(r) for r in first)} errors", flush=True)
+                # what authentication adds to each request, measured without the queue: the same reads by one
+                # client with and without credentials, in turn three times; the mean is the server's time a request
+                # (each request's median of its three, so that the heavy layers' spread does not drown the difference)
+                anonymous, signed = [], []
+                for _ in range(3):
+                    anonymous.append(mix_alone(port, reg, {}))
+                    signed.append(mix_alone(port, reg, read))
+                bare = statistics.fmean(statistics.median(t) for t in zip(*anonymous, strict=True))
+                sent = statistics.fmean(statistics.median(t) for t in zip(*signed, strict=True))
+                print(f"the read mix alone (one client, {len(signed[0])} requests x 3 each): mean of each request's "
+                      f"median {bare:.2f} ms anonymous, {sent:.2f} ms with credentials: authentication adds "
+                      f"{sent - bare:+.2f} ms a request, {100 * (1 - bare / sent):.1f} % of the rate of a saturated "
+                      "server (goal < 10 %)", flush=True)
             for k in range(args.repeat):
                 if base_port is not None:  # the baseline's code, without authentication, in turn with ours
                     read, write = auth_headers(False, args.credentials, key, args.token)
