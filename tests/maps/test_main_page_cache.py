@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routes.pages import MainPages
 from api.settings import Settings
-from geo import store
+from geo import store, users
 
 SQUARE = "SRID=4326;POLYGON(({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))"
 
@@ -21,6 +21,12 @@ SQUARE = "SRID=4326;POLYGON(({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y
 def map_config(html: str) -> dict:
     """The configuration the page hands to riskmap.init."""
     return json.loads(re.search(r"riskmap\.init\([^,]+, (\{.*?\})\);", html, re.S).group(1))
+
+
+def map_centre(html: str) -> tuple[float, float]:
+    """(lat, lon) of the map's starting view."""
+    lat, lon = re.search(r"center:\s*\[([-\d.]+),\s*([-\d.]+)\]", html).groups()
+    return float(lat), float(lon)
 
 
 @pytest.fixture
@@ -45,7 +51,8 @@ def test_same_request_same_page_and_a_conditional_request_is_304(client):
     first, second = client.get("/"), client.get("/")
     assert first.status_code == second.status_code == 200
     assert first.text == second.text and first.headers["ETag"] == second.headers["ETag"]
-    assert first.headers["Cache-Control"] == "private, no-cache" and first.headers["content-type"].startswith("text/html")
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    assert first.headers["content-type"].startswith("text/html")
     etag = first.headers["ETag"]
     r = client.get("/", headers={"If-None-Match": etag})
     assert r.status_code == 304 and r.content == b"" and r.headers["ETag"] == etag
@@ -103,3 +110,24 @@ def test_kept_pages_are_bounded():
     pages.get(("a",), render("a"))
     pages.get(("b",), render("b"))
     assert renders == ["a", "b", "c", "b"]
+
+
+def test_a_user_limited_to_a_county_gets_the_page_of_their_county(map_demo_url, demo_db):
+    """The view is read as the request's user (row-level security), so the kept pages never hand one county's
+    view to another: users of 路北区 and 遵化市 get different starting points, each inside their own county, and
+    each gets the same page again."""
+    tokens = {}
+    for name, code in (("page-lubei", "130203"), ("page-zunhua", "130281")):
+        _, token = users.add(demo_db, name, "viewer", [code], "test")
+        tokens[code] = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(Settings(database_url=map_demo_url, basemap="none"))) as client:
+        pages = {code: client.get("/", headers=headers) for code, headers in tokens.items()}
+        assert all(r.status_code == 200 for r in pages.values())
+        assert pages["130203"].headers["ETag"] != pages["130281"].headers["ETag"]
+        for code, r in pages.items():
+            lat, lon = map_centre(r.text)
+            with demo_db.cursor() as cur:
+                cur.execute("SELECT ST_Intersects(ST_Envelope(geom), ST_SetSRID(ST_MakePoint(%s, %s), 4326)) "
+                            "FROM area WHERE admin_code = %s", (lon, lat, code))
+                assert cur.fetchone()[0], code
+            assert client.get("/", headers=tokens[code]).text == r.text
