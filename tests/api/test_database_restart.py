@@ -8,8 +8,10 @@ whose other databases the other tests use).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -97,3 +99,20 @@ def test_restart_is_503_with_retry_after_then_recovers_keeping_acknowledged_writ
     assert stored(url, "enterprise", "RESTART-1")
     assert stored(url, "inspection", "RESTART-INS-1") and stored(url, "inspection", "RESTART-INS-2")
     assert not stored(url, "inspection", "RESTART-INS-DOWN")
+
+
+def test_an_outage_logs_one_warning_a_second_not_one_a_request(caplog):
+    """While the database is unreachable every request is a 503, but the log gets one warning a second with the
+    number of the others, not one warning per request (a restart under load brought hundreds a second)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    settings = Settings(database_url=f"postgresql://riskmap@127.0.0.1:{closed}/riskmap", anonymous_reads=True)
+    with TestClient(create_app(settings)) as client:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="riskmap.api"):
+            statuses = [client.get("/features?kind=enterprise").status_code for _ in range(30)]
+    assert statuses == [503] * 30
+    warnings = [r for r in caplog.records if r.name == "riskmap.api" and "OperationalError" in r.getMessage()]
+    assert 1 <= len(warnings) < 30
+    assert len(warnings) == 1 or "not logged" in warnings[-1].getMessage()
