@@ -14,6 +14,7 @@ progress is stopped; it rolls back, and its changes wait for the next run.
 from __future__ import annotations
 
 import logging
+import select
 import threading
 from contextlib import asynccontextmanager
 
@@ -101,9 +102,8 @@ class Pool:
         if not self._slots.acquire(timeout=self.wait_s):
             raise psycopg2.pool.PoolError(f"connection pool exhausted: no connection free within {self.wait_s} s")
         try:
-            with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None or conn.closed:
+            conn = self._idle_connection()
+            if conn is None:
                 conn = self._connect()
             if not self.migrated:
                 self._migrate(conn)
@@ -115,6 +115,30 @@ class Pool:
         except BaseException:
             self._slots.release()
             raise
+
+    def _idle_connection(self) -> psycopg2.extensions.connection | None:
+        """The most recently used idle connection that is still open; the dead ones met on the way are closed.
+
+        A connection the server ended while it sat idle (a database restart, an administrator's
+        pg_terminate_backend, a server crash) is not marked closed until it is used, and using it fails the request
+        with a 503 even though the server may be back: after a restart, every connection pooled before it would
+        fail one request each.  The server ends a connection by sending its last message (FATAL 57P01) and closing
+        it, so an idle connection whose socket has something to read is a dead one: checked with a poll that
+        does not wait and does not talk to the server (unlike a "SELECT 1" before each use, which would cost a
+        round trip on every request)."""
+        dead = []
+        conn = None
+        with self._lock:
+            while self._idle:
+                candidate = self._idle.pop()
+                if candidate.closed or _has_input(candidate):
+                    dead.append(candidate)
+                else:
+                    conn = candidate
+                    break
+        for candidate in dead:
+            candidate.close()
+        return conn
 
     def putconn(self, conn: psycopg2.extensions.connection, broken: bool = False) -> None:
         try:
@@ -160,6 +184,13 @@ class Pool:
             conn.close()
 
 
+def _has_input(conn: psycopg2.extensions.connection) -> bool:
+    """Whether the server has sent something on an idle connection (it does so only when it ends it)."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The riskmap API for these settings (the database, the risk model)."""
 
@@ -171,6 +202,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.pool = Pool(database_url(settings))
         app.state.token_checks = TokenChecks()
         app.state.signed_in = SignedIn(app.state.pool.url)
+        app.state.main_pages = pages.MainPages()
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
         app.state.pool.migrate_now()

@@ -22,6 +22,7 @@ documented as soon as it exists.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import psycopg2
@@ -155,6 +156,34 @@ def _status_of(exc: Exception) -> Status | None:
     return None
 
 
+class _EverySecond:
+    """Lets one event a second through and counts the ones held back: a database that is down answers every
+    request with a 503, and a warning for each (bench/load: about 300 a second during a restart, three lines each)
+    would bury the log and, written to a slow stderr, hold up the event loop."""
+
+    def __init__(self, interval_s: float = 1.0):
+        self.interval_s = interval_s
+        self._next = 0.0
+        self._held = 0
+
+    def passes(self) -> int | None:
+        """The number held back since the last one let through, or None when this one is held back too."""
+        now = time.monotonic()
+        if now < self._next:
+            self._held += 1
+            return None
+        held, self._held, self._next = self._held, 0, now + self.interval_s
+        return held
+
+
+def _unavailable_warnings(request: Request) -> _EverySecond:
+    """The app's own (handlers run on its event loop: no lock needed)."""
+    state = request.app.state
+    if not hasattr(state, "unavailable_warnings"):
+        state.unavailable_warnings = _EverySecond()
+    return state.unavailable_warnings
+
+
 async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     status = _status_of(exc)
     if status is None:  # registered for a class of the table, so this does not happen; stay safe anyway
@@ -165,7 +194,10 @@ async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     if status.code >= 500 or status.detail:
         # Database details (host, port, server message, the other transaction's pid) are for the log, not for
         # clients.
-        log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, str(exc).strip())
+        held = _unavailable_warnings(request).passes() if status.code == 503 else 0
+        if held is not None:
+            log.warning("%s %s: %s: %s%s", request.method, request.url.path, type(exc).__name__, str(exc).strip(),
+                        f" ({held} more such errors in the last second not logged)" if held else "")
         return problem(status.code, status.title,
                        status.detail or "the database is unavailable or busy; try again shortly", headers=headers)
     extra: dict = {}
