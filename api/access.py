@@ -15,7 +15,8 @@ the body is read (FastAPI reads and parses a body before it runs a route's depen
 client could otherwise make the server hold any body it sends): 401 without valid credentials, 403 when the role
 does not allow it.  It keeps the principal in the request's state; ``CurrentPrincipal`` hands it to a route and
 ``WriteActor`` gives a write its author as the records' history and the audit keep it (``user:<name>``, or
-``api:<key fingerprint>`` for a key: the start of its SHA-256, never the key itself).
+``api:<key fingerprint>`` for a key: the start of its SHA-256, never the key itself).  A refused credential is
+recorded in the audit trail, and an address refused too often is answered 429 (api/failed_auth.py).
 
 A token's secret is checked with a slow hash (scrypt) once; a check that passed is remembered by the token's
 SHA-256 together with the stored hash it matched.  The principal of a token seen lately is remembered too
@@ -41,7 +42,6 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match, get_route_path
 
-from api.dependencies import tag_writer
 from geo import users
 from geo.errors import RiskmapError
 
@@ -292,21 +292,6 @@ def _claimed(credential: str | None) -> str | None:
     return f"token:{parts[0]}" if parts else f"api:{key_fingerprint(credential)}"
 
 
-class _StateView:
-    """The request's state as ``tag_writer`` sees it (``.state.writer``), before Starlette makes the Request."""
-
-    def __init__(self, state: dict):
-        self.state = _Attributes(state)
-
-
-class _Attributes:
-    def __init__(self, values: dict):
-        object.__setattr__(self, "_values", values)
-
-    def __setattr__(self, name, value):
-        self._values[name] = value
-
-
 class AccessGate:
     """ASGI middleware deciding who may make each request, before its body is read (module docstring).
     ``answer(scope, receive, send, exc)`` sends a refusal (api/errors.py)."""
@@ -353,7 +338,9 @@ class AccessGate:
             return await self.answer(scope, receive, send, e)
         state["principal"] = principal
         if scope["method"] not in SAFE_METHODS and principal.role is not None:
-            tag_writer(_StateView(state), principal.actor)  # the request's writes are recorded under its name
+            # the request's writes are recorded under its name (request.state.writer: api/dependencies.py tags the
+            # request's connection with it)
+            state["writer"] = principal.actor
         await self.app(scope, receive, send)
 
     def _needed(self, scope) -> str | None:

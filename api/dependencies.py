@@ -4,9 +4,9 @@ They are coroutines: FastAPI runs a plain function dependency in its thread pool
 generator) on every request, which costs more CPU than the little they do.  Nothing here waits on the database,
 except returning a connection that needs a rollback, is broken or was tagged, which goes to the thread pool.
 
-A write's connection says who writes (the audit trail, geo/audit.py): the access gate names the writer
-(``tag_writer``), and the request's connection is tagged with that name, the client's address and the request
-when it is taken, and untagged before it goes back to the pool.
+A write's connection says who writes (the audit trail, geo/audit.py): the access gate names the writer of every
+write it lets through (``request.state.writer``), and the request's connection is tagged with that name, the
+client's address and the request when it is taken, and untagged before it goes back to the pool.
 
 A request of a user limited to areas gets its scope the same way: the connection acts as riskmap_scoped, whose
 rows row-level security filters (migration 0019), from when it is taken until it goes back to the pool.
@@ -119,13 +119,6 @@ async def _connection(request: Request) -> AsyncIterator[LazyConnection]:
             conn.release(broken)
         else:
             await run_in_threadpool(conn.release, broken)
-
-
-def tag_writer(request: Request, writer: str) -> None:
-    """Name who writes on this request (``api:<key fingerprint>``, a user's name): its connection records its
-    writes under that name, with the client's address and the request (geo/audit.py).  The one call the
-    credential check of a write makes."""
-    request.state.writer = writer
 
 
 def request_origin(request: Request) -> tuple[str | None, str]:
