@@ -61,6 +61,8 @@ class ShadowTable:
     grants: list[tuple[str, str, bool]] = field(default_factory=list)  # (privilege, grantee or '', option)
     reloptions: str | None = None
     comment: str | None = None
+    row_security: str | None = None  # ENABLE or FORCE: row-level security, with ``policies`` (migration 0019)
+    policies: list[str] = field(default_factory=list)  # CREATE POLICY statements for the live table
     copied: int = 0  # rows of the live table copied into the shadow
 
     @property
@@ -110,6 +112,11 @@ class ShadowTable:
             cur.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(old_seq)))
             last, called = cur.fetchone()
             cur.execute("SELECT setval(%s, %s, %s)", (new_seq, last, called))
+        if self.row_security:
+            cur.execute(sql.SQL("ALTER TABLE {} {} ROW LEVEL SECURITY").format(
+                self.shadow, sql.SQL(self.row_security)))
+        for definition in self.policies:
+            cur.execute(self._on_shadow(definition))
         for name, definition, enabled in self.triggers:
             cur.execute(self._on_shadow(definition))
             if enabled == "D":
@@ -194,6 +201,8 @@ def plan(cur, table: str) -> ShadowTable | None:
         grants=[(n, o, d == "t") for n, d, o in items.get("grant", [])],
         reloptions=next((d for _, d, _ in items.get("reloptions", [])), None),
         comment=next((d for _, d, _ in items.get("comment", [])), None),
+        row_security=next((d for _, d, _ in items.get("row_security", [])), None),
+        policies=[d for _, d, _ in items.get("policy", [])],
     )
 
 

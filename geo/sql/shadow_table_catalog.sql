@@ -10,10 +10,13 @@
 --   comment     the table's own comment (LIKE copies column comments only)
 --   owner       the table's owner
 --   qualified   how pg_get_*def names the table (other: its name alone), to re-target them at the shadow
---   blocker     something a swap cannot carry over (a view, a policy, row security, column privileges, a
+--   row_security ENABLE or FORCE: the table's row-level security, carried over with its policies
+--   policy      CREATE POLICY of each of the table's own policies (a policy of another table naming it blocks)
+--   blocker     something a swap cannot carry over (a view, column privileges, a
 --               publication, inheritance, a function of the row type...): the importer then loads in place
 WITH t AS (
-    SELECT c.oid, c.reltype, c.relowner, c.relacl, c.reloptions, c.relrowsecurity, c.relkind, c.relispartition,
+    SELECT c.oid, c.reltype, c.relowner, c.relacl, c.reloptions, c.relrowsecurity, c.relforcerowsecurity, c.relkind,
+           c.relispartition,
            format('%%I.%%I', n.nspname, c.relname) AS qualified, format('%%I', c.relname) AS quoted
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = %(schema)s AND c.relname = %(table)s
@@ -50,7 +53,20 @@ SELECT 'qualified', NULL, t.qualified, t.quoted FROM t
 UNION ALL
 SELECT 'blocker', NULL, 'not an ordinary table', NULL FROM t WHERE t.relkind <> 'r' OR t.relispartition
 UNION ALL
-SELECT 'blocker', NULL, 'row security is enabled', NULL FROM t WHERE t.relrowsecurity
+SELECT 'row_security', NULL, CASE WHEN t.relforcerowsecurity THEN 'FORCE' ELSE 'ENABLE' END, NULL FROM t
+WHERE t.relrowsecurity
+UNION ALL
+SELECT 'policy', p.polname::text,
+       format('CREATE POLICY %%I ON %%s AS %%s FOR %%s TO %%s%%s%%s', p.polname, t.qualified,
+              CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+              CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE'
+                            ELSE 'ALL' END,
+              CASE WHEN p.polroles = '{0}' THEN 'PUBLIC'
+                   ELSE (SELECT string_agg(quote_ident(r.rolname), ', ') FROM pg_roles r WHERE r.oid = ANY (p.polroles))
+              END,
+              ' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')',
+              ' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')'), NULL
+FROM t JOIN pg_policy p ON p.polrelid = t.oid
 UNION ALL
 SELECT 'blocker', NULL, 'inheritance', NULL FROM t
 WHERE EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = t.oid OR h.inhparent = t.oid)
@@ -65,7 +81,7 @@ FROM t JOIN pg_depend d ON d.refobjid IN (t.oid, t.reltype)
     AND d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)
 WHERE d.deptype <> 'i'
   AND d.classid NOT IN ('pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_attrdef'::regclass,
-                        'pg_statistic_ext'::regclass)
+                        'pg_statistic_ext'::regclass, 'pg_policy'::regclass)
   AND NOT (d.classid = 'pg_class'::regclass
            AND EXISTS (SELECT 1 FROM pg_class o WHERE o.oid = d.objid AND o.relkind IN ('i', 'S', 't')))
   AND NOT (d.classid = 'pg_type'::regclass AND d.refobjid = t.reltype)
