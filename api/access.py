@@ -103,9 +103,11 @@ class WriteGate:
     """ASGI middleware answering a write without a valid API key (401 without one, 403 with a wrong one, or when
     writes are disabled) before the body is read.
 
-    A write is a POST, PUT, PATCH or DELETE to a route that depends on ``_write_access`` (``WriteAccess`` or
-    ``WriteActor``); other requests, and writes with a valid key, pass untouched.  ``answer(scope, receive,
-    send, exc)`` sends the error (api/errors.py).
+    A write is a request to a route that depends on ``_write_access`` (``WriteAccess`` or ``WriteActor``: the
+    POST, PUT, PATCH and DELETE routes, and GET /audit, which needs a key too); other requests, and writes with a
+    valid key, pass untouched.  ``answer(scope, receive, send, exc)`` sends the error (api/errors.py).  With
+    ``failures`` (api/failed_auth.py), each refusal is recorded in the audit trail, and an address refused too
+    often is answered 429 before its key is looked at.
     """
 
     def __init__(self, app, answer, failures=None):
