@@ -133,6 +133,7 @@ BEGIN
 END $$;
 
 -- A refused credential (api/access.py): who it claimed to be (a key's fingerprint, never the key), from where.
+-- Anyone connected may call it, as any function (the application's role must): all it can do is append a refusal.
 CREATE FUNCTION riskmap_audit_auth_failed(claimed text, client text, request text, reason text) RETURNS void
 LANGUAGE sql SECURITY DEFINER AS $$
     INSERT INTO audit_event (actor, client, request, action, after)
