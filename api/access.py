@@ -1,13 +1,27 @@
-"""Who may write, and how much a request may send.
+"""Who may do what: the principal of a request, the role each route needs, and how much a request may send.
 
-Writes (uploads, feature edits, records) need an API key from the settings (``RISKMAP_API_KEYS``), sent in the
-``X-API-Key`` header; full roles come later.  A write is done as ``api:`` + the key's fingerprint (the start of
-its SHA-256, never the key itself): the records' history keeps it as who made each change.
+A request is made by a **principal** (``Principal``):
+- a user of ``riskmap users`` (geo/users.py), who sends their token as ``Authorization: Bearer rm_…`` (or in
+  ``X-API-Key``, where the field form and older scripts put it): their role and their areas;
+- an administrator's key from the settings (``RISKMAP_API_KEYS``, for automation), sent in ``X-API-Key`` (or as a
+  Bearer token): role admin, every area;
+- nobody (no credentials): may read when the settings allow anonymous reads (``RISKMAP_ANONYMOUS_READS``; the demo
+  on 127.0.0.1 does), nothing else.
 
-The key is checked twice: by ``WriteGate``, before a byte of the body is read (FastAPI reads and parses a body
-before it runs a route's dependencies, so an unauthenticated client could otherwise make the server hold any
-body it sends), and by the route's dependency, which names the writer.  The gate knows a write route by that
-dependency, so the route table is the one list of what needs a key.
+Every route declares the role it needs with one of ``Needs.viewer`` / ``inspector`` / ``planner`` / ``admin``
+(in its router's or its own ``dependencies``); a route that declares none is refused to everyone but an admin
+(and tests/api/test_authorization.py fails on it).  ``AccessGate``, an ASGI middleware, decides before a byte of
+the body is read (FastAPI reads and parses a body before it runs a route's dependencies, so an unauthenticated
+client could otherwise make the server hold any body it sends): 401 without valid credentials, 403 when the role
+does not allow it.  It keeps the principal in the request's state; ``CurrentPrincipal`` hands it to a route and
+``WriteActor`` gives a write its author as the records' history and the audit keep it (``user:<name>``, or
+``api:<key fingerprint>`` for a key: the start of its SHA-256, never the key itself).  A refused credential is
+recorded in the audit trail, and an address refused too often is answered 429 (api/failed_auth.py).
+
+A token's secret is checked with a slow hash (scrypt) once; a check that passed is remembered by the token's
+SHA-256 together with the stored hash it matched.  The principal of a token seen lately is remembered too
+(api/signed_in.py), until any user changes: the database tells every server when one does, so a revoked or
+rotated token is refused by the next request, and a request of a signed-in user costs no round trip.
 
 Every request body is capped: an upload (multipart/form-data, streamed to disk) at ``max_body_mb``, any other
 body (JSON, read whole into memory before it is parsed) at ``max_json_mb``.  A declared Content-Length above the
@@ -19,22 +33,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
-from starlette.routing import get_route_path
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match, get_route_path
 
-from api.dependencies import tag_writer
+from geo import users
 from geo.errors import RiskmapError
 
 
 class MissingCredentials(RiskmapError):
-    """A write without an API key."""
+    """A request that needs a signed-in principal sent no credentials, or ones that are not valid."""
 
 
 class Forbidden(RiskmapError):
-    """A write with a key that is not valid, or while writes are disabled."""
+    """A signed-in principal whose role does not allow the request."""
 
 
 class BodyTooLarge(RiskmapError):
@@ -42,36 +59,186 @@ class BodyTooLarge(RiskmapError):
 
 
 def key_fingerprint(key: str) -> str:
-    """A short, stable name of an API key that does not reveal it: the first 12 hex digits of its SHA-256."""
+    """A short, stable name of a secret that does not reveal it: the first 12 hex digits of its SHA-256."""
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def writer_of(keys: frozenset[str], x_api_key: str | None) -> str:
-    """The writer, ``api:<key fingerprint>``, of a request sending ``x_api_key``; raises when it may not write.
-    Keys are compared in constant time."""
-    if not keys:
-        raise Forbidden("writes are disabled on this server: no API key is configured (RISKMAP_API_KEYS)")
-    if not x_api_key:
-        raise MissingCredentials("this request changes data: send an API key in the X-API-Key header")
-    if not any(hmac.compare_digest(x_api_key.encode(), k.encode()) for k in keys):
-        raise Forbidden("the API key is not valid")
-    return f"api:{key_fingerprint(x_api_key)}"
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a request: ``role`` None for no one signed in; ``areas`` the admin codes they are limited to
+    (empty: every area)."""
+    actor: str  # user:<name>, api:<key fingerprint> or anonymous
+    role: str | None
+    areas: tuple[str, ...] = ()
+
+    @property
+    def scoped(self) -> bool:
+        return bool(self.areas)
 
 
-def _write_access(request: Request,
-                  x_api_key: Annotated[str | None, Header(description="An API key allowed to write.")] = None) -> str:
-    """The writer, ``api:<key fingerprint>``, once the key is checked; the request's writes are recorded under it."""
-    writer = writer_of(request.app.state.settings.write_keys(), x_api_key)
-    tag_writer(request, writer)
-    return writer
+ANONYMOUS = Principal("anonymous", None)
+
+# The paths anyone may read, whatever the settings: the API's description and the service's health (for
+# monitoring); the static files are mounts, which the gate leaves alone too.
+PUBLIC_PATHS = frozenset({"/openapi.json", "/docs", "/health", "/sign-in", "/sign-out"})
+# The cookie a browser signs in with (api/routes/session.py); taken for reads only (GET, HEAD).
+SESSION_COOKIE = "riskmap_session"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
-WriteAccess = Depends(_write_access)
-# The writer of a write route (FastAPI runs the check once per request, whether the router or the route asks).
-WriteActor = Annotated[str, Depends(_write_access)]
+class TokenChecks:
+    """The token checks that passed, remembered (least recently used first out) so that a token pays for its
+    slow hash once: SHA-256 of the token -> the stored hash it matched.
+
+    A token's slow checks take turns (one lock per stripe of tokens): a client that opens many connections at
+    once with a fresh token (a browser, a script) would otherwise check the same hash once per request, all at
+    the same time (bench/load: 50 scrypt checks of 16 MiB each, 6.7 s before the first answer on two busy cores);
+    the ones waiting find the first one's result remembered."""
+
+    STRIPES = 64
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._passed: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._checking = [threading.Lock() for _ in range(self.STRIPES)]
+
+    def _remembered(self, digest: str, stored: str) -> bool:
+        with self._lock:
+            known = self._passed.get(digest)
+            if known is not None:
+                self._passed.move_to_end(digest)
+        return known is not None and hmac.compare_digest(known, stored)
+
+    def matches(self, token: str, secret: str, stored: str) -> bool:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        if self._remembered(digest, stored):
+            return True
+        with self._checking[int(digest[:8], 16) % self.STRIPES]:
+            if self._remembered(digest, stored):  # checked by the request this one waited for
+                return True
+            if not users.secret_matches(secret, stored):
+                return False
+            with self._lock:
+                self._passed[digest] = stored
+                while len(self._passed) > self.size:
+                    self._passed.popitem(last=False)
+        return True
 
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+def _is_admin_key(keys: frozenset[str], credential: str) -> bool:
+    # every key compared, in constant time
+    found = False
+    for k in keys:
+        found |= hmac.compare_digest(credential.encode(), k.encode())
+    return found
+
+
+def authenticate(app_state, credential: str | None) -> Principal:
+    """The principal of a request sending ``credential`` (a token or an admin key; None: none sent).  Raises
+    ``MissingCredentials`` when the credential is not valid.  Reads the database for a user's token (call it off
+    the event loop)."""
+    if not credential:
+        return ANONYMOUS
+    if _is_admin_key(app_state.settings.admin_keys(), credential):
+        return Principal(f"api:{key_fingerprint(credential)}", "admin")
+    parts = users.split_token(credential)
+    if parts is None:
+        raise MissingCredentials("the credentials are not valid: send a user's token (rm_…) or an administrator's "
+                                 "API key")
+    token_id, secret = parts
+    cache = getattr(app_state, "signed_in", None)
+    generation = cache.generation if cache is not None else 0
+    pool = app_state.pool
+    conn = pool.getconn()
+    try:
+        with conn.cursor() as cur:
+            found = users.credential(cur, token_id)
+    finally:
+        pool.putconn(conn)
+    if found is None or not app_state.token_checks.matches(credential, secret, found.secret_hash):
+        raise MissingCredentials("the token is not valid (unknown, rotated or revoked)")
+    principal = Principal(f"user:{found.user.name}", found.user.role, found.user.areas)
+    if cache is not None:
+        cache.put(credential, principal, generation)
+    return principal
+
+
+def remembered(app_state, credential: str) -> Principal | None:
+    """The principal of a token seen lately (api/signed_in.py), without the database; None: ask ``authenticate``."""
+    cache = getattr(app_state, "signed_in", None)
+    return cache.get(credential) if cache is not None else None
+
+
+def _credential(scope) -> str | None:
+    auth = _header(scope, b"authorization")
+    if auth is not None:
+        scheme, _, value = auth.decode("latin-1").partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    key = _header(scope, b"x-api-key")
+    if key:
+        return key.decode("latin-1").strip()
+    if scope["method"] in SAFE_METHODS:
+        cookies = _header(scope, b"cookie")
+        if cookies:
+            from http.cookies import CookieError, SimpleCookie
+
+            try:
+                jar = SimpleCookie(cookies.decode("latin-1"))
+            except CookieError:
+                return None
+            if SESSION_COOKIE in jar:
+                return jar[SESSION_COOKIE].value
+    return None
+
+
+def decide(principal: Principal, needed: str, anonymous_reads: bool, what: str) -> None:
+    """Raise when ``principal`` may not make a request needing the role ``needed`` (``what`` names it)."""
+    if principal.role is None:
+        if needed == "viewer" and anonymous_reads:
+            return
+        raise MissingCredentials(f"{what} needs a signed-in user: send a token in the Authorization header "
+                                 "(Bearer) or an API key in X-API-Key")
+    if not users.allows(principal.role, needed):
+        raise Forbidden(f"{what} needs the role {needed} or above; {principal.actor} is {principal.role}")
+    if needed == "admin" and principal.scoped:
+        # imports, feature edits and accidents reach any area: an admin limited to areas may not make them
+        raise Forbidden(f"{what} needs an admin of every area; {principal.actor} is limited to "
+                        f"{', '.join(principal.areas)}")
+
+
+class Needs:
+    """The role a route needs, as a dependency: ``dependencies=[Needs.inspector]``."""
+
+
+def _needing(role: str):
+    async def needs(request: Request) -> Principal:
+        # the gate has decided already; the principal it found
+        return request.state.principal
+
+    needs.riskmap_role = role
+    needs.__name__ = f"needs_{role}"
+    return Depends(needs)
+
+
+for _role in users.ROLES:
+    setattr(Needs, _role, _needing(_role))
+
+
+async def _principal(request: Request) -> Principal:
+    return request.state.principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+async def _actor(request: Request) -> str:
+    return request.state.principal.actor
+
+
+# The author of a write, as the history and the audit keep it.
+WriteActor = Annotated[str, Depends(_actor)]
 
 
 def _header(scope, name: bytes) -> bytes | None:
@@ -79,65 +246,117 @@ def _header(scope, name: bytes) -> bytes | None:
     return next((v for k, v in scope.get("headers") or [] if k == name), None)
 
 
-def _needs_key(dependant) -> bool:
-    return dependant.call is _write_access or any(_needs_key(d) for d in dependant.dependencies)
+def needed_role(dependant) -> str | None:
+    """The role a route's dependencies declare (the highest, should there be several); None: none declared."""
+    found = []
+
+    def walk(d):
+        role = getattr(d.call, "riskmap_role", None)
+        if role is not None:
+            found.append(role)
+        for sub in d.dependencies:
+            walk(sub)
+
+    walk(dependant)
+    return max(found, key=users.ROLES.index) if found else None
 
 
-def _write_routes(routes) -> list[tuple[re.Pattern, frozenset[str]]]:
-    """The path pattern and methods of every route that depends on ``_write_access``, included routers flattened."""
+def api_routes(routes):
+    """Every route of the app with a dependant (included routers flattened)."""
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # a FastAPI whose routers keep a flat list of APIRoutes
         contexts = routes
     else:
         contexts = iter_route_contexts(routes)
-    found = []
-    for route in contexts:
-        dependant = getattr(route, "dependant", None)
-        if dependant is not None and _needs_key(dependant):
-            found.append((route.path_regex, frozenset(route.methods or ())))
-    return found
+    return [r for r in contexts if getattr(r, "dependant", None) is not None]
 
 
-class WriteGate:
-    """ASGI middleware answering a write without a valid API key (401 without one, 403 with a wrong one, or when
-    writes are disabled) before the body is read.
+async def _to_sign_in(scope, receive, send) -> None:
+    from urllib.parse import quote
 
-    A write is a request to a route that depends on ``_write_access`` (``WriteAccess`` or ``WriteActor``: the
-    POST, PUT, PATCH and DELETE routes, and GET /audit, which needs a key too); other requests, and writes with a
-    valid key, pass untouched.  ``answer(scope, receive, send, exc)`` sends the error (api/errors.py).  With
-    ``failures`` (api/failed_auth.py), each refusal is recorded in the audit trail, and an address refused too
-    often is answered 429 before its key is looked at.
-    """
+    from starlette.responses import RedirectResponse
+
+    target = get_route_path(scope) + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string")
+                                      else "")
+    lang = "&lang=en" if b"lang=en" in (scope.get("query_string") or b"") else ""  # the form in the page's language
+    await RedirectResponse(f"/sign-in?next={quote(target, safe='')}{lang}", status_code=303)(scope, receive, send)
+
+
+def _claimed(credential: str | None) -> str | None:
+    """Who a refused credential claimed to be, for the audit trail, never the secret: a token's id
+    (``token:<id>``), or another credential's fingerprint (``api:<fingerprint>``)."""
+    if not credential:
+        return None
+    parts = users.split_token(credential)
+    return f"token:{parts[0]}" if parts else f"api:{key_fingerprint(credential)}"
+
+
+class AccessGate:
+    """ASGI middleware deciding who may make each request, before its body is read (module docstring).
+    ``answer(scope, receive, send, exc)`` sends a refusal (api/errors.py)."""
 
     def __init__(self, app, answer, failures=None):
         self.app = app
         self.answer = answer
         self.failures = failures  # api/failed_auth.py: refusals recorded, and a client failing often slowed down
-        self._writes: list[tuple[re.Pattern, frozenset[str]]] | None = None  # read from the app's routes once
+        self._rules: list[tuple[object, str]] | None = None  # (route, role needed), read from the app's routes once
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and self._is_write(scope):
-            client = (scope.get("client") or (None,))[0]
-            if self.failures is not None and (slow_down := self.failures.refusal(client)) is not None:
-                return await self.answer(scope, receive, send, slow_down)  # the key is not even looked at
-            key = _header(scope, b"x-api-key")
-            text = key.decode("latin-1") if key else None
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        needed = self._needed(scope)
+        state = scope.setdefault("state", {})
+        app_state = scope["app"].state
+        credential = _credential(scope)
+        if needed is None:  # a public path, a static file or no route at all (a 404 follows): whoever it is, if
+            # the credentials say so (the health check tells more to who may read everything), else no one
             try:
-                writer_of(scope["app"].state.settings.write_keys(), text)
-            except (MissingCredentials, Forbidden) as e:
-                if self.failures is not None:
-                    await self.failures.failed(scope["app"].state.pool, client,
-                                               f"api:{key_fingerprint(text)}" if text else None,
-                                               f"{scope['method']} {get_route_path(scope)}", str(e))
-                return await self.answer(scope, receive, send, e)
+                state["principal"] = ANONYMOUS if not credential else (
+                    remembered(app_state, credential) or await run_in_threadpool(authenticate, app_state, credential))
+            except Exception:  # noqa: BLE001 - a public path answers anyway, as to no one
+                state["principal"] = ANONYMOUS
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or (None,))[0]
+        what = f"{scope['method']} {get_route_path(scope)}"
+        if credential and self.failures is not None and (slow_down := self.failures.refusal(client)) is not None:
+            return await self.answer(scope, receive, send, slow_down)  # the credential is not even looked at
+        try:
+            principal = ANONYMOUS if not credential else (
+                authenticate(app_state, credential) if not users.split_token(credential)
+                else remembered(app_state, credential) or await run_in_threadpool(authenticate, app_state, credential))
+            decide(principal, needed, app_state.settings.anonymous_reads, what)
+        except MissingCredentials as e:
+            if self.failures is not None and (credential or scope["method"] not in SAFE_METHODS):
+                # a credential refused, or a write tried without one: recorded (a read without one, as a browser
+                # opening a page before signing in, is not an attempt)
+                await self.failures.failed(app_state.pool, client, _claimed(credential), what, str(e))
+            if scope["method"] in SAFE_METHODS and b"text/html" in (_header(scope, b"accept") or b""):
+                return await _to_sign_in(scope, receive, send)  # a person opening a page: the sign-in form
+            return await self.answer(scope, receive, send, e)
+        except Exception as e:  # noqa: BLE001 - every other refusal (and a database that is down) through the table
+            return await self.answer(scope, receive, send, e)
+        state["principal"] = principal
+        if scope["method"] not in SAFE_METHODS and principal.role is not None:
+            # the request's writes are recorded under its name (request.state.writer: api/dependencies.py tags the
+            # request's connection with it)
+            state["writer"] = principal.actor
         await self.app(scope, receive, send)
 
-    def _is_write(self, scope) -> bool:
-        if self._writes is None:
-            self._writes = _write_routes(scope["app"].routes)
-        path, method = get_route_path(scope), scope["method"]
-        return any(method in methods and pattern.match(path) for pattern, methods in self._writes)
+    def _needed(self, scope) -> str | None:
+        path = get_route_path(scope)
+        if path in PUBLIC_PATHS:
+            return None
+        if self._rules is None:
+            self._rules = [(r, needed_role(r.dependant) or "admin") for r in api_routes(scope["app"].routes)]
+        partial = None
+        for route, role in self._rules:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return role
+            if match is Match.PARTIAL and partial is None:
+                partial = role  # the path of a route, another method: the 405 only for those who may see it
+        return partial
 
 
 class BodyLimit:

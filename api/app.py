@@ -14,6 +14,7 @@ progress is stopped; it rolls back, and its changes wait for the next run.
 from __future__ import annotations
 
 import logging
+import select
 import threading
 from contextlib import asynccontextmanager
 
@@ -23,7 +24,7 @@ import psycopg2.pool
 from fastapi import FastAPI
 
 from api import errors
-from api.access import BodyLimit, WriteGate
+from api.access import AccessGate, BodyLimit, TokenChecks
 from api.database import database_url
 from api.failed_auth import FailedAuth
 from api.rescoring import Rescorer
@@ -47,11 +48,13 @@ from api.routes import (
     record_writes,
     records,
     risk_list,
+    session,
     siting,
     supervision,
     writes,
 )
 from api.settings import Settings
+from api.signed_in import SignedIn
 from geo import audit as audit_trail
 from geo import store
 from geo.risk.config import load_model
@@ -99,9 +102,8 @@ class Pool:
         if not self._slots.acquire(timeout=self.wait_s):
             raise psycopg2.pool.PoolError(f"connection pool exhausted: no connection free within {self.wait_s} s")
         try:
-            with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None or conn.closed:
+            conn = self._idle_connection()
+            if conn is None:
                 conn = self._connect()
             if not self.migrated:
                 self._migrate(conn)
@@ -113,6 +115,30 @@ class Pool:
         except BaseException:
             self._slots.release()
             raise
+
+    def _idle_connection(self) -> psycopg2.extensions.connection | None:
+        """The most recently used idle connection that is still open; the dead ones met on the way are closed.
+
+        A connection the server ended while it sat idle (a database restart, an administrator's
+        pg_terminate_backend, a server crash) is not marked closed until it is used, and using it fails the request
+        with a 503 even though the server may be back: after a restart, every connection pooled before it would
+        fail one request each.  The server ends a connection by sending its last message (FATAL 57P01) and closing
+        it, so an idle connection whose socket has something to read is a dead one: checked with a poll that
+        does not wait and does not talk to the server (unlike a "SELECT 1" before each use, which would cost a
+        round trip on every request)."""
+        dead = []
+        conn = None
+        with self._lock:
+            while self._idle:
+                candidate = self._idle.pop()
+                if candidate.closed or _has_input(candidate):
+                    dead.append(candidate)
+                else:
+                    conn = candidate
+                    break
+        for candidate in dead:
+            candidate.close()
+        return conn
 
     def putconn(self, conn: psycopg2.extensions.connection, broken: bool = False) -> None:
         try:
@@ -158,6 +184,13 @@ class Pool:
             conn.close()
 
 
+def _has_input(conn: psycopg2.extensions.connection) -> bool:
+    """Whether the server has sent something on an idle connection (it does so only when it ends it)."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The riskmap API for these settings (the database, the risk model)."""
 
@@ -167,6 +200,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.model = load_model(settings.risk_model)
         app.state.supervision = load_supervision(settings.supervision)
         app.state.pool = Pool(database_url(settings))
+        app.state.token_checks = TokenChecks()
+        app.state.signed_in = SignedIn(app.state.pool.url)
+        app.state.main_pages = pages.MainPages()
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
         app.state.pool.migrate_now()
@@ -176,6 +212,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             app.state.rescorer.close()
+            app.state.signed_in.close()
             app.state.pool.close()
 
     app = FastAPI(
@@ -191,6 +228,7 @@ def create_app(settings: Settings) -> FastAPI:
     _serve_docs(app)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(session.router)
     app.include_router(near.router)
     app.include_router(features.router)
     app.include_router(areas.router)
@@ -213,10 +251,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(inspection_form.router)
     app.include_router(audit.router)
     mount_map_assets(app)
-    # (the last added runs first: a write without a valid key is answered before its body's size matters)
+    # (the last added runs first: a request its principal may not make is answered before its body's size matters)
     app.add_middleware(BodyLimit, max_upload=int(settings.max_body_mb * 1024 * 1024),
                        max_json=int(settings.max_json_mb * 1024 * 1024), answer=errors.answer)
-    app.add_middleware(WriteGate, answer=errors.answer,
+    app.add_middleware(AccessGate, answer=errors.answer,
                        failures=FailedAuth(settings.auth_fail_limit, settings.auth_fail_window_s))
     errors.document(app)
     return app

@@ -4,9 +4,12 @@ They are coroutines: FastAPI runs a plain function dependency in its thread pool
 generator) on every request, which costs more CPU than the little they do.  Nothing here waits on the database,
 except returning a connection that needs a rollback, is broken or was tagged, which goes to the thread pool.
 
-A write's connection says who writes (the audit trail, geo/audit.py): the credential check names the writer
-(``tag_writer``), and the request's connection is tagged with that name, the client's address and the request
-when it is taken, and untagged before it goes back to the pool.
+A write's connection says who writes (the audit trail, geo/audit.py): the access gate names the writer of every
+write it lets through (``request.state.writer``), and the request's connection is tagged with that name, the
+client's address and the request when it is taken, and untagged before it goes back to the pool.
+
+A request of a user limited to areas gets its scope the same way: the connection acts as riskmap_scoped, whose
+rows row-level security filters (migration 0019), from when it is taken until it goes back to the pool.
 """
 
 from __future__ import annotations
@@ -21,20 +24,43 @@ from starlette.concurrency import run_in_threadpool
 
 from geo import audit
 
+# A user limited to areas: the user's admin codes and every code below them, expanded before the role changes
+# (the area table is itself filtered for that role), then the role.  One round trip, when the connection is taken.
+SCOPE = """SELECT set_config('riskmap.area_codes', coalesce((
+    WITH RECURSIVE below(code) AS (SELECT unnest(%(areas)s::text[])
+                                   UNION SELECT a.admin_code FROM area a JOIN below b ON a.parent_code = b.code)
+    SELECT string_agg(code, ',') FROM below), ''), false);
+SET ROLE riskmap_scoped"""
+UNSCOPE = "RESET ROLE; RESET riskmap.area_codes"
+
 
 class LazyConnection:
     """A pooled connection taken on first use, so that a request with bad parameters is answered 422 before
-    the database is needed (and stays 422 while the database is down)."""
+    the database is needed (and stays 422 while the database is down).  For a principal limited to areas it is
+    scoped (``SCOPE``) before anything else runs on it, and unscoped before it goes back to the pool: the one
+    place where a request's queries get their scope.  (``request`` None: a connection of no request, unscoped
+    and untagged.)"""
 
     def __init__(self, pool, request: Request | None = None):
         self._pool = pool
         self._request = request
+        # (the gate, api/access.py, sets the principal of every request; a request without one fails here
+        # rather than read unscoped)
+        self._areas = list(request.state.principal.areas) if request is not None else []
         self._conn: psycopg2.extensions.connection | None = None
         self._tagged = False
 
     def _get(self) -> psycopg2.extensions.connection:
         if self._conn is None:
-            self._conn = self._pool.getconn()
+            conn = self._pool.getconn()
+            if self._areas:
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute(SCOPE, {"areas": self._areas})
+                except BaseException:
+                    self._pool.putconn(conn, broken=True)  # never reused half-scoped
+                    raise
+            self._conn = conn
         if not self._tagged and self._request is not None:
             writer = getattr(self._request.state, "writer", None)
             if writer is not None:
@@ -54,13 +80,17 @@ class LazyConnection:
 
     def release(self, broken: bool) -> None:
         if self._conn is not None:
-            if self._tagged and not broken:
-                try:  # the next request must not write under this one's name
+            if (self._tagged or self._areas) and not broken and not self._conn.closed:
+                try:  # the next request must not write under this one's name, nor read in this one's areas
                     if self._conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
                         self._conn.rollback()
-                    audit.untag(self._conn)
+                    if self._tagged:
+                        audit.untag(self._conn)
+                    if self._areas:
+                        with self._conn.cursor() as cur:
+                            cur.execute(UNSCOPE)
                 except psycopg2.Error:
-                    broken = True
+                    broken = True  # closed by the pool rather than passed on
             self._pool.putconn(self._conn, broken=broken)
             self._conn = None
             self._tagged = False
@@ -69,8 +99,8 @@ class LazyConnection:
         """True when returning the connection does not talk to the server: none was taken, or one that is
         healthy and outside a transaction (the pool rolls back, or closes, the others)."""
         conn = self._conn
-        return conn is None or (not broken and not self._tagged and not conn.closed and conn.info.transaction_status
-                                == psycopg2.extensions.TRANSACTION_STATUS_IDLE)
+        return conn is None or (not broken and not self._tagged and not self._areas and not conn.closed
+                                and conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE)
 
 
 async def _connection(request: Request) -> AsyncIterator[LazyConnection]:
@@ -89,13 +119,6 @@ async def _connection(request: Request) -> AsyncIterator[LazyConnection]:
             conn.release(broken)
         else:
             await run_in_threadpool(conn.release, broken)
-
-
-def tag_writer(request: Request, writer: str) -> None:
-    """Name who writes on this request (``api:<key fingerprint>``, a user's name): its connection records its
-    writes under that name, with the client's address and the request (geo/audit.py).  The one call the
-    credential check of a write makes."""
-    request.state.writer = writer
 
 
 def request_origin(request: Request) -> tuple[str | None, str]:

@@ -12,11 +12,17 @@ stored first) is a 409 with ``Retry-After``: the request did nothing, and the sa
 a moment (the write routes retry deadlocks themselves before answering so).  A statement the server cancelled
 because it ran past its time limit is a 504: the server is there and answered, but not within the limit, and
 the request's transaction was rolled back.
+
+The OpenAPI document says all of this (``document``): each operation lists every status it can answer, derived
+from what its route takes and depends on (``route_errors``: a body, a path naming something, the role it needs,
+a database connection) and this table, never from a list kept by hand per route, so that a new route is
+documented as soon as it exists.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import psycopg2
@@ -27,7 +33,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from api.access import BodyTooLarge, Forbidden, MissingCredentials
+from api.access import PUBLIC_PATHS, BodyTooLarge, Forbidden, MissingCredentials, api_routes, needed_role
+from api.dependencies import Connection
 from api.failed_auth import TooManyFailures
 from geo.errors import (
     Conflict,
@@ -67,7 +74,7 @@ STATUS: dict[type[Exception], Status] = {
     PlanningError: Status(422, "Plan not possible as asked"),
     NotFound: Status(404, "Not found"),
     Conflict: Status(409, "Conflict"),
-    MissingCredentials: Status(401, "API key required"),
+    MissingCredentials: Status(401, "Authentication required"),
     Forbidden: Status(403, "Forbidden"),
     BodyTooLarge: Status(413, "Request body too large"),
     TooManyFailures: Status(429, "Too many refused credentials", retry=True),  # its own Retry-After
@@ -92,6 +99,10 @@ STATUS: dict[type[Exception], Status] = {
         504, "Database timeout",
         detail="a database statement of this request ran past the server's time limit and was cancelled; "
                "its transaction was rolled back"),
+    # 42501: row-level security refused a row (migration 0019): a user limited to areas wrote outside them
+    psycopg2.errors.InsufficientPrivilege: Status(
+        403, "Outside your areas",
+        detail="this change would reach outside the areas you may change; nothing was written"),
     DatabaseUnavailable: Status(503, "Database unavailable", retry=True),
     psycopg2.OperationalError: Status(503, "Database unavailable", retry=True),  # down, restarting
     psycopg2.InterfaceError: Status(503, "Database unavailable", retry=True),  # connection closed under us
@@ -134,7 +145,7 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    title = {400: "Bad request", 404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
     return problem(exc.status_code, title, str(exc.detail), headers=getattr(exc, "headers", None))
 
 
@@ -145,15 +156,48 @@ def _status_of(exc: Exception) -> Status | None:
     return None
 
 
+class _EverySecond:
+    """Lets one event a second through and counts the ones held back: a database that is down answers every
+    request with a 503, and a warning for each (bench/load: about 300 a second during a restart, three lines each)
+    would bury the log and, written to a slow stderr, hold up the event loop."""
+
+    def __init__(self, interval_s: float = 1.0):
+        self.interval_s = interval_s
+        self._next = 0.0
+        self._held = 0
+
+    def passes(self) -> int | None:
+        """The number held back since the last one let through, or None when this one is held back too."""
+        now = time.monotonic()
+        if now < self._next:
+            self._held += 1
+            return None
+        held, self._held, self._next = self._held, 0, now + self.interval_s
+        return held
+
+
+def _unavailable_warnings(request: Request) -> _EverySecond:
+    """The app's own (handlers run on its event loop: no lock needed)."""
+    state = request.app.state
+    if not hasattr(state, "unavailable_warnings"):
+        state.unavailable_warnings = _EverySecond()
+    return state.unavailable_warnings
+
+
 async def _mapped(request: Request, exc: Exception) -> JSONResponse:
     status = _status_of(exc)
     if status is None:  # registered for a class of the table, so this does not happen; stay safe anyway
         return await _unexpected(request, exc)
     headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))} if status.retry else None
+    if status.code == 401:  # RFC 9110: a 401 says how to authenticate
+        headers = {"WWW-Authenticate": 'Bearer realm="riskmap"'}
     if status.code >= 500 or status.detail:
         # Database details (host, port, server message, the other transaction's pid) are for the log, not for
         # clients.
-        log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, str(exc).strip())
+        held = _unavailable_warnings(request).passes() if status.code == 503 else 0
+        if held is not None:
+            log.warning("%s %s: %s: %s%s", request.method, request.url.path, type(exc).__name__, str(exc).strip(),
+                        f" ({held} more such errors in the last second not logged)" if held else "")
         return problem(status.code, status.title,
                        status.detail or "the database is unavailable or busy; try again shortly", headers=headers)
     extra: dict = {}
@@ -200,19 +244,148 @@ PROBLEM_SCHEMA = {
     },
 }
 _PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
-_COMMON = {"422": "Invalid request: each bad field is named.",
-           "503": "The database is unavailable or busy; retry after the Retry-After seconds.",
-           "504": "A database statement ran past the server's time limit and was cancelled (nothing written)."}
+FASTAPI_422 = "Validation Error"  # FastAPI's own description of the 422 it documents, replaced by ours
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before sending the request again.",
+                                "schema": {"type": "integer"}}}
+_LOCATION = {"Location": {"description": "Where to go: the sign-in page, with the page asked for in `next`.",
+                          "schema": {"type": "string"}}}
+_WWW_AUTHENTICATE = {"WWW-Authenticate": {"description": "How to authenticate: `Bearer realm=\"riskmap\"`.",
+                                          "schema": {"type": "string"}}}
 
 
-_TOO_MANY_FAILURES = ("Too many refused credentials from this address lately; retry after the Retry-After "
-                      "seconds (the credential was not checked).")
+class RequestNotParsed(Exception):
+    """The request body could not be parsed: not JSON, not UTF-8, or a malformed multipart form (FastAPI
+    answers 400 before a route runs)."""
+
+
+class SentToSignIn(Exception):
+    """A browser asking for a page (Accept: text/html) without credentials while anonymous reads are off is sent
+    to the sign-in page (api/access.py)."""
+
+
+# What each part of a route may raise.  The OpenAPI document of every operation is derived from these and the
+# table above, so that a status an operation can answer is documented wherever the route table says it can
+# happen, and a new route is documented by what it depends on, never by a list of its own.
+# Any input (parameter or body): a value that does not fit is a 422 naming the field.
+_INPUT: tuple[type[Exception], ...] = (RequestValidationError,)
+# A request body: unparseable (400), over the server's limit (413, api/access.py's BodyLimit).
+_BODY: tuple[type[Exception], ...] = (RequestNotParsed, BodyTooLarge)
+# A path naming a resource (``/plans/{id}``): that it does not exist is a 404.
+_PATH: tuple[type[Exception], ...] = (NotFound,)
+# Every route behind api/access.py's gate (all but its public paths): no credentials while anonymous reads are
+# off, or credentials that are not valid (401, with WWW-Authenticate; a browser's GET is sent to /sign-in
+# instead, 303); an address whose credentials were refused too often lately (429 with Retry-After,
+# api/failed_auth.py); the gate reads a user's token from the database (503, 504 when it cannot).
+_GATED: tuple[type[Exception], ...] = (MissingCredentials, TooManyFailures)
+_GATED_READ: tuple[type[Exception], ...] = (SentToSignIn,)
+# A write (a route needing a role above viewer): the role does not allow it, or it would reach outside the user's
+# areas (403), or a concurrent write was in the way (409 with Retry-After; nothing written).
+_WRITE: tuple[type[Exception], ...] = (
+    Forbidden, psycopg2.errors.InsufficientPrivilege, psycopg2.errors.TransactionRollbackError,
+    psycopg2.errors.LockNotAvailable, psycopg2.errors.UniqueViolation)
+# The database (a route depending on api/dependencies.py's connection): down or busy (503 with Retry-After), a
+# statement over the time limit (504).
+_DATABASE: tuple[type[Exception], ...] = (
+    DatabaseUnavailable, psycopg2.OperationalError, psycopg2.InterfaceError, psycopg2.pool.PoolError,
+    psycopg2.errors.QueryCanceled)
+# Documentation of what is answered outside the table (FastAPI's validation and parsing errors).
+_OUTSIDE_TABLE = {
+    RequestValidationError: Status(422, "Invalid request", detail="each bad field is named in `errors`"),
+    RequestNotParsed: Status(400, "Bad request"),
+    SentToSignIn: Status(303, "See other"),
+}
+# The codes every entry of the table answering them tells to retry: Retry-After is documented with them, on a
+# route's own description too.
+_RETRY_CODES = {str(s.code) for s in STATUS.values() if s.retry} - {str(s.code) for s in STATUS.values() if not s.retry}
+
+
+def _documented(exc: type[Exception]) -> Status:
+    status = _OUTSIDE_TABLE.get(exc)
+    if status is None:
+        status = next(STATUS[cls] for cls in exc.__mro__ if cls in STATUS)
+    return status
+
+
+def _description(found: list[tuple[type[Exception], Status]]) -> str:
+    """A status in words: the title of each entry answering it, with what our own exception's docstring says
+    (a database error's docstring is psycopg2's and says nothing to a client; the fixed detail of its entry does)
+    when one thing is said under that title."""
+    said: dict[str, dict[str, None]] = {}
+    for exc, status in found:
+        doc = (exc.__doc__ or "").split("\n\n")[0] if exc.__module__.split(".")[0] in ("api", "geo") else ""
+        more = " ".join(doc.split()).rstrip(".") or status.detail or ""
+        said.setdefault(status.title, {})[more[:1].lower() + more[1:]] = None
+    texts = [f"{title}: {next(iter(more))}" if len(more) == 1 and "" not in more else title
+             for title, more in said.items()]
+    retry = " (send it again after Retry-After seconds)" if any(status.retry for _, status in found) else ""
+    return "; or ".join(texts) + retry + "."
+
+
+def _depends_on(dependant, call) -> bool:
+    return dependant.call is call or any(_depends_on(d, call) for d in dependant.dependencies)
+
+
+def route_errors(route) -> list[type[Exception]]:
+    """The exceptions a request to this API route may end with, from what the route takes (parameters, a body,
+    a path naming something) and what it depends on (the role it needs, a database connection)."""
+    dependant = route.dependant
+    raised: list[type[Exception]] = []
+    has_body = route.body_field is not None
+    if has_body or dependant.query_params or dependant.path_params or dependant.header_params \
+            or dependant.cookie_params:
+        raised += _INPUT
+    if has_body:
+        raised += _BODY
+    if dependant.path_params:
+        raised += _PATH
+    gated = route.path_format not in PUBLIC_PATHS
+    if gated:
+        raised += _GATED
+        if "GET" in (route.methods or ()):
+            raised += _GATED_READ
+        if (needed_role(dependant) or "admin") != "viewer":  # a route declaring no role is an admin's
+            raised += _WRITE
+    if gated or _depends_on(dependant, Connection.__metadata__[0].dependency):
+        raised += _DATABASE
+    return raised
+
+
+def _api_routes(app: FastAPI) -> dict[tuple[str, str], object]:
+    """Every route of the OpenAPI document by (path, method), included routers flattened."""
+    return {(route.path_format, method.lower()): route for route in api_routes(app.routes)
+            if getattr(route, "include_in_schema", False) for method in route.methods or ()}
+
+
+def document_errors(operation: dict, errors: list[type[Exception]]) -> None:
+    """Add the statuses of ``errors`` to an OpenAPI operation's responses (a description the route gives itself
+    is kept); every error response is problem+json, with Retry-After where the table says to retry."""
+    responses = operation.setdefault("responses", {})
+    by_code: dict[str, list[tuple[type[Exception], Status]]] = {}
+    for exc in errors:
+        status = _documented(exc)
+        by_code.setdefault(str(status.code), []).append((exc, status))
+    for code, found in sorted(by_code.items()):
+        if code not in responses or responses[code].get("description") == FASTAPI_422:
+            responses[code] = {"description": _description(found)}
+        if any(status.retry for _, status in found):
+            responses[code].setdefault("headers", {}).update(_RETRY_AFTER)
+        if code == "401":
+            responses[code].setdefault("headers", {}).update(_WWW_AUTHENTICATE)
+        if code == "303":
+            responses[code].setdefault("headers", {}).update(_LOCATION)
+    for code, response in responses.items():
+        if code in _RETRY_CODES:
+            response.setdefault("headers", {}).update(_RETRY_AFTER)
+        if code[0] in "45":
+            response["content"] = dict(_PROBLEM_CONTENT)
+    operation["responses"] = dict(sorted(responses.items()))
 
 
 def document(app: FastAPI) -> None:
-    """Make the OpenAPI document say what the API really answers on errors: every error response (the 422 of
-    every operation with inputs, the 503 of every operation using the database, and the 4xx an operation
-    declares) is application/problem+json with the Problem schema, instead of FastAPI's default 422 shape."""
+    """Make the OpenAPI document say what the API really answers on errors: every status an operation can answer
+    (from ``route_errors``: the route table and what each route depends on, with the statuses of the table
+    above) is documented, as application/problem+json with the Problem schema instead of FastAPI's default 422
+    shape, and with Retry-After where the client should try again."""
     build = app.openapi
 
     def openapi() -> dict:
@@ -222,17 +395,11 @@ def document(app: FastAPI) -> None:
         spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
         for schema_name in ("HTTPValidationError", "ValidationError"):
             spec["components"]["schemas"].pop(schema_name, None)
+        routes = _api_routes(app)
         for path, item in spec.get("paths", {}).items():
-            for op in item.values():
-                responses = op.setdefault("responses", {})
-                if path != "/openapi.json":
-                    for code, text in _COMMON.items():
-                        responses.setdefault(code, {"description": text})
-                if "401" in responses:  # a route needing a credential (api/failed_auth.py)
-                    responses.setdefault("429", {"description": _TOO_MANY_FAILURES})
-                for code, response in responses.items():
-                    if code[0] in "45":
-                        response["content"] = dict(_PROBLEM_CONTENT)
+            for method, operation in item.items():
+                route = routes.get((path, method))
+                document_errors(operation, route_errors(route) if route is not None else [])
         app.openapi_schema = spec
         return spec
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_KEY_LENGTH = 16
+# Keys seen in examples and default configurations: refused whatever their length.
+WEAK_KEYS = frozenset({"changeme", "change-me", "changethis", "secret", "password", "admin", "riskmap", "apikey",
+                       "api-key", "api_key", "default", "test", "testkey", "letmein", "0123456789abcdef",
+                       "1234567890123456", "changemechangeme", "secretsecretsecret", "riskmap-api-key",
+                       "your-api-key-here", "replace-me-with-a-key"})
 
 
 class Settings(BaseSettings):
@@ -20,8 +27,13 @@ class Settings(BaseSettings):
     # The supervision settings (inspection frequency per level, look-back window, staffing, each county's staff);
     # unset = the ones shipped with riskmap (geo/supervision/supervision.toml).
     supervision: Path | None = None
-    # API keys that may write (uploads, feature edits), comma-separated; unset = the API refuses every write.
+    # Administrators' API keys for automation, comma-separated, sent in X-API-Key: each acts as an admin over
+    # every area (users with roles and areas: `riskmap users`).  A key shorter than MIN_KEY_LENGTH characters, or
+    # a well-known default, is refused at start-up.
     api_keys: str | None = None
+    # Whether a request without credentials may read (GET the maps, lists and features); writes always need a
+    # signed-in user or a key.  Off unless set; `riskmap demo` serving on a loopback address turns it on.
+    anonymous_reads: bool = False
     # How long a write (an upload, a feature added, changed or deleted) waits for the re-scoring it causes, in
     # seconds.  The write is committed before; past this wait it answers with scoring "pending" and the scores
     # follow in the background (GET /health shows their state).  0: never wait.
@@ -51,5 +63,18 @@ class Settings(BaseSettings):
     # The longest a plan may search (POST /plans: the request's time_limit_s may not exceed it), in seconds.
     plan_max_time_s: float = 120.0
 
-    def write_keys(self) -> frozenset[str]:
+    @field_validator("api_keys")
+    @classmethod
+    def _strong_keys(cls, value: str | None) -> str | None:
+        for key in (k.strip() for k in (value or "").split(",") if k.strip()):
+            if len(key) < MIN_KEY_LENGTH:
+                raise ValueError(f"an API key in RISKMAP_API_KEYS is {len(key)} characters long; at least "
+                                 f"{MIN_KEY_LENGTH} are needed (make one with: python3 -c 'import secrets; "
+                                 "print(secrets.token_urlsafe(32))')")
+            if key.lower() in WEAK_KEYS or len(set(key)) < 4:
+                raise ValueError("an API key in RISKMAP_API_KEYS is a well-known default or too repetitive; make a "
+                                 "random one (python3 -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return value
+
+    def admin_keys(self) -> frozenset[str]:
         return frozenset(k.strip() for k in (self.api_keys or "").split(",") if k.strip())

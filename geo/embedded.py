@@ -139,7 +139,12 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on ``port``.  Bound as PostgreSQL binds it (SO_REUSEADDR): the connections
+    of a server just stopped linger in TIME_WAIT on its port for a minute, and a plain bind would call the port
+    taken, so that a restart would move the server to another port, under the feet of every client holding the
+    URL (riskmap's own API among them)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

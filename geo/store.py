@@ -149,6 +149,9 @@ def hand_over(conn, role: str, shadow_schema: str = "riskmap_import") -> None:
                                     "FROM {}").format(sql.SQL("PUBLIC") if grantee == "PUBLIC"
                                                       else sql.SQL(grantee)))
             cur.execute(sql.SQL("GRANT SELECT ON audit_event TO {}").format(target))
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = 'riskmap_scoped'")
+        if cur.fetchone():  # requests of users limited to areas act as it (migration 0019)
+            cur.execute(sql.SQL("GRANT riskmap_scoped TO {}").format(target))
     conn.commit()
 
 

@@ -29,14 +29,16 @@ from api.cli.common import _progress, _reported, _settings, app, err, out
 from api.cli.db import db_app
 from api.cli.records import records_app
 from api.cli.roads import roads_app
+from api.cli.users import users_app
 
 app.add_typer(db_app, name="db")
 app.add_typer(areas_app, name="areas")
 app.add_typer(roads_app, name="roads")
 app.add_typer(records_app, name="records")
+app.add_typer(users_app, name="users")
 
 __all__ = ["_progress", "_reported", "_settings", "app", "areas_app", "db_app", "err", "main", "out", "records_app",
-           "roads_app"]
+           "roads_app", "users_app"]
 
 
 def main() -> None:

@@ -25,9 +25,16 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
-    from api.settings import Settings  # pydantic-settings takes a quarter of a second to import
+    from pydantic import ValidationError
 
-    return Settings()
+    from api.settings import Settings  # pydantic-settings takes a quarter of a second to import
+    from geo.errors import InvalidSetting
+
+    try:
+        return Settings()
+    except ValidationError as e:  # e.g. a short API key: refused before anything starts
+        problems = "; ".join(f"RISKMAP_{'_'.join(map(str, x['loc'])).upper()}: {x['msg']}" for x in e.errors())
+        raise InvalidSetting(problems) from None
 
 
 def cli_actor() -> str:

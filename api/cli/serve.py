@@ -49,6 +49,10 @@ def demo_cmd(
             conn.close()
         _print_score_summary(summary)
         if serve:
+            if "RISKMAP_ANONYMOUS_READS" not in os.environ and _loopback(host):
+                # the demo stays open to its own machine: reads without signing in (writes still need a key or
+                # a user's token)
+                settings = settings.model_copy(update={"anonymous_reads": True})
             _serve(settings, host, _free_port_from(host, port))
 
 
@@ -82,6 +86,15 @@ def serve_cmd(
         _serve(_settings(), host, port, workers)
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _free_port_from(host: str, port: int) -> int:
     """``port`` if it is free on ``host``, else the next free one."""
     import socket
@@ -103,6 +116,12 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
     out.print(f"riskmap is serving on http://{host}:{port}/  (API documentation: http://{host}:{port}/docs; "
               "risks near a point: /risks/near?lon=118.18&lat=39.63&radius_m=2000). Ctrl+C stops it.")
+    if settings.anonymous_reads:
+        out.print("Anyone who reaches this address may read without signing in (RISKMAP_ANONYMOUS_READS); writes "
+                  "need a user's token (riskmap users add) or an API key.")
+    else:
+        out.print("Every request needs a user's token (riskmap users add NAME --role ROLE) or an API key; "
+                  "RISKMAP_ANONYMOUS_READS=true opens reads to anyone.")
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
         return

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.routes import GEOJSON, GeoJSONResponse
 from api.routes.features import wants_html
@@ -19,7 +20,7 @@ from geo.supervision.staffing import county_staffing
 from maps.allocation_page import allocation_page
 from maps.basemaps import basemap
 
-router = APIRouter(tags=["plans"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["plans"])
 CSV_COLUMNS = ("admin_code", "name", "red", "orange", "yellow", "blue", "weight", "teams")
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection, RiskModel
 from api.errors import field_error
 from api.routes import GeoJSONResponse, Level, geojson, geojson_page, sql_text
@@ -21,7 +22,7 @@ from api.routes.features import Link, parse_bbox, parse_levels
 from geo.errors import NotFound
 from geo.risk.aggregate import ADMIN_LEVEL_RES
 
-router = APIRouter(tags=["areas"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["areas"])
 
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000

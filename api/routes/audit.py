@@ -1,8 +1,8 @@
 """GET /audit: the audit trail (geo/audit.py), filtered and paged, as JSON or CSV.
 
-Who may read it: today the holders of a write key (``WriteActor``), as there are no roles yet; it becomes the
-admin role's when users and roles land.  The CSV goes through the one formula-safe writer (geo/spreadsheet.py):
-the trail holds whatever text writers sent, and a name such as ``=HYPERLINK(...)`` must not run in a spreadsheet.
+Who may read it: an admin of every area (the trail holds every area's rows).  The CSV goes through the one
+formula-safe writer (geo/spreadsheet.py): the trail holds whatever text writers sent, and a name such as
+``=HYPERLINK(...)`` must not run in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
-from api.access import WriteActor
+from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes.risk_list import attachment, negotiate
 from geo import audit
 from geo.spreadsheet import csv_bytes
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(dependencies=[Needs.admin], tags=["audit"])
 
 MAX_LIMIT = 1000
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text holds no NUL character: such a filter is a 422, not a 500
@@ -31,7 +31,7 @@ Action = Literal["insert", "update", "delete", "truncate", "auth_failed"]
 class AuditEvent(BaseModel):
     id: int = Field(description="The event's number: events are numbered in the order they were written.")
     at: dt.datetime = Field(description="When (the database's clock, with its offset).")
-    actor: str = Field(description="Who: api:<key fingerprint>, cli:<OS user>, or unknown (a write on a "
+    actor: str = Field(description="Who: user:<name>, api:<key fingerprint>, cli:<OS user>, or unknown (a write on a "
                                    "connection that did not say); for auth_failed the key's fingerprint sent, or "
                                    "anonymous.")
     client: str | None = Field(description="From where: the client's IP address (the CLI: its host).")
@@ -75,7 +75,6 @@ def _utc(value: dt.datetime | None, field: str) -> dt.datetime | None:
 def read_audit(
     request: Request,
     conn: Connection,
-    actor: WriteActor,
     since: Annotated[dt.datetime, Query(description="From this time (inclusive): an ISO 8601 date or time; "
                                                     "UTC when it has no offset.", examples=["2026-12-01"])],
     until: Annotated[dt.datetime | None, Query(description="Up to this time (exclusive).")] = None,

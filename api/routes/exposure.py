@@ -10,12 +10,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes import sql_text
 from api.routes.features import parse_bbox
 
-router = APIRouter(tags=["areas"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["areas"])
 
 MAX_POINTS = 50_000
 # The heatmap's colour bands: below the median, then up to the 75th, 90th and 97th percentiles of the exposure

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from psycopg2 import sql
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes import RISK_KINDS, Factor, GeoJSONResponse, Level, geojson, geojson_page, sql_for_table, sql_text
@@ -23,7 +24,7 @@ from geo.risk.framework import LEVELS
 from maps.basemaps import basemap
 from maps.feature_page import feature_page
 
-router = APIRouter(tags=["features"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["features"])
 
 MAX_LIMIT = 1000
 NEARBY_M, NEARBY_LIMIT = 1000.0, 100  # the feature page's map shows the risks within this distance

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from api.dependencies import Connection, RiskModel
@@ -59,18 +59,23 @@ class Health(BaseModel):
     expected_schema_version: int
     model_version: str  # the configured risk model
     scores_model_version: str | None  # the model the stored scores were computed with (None: nothing scored)
-    scores: Scores | None = Field(description="The scores' state (null while the schema predates it).")
+    scores: Scores | None = Field(description="The scores' state (null while the schema predates it, and for a "
+                                              "request that may not read every area: its counts are the whole "
+                                              "region's).")
 
 
 @router.get("/health", response_model=Health, summary="Service health",
             responses={503: {"description": "The database is unreachable (problem+json, with Retry-After)."}})
-def health(conn: Connection, model: RiskModel) -> Health:
+def health(request: Request, conn: Connection, model: RiskModel) -> Health:
     """Database reachable, schema version, model version and the scores' state; a 503 problem when the database
-    is down."""
+    is down.  Anyone may ask (monitoring); the scores' state, whose counts are the whole region's, only a request
+    that may read every area."""
     version = store.schema_version(conn)
     expected = store.migrations()[-1].version
     scores_version, scores = None, None
-    if version >= SCORE_RUN_SCHEMA:
+    principal = request.state.principal
+    everywhere = not principal.scoped and (principal.role is not None or request.app.state.settings.anonymous_reads)
+    if version >= SCORE_RUN_SCHEMA and everywhere:
         with conn.cursor() as cur:
             cur.execute(sql_text("scores_status"))
             (scores_version, pending, updating, since,

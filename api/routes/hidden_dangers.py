@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes import GEOJSON, Level
@@ -27,7 +28,7 @@ from geo.lists.hidden_dangers import (
     danger_summary,
 )
 
-router = APIRouter(tags=["hidden-dangers"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["hidden-dangers"])
 
 ADMIN_CODE = r"^[0-9A-Za-z]{1,32}$"
 MAX_LIMIT = 1000

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes import Level
@@ -17,7 +18,7 @@ from api.routes.features import MAX_ID, Kind
 from geo.errors import NotFound
 from geo.risk import history
 
-router = APIRouter(tags=["history"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["history"])
 
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
 DEFAULT_MONTHS = 24

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.routes import sql_for_table
 from api.routes.features import detail_params
@@ -25,7 +26,7 @@ from geo.records import store
 from geo.supervision import sites
 from maps.inspection_form import inspection_form
 
-router = APIRouter(tags=["maps"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["maps"])
 
 # The page holds an API key (in the tab's sessionStorage): it runs riskmap's own script only, loads nothing from
 # elsewhere, and cannot be framed.  Inline styles are the level and light swatches.

@@ -12,13 +12,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.routes import GEOJSON, GeoJSONResponse, Level
 from api.routes.features import Kind, Link, parse_bbox
 from geo.dates import not_ahead
 from geo.risk.level_change import ChangeFilter, level_change_counts, level_change_page, parse_page_key
 
-router = APIRouter(tags=["history"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["history"])
 
 MAX_LIMIT = 1000
 ADMIN_CODE = r"^[0-9A-Za-z]{1,32}$"

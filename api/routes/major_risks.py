@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes import GEOJSON
@@ -22,7 +23,7 @@ from geo.lists.hidden_dangers import FilterError
 from geo.lists.major_risks import MajorRiskList, major_risk_list
 from maps.major_risks_page import list_table, major_risks_page
 
-router = APIRouter(tags=["major-risks"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["major-risks"])
 
 Format = Literal["json", "geojson", "csv", "xlsx", "html"]
 

@@ -9,12 +9,13 @@ import psycopg2.extensions
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from api.access import Needs
 from api.dependencies import Connection, RiskModel
 from api.errors import field_error
 from api.routes import RISK_KINDS, Factor, GeoJSONResponse, Level, ewkt_point, execute_prepared, geojson, sql_text
 from geo.risk.framework import LEVELS
 
-router = APIRouter(tags=["risks"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["risks"])
 
 MIN_RADIUS_M = 0.01  # 1 cm: below it the search box underflows in floating point, and nothing is that close
 MAX_RADIUS_M = 50_000.0

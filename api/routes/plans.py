@@ -16,7 +16,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.access import WriteActor
+from api.access import Needs, WriteActor
 from api.dependencies import Connection
 from api.routes import GEOJSON, GeoJSONResponse, Level
 from api.routes.features import wants_html
@@ -29,7 +29,7 @@ from geo.supervision.config import SupervisionConfig
 from maps.basemaps import basemap
 from maps.plan_page import plan_page
 
-router = APIRouter(tags=["plans"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["plans"])
 MAX_PLAN_ID = 2**63 - 1
 PlanKind = Literal["enterprise", "tailings_pond", "venue"]
 SITE_KEY = r"^(enterprise|tailings_pond|venue)\.[0-9]{1,18}$"
@@ -218,11 +218,8 @@ class PlanSummary(BaseModel):
 
 
 @router.post("/plans", response_model=StoredPlan, status_code=201,
-             summary="Make and store an inspection plan",
-             responses={401: {"description": "No API key (problem+json)."},
-                        403: {"description": "The API key is not valid, or writes are disabled."},
-                        413: {"description": "The request body is over the server's limit."},
-                        422: {"description": "A plan that cannot be made as asked, and why (problem+json)."}})
+             summary="Make and store an inspection plan", dependencies=[Needs.planner],
+             responses={422: {"description": "A plan that cannot be made as asked, and why (problem+json)."}})
 def create_plan(request: Request, conn: Connection, actor: WriteActor, body: PlanBody) -> JSONResponse:
     """Choose which sites each team inspects on each day and in what order, so that the most risk is covered
     within the teams' working days: a team orienteering problem with time windows, solved by PyVRP with the

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes.risk_list import AREA_PATTERN
 from geo.records.summary import PeriodError, area_summary
 
-router = APIRouter(tags=["records"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["records"])
 
 
 class InspectionTypes(BaseModel):

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.access import WriteAccess, WriteActor
+from api.access import Needs, WriteActor
 from api.dependencies import Connection
 from api.errors import body_error
 from api.routes.record_models import (
@@ -47,12 +47,9 @@ from geo.importer import import_file
 from geo.records import store
 from geo.records.kinds import recognised_columns
 
-router = APIRouter(tags=["records"], dependencies=[WriteAccess],
-                   responses={401: {"description": "No API key (problem+json)."},
-                              403: {"description": "The API key is not valid, or writes are disabled."},
-                              409: {"description": "A record with this source_id exists, or a concurrent write was "
+router = APIRouter(tags=["records"], dependencies=[Needs.inspector],
+                   responses={409: {"description": "A record with this source_id exists, or a concurrent write was "
                                                    "in the way (then with Retry-After); nothing was written."},
-                              413: {"description": "The request body is over the server's limit."},
                               422: {"description": "Bad input: each bad field is named; for a record, the "
                                                    "import report of its bad fields."}})
 
@@ -172,7 +169,7 @@ async def post_enforcement_action(conn: Connection, rescore: Rescore, actor: Wri
 
 
 @router.post("/accidents", response_model=Written, status_code=201, summary="Record an accident",
-             responses={201: {"description": "Written."}})
+             dependencies=[Needs.admin], responses={201: {"description": "Written."}})
 async def post_accident(conn: Connection, rescore: Rescore, actor: WriteActor, body: AccidentIn):
     """Record an accident at a point; its class is derived from deaths, serious injuries and direct loss (State
     Council Decree No. 493) unless given, and a given class the numbers contradict is refused (422).  Accidents

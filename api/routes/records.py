@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.routes.record_models import (
     MAX_ID,
@@ -23,7 +24,7 @@ from api.routes.record_models import (
 )
 from geo.records import store, transitions
 
-router = APIRouter(tags=["records"], responses={404: {"description": "No such record."}})
+router = APIRouter(dependencies=[Needs.viewer], tags=["records"], responses={404: {"description": "No such record."}})
 
 # The URL of each record kind, and back.
 PATHS = {"inspection": "inspections", "hidden_danger": "hidden-dangers", "enforcement_action": "enforcement-actions",

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes import RISK_KINDS, Level, sql_text
@@ -32,7 +33,7 @@ from geo.spreadsheet import (  # noqa: F401 (the one writer, importable from her
     xlsx_bytes,
 )
 
-router = APIRouter(tags=["risk-list"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["risk-list"])
 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -13,12 +13,13 @@ from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import Needs
 from api.dependencies import Connection, RiskModel
 from geo.siting import SitingInputError, SitingReport, check_siting
 from geo.siting import siting_params as siting_params  # re-exported: its callers import it from here
 from geo.siting.inputs import MAX_NAME
 
-router = APIRouter(tags=["siting"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["siting"])
 
 
 class SitingRequest(BaseModel):

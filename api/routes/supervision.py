@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
 from api.routes import GEOJSON, RISK_KINDS, Level
@@ -20,7 +21,7 @@ from api.routes.risk_list import AREA_PATTERN, CSV, csv_bytes, parse_kind
 from geo.supervision import sites, staffing
 from geo.supervision.rules import LIGHTS, Recommendation
 
-router = APIRouter(tags=["supervision"])
+router = APIRouter(dependencies=[Needs.viewer], tags=["supervision"])
 
 MAX_LIMIT = 1000
 Light = Literal["red", "yellow", "green"]

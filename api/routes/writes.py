@@ -42,7 +42,7 @@ from psycopg2 import sql
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.access import WriteAccess, WriteActor
+from api.access import Needs, WriteActor
 from api.dependencies import Connection, LazyConnection
 from api.errors import body_error
 from api.rescoring import Rescorer, RunOutcome
@@ -73,14 +73,8 @@ QUEUE_TIMEOUT_MS = 20_000
 # write queue keeps the API's own writes from meeting that way.)
 RETRIED = (psycopg2.errors.TransactionRollbackError, psycopg2.errors.UniqueViolation)
 
-router = APIRouter(tags=["writes"], dependencies=[WriteAccess],
-                   responses={401: {"description": "No API key (problem+json)."},
-                              403: {"description": "The API key is not valid, or writes are disabled."},
-                              409: {"description": "A concurrent write was in the way (a deadlock, a lock held "
-                                                   "too long, the same id stored at the same time); nothing was "
-                                                   "written: send it again after Retry-After."},
-                              413: {"description": "The request body is over the server's limit."},
-                              422: {"description": "Bad input; for data, the import report of every bad row."}})
+router = APIRouter(tags=["writes"], dependencies=[Needs.admin],
+                   responses={422: {"description": "Bad input; for data, the import report of every bad row."}})
 
 ImportKind = Literal["enterprise", "tailings_pond", "pipeline", "venue", "settlement", "area",
                      "inspection", "hidden_danger", "enforcement_action", "accident"]

@@ -23,7 +23,7 @@ from geo.errors import FieldError, NotFound
 from geo.importer import set_actor
 from geo.records import transitions
 from geo.records.kinds import RECORD_KINDS
-from geo.records.photos import check_photo
+from geo.records.photos import check_photo, taken_at_as_stored
 
 # Fields a change of a hidden danger may set beside its status (PATCH /hidden-dangers/{id}, the CLI).
 EDITABLE = ("deadline", "responsible_unit", "responsible_person", "measures")
@@ -190,8 +190,10 @@ def add_photo(conn, danger_id: int, data: bytes, *, max_bytes: int, actor: str |
               taken_at: dt.datetime | None = None, name: str = "the photo") -> tuple[dict, bool]:
     """Store a photo of a hidden danger, checked by its content (geo/records/photos.py); returns the photo (id,
     content_type, size, sha256, taken_at, created_at, added_by) and whether it is new: the same photo twice is
-    stored once.  NotFound when there is no such danger."""
+    stored once.  NotFound when there is no such danger; FieldError for a ``taken_at`` out of range
+    (geo/records/photos.py: a time with an offset is stored in UTC)."""
     kind = check_photo(data, max_bytes, name)
+    taken_at = taken_at_as_stored(taken_at)
     digest = hashlib.sha256(data).hexdigest()
     with transaction(conn), conn.cursor() as cur:
         set_actor(cur, actor)

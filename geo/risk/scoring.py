@@ -170,6 +170,9 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             run, finished_at = cur.fetchone()
         summary.history = recorder.append(conn, run, finished_at, as_of)
         summary.history_seconds = recorder.seconds
+        with conn.cursor() as cur:
+            # what is new or moved gets its place, for users limited to areas (migration 0019)
+            cur.execute("SELECT riskmap_scope_refresh()")
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -126,7 +126,8 @@
   function problemKey(status, field, text) {
     var last = String(field || "").split(".").pop();
     text = String(text || "").toLowerCase();
-    if (status === 401 || status === 403) return "key";
+    if (status === 401) return "key";
+    if (status === 403) return "role";
     if (status === 413) return "photo_too_large";
     if (status === 415) return "photo_type";
     if (status === 409) return "conflict";

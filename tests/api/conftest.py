@@ -41,7 +41,7 @@ def demo_url(cluster):
 
 @pytest.fixture(scope="module")
 def client(demo_url):
-    with TestClient(create_app(Settings(database_url=demo_url))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=demo_url))) as c:
         yield c
 
 

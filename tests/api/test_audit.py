@@ -26,7 +26,7 @@ from geo.embedded import APP_ROLE, prepare
 from tests.api.conftest import demo_database
 from tests.api.test_records_api import danger, png
 
-KEY = "k-audit-test"
+KEY = "k-audit-test-a1b2c3d4e5f6"
 HEADERS = {"X-API-Key": KEY}
 WHO = "api:" + hashlib.sha256(KEY.encode()).hexdigest()[:12]
 SINCE = "2000-01-01"
@@ -256,7 +256,7 @@ def test_refused_credentials_are_recorded_without_the_key_and_a_failing_address_
     with TestClient(create_app(Settings(database_url=app_url, api_keys=KEY, auth_fail_limit=3))) as c:
         assert c.post("/features/enterprise", json=feature("AUDIT-AUTH")).status_code == 401
         for _ in range(2):
-            assert c.delete("/features/enterprise/1", headers={"X-API-Key": wrong}).status_code == 403
+            assert c.delete("/features/enterprise/1", headers={"X-API-Key": wrong}).status_code == 401
         r = c.post("/features/enterprise", json=feature("AUDIT-AUTH"), headers=HEADERS)
         assert r.status_code == 429 and r.headers["content-type"] == "application/problem+json"
         assert 1 <= int(r.headers["retry-after"]) <= 60

@@ -19,7 +19,7 @@ from geo.risk.config import load_model
 from geo.risk.scoring import score
 from tests.api.conftest import AS_OF
 
-KEY = {"X-API-Key": "k-bg"}
+KEY = {"X-API-Key": "k-bg-a1b2c3d4e5f6"}
 PATIENCE_S = 180  # how long a test waits for a background run before it reports the state it saw
 
 
@@ -64,7 +64,8 @@ def one(conn, query: str, params=()):
 @pytest.fixture(scope="module")
 def impatient(demo_url):
     """A client of an app whose writes never wait for their scores (rescore_wait_s=0)."""
-    with TestClient(create_app(Settings(database_url=demo_url, api_keys="k-bg", rescore_wait_s=0))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=demo_url, api_keys="k-bg-a1b2c3d4e5f6",
+                                        rescore_wait_s=0))) as c:
         yield c
 
 
@@ -136,7 +137,7 @@ def test_startup_scores_changes_imported_before(demo_url, conn, tmp_path):
     finally:
         c.close()
     assert one(conn, "SELECT count(*) FROM risk_dirty") >= 1
-    with TestClient(create_app(Settings(database_url=demo_url))) as started:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=demo_url))) as started:
         wait_for_scores(started)
     assert one(conn, "SELECT count(*) FROM enterprise e JOIN feature_risk r ON r.kind = 'enterprise' "
                      "AND r.feature_id = e.id WHERE e.source_id = 'BG-CLI-1'") == 1
@@ -145,7 +146,8 @@ def test_startup_scores_changes_imported_before(demo_url, conn, tmp_path):
 def test_a_failed_background_run_is_reported_and_the_write_stands(demo_url, conn):
     """When the background run fails (here its database is unreachable) the write still answers 201, with
     scoring failed and the error; the feature is stored and /health shows its change pending."""
-    with TestClient(create_app(Settings(database_url=demo_url, api_keys="k-bg", rescore_wait_s=120))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=demo_url, api_keys="k-bg-a1b2c3d4e5f6",
+                                        rescore_wait_s=120))) as c:
         c.app.state.rescorer.close()
         c.app.state.rescorer = Rescorer("postgresql://riskmap@127.0.0.1:1/riskmap", load_model())
         r = c.post("/features/enterprise", json=enterprise("BG-FAIL-1", lon=118.15), headers=KEY)

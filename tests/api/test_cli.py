@@ -149,7 +149,7 @@ def test_db_status_with_a_database_url_reports_reachable_and_schema_version(invo
     assert result.exit_code == 0, result.output
     text = flat(result.output)
     assert "reachable" in text
-    assert f"schema version {len(store.migrations())}" in text
+    assert f"schema version {max(m.version for m in store.migrations())}" in text
     password = db_url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
     assert password not in result.output
 

@@ -28,7 +28,7 @@ def conn(db_url):
 
 @pytest.fixture
 def client(db_url, conn):
-    with TestClient(create_app(Settings(database_url=db_url))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=db_url))) as c:
         yield c
 
 

@@ -9,6 +9,7 @@ import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
+from api.access import Needs
 from api.app import create_app
 from api.settings import Settings
 from geo import store
@@ -25,14 +26,14 @@ def closed_port() -> int:
 
 @pytest.fixture
 def client(db_url):
-    with TestClient(create_app(Settings(database_url=db_url))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=db_url))) as c:
         yield c
 
 
 @pytest.fixture
 def down_client():
     url = f"postgresql://riskmap@127.0.0.1:{closed_port()}/riskmap"
-    with TestClient(create_app(Settings(database_url=url))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=url))) as c:
         yield c
 
 
@@ -66,7 +67,8 @@ def test_startup_migrates_an_empty_database(cluster):
     with admin.cursor() as cur:
         cur.execute(f"CREATE DATABASE {name}")
     try:
-        with TestClient(create_app(Settings(database_url=url.rsplit("/", 1)[0] + "/" + name))) as c:
+        with TestClient(create_app(Settings(anonymous_reads=True, database_url=url.rsplit("/",
+                                            1)[0] + "/" + name))) as c:
             assert c.get("/health").json()["schema_version"] == store.migrations()[-1].version
     finally:
         with admin.cursor() as cur:
@@ -104,12 +106,12 @@ def test_unknown_route_is_404_problem(client):
 
 
 def app_raising(db_url: str, exc: Exception):
-    app = create_app(Settings(database_url=db_url))
+    app = create_app(Settings(anonymous_reads=True, database_url=db_url))
 
     def boom():
         raise exc
 
-    app.add_api_route("/boom", boom)
+    app.add_api_route("/boom", boom, dependencies=[Needs.viewer])
     return app
 
 

@@ -34,7 +34,7 @@ def campaign(cluster):
 
 @pytest.fixture(scope="module")
 def api(campaign):
-    with TestClient(create_app(Settings(database_url=campaign[0]))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=campaign[0]))) as c:
         yield c
 
 

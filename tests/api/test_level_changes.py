@@ -25,7 +25,7 @@ def region(cluster):
         sites = build_change_region(db)
         now, then = levels(db)
         db.close()
-        with TestClient(create_app(Settings(database_url=url))) as client:
+        with TestClient(create_app(Settings(anonymous_reads=True, database_url=url))) as client:
             yield {"client": client, "sites": sites, "now": now, "then": then}
 
 

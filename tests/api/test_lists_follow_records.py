@@ -15,7 +15,7 @@ from geo import store
 from tests.conftest import throwaway_database
 from tests.geo.lists.campaign import build
 
-KEY = "k-lists"
+KEY = "k-lists-a1b2c3d4e5f6"
 HEADERS = {"X-API-Key": KEY}
 
 
@@ -25,7 +25,7 @@ def api(cluster):
         conn = store.connect(url)
         build(conn)
         conn.close()
-        with TestClient(create_app(Settings(database_url=url, api_keys=KEY))) as c:
+        with TestClient(create_app(Settings(anonymous_reads=True, database_url=url, api_keys=KEY))) as c:
             yield c
 
 

@@ -50,7 +50,7 @@ def campaign_url(cluster):
 
 @pytest.fixture(scope="module")
 def api(campaign_url):
-    with TestClient(create_app(Settings(database_url=campaign_url))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=campaign_url))) as c:
         yield c
 
 

@@ -49,7 +49,7 @@ def history_url(cluster):
 
 @pytest.fixture(scope="module")
 def client(history_url):
-    with TestClient(create_app(Settings(database_url=history_url))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=history_url))) as c:
         yield c
 
 

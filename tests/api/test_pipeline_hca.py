@@ -40,7 +40,7 @@ def line(cluster, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(line):
-    with TestClient(create_app(Settings(database_url=line[0], basemap="none"))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=line[0], basemap="none"))) as c:
         yield c
 
 

@@ -12,14 +12,15 @@ from api.access import key_fingerprint
 from api.app import create_app
 from api.settings import Settings
 
-KEY = "k-plans"
+KEY = "k-plans-a1b2c3d4e5f6"
 LUBEI = "130203"
 ASK = {"teams": 2, "days": 2, "area": LUBEI, "min_level": "orange", "max_sites": 150, "time_limit_s": 2}
 
 
 @pytest.fixture(scope="module")
 def api(demo_url):
-    with TestClient(create_app(Settings(database_url=demo_url, api_keys=KEY, plan_max_time_s=30))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=demo_url, api_keys=KEY,
+                                        plan_max_time_s=30))) as c:
         yield c
 
 
@@ -140,6 +141,6 @@ def test_too_many_must_visit_hours_are_422_in_hours_and_team_days_with_what_to_c
 
 def test_writes_need_a_key_and_unknown_plans_are_404(api):
     assert api.post("/plans", json=ASK).status_code == 401
-    assert api.post("/plans", json=ASK, headers={"X-API-Key": "wrong"}).status_code == 403
+    assert api.post("/plans", json=ASK, headers={"X-API-Key": "wrong"}).status_code == 401
     r = api.get("/plans/999999999")
     assert r.status_code == 404 and "no inspection plan" in r.json()["detail"]

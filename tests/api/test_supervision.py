@@ -17,7 +17,7 @@ from tests.conftest import throwaway_database
 from tests.geo.supervision import records as r
 
 D = dt.date
-KEY = "k-supervision"
+KEY = "k-supervision-a1b2c3d4e5f6"
 WEST, EAST = "100001", "100002"
 
 
@@ -50,7 +50,8 @@ def data(cluster):
 
 @pytest.fixture(scope="module")
 def api(data):
-    with TestClient(create_app(Settings(database_url=data[0], api_keys=KEY, plan_max_time_s=30))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=data[0], api_keys=KEY,
+                                        plan_max_time_s=30))) as c:
         yield c
 
 
@@ -176,6 +177,6 @@ def test_the_settings_file_is_the_servers(data, tmp_path):
     mine = tmp_path / "supervision.toml"
     mine.write_text(shipped_path().read_text(encoding="utf-8").replace("red = 1", "red = 2"), encoding="utf-8")
     _, ids = data
-    with TestClient(create_app(Settings(database_url=data[0], supervision=mine))) as c:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=data[0], supervision=mine))) as c:
         site = c.get(f"/supervision/enterprise/{ids['red_late']}", params={"as_of": "2026-06-01"}).json()
     assert (site["frequency_months"], site["next_due"], site["overdue"]) == (2, "2026-06-01", False)

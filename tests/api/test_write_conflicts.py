@@ -13,20 +13,22 @@ import psycopg2.errors
 import pytest
 from fastapi.testclient import TestClient
 
+from api.access import Needs
 from api.app import create_app
 from api.routes.writes import _write
 from api.settings import Settings
 from geo import store
 from geo.importer import import_file
 
-KEY = {"X-API-Key": "k-conflict"}
+KEY = {"X-API-Key": "k-conflict-a1b2c3d4e5f6"}
 PATIENCE_S = 60
 
 
 @pytest.fixture(scope="module")
 def writer(demo_url):
     """A client that may write, with bodies up to 1 MB, whose writes wait for their scores."""
-    with TestClient(create_app(Settings(database_url=demo_url, api_keys="k-conflict", max_body_mb=1.0,
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=demo_url,
+                                        api_keys="k-conflict-a1b2c3d4e5f6", max_body_mb=1.0,
                                         rescore_wait_s=120))) as c:
         yield c
 
@@ -229,12 +231,12 @@ def query_canceled(url: str) -> Exception:
 
 
 def app_raising(db_url: str, exc: Exception):
-    app = create_app(Settings(database_url=db_url))
+    app = create_app(Settings(anonymous_reads=True, database_url=db_url))
 
     def boom():
         raise exc
 
-    app.add_api_route("/boom", boom)
+    app.add_api_route("/boom", boom, dependencies=[Needs.viewer])
     return app
 
 

@@ -11,14 +11,15 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 
-KEY = {"X-API-Key": "k-test-2"}
+KEY = {"X-API-Key": "k-test-2-a1b2c3d4e5f6"}
 
 
 @pytest.fixture(scope="module")
 def writer(demo_url):
     """A client of an app that accepts the keys k-test-1 and k-test-2 and bodies up to 0.05 MB, and whose writes
     wait for their scores (up to two minutes: they come in a few seconds)."""
-    with TestClient(create_app(Settings(database_url=demo_url, api_keys="k-test-1, k-test-2",
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=demo_url,
+                                        api_keys="k-test-1-a1b2c3d4e5f6, k-test-2-a1b2c3d4e5f6",
                                         max_body_mb=0.05, rescore_wait_s=120))) as c:
         yield c
 
@@ -36,15 +37,16 @@ def new_enterprise(source_id: str, lon=118.18, lat=39.63, **props) -> dict:
 
 
 def test_writes_need_a_valid_key(writer, client):
-    """No key: 401; a wrong key: 403; a server with no keys configured refuses every write with 403."""
+    """No key: 401; a wrong key: 401 (not valid); a server with no keys configured finds no key valid: 401."""
     body = new_enterprise("KEY-1")
     r = writer.post("/features/enterprise", json=body)
     assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
     assert "X-API-Key" in r.json()["detail"]
     r = writer.post("/features/enterprise", json=body, headers={"X-API-Key": "nope"})
-    assert r.status_code == 403 and "not valid" in r.json()["detail"]
+    assert r.status_code == 401 and "not valid" in r.json()["detail"]
+    assert r.headers["www-authenticate"].startswith("Bearer")
     r = client.post("/features/enterprise", json=body, headers=KEY)
-    assert r.status_code == 403 and "disabled" in r.json()["detail"]
+    assert r.status_code == 401 and "not valid" in r.json()["detail"]
 
 
 def test_upload_imports_and_rescores(writer, conn):

@@ -289,9 +289,10 @@ def test_post_plans_uses_the_road_network(roads_url):
     from api.app import create_app
     from api.settings import Settings
 
-    with TestClient(create_app(Settings(database_url=roads_url, api_keys="k"))) as api:
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=roads_url,
+                                        api_keys="k-roads-a1b2c3d4e5f6"))) as api:
         r = api.post("/plans", json={"teams": 1, "days": 1, "area": LUBEI, "min_level": "red", "time_limit_s": 1},
-                     headers={"X-API-Key": "k"})
+                     headers={"X-API-Key": "k-roads-a1b2c3d4e5f6"})
     assert r.status_code == 201, r.text
     doc = r.json()
     assert doc["request"]["travel"].startswith("road network")

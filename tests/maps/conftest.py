@@ -84,21 +84,21 @@ def demo_db(map_demo_url):
 @pytest.fixture(scope="package")
 def server(map_demo_url):
     """The app on the demo, with no basemap (nothing outside the test server to fetch)."""
-    with LiveServer(Settings(database_url=map_demo_url, basemap="none")) as live:
+    with LiveServer(Settings(anonymous_reads=True, database_url=map_demo_url, basemap="none")) as live:
         yield live
 
 
 @pytest.fixture(scope="package")
 def osm_server(map_demo_url):
     """The app on the demo with the default basemap, OpenStreetMap, which the test browser cannot reach."""
-    with LiveServer(Settings(database_url=map_demo_url, basemap="osm")) as live:
+    with LiveServer(Settings(anonymous_reads=True, database_url=map_demo_url, basemap="osm")) as live:
         yield live
 
 
 @pytest.fixture(scope="package")
 def amap_server(map_demo_url):
     """The app on the demo with the AMap basemap (GCJ-02 tiles), which the test browser cannot reach."""
-    with LiveServer(Settings(database_url=map_demo_url, basemap="amap")) as live:
+    with LiveServer(Settings(anonymous_reads=True, database_url=map_demo_url, basemap="amap")) as live:
         yield live
 
 

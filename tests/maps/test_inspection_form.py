@@ -18,7 +18,7 @@ from tests.api.conftest import demo_database
 from tests.api.test_records_api import png
 from tests.maps.conftest import LiveServer, screenshot
 
-KEY = "field-form-key"
+KEY = "field-form-key-a1b2c3d4e5f6"
 AS_OF = "2026-06-20"  # the page's day (deadlines, supervision, the form's default date): fixed, never today
 
 
@@ -33,7 +33,8 @@ def field_db_url(cluster):
 @pytest.fixture(scope="module")
 def field_server(field_db_url):
     # a photo limit of 1 MB (10 by default): the page must refuse by the limit the server is set to
-    with LiveServer(Settings(database_url=field_db_url, basemap="none", api_keys=KEY, photo_max_mb=1)) as live:
+    with LiveServer(Settings(anonymous_reads=True, database_url=field_db_url, basemap="none", api_keys=KEY,
+                             photo_max_mb=1)) as live:
         yield live
 
 
@@ -470,3 +471,34 @@ def test_many_open_dangers_leave_the_form_within_two_phone_screens(phone_page, f
     assert card.locator(".rm-action").first.is_visible() and "唐山某化工有限公司" in card.inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert js_errors(page) == []
+
+
+def test_a_viewers_token_is_refused_at_the_token_field_saying_the_role_does_not_allow_it(
+        phone_page, field_server, field_db_url, sites):
+    """A token of a viewer (it may read, not record): the 403 is shown at the token field in plain words about the
+    role, nothing is stored, and an inspector's token then records the same form."""
+    from geo import store, users
+
+    conn = store.connect(field_db_url)
+    try:
+        _, viewer = users.add(conn, "form-viewer", "viewer", [], "test")
+        _, inspector = users.add(conn, "form-inspector", "inspector", [], "test")
+    finally:
+        conn.close()
+    site = sites[4]
+    before = count_records(field_db_url, site)
+    page = phone_page
+    open_form(page, field_server, site, lang="en")
+    fill_inspection(page, deadline="2026-07-01", photo=png(8, 8, noise=b"role"))
+    page.fill("#f-api_key", viewer)
+    page.dispatch_event("#f-api_key", "change")
+    page.tap("button.rm-primary")
+    page.wait_for_selector(".rm-invalid")
+    error = page.locator('[data-field="api_key"] .rm-error .rm-plain').inner_text()
+    assert "role or areas do not allow this record" in error
+    assert count_records(field_db_url, site) == before
+    page.fill("#f-api_key", inspector)
+    page.dispatch_event("#f-api_key", "change")
+    page.tap("button.rm-primary")
+    page.wait_for_selector("#rm-done:not([hidden])")
+    assert count_records(field_db_url, site) == {k: v + 1 for k, v in before.items()}

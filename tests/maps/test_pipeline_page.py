@@ -28,7 +28,7 @@ def line_server(cluster, tmp_path_factory):
             pid = case.pipeline_id(conn)
         finally:
             conn.close()
-        with LiveServer(Settings(database_url=url, basemap="none")) as live:
+        with LiveServer(Settings(anonymous_reads=True, database_url=url, basemap="none")) as live:
             yield live, pid
 
 

@@ -3,16 +3,16 @@
 --
 -- Written by triggers, so that no write path can forget it: the importer, the API's edits and deletes, the
 -- records, photos, plans, the CLI, and a hand-typed statement alike.  They are statement-level triggers over
--- transition tables (as 0002's change recording): one INSERT ... SELECT per statement, not one call per row.
--- Who, from where and what request come from session settings the application sets (geo/audit.py:
--- riskmap.actor, riskmap.client, riskmap.request); a write without them is still recorded, by 'unknown'.
+-- transition tables (as 0002's change recording): one INSERT ... SELECT per statement, not one call per row,
+-- which keeps a million-row import's cost to building the rows' JSON.  Who, from where and what request come from
+-- session settings the application sets (geo/audit.py: riskmap.actor, riskmap.client, riskmap.request); a write
+-- without them is still recorded, by 'unknown'.
 --
--- What is kept of a row: its JSON (to_jsonb; geometries as GeoJSON).  A photo's bytes are not copied (their size
--- instead; the row has its SHA-256), nor is a geometry over 64 kB (a county's boundary: its size and MD5
--- instead).  A statement of more than 10,000 rows (a bulk import) keeps the rows' keys and before images but not
--- their after images (see riskmap_audit_rows).  The road network (road_node, road_edge: replaced whole by each
--- `riskmap roads import`, up to millions of rows derived from a map file) is recorded as one event per statement
--- with its row count; the import itself (road_import: the file, when) row by row.  Derived tables (scores, areas' risk, change queues)
+-- What is kept of a row: its JSON (to_jsonb: geometries as GeoJSON).  A photo's bytes are not copied (their size
+-- instead; the row has its SHA-256), nor is a geometry whose JSON is over 64 kB (a county's boundary: its size
+-- and MD5 instead).  The road network (road_node, road_edge: replaced whole by each `riskmap roads import`, up to
+-- millions of rows derived from a map file) is recorded as one event per statement with its row count; the
+-- import itself (road_import: the file, when) row by row.  Derived tables (scores, areas' risk, change queues)
 -- are not audited: the scorer writes them from the audited data.
 --
 -- Append-only: the table belongs to riskmap_audit, a role nobody logs in as; the trigger functions run as that
@@ -47,63 +47,44 @@ CREATE TABLE audit_event (
 -- append-only, in time order: a BRIN index finds a time range for almost nothing per inserted row
 CREATE INDEX audit_event_at_idx ON audit_event USING brin (at);
 
--- The select list of a row's image for the trail, from the transition table aliased ``alias``: every column as it
--- is (to_jsonb turns it into JSON), but the ``never`` columns (a photo's bytes) as their size, and geometries as
--- GeoJSON (geometry::json: to_jsonb would look PostGIS's cast up again for every row, which costs ten times as
--- much), or as their size and MD5 when over 64 kB (a county's boundary).  Built once per statement, from the
--- catalog, so that a new column is audited without a change here.
-CREATE FUNCTION riskmap_audit_columns(tab regclass, alias text, never text[]) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT string_agg(CASE
-        WHEN a.attname = ANY(never) THEN
-            format('jsonb_build_object(''omitted'', ''not copied to the audit trail'', ''bytes'', '
-                   'octet_length(%1$s.%2$I)) AS %2$I', alias, a.attname)
-        WHEN format_type(a.atttypid, NULL) = 'geometry' THEN
-            format('CASE WHEN ST_MemSize(%1$s.%2$I) > 65536 THEN json_build_object(''omitted'', ''over 64 kB, not '
-                   'copied to the audit trail'', ''bytes'', ST_MemSize(%1$s.%2$I), ''md5'', '
-                   'md5(ST_AsEWKB(%1$s.%2$I))) ELSE %1$s.%2$I::json END AS %2$I', alias, a.attname)
-        ELSE format('%s.%I', alias, a.attname) END, ', ' ORDER BY a.attnum)
-    FROM pg_attribute a
-    WHERE a.attrelid = tab AND a.attnum > 0 AND NOT a.attisdropped
+-- A row's image for the trail: ``never`` columns (bytes) replaced by their size, ``large`` columns (geometries)
+-- whose JSON is over 64 kB by their size and MD5.
+CREATE FUNCTION riskmap_audit_image(r jsonb, never text[], large text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT r || coalesce((SELECT jsonb_object_agg(k, jsonb_build_object(
+                                 'omitted', 'not copied to the audit trail',
+                                 'bytes', (length(r ->> k) - 2) / 2))  -- bytea's JSON: '\x' and two hex digits a byte
+                          FROM unnest(never) k WHERE r ? k AND r -> k <> 'null'), '{}')
+             || coalesce((SELECT jsonb_object_agg(k, jsonb_build_object(
+                                 'omitted', 'over 64 kB, not copied to the audit trail',
+                                 'json_bytes', length((r -> k)::text), 'md5', md5((r -> k)::text)))
+                          FROM unnest(large) k WHERE pg_column_size(r -> k) > 65536), '{}')
 $$;
 
--- Row by row: TG_ARGV[0] the columns never copied (comma-separated).  A statement of more than ``bulk`` rows (a
--- bulk import's chunk) keeps each row's key and its before image, not its after image: building a million rows'
--- JSON tripled an import's time (docs/benchmarks.md), and nothing is lost, since the row as written stays in its
--- table until its next update or delete, whose before image keeps it.
+-- Row by row: TG_ARGV[0] the columns never copied, TG_ARGV[1] the columns copied when small (comma-separated).
 CREATE FUNCTION riskmap_audit_rows() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    bulk constant bigint := 10000;
     who text := coalesce(nullif(current_setting('riskmap.actor', true), ''), 'unknown');
     client text := nullif(current_setting('riskmap.client', true), '');
     req text := nullif(current_setting('riskmap.request', true), '');
-    never text[] := coalesce(string_to_array(nullif(TG_ARGV[0], ''), ','), '{}');
-    after_image text := 'to_jsonb(n)';
-    n bigint;
+    never text[] := string_to_array(coalesce(nullif(TG_ARGV[0], ''), NULL), ',');
+    large text[] := string_to_array(coalesce(nullif(TG_ARGV[1], ''), NULL), ',');
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        SELECT count(*) INTO n FROM new_rows;
-        IF n > bulk THEN
-            after_image := 'NULL::jsonb';
-        END IF;
-    END IF;
+    never := coalesce(never, '{}');
+    large := coalesce(large, '{}');
     IF TG_OP = 'INSERT' THEN
-        EXECUTE format('INSERT INTO audit_event (actor, client, request, action, table_name, row_key, after) '
-                       'SELECT $1, $2, $3, ''insert'', $4, n.id::text, %s FROM (SELECT %s FROM new_rows n) n',
-                       after_image, CASE WHEN n > bulk THEN 'n.id' ELSE riskmap_audit_columns(TG_RELID, 'n', never) END)
-            USING who, client, req, TG_TABLE_NAME;
+        INSERT INTO audit_event (actor, client, request, action, table_name, row_key, after)
+        SELECT who, client, req, 'insert', TG_TABLE_NAME, r ->> 'id', riskmap_audit_image(r, never, large)
+        FROM (SELECT to_jsonb(n) AS r FROM new_rows n) x;
     ELSIF TG_OP = 'UPDATE' THEN
-        EXECUTE format('INSERT INTO audit_event (actor, client, request, action, table_name, row_key, before, after) '
-                       'SELECT $1, $2, $3, ''update'', $4, id::text, to_jsonb(o), %s '
-                       'FROM (SELECT %s FROM old_rows o) o JOIN (SELECT %s FROM new_rows n) n USING (id)',
-                       after_image, riskmap_audit_columns(TG_RELID, 'o', never),
-                       CASE WHEN n > bulk THEN 'n.id' ELSE riskmap_audit_columns(TG_RELID, 'n', never) END)
-            USING who, client, req, TG_TABLE_NAME;
+        INSERT INTO audit_event (actor, client, request, action, table_name, row_key, before, after)
+        SELECT who, client, req, 'update', TG_TABLE_NAME, o.id::text, riskmap_audit_image(to_jsonb(o), never, large),
+               riskmap_audit_image(to_jsonb(n), never, large)
+        FROM new_rows n JOIN old_rows o USING (id);
     ELSIF TG_OP = 'DELETE' THEN
-        EXECUTE format('INSERT INTO audit_event (actor, client, request, action, table_name, row_key, before) '
-                       'SELECT $1, $2, $3, ''delete'', $4, o.id::text, to_jsonb(o) FROM (SELECT %s FROM old_rows o) o',
-                       riskmap_audit_columns(TG_RELID, 'o', never))
-            USING who, client, req, TG_TABLE_NAME;
+        INSERT INTO audit_event (actor, client, request, action, table_name, row_key, before)
+        SELECT who, client, req, 'delete', TG_TABLE_NAME, r ->> 'id', riskmap_audit_image(r, never, large)
+        FROM (SELECT to_jsonb(o) AS r FROM old_rows o) x;
     ELSE
         INSERT INTO audit_event (actor, client, request, action, table_name)
         VALUES (who, client, req, 'truncate', TG_TABLE_NAME);
@@ -133,7 +114,6 @@ BEGIN
 END $$;
 
 -- A refused credential (api/access.py): who it claimed to be (a key's fingerprint, never the key), from where.
--- Anyone connected may call it, as any function (the application's role must): all it can do is append a refusal.
 CREATE FUNCTION riskmap_audit_auth_failed(claimed text, client text, request text, reason text) RETURNS void
 LANGUAGE sql SECURITY DEFINER AS $$
     INSERT INTO audit_event (actor, client, request, action, after)
@@ -158,7 +138,9 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['enterprise', 'tailings_pond', 'pipeline', 'venue', 'settlement', 'area',
                              'inspection', 'hidden_danger', 'hidden_danger_photo', 'enforcement_action',
                              'accident', 'inspection_plan', 'import_log', 'road_import'] LOOP
-        args := CASE WHEN t = 'hidden_danger_photo' THEN '''bytes''' ELSE '''''' END;
+        args := CASE WHEN t = 'hidden_danger_photo' THEN '''bytes'', '''''
+                     WHEN t IN ('inspection_plan', 'import_log', 'road_import') THEN ''''', '''''
+                     ELSE ''''', ''geom''' END;
         EXECUTE format('CREATE TRIGGER %1$s_audit_ins AFTER INSERT ON %1$I REFERENCING NEW TABLE AS new_rows '
                        'FOR EACH STATEMENT EXECUTE FUNCTION riskmap_audit_rows(%2$s)', t, args);
         EXECUTE format('CREATE TRIGGER %1$s_audit_upd AFTER UPDATE ON %1$I REFERENCING OLD TABLE AS old_rows '
@@ -188,13 +170,8 @@ DECLARE
 BEGIN
     FOREACH f IN ARRAY ARRAY['riskmap_audit_rows()', 'riskmap_audit_statement()',
                              'riskmap_audit_auth_failed(text, text, text, text)',
-                             'riskmap_audit_columns(regclass, text, text[])'] LOOP
-        -- (and PostGIS's schema, for the functions of the geometries' images)
-        EXECUTE format('ALTER FUNCTION %s SET search_path = %s, pg_temp', f,
-                       (SELECT string_agg(DISTINCT quote_ident(n), ', ')
-                        FROM unnest(ARRAY[current_schema()::text,
-                                          (SELECT extnamespace::regnamespace::text FROM pg_extension
-                                           WHERE extname = 'postgis')]) n WHERE n IS NOT NULL));
+                             'riskmap_audit_image(jsonb, text[], text[])'] LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', f, current_schema());
     END LOOP;
 END $$;
 
@@ -210,7 +187,7 @@ BEGIN
         ALTER FUNCTION riskmap_audit_rows() OWNER TO riskmap_audit;
         ALTER FUNCTION riskmap_audit_statement() OWNER TO riskmap_audit;
         ALTER FUNCTION riskmap_audit_auth_failed(text, text, text, text) OWNER TO riskmap_audit;
-        ALTER FUNCTION riskmap_audit_columns(regclass, text, text[]) OWNER TO riskmap_audit;
+        ALTER FUNCTION riskmap_audit_image(jsonb, text[], text[]) OWNER TO riskmap_audit;
         ALTER FUNCTION riskmap_audit_append_only() OWNER TO riskmap_audit;
     END IF;
 EXCEPTION WHEN insufficient_privilege THEN

@@ -1,0 +1,128 @@
+"""Who the tokens seen lately belong to, kept in the process so that a signed-in request costs no database round
+trip, and forgotten the moment any user changes.
+
+Every change to ``riskmap_user`` (add, rotate, revoke, or a statement typed by hand) notifies the channel
+``riskmap_users`` when it commits (migration 0020).  ``SignedIn`` listens on its own connection; a notification
+empties it.  Before it answers from memory it reads whatever notification has reached its connection (a
+non-blocking poll), so a request that arrives after a revocation committed finds the token gone, not a
+remembered principal.  While it is not listening (connecting, or its connection lost) it remembers nothing, and
+every request reads the user's row (api/access.py ``authenticate``).  An entry also expires after ``ttl_s``.
+
+A principal read from the database just before a change committed must not be remembered after the change
+emptied the cache: ``generation`` counts the emptyings, and ``put`` keeps an entry only when none happened since
+the caller read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import select
+import threading
+import time
+from collections import OrderedDict
+
+import psycopg2
+import psycopg2.extensions
+
+log = logging.getLogger("riskmap.api")
+
+CHANNEL = "riskmap_users"
+
+
+class SignedIn:
+    def __init__(self, url: str, ttl_s: float = 60.0, size: int = 4096, clock=time.monotonic):
+        self.url, self.ttl_s, self.size = url, ttl_s, size
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[object, float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._conn: psycopg2.extensions.connection | None = None
+        self.generation = 0
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="riskmap-signed-in", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def get(self, token: str):
+        """The principal remembered for ``token``, or None."""
+        with self._lock:
+            if self._conn is None or not self._fresh():
+                return None
+            entry = self._entries.get(self._key(token))
+            if entry is None:
+                return None
+            principal, until = entry
+            if self._clock() > until:
+                del self._entries[self._key(token)]
+                return None
+            return principal
+
+    def put(self, token: str, principal, generation: int) -> None:
+        """Remember ``principal`` for ``token``, read from the database when the cache was at ``generation``."""
+        with self._lock:
+            if self._conn is None or generation != self.generation:
+                return
+            self._entries[self._key(token)] = (principal, self._clock() + self.ttl_s)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def _fresh(self) -> bool:
+        """Read the notifications that have arrived (under the lock); False when the connection failed."""
+        try:
+            self._conn.poll()
+        except psycopg2.Error as e:
+            self._lost(e)
+            return False
+        if self._conn.notifies:
+            self._conn.notifies.clear()
+            self._empty()
+        return True
+
+    def _empty(self) -> None:
+        self._entries.clear()
+        self.generation += 1
+
+    def _lost(self, e: Exception) -> None:
+        log.warning("stopped remembering signed-in users until the notifications connection is back: %s",
+                    str(e).strip())
+        self._empty()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except psycopg2.Error:
+                pass
+
+    def _listen(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn = psycopg2.connect(self.url, connect_timeout=5, application_name="riskmap-signed-in")
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute(f"LISTEN {CHANNEL}")
+            except psycopg2.Error:
+                self._closed.wait(2.0)
+                continue
+            with self._lock:
+                self._empty()  # whatever changed while nobody listened
+                self._conn = conn
+            while not self._closed.is_set():
+                try:
+                    ready, _, _ = select.select([conn], [], [], 1.0)
+                except (OSError, ValueError):
+                    ready = [conn]
+                if ready:
+                    with self._lock:
+                        if self._conn is None or not self._fresh():
+                            break
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join(timeout=5)
