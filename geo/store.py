@@ -137,6 +137,17 @@ def hand_over(conn, role: str, shadow_schema: str = "riskmap_import") -> None:
             cur.execute(sql.SQL("ALTER {} {} OWNER TO {}").format(sql.SQL(kind), sql.SQL(name), target))
         cur.execute("SELECT to_regclass('audit_event') IS NOT NULL")
         if cur.fetchone()[0]:
+            # read only, for every role but the trail's own, whatever a broad grant gave (GRANT ... ON ALL
+            # TABLES, or default privileges, in a later migration): the application's role inherits what the roles
+            # it belongs to may do
+            cur.execute("SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END "
+                        "FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
+                        "WHERE c.oid = 'audit_event'::regclass AND a.grantee <> c.relowner "
+                        "AND a.privilege_type <> 'SELECT'")
+            for (grantee,) in cur.fetchall():
+                cur.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_event "
+                                    "FROM {}").format(sql.SQL("PUBLIC") if grantee == "PUBLIC"
+                                                      else sql.SQL(grantee)))
             cur.execute(sql.SQL("GRANT SELECT ON audit_event TO {}").format(target))
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = 'riskmap_scoped'")
         if cur.fetchone():  # requests of users limited to areas act as it (migration 0019)

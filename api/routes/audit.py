@@ -41,8 +41,11 @@ class AuditEvent(BaseModel):
     row_key: str | None = Field(description="The row's id; null for a statement's summary (the road network) and "
                                             "auth_failed.")
     before: dict[str, Any] | None = Field(description="The row before (update, delete).")
-    after: dict[str, Any] | None = Field(description="The row after (insert, update); for auth_failed the reason; "
-                                                     "for the road network the rows written.")
+    after: dict[str, Any] | None = Field(description="The row after (insert, update), but null for a statement of "
+                                                     "more than 10,000 rows (a bulk import: the row as written is "
+                                                     "in its table until its next change, whose `before` keeps "
+                                                     "it); for auth_failed the reason; for the road network the "
+                                                     "rows written.")
 
 
 class AuditPage(BaseModel):

@@ -213,6 +213,25 @@ def test_the_application_role_cannot_change_the_trail(conn, statement):
         cur.execute(statement)
 
 
+def test_no_role_but_the_trails_own_may_write_it(cluster, app_url):
+    """Whatever was granted on the trail (a broad grant of a later migration), after the hand-over no role but
+    riskmap_audit holds a privilege on it other than SELECT."""
+    admin = store.connect(cluster[1].rsplit("/", 1)[0] + "/" + app_url.rsplit("/", 1)[1])
+    try:
+        with admin.cursor() as cur:
+            cur.execute("CREATE ROLE riskmap_test_broad NOLOGIN")
+            cur.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO riskmap_test_broad, PUBLIC")
+            prepare(admin, APP_ROLE)
+            cur.execute("SELECT c.relowner::regrole::text, array_agg(DISTINCT a.privilege_type::text) "
+                        "FILTER (WHERE a.grantee <> c.relowner) FROM pg_class c "
+                        "CROSS JOIN LATERAL aclexplode(c.relacl) a WHERE c.oid = 'audit_event'::regclass "
+                        "GROUP BY 1")
+            assert cur.fetchone() == ("riskmap_audit", ["SELECT"])
+        admin.rollback()
+    finally:
+        admin.close()
+
+
 def test_even_the_owner_cannot_change_the_trail(cluster, app_url):
     """The trail's trigger refuses UPDATE, DELETE and TRUNCATE to its owner too (as a superuser who takes its
     role)."""
