@@ -31,7 +31,28 @@ def _id(description: str):
     return Field(None, ge=1, le=MAX_ID, description=description)
 
 
-class _Body(BaseModel):
+def _no_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_no_nul(k) and _no_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_no_nul(v) for v in value)
+    return True
+
+
+class _Text(BaseModel):
+    """A body whose text PostgreSQL can store: no NUL character anywhere (a 422 naming the field, not a 500)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        if not _no_nul(value):
+            raise ValueError("must not contain a NUL character (\\u0000)")
+        return value
+
+
+class _Body(_Text):
     model_config = ConfigDict(extra="forbid")
 
     source_id: str | None = Field(None, min_length=1, max_length=1000, pattern=r"\S",
@@ -49,7 +70,7 @@ class _Body(BaseModel):
         return props
 
 
-class _Site(BaseModel):
+class _Site(_Text):
     site_kind: SiteKind | None = Field(None, description="The class of the site.")
     site_id: int | None = _id("The site's riskmap id (or give site_source_id).")
     site_source_id: str | None = Field(None, min_length=1, max_length=1000,
@@ -114,7 +135,7 @@ class HiddenDangerIn(_Body, _Site):
     measures: str | None = Field(None, max_length=1000, description="The rectification measures (整改措施).")
 
 
-class DangerChange(BaseModel):
+class DangerChange(_Text):
     """A change of a hidden danger: its status, along the allowed transitions (open → rectified → verified;
     rectified or verified → reopened → rectified), on a date not before it was found nor before its last change,
     and/or the fields an editor may change."""

@@ -291,3 +291,14 @@ def test_openapi_documents_the_record_endpoints(api):
     assert set(paths["/hidden-dangers/{id}/photos/{photo_id}"]["get"]["responses"]["200"]["content"]) == {
         "image/jpeg", "image/png", "image/webp"}
     assert "allowed" in spec["components"]["schemas"]["Problem"]["properties"]
+
+
+@pytest.mark.parametrize("body", [
+    {"occurred_on": "2026-06-01", "lon": 118.1, "lat": 39.6, "deaths": 1, "source_id": "acc\u0000x"},
+    {"occurred_on": "2026-06-01", "lon": 118.1, "lat": 39.6, "deaths": 1, "props": {"note": "a\u0000b"}},
+], ids=["source_id", "props"])
+def test_a_nul_character_in_a_record_is_a_422_naming_the_field(api, body):
+    """PostgreSQL text holds no NUL character: a record carrying one is refused, naming the field (was a 500)."""
+    r = api.post("/accidents", json=body, headers={"X-API-Key": KEY})
+    assert r.status_code == 422, r.text
+    assert "NUL" in r.text
