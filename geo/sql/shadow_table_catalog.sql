@@ -81,7 +81,10 @@ FROM t JOIN pg_depend d ON d.refobjid IN (t.oid, t.reltype)
     AND d.refclassid IN ('pg_class'::regclass, 'pg_type'::regclass)
 WHERE d.deptype <> 'i'
   AND d.classid NOT IN ('pg_constraint'::regclass, 'pg_trigger'::regclass, 'pg_attrdef'::regclass,
-                        'pg_statistic_ext'::regclass, 'pg_policy'::regclass)
+                        'pg_statistic_ext'::regclass)
+  -- the table's own policies go with it (above); another table's policy naming it blocks
+  AND NOT (d.classid = 'pg_policy'::regclass
+           AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.oid = d.objid AND p.polrelid = t.oid))
   AND NOT (d.classid = 'pg_class'::regclass
            AND EXISTS (SELECT 1 FROM pg_class o WHERE o.oid = d.objid AND o.relkind IN ('i', 'S', 't')))
   AND NOT (d.classid = 'pg_type'::regclass AND d.refobjid = t.reltype)
