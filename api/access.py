@@ -283,7 +283,7 @@ async def _to_sign_in(scope, receive, send) -> None:
     await RedirectResponse(f"/sign-in?next={quote(target, safe='')}{lang}", status_code=303)(scope, receive, send)
 
 
-def _claimed(credential: str | None) -> str | None:
+def claimed_by(credential: str | None) -> str | None:
     """Who a refused credential claimed to be, for the audit trail, never the secret: a token's id
     (``token:<id>``), or another credential's fingerprint (``api:<fingerprint>``)."""
     if not credential:
@@ -330,7 +330,7 @@ class AccessGate:
             if self.failures is not None and (credential or scope["method"] not in SAFE_METHODS):
                 # a credential refused, or a write tried without one: recorded (a read without one, as a browser
                 # opening a page before signing in, is not an attempt)
-                await self.failures.failed(app_state.pool, client, _claimed(credential), what, str(e))
+                await self.failures.failed(app_state.pool, client, claimed_by(credential), what, str(e))
             if scope["method"] in SAFE_METHODS and b"text/html" in (_header(scope, b"accept") or b""):
                 return await _to_sign_in(scope, receive, send)  # a person opening a page: the sign-in form
             return await self.answer(scope, receive, send, e)

@@ -254,8 +254,10 @@ def create_app(settings: Settings) -> FastAPI:
     # (the last added runs first: a request its principal may not make is answered before its body's size matters)
     app.add_middleware(BodyLimit, max_upload=int(settings.max_body_mb * 1024 * 1024),
                        max_json=int(settings.max_json_mb * 1024 * 1024), answer=errors.answer)
+    # refused credentials, counted per address: by the gate and by the sign-in form alike
+    app.state.failed_auth = FailedAuth(settings.auth_fail_limit, settings.auth_fail_window_s)
     app.add_middleware(AccessGate, answer=errors.answer,
-                       failures=FailedAuth(settings.auth_fail_limit, settings.auth_fail_window_s))
+                       failures=app.state.failed_auth)
     errors.document(app)
     return app
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.access import SESSION_COOKIE, MissingCredentials, authenticate
+from api.access import SESSION_COOKIE, MissingCredentials, authenticate, claimed_by
 from maps.sign_in_page import sign_in_page
 
 router = APIRouter(tags=["maps"])
@@ -40,13 +40,22 @@ def sign_in_form(next: Annotated[str, Query(max_length=2000, description="The pa
 @router.post("/sign-in", summary="Sign in with a token (sets the session cookie)", response_class=RedirectResponse,
              responses={303: {"description": "Signed in: on to the page asked for (or back to the form)."},
                         # the token is checked against the database here, not by the gate (a public path)
-                        503: {"description": "The database is unavailable or busy: the token cannot be checked."}},
+                        503: {"description": "The database is unavailable or busy: the token cannot be checked."},
+                        429: {"description": "Too many refused credentials from this address lately; retry after "
+                                             "the Retry-After seconds."}},
              status_code=303)
 async def sign_in(request: Request, token: Annotated[str, Form(max_length=200)],
                   next: Annotated[str, Form(max_length=2000)] = "/", lang: Annotated[Lang, Form()] = "zh"):
+    # a token refused here counts against the address as one refused by the gate (api/failed_auth.py): the form
+    # is no faster way to guess
+    failures = request.app.state.failed_auth
+    client = request.client.host if request.client else None
+    if (slow_down := failures.refusal(client)) is not None:
+        raise slow_down
     try:
         principal = await run_in_threadpool(authenticate, request.app.state, token.strip())
-    except MissingCredentials:
+    except MissingCredentials as e:
+        await failures.failed(request.app.state.pool, client, claimed_by(token.strip()), "POST /sign-in", str(e))
         principal = None
     if principal is None or principal.role is None:
         return RedirectResponse(f"/sign-in?message=bad&lang={lang}", status_code=303)

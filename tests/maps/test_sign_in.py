@@ -78,3 +78,32 @@ def test_the_cookie_never_writes(closed_server, viewer_token):
     assert r.status_code == 401
     r = httpx.get(f"{closed_server.url}/risk-list?limit=1", cookies={"riskmap_session": viewer_token})
     assert r.status_code == 200
+
+
+def test_guessing_tokens_at_the_sign_in_form_is_recorded_and_slowed_down(map_demo_url):
+    """Wrong tokens sent to the form count as refused credentials (audit trail, auth_failed) and, past the limit, the
+    address is answered 429 with Retry-After, as at any other door."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    conn = store.connect(map_demo_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT coalesce(max(id), 0) FROM audit_event")
+            mark = cur.fetchone()[0]
+    finally:
+        conn.close()
+    with TestClient(create_app(Settings(database_url=map_demo_url, auth_fail_limit=3)), follow_redirects=False) as c:
+        for _ in range(3):
+            r = c.post("/sign-in", data={"token": "rm_0123456789ab_" + "C" * 43})
+            assert r.status_code == 303 and "message=bad" in r.headers["location"]
+        r = c.post("/sign-in", data={"token": "rm_0123456789ab_" + "C" * 43})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    conn = store.connect(map_demo_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT actor, request FROM audit_event WHERE id > %s AND action = 'auth_failed'", (mark,))
+            assert cur.fetchall() == [("token:0123456789ab", "POST /sign-in")] * 3
+    finally:
+        conn.close()
