@@ -170,15 +170,16 @@ def remembered(app_state, credential: str) -> Principal | None:
     return cache.get(credential) if cache is not None else None
 
 
-def _credential(scope) -> str | None:
+def _credential(scope) -> tuple[str | None, bool]:
+    """The credential a request sends, and whether it came in the session cookie (a header wins)."""
     auth = _header(scope, b"authorization")
     if auth is not None:
         scheme, _, value = auth.decode("latin-1").partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
+            return value.strip(), False
     key = _header(scope, b"x-api-key")
     if key:
-        return key.decode("latin-1").strip()
+        return key.decode("latin-1").strip(), False
     if scope["method"] in SAFE_METHODS:
         cookies = _header(scope, b"cookie")
         if cookies:
@@ -187,10 +188,10 @@ def _credential(scope) -> str | None:
             try:
                 jar = SimpleCookie(cookies.decode("latin-1"))
             except CookieError:
-                return None
+                return None, False
             if SESSION_COOKIE in jar:
-                return jar[SESSION_COOKIE].value
-    return None
+                return jar[SESSION_COOKIE].value, True
+    return None, False
 
 
 def decide(principal: Principal, needed: str, anonymous_reads: bool, what: str) -> None:
@@ -308,7 +309,7 @@ class AccessGate:
         needed = self._needed(scope)
         state = scope.setdefault("state", {})
         app_state = scope["app"].state
-        credential = _credential(scope)
+        credential, from_cookie = _credential(scope)
         if needed is None:  # a public path, a static file or no route at all (a 404 follows): whoever it is, if
             # the credentials say so (the health check tells more to who may read everything), else no one
             try:
@@ -322,9 +323,19 @@ class AccessGate:
         if credential and self.failures is not None and (slow_down := self.failures.refusal(client)) is not None:
             return await self.answer(scope, receive, send, slow_down)  # the credential is not even looked at
         try:
-            principal = ANONYMOUS if not credential else (
-                authenticate(app_state, credential) if not users.split_token(credential)
-                else remembered(app_state, credential) or await run_in_threadpool(authenticate, app_state, credential))
+            try:
+                principal = ANONYMOUS if not credential else (
+                    authenticate(app_state, credential) if not users.split_token(credential)
+                    else remembered(app_state, credential)
+                    or await run_in_threadpool(authenticate, app_state, credential))
+            except MissingCredentials as e:
+                if not from_cookie:
+                    raise
+                # a session cookie whose token was revoked or rotated since: recorded like any refused credential,
+                # and the browser is served as no one (anonymous reads, where open; else the sign-in form)
+                if self.failures is not None:
+                    await self.failures.failed(app_state.pool, client, claimed_by(credential), what, str(e))
+                principal, credential = ANONYMOUS, None
             decide(principal, needed, app_state.settings.anonymous_reads, what)
         except MissingCredentials as e:
             if self.failures is not None and (credential or scope["method"] not in SAFE_METHODS):

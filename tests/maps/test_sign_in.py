@@ -107,3 +107,26 @@ def test_guessing_tokens_at_the_sign_in_form_is_recorded_and_slowed_down(map_dem
             assert cur.fetchall() == [("token:0123456789ab", "POST /sign-in")] * 3
     finally:
         conn.close()
+
+
+def test_a_stale_session_cookie_reads_as_no_one_where_reads_are_open(map_demo_url):
+    """A browser still holding the cookie of a revoked token reads a server with anonymous reads open as anyone
+    may (it is not sent to the sign-in form), and one with them closed sends it to the form."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    conn = store.connect(map_demo_url)
+    try:
+        _, token = users.add(conn, "browser-stale", "viewer", [], "test")
+        users.revoke(conn, "browser-stale")
+    finally:
+        conn.close()
+    html = {"Accept": "text/html"}
+    with TestClient(create_app(Settings(database_url=map_demo_url, anonymous_reads=True)),
+                    follow_redirects=False, cookies={"riskmap_session": token}) as c:
+        assert c.get("/", headers=html).status_code == 200
+    with TestClient(create_app(Settings(database_url=map_demo_url)), follow_redirects=False,
+                    cookies={"riskmap_session": token}) as c:
+        r = c.get("/", headers=html)
+        assert r.status_code == 303 and r.headers["location"].startswith("/sign-in")
