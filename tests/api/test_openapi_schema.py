@@ -71,9 +71,11 @@ def api(cluster, demo_url, tmp_path_factory):
     strategies of the uploads' files."""
     with throwaway_database(cluster[1], template=demo_url.rsplit("/", 1)[1]) as url:
         # writes answer without waiting for their re-scoring (which follows in the background), so that each
-        # request takes its own time; reads are open to anyone, so that the run without credentials reads too
+        # request takes its own time; reads are open to anyone, so that the run without credentials reads too; no
+        # limit on refused credentials (the run refuses hundreds on purpose, the sign-in form's among them; the
+        # limit has its own tests)
         settings = Settings(database_url=url, api_keys=KEY, max_body_mb=1.0, plan_max_time_s=1.0,
-                            rescore_wait_s=0, anonymous_reads=True)
+                            rescore_wait_s=0, anonymous_reads=True, auth_fail_limit=0)
         dangers = _hidden_dangers(settings, 3)
         shapefile = _zipped_shapefile(tmp_path_factory.mktemp("upload"))
         # what replaces generated form fields and path parameters, by operation
