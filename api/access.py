@@ -13,7 +13,7 @@ Every route declares the role it needs with one of ``Needs.viewer`` / ``inspecto
 (and tests/api/test_authorization.py fails on it).  ``AccessGate``, an ASGI middleware, decides before a byte of
 the body is read (FastAPI reads and parses a body before it runs a route's dependencies, so an unauthenticated
 client could otherwise make the server hold any body it sends): 401 without valid credentials, 403 when the role
-does not allow it.  It keeps the principal in the request's state; ``CurrentPrincipal`` hands it to a route and
+does not allow it.  It keeps the principal in the request's state (``request.state.principal``), and
 ``WriteActor`` gives a write its author as the records' history and the audit keep it (``user:<name>``, or
 ``api:<key fingerprint>`` for a key: the start of its SHA-256, never the key itself).  A refused credential is
 recorded in the audit trail, and an address refused too often is answered 429 (api/failed_auth.py).
@@ -225,13 +225,6 @@ def _needing(role: str):
 
 for _role in users.ROLES:
     setattr(Needs, _role, _needing(_role))
-
-
-async def _principal(request: Request) -> Principal:
-    return request.state.principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
 async def _actor(request: Request) -> str:

@@ -137,15 +137,23 @@ def add(conn, name: str, role: str, areas: list[str], created_by: str) -> tuple[
         known = {r[0] for r in cur.fetchall()}
     check_new(name, role, areas, known)
     token, token_id, secret = _new_token()
+    user = _write_one(conn, "add", {"name": name, "role": role, "areas": areas, "token_id": token_id,
+                                    "secret_hash": hash_secret(secret), "created_by": created_by},
+                      Conflict(f"a user named {name!r} already exists (`riskmap users rotate {name}` gives a new "
+                               "token)"))
+    return user, token
+
+
+def _write_one(conn, query: str, params: dict, none: Exception) -> User:
+    """Run the users_<query>.sql that writes one user and commit; raise ``none`` (rolled back) when it wrote none."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
-        cur.execute(_sql("add"), {"name": name, "role": role, "areas": areas, "token_id": token_id,
-                                  "secret_hash": hash_secret(secret), "created_by": created_by})
+        cur.execute(_sql(query), params)
         row = cur.fetchone()
     if row is None:
         conn.rollback()
-        raise Conflict(f"a user named {name!r} already exists (`riskmap users rotate {name}` gives a new token)")
+        raise none
     conn.commit()
-    return _user(row), token
+    return _user(row)
 
 
 def listed(conn, include_revoked: bool = True) -> list[User]:
@@ -156,27 +164,15 @@ def listed(conn, include_revoked: bool = True) -> list[User]:
 
 def revoke(conn, name: str) -> User:
     """Revoke a user: their token is refused from now on."""
-    with conn.cursor(cursor_factory=RealDictCursor) as cur:
-        cur.execute(_sql("revoke"), {"name": name})
-        row = cur.fetchone()
-    if row is None:
-        conn.rollback()
-        raise NotFound(f"no user named {name!r} that is not revoked already")
-    conn.commit()
-    return _user(row)
+    return _write_one(conn, "revoke", {"name": name}, NotFound(f"no user named {name!r} that is not revoked already"))
 
 
 def rotate(conn, name: str) -> tuple[User, str]:
     """A new token for a user; the old one is refused from now on."""
     token, token_id, secret = _new_token()
-    with conn.cursor(cursor_factory=RealDictCursor) as cur:
-        cur.execute(_sql("rotate"), {"name": name, "token_id": token_id, "secret_hash": hash_secret(secret)})
-        row = cur.fetchone()
-    if row is None:
-        conn.rollback()
-        raise NotFound(f"no user named {name!r} that is not revoked")
-    conn.commit()
-    return _user(row), token
+    user = _write_one(conn, "rotate", {"name": name, "token_id": token_id, "secret_hash": hash_secret(secret)},
+                      NotFound(f"no user named {name!r} that is not revoked"))
+    return user, token
 
 
 @dataclass(frozen=True)
