@@ -2,16 +2,24 @@
 
 The suite starts its own embedded cluster (geo/embedded.py, the same code `riskmap db start` runs) in a fresh
 temporary directory, whether or not another server listens on 5432, migrates a template database once, and
-gives each test that asks for ``db`` its own database cloned from that template.  Nothing is skipped: if the
-cluster cannot start, the tests that need it fail with the reason.
+gives each test that asks for ``db`` its own database cloned from that template.  The scored demo region, which
+many modules start from, is built once too, as a second template (``demo_template``), and cloned for each of them.
+Nothing is skipped: if the cluster cannot start, the tests that need it fail with the reason.
+
+The cluster is a throwaway, so it does not sync to disk (``fsync``, ``full_page_writes`` and ``synchronous_commit``
+off): creating and dropping a database per test then costs a fraction of what it costs on a durable server.  A
+server crash is the only thing those settings give up, and no test crashes this cluster (the restart tests stop
+clusters of their own, with a clean shutdown).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import shutil
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +30,13 @@ from geo import store
 from geo.embedded import EmbeddedCluster, prepare
 
 TEMPLATE = "riskmap_template"
+DEMO_TEMPLATE = "riskmap_demo_template"
+DEMO_AS_OF = dt.date(2026, 11, 29)  # the day the demo template is scored as of
+# durability a throwaway cluster does without (reloadable settings: no restart)
+THROWAWAY_SETTINGS = {"fsync": "off", "full_page_writes": "off", "synchronous_commit": "off"}
 _counter = itertools.count()
+_demo_templates: dict[str, str] = {}  # server URL -> the name of its scored demo template, once built
+_demo_template_lock = threading.Lock()
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +52,9 @@ def cluster():
     conn = store.connect(url)
     conn.autocommit = True
     with conn.cursor() as cur:
+        for name, value in THROWAWAY_SETTINGS.items():
+            cur.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        cur.execute("SELECT pg_reload_conf()")
         cur.execute(f"CREATE DATABASE {TEMPLATE}")
     conn.close()
     tconn = store.connect(url.rsplit("/", 1)[0] + "/" + TEMPLATE)
@@ -62,6 +79,37 @@ def throwaway_database(server_url: str, template: str = TEMPLATE):
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+def demo_template(server_url: str) -> str:
+    """The name of a template database on the server of ``server_url`` holding the Tangshan demo region, loaded
+    (data/loader.py ``load_demo``) and fully scored as of ``DEMO_AS_OF`` with the default model: built the first
+    time it is asked for, then cloned by every test that starts from the scored demo (``CREATE DATABASE ...
+    TEMPLATE``), which costs a fraction of loading and scoring it again."""
+    from data.loader import load_demo
+    from geo.risk.config import load_model
+    from geo.risk.scoring import score
+
+    with _demo_template_lock:
+        if server_url not in _demo_templates:
+            admin = psycopg2.connect(server_url)
+            admin.autocommit = True
+            try:
+                with admin.cursor() as cur:
+                    cur.execute(f"DROP DATABASE IF EXISTS {DEMO_TEMPLATE}")
+                    cur.execute(f"CREATE DATABASE {DEMO_TEMPLATE} TEMPLATE {TEMPLATE}")
+                conn = store.connect(server_url.rsplit("/", 1)[0] + "/" + DEMO_TEMPLATE)
+                try:
+                    load_demo(conn)
+                    score(conn, load_model(), DEMO_AS_OF, full=True)
+                finally:
+                    conn.close()
+                with admin.cursor() as cur:  # a template nobody connects to by mistake
+                    cur.execute(f"ALTER DATABASE {DEMO_TEMPLATE} WITH ALLOW_CONNECTIONS false")
+            finally:
+                admin.close()
+            _demo_templates[server_url] = DEMO_TEMPLATE
+        return _demo_templates[server_url]
 
 
 @pytest.fixture

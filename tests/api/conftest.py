@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from contextlib import contextmanager
 
 import pytest
@@ -10,25 +9,17 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from data.loader import load_demo
 from geo import store
-from geo.risk.config import load_model
-from geo.risk.scoring import score
-from tests.conftest import throwaway_database
+from tests.conftest import DEMO_AS_OF, demo_template, throwaway_database
 
-AS_OF = dt.date(2026, 11, 29)
+AS_OF = DEMO_AS_OF  # 2026-11-29
 
 
 @contextmanager
 def demo_database(cluster):
-    """A database of its own holding the demo region, scored; yields its URL and drops it afterwards."""
-    with throwaway_database(cluster[1]) as url:
-        conn = store.connect(url)
-        try:
-            load_demo(conn)
-            score(conn, load_model(), AS_OF, full=True)
-        finally:
-            conn.close()
+    """A database of its own holding the demo region, scored as of ``AS_OF``; yields its URL and drops it
+    afterwards.  A clone of the session's scored demo template (tests/conftest.py), which is built the same way."""
+    with throwaway_database(cluster[1], template=demo_template(cluster[1])) as url:
         yield url
 
 

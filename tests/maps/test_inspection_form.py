@@ -79,7 +79,8 @@ def open_form(page, server, site_id: int, lang: str = "zh"):
 
 
 def fill_inspection(page, *, deadline: str, photo: bytes) -> None:
-    """The inspection and one major hidden danger with a photo, tapped and typed as on a phone."""
+    """The inspection and one major hidden danger with a photo, tapped and typed as on a phone, until the photo is
+    listed under its danger."""
     page.tap("#f-api_key")
     page.fill("#f-api_key", KEY)
     page.fill("#f-team", "路北区第一检查组")
@@ -96,6 +97,8 @@ def fill_inspection(page, *, deadline: str, photo: bytes) -> None:
     page.fill(f"{danger} [name=responsible_person]", "王五")
     page.set_input_files(f"{danger} [name=photos]",
                          files=[{"name": "报警器.png", "mimeType": "image/png", "buffer": photo}])
+    # the page checks a photo's bytes before it lists it (asynchronously): the inspector sees it listed, then goes on
+    page.locator(f"{danger} .rm-photo-list li").first.wait_for()
 
 
 def open_danger(card) -> None:
