@@ -68,6 +68,11 @@ class LazyConnection:
                 audit.tag(self._conn, writer, *request_origin(self._request))
         return self._conn
 
+    @property
+    def scoped(self) -> bool:
+        """Whether this request's queries see only the areas of a user limited to them (row-level security)."""
+        return bool(self._areas)
+
     def raw(self) -> psycopg2.extensions.connection:
         """The pooled connection itself (for code that manages its own transactions, e.g. imports)."""
         return self._get()

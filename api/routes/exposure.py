@@ -27,6 +27,12 @@ SCALE_QUANTILES = (0.5, 0.75, 0.9, 0.97)
 # Above this many cells the quantiles are taken over a repeatable page sample of about this many (the whole
 # demo region is 35,000 cells, read in about 20 ms; a province at 250 m is millions).
 SCALE_SAMPLE_CELLS = 100_000
+# The sizes the heatmap groups cells on: squares of GRID_ZOOM0_DEG / 2^k degrees (k = 0, 1, ...), kept ready for
+# every k by each scoring run (exposure_grid, migration 0024), so that a view of the whole region reads a few
+# thousand stored squares instead of grouping every cell.  14.0625 degrees is ten pixels at zoom 0, so the map's
+# request (a point per 10 x 10 pixels) at zoom z asks for about the squares of level z.
+GRID_ZOOM0_DEG = 14.0625
+GRID_FINEST_ASKED = 30  # above any level stored (the database lowers it to its finest)
 
 
 class ExposureScale(BaseModel):
@@ -55,20 +61,48 @@ def exposure(
 ):
     """The exposure surface (people near hazards, weighted; docs/risk-model.md) at its cell centres in the box.
     When the box holds more cells than ``max_points``, neighbouring cells are grouped on a square grid and each
-    group keeps its largest value, so a whole province still comes back as a few thousand points."""
+    group keeps its largest value, so a whole province still comes back as a few thousand points.  The grid is
+    the smallest of the sizes 14.0625 / 2^k degrees (ten pixels of a web map at zoom k) that leaves at most about
+    ``max_points`` squares in the box (``grid_deg`` says which)."""
     box = parse_bbox(bbox)
     if box is None:
         raise field_error("bbox", "bbox is required")
     x0, y0, x1, y1 = box
+    area = (x1 - x0) * (y1 - y0)
+    wanted = math.sqrt(area / max_points) if area > 0 else 0.0  # squares of this size leave about max_points
+    coords = {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
     with conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM exposure_cell WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", box)
-        cells = cur.fetchone()[0]
-        grid = 0.0
-        if cells > max_points:
-            # square cells of this size leave about max_points groups in the box
-            grid = math.sqrt((x1 - x0) * (y1 - y0) / max_points)
-        cur.execute(sql_text("exposure_points"), {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "grid": grid})
+        if conn.scoped:
+            # a user limited to areas: grouped from the cells they may see (the squares kept ready mix areas)
+            cur.execute("SELECT count(*) FROM exposure_cell WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+                        box)
+            grid = wanted if cur.fetchone()[0] > max_points else 0.0
+            cur.execute(sql_text("exposure_points"), {**coords, "grid": grid})
+            return Response(content=cur.fetchone()[0], media_type="application/json")
+        cur.execute(sql_text("exposure_grid_count"), {**coords, "level": grid_level(wanted)})
+        level, cells = cur.fetchone() or (None, 0)
+        if level is None or cells <= max_points:
+            cur.execute(sql_text("exposure_points"), {**coords, "grid": 0.0})
+        else:
+            cur.execute(sql_text("exposure_grid_points"), {**coords, "level": level, "size": grid_size(level)})
         return Response(content=cur.fetchone()[0], media_type="application/json")
+
+
+def grid_size(level: int) -> float:
+    """The side, in degrees, of the heatmap's grouping squares at ``level``: 14.0625 / 2^level, ten pixels of a
+    web map at zoom ``level`` (exact in floating point, as migration 0024 computes it)."""
+    return GRID_ZOOM0_DEG / 2.0 ** level
+
+
+def grid_level(wanted: float) -> int:
+    """The level whose squares are the smallest at least ``wanted`` degrees wide (0 for any larger size; the
+    database keeps it at or above the finest level it stores)."""
+    if wanted <= 0:
+        return GRID_FINEST_ASKED
+    level = math.floor(math.log2(GRID_ZOOM0_DEG / wanted))
+    while level > 0 and grid_size(level) < wanted:  # (log2's rounding)
+        level -= 1
+    return max(0, min(level, GRID_FINEST_ASKED))
 
 
 @router.get("/exposure/scale", response_model=ExposureScale, summary="The heatmap's colour scale")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import random
 
 import pytest
 
@@ -95,3 +97,91 @@ def test_scale_of_a_large_surface_comes_from_a_repeatable_sample(client, conn, m
     assert first == again
     assert first["sampled"] is True and 0 < first["cells"] < cells
     assert first["breaks"] == pytest.approx(exact, rel=0.25)
+
+
+def _points(body: dict) -> list[tuple[float, float, float]]:
+    return sorted(tuple(p) for p in body["points"])
+
+
+def _sql_answer(conn, box: tuple[float, float, float, float], grid: float) -> dict:
+    """What exposure_points.sql, which groups every cell of the box at request time, answers for ``grid``."""
+    from api.routes import sql_text
+
+    with conn.cursor() as cur:
+        cur.execute(sql_text("exposure_points"), dict(zip(("x0", "y0", "x1", "y1"), box, strict=True), grid=grid))
+        return json.loads(cur.fetchone()[0])
+
+
+def test_grouped_answer_from_the_kept_squares_equals_grouping_every_cell(client, conn):
+    """For views from the whole region down to a street (random boxes, point budgets from 100 to 20,000), the
+    grouped answer, read from the squares kept ready (exposure_grid), is exactly what grouping every cell of the
+    box on the same grid gives: the same points, the same largest value; and a box holding no more cells than
+    the budget gets every cell, ungrouped."""
+    rng = random.Random(15)
+    with conn.cursor() as cur:
+        cur.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                    "(SELECT ST_Extent(geom) e FROM exposure_cell) x")
+        ex0, ey0, ex1, ey1 = cur.fetchone()
+    grouped = 0
+    for _ in range(40):
+        w = (ex1 - ex0) * rng.uniform(0.02, 1.2)
+        h = (ey1 - ey0) * rng.uniform(0.02, 1.2)
+        x0, y0 = rng.uniform(ex0 - w / 2, ex1 - w / 2), rng.uniform(ey0 - h / 2, ey1 - h / 2)
+        box = (round(x0, 5), round(y0, 5), round(x0 + w, 5), round(y0 + h, 5))
+        budget = rng.choice((100, 500, 2000, 11008, 20000))
+        body = client.get("/exposure", params={"bbox": ",".join(map(str, box)), "max_points": budget}).json()
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM exposure_cell WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", box)
+            cells = cur.fetchone()[0]
+        if cells <= budget:
+            assert body["grid_deg"] == 0
+        else:
+            grouped += 1
+            size = body["grid_deg"]
+            k = round(math.log2(14.0625 / size))
+            assert size == 14.0625 / 2**k  # a size of the ladder
+            # the smallest of the ladder that is at least the size leaving max_points squares in the box (or the
+            # finest kept, for cells of 250 m)
+            assert size >= math.sqrt(w * h / budget) * (1 - 1e-9) or k == 12
+            assert size / 2 < math.sqrt(w * h / budget) or k == 0
+        want = _sql_answer(conn, box, body["grid_deg"])
+        assert _points(body) == _points(want)
+        assert (body["max"], body["cell_m"]) == (want["max"], want["cell_m"])
+    assert grouped >= 10
+
+
+def test_kept_squares_follow_an_incremental_rescoring(cluster):
+    """After sites are added, moved and deleted and re-scored incrementally (the exposure cells around them
+    rewritten), the kept squares are exactly those built again from all the cells."""
+    import datetime as dt
+
+    from geo import store
+    from geo.risk.config import load_model
+    from geo.risk.scoring import score
+    from tests.conftest import demo_template, throwaway_database
+
+    with throwaway_database(cluster[1], template=demo_template(cluster[1])) as url:
+        conn = store.connect(url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("INSERT INTO enterprise (source_id, name, industry, employees, geom) VALUES "
+                            "('grid-1', '网格化工', 'hazardous_chemicals', 900, "
+                            "ST_SetSRID(ST_MakePoint(118.31, 39.71), 4326))")
+                cur.execute("UPDATE enterprise SET geom = ST_SetSRID(ST_MakePoint(118.02, 39.58), 4326) "
+                            "WHERE id = (SELECT min(id) FROM enterprise)")
+                cur.execute("DELETE FROM venue WHERE id = (SELECT max(id) FROM venue)")
+            conn.commit()
+            summary = score(conn, load_model(), dt.date(2026, 11, 29))
+            assert not summary.full and sum(summary.scored.values()) > 0
+            with conn.cursor() as cur:
+                kept = "SELECT level, gx, gy, x, y, value, resolution, cells FROM exposure_grid ORDER BY 1, 2, 3"
+                cur.execute(kept)
+                incremental = cur.fetchall()
+                cur.execute("SELECT riskmap_exposure_grid_refresh(NULL, NULL, NULL, NULL)")
+                cur.execute(kept)
+                rebuilt = cur.fetchall()
+            conn.rollback()
+        finally:
+            conn.close()
+    assert len(incremental) > 1000
+    assert incremental == rebuilt
