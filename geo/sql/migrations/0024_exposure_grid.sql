@@ -22,6 +22,7 @@ CREATE TABLE exposure_grid (
     value double precision NOT NULL,    -- and its exposure
     resolution integer NOT NULL,        -- the cell's size in metres (exposure_cell.resolution)
     cells integer NOT NULL,             -- the cells in the square
+    point text NOT NULL,                -- [x, y, value] as GET /exposure writes it (5, 5 and 3 decimals)
     PRIMARY KEY (level, gx, gy)
 );
 ALTER TABLE exposure_grid ENABLE ROW LEVEL SECURITY;  -- no policy: its owner alone reads it
@@ -31,6 +32,12 @@ ALTER TABLE exposure_grid ENABLE ROW LEVEL SECURITY;  -- no policy: its owner al
 CREATE FUNCTION riskmap_exposure_grid_finest(cell_m double precision) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT greatest(0, floor(log(2.0, (14.0625 / (cell_m / 111320.0))::numeric))::integer)
+$$;
+
+-- A point as GET /exposure writes it: [lon, lat, value], rounded to 5, 5 and 3 decimals.
+CREATE FUNCTION riskmap_exposure_point(x double precision, y double precision, value double precision) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT '[' || round(x::numeric, 5) || ',' || round(y::numeric, 5) || ',' || round(value::numeric, 3) || ']'
 $$;
 
 -- Recompute the squares holding cells whose centre lies in the box (x0, y0, x1, y1), at every level; NULLs: all
@@ -65,9 +72,9 @@ BEGIN
         lo_x := floor(x0 / size); lo_y := floor(y0 / size); hi_x := floor(x1 / size); hi_y := floor(y1 / size);
         DELETE FROM exposure_grid WHERE level = finest AND gx BETWEEN lo_x AND hi_x AND gy BETWEEN lo_y AND hi_y;
     END IF;
-    INSERT INTO exposure_grid (level, gx, gy, x, y, value, resolution, cells)
+    INSERT INTO exposure_grid (level, gx, gy, x, y, value, resolution, cells, point)
     SELECT DISTINCT ON (c.gx, c.gy) finest, c.gx, c.gy, c.x, c.y, c.value, c.resolution,
-           count(*) OVER (PARTITION BY c.gx, c.gy)
+           count(*) OVER (PARTITION BY c.gx, c.gy), riskmap_exposure_point(c.x, c.y, c.value)
     FROM (SELECT floor(ST_X(geom) / size)::integer AS gx, floor(ST_Y(geom) / size)::integer AS gy,
                  ST_X(geom) AS x, ST_Y(geom) AS y, value, resolution
           FROM exposure_cell
@@ -79,9 +86,9 @@ BEGIN
     FOR k IN REVERSE finest - 1 .. 0 LOOP
         lo_x := lo_x >> 1; lo_y := lo_y >> 1; hi_x := hi_x >> 1; hi_y := hi_y >> 1;  -- (arithmetic shifts: floor halves)
         DELETE FROM exposure_grid WHERE level = k AND gx BETWEEN lo_x AND hi_x AND gy BETWEEN lo_y AND hi_y;
-        INSERT INTO exposure_grid (level, gx, gy, x, y, value, resolution, cells)
+        INSERT INTO exposure_grid (level, gx, gy, x, y, value, resolution, cells, point)
         SELECT DISTINCT ON (f.gx >> 1, f.gy >> 1) k, f.gx >> 1, f.gy >> 1, f.x, f.y, f.value, f.resolution,
-               sum(f.cells) OVER (PARTITION BY f.gx >> 1, f.gy >> 1)
+               sum(f.cells) OVER (PARTITION BY f.gx >> 1, f.gy >> 1), f.point
         FROM exposure_grid f
         WHERE f.level = k + 1 AND f.gx BETWEEN 2 * lo_x AND 2 * hi_x + 1 AND f.gy BETWEEN 2 * lo_y AND 2 * hi_y + 1
         ORDER BY f.gx >> 1, f.gy >> 1, f.value DESC, f.x, f.y;
