@@ -101,6 +101,18 @@ def h3_cell(area_id: str) -> tuple[int, str] | None:
         return None
 
 
+def page_params(model: dict, level: str, bbox: str | None, risk_level: str | None, limit: int,
+                after: str | None) -> dict[str, Any]:
+    """The parameters of areas_page.sql for a request of GET /areas (a 422 for a bad level, box or risk level)."""
+    area_type, resolution, area_level = parse_area_level(level, [int(r) for r in model["area"]["h3_resolutions"]])
+    box = parse_bbox(bbox)
+    x0, y0, x1, y1 = box or (None, None, None, None)
+    return {"area_type": area_type, "resolution": resolution, "area_level": area_level,
+            "after": after.lower() if after is not None and area_type == "h3" else after,
+            "nobox": box is None, "x0": x0, "y0": y0, "x1": x1, "y1": y1,
+            "levels": parse_risk_levels(risk_level), "limit": limit}
+
+
 @router.get("/areas", response_model=AreaPage, response_class=GeoJSONResponse,
             summary="Area risk at one admin level or H3 resolution, paged")
 def list_areas(
@@ -122,13 +134,7 @@ def list_areas(
     """One page of the areas of one level, in area_id order, with their aggregate score, risk level (and both
     candidate levels), feature counts per class and level, exposed population and, for admin areas, name;
     follow `next` for the rest.  Only areas holding a scored feature have an area risk."""
-    area_type, resolution, area_level = parse_area_level(level, [int(r) for r in model["area"]["h3_resolutions"]])
-    box = parse_bbox(bbox)
-    x0, y0, x1, y1 = box or (None, None, None, None)
-    params = {"area_type": area_type, "resolution": resolution, "area_level": area_level,
-              "after": after.lower() if after is not None and area_type == "h3" else after,
-              "nobox": box is None, "x0": x0, "y0": y0, "x1": x1, "y1": y1,
-              "levels": parse_risk_levels(risk_level), "limit": limit}
+    params = page_params(model, level, bbox, risk_level, limit, after)
     with conn.cursor() as cur:
         cur.execute(sql_text("areas_page"), params)
         rows = cur.fetchall()
