@@ -18,7 +18,7 @@ import folium
 
 from geo.errors import NotFound
 from maps import assets
-from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, render
+from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, RawHtml, render
 
 MAX_CELLS = 1500  # zoning cells in the page at most: the finest H3 resolution that stays under this is used
 MAX_FEATURES = 1000  # red and orange features in the page at most (worst first)
@@ -90,7 +90,7 @@ def static_map(data: dict, language: str = "zh") -> folium.Map:
     legend = (f'<div class="riskmap-legend riskmap-static-legend"><b>{html.escape(area["name"])}</b>'
               f'<br><b>{html.escape(t["legend"])}</b>{rows}{banner}'
               f'<small>{html.escape(t["made"])} · H3 {data["resolution"]}</small></div>')
-    m.get_root().html.add_child(folium.Element(legend))
+    m.get_root().html.add_child(RawHtml(legend))
     kinds = {k: v[idx] for k, v in KIND_LABELS.items()}
     for f in data["features"]["features"]:
         f["properties"]["kind"] = kinds.get(f["properties"]["kind"], f["properties"]["kind"])

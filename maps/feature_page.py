@@ -10,7 +10,7 @@ import folium
 from geo.records.kinds import SITE_KINDS
 from maps import assets
 from maps.basemaps import Basemap
-from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, detail_map, detail_page
+from maps.main_map import KIND_LABELS, LEVEL_COLOURS, LEVEL_LABELS, RawHtml, detail_map, detail_page
 from maps.timeline import timeline_section
 
 TEXT = {
@@ -143,7 +143,7 @@ def feature_page(feature: dict, basemap: Basemap, language: str = "zh", static_u
                f'{html.escape(t["inspect"])}</a>' if p["kind"] in SITE_KINDS else "")
     factors_title = t["worst_factors"].format(seq=details["worst_segment"]) if is_summary else t["factors"]
     if is_summary:
-        m.get_root().header.add_child(folium.Element(HCA_STYLE), name="hca_style")
+        m.get_root().header.add_child(RawHtml(HCA_STYLE), name="hca_style")
     body = f"""
 <div class="riskmap-detail" data-level="{html.escape(level or '')}" data-nearby="{len(around)}">
   <p><a href="/?lang={language}">{html.escape(t["back"])}</a>{inspect}</p>

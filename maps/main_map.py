@@ -122,6 +122,18 @@ def main_map(config: MapConfig, basemap: Basemap, center: tuple[float, float] = 
     return m
 
 
+class RawHtml(folium.Element):
+    """HTML put into a page exactly as given.  ``folium.Element(text)`` reads its text as a Jinja template: it would
+    run a ``{{ ... }}`` that a feature's name or address holds (a register is imported from outside), and it
+    compiles the template again for every page."""
+
+    _template = Template("{{ this.html }}")
+
+    def __init__(self, html_text: str):
+        super().__init__()
+        self.html = html_text
+
+
 def detail_map(basemap: Basemap, static_url: str = assets.STATIC_URL) -> folium.Map:
     """The map of a detail page (a feature, a plan, an allocation): local Leaflet and the basemap, if any."""
     m = folium.Map(tiles=None, control_scale=True)
@@ -136,19 +148,19 @@ def detail_page(m: folium.Map, body: str, title: str, language: str, static_url:
     """A detail page: the map ``m`` on top, ``body`` (HTML) below it, riskmap's stylesheet."""
     root = m.get_root()
     root.header.add_child(folium.CssLink(f"{static_url}/riskmap.css"), name="riskmap_css")
-    root.header.add_child(folium.Element(
+    root.header.add_child(RawHtml(
         "<style>html, body {height: auto;} body {display: flex; flex-direction: column;}"
         f" .folium-map {{order: 0; height: {map_height} !important; position: relative !important; flex: none;}}"
         " .riskmap-detail {order: 1;}</style>"), name="detail_layout")
-    root.html.add_child(folium.Element(body), name="detail")
+    root.html.add_child(RawHtml(body), name="detail")
     return render(m, title, language)
 
 
 def render(m: folium.Map, title: str = "riskmap", language: str | None = None) -> str:
     """The map as a whole HTML page: its title, no /favicon.ico request, and the language of its text."""
     root = m.get_root()
-    root.header.add_child(folium.Element(f"<title>{html.escape(title)}</title>"), name="title")
-    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'), name="favicon")  # no /favicon.ico
+    root.header.add_child(RawHtml(f"<title>{html.escape(title)}</title>"), name="title")
+    root.header.add_child(RawHtml('<link rel="icon" href="data:,">'), name="favicon")  # no /favicon.ico
     page = root.render()
     if language:
         page = page.replace("<html>", f'<html lang="{"zh-CN" if language == "zh" else "en"}">', 1)

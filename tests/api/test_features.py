@@ -138,3 +138,21 @@ def test_bad_parameters_are_422(client, url, field):
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
+def test_a_name_written_as_a_template_is_shown_as_written_on_the_html_page(client, conn):
+    """The feature page puts what the register holds into the HTML as text: a name or address written in the page
+    template language ({{ ... }}, {% ... %}) is shown as it was written, never evaluated on the server."""
+    name = "{{ 7 * 191 }}化工{% for x in range(3) %}{{ x }}{% endfor %}"
+    with conn.cursor() as cur:
+        cur.execute("UPDATE enterprise SET name = %s WHERE id = (SELECT min(id) FROM enterprise) RETURNING id",
+                    (name,))
+        fid = cur.fetchone()[0]
+    try:
+        page = client.get(f"/features/enterprise/{fid}", params={"format": "html"})
+        assert page.status_code == 200
+        assert "{{ 7 * 191 }}化工{% for x in range(3) %}{{ x }}{% endfor %}" in page.text
+        assert "1337化工" not in page.text and "化工012" not in page.text
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE enterprise SET name = %s WHERE id = %s", ("x", fid))

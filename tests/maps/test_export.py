@@ -36,20 +36,20 @@ def test_export_writes_a_self_contained_page(map_demo_url, tmp_path):
     assert "路北区" in page and "演示数据" in page
 
 
-def test_exported_page_opens_from_a_file_offline(map_demo_url, tmp_path):
+def test_exported_page_opens_from_a_file_offline(map_demo_url, tmp_path, playwright_driver):
     """Opened from disk in Chromium with every host unresolvable, the page draws its map with no console errors
     and requests nothing but itself."""
-    from playwright.sync_api import sync_playwright
-
     out = tmp_path / "lubei.html"
     conn = store.connect(map_demo_url)
     try:
         export_map(conn, LUBEI, out, [int(r) for r in load_model()["area"]["h3_resolutions"]], "en")
     finally:
         conn.close()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=[
-            "--no-sandbox", "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND"])
+    # a browser of its own (one with no server to reach), from the package's Playwright driver: a second driver in
+    # the same process is refused once the first runs
+    browser = playwright_driver.chromium.launch(executable_path=chromium_path(), args=[
+        "--no-sandbox", "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND"])
+    try:
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         errors, requests = [], []
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
@@ -62,6 +62,7 @@ def test_exported_page_opens_from_a_file_offline(map_demo_url, tmp_path):
         assert page.locator(".leaflet-overlay-pane path").count() > 10
         assert "Risk level" in page.locator(".riskmap-static-legend").inner_text()
         screenshot(page, "export")
+    finally:
         browser.close()
 
 
