@@ -19,6 +19,7 @@ from folium.template import Template
 from geo.risk.framework import LEVELS
 from maps import assets
 from maps.basemaps import Basemap
+from maps.plain_text import RawHtml
 
 # The four colours of the zoning maps (red, orange, yellow, blue), and their labels.
 LEVEL_COLOURS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#ffd92f", "blue": "#2b83ba"}
@@ -120,18 +121,6 @@ def main_map(config: MapConfig, basemap: Basemap, center: tuple[float, float] = 
         BasemapLayer(basemap, static_url).add_to(m)
     RiskLayers(config, static_url).add_to(m)
     return m
-
-
-class RawHtml(folium.Element):
-    """HTML put into a page exactly as given.  ``folium.Element(text)`` reads its text as a Jinja template: it would
-    run a ``{{ ... }}`` that a feature's name or address holds (a register is imported from outside), and it
-    compiles the template again for every page."""
-
-    _template = Template("{{ this.html }}")
-
-    def __init__(self, html_text: str):
-        super().__init__()
-        self.html = html_text
 
 
 def detail_map(basemap: Basemap, static_url: str = assets.STATIC_URL) -> folium.Map:
