@@ -464,32 +464,23 @@ def exposure_rows(points: pd.DataFrame, model: dict, threshold: float = 1.0,
 def write_exposure(conn, table: pa.Table | None, anchor: tuple[float, float] | None = None,
                    inside: list | None = None) -> int:
     """Replace the exposure cells (all, recording the grid's ``anchor``; or those whose centre lies in the
-    ``inside`` boxes), and the heatmap's grouped squares that hold them (exposure_grid, migration 0024)."""
+    ``inside`` boxes).  (The heatmap's grouped squares follow by trigger: exposure_grid, migration 0024.)"""
     with conn.cursor() as cur:
-        written = _write_exposure_cells(cur, table, anchor, inside)
-        for box in [(None, None, None, None)] if inside is None else inside:
-            cur.execute("SELECT riskmap_exposure_grid_refresh(%s, %s, %s, %s)", box)
-    return written
-
-
-def _write_exposure_cells(cur, table: pa.Table | None, anchor: tuple[float, float] | None,
-                          inside: list | None) -> int:
-    """The exposure_cell part of ``write_exposure``: the rows replaced, the anchor recorded on a full run."""
-    if inside is None:
-        cur.execute("DELETE FROM exposure_cell")
-        cur.execute("DELETE FROM exposure_anchor")
-        if anchor is not None:
-            cur.execute("INSERT INTO exposure_anchor (lon0, lat0) VALUES (%s, %s)", anchor)
-    else:
-        for x0, y0, x1, y1 in inside:
-            # (exactly the cells whose centre lies in the box, as exposure_rows keeps them: && alone compares
-            # float4 boxes and takes cells just outside too)
-            cur.execute("DELETE FROM exposure_cell WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, "
-                        "4326) AND ST_X(geom) BETWEEN %(x0)s AND %(x1)s AND ST_Y(geom) BETWEEN %(y0)s AND %(y1)s",
-                        {"x0": x0, "y0": y0, "x1": x1, "y1": y1})
-    if table is None:
-        return 0
-    _copy_table(cur, "exposure_cell", table)
+        if inside is None:
+            cur.execute("DELETE FROM exposure_cell")
+            cur.execute("DELETE FROM exposure_anchor")
+            if anchor is not None:
+                cur.execute("INSERT INTO exposure_anchor (lon0, lat0) VALUES (%s, %s)", anchor)
+        else:
+            for x0, y0, x1, y1 in inside:
+                # (exactly the cells whose centre lies in the box, as exposure_rows keeps them: && alone
+                # compares float4 boxes and takes cells just outside too)
+                cur.execute("DELETE FROM exposure_cell WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, "
+                            "4326) AND ST_X(geom) BETWEEN %(x0)s AND %(x1)s AND ST_Y(geom) BETWEEN %(y0)s AND %(y1)s",
+                            {"x0": x0, "y0": y0, "x1": x1, "y1": y1})
+        if table is None:
+            return 0
+        _copy_table(cur, "exposure_cell", table)
     return table.num_rows
 
 

@@ -152,7 +152,8 @@ def test_grouped_answer_from_the_kept_squares_equals_grouping_every_cell(client,
 
 def test_kept_squares_follow_an_incremental_rescoring(cluster):
     """After sites are added, moved and deleted and re-scored incrementally (the exposure cells around them
-    rewritten), the kept squares are exactly those built again from all the cells."""
+    rewritten), and after cells are changed by plain SQL, the kept squares are exactly those built again from all
+    the cells."""
     import datetime as dt
 
     from geo import store
@@ -173,15 +174,25 @@ def test_kept_squares_follow_an_incremental_rescoring(cluster):
             conn.commit()
             summary = score(conn, load_model(), dt.date(2026, 11, 29))
             assert not summary.full and sum(summary.scored.values()) > 0
+            kept = "SELECT level, gx, gy, x, y, value, resolution, cells, point FROM exposure_grid ORDER BY 1, 2, 3"
             with conn.cursor() as cur:
-                kept = "SELECT level, gx, gy, x, y, value, resolution, cells FROM exposure_grid ORDER BY 1, 2, 3"
                 cur.execute(kept)
                 incremental = cur.fetchall()
                 cur.execute("SELECT riskmap_exposure_grid_refresh(NULL, NULL, NULL, NULL)")
                 cur.execute(kept)
                 rebuilt = cur.fetchall()
+                # cells written by any statement (here plain SQL: one raised, one removed): the squares follow
+                cur.execute("UPDATE exposure_cell SET value = value * 40 WHERE cell = (SELECT min(cell) FROM "
+                            "exposure_cell)")
+                cur.execute("DELETE FROM exposure_cell WHERE cell = (SELECT max(cell) FROM exposure_cell)")
+                cur.execute(kept)
+                followed = cur.fetchall()
+                cur.execute("SELECT riskmap_exposure_grid_refresh(NULL, NULL, NULL, NULL)")
+                cur.execute(kept)
+                rebuilt_after_sql = cur.fetchall()
             conn.rollback()
         finally:
             conn.close()
     assert len(incremental) > 1000
     assert incremental == rebuilt
+    assert followed != incremental and followed == rebuilt_after_sql

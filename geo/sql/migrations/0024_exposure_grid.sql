@@ -41,7 +41,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- Recompute the squares holding cells whose centre lies in the box (x0, y0, x1, y1), at every level; NULLs: all
--- of them (a full run).  Called by geo/risk/aggregate.py write_exposure after it has replaced those cells.
+-- of them.  Run by the triggers below after every statement that changes exposure_cell.
 CREATE FUNCTION riskmap_exposure_grid_refresh(x0 double precision, y0 double precision, x1 double precision,
                                               y1 double precision) RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -98,5 +98,35 @@ BEGIN
     RETURN rows;
 END
 $$;
+
+-- Whoever writes exposure_cell (a scoring run, by difference or in full; a script), the squares follow in the same
+-- transaction: those around the cells a statement wrote or deleted are computed again.
+CREATE FUNCTION riskmap_exposure_grid_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed box2d;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM riskmap_exposure_grid_refresh(NULL, NULL, NULL, NULL);
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        SELECT ST_Extent(geom) INTO changed FROM new_rows;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT ST_Extent(geom) INTO changed FROM old_rows;
+    ELSE
+        SELECT ST_Extent(geom) INTO changed FROM (SELECT geom FROM old_rows UNION ALL SELECT geom FROM new_rows) u;
+    END IF;
+    IF changed IS NOT NULL THEN
+        PERFORM riskmap_exposure_grid_refresh(ST_XMin(changed), ST_YMin(changed), ST_XMax(changed), ST_YMax(changed));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER exposure_grid_ins AFTER INSERT ON exposure_cell REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION riskmap_exposure_grid_follow();
+CREATE TRIGGER exposure_grid_upd AFTER UPDATE ON exposure_cell REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION riskmap_exposure_grid_follow();
+CREATE TRIGGER exposure_grid_del AFTER DELETE ON exposure_cell REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION riskmap_exposure_grid_follow();
+CREATE TRIGGER exposure_grid_trunc AFTER TRUNCATE ON exposure_cell
+    FOR EACH STATEMENT EXECUTE FUNCTION riskmap_exposure_grid_follow();
 
 SELECT riskmap_exposure_grid_refresh(NULL, NULL, NULL, NULL);
