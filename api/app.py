@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 import psycopg2
 import psycopg2.extensions
 import psycopg2.pool
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api import errors
@@ -196,6 +197,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Request threads (for the routes that block on the database) no more than pooled connections: a thread
+        # beyond them would only wait for a connection while taking turns at the interpreter with those that
+        # work (anyio's default is 40; under 50 clients, 16 answered about 10 % more requests a second,
+        # docs/benchmarks.md bench/load).  Waiting for a re-scoring does not hold a thread (writes.py).
+        to_thread.current_default_thread_limiter().total_tokens = POOL_MAX
         app.state.settings = settings
         app.state.model = load_model(settings.risk_model)
         app.state.supervision = load_supervision(settings.supervision)
