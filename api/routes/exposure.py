@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.access import Needs
-from api.dependencies import Connection
+from api.dependencies import Connection, RiskModel
 from api.errors import field_error
 from api.routes import sql_text
 from api.routes.features import parse_bbox
@@ -55,6 +55,7 @@ class ExposurePoints(BaseModel):
 @router.get("/exposure", response_model=ExposurePoints, summary="The exposure surface in a box")
 def exposure(
     conn: Connection,
+    model: RiskModel,
     bbox: Annotated[str, Query(description="minx,miny,maxx,maxy in WGS 84 degrees.")],
     max_points: Annotated[int, Query(ge=100, le=MAX_POINTS, description="At most about this many points: more "
                                                                           "cells are grouped on a grid.")] = 5000,
@@ -79,19 +80,45 @@ def exposure(
             grid = wanted if cur.fetchone()[0] > max_points else 0.0
             cur.execute(sql_text("exposure_points"), {**coords, "grid": grid})
             return Response(content=cur.fetchone()[0], media_type="application/json")
-        cur.execute(sql_text("exposure_grid_count"), {**coords, "level": grid_level(wanted)})
+        return Response(content=kept_squares_answer(cur, box, max_points, float(model["exposure"]["cell_m"])),
+                        media_type="application/json")
+
+
+def kept_squares_answer(cur, box: tuple[float, float, float, float], max_points: int, cell_m: float) -> str:
+    """GET /exposure's document for a user of every area, read from the kept squares (exposure_grid) where the
+    box holds more cells than ``max_points``."""
+    x0, y0, x1, y1 = box
+    area = (x1 - x0) * (y1 - y0)
+    wanted = math.sqrt(area / max_points) if area > 0 else 0.0
+    coords = {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
+    level = grid_level(wanted)
+    if level >= finest_level(cell_m):
+        # squares no larger than a cell or two (a street's view): they would hold about a cell each, so the cells
+        # are counted as they are, which costs less here than the squares and the box's edges
+        cur.execute("SELECT (SELECT max(level) FROM exposure_grid), count(*) FROM exposure_cell "
+                    "WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", box)
+        finest, cells = cur.fetchone()
+        level = None if finest is None else min(level, finest)
+    else:
+        cur.execute(sql_text("exposure_grid_count"), {**coords, "level": level})
         level, cells = cur.fetchone() or (None, 0)
-        if level is None or cells <= max_points:
-            cur.execute(sql_text("exposure_points"), {**coords, "grid": 0.0})
-        else:
-            cur.execute(sql_text("exposure_grid_points"), {**coords, "level": level, "size": grid_size(level)})
-        return Response(content=cur.fetchone()[0], media_type="application/json")
+    if level is None or cells <= max_points:
+        cur.execute(sql_text("exposure_points"), {**coords, "grid": 0.0})
+    else:
+        cur.execute(sql_text("exposure_grid_points"), {**coords, "level": level, "size": grid_size(level)})
+    return cur.fetchone()[0]
 
 
 def grid_size(level: int) -> float:
     """The side, in degrees, of the heatmap's grouping squares at ``level``: 14.0625 / 2^level, ten pixels of a
     web map at zoom ``level`` (exact in floating point, as migration 0024 computes it)."""
     return GRID_ZOOM0_DEG / 2.0 ** level
+
+
+def finest_level(cell_m: float) -> int:
+    """The finest level the database keeps for cells of ``cell_m`` metres (riskmap_exposure_grid_finest, migration
+    0024): the last whose squares are at least a cell high."""
+    return max(0, math.floor(math.log2(GRID_ZOOM0_DEG / (cell_m / 111320.0))))
 
 
 def grid_level(wanted: float) -> int:

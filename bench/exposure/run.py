@@ -11,9 +11,10 @@ in turn on the same connection:
 - baseline, "every cell": what the route did before migration 0024 (and still does for a user limited to areas):
   count the cells in the box, then, when there are more than ``max_points``, group every cell of the box on a grid
   of sqrt(box area / max_points) degrees in exposure_points.sql;
-- "kept squares": the route now (api/routes/exposure.py): the count from the kept squares and the cells along
-  the box's edges (exposure_grid_count.sql), then the squares inside the box with the edge cells grouped on the
-  smallest ladder size of at least that grid (exposure_grid_points.sql), or every cell when they fit.
+- "kept squares": the route now (api/routes/exposure.py ``kept_squares_answer``): the count from the kept squares
+  and the cells along the box's edges (exposure_grid_count.sql; a plain count when the squares would be a cell or
+  two), then the squares inside the box with the edge cells grouped on the smallest ladder size of at least that
+  grid (exposure_grid_points.sql), or every cell when they fit.
 
 Reported per zoom: the median time of each (execute and fetch), their ratio, and the points returned.  The two
 answers differ only in their grid (the baseline's is between the ladder's sizes), so the bench also checks, for
@@ -38,10 +39,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from api.routes import sql_text  # noqa: E402
-from api.routes.exposure import grid_level, grid_size  # noqa: E402
+from api.routes.exposure import kept_squares_answer  # noqa: E402
+from geo.risk.config import load_model  # noqa: E402
 
 VIEW_PX = (1280, 860)
 MAX_POINTS = VIEW_PX[0] * VIEW_PX[1] // 100
+CELL_M = float(load_model()["exposure"]["cell_m"])
 
 
 def view(lon: float, lat: float, zoom: int) -> tuple[float, float, float, float]:
@@ -59,16 +62,7 @@ def every_cell(cur, box) -> str:
 
 
 def kept_squares(cur, box) -> str:
-    x0, y0, x1, y1 = box
-    coords = {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
-    cur.execute(sql_text("exposure_grid_count"),
-                {**coords, "level": grid_level(math.sqrt((x1 - x0) * (y1 - y0) / MAX_POINTS))})
-    level, cells = cur.fetchone()
-    if level is None or cells <= MAX_POINTS:
-        cur.execute(sql_text("exposure_points"), {**coords, "grid": 0.0})
-    else:
-        cur.execute(sql_text("exposure_grid_points"), {**coords, "level": level, "size": grid_size(level)})
-    return cur.fetchone()[0]
+    return kept_squares_answer(cur, box, MAX_POINTS, CELL_M)
 
 
 def same_points(a: dict, b: dict) -> bool:
