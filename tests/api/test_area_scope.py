@@ -206,3 +206,62 @@ def test_health_tells_the_regions_score_counts_only_to_who_may_read_every_area(a
     assert client.get("/health", headers=who["lubei"]).json()["scores"] is None
     anonymous = client.get("/health")
     assert anonymous.status_code == 200 and anonymous.json()["scores"] is None
+
+
+FULL_PLACEMENT = """
+    SELECT c.cell, coalesce(array_agg(a.admin_code ORDER BY a.admin_code)
+                            FILTER (WHERE a.admin_code IS NOT NULL), '{}')
+    FROM (SELECT DISTINCT ON (u.cell) u.cell, u.pt
+          FROM (SELECT r.area_id AS cell, ST_Centroid(r.geom) AS pt FROM area_risk r WHERE r.area_type = 'h3'
+                UNION ALL
+                SELECT e.cell, e.geom FROM exposure_cell e) u) c
+    LEFT JOIN area a ON a.geom && c.pt AND ST_Intersects(a.geom, c.pt)
+    GROUP BY c.cell ORDER BY c.cell"""
+
+
+def test_new_cells_get_their_place_as_they_are_written(cluster):
+    """A site added where there was no exposure and re-scored by difference brings new H3 and exposure cells: each
+    gets its place for users limited to areas in the run that wrote it (migration 0025), the same place the search
+    of every cell gives; after the areas change, the next run places every cell again."""
+    from geo import store
+    from geo.risk.config import load_model
+    from geo.risk.scoring import score
+    from tests.conftest import demo_template, throwaway_database
+
+    with throwaway_database(cluster[1], template=demo_template(cluster[1])) as url:
+        conn = store.connect(url)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM scope_cell")
+                before = cur.fetchone()[0]
+                # a large chemical works far from the others (north of 遵化市), and so new cells around it
+                cur.execute("INSERT INTO enterprise (source_id, name, industry, employees, geom) VALUES "
+                            "('scope-cells-1', '新建化工', 'hazardous_chemicals', 2000, "
+                            "ST_SetSRID(ST_MakePoint(117.95, 40.28), 4326))")
+            conn.commit()
+            summary = score(conn, load_model(), AS_OF)
+            assert not summary.full
+            with conn.cursor() as cur:
+                cur.execute("SELECT cell, codes FROM scope_cell ORDER BY cell")
+                placed = cur.fetchall()
+                cur.execute(FULL_PLACEMENT)
+                searched = cur.fetchall()
+                cur.execute("SELECT cells_placed FROM scope_state")
+                assert cur.fetchone()[0] is True
+            assert len(placed) > before
+            assert {c for c, _ in searched} <= {c for c, _ in placed}
+            assert dict(placed) == {**dict(placed), **dict(searched)}  # the same place for every cell
+            # areas change: every place is decided again, cells included, by the next run
+            with conn.cursor() as cur:
+                cur.execute("UPDATE area SET name = name WHERE admin_code = %s", (OTHER,))
+                cur.execute("SELECT count(*), (SELECT cells_placed FROM scope_state) FROM scope_cell")
+                assert cur.fetchone() == (0, False)
+            conn.commit()
+            score(conn, load_model(), AS_OF)
+            with conn.cursor() as cur:
+                cur.execute("SELECT cell, codes FROM scope_cell ORDER BY cell")
+                replaced = cur.fetchall()
+                cur.execute(FULL_PLACEMENT)
+                assert dict(replaced) == dict(cur.fetchall())
+        finally:
+            conn.close()
