@@ -10,13 +10,17 @@ objects.  It also compiled a template for every part of every page (an eighth of
 does) makes branca's ``MacroElement.render``, which every folium layer and control goes through, and folium's
 ``Popup.render`` add their rendered parts as ``RawHtml``: the same page, without the second pass.  (folium 0.20,
 branca 0.8: the two methods are replaced whole, as they are small; ``tests/maps/test_plain_text.py`` checks a
-layer's data, tooltips, popups and a detail page's body.)
+layer's data, tooltips, popups and a detail page's body.)  And as only template texts are compiled now, each
+text's compiled code is kept (``_compile_once``): a page no longer compiles the same templates again.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import branca.element
 import folium.map
+import jinja2
 from folium.template import Template
 
 
@@ -52,5 +56,23 @@ def _render_popup(self, **kwargs) -> None:
     figure.script.add_child(RawHtml(self._template.render(this=self, kwargs=kwargs)), name=self.get_name())
 
 
+_compile = jinja2.Environment.compile
+
+
+@lru_cache(maxsize=512)
+def _compiled(env: jinja2.Environment, source: str, name: str | None, filename: str | None, defer_init: bool):
+    return _compile(env, source, name, filename, False, defer_init)
+
+
+def _compile_once(self, source, name=None, filename=None, raw=False, defer_init=False):
+    """jinja2's Environment.compile, remembering the code of each template text: folium and branca build their
+    elements' templates from the same few texts for every page (a map, a layer's tooltip style), and compiled them
+    anew each time.  Only template texts reach it now (the data goes in as RawHtml), a bounded set."""
+    if raw or not isinstance(source, str):
+        return _compile(self, source, name, filename, raw, defer_init)
+    return _compiled(self, source, name, filename, defer_init)
+
+
 branca.element.MacroElement.render = _render_macro
 folium.map.Popup.render = _render_popup
+jinja2.Environment.compile = _compile_once
