@@ -1,4 +1,4 @@
-"""Bringing the scores up to date after writes, in the background: one run at a time, in a child process.
+"""Bringing the scores up to date after writes, in the background: one run at a time, in a scoring process.
 
 A write (an upload, a feature added, changed or deleted) commits its data and then asks the ``Rescorer`` for a
 run of ``geo.risk.scoring.score`` (changes only).  The run happens in a worker process, not in the request:
@@ -12,11 +12,14 @@ run of ``geo.risk.scoring.score`` (changes only).  The run happens in a worker p
 - writes that arrive during a run are covered by the next run, so a burst of edits costs one or two runs, not
   one each.
 
-Processes start from a "forkserver" that has imported the scoring modules once (``warm()`` starts it with the
-app), so a run starts in a fraction of a second, with no connection or thread inherited from the API process.
-As with every program whose processes start this way, the main module of the program that creates the app is
-imported again in each run's process: riskmap's entry points (``riskmap serve``, uvicorn's workers) keep their
-work under ``if __name__ == "__main__"``, and so must a script that embeds ``create_app``.
+The scoring process starts from a "forkserver" that has imported the scoring modules once (``warm()`` starts it
+with the app), with no connection or thread inherited from the API process, and is kept from one run to the
+next with its connection: a run costs its own work only (a process per run cost about 0.15 s more a run, and
+runs come every second or two under a steady stream of inspectors' writes).  If it dies, the run it was doing
+reports the failure and the next run starts another; a connection that went away is made again.  As with every
+program whose processes start this way, the main module of the program that creates the app is imported again
+in the scoring process: riskmap's entry points (``riskmap serve``, uvicorn's workers) keep their work under
+``if __name__ == "__main__"``, and so must a script that embeds ``create_app``.
 Several API processes (``--workers``) each have a Rescorer; their runs take turns on the database (``score``
 locks ``feature_risk``), and a run that finds nothing left to do ends at once.
 
@@ -72,35 +75,61 @@ def _connect(url: str):
     return conn
 
 
-def _score_in_child(url: str, model: dict, reply) -> None:
-    """The child process: one incremental scoring run at a lower priority; its outcome goes to ``reply``."""
+def _scoring_worker(url: str, model: dict, pipe) -> None:
+    """The scoring process: at a lower priority, one incremental run of ``score`` for each request that comes down
+    ``pipe``, its outcome sent back, until the pipe closes.  It keeps its connection (and what the scoring
+    modules keep warm) from one run to the next; a connection that has gone (the database restarted) is made
+    again, and the run tried again, as its transaction rolled back whole."""
     try:
         os.nice(NICE)
     except OSError:
         pass
-    try:
-        import psycopg2.errors
+    import psycopg2
+    import psycopg2.errors
 
-        from geo.risk.scoring import score
+    from geo.risk.scoring import score
 
-        conn = _connect(url)
+    conn = None
+    while True:
+        try:
+            if pipe.recv() is None:
+                break
+        except EOFError:  # the API process has gone
+            break
         try:
             for attempt in range(1, ATTEMPTS + 1):
                 try:
+                    if conn is None or conn.closed:
+                        conn = _connect(url)
                     s = score(conn, model)
                     break
-                except psycopg2.errors.TransactionRollbackError:  # rolled back whole: safe to run again
+                except (psycopg2.errors.TransactionRollbackError, psycopg2.OperationalError,
+                        psycopg2.InterfaceError) as e:  # rolled back whole: safe to run again
+                    if not isinstance(e, psycopg2.errors.TransactionRollbackError):
+                        conn = _forget(conn)  # (a connection that went away: made again for the next try)
                     if attempt == ATTEMPTS:
                         raise
                     time.sleep(random.uniform(0.5, 1.5) * attempt)
-        finally:
+            outcome = RunOutcome(full=s.full, changes=int(s.changes), scored=dict(s.scored), areas=int(s.areas),
+                                 seconds=round(s.seconds, 3))
+        except BaseException as e:  # noqa: BLE001 - handed to the parent, which logs it and reports it
+            conn = _forget(conn)
+            outcome = RunOutcome(error=type(e).__name__, detail="".join(traceback.format_exception_only(e)).strip())
+        try:
+            pipe.send(outcome)
+        except (BrokenPipeError, OSError):
+            break
+    _forget(conn)
+
+
+def _forget(conn) -> None:
+    """Close ``conn`` (if any) whatever state it is in; returns None, the connection the next run starts from."""
+    if conn is not None:
+        try:
             conn.close()
-        outcome = RunOutcome(full=s.full, changes=int(s.changes), scored=dict(s.scored), areas=int(s.areas),
-                             seconds=round(s.seconds, 3))
-    except BaseException as e:  # noqa: BLE001 - handed to the parent, which logs it and reports it
-        outcome = RunOutcome(error=type(e).__name__, detail="".join(traceback.format_exception_only(e)).strip())
-    reply.send(outcome)
-    reply.close()
+        except Exception:  # noqa: BLE001, S110 - it is being dropped
+            pass
+    return None
 
 
 def _context():
@@ -125,7 +154,8 @@ class Rescorer:
         self._running_since: float | None = None
         self.last: RunOutcome | None = None
         self._closed = False
-        self._child = None  # the scoring process of the run in progress
+        self._child = None  # the scoring process (kept from one run to the next)
+        self._pipe = None  # our end of its pipe
         self._thread: threading.Thread | None = None
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future]] = []  # of wait_async
 
@@ -233,34 +263,50 @@ class Rescorer:
                 self._cond.notify_all()
             self._wake(upto)
 
-    def _run_once(self) -> RunOutcome:
+    def _worker(self):
+        """The scoring process and our end of its pipe, started if there is none (or it has died)."""
+        if self._child is not None and self._child.is_alive():
+            return self._child, self._pipe
+        self._stop_worker()
         ctx = _context()
-        receive, reply = ctx.Pipe(duplex=False)
-        try:
-            child = ctx.Process(target=_score_in_child, args=(self.url, self.model, reply), daemon=True,
-                                name="riskmap-rescore")
-            with self._cond:
-                if self._closed:
-                    return RunOutcome(error="the service is shutting down")
-                child.start()
-                self._child = child
-            reply.close()
-            try:
-                outcome = receive.recv()  # EOFError: the child died without answering
-            except EOFError:
+        ours, theirs = ctx.Pipe(duplex=True)
+        child = ctx.Process(target=_scoring_worker, args=(self.url, self.model, theirs), daemon=True,
+                            name="riskmap-rescore")
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the service is shutting down")
+            child.start()
+            self._child, self._pipe = child, ours
+        theirs.close()
+        return child, ours
+
+    def _stop_worker(self) -> None:
+        with self._cond:
+            child, pipe = self._child, self._pipe
+            self._child = self._pipe = None
+        if pipe is not None:
+            pipe.close()  # (the worker sees the pipe close and ends)
+        if child is not None:
+            child.join(timeout=5)
+            if child.is_alive():
+                child.terminate()
                 child.join()
+
+    def _run_once(self) -> RunOutcome:
+        try:
+            child, pipe = self._worker()
+            try:
+                pipe.send("run")
+                outcome = pipe.recv()  # EOFError: the worker died without answering
+            except (EOFError, BrokenPipeError, OSError):
+                child.join(timeout=5)
                 if self._closed:  # close() ended it
                     log.info("background scoring stopped at shutdown; its changes wait for the next run")
                     return RunOutcome(error="the service is shutting down")
+                self._stop_worker()  # the next run starts another
                 outcome = RunOutcome(error=f"the scoring process ended with exit code {child.exitcode}")
-            child.join()
         except Exception as e:  # noqa: BLE001 - reported in the outcome and the log; the next write retries
             outcome = RunOutcome(error=type(e).__name__, detail="".join(traceback.format_exception_only(e)).strip())
-        finally:
-            reply.close()
-            receive.close()
-            with self._cond:
-                self._child = None
         if outcome.error:
             log.error("background scoring failed: %s", outcome.detail or outcome.error)
         return outcome
@@ -276,4 +322,5 @@ class Rescorer:
             child.terminate()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._stop_worker()
         self._wake(None)

@@ -172,15 +172,19 @@ def test_closing_stops_a_run_in_progress_and_keeps_its_changes(demo_url, conn):
         with holder.cursor() as cur:
             cur.execute("LOCK TABLE feature_risk IN EXCLUSIVE MODE")
         ticket = rescorer.request()
-        sessions = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'riskmap-rescore'"
+        # the run's session: the one of the scoring process waiting for the lock (another app's scoring process
+        # may keep an idle session of the same name)
+        waiting = ("SELECT min(pid) FROM pg_stat_activity WHERE application_name = 'riskmap-rescore' "
+                   "AND wait_event_type = 'Lock'")
         deadline = time.monotonic() + PATIENCE_S
-        while one(conn, sessions + " AND wait_event_type = 'Lock'") == 0:
+        while (run_session := one(conn, waiting)) is None:
             assert time.monotonic() < deadline, "the background run never reached the scoring lock"
             time.sleep(0.1)
         rescorer.close()
         assert rescorer.wait(ticket, 0).error == "the service is shutting down"
         deadline = time.monotonic() + PATIENCE_S
-        while one(conn, sessions) > 0:  # gone although the lock it waits for is still held
+        while one(conn, f"SELECT count(*) FROM pg_stat_activity WHERE pid = {run_session}") > 0:
+            # gone although the lock it waits for is still held
             assert time.monotonic() < deadline, "the stopped run's database session stayed"
             time.sleep(0.1)
     finally:
@@ -189,3 +193,28 @@ def test_closing_stops_a_run_in_progress_and_keeps_its_changes(demo_url, conn):
         holder.close()
     assert one(conn, "SELECT count(*) FROM risk_dirty") == dirty
     score_now(demo_url)
+
+
+def test_runs_share_one_scoring_process_and_a_dead_one_is_replaced(demo_url, conn):
+    """Runs one after another are done by the same scoring process (started once, kept with its connection); if
+    that process dies between runs, the next run starts another and succeeds."""
+    import os
+    import signal
+
+    rescorer = Rescorer(demo_url, load_model())
+    pids = []
+    try:
+        for employees in (81, 82, 83):
+            with conn.cursor() as cur:
+                cur.execute("UPDATE enterprise SET employees = %s WHERE id = (SELECT min(id) FROM enterprise)",
+                            (employees,))
+            outcome = rescorer.wait(rescorer.request(), PATIENCE_S)
+            assert outcome is not None and outcome.error is None and outcome.changes >= 1
+            pids.append(rescorer._child.pid)
+            if employees == 82:
+                os.kill(pids[-1], signal.SIGKILL)
+                rescorer._child.join(timeout=10)
+        assert pids[0] == pids[1] != pids[2]
+        assert one(conn, "SELECT count(*) FROM risk_dirty") == 0
+    finally:
+        rescorer.close()
