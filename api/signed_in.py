@@ -3,10 +3,15 @@ trip, and forgotten the moment any user changes.
 
 Every change to ``riskmap_user`` (add, rotate, revoke, or a statement typed by hand) notifies the channel
 ``riskmap_users`` when it commits (migration 0020).  ``SignedIn`` listens on its own connection; a notification
-empties it.  Before it answers from memory it reads whatever notification has reached its connection (a
-non-blocking poll), so a request that arrives after a revocation committed finds the token gone, not a
-remembered principal.  While it is not listening (connecting, or its connection lost) it remembers nothing, and
-every request reads the user's row (api/access.py ``authenticate``).  An entry also expires after ``ttl_s``.
+empties it.  Before it answers from memory it makes sure it has every notification committed before the request
+came: a notification travels to a listening connection on its own time (a revocation committed by another
+process, such as ``riskmap users revoke``, had not always arrived when the next request looked, under load), so
+it sends a statement on that connection, and PostgreSQL hands a listening session what is pending before it
+answers one.  One such round trip covers every request that came before it started (a request that waited for
+the lock while another did one does not do its own), so a request that arrives after a revocation committed
+finds the token gone, not a remembered principal.  While it is not listening (connecting, or its connection
+lost) it remembers nothing, and every request reads the user's row (api/access.py ``authenticate``).  An entry
+also expires after ``ttl_s``.
 
 A principal read from the database just before a change committed must not be remembered after the change
 emptied the cache: ``generation`` counts the emptyings, and ``put`` keeps an entry only when none happened since
@@ -16,6 +21,7 @@ the caller read it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import select
 import threading
@@ -38,6 +44,8 @@ class SignedIn:
         self._lock = threading.Lock()
         self._conn: psycopg2.extensions.connection | None = None
         self.generation = 0
+        self._arrivals = itertools.count(1)  # numbers the requests as they come (before the lock)
+        self._covered = 0  # every request numbered below this has had its notifications read
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="riskmap-signed-in", daemon=True)
         self._thread.start()
@@ -48,8 +56,9 @@ class SignedIn:
 
     def get(self, token: str):
         """The principal remembered for ``token``, or None."""
+        arrival = next(self._arrivals)
         with self._lock:
-            if self._conn is None or not self._fresh():
+            if self._conn is None or not self._synced(arrival):
                 return None
             entry = self._entries.get(self._key(token))
             if entry is None:
@@ -68,6 +77,24 @@ class SignedIn:
             self._entries[self._key(token)] = (principal, self._clock() + self.ttl_s)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+    def _synced(self, arrival: int) -> bool:
+        """Read every notification committed before the request numbered ``arrival`` came (under the lock): by a
+        round trip on the listening connection, unless one that started after it came has done so; False when the
+        connection failed."""
+        if arrival < self._covered:
+            return True
+        start = next(self._arrivals)
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute("SELECT 1")
+        except psycopg2.Error as e:
+            self._lost(e)
+            return False
+        if not self._fresh():
+            return False
+        self._covered = start
+        return True
 
     def _fresh(self) -> bool:
         """Read the notifications that have arrived (under the lock); False when the connection failed."""
