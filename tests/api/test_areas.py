@@ -188,3 +188,14 @@ def test_responses_match_the_documented_models(client):
     assert {"/areas", "/areas/{id}"} <= set(paths) and "/areas/" not in paths
     assert paths["/areas"]["get"]["summary"] and paths["/areas/{id}"]["get"]["description"]
 
+
+
+def test_an_h3_cells_detail_is_the_feature_its_page_serves(client):
+    """GET /areas/{id} of an H3 cell answers exactly the Feature GET /areas lists for it (both read the Feature
+    stored with the row), at every configured resolution."""
+    for res in (5, 7, 9):
+        page = client.get("/areas", params={"level": f"h3:{res}", "limit": 5}).json()
+        for feature in page["features"]:
+            detail = client.get(f"/areas/{feature['properties']['area_id']}")
+            assert detail.status_code == 200
+            assert detail.json() == feature
