@@ -68,30 +68,36 @@ def exposure(
     box = parse_bbox(bbox)
     if box is None:
         raise field_error("bbox", "bbox is required")
+    with conn.cursor() as cur:
+        if conn.scoped:  # a user limited to areas: grouped from the cells they may see (the kept squares mix areas)
+            document = cells_answer(cur, box, max_points)
+        else:
+            document = kept_squares_answer(cur, box, max_points, float(model["exposure"]["cell_m"]))
+    return Response(content=document, media_type="application/json")
+
+
+def _wanted_level(box: tuple[float, float, float, float], max_points: int) -> int:
+    """The ladder level whose squares leave at most about ``max_points`` of them in ``box``."""
     x0, y0, x1, y1 = box
     area = (x1 - x0) * (y1 - y0)
-    wanted = math.sqrt(area / max_points) if area > 0 else 0.0  # squares of this size leave about max_points
-    coords = {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
-    with conn.cursor() as cur:
-        if conn.scoped:
-            # a user limited to areas: grouped from the cells they may see (the squares kept ready mix areas)
-            cur.execute("SELECT count(*) FROM exposure_cell WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
-                        box)
-            grid = wanted if cur.fetchone()[0] > max_points else 0.0
-            cur.execute(sql_text("exposure_points"), {**coords, "grid": grid})
-            return Response(content=cur.fetchone()[0], media_type="application/json")
-        return Response(content=kept_squares_answer(cur, box, max_points, float(model["exposure"]["cell_m"])),
-                        media_type="application/json")
+    return grid_level(math.sqrt(area / max_points) if area > 0 else 0.0)
+
+
+def cells_answer(cur, box: tuple[float, float, float, float], max_points: int) -> str:
+    """GET /exposure's document grouped at request time from the cells the connection may see (on the same
+    ladder of square sizes as the kept squares)."""
+    coords = dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))
+    cur.execute("SELECT count(*) FROM exposure_cell WHERE geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)", box)
+    grid = grid_size(_wanted_level(box, max_points)) if cur.fetchone()[0] > max_points else 0.0
+    cur.execute(sql_text("exposure_points"), {**coords, "grid": grid})
+    return cur.fetchone()[0]
 
 
 def kept_squares_answer(cur, box: tuple[float, float, float, float], max_points: int, cell_m: float) -> str:
     """GET /exposure's document for a user of every area, read from the kept squares (exposure_grid) where the
     box holds more cells than ``max_points``."""
-    x0, y0, x1, y1 = box
-    area = (x1 - x0) * (y1 - y0)
-    wanted = math.sqrt(area / max_points) if area > 0 else 0.0
-    coords = {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
-    level = grid_level(wanted)
+    coords = dict(zip(("x0", "y0", "x1", "y1"), box, strict=True))
+    level = _wanted_level(box, max_points)
     if level >= finest_level(cell_m):
         # squares no larger than a cell or two (a street's view): they would hold about a cell each, so the cells
         # are counted as they are, which costs less here than the squares and the box's edges

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 import pytest
 from fastapi.testclient import TestClient
@@ -265,3 +266,23 @@ def test_new_cells_get_their_place_as_they_are_written(cluster):
                 assert dict(replaced) == dict(cur.fetchall())
         finally:
             conn.close()
+
+
+def test_the_heatmap_of_a_user_limited_to_areas_holds_only_their_cells(api, conn):
+    """A county's planner asking for the heatmap of the whole region gets points only from cells placed in their
+    county, grouped on the same ladder of square sizes as everyone's (14.0625 / 2^k degrees); a user of every area
+    gets points outside it too."""
+    client, who = api
+    with conn.cursor() as cur:
+        cur.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                    "(SELECT ST_Extent(geom) e FROM exposure_cell) x")
+        box = ",".join(f"{v:.5f}" for v in cur.fetchone())
+        cur.execute("SELECT round(ST_X(e.geom)::numeric, 5)::float8, round(ST_Y(e.geom)::numeric, 5)::float8 "
+                    "FROM exposure_cell e JOIN scope_cell s ON s.cell = e.cell WHERE %s = ANY (s.codes)", (OWN,))
+        own = set(cur.fetchall())
+    mine = client.get("/exposure", params={"bbox": box, "max_points": 100}, headers=who["lubei"]).json()
+    everyone = client.get("/exposure", params={"bbox": box, "max_points": 100}, headers=who["everywhere"]).json()
+    assert mine["points"] and {(x, y) for x, y, _ in mine["points"]} <= own
+    assert {(x, y) for x, y, _ in everyone["points"]} - own
+    k = round(math.log2(14.0625 / mine["grid_deg"]))
+    assert mine["grid_deg"] == 14.0625 / 2**k == everyone["grid_deg"]
