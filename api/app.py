@@ -13,6 +13,7 @@ progress is stopped; it rolls back, and its changes wait for the next run.
 
 from __future__ import annotations
 
+import gc
 import logging
 import select
 import threading
@@ -24,7 +25,7 @@ import psycopg2.pool
 from anyio import to_thread
 from fastapi import FastAPI
 
-from api import errors
+from api import errors, lanes
 from api.access import AccessGate, BodyLimit, TokenChecks
 from api.database import database_url
 from api.failed_auth import FailedAuth
@@ -65,6 +66,7 @@ log = logging.getLogger("riskmap.api")
 
 POOL_MAX = 16  # connections at most; a request waits POOL_WAIT_S for one, then gets a 503
 POOL_WAIT_S = 5.0
+GC_THRESHOLDS = (10_000, 50, 100)  # the collector's generations (_settle_collector)
 CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 30_000  # a runaway query ends as a 504 (api/errors.py), not a hung worker
 
@@ -200,8 +202,9 @@ def create_app(settings: Settings) -> FastAPI:
         # Request threads (for the routes that block on the database) no more than pooled connections: a thread
         # beyond them would only wait for a connection while taking turns at the interpreter with those that
         # work (anyio's default is 40; under 50 clients, 16 answered about 10 % more requests a second,
-        # docs/benchmarks.md bench/load).  Waiting for a re-scoring does not hold a thread (writes.py).
-        to_thread.current_default_thread_limiter().total_tokens = POOL_MAX
+        # docs/benchmarks.md bench/load).  The map's reads have a lane of their own (api/lanes.py); the other
+        # routes share the rest.  Waiting for a re-scoring does not hold a thread (writes.py).
+        to_thread.current_default_thread_limiter().total_tokens = POOL_MAX - lanes.MAP_READ_THREADS
         app.state.settings = settings
         app.state.model = load_model(settings.risk_model)
         app.state.supervision = load_supervision(settings.supervision)
@@ -214,6 +217,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.pool.migrate_now()
         _warn_if_superuser(app.state.pool)
         _rescore_waiting_changes(app.state.pool, app.state.rescorer)
+        _settle_collector()
         try:
             yield
         finally:
@@ -266,6 +270,20 @@ def create_app(settings: Settings) -> FastAPI:
                        failures=app.state.failed_auth)
     errors.document(app)
     return app
+
+
+def _settle_collector() -> None:
+    """Keep the cyclic garbage collector's pauses out of the requests' way.
+
+    Start-up leaves about 165,000 long-lived objects that the collector tracks (the modules of pandas, shapely,
+    folium and FastAPI, the risk model, compiled templates): every full collection walked them all, 80 ms here,
+    a pause that every request waiting at that moment shared.  They are frozen (``gc.freeze``: kept out of every
+    collection, as they live as long as the process), and the youngest generation is collected every 10,000 new
+    containers instead of 700 (most of a request's objects are freed by reference counting; the collector is
+    only for cycles).  Under 50 clients the p99 of bench/load fell from 210-220 ms to 165-195 ms."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _warn_if_superuser(pool: Pool) -> None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from api.access import Needs
 from api.dependencies import Connection, RiskModel
 from api.errors import field_error
+from api.lanes import map_read
 from api.routes import GeoJSONResponse, Level, geojson, geojson_page, sql_text
 from api.routes.features import Link, parse_bbox, parse_levels
 from geo.errors import NotFound
@@ -115,6 +116,7 @@ def page_params(model: dict, level: str, bbox: str | None, risk_level: str | Non
 
 @router.get("/areas", response_model=AreaPage, response_class=GeoJSONResponse,
             summary="Area risk at one admin level or H3 resolution, paged")
+@map_read
 def list_areas(
     request: Request,
     conn: Connection,
@@ -151,6 +153,7 @@ def area_without_id():
 @router.get("/areas/{id}", response_model=AreaFeature, response_class=GeoJSONResponse,
             summary="One area's risk (admin area or H3 cell)",
             responses={404: {"description": "No area risk for this id (problem+json)."}})
+@map_read
 def area_detail(
     conn: Connection,
     id: Annotated[str, Path(pattern=AREA_ID_PATTERN, description="An admin code (e.g. 130202) or an H3 cell index "

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from api.access import Needs
 from api.dependencies import Connection, RiskModel
 from api.errors import field_error
+from api.lanes import map_read
 from api.routes import sql_text
 from api.routes.features import parse_bbox
 
@@ -53,6 +54,7 @@ class ExposurePoints(BaseModel):
 
 
 @router.get("/exposure", response_model=ExposurePoints, summary="The exposure surface in a box")
+@map_read
 def exposure(
     conn: Connection,
     model: RiskModel,
@@ -139,6 +141,7 @@ def grid_level(wanted: float) -> int:
 
 
 @router.get("/exposure/scale", response_model=ExposureScale, summary="The heatmap's colour scale")
+@map_read
 def exposure_scale(conn: Connection):
     """The exposure values at fixed quantiles of the whole exposure surface (every cell of the region, not those
     of one view), which the map's heatmap colours its bands by: a colour means the same value wherever the map is

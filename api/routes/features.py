@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from api.access import Needs
 from api.dependencies import Connection
 from api.errors import field_error
+from api.lanes import map_read
 from api.routes import RISK_KINDS, Factor, GeoJSONResponse, Level, geojson, geojson_page, sql_for_table, sql_text
 from api.routes.near import near_document
 from geo.errors import NotFound
@@ -188,6 +189,7 @@ def parse_levels(level: str | None) -> list[str] | None:
 
 
 @router.get("/features", response_model=FeaturePage, response_class=GeoJSONResponse, summary="Features, paged")
+@map_read
 def list_features(
     request: Request,
     conn: Connection,
@@ -217,6 +219,7 @@ def list_features(
             summary="One feature with the explanation of its score",
             responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}},
                        404: {"description": "No feature of this kind has this id (problem+json)."}})
+@map_read
 def feature_detail(
     request: Request,
     conn: Connection,
@@ -309,6 +312,7 @@ class SegmentPage(BaseModel):
 
 @router.get("/pipeline-segments", response_model=SegmentPage, response_class=GeoJSONResponse,
             summary="Pipeline segments with their risk, paged")
+@map_read
 def list_pipeline_segments(
     request: Request,
     conn: Connection,

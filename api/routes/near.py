@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from api.access import Needs
 from api.dependencies import Connection, RiskModel
 from api.errors import field_error
+from api.lanes import map_read
 from api.routes import RISK_KINDS, Factor, GeoJSONResponse, Level, ewkt_point, execute_prepared, geojson, sql_text
 from geo.risk.framework import LEVELS
 
@@ -98,6 +99,7 @@ def parse_kinds(kinds: str | None) -> list[str]:
 
 @router.get("/risks/near", response_model=NearCollection, response_class=GeoJSONResponse,
             summary="Risks near a location")
+@map_read
 def risks_near(
     conn: Connection,
     model: RiskModel,

@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.access import Needs
 from api.dependencies import Connection, RiskModel
+from api.lanes import map_read
 from api.routes import sql_text
 from maps.basemaps import basemap
 from maps.main_map import MapConfig, default_change_since, main_map, render
@@ -78,6 +79,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 @router.get("/", response_class=HTMLResponse, summary="The main map",
             responses={304: {"description": "Not modified: the page of the If-None-Match ETag is current."}})
+@map_read
 def main_page(request: Request, conn: Connection, model: RiskModel,
               lang: Annotated[Literal["zh", "en"], Query(description="Labels: Chinese (default) or English.")] = "zh",
               plan: Annotated[int | None, Query(ge=1, le=2**63 - 1, description=(
