@@ -19,6 +19,7 @@ import shapely
 from psycopg2 import sql
 
 from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
+from geo.risk.proximity import local_transformer
 from geo.risk.store import query_frame, sql_text
 
 SCORED_KINDS = ("enterprise", "tailings_pond", "venue", "pipeline_segment")
@@ -368,13 +369,10 @@ def exposure_grid(points: pd.DataFrame, model: dict, anchor: tuple[float, float]
     equidistant projection centred on ``anchor`` (default ``grid_anchor(points)``; distances in metres, true
     from the centre, within 0.1 % over a province).  Cells lie at whole multiples of the cell size from the
     centre, so the same anchor gives the same cells whatever part of the data is computed."""
-    from pyproj import Transformer
-
     cell = float(model["exposure"]["cell_m"])
     bandwidths = model["exposure"]["bandwidth_m"]
     lon0, lat0 = anchor if anchor is not None else grid_anchor(points)
-    to_local = Transformer.from_crs("EPSG:4326", f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m",
-                                    always_xy=True)
+    to_local = local_transformer(lon0, lat0)
     x, y = to_local.transform(points["lon"].to_numpy(), points["lat"].to_numpy())
     pad = max(bandwidths.values()) + cell
     x0, y0 = np.floor((x.min() - pad) / cell) * cell, np.floor((y.min() - pad) / cell) * cell

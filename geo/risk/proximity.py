@@ -58,7 +58,7 @@ class LocalMetric:
 
     @property
     def transformer(self) -> Transformer:
-        return _transformer(self.lon0, self.lat0)
+        return local_transformer(self.lon0, self.lat0)
 
     def project(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.transformer.transform(np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"))
@@ -90,7 +90,9 @@ class LocalMetric:
 _TRANSFORMERS: dict[tuple[float, float], Transformer] = {}
 
 
-def _transformer(lon0: float, lat0: float) -> Transformer:
+def local_transformer(lon0: float, lat0: float) -> Transformer:
+    """WGS 84 to the azimuthal equidistant projection centred on (lon0, lat0), in metres; made once per centre
+    (making one takes about 6 ms, a run of the background scoring about 200)."""
     key = (lon0, lat0)
     if key not in _TRANSFORMERS:
         _TRANSFORMERS[key] = Transformer.from_crs(
