@@ -61,6 +61,12 @@ def one(conn, query: str, params=()):
         return cur.fetchone()[0]
 
 
+def rows(conn, query: str, params=()) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
 @pytest.fixture(scope="module")
 def impatient(demo_url):
     """A client of an app whose writes never wait for their scores (rescore_wait_s=0)."""
@@ -215,6 +221,41 @@ def test_runs_share_one_scoring_process_and_a_dead_one_is_replaced(demo_url, con
                 os.kill(pids[-1], signal.SIGKILL)
                 rescorer._child.join(timeout=10)
         assert pids[0] == pids[1] != pids[2]
+        assert one(conn, "SELECT count(*) FROM risk_dirty") == 0
+    finally:
+        rescorer.close()
+
+
+def test_runs_start_at_most_once_per_interval_and_the_writes_between_share_one(demo_url, conn):
+    """Under a stream of writes a run starts no sooner than ``min_interval_s`` after the last one started, and the
+    writes asked for meanwhile are all covered by that next run (one run, not one each)."""
+    interval = 3.0
+    rescorer = Rescorer(demo_url, load_model(), min_interval_s=interval)
+
+    def change(employees: int) -> None:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE enterprise SET employees = %s WHERE id = (SELECT max(id) FROM enterprise)",
+                        (employees,))
+
+    try:
+        change(91)
+        warm = rescorer.wait(rescorer.request(), PATIENCE_S)  # (starts the scoring process)
+        assert warm is not None and warm.error is None
+        time.sleep(interval)  # a quiet interval: the next write's run starts at once
+        change(92)
+        first = rescorer.wait(rescorer.request(), PATIENCE_S)
+        change(93)
+        second_ticket = rescorer.request()
+        change(94)
+        third_ticket = rescorer.request()
+        second, third = rescorer.wait(second_ticket, PATIENCE_S), rescorer.wait(third_ticket, PATIENCE_S)
+        assert first is not None and first.error is None and first.changes >= 1
+        assert second is not None and second.error is None and second is third  # one run for both writes
+        # when the runs started, by the database's clock: each ended at finished_at after running `seconds`
+        starts = [row[0] for row in rows(conn, "SELECT extract(epoch FROM finished_at) - seconds FROM score_run "
+                                               "ORDER BY id DESC LIMIT 2")][::-1]
+        assert starts[1] - starts[0] >= interval - 0.1
+        assert one(conn, "SELECT employees FROM enterprise WHERE id = (SELECT max(id) FROM enterprise)") == 94
         assert one(conn, "SELECT count(*) FROM risk_dirty") == 0
     finally:
         rescorer.close()
