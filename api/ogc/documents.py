@@ -70,6 +70,8 @@ def _extent(conn, layer: Layer) -> dict:
     with conn.cursor() as cur:
         if layer.family == "area":
             cur.execute(sql_text("ogc_area_extent"), {"area_type": layer.area_type, "resolution": layer.resolution})
+        elif layer.family == "danger":
+            cur.execute(sql_text("ogc_danger_extent"))
         else:
             date = sql.SQL("f.{}").format(sql.Identifier(layer.date)) if layer.date else sql.SQL("NULL::date")
             cur.execute(sql.SQL(sql_text("ogc_table_extent")).format(table=sql.Identifier(layer.table), date=date))
@@ -152,7 +154,8 @@ def openapi(base: str) -> dict:
                {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
         _param("bbox-crs", "Only CRS84.", {"type": "string", "format": "uri"}),
         _param("datetime", "A date, a date-time or an interval (a/b, ../b, a/..): the features whose date "
-                           "(the layer's date of last inspection) lies in it; layers without dates ignore it.",
+                           "(a site's last inspection, a hidden danger's found_on: see the collection) lies "
+                           "in it; layers without dates ignore it.",
                {"type": "string"}),
         _param("cursor", "The position of a page, from a next or prev link.", {"type": "string"}),
     ]

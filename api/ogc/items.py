@@ -20,6 +20,10 @@ from api.ogc.layers import Layer
 from api.routes import sql_text
 
 DEFAULT_LIMIT, MAX_LIMIT = 10, 10_000
+# The query parameters of each kind of request (OGC API – Features /req/core/query-param-unknown: any other is a
+# 400, so that a client never takes an unfiltered answer for a filtered one)
+DOCUMENT_PARAMS = frozenset({"f"})
+ITEMS_PARAMS = frozenset({"f", "limit", "bbox", "bbox-crs", "datetime", "cursor"})
 MAX_ID = 2**63 - 1
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -43,6 +47,13 @@ class ItemQuery:
     dates: tuple[str, str] | None = None  # first and last date, "-infinity" / "infinity" when open
     after: int | str | None = None
     before: int | str | None = None
+
+
+def check_known(params, known: frozenset[str]) -> None:
+    unknown = sorted(set(params.keys()) - known)
+    if unknown:
+        raise OgcError(400, "InvalidParameterValue", f"{unknown[0]}: not a parameter of this request (it takes "
+                                                     f"{', '.join(sorted(known))})")
 
 
 def parse_limit(text: str | None) -> int:
@@ -136,6 +147,7 @@ def parse_cursor(layer: Layer, text: str | None) -> tuple[int | str | None, int 
 
 def item_query(layer: Layer, params) -> ItemQuery:
     """The checked parameters of an items request (``params``: the request's query parameters)."""
+    check_known(params, ITEMS_PARAMS)
     dates = parse_datetime(params.get("datetime"))
     if dates is not None and layer.date is None:
         dates = None  # a layer without dates: every feature has no time and is not excluded (§7.15.6)
@@ -150,7 +162,7 @@ def _statement(layer: Layer, backwards: bool) -> sql.Composed:
         extra = sql.SQL("").join(sql.SQL(", {}, f.{}").format(sql.Literal(c), sql.Identifier(c)) for c in layer.extra)
         return sql.SQL(sql_text("ogc_site_items")).format(table=sql.Identifier(layer.table), extra=extra,
                                                           date=sql.Identifier(layer.date), direction=direction)
-    name = "ogc_segment_items" if layer.family == "segment" else "ogc_area_items"
+    name = {"segment": "ogc_segment_items", "danger": "ogc_danger_items", "area": "ogc_area_items"}[layer.family]
     return sql.SQL(sql_text(name)).format(direction=direction)
 
 

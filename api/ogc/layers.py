@@ -1,9 +1,10 @@
 """The layers riskmap publishes as OGC collections: their ids (shared with the vector tiles, issue 16), titles,
 where their rows live and the properties each feature carries, with a JSON Schema type and a description.
 
-Three families share their SQL: sites (enterprise, tailings_pond, venue: a table of their own with an integer id
-and a date of last inspection), pipeline segments (integer id, no date) and area risk (admin counties and H3 cells
-of one resolution, keyed by their text code).  Every feature has its ``score``, its ``level`` (blue, yellow,
+Four families: sites (enterprise, tailings_pond, venue: a table of their own with an integer id and a date of last
+inspection; one SQL for the three), pipeline segments (integer id, no date), hidden dangers (records at their
+site's location, dated by when they were found) and area risk (admin counties and H3 cells of one resolution,
+keyed by their text code).  Every feature has its ``score``, its ``level`` (blue, yellow,
 orange, red: what the four-colour styling keys on) and, where it has factors, its ``top_factors``.
 """
 
@@ -55,7 +56,7 @@ class Layer:
     id: str
     title: str
     description: str
-    family: str  # "site", "segment" or "area"
+    family: str  # "site", "segment", "danger" or "area"
     props: tuple[Prop, ...]
     table: str | None = None  # site and segment families
     kind: str | None = None  # feature_risk.kind
@@ -110,6 +111,25 @@ PIPELINE_SEGMENT = Layer(
      Prop("seq", "integer", "The segment's place along its pipeline, from 0."),
      Prop("length_m", "number", "Length (m).")) + RISK_PROPS,
     table="pipeline_segment", kind="pipeline_segment")
+HIDDEN_DANGER = Layer(
+    "hidden_danger", "Hidden dangers", "Hidden danger records at their site's location, with their grade, status "
+                                       "and dates, and their site's score, level and top factors.",
+    "danger",
+    (Prop("source_id", "string", "The record's id in its source."),
+     Prop("site_kind", "string", "The site's class (enterprise, tailings_pond, pipeline, venue)."),
+     Prop("site_id", "integer", "The site's id."),
+     Prop("description", "string", "What was found."),
+     Prop("category", "string", "Category."),
+     Prop("grade", "string", "general or major.", enum=("general", "major")),
+     Prop("status", "string", "open, rectified, verified or reopened.",
+          enum=("open", "rectified", "verified", "reopened")),
+     Prop("found_on", "string", "The day it was found.", format="date"),
+     Prop("deadline", "string", "The deadline for rectifying it.", format="date"),
+     Prop("rectified_on", "string", "The day it was rectified.", format="date"),
+     Prop("verified_on", "string", "The day its rectification was verified.", format="date"))
+    + tuple(Prop(p.name, p.type, f"The site's {p.description[0].lower()}{p.description[1:]}", p.format, p.enum)
+            for p in RISK_PROPS),
+    table="hidden_danger", date="found_on")
 AREA_PROPS = (
     Prop("name", "string", "The area's name (admin areas; none for H3 cells)."),
     Prop("score", "number", "The area's aggregate risk score (two decimals)."),
@@ -132,7 +152,8 @@ def h3_layer(resolution: int) -> Layer:
                  AREA_PROPS, area_type="h3", resolution=resolution)
 
 
-FIXED = {layer.id: layer for layer in (ENTERPRISE, TAILINGS_POND, VENUE, PIPELINE_SEGMENT, AREA_COUNTY)}
+FIXED = {layer.id: layer for layer in (ENTERPRISE, TAILINGS_POND, VENUE, PIPELINE_SEGMENT, AREA_COUNTY,
+                                       HIDDEN_DANGER)}
 
 
 def h3_resolution(layer_id: str) -> int | None:

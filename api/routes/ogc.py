@@ -19,7 +19,18 @@ from api.access import Needs
 from api.dependencies import Connection
 from api.ogc import documents, html
 from api.ogc.documents import GEOJSON, HTML, JSON, OPENAPI_JSON, SCHEMA_JSON, link
-from api.ogc.items import OgcError, bad, item_query, number_matched, parse_key, read_one, read_page
+from api.ogc.items import (
+    DOCUMENT_PARAMS,
+    ITEMS_PARAMS,
+    OgcError,
+    bad,
+    check_known,
+    item_query,
+    number_matched,
+    parse_key,
+    read_one,
+    read_page,
+)
 from api.ogc.layers import Layer
 from api.routes.features import wants_html
 
@@ -39,7 +50,8 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/ogc"
 
 
-def _as_html(request: Request) -> bool:
+def _as_html(request: Request, known: frozenset[str] = DOCUMENT_PARAMS) -> bool:
+    check_known(request.query_params, known)
     f = request.query_params.get("f")
     if f is None:
         return wants_html(request)
@@ -76,7 +88,7 @@ def conformance(request: Request):
 def api_definition(request: Request):
     base = _base(request)
     doc = documents.openapi(base)
-    if request.query_params.get("f") == "html":
+    if _as_html(request) and request.query_params.get("f") == "html":
         text = json.dumps(doc, ensure_ascii=False, indent=1)
         return HTMLResponse(html.page("OpenAPI 3.0 definition of /ogc", f"<pre>{html.escape(text)}</pre>",
                                       [(f"{base}?f=html", "OGC API")]))
@@ -101,6 +113,7 @@ def collection(request: Request, conn: Connection, collectionId: str):  # noqa: 
 
 @router.get("/collections/{collectionId}/queryables")
 def queryables(request: Request, conn: Connection, collectionId: str):  # noqa: N803
+    check_known(request.query_params, DOCUMENT_PARAMS)
     return _json(documents.queryables(_layer(conn, collectionId), _base(request)), SCHEMA_JSON)
 
 
@@ -111,7 +124,7 @@ def _page_url(request: Request, fmt: str, cursor: str | None) -> str:
 
 @router.get("/collections/{collectionId}/items")
 def items(request: Request, conn: Connection, collectionId: str):  # noqa: N803
-    as_html = _as_html(request)
+    as_html = _as_html(request, ITEMS_PARAMS)
     layer = _layer(conn, collectionId)
     q = item_query(layer, request.query_params)
     page = read_page(conn, layer, q)

@@ -63,9 +63,9 @@ def test_ogrinfo_lists_every_collection(server, conn):
     r = gdal(["ogrinfo", "-ro", "-q", f"OAPIF:{base}"], token, work)
     assert r.returncode == 0, r.stderr[-2000:]
     listed = {line.split(":", 1)[1].split("(")[0].strip() for line in r.stdout.splitlines() if ":" in line}
-    expected = {"enterprise", "tailings_pond", "venue", "pipeline_segment", "area_county"} | {
+    expected = {"enterprise", "tailings_pond", "venue", "pipeline_segment", "area_county", "hidden_danger"} | {
         f"area_h3_{res}" for res in h3_resolutions(conn)}
-    assert len(expected) > 5 and listed == expected
+    assert len(expected) > 6 and listed == expected
 
 
 def test_ogr2ogr_copies_multi_page_collections_completely(server, conn):
@@ -162,10 +162,11 @@ def assert_ogc_error(url: str, token: str, status: int) -> dict:
     ("datetime=yesterday", "datetime"), ("datetime=2026-13-01", "datetime"), ("datetime=../..", "datetime"),
     ("datetime=2026-05-01/2026-01-01", "datetime"), ("datetime=2026-01-01/2026-02-01/2026-03-01", "datetime"),
     ("cursor=x", "cursor"), ("cursor=nabc", "cursor"), ("cursor=n99999999999999999999", "cursor"),
-    ("f=xml", "f"),
+    ("f=xml", "f"), ("level=red", "level"), ("filter=level%3D%27red%27", "filter"),
 ])
 def test_bad_parameters_are_a_400_with_the_ogc_exception_body(server, query, named):
-    """Each bad parameter is a 400 whose OGC exception body names it; never a 500."""
+    """Each bad parameter is a 400 whose OGC exception body names it; never a 500.  A parameter the server does not
+    know (a filter it cannot apply) is one too: a client must not take an unfiltered answer for a filtered one."""
     base, token, _, _ = server
     doc = assert_ogc_error(f"{base}/collections/enterprise/items?{query}", token, 400)
     assert doc["code"] == "InvalidParameterValue" and doc["description"].startswith(f"{named}:")
@@ -306,3 +307,41 @@ def test_a_browser_gets_plain_html_pages(server):
         assert "http://" not in page.replace(base.split("/ogc")[0], "") or "opengis.net" in page, path
     status, headers, body = get(f"{base}/collections/venue/items?f=html&limit=3", token)
     assert status == 200 and body.decode().count("<tr>") == 4
+
+
+def add_hidden_dangers(conn) -> None:
+    """Hidden danger records (the demo has none): on 40 enterprises (some of 路北区), two venues and a pipeline,
+    found on days spread over 2025 and 2026."""
+    sites = [("enterprise", i) for i in sorted(in_county(conn, OWN))[:10]]
+    sites += [("enterprise", r[0]) for r in rows(conn, "SELECT id FROM enterprise ORDER BY id DESC LIMIT 30")]
+    sites += [("venue", r[0]) for r in rows(conn, "SELECT id FROM venue ORDER BY id LIMIT 2")]
+    sites += [("pipeline", r[0]) for r in rows(conn, "SELECT id FROM pipeline ORDER BY id LIMIT 1")]
+    for n, (kind, site) in enumerate(sites):
+        rows(conn, "INSERT INTO hidden_danger (source_id, site_kind, site_id, description, grade, found_on, "
+                   "status_changed_on) VALUES (%s, %s, %s, '消防通道堵塞', %s, %s::date, %s::date) RETURNING id",
+             (f"OGC-HD-{n}", kind, site, "major" if n % 7 == 0 else "general", f"2025-{n % 12 + 1:02d}-15",
+              f"2025-{n % 12 + 1:02d}-15") if n % 2 else
+             (f"OGC-HD-{n}", kind, site, "general", f"2026-{n % 10 + 1:02d}-03", f"2026-{n % 10 + 1:02d}-03"))
+
+
+def test_hidden_dangers_lie_at_their_sites_with_the_sites_risk(server, conn):
+    """hidden_danger: every record once (ogr2ogr, several pages), at its site's geometry, with its site's level;
+    datetime filters on found_on; a county user gets only the records of their county's sites."""
+    base, token, lubei, _ = server
+    add_hidden_dangers(conn)
+    got = copy(server, "hidden_danger", token, "-oo", "PAGE_SIZE=15")
+    expected = rows(conn, "SELECT source_id FROM hidden_danger")
+    assert len(expected) > 30 and sorted(f["properties"]["source_id"] for f in got) == sorted(r[0] for r in expected)
+    record = rows(conn, "SELECT h.id, ST_AsGeoJSON(e.geom, 7)::json, r.level FROM hidden_danger h "
+                        "JOIN enterprise e ON h.site_kind = 'enterprise' AND e.id = h.site_id "
+                        "JOIN feature_risk r ON r.kind = 'enterprise' AND r.feature_id = e.id ORDER BY h.id LIMIT 1")[0]
+    one = get_json(f"{base}/collections/hidden_danger/items/{record[0]}", token)
+    assert one["geometry"] == record[1] and one["properties"]["level"] == record[2]
+    found = get_json(f"{base}/collections/hidden_danger/items?limit=10000&datetime=2026-01-01/2026-06-30", token)
+    expected = rows(conn, "SELECT id FROM hidden_danger WHERE found_on BETWEEN '2026-01-01' AND '2026-06-30'")
+    assert expected and sorted(f["id"] for f in found["features"]) == sorted(r[0] for r in expected)
+    own = set(in_county(conn, OWN))
+    mine = get_json(f"{base}/collections/hidden_danger/items?limit=10000", lubei)["features"]
+    assert mine and all(f["properties"]["site_kind"] != "enterprise" or f["properties"]["site_id"] in own
+                        for f in mine)
+    assert len(mine) < len(got)
