@@ -44,6 +44,8 @@ def find_layer(conn, layer_id: str) -> Layer | None:
     return None
 
 
+# (JSON links carry no f=json: JSON is what a client that does not ask for HTML gets, and GDAL 3.6 reads a feature
+# by its id by appending "/<id>" to the items link)
 def link(href: str, rel: str, type_: str, title: str | None = None) -> dict:
     out = {"href": href, "rel": rel, "type": type_}
     if title:
@@ -53,7 +55,7 @@ def link(href: str, rel: str, type_: str, title: str | None = None) -> dict:
 
 def landing(base: str) -> dict:
     return {"title": TITLE, "description": DESCRIPTION, "links": [
-        link(f"{base}?f=json", "self", JSON, "This document"),
+        link(base, "self", JSON, "This document"),
         link(f"{base}?f=html", "alternate", HTML, "This document as HTML"),
         link(f"{base}/api", "service-desc", OPENAPI_JSON, "The API definition (OpenAPI 3.0)"),
         link(f"{base}/api?f=html", "service-doc", HTML, "The API definition as HTML"),
@@ -95,9 +97,9 @@ def collection(conn, layer: Layer, base: str) -> dict:
         "extent": _extent(conn, layer),
         "properties": {p.name: p.schema() for p in layer.props},
         "links": [
-            link(f"{url}?f=json", "self", JSON, layer.title),
+            link(url, "self", JSON, layer.title),
             link(f"{url}?f=html", "alternate", HTML, f"{layer.title} as HTML"),
-            link(f"{url}/items?f=json", "items", GEOJSON, f"The features of {layer.title}"),
+            link(f"{url}/items", "items", GEOJSON, f"The features of {layer.title}"),
             link(f"{url}/items?f=html", "items", HTML, f"The features of {layer.title} as HTML"),
             link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", SCHEMA_JSON,
                  "Queryable properties"),
@@ -111,7 +113,7 @@ def collection(conn, layer: Layer, base: str) -> dict:
 
 
 def collections(conn, base: str) -> dict:
-    return {"links": [link(f"{base}/collections?f=json", "self", JSON, "The collections"),
+    return {"links": [link(f"{base}/collections", "self", JSON, "The collections"),
                       link(f"{base}/collections?f=html", "alternate", HTML, "The collections as HTML")],
             "collections": [collection(conn, layer, base) for layer in all_layers(conn)]}
 

@@ -96,7 +96,8 @@ def _date(text: str, end: bool) -> str:
     are days); ".." or "" is an open end."""
     if text in ("..", ""):
         return "infinity" if end else "-infinity"
-    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?", text)
+    # (GDAL 3.6 sends a date it pushes down from an attribute filter as "2026-01-01T": taken as that date)
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})([Tt]|[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?", text)
     if not m:
         raise bad("datetime", f"{text!r} is not an RFC 3339 date or date-time (or '..')")
     try:

@@ -114,7 +114,10 @@ def collection(request: Request, conn: Connection, collectionId: str):  # noqa: 
 @router.get("/collections/{collectionId}/queryables")
 def queryables(request: Request, conn: Connection, collectionId: str):  # noqa: N803
     check_known(request.query_params, DOCUMENT_PARAMS)
-    return _json(documents.queryables(_layer(conn, collectionId), _base(request)), SCHEMA_JSON)
+    # application/schema+json (Part 3) to a client that asks for it; application/json to the others (GDAL 3.6
+    # refuses any other media type for the queryables it reads)
+    media_type = SCHEMA_JSON if SCHEMA_JSON in request.headers.get("accept", "") else JSON
+    return _json(documents.queryables(_layer(conn, collectionId), _base(request)), media_type)
 
 
 def _page_url(request: Request, fmt: str, cursor: str | None) -> str:
@@ -166,7 +169,7 @@ def feature(request: Request, conn: Connection, collectionId: str, featureId: st
     if as_html:
         return HTMLResponse(html.feature(layer.title, collection_url, json.loads(text), _base(request)))
     url = f"{collection_url}/items/{featureId}"
-    links = [link(f"{url}?f=json", "self", GEOJSON, "This feature"),
+    links = [link(url, "self", GEOJSON, "This feature"),
              link(f"{url}?f=html", "alternate", HTML, "This feature as HTML"),
              link(collection_url, "collection", JSON, layer.title)]
     return Response(text[:-1] + ',"links":' + json.dumps(links, ensure_ascii=False) + "}", media_type=GEOJSON)

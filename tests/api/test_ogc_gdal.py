@@ -234,9 +234,10 @@ def test_a_collection_has_its_extent_from_the_data_and_describes_each_property(s
     assert doc["extent"]["temporal"]["interval"] == [[extent[4].isoformat(), extent[5].isoformat()]]
     assert {"score", "level", "top_factors", "name", "industry"} <= set(doc["properties"])
     assert all(p["description"] and p["type"] for p in doc["properties"].values())
-    status, headers, body = get(f"{base}/collections/enterprise/queryables", token)
+    status, headers, body = get(f"{base}/collections/enterprise/queryables", token, accept="application/schema+json")
     schema = json.loads(body)
     assert status == 200 and headers["content-type"].startswith("application/schema+json")
+    assert get(f"{base}/collections/enterprise/queryables", token)[1]["content-type"] == "application/json"
     assert schema["type"] == "object" and schema["properties"]["level"]["enum"] == ["blue", "yellow", "orange",
                                                                                      "red"]
 
@@ -345,3 +346,16 @@ def test_hidden_dangers_lie_at_their_sites_with_the_sites_risk(server, conn):
     assert mine and all(f["properties"]["site_kind"] != "enterprise" or f["properties"]["site_id"] in own
                         for f in mine)
     assert len(mine) < len(got)
+
+
+def test_what_gdal_pushes_down_returns_what_sql_does(server, conn):
+    """GDAL 3.6 turns a date comparison into datetime= ("2026-01-01T/..", its own form of a date) and an id equality
+    on a layer with text ids into /items/{id}: both give the features SQL gives."""
+    _, token, _, _ = server
+    got = copy(server, "enterprise", token, "-where", "last_inspection >= '2026-01-01' AND last_inspection <= "
+                                                      "'2026-03-31'", "-oo", "PAGE_SIZE=1000")
+    expected = rows(conn, "SELECT source_id FROM enterprise WHERE last_inspection BETWEEN '2026-01-01' AND "
+                          "'2026-03-31'")
+    assert expected and sorted(f["properties"]["source_id"] for f in got) == sorted(r[0] for r in expected)
+    one = copy(server, "area_county", token, "-where", f"id = '{OWN}'")
+    assert [f["properties"]["id"] for f in one] == [OWN]
