@@ -300,7 +300,7 @@ def test_a_browser_gets_plain_html_pages(server):
     base, token, _, _ = server
     for path, text in (("", "Collections"), ("/collections", "pipeline_segment"),
                        ("/collections/venue", "last_fire_inspection"), ("/collections/venue/items", "next"),
-                       ("/conformance", "conf/html")):
+                       ("/conformance", "conf/html"), ("/api?f=html", "getFeatures")):
         status, headers, body = get(f"{base}{path}", token, accept="text/html,application/xhtml+xml")
         page = body.decode()
         assert status == 200 and headers["content-type"].startswith("text/html"), path
