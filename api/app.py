@@ -280,7 +280,7 @@ def _settle_collector() -> None:
     a pause that every request waiting at that moment shared.  They are frozen (``gc.freeze``: kept out of every
     collection, as they live as long as the process), and the youngest generation is collected every 10,000 new
     containers instead of 700 (most of a request's objects are freed by reference counting; the collector is
-    only for cycles).  Under 50 clients the p99 of bench/load fell from 210-220 ms to 165-195 ms."""
+    only for cycles).  Under 50 clients the p99 of bench/load fell from 210-228 ms to 163-200 ms (20 s runs)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
