@@ -1,0 +1,401 @@
+"""CQL2 text filters (OGC API - Features Part 3) as parameterised SQL conditions.
+
+``where(text, queryables)`` parses a filter with pygeofilter's CQL2 text parser and translates its syntax tree,
+node by node, into a ``psycopg2.sql`` condition.  Every value of the filter (strings, numbers, dates, geometries
+as WKT) is a *named placeholder* ``%(cql2_<n>)s`` whose value is in the result's ``params`` dict; property names
+become the SQL expressions their ``Queryable`` declares.  Nothing of the filter's text reaches the SQL text, so a
+value holding quotes or SQL cannot change the query's shape.  Placeholders rather than ``sql.Literal``: a
+literal's text goes into the query, and a ``%`` in it (every LIKE pattern) would then be read as a placeholder by
+``cursor.execute(query, params)`` when the caller passes parameters of its own.  The caller merges the params::
+
+    condition = where(text, queryables)
+    cur.execute(sql.SQL("SELECT ... WHERE {}").format(condition), {**own_params, **condition.params})
+
+Supported: ``= <> < <= > >=``, ``AND OR NOT``, ``[NOT] IN (...)``, ``[NOT] LIKE`` (CQL2's wildcards ``%`` and
+``_``, escaped with a backslash: PostgreSQL's default LIKE escape, so patterns pass through unchanged; a pattern
+ending in a lone backslash is refused), ``[NOT] BETWEEN``, ``IS [NOT] NULL``, ``CASEI(...)``, ``DATE('...')`` and
+``TIMESTAMP('...')`` (a timestamp without an offset is taken as UTC), and the spatial functions ``S_INTERSECTS``,
+``S_DISJOINT``, ``S_CONTAINS``, ``S_WITHIN``, ``S_TOUCHES``, ``S_CROSSES``, ``S_OVERLAPS``, ``S_EQUALS`` with a
+geometry property and ``BBOX(minx, miny, maxx, maxy)`` or a WKT geometry in WGS 84 (SRID 4326; an EWKT
+``SRID=`` other than 4326 is refused).  Refused with ``FilterError`` (a 400 for the endpoint): malformed text, an
+unknown property (the message lists the queryables), values of the wrong type for a property, temporal and array
+operators, arithmetic and other functions.
+
+Two gaps of pygeofilter 0.4's grammar, and what this module does about them:
+- a quote inside a string is written ``''`` in CQL2, which its string token does not accept (nor a line break):
+  such strings are swapped for a unique stand-in before parsing and restored after (``_protect_strings``);
+- a property name must have at least two characters (its identifier pattern is ``[a-zA-Z][a-zA-Z_:0-9.]+``).
+
+GDAL 3.6.2 (Debian's, the version the tests run) as a client, from its OAPIF driver source
+(ogr/ogrsf_frmts/wfs/ogroapifdriver.cpp, ``GetQueryableAttributes`` / ``BuildFilterCQLText``) and the strings of
+Debian's libgdal.so.32 (no "cql2" string at all; "&filter-lang=cql-text" and OGR_OAPIF_ALLOW_CQL_TEXT are there):
+- It looks at no conformance class for filtering.  It pushes an ``-where`` down as CQL text only when the OpenAPI
+  document (the landing page's ``service-desc``) has, under ``paths["/collections/<id>/items"]`` or else
+  ``paths["/collections/{collectionId}/items"]``, ``get.parameters`` with a query parameter named ``filter-lang``
+  whose ``schema.enum`` holds ``"cql-text"`` (the draft's name, not ``cql2-text``; a ``$ref`` to
+  ``#/components/parameters/...`` is followed), or when the client sets ``OGR_OAPIF_ALLOW_CQL_TEXT=YES``.
+  It then sends ``filter=<text>&filter-lang=cql-text``: the server must accept ``cql-text`` as ``cql2-text``.
+- It pushes down only conditions on *queryable* fields: fields named by a query parameter of that OpenAPI
+  operation, or listed in the document at the collection's link with ``rel: "queryables"`` (preferably
+  ``type: application/json``) as a top-level array ``"queryables": [{"id": "<name>"}, ...]`` (the draft's shape;
+  Part 3's JSON Schema ``properties`` are not read by 3.6.2, so the queryables document should carry both).
+  The rest of a ``-where`` is evaluated on the client (CPL_DEBUG shows "Only part of the filter will be
+  evaluated on server side"); an OR or NOT with a non-queryable side is not pushed down at all.
+- The text it writes: ``(A) AND (B)``, ``(A) OR (B)``, ``NOT (A)``, ``(name IS NULL)``, and
+  ``name <op> <constant>`` with ``= <> > >= < <= LIKE ILIKE``; strings quoted with ``''`` doubling, integers as
+  such, reals with ``%.16g`` (so ``1e+20`` may appear), and a date or timestamp as a *string*: ``'2026-01-01T'``
+  (a date, with a trailing T) or ``'2026-01-01T08:30:00Z'``.  ``BETWEEN`` becomes ``>= AND <=``; ``IN`` and
+  spatial filters are not sent as CQL (``-spat`` goes to the ``bbox`` parameter).  ``id = '...'`` on a string id
+  becomes a single-item request instead.  So this module accepts an ISO date or timestamp *string* compared with
+  a date or timestamp property (with GDAL's trailing ``T``).  ``ILIKE`` is not CQL2 and pygeofilter does not parse
+  it: GDAL's ``-where "name ILIKE '...'"`` gets a 400 (OGR SQL's ``LIKE`` is sent as ``LIKE``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+import shapely.geometry
+import shapely.validation
+from psycopg2 import sql
+from pygeofilter import ast, values
+
+PropertyType = Literal["string", "number", "integer", "boolean", "date", "timestamp", "geometry"]
+
+# The families whose members compare with each other.
+_FAMILY = {"string": "string", "number": "number", "integer": "number", "boolean": "boolean",
+           "date": "time", "timestamp": "time", "geometry": "geometry"}
+
+_COMPARISON = {ast.Equal: "=", ast.NotEqual: "<>", ast.LessThan: "<", ast.LessEqual: "<=",
+               ast.GreaterThan: ">", ast.GreaterEqual: ">="}
+_SPATIAL = {ast.GeometryIntersects: ("S_INTERSECTS", "ST_Intersects"),
+            ast.GeometryDisjoint: ("S_DISJOINT", "ST_Disjoint"),
+            ast.GeometryContains: ("S_CONTAINS", "ST_Contains"), ast.GeometryWithin: ("S_WITHIN", "ST_Within"),
+            ast.GeometryTouches: ("S_TOUCHES", "ST_Touches"), ast.GeometryCrosses: ("S_CROSSES", "ST_Crosses"),
+            ast.GeometryOverlaps: ("S_OVERLAPS", "ST_Overlaps"), ast.GeometryEquals: ("S_EQUALS", "ST_Equals")}
+_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mul: "*", ast.Div: "/"}
+_WGS84_NAMES = {"urn:ogc:def:crs:EPSG::4326", "EPSG:4326", "http://www.opengis.net/def/crs/EPSG/0/4326",
+                "urn:ogc:def:crs:OGC:1.3:CRS84", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
+# GDAL 3.6 writes a date as '2026-01-01T' (see the module docstring).
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T?")
+PARAM_PREFIX = "cql2_"
+
+
+@dataclass(frozen=True)
+class Queryable:
+    """One filterable property of a collection."""
+
+    column: sql.Composable  # the SQL expression it reads (e.g. sql.Identifier("r", "score"))
+    type: PropertyType
+    description: str = ""
+
+
+class FilterError(ValueError):
+    """A filter that cannot be run; the message names what is wrong (the property, the operator, the value)."""
+
+
+class Where(sql.Composed):
+    """A filter's SQL condition, holding named placeholders ``%(cql2_<n>)s``; ``params`` holds their values."""
+
+    def __init__(self, seq, params: dict[str, object]):
+        super().__init__(seq)
+        self.params = params
+
+
+def where(text: str, queryables: dict[str, Queryable]) -> Where:
+    """A CQL2-text filter as a WHERE condition whose values are all bound as named parameters (``.params``)."""
+    if not isinstance(text, str) or not text.strip():
+        raise FilterError("the filter is empty")
+    if "\x00" in text:
+        raise FilterError("the filter holds a NUL character")
+    protected, originals = _protect_strings(text)
+    tree = _parse(protected)
+    translation = _Translation(queryables, originals)
+    try:
+        condition = translation.condition(tree)
+    except RecursionError:
+        raise FilterError("the filter is nested too deeply") from None
+    return Where([condition], translation.params)
+
+
+def _parse(text: str):
+    # Imported here: building the parser compiles its grammar (a fraction of a second), which only filters need.
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+    from pygeofilter.parsers.cql2_text import parse
+
+    try:
+        return parse(text)
+    except UnexpectedEOF:
+        raise FilterError("malformed CQL2 text: it ends too early") from None
+    except UnexpectedCharacters as e:
+        raise FilterError(f"malformed CQL2 text at column {e.column}: unexpected {e.char!r}") from None
+    except UnexpectedToken as e:
+        if e.token.type == "$END":
+            raise FilterError("malformed CQL2 text: it ends too early") from None
+        raise FilterError(f"malformed CQL2 text at column {e.column}: unexpected {str(e.token)!r}") from None
+    except UnexpectedInput as e:
+        raise FilterError(f"malformed CQL2 text at column {getattr(e, 'column', '?')}") from None
+    except RecursionError:
+        raise FilterError("the filter is nested too deeply") from None
+    except Exception as e:  # a value the parser's transformers reject (a date, a geometry): still the text's fault
+        cause = getattr(e, "orig_exc", e)
+        raise FilterError(f"malformed CQL2 text: {cause}") from None
+
+
+def _protect_strings(text: str) -> tuple[str, dict[str, str]]:
+    """The text with each string literal that pygeofilter cannot read (one holding ``''`` or a line break) swapped
+    for a unique stand-in, and the stand-ins' original values."""
+    out: list[str] = []
+    originals: dict[str, str] = {}
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':  # a quoted property name: copied as it is
+            end = text.find('"', i + 1)
+            end = n - 1 if end < 0 else end
+            out.append(text[i:end + 1])
+            i = end + 1
+        elif ch == "'":
+            j, value, closed = i + 1, [], False
+            while j < n:
+                if text[j] == "'":
+                    if j + 1 < n and text[j + 1] == "'":
+                        value.append("'")
+                        j += 2
+                        continue
+                    closed = True
+                    break
+                value.append(text[j])
+                j += 1
+            literal = "".join(value)
+            if closed and ("'" in literal or "\n" in literal):
+                stand_in = f"cql2-string-{secrets.token_hex(12)}"
+                originals[stand_in] = literal
+                out.append(f"'{stand_in}'")
+            else:
+                out.append(text[i:j + 1])
+            i = j + 1
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out), originals
+
+
+@dataclass
+class _Operand:
+    sql: sql.Composable
+    type: str  # a PropertyType
+    label: str  # for messages: the property's name or the value as written
+    literal: object = None  # the Python value, when the operand is a literal
+    is_literal: bool = False
+
+
+class _Translation:
+    def __init__(self, queryables: dict[str, Queryable], originals: dict[str, str]):
+        self.queryables = queryables
+        self.originals = originals
+        self.params: dict[str, object] = {}
+        self.count = 0
+
+    def param(self, value) -> sql.Placeholder:
+        name = f"{PARAM_PREFIX}{self.count}"
+        self.count += 1
+        self.params[name] = value
+        return sql.Placeholder(name)
+
+    def replace(self, operand: _Operand, value, type_: str) -> _Operand:
+        """The literal ``operand`` holding ``value`` of ``type_`` instead, under the same placeholder."""
+        self.params[operand.sql.name] = value
+        return _Operand(operand.sql, type_, operand.label, value, True)
+
+    # -- conditions
+
+    def condition(self, node) -> sql.Composable:
+        if isinstance(node, ast.And | ast.Or):
+            word = sql.SQL(" AND " if isinstance(node, ast.And) else " OR ")
+            return sql.SQL("({})").format(word.join([self.condition(node.lhs), self.condition(node.rhs)]))
+        if isinstance(node, ast.Not):
+            return sql.SQL("(NOT {})").format(self.condition(node.sub_node))
+        if isinstance(node, ast.Include):
+            return sql.SQL("FALSE" if node.not_ else "TRUE")
+        op = _COMPARISON.get(type(node))
+        if op is not None:
+            lhs, rhs = self.comparable(self.operand(node.lhs), self.operand(node.rhs), op)
+            return sql.SQL("({} {} {})").format(lhs.sql, sql.SQL(op), rhs.sql)
+        if isinstance(node, ast.Between):
+            word = "NOT BETWEEN" if node.not_ else "BETWEEN"
+            operand = self.operand(node.lhs)
+            lhs, low = self.comparable(operand, self.operand(node.low), word)
+            _, high = self.comparable(operand, self.operand(node.high), word)
+            return sql.SQL("({} {} {} AND {})").format(lhs.sql, sql.SQL(word), low.sql, high.sql)
+        if isinstance(node, ast.In):
+            word = "NOT IN" if node.not_ else "IN"
+            operand = self.operand(node.lhs)
+            items = [self.comparable(operand, self.operand(item), word) for item in node.sub_nodes]
+            return sql.SQL("({} {} ({}))").format(items[0][0].sql, sql.SQL(word),
+                                                  sql.SQL(", ").join(rhs.sql for _, rhs in items))
+        if isinstance(node, ast.Like):
+            return self.like(node)
+        if isinstance(node, ast.IsNull):
+            operand = self.operand(node.lhs)
+            if operand.is_literal:
+                raise FilterError(f"IS NULL applies to a property, not to the value {operand.label}")
+            return sql.SQL("({} IS NOT NULL)" if node.not_ else "({} IS NULL)").format(operand.sql)
+        spatial = _SPATIAL.get(type(node))
+        if spatial is not None:
+            return self.spatial(spatial, node.lhs, node.rhs)
+        if isinstance(node, ast.BBox):  # CQL1's BBOX(property, ...) predicate, which pygeofilter also reads
+            if node.crs is not None and node.crs not in _WGS84_NAMES:
+                raise FilterError(f"BBOX in {node.crs} is not supported: coordinates are WGS 84 (EPSG:4326)")
+            box = ast.Function("bbox", [node.minx, node.miny, node.maxx, node.maxy])
+            return self.spatial(_SPATIAL[ast.GeometryIntersects], node.lhs, box)
+        raise FilterError(f"unsupported operator {_operator_name(node)}")
+
+    def comparable(self, lhs: _Operand, rhs: _Operand, op: str) -> tuple[_Operand, _Operand]:
+        lhs, rhs = self.as_time(lhs, rhs), self.as_time(rhs, lhs)
+        for side in (lhs, rhs):
+            if side.type == "geometry":
+                raise FilterError(f"{side.label} is a geometry: compare geometries with a spatial function "
+                                  f"such as S_INTERSECTS, not with {op}")
+        if _FAMILY[lhs.type] != _FAMILY[rhs.type]:
+            raise FilterError(f"type mismatch: {lhs.label} ({lhs.type}) {op} {rhs.label} ({rhs.type})")
+        return lhs, rhs
+
+    def as_time(self, operand: _Operand, other: _Operand) -> _Operand:
+        """A string literal compared with a date or timestamp property, read as an ISO 8601 date or timestamp
+        (GDAL 3.6 sends dates so; see the module docstring); any other operand as it is."""
+        if not (operand.is_literal and operand.type == "string" and _FAMILY[other.type] == "time"):
+            return operand
+        text = operand.literal
+        try:
+            if _ISO_DATE.fullmatch(text):
+                return self.replace(operand, date.fromisoformat(text.rstrip("T")), "date")
+            value = _utc(datetime.fromisoformat(text))
+        except ValueError:
+            return operand  # not a date: the type check names the mismatch
+        return self.replace(operand, value, "timestamp")
+
+    def like(self, node: ast.Like) -> sql.Composable:
+        word = "NOT LIKE" if node.not_ else "LIKE"
+        lhs, pattern = self.operand(node.lhs), self.operand(node.pattern)
+        for side in (lhs, pattern):
+            if side.type != "string":
+                raise FilterError(f"{word} compares strings: {side.label} is a {side.type}")
+        if pattern.is_literal:
+            trailing = len(pattern.literal) - len(pattern.literal.rstrip("\\"))
+            if trailing % 2:
+                raise FilterError(f"the {word} pattern {pattern.label} ends with a lone escape character (\\)")
+        # CQL2's LIKE escape is the backslash, PostgreSQL's default: no ESCAPE clause needed.
+        return sql.SQL("({} {} {})").format(lhs.sql, sql.SQL(word), pattern.sql)
+
+    def spatial(self, names: tuple[str, str], left, right) -> sql.Composable:
+        cql_name, function = names
+        operands = [self.operand(left), self.operand(right)]
+        for side in operands:
+            if side.type != "geometry":
+                raise FilterError(f"{cql_name} takes geometries: {side.label} is a {side.type}")
+        return sql.SQL("{}({}, {})").format(sql.SQL(function), operands[0].sql, operands[1].sql)
+
+    # -- operands
+
+    def operand(self, node) -> _Operand:
+        if isinstance(node, ast.Attribute):
+            queryable = self.queryables.get(node.name)
+            if queryable is None:
+                known = ", ".join(sorted(self.queryables)) or "none"
+                raise FilterError(f"unknown property {node.name!r}; the queryables are: {known}")
+            return _Operand(queryable.column, queryable.type, node.name)
+        if isinstance(node, ast.Function):
+            return self.function(node)
+        if isinstance(node, bool):
+            return _Operand(self.param(node), "boolean", "TRUE" if node else "FALSE", node, True)
+        if isinstance(node, int | float):
+            if not math.isfinite(node):
+                raise FilterError(f"the number {node} is out of range")
+            return _Operand(self.param(node), "number", repr(node), node, True)
+        if isinstance(node, str):
+            value = self.originals.get(node, node)
+            return _Operand(self.param(value), "string", _quoted(value), value, True)
+        if isinstance(node, datetime):
+            value = _utc(node)
+            return _Operand(self.param(value), "timestamp", f"TIMESTAMP('{value.isoformat()}')", value, True)
+        if isinstance(node, date):
+            return _Operand(self.param(node), "date", f"DATE('{node.isoformat()}')", node, True)
+        if isinstance(node, values.Geometry):
+            return self.geometry(node)
+        if isinstance(node, values.Envelope):
+            raise FilterError("ENVELOPE is not CQL2: write BBOX(minx, miny, maxx, maxy)")
+        raise FilterError(f"unsupported operator {_operator_name(node)}")
+
+    def function(self, node: ast.Function) -> _Operand:
+        name = node.name.lower()
+        if name == "lower":  # pygeofilter's name for CASEI
+            if len(node.arguments) != 1:
+                raise FilterError("CASEI takes one argument")
+            inner = self.operand(node.arguments[0])
+            if inner.type != "string":
+                raise FilterError(f"CASEI takes a string: {inner.label} is a {inner.type}")
+            return _Operand(sql.SQL("lower({})").format(inner.sql), "string", f"CASEI({inner.label})",
+                            inner.literal.lower() if inner.is_literal else None, inner.is_literal)
+        if name == "bbox":
+            return self.bbox(node.arguments)
+        raise FilterError(f"unsupported function {node.name.upper()}; the functions are CASEI and BBOX")
+
+    def bbox(self, arguments) -> _Operand:
+        numbers = [a for a in arguments if isinstance(a, int | float) and not isinstance(a, bool)]
+        if len(numbers) != len(arguments) or len(numbers) not in (4, 6):
+            raise FilterError("BBOX takes 4 numbers (minx, miny, maxx, maxy) or 6 (with minz and maxz)")
+        minx, miny, maxx, maxy = numbers if len(numbers) == 4 else (numbers[0], numbers[1], numbers[3], numbers[4])
+        label = f"BBOX({', '.join(repr(a) for a in arguments)})"
+        if not all(math.isfinite(v) for v in numbers):
+            raise FilterError(f"{label} has a coordinate out of range")
+        if minx > maxx or miny > maxy:
+            raise FilterError(f"{label}: the minimum exceeds the maximum (a box across the antimeridian is not "
+                              "supported)")
+        corners = [self.param(float(v)) for v in (minx, miny, maxx, maxy)]
+        return _Operand(sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(*corners), "geometry", label)
+
+    def geometry(self, node: values.Geometry) -> _Operand:
+        crs = (node.geometry.get("crs") or {}).get("properties", {}).get("name")
+        if crs is not None and crs not in _WGS84_NAMES:
+            raise FilterError(f"a geometry in {crs} is not supported: geometries are WGS 84 (SRID=4326)")
+        geojson = {k: v for k, v in node.geometry.items() if k != "crs"}
+        try:
+            shape = shapely.geometry.shape(geojson)
+        except Exception as e:  # shapely's own errors for a malformed coordinate list
+            raise FilterError(f"invalid geometry {geojson.get('type')}: {e}") from None
+        label = shape.wkt if len(shape.wkt) <= 80 else shape.wkt[:77] + "..."
+        if shape.is_empty:
+            raise FilterError(f"the geometry {label} is empty")
+        if not shape.is_valid:
+            raise FilterError(f"invalid geometry {label}: {shapely.validation.explain_validity(shape)}")
+        return _Operand(sql.SQL("ST_GeomFromText({}, 4326)").format(self.param(shape.wkt)), "geometry", label)
+
+
+def _utc(value: datetime) -> datetime:
+    """A timestamp in UTC; one without an offset is taken as UTC (CQL2 timestamps end in Z)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _quoted(value: str) -> str:
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    return "'" + shown.replace("'", "''") + "'"
+
+
+def _operator_name(node) -> str:
+    if isinstance(node, ast.TemporalPredicate):
+        return f"T_{node.op.name}"
+    if isinstance(node, ast.ArrayPredicate):
+        return f"A_{node.op.name[1:]}" if node.op.name.startswith("A") else node.op.name
+    if type(node) in _ARITHMETIC:
+        return f"{_ARITHMETIC[type(node)]} (arithmetic)"
+    if isinstance(node, values.Interval):
+        return "INTERVAL"
+    return type(node).__name__
