@@ -21,10 +21,12 @@ geometry property and ``BBOX(minx, miny, maxx, maxy)`` or a WKT geometry in WGS 
 unknown property (the message lists the queryables), values of the wrong type for a property, temporal and array
 operators, arithmetic and other functions.
 
-Two gaps of pygeofilter 0.4's grammar, and what this module does about them:
-- a quote inside a string is written ``''`` in CQL2, which its string token does not accept (nor a line break):
-  such strings are swapped for a unique stand-in before parsing and restored after (``_protect_strings``);
-- a property name must have at least two characters (its identifier pattern is ``[a-zA-Z][a-zA-Z_:0-9.]+``).
+pygeofilter 0.4's CQL2 text grammar departs from CQL2's BNF in three places.  Two are amended here, in the
+grammar text before the parser is built (``_GRAMMAR_FIXES``; a pygeofilter whose grammar differs fails loudly):
+- ``NOT (a AND b)``: it negates only a single predicate (``"NOT" "(" predicate ")"``), CQL2 any parenthesised
+  condition (booleanFactor = ["NOT"] booleanPrimary), and GDAL sends ``NOT (<anything>)``;
+- a quote inside a string is written ``''`` in CQL2; its string token ends at the first quote (and at a line break).
+The third stays: a property name needs at least two characters (``[a-zA-Z][a-zA-Z_:0-9.]+``).
 
 GDAL 3.6.2 (Debian's, the version the tests run) as a client, from its OAPIF driver source
 (ogr/ogrsf_frmts/wfs/ogroapifdriver.cpp, ``GetQueryableAttributes`` / ``BuildFilterCQLText``) and the strings of
@@ -53,9 +55,10 @@ Debian's libgdal.so.32 (no "cql2" string at all; "&filter-lang=cql-text" and OGR
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -84,6 +87,8 @@ _WGS84_NAMES = {"urn:ogc:def:crs:EPSG::4326", "EPSG:4326", "http://www.opengis.n
 # GDAL 3.6 writes a date as '2026-01-01T' (see the module docstring).
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T?")
 PARAM_PREFIX = "cql2_"
+# Conditions nested deeper than this are refused: rendering the SQL (psycopg2's Composed) recurses as deep.
+MAX_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -113,9 +118,8 @@ def where(text: str, queryables: dict[str, Queryable]) -> Where:
         raise FilterError("the filter is empty")
     if "\x00" in text:
         raise FilterError("the filter holds a NUL character")
-    protected, originals = _protect_strings(text)
-    tree = _parse(protected)
-    translation = _Translation(queryables, originals)
+    tree = _parse(text)
+    translation = _Translation(queryables)
     try:
         condition = translation.condition(tree)
     except RecursionError:
@@ -123,13 +127,41 @@ def where(text: str, queryables: dict[str, Queryable]) -> Where:
     return Where([condition], translation.params)
 
 
+# pygeofilter 0.4's grammar, amended in two places (the module docstring says why): (rule text, CQL2's).
+_GRAMMAR_FIXES = [
+    ('"NOT"i "(" predicate ")"', '"NOT"i "(" condition ")"'),
+    ("SINGLE_QUOTED: \"'\" /.*?/ \"'\"", "SINGLE_QUOTED: /'(?:[^']|'')*'/"),
+]
+
+
+@functools.cache
+def _parser():
+    """pygeofilter's CQL2 text parser with its grammar amended (built once, a fraction of a second)."""
+    from lark import Lark, v_args
+    from pygeofilter.parsers.cql2_text import parser as cql2_text
+
+    path = os.path.join(os.path.dirname(cql2_text.__file__), "grammar.lark")
+    with open(path, encoding="utf-8") as f:
+        grammar = f.read()
+    for rule, amended in _GRAMMAR_FIXES:
+        if grammar.count(rule) != 1:  # another pygeofilter: look at its grammar again
+            raise RuntimeError(f"pygeofilter's CQL2 grammar has no rule {rule!r} to amend")
+        grammar = grammar.replace(rule, amended)
+
+    @v_args(meta=False, inline=True)
+    class Transformer(cql2_text.CQLTransformer):
+        def SINGLE_QUOTED(self, token):  # noqa: N802 (lark names terminal callbacks after the terminal)
+            return token[1:-1].replace("''", "'")
+
+    return Lark(grammar, parser="lalr", maybe_placeholders=False, transformer=Transformer(), source_path=path,
+                import_paths=[os.path.dirname(os.path.dirname(path))])
+
+
 def _parse(text: str):
-    # Imported here: building the parser compiles its grammar (a fraction of a second), which only filters need.
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-    from pygeofilter.parsers.cql2_text import parse
 
     try:
-        return parse(text)
+        return _parser().parse(text)
     except UnexpectedEOF:
         raise FilterError("malformed CQL2 text: it ends too early") from None
     except UnexpectedCharacters as e:
@@ -147,45 +179,6 @@ def _parse(text: str):
         raise FilterError(f"malformed CQL2 text: {cause}") from None
 
 
-def _protect_strings(text: str) -> tuple[str, dict[str, str]]:
-    """The text with each string literal that pygeofilter cannot read (one holding ``''`` or a line break) swapped
-    for a unique stand-in, and the stand-ins' original values."""
-    out: list[str] = []
-    originals: dict[str, str] = {}
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '"':  # a quoted property name: copied as it is
-            end = text.find('"', i + 1)
-            end = n - 1 if end < 0 else end
-            out.append(text[i:end + 1])
-            i = end + 1
-        elif ch == "'":
-            j, value, closed = i + 1, [], False
-            while j < n:
-                if text[j] == "'":
-                    if j + 1 < n and text[j + 1] == "'":
-                        value.append("'")
-                        j += 2
-                        continue
-                    closed = True
-                    break
-                value.append(text[j])
-                j += 1
-            literal = "".join(value)
-            if closed and ("'" in literal or "\n" in literal):
-                stand_in = f"cql2-string-{secrets.token_hex(12)}"
-                originals[stand_in] = literal
-                out.append(f"'{stand_in}'")
-            else:
-                out.append(text[i:j + 1])
-            i = j + 1
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out), originals
-
-
 @dataclass
 class _Operand:
     sql: sql.Composable
@@ -196,9 +189,8 @@ class _Operand:
 
 
 class _Translation:
-    def __init__(self, queryables: dict[str, Queryable], originals: dict[str, str]):
+    def __init__(self, queryables: dict[str, Queryable]):
         self.queryables = queryables
-        self.originals = originals
         self.params: dict[str, object] = {}
         self.count = 0
 
@@ -215,12 +207,23 @@ class _Translation:
 
     # -- conditions
 
-    def condition(self, node) -> sql.Composable:
+    def condition(self, node, depth: int = 0) -> sql.Composable:
+        if depth > MAX_DEPTH:
+            raise FilterError(f"the filter is nested too deeply (more than {MAX_DEPTH} levels)")
         if isinstance(node, ast.And | ast.Or):
-            word = sql.SQL(" AND " if isinstance(node, ast.And) else " OR ")
-            return sql.SQL("({})").format(word.join([self.condition(node.lhs), self.condition(node.rhs)]))
+            # a chain of ANDs (or ORs) is a left-deep tree: walked with a stack, so that a long one does not
+            # recurse as deep as it is long
+            combination, parts, pending = type(node), [], [node]
+            while pending:
+                part = pending.pop()
+                if type(part) is combination:
+                    pending += [part.rhs, part.lhs]
+                else:
+                    parts.append(self.condition(part, depth + 1))
+            word = sql.SQL(" AND " if combination is ast.And else " OR ")
+            return sql.SQL("({})").format(word.join(parts))
         if isinstance(node, ast.Not):
-            return sql.SQL("(NOT {})").format(self.condition(node.sub_node))
+            return sql.SQL("(NOT {})").format(self.condition(node.sub_node, depth + 1))
         if isinstance(node, ast.Include):
             return sql.SQL("FALSE" if node.not_ else "TRUE")
         op = _COMPARISON.get(type(node))
@@ -319,8 +322,7 @@ class _Translation:
                 raise FilterError(f"the number {node} is out of range")
             return _Operand(self.param(node), "number", repr(node), node, True)
         if isinstance(node, str):
-            value = self.originals.get(node, node)
-            return _Operand(self.param(value), "string", _quoted(value), value, True)
+            return _Operand(self.param(node), "string", _quoted(node), node, True)
         if isinstance(node, datetime):
             value = _utc(node)
             return _Operand(self.param(value), "timestamp", f"TIMESTAMP('{value.isoformat()}')", value, True)
