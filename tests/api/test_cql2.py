@@ -201,3 +201,93 @@ def test_values_never_change_the_query_shape(value, other):
     if not value.endswith("\\"):
         pattern = where(f"name LIKE {_quoted(value)}", ENTERPRISE)
         assert text(pattern) == '("f"."name" LIKE %(cql2_0)s)' and pattern.params == {"cql2_0": value}
+
+
+# -- on the scored demo: the rows a filter selects equal those of hand-written SQL
+
+ODD_NAME = "O'Brien's 100% Steel_Works'); DROP TABLE enterprise; --"
+
+SELECTIONS = [
+    # (filter, the same condition written by hand)
+    ("score > 50", "r.score > 50"),
+    ("score <= 35.5", "r.score <= 35.5"),
+    ("level = 'red'", "r.level = 'red'"),
+    ("level <> 'blue'", "r.level <> 'blue'"),
+    ("level IN ('red', 'orange')", "r.level IN ('red', 'orange')"),
+    ("level NOT IN ('red', 'orange')", "r.level NOT IN ('red', 'orange')"),
+    ("level <> 'blue' AND employees >= 100", "r.level <> 'blue' AND f.employees >= 100"),
+    ("level = 'red' OR violations_12m > 2", "r.level = 'red' OR f.violations_12m > 2"),
+    ("NOT (level = 'blue' OR score < 20)", "NOT (r.level = 'blue' OR r.score < 20)"),
+    ("score BETWEEN 30 AND 60", "r.score BETWEEN 30 AND 60"),
+    ("score NOT BETWEEN 30 AND 60", "r.score NOT BETWEEN 30 AND 60"),
+    ("industry LIKE 'hazardous\\_%'", "f.industry LIKE 'hazardous!_%' ESCAPE '!'"),
+    ("industry LIKE '%a_i%'", "f.industry LIKE '%a_i%'"),
+    ("industry NOT LIKE '%chem%'", "f.industry NOT LIKE '%chem%'"),
+    ("CASEI(status) = CASEI('OPERATING')", "f.status = 'operating'"),
+    ("major_hidden_danger = TRUE", "f.major_hidden_danger"),
+    ("employees IS NULL OR employees < 50", "f.employees IS NULL OR f.employees < 50"),
+    ("last_inspection IS NOT NULL AND open_hidden_dangers > 0",
+     "f.last_inspection IS NOT NULL AND f.open_hidden_dangers > 0"),
+    ("last_inspection >= DATE('2026-06-01')", "f.last_inspection >= DATE '2026-06-01'"),
+    ("last_inspection > '2026-06-01T'", "f.last_inspection > DATE '2026-06-01'"),
+    ("last_inspection < TIMESTAMP('2026-03-01T12:00:00Z')", "f.last_inspection <= DATE '2026-03-01'"),
+    ("S_INTERSECTS(geom, BBOX(118.1, 39.5, 118.3, 39.7))",
+     "ST_Intersects(f.geom, ST_MakeEnvelope(118.1, 39.5, 118.3, 39.7, 4326))"),
+    ("S_INTERSECTS(geom, POLYGON((118 39.4, 118.6 39.4, 118.3 39.9, 118 39.4))) AND level <> 'blue'",
+     "ST_Intersects(f.geom, 'SRID=4326;POLYGON((118 39.4, 118.6 39.4, 118.3 39.9, 118 39.4))'::geometry) "
+     "AND r.level <> 'blue'"),
+    ("S_DISJOINT(geom, BBOX(118.1, 39.5, 118.3, 39.7))",
+     "NOT ST_Intersects(f.geom, ST_MakeEnvelope(118.1, 39.5, 118.3, 39.7, 4326))"),
+]
+
+
+@pytest.fixture(scope="module")
+def enterprises(conn):
+    """The demo's enterprises, one of them with a name full of quotes, wildcards and SQL; their ids in order."""
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO enterprise (source_id, name, industry, geom) "
+                    "VALUES ('cql2-odd-name', %s, 'other', ST_SetSRID(ST_MakePoint(118.2, 39.6), 4326))", [ODD_NAME])
+        cur.execute("SELECT id FROM enterprise ORDER BY id")
+        return [i for (i,) in cur.fetchall()]
+
+
+def selected(conn, condition: Where) -> list[int]:
+    """The enterprises (with their risk) a filter's condition selects, run as the OGC items query will: with
+    parameters of the query's own beside the condition's."""
+    query = sql.SQL("SELECT f.id FROM enterprise f "
+                    "LEFT JOIN feature_risk r ON r.kind = %(kind)s AND r.feature_id = f.id "
+                    "WHERE {} ORDER BY f.id").format(condition)
+    with conn.cursor() as cur:
+        cur.execute(query, {"kind": "enterprise", **condition.params})
+        return [i for (i,) in cur.fetchall()]
+
+
+def by_hand(conn, condition: str) -> list[int]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT f.id FROM enterprise f LEFT JOIN feature_risk r ON r.kind = 'enterprise' "
+                    f"AND r.feature_id = f.id WHERE {condition} ORDER BY f.id")
+        return [i for (i,) in cur.fetchall()]
+
+
+@pytest.mark.postgis
+@pytest.mark.parametrize(("cql", "hand"), SELECTIONS, ids=[s[0][:60] for s in SELECTIONS])
+def test_filter_selects_the_rows_of_hand_written_sql(conn, enterprises, cql, hand):
+    """On the scored demo, a filter over the enterprises and their risk selects exactly the rows that the same
+    condition written by hand in SQL selects, and some but not all of them (so that the comparison means
+    something)."""
+    got = selected(conn, where(cql, ENTERPRISE))
+    assert got == by_hand(conn, hand)
+    assert 0 < len(got) < len(enterprises)
+
+
+@pytest.mark.postgis
+def test_a_value_full_of_quotes_and_sql_is_only_a_value(conn, enterprises):
+    """A name holding quotes, LIKE wildcards and SQL is matched as the text it is: equality finds that one
+    enterprise, an escaped LIKE pattern too, and the table is still there."""
+    quoted = ODD_NAME.replace("'", "''")
+    (odd,) = by_hand(conn, "f.source_id = 'cql2-odd-name'")
+    assert selected(conn, where(f"name = '{quoted}'", ENTERPRISE)) == [odd]
+    assert selected(conn, where("name LIKE '%100\\% Steel\\_Works''); DROP%'", ENTERPRISE)) == [odd]
+    # an escaped % is a % only: unescaped, this pattern would match the name's "100% Steel"
+    assert selected(conn, where("name LIKE '%100\\%Steel%'", ENTERPRISE)) == []
+    assert by_hand(conn, "TRUE") == enterprises
