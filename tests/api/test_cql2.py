@@ -4,6 +4,11 @@ on the scored demo against hand-written SQL, and properties over random text and
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -291,3 +296,113 @@ def test_a_value_full_of_quotes_and_sql_is_only_a_value(conn, enterprises):
     # an escaped % is a % only: unescaped, this pattern would match the name's "100% Steel"
     assert selected(conn, where("name LIKE '%100\\%Steel%'", ENTERPRISE)) == []
     assert by_hand(conn, "TRUE") == enterprises
+
+
+# -- GDAL 3.6.2 as the client: what it pushes down for an -where, and what that selects
+
+FIELD_TYPES = {"name": "string", "industry": "string", "status": "string", "employees": "integer",
+               "violations_12m": "integer", "major_hidden_danger": "boolean", "last_inspection": "string",
+               "score": "number", "level": "string"}
+ONE_FEATURE = {"type": "Feature", "id": 1, "geometry": {"type": "Point", "coordinates": [118.2, 39.6]},
+               "properties": {"name": "a", "industry": "other", "status": "operating", "employees": 10,
+                              "violations_12m": 1, "major_hidden_danger": False, "last_inspection": "2026-05-01",
+                              "score": 55.5, "level": "red"}}
+
+
+class _OapifDocuments(BaseHTTPRequestHandler):
+    """The least an OGC API Features server shows for GDAL 3.6.2 to push a -where down as CQL text (see
+    api/cql2.py's docstring): filter-lang with "cql-text" among the items operation's parameters in the OpenAPI
+    document, and a queryables document listing the properties as {"queryables": [{"id": ...}]}.  Records the
+    filter of every items request; every page holds one feature (GDAL reads the layer's fields from it)."""
+
+    filters: list[tuple[str | None, str | None]] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        url = urlparse(self.path)
+        base = f"http://{self.headers['Host']}/ogc"
+        collection = {"id": "enterprise", "links": [
+            {"rel": "items", "type": "application/geo+json", "href": f"{base}/collections/enterprise/items"},
+            {"rel": "queryables", "type": "application/json", "href": f"{base}/collections/enterprise/queryables"}]}
+        documents = {
+            "/ogc": {"links": [{"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+                                "href": f"{base}/api"}, {"rel": "data", "href": f"{base}/collections"}]},
+            "/ogc/api": {"openapi": "3.0.3", "info": {"title": "riskmap", "version": "1"}, "paths": {
+                "/collections/{collectionId}/items": {"get": {"parameters": [
+                    {"$ref": "#/components/parameters/filter-lang"},
+                    {"name": "filter", "in": "query", "schema": {"type": "string"}}]}}},
+                "components": {"parameters": {"filter-lang": {
+                    "name": "filter-lang", "in": "query",
+                    "schema": {"type": "string", "enum": ["cql2-text", "cql-text"], "default": "cql2-text"}}}}},
+            "/ogc/collections": {"collections": [collection]},
+            "/ogc/collections/enterprise": collection,
+            "/ogc/collections/enterprise/queryables": {
+                "type": "object", "properties": {k: {"type": t} for k, t in FIELD_TYPES.items()},
+                "queryables": [{"id": k, "type": t} for k, t in FIELD_TYPES.items()]},
+            "/ogc/collections/enterprise/items": {"type": "FeatureCollection", "features": [ONE_FEATURE],
+                                                  "links": []},
+        }
+        if url.path not in documents:
+            self.send_error(404)
+            return
+        if url.path.endswith("/items"):
+            query = parse_qs(url.query)
+            self.filters.append((query.get("filter", [None])[0], query.get("filter-lang", [None])[0]))
+        body = json.dumps(documents[url.path]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def oapif_url():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OapifDocuments)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/ogc"
+    server.shutdown()
+    server.server_close()
+
+
+def gdal_filter(oapif_url: str, ogr_where: str) -> tuple[str | None, str | None]:
+    """The filter and filter-lang that ogrinfo sends for an -where (its last items request)."""
+    _OapifDocuments.filters.clear()
+    subprocess.run(["ogrinfo", "-ro", "-q", "-al", f"OAPIF:{oapif_url}", "-where", ogr_where],
+                   check=True, capture_output=True, timeout=120)
+    return _OapifDocuments.filters[-1]
+
+
+GDAL_WHERES = [
+    # (OGR SQL -where, the CQL text GDAL 3.6.2 sends for it, the condition by hand)
+    ("level = 'red'", "level = 'red'", "r.level = 'red'"),
+    ("score >= 55.5 OR level = 'red'", "(score >= 55.5) OR (level = 'red')", "r.score >= 55.5 OR r.level = 'red'"),
+    ("NOT (level = 'blue' OR score < 20)", "NOT ((level = 'blue') OR (score < 20))",
+     "NOT (r.level = 'blue' OR r.score < 20)"),
+    ("employees IS NOT NULL AND employees < 50", "(NOT ((employees IS NULL))) AND (employees < 50)",
+     "f.employees < 50"),
+    ("score BETWEEN 30 AND 60", "(score >= 30) AND (score <= 60)", "r.score BETWEEN 30 AND 60"),
+    ("last_inspection > '2026-06-01'", "last_inspection > '2026-06-01T'", "f.last_inspection > DATE '2026-06-01'"),
+    ("industry LIKE 'hazardous%' AND violations_12m <> 0",
+     "(industry LIKE 'hazardous%') AND (violations_12m <> 0)",
+     "f.industry LIKE 'hazardous%' AND f.violations_12m <> 0"),
+]
+
+
+@pytest.mark.postgis
+@pytest.mark.parametrize(("ogr_where", "cql", "hand"), GDAL_WHERES, ids=[g[0] for g in GDAL_WHERES])
+def test_gdal_pushes_its_where_down_as_cql_text_we_translate(oapif_url, conn, enterprises, ogr_where, cql, hand):
+    """Debian's GDAL 3.6.2 (ogrinfo -where) sends the whole condition as filter-lang=cql-text, in the text
+    expected, and that text selects on the demo what the -where means."""
+    sent, lang = gdal_filter(oapif_url, ogr_where)
+    assert (sent, lang) == (cql, "cql-text")
+    got = selected(conn, where(sent, ENTERPRISE))
+    assert got == by_hand(conn, hand) and 0 < len(got) < len(enterprises)
+
+
+def test_gdal_keeps_in_on_the_client(oapif_url):
+    """GDAL 3.6.2 does not push IN down: only the rest of the condition reaches the server."""
+    assert gdal_filter(oapif_url, "score > 50 AND level IN ('red', 'orange')") == ("score > 50", "cql-text")
