@@ -51,6 +51,11 @@ Debian's libgdal.so.32 (no "cql2" string at all; "&filter-lang=cql-text" and OGR
   becomes a single-item request instead.  So this module accepts an ISO date or timestamp *string* compared with
   a date or timestamp property (with GDAL's trailing ``T``).  ``ILIKE`` is not CQL2 and pygeofilter does not parse
   it: GDAL's ``-where "name ILIKE '...'"`` gets a 400 (OGR SQL's ``LIKE`` is sent as ``LIKE``).
+Seen with ogrinfo against a server showing just that (tests/api/test_cql2.py runs it): ``IS NOT NULL`` arrives as
+``NOT ((employees IS NULL))`` and ``NOT (a OR b)`` as ``NOT ((a) OR (b))``, which pygeofilter's own grammar
+refuses; a queryables document with JSON Schema ``properties`` only gives "Full filter will be evaluated on
+client side"; a timestamp written with a space (``'2026-01-01 08:30:00'``) is sent as the date ``'2026-01-01T'``;
+and a real such as ``1e+20`` is sent with its ``+`` unescaped, so the server reads ``1e 20`` and answers 400.
 """
 
 from __future__ import annotations
@@ -87,6 +92,8 @@ _WGS84_NAMES = {"urn:ogc:def:crs:EPSG::4326", "EPSG:4326", "http://www.opengis.n
 # GDAL 3.6 writes a date as '2026-01-01T' (see the module docstring).
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T?")
 PARAM_PREFIX = "cql2_"
+# The filter-lang values the items endpoint should accept as CQL2 text: GDAL 3.6 sends the draft's "cql-text".
+FILTER_LANGS = ("cql2-text", "cql-text")
 # Conditions nested deeper than this are refused: rendering the SQL (psycopg2's Composed) recurses as deep.
 MAX_DEPTH = 100
 
@@ -152,6 +159,13 @@ def _parser():
     class Transformer(cql2_text.CQLTransformer):
         def SINGLE_QUOTED(self, token):  # noqa: N802 (lark names terminal callbacks after the terminal)
             return token[1:-1].replace("''", "'")
+
+        # pygeofilter's own two callbacks print their input to stdout (debugging left in): the same without
+        def wkt__geometry_with_srid(self, srid, geometry):
+            return {**geometry, "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{srid}"}}}
+
+        def wkt__multipoint_2(self, *coordinates):
+            return {"type": "MultiPoint", "coordinates": coordinates}
 
     return Lark(grammar, parser="lalr", maybe_placeholders=False, transformer=Transformer(), source_path=path,
                 import_paths=[os.path.dirname(os.path.dirname(path))])

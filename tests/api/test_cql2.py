@@ -169,6 +169,13 @@ def test_a_long_chain_of_conditions_is_no_deeper_than_one():
     assert len(condition.params) == 1000 and text(condition).count(" AND ") == 999
 
 
+def test_parsing_writes_nothing_to_stdout(capsys):
+    """pygeofilter's WKT callbacks print what they parse; ours do not (a server's stdout is its log)."""
+    where("S_INTERSECTS(geom, SRID=4326;MULTIPOINT(118 39, 119 40)) AND S_INTERSECTS(geom, MULTIPOINT((1 2), (3 4)))",
+          ENTERPRISE)
+    assert capsys.readouterr().out == ""
+
+
 # -- properties
 
 
