@@ -171,6 +171,28 @@ def _parser():
                 import_paths=[os.path.dirname(os.path.dirname(path))])
 
 
+# Each property type as JSON Schema, for the queryables document (Part 3, "Queryables").
+_SCHEMA = {"string": {"type": "string"}, "number": {"type": "number"}, "integer": {"type": "integer"},
+           "boolean": {"type": "boolean"}, "date": {"type": "string", "format": "date"},
+           "timestamp": {"type": "string", "format": "date-time"},
+           "geometry": {"format": "geometry-any", "x-ogc-role": "primary-geometry"}}
+
+
+def queryables_document(queryables: dict[str, Queryable], url: str, title: str) -> dict:
+    """The queryables document of a collection (``/collections/{id}/queryables``, served as
+    ``application/schema+json``): Part 3's JSON Schema of the properties a filter may name, plus the draft's
+    ``"queryables": [{"id": ...}]`` list, which is what GDAL 3.6 reads before it pushes a filter down."""
+    properties = {}
+    for name, queryable in queryables.items():
+        schema = {"title": name, **_SCHEMA[queryable.type]}
+        if queryable.description:
+            schema["description"] = queryable.description
+        properties[name] = schema
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": url, "type": "object",
+            "title": title, "properties": properties, "additionalProperties": False,
+            "queryables": [{"id": name, "type": queryable.type} for name, queryable in queryables.items()]}
+
+
 def _parse(text: str):
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 

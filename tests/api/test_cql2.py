@@ -10,12 +10,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import jsonschema_rs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg2 import sql
 
-from api.cql2 import FilterError, Queryable, Where, where
+from api.cql2 import FilterError, Queryable, Where, queryables_document, where
 
 # The enterprise layer's properties as the OGC items query reads them: the enterprise as f, its risk as r.
 ENTERPRISE = {
@@ -169,6 +170,19 @@ def test_a_long_chain_of_conditions_is_no_deeper_than_one():
     assert len(condition.params) == 1000 and text(condition).count(" AND ") == 999
 
 
+def test_queryables_document_is_a_json_schema_of_the_properties():
+    """The queryables document is a valid JSON Schema whose properties are the queryables with their types (a
+    date as a string of format date), which a feature's properties satisfy, and lists them for GDAL 3.6 too."""
+    document = queryables_document(ENTERPRISE, "http://x/ogc/collections/enterprise/queryables", "enterprise")
+    assert document["properties"]["score"] == {"title": "score", "type": "number"}
+    assert document["properties"]["last_inspection"]["format"] == "date"
+    assert [q["id"] for q in document["queryables"]] == list(ENTERPRISE)
+    validator = jsonschema_rs.validator_for(document)
+    assert validator.is_valid({"score": 55.5, "level": "red", "last_inspection": "2026-05-01", "employees": 3})
+    assert not validator.is_valid({"score": "high"})
+    assert not validator.is_valid({"colour": "red"})  # only the queryables
+
+
 def test_parsing_writes_nothing_to_stdout(capsys):
     """pygeofilter's WKT callbacks print what they parse; ours do not (a server's stdout is its log)."""
     where("S_INTERSECTS(geom, SRID=4326;MULTIPOINT(118 39, 119 40)) AND S_INTERSECTS(geom, MULTIPOINT((1 2), (3 4)))",
@@ -307,9 +321,6 @@ def test_a_value_full_of_quotes_and_sql_is_only_a_value(conn, enterprises):
 
 # -- GDAL 3.6.2 as the client: what it pushes down for an -where, and what that selects
 
-FIELD_TYPES = {"name": "string", "industry": "string", "status": "string", "employees": "integer",
-               "violations_12m": "integer", "major_hidden_danger": "boolean", "last_inspection": "string",
-               "score": "number", "level": "string"}
 ONE_FEATURE = {"type": "Feature", "id": 1, "geometry": {"type": "Point", "coordinates": [118.2, 39.6]},
                "properties": {"name": "a", "industry": "other", "status": "operating", "employees": 10,
                               "violations_12m": 1, "major_hidden_danger": False, "last_inspection": "2026-05-01",
@@ -319,7 +330,8 @@ ONE_FEATURE = {"type": "Feature", "id": 1, "geometry": {"type": "Point", "coordi
 class _OapifDocuments(BaseHTTPRequestHandler):
     """The least an OGC API Features server shows for GDAL 3.6.2 to push a -where down as CQL text (see
     api/cql2.py's docstring): filter-lang with "cql-text" among the items operation's parameters in the OpenAPI
-    document, and a queryables document listing the properties as {"queryables": [{"id": ...}]}.  Records the
+    document, and a queryables document listing the properties as {"queryables": [{"id": ...}]}
+    (queryables_document).  Records the
     filter of every items request; every page holds one feature (GDAL reads the layer's fields from it)."""
 
     filters: list[tuple[str | None, str | None]] = []
@@ -345,9 +357,8 @@ class _OapifDocuments(BaseHTTPRequestHandler):
                     "schema": {"type": "string", "enum": ["cql2-text", "cql-text"], "default": "cql2-text"}}}}},
             "/ogc/collections": {"collections": [collection]},
             "/ogc/collections/enterprise": collection,
-            "/ogc/collections/enterprise/queryables": {
-                "type": "object", "properties": {k: {"type": t} for k, t in FIELD_TYPES.items()},
-                "queryables": [{"id": k, "type": t} for k, t in FIELD_TYPES.items()]},
+            "/ogc/collections/enterprise/queryables": queryables_document(
+                ENTERPRISE, f"{base}/collections/enterprise/queryables", "enterprise"),
             "/ogc/collections/enterprise/items": {"type": "FeatureCollection", "features": [ONE_FEATURE],
                                                   "links": []},
         }
