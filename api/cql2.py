@@ -14,7 +14,8 @@ literal's text goes into the query, and a ``%`` in it (every LIKE pattern) would
 Supported: ``= <> < <= > >=``, ``AND OR NOT``, ``[NOT] IN (...)``, ``[NOT] LIKE`` (CQL2's wildcards ``%`` and
 ``_``, escaped with a backslash: PostgreSQL's default LIKE escape, so patterns pass through unchanged; a pattern
 ending in a lone backslash is refused), ``[NOT] BETWEEN``, ``IS [NOT] NULL``, ``CASEI(...)``, ``DATE('...')`` and
-``TIMESTAMP('...')`` (a timestamp without an offset is taken as UTC), and the spatial functions ``S_INTERSECTS``,
+``TIMESTAMP('...')`` (a timestamp without an offset is taken as UTC; a date meets a timestamp in UTC, never in
+the session's time zone; a "timestamp" queryable is a timestamptz column), and the spatial functions ``S_INTERSECTS``,
 ``S_DISJOINT``, ``S_CONTAINS``, ``S_WITHIN``, ``S_TOUCHES``, ``S_CROSSES``, ``S_OVERLAPS``, ``S_EQUALS`` with a
 geometry property and ``BBOX(minx, miny, maxx, maxy)`` or a WKT geometry in WGS 84 (SRID 4326; an EWKT
 ``SRID=`` other than 4326 is refused).  Refused with ``FilterError`` (a 400 for the endpoint): malformed text, an
@@ -303,7 +304,19 @@ class _Translation:
                                   f"such as S_INTERSECTS, not with {op}")
         if _FAMILY[lhs.type] != _FAMILY[rhs.type]:
             raise FilterError(f"type mismatch: {lhs.label} ({lhs.type}) {op} {rhs.label} ({rhs.type})")
-        return lhs, rhs
+        return self.in_utc(lhs, rhs), self.in_utc(rhs, lhs)
+
+    def in_utc(self, operand: _Operand, other: _Operand) -> _Operand:
+        """A date literal against a timestamp, or a timestamp literal against a date, as values that PostgreSQL
+        compares without the session's time zone: a date is the start of its day in UTC, and a timestamp meets a
+        date as a UTC timestamp without zone (PostgreSQL would otherwise turn the date into a timestamptz at
+        midnight of the session's zone, eight hours off on a server set to Asia/Shanghai)."""
+        if not operand.is_literal or {operand.type, other.type} != {"date", "timestamp"}:
+            return operand
+        if operand.type == "date":
+            start = datetime(operand.literal.year, operand.literal.month, operand.literal.day, tzinfo=UTC)
+            return self.replace(operand, start, "timestamp")
+        return self.replace(operand, operand.literal.replace(tzinfo=None), "timestamp")
 
     def as_time(self, operand: _Operand, other: _Operand) -> _Operand:
         """A string literal compared with a date or timestamp property, read as an ISO 8601 date or timestamp

@@ -83,7 +83,10 @@ TRANSLATIONS = [
      [dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)]),
     ("computed_at < TIMESTAMP('2026-06-01T16:00:00+08:00')", '("r"."computed_at" < %(cql2_0)s)',
      [dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)]),
-    ("last_inspection < TIMESTAMP('2026-06-01T00:00:00Z')", '("f"."last_inspection" < %(cql2_0)s)',
+    # a date meets a timestamp in UTC, whatever the session's time zone
+    ("last_inspection < TIMESTAMP('2026-06-01T08:00:00+08:00')", '("f"."last_inspection" < %(cql2_0)s)',
+     [dt.datetime(2026, 6, 1)]),
+    ("computed_at >= DATE('2026-06-01')", '("r"."computed_at" >= %(cql2_0)s)',
      [dt.datetime(2026, 6, 1, tzinfo=dt.UTC)]),
     # GDAL 3.6 writes dates as strings, a date with a trailing T
     ("last_inspection > '2026-06-01T'", '("f"."last_inspection" > %(cql2_0)s)', [dt.date(2026, 6, 1)]),
@@ -317,6 +320,29 @@ def test_a_value_full_of_quotes_and_sql_is_only_a_value(conn, enterprises):
     # an escaped % is a % only: unescaped, this pattern would match the name's "100% Steel"
     assert selected(conn, where("name LIKE '%100\\%Steel%'", ENTERPRISE)) == []
     assert by_hand(conn, "TRUE") == enterprises
+
+
+@pytest.mark.postgis
+def test_dates_meet_timestamps_in_utc_whatever_the_session_time_zone(conn, enterprises):
+    """On a server whose time zone is Asia/Shanghai, a date property before a UTC timestamp of the evening
+    before a day D selects the dates up to D - 1, as in UTC, where PostgreSQL's own date-to-timestamptz cast
+    (midnight in Shanghai) would also take D."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT last_inspection FROM enterprise WHERE last_inspection IS NOT NULL "
+                    "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+        (day,) = cur.fetchone()
+    before = day - dt.timedelta(days=1)
+    evening = f"{before.isoformat()}T20:00:00Z"
+    with conn.cursor() as cur:
+        cur.execute("SET TIME ZONE 'Asia/Shanghai'")
+    try:
+        got = selected(conn, where(f"last_inspection < TIMESTAMP('{evening}')", ENTERPRISE))
+        shanghai = by_hand(conn, f"f.last_inspection < TIMESTAMPTZ '{evening}'")
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("RESET TIME ZONE")
+    assert got == by_hand(conn, f"f.last_inspection <= DATE '{before.isoformat()}'")
+    assert set(shanghai) - set(got)  # the session's zone would have taken the day D too
 
 
 # -- GDAL 3.6.2 as the client: what it pushes down for an -where, and what that selects
