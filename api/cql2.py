@@ -172,6 +172,12 @@ def _parser():
                 import_paths=[os.path.dirname(os.path.dirname(path))])
 
 
+def prepare() -> None:
+    """Build the parser now (about half a second, once per process; an app's lifespan may call this so that the
+    first filtered request does not wait for it)."""
+    _parser()
+
+
 # Each property type as JSON Schema, for the queryables document (Part 3, "Queryables").
 _SCHEMA = {"string": {"type": "string"}, "number": {"type": "number"}, "integer": {"type": "integer"},
            "boolean": {"type": "boolean"}, "date": {"type": "string", "format": "date"},
