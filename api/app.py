@@ -46,6 +46,7 @@ from api.routes import (
     near,
     pages,
     plans,
+    qgis,
     record_summary,
     record_writes,
     records,
@@ -260,6 +261,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(inspection_form.router)
     app.include_router(audit.router)
+    app.include_router(qgis.router)
     mount_map_assets(app)
     # (the last added runs first: a request its principal may not make is answered before its body's size matters)
     app.add_middleware(BodyLimit, max_upload=int(settings.max_body_mb * 1024 * 1024),
