@@ -2,6 +2,8 @@
 
 The project (maps/qgis_project.py) opens each layer of geo/layers.py through QGIS's OGC API – Features provider at
 this server's own base URL, styled with the web map's four colours, on the extent of the data the user may read.
+Like every read it runs as the request's user (row-level security): a user limited to areas gets the extent of
+theirs, and the H3 layers of the resolutions that have cells of theirs.
 ``riskmap qgis`` writes the same document for a given URL (``qgis_document``).
 """
 

@@ -209,3 +209,27 @@ def test_a_quote_in_the_url_is_escaped_in_the_data_source():
     assert source == "restrictToRequestBBOX='1' typename='enterprise' url='http://h/it\\'s\\\\here/ogc'"
     document = qgis_project(FEATURE_LAYERS[:1], "http://h/it's\\here", Extent(1.0, 2.0, 3.0, 4.0))
     assert ET.fromstring(document).findtext("projectlayers/maplayer/datasource") == source
+
+
+def test_a_county_users_project_opens_on_their_county(demo_url, conn, project):
+    """A user limited to 路北区 gets the project of what they may read (row-level security): opening on an extent
+    inside the whole demo's and smaller than it, with the feature and county layers and the H3 resolutions that
+    have cells of theirs."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from geo import users
+
+    _, token = users.add(conn, "qgis-lubei", "viewer", ["130203"], "test")
+    with TestClient(create_app(Settings(database_url=demo_url))) as scoped:
+        assert scoped.get("/qgis").status_code == 401
+        own = ET.fromstring(scoped.get("/qgis", headers={"Authorization": f"Bearer {token}"}).content)
+    box = [float(own.findtext(f"mapcanvas/extent/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")]
+    whole = [float(project.findtext(f"mapcanvas/extent/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")]
+    assert whole[0] <= box[0] < box[2] <= whole[2] and whole[1] <= box[1] < box[3] <= whole[3]
+    assert (box[2] - box[0]) * (box[3] - box[1]) < 0.5 * (whole[2] - whole[0]) * (whole[3] - whole[1])
+    ids = [m.findtext("id") for m in own.findall("projectlayers/maplayer")]
+    assert set(ids) < {m.findtext("id") for m in project.findall("projectlayers/maplayer")}
+    assert ids[:6] == [f"riskmap_{layer.id}" for layer in FEATURE_LAYERS] + ["riskmap_area_county"]
+    assert "riskmap_area_h3_9" in ids
