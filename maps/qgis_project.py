@@ -31,6 +31,9 @@ WGS84 = {"proj4": "+proj=longlat +datum=WGS84 +no_defs", "srsid": "3452", "srid"
          "description": "WGS 84", "projectionacronym": "longlat", "ellipsoidacronym": "EPSG:7030",
          "geographicflag": "true"}
 SYMBOL_TYPES = {"Point": "marker", "Line": "line", "Polygon": "fill"}
+# a hidden danger lies at its site: a larger triangle, so that it shows around the site's circle
+MARKERS = {"hidden_danger": ("triangle", "3.6")}
+DEFAULT_MARKER = ("circle", "2.8")
 
 
 @dataclass(frozen=True)
@@ -136,19 +139,20 @@ def _renderer(renderer: ET.Element, layer: Layer) -> None:
         zh, en = LEVEL_LABELS[level]
         ET.SubElement(categories, "category", value=level, symbol=str(index), label=f"{zh} {en}", render="true",
                       type="string")
-        _symbol(symbols, str(index), layer.geometry, _rgba(LEVEL_COLOURS[level]))
+        _symbol(symbols, str(index), layer, _rgba(LEVEL_COLOURS[level]))
     ET.SubElement(renderer, "rotation")
     ET.SubElement(renderer, "sizescale")
 
 
-def _symbol(symbols: ET.Element, name: str, geometry: str, colour: tuple[int, int, int]) -> None:
-    kind = SYMBOL_TYPES[geometry]
+def _symbol(symbols: ET.Element, name: str, layer: Layer, colour: tuple[int, int, int]) -> None:
+    kind = SYMBOL_TYPES[layer.geometry]
     symbol = ET.SubElement(symbols, "symbol", type=kind, name=name, alpha="1", clip_to_extent="1", force_rhr="0")
     rgb = ",".join(str(c) for c in colour)
     if kind == "marker":
         layer_class = "SimpleMarker"
-        props = {"name": "circle", "color": f"{rgb},255", "outline_color": "255,255,255,255",
-                 "outline_style": "solid", "outline_width": "0.3", "outline_width_unit": "MM", "size": "2.8",
+        shape, size = MARKERS.get(layer.id, DEFAULT_MARKER)
+        props = {"name": shape, "color": f"{rgb},255", "outline_color": "255,255,255,255",
+                 "outline_style": "solid", "outline_width": "0.3", "outline_width_unit": "MM", "size": size,
                  "size_unit": "MM", "scale_method": "diameter"}
     elif kind == "line":
         layer_class = "SimpleLine"
