@@ -3,8 +3,9 @@
 The one list of them, for every way out: the OGC API – Features collections (``/ogc/collections/{id}``), the
 vector tile layers (``/tiles/{id}/...``) and the QGIS project (``riskmap qgis``, ``GET /qgis``) use the same ids.
 Each layer's features carry ``score``, ``level`` (blue / yellow / orange / red) and their top factors; ``level``
-is what the four-colour styling keys on.  The H3 layers are one per resolution of the risk model that has cells
-stored in ``area_risk`` (``area_h3_7``), so the list is made from those resolutions (``published_layers``).
+is what the four-colour styling keys on.  The H3 layers are one per resolution that has cells stored in
+``area_risk`` (``area_h3_7``), so the list is made from those resolutions (``published_layers``).  Hidden dangers
+(``hidden_danger``, at their site's location) join the list when the OGC API serves them.
 """
 
 from __future__ import annotations
@@ -42,9 +43,6 @@ FEATURE_LAYERS = (
     Layer("pipeline_segment", "管道分段", "Pipeline segments",
           "Oil and gas pipelines in scored segments of about 1 km, each with its high-consequence areas, "
           "third-party damage pressure and risk score, level and top factors.", "Line"),
-    Layer("hidden_danger", "隐患", "Hidden dangers",
-          "Hidden-danger records (general or major, with their rectification deadline and status) at their "
-          "site's location, with the site's risk score and level.", "Point"),
 )
 COUNTY_LAYER = Layer("area_county", "县级区域风险", "County risk",
                      "Counties with their area risk: the score, the four-colour level and the counts of sites per "

@@ -31,7 +31,7 @@ WGS84 = {"proj4": "+proj=longlat +datum=WGS84 +no_defs", "srsid": "3452", "srid"
          "description": "WGS 84", "projectionacronym": "longlat", "ellipsoidacronym": "EPSG:7030",
          "geographicflag": "true"}
 SYMBOL_TYPES = {"Point": "marker", "Line": "line", "Polygon": "fill"}
-# a hidden danger lies at its site: a larger triangle, so that it shows around the site's circle
+# a hidden danger (when published) lies at its site: a larger triangle, so that it shows around the site's circle
 MARKERS = {"hidden_danger": ("triangle", "3.6")}
 DEFAULT_MARKER = ("circle", "2.8")
 

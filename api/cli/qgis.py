@@ -29,21 +29,19 @@ def qgis_cmd(
     out_file: Annotated[Path, typer.Option("--out", help="The QGIS project file to write (.qgs).")],
     url: Annotated[str, typer.Option(help="The riskmap server QGIS reads the layers from (its base address).")
                    ] = "http://127.0.0.1:8000",
-    model: Annotated[Path | None, typer.Option(help="Risk-model file (for its H3 resolutions).")] = None,
 ) -> None:
-    """Write a QGIS project that opens every layer (sites, pipeline segments, hidden dangers, counties and H3
-    cells) live from the riskmap server at --url through its OGC API – Features, with the web map's four colours,
-    on the extent of the data."""
+    """Write a QGIS project that opens every layer (sites, pipeline segments, counties and the H3 cells of each
+    stored resolution) live from the riskmap server at --url through its OGC API – Features, with the web map's
+    four colours, on the extent of the data."""
     from api.database import open_database
     from api.routes.qgis import qgis_document
-    from geo.risk.config import load_model
 
     with _reported():
         base = server_url(url)
         settings = _settings()
         conn = open_database(settings)
         try:
-            document = qgis_document(conn, load_model(model or settings.risk_model), base)
+            document = qgis_document(conn, base)
         finally:
             conn.close()
         try:

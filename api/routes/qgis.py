@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.access import Needs
-from api.dependencies import Connection, RiskModel
+from api.dependencies import Connection
 from api.routes import sql_text
 from geo.layers import published_layers
 from maps.qgis_project import Extent, qgis_project
@@ -24,11 +24,10 @@ router = APIRouter(dependencies=[Needs.viewer], tags=["maps"])
 QGIS_MEDIA_TYPE = "application/x-qgis"  # shared-mime-info's type of .qgs files
 
 
-def qgis_document(conn: psycopg2.extensions.connection, model: dict, base_url: str) -> bytes:
+def qgis_document(conn: psycopg2.extensions.connection, base_url: str) -> bytes:
     """The .qgs project of the layers stored in the database behind ``conn``, served at ``base_url``."""
     with conn.cursor() as cur:
-        cur.execute(sql_text("qgis_h3_resolutions"),
-                    {"resolutions": sorted(int(r) for r in model["area"]["h3_resolutions"])})
+        cur.execute(sql_text("qgis_h3_resolutions"))
         resolutions = [r for (r,) in cur.fetchall()]
         cur.execute(sql_text("qgis_extent"))
         box = cur.fetchone()
@@ -39,11 +38,11 @@ def qgis_document(conn: psycopg2.extensions.connection, model: dict, base_url: s
 @router.get("/qgis", summary="A QGIS project of every layer",
             response_class=Response, responses={200: {"content": {QGIS_MEDIA_TYPE: {}},
                                                       "description": "A QGIS 3 project file (.qgs)."}})
-def qgis(request: Request, conn: Connection, model: RiskModel) -> Response:
+def qgis(request: Request, conn: Connection) -> Response:
     """A QGIS project (.qgs) that opens every layer from this server live, through QGIS's OGC API – Features
     provider (`/ogc`), with the web map's four colours on each feature's `level`, layer names in Chinese (English
     in each layer's abstract), on the extent of the data you may read. Open it in QGIS 3."""
-    document = qgis_document(conn, model, str(request.base_url))
+    document = qgis_document(conn, str(request.base_url))
     return Response(document, media_type=QGIS_MEDIA_TYPE,
                     headers={"Content-Disposition": 'attachment; filename="riskmap.qgs"',
                              "Cache-Control": "private, no-cache"})

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from geo.layers import FEATURE_LAYERS, published_layers
-from geo.risk.config import load_model
 from maps.main_map import LEVEL_COLOURS
 from maps.qgis_project import Extent, oapif_source, qgis_project
 
@@ -33,11 +32,10 @@ def project(response) -> ET.Element:
 
 @pytest.fixture(scope="module")
 def stored_layers(conn):
-    """The layers the demo should publish: the model's H3 resolutions with cells stored, found here by scanning."""
+    """The layers the demo should publish: the H3 resolutions with cells stored, found here by scanning them."""
     with conn.cursor() as cur:
         cur.execute("SELECT DISTINCT resolution FROM area_risk WHERE area_type = 'h3'")
-        stored = {r for (r,) in cur.fetchall()}
-    return published_layers(sorted(stored & {int(r) for r in load_model()["area"]["h3_resolutions"]}))
+        return published_layers(sorted(r for (r,) in cur.fetchall()))
 
 
 def source_keys(source: str) -> dict[str, str]:
@@ -70,8 +68,9 @@ def test_one_oapif_layer_per_published_layer(project, stored_layers):
     OAPIF provider whose data source is this server's /ogc and the layer's collection id."""
     maplayers = project.findall("projectlayers/maplayer")
     assert [m.findtext("id") for m in maplayers] == [f"riskmap_{layer.id}" for layer in stored_layers]
-    assert {layer.id for layer in stored_layers} >= {"enterprise", "tailings_pond", "venue", "pipeline_segment",
-                                                     "hidden_danger", "area_county", "area_h3_7"}
+    assert [layer.id for layer in stored_layers] == ["enterprise", "tailings_pond", "venue", "pipeline_segment",
+                                                     "area_county", "area_h3_5", "area_h3_6", "area_h3_7",
+                                                     "area_h3_8", "area_h3_9"]
     for m, layer in zip(maplayers, stored_layers, strict=True):
         assert m.get("type") == "vector"
         assert m.findtext("provider") == "OAPIF"
@@ -231,5 +230,5 @@ def test_a_county_users_project_opens_on_their_county(demo_url, conn, project):
     assert (box[2] - box[0]) * (box[3] - box[1]) < 0.5 * (whole[2] - whole[0]) * (whole[3] - whole[1])
     ids = [m.findtext("id") for m in own.findall("projectlayers/maplayer")]
     assert set(ids) < {m.findtext("id") for m in project.findall("projectlayers/maplayer")}
-    assert ids[:6] == [f"riskmap_{layer.id}" for layer in FEATURE_LAYERS] + ["riskmap_area_county"]
+    assert ids[:5] == [f"riskmap_{layer.id}" for layer in FEATURE_LAYERS] + ["riskmap_area_county"]
     assert "riskmap_area_h3_9" in ids
