@@ -46,6 +46,7 @@ from api.routes import (
     near,
     pages,
     plans,
+    qgis,
     record_summary,
     record_writes,
     records,
@@ -254,6 +255,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(records.router)
     app.include_router(record_writes.router)
     app.include_router(exposure.router)
+    app.include_router(qgis.router)
     app.include_router(plans.router)
     app.include_router(allocations.router)
     app.include_router(supervision.router)

@@ -64,6 +64,7 @@ EXPECTED = {
     ("GET", "/supervision/staffing"): "viewer",
     ("GET", "/supervision/{kind}/{id}"): "viewer",
     ("GET", "/"): "viewer",
+    ("GET", "/qgis"): "viewer",  # the QGIS project of every layer (issue 16)
     ("GET", "/inspect/{kind}/{id}"): "viewer",
     ("GET", "/audit"): "admin",  # every area's writes, and refused credentials
 }
