@@ -1,0 +1,202 @@
+"""GET /tiles/{layer}/{z}/{x}/{y}.mvt (Mapbox Vector Tiles made by PostGIS) and GET /tiles/{layer}.json (TileJSON
+3.0.0), issue 16 item 2.
+
+Layers (the ids the OGC collections use too): the sites ``enterprise``, ``tailings_pond`` and ``venue``; the
+scored ``pipeline_segment``; the area risk ``area_county`` and ``area_h3_<res>`` (each configured H3 resolution).
+Tiles are in Web Mercator, XYZ scheme (y = 0 at the north), 4096 units a side.  Below ``DETAIL_ZOOM`` sites are
+counted per level in a 32 x 32 grid of cells of the tile, and pipeline segments merged per pipeline and level and
+simplified, so that a tile of a whole region stays small; areas are simplified to the tile's resolution.
+
+Caching that is never stale.  A tile's ETag is a hash of its bytes (the SQL orders its rows, so the same data
+gives the same bytes): it changes exactly when the tile's content changes, and If-None-Match answers 304.  The
+data version (api/sql/tiles_version.sql: the last scoring run and the last change record, which the store already
+keeps) changes whenever anything any tile shows changes; the TileJSON's tiles URL carries it as ``?v=``.  The
+version is read in the same statement as the tile (one snapshot), so a tile asked for with the current version
+holds exactly that version's data: it may be kept (``max-age``, ``immutable``), as another version has other
+URLs.  A tile asked for without a version, or with another one, is the current data with ``no-cache`` (the
+browser asks again, with If-None-Match).  Everything is ``private``: a user limited to areas reads through
+row-level security and gets a tile of their areas only, and their version also names their areas.
+
+An empty tile is a 204 with no body (and its ETag): map clients (MapLibre, OpenLayers, QGIS) take a 204 as an
+empty tile, and it says so without a protobuf to decode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from psycopg2 import sql
+
+from api.access import Needs
+from api.dependencies import Connection, RiskModel
+from api.lanes import map_read
+from api.routes import sql_text
+from api.routes.pages import _etag_matches
+from geo.errors import NotFound
+from geo.risk.aggregate import ADMIN_LEVEL_RES
+from geo.risk.framework import LEVELS
+
+router = APIRouter(dependencies=[Needs.viewer], tags=["tiles"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+MAX_ZOOM = 22  # tiles are served up to here; TileJSON advertises MAX_DATA_ZOOM (clients overzoom beyond)
+MAX_DATA_ZOOM = 16
+DETAIL_ZOOM = 10  # sites one by one and pipelines by segment from this zoom; counted / merged below it
+EXTENT, BUFFER, CELLS = 4096, 64, 32  # tile units a side, units drawn beyond the edge, count cells a side
+KEEP = "private, max-age=86400, immutable"  # a tile of the current version: its URL changes with the data
+REVALIDATE = "private, no-cache"
+WORLD = [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
+
+SITE_FIELDS = {"id": "Number", "source_id": "String", "name": "String", "score": "Number",
+               "level": "String (blue, yellow, orange, red; absent when unscored)", "direct_red": "String",
+               "top_factors": "String (JSON: the three highest factors with their points)"}
+CELL_FIELDS = {"count": "Number (below zoom 10: sites in the cell)", "red": "Number", "orange": "Number",
+               "yellow": "Number", "blue": "Number", "unscored": "Number"}
+SEGMENT_FIELDS = {"id": "Number", "pipeline_id": "Number", "name": "String", "seq": "Number", "score": "Number",
+                  "level": "String", "direct_red": "String", "top_factors": "String (JSON)",
+                  "segments": "Number (below zoom 10: the segments merged into the line)"}
+AREA_FIELDS = {"id": "String (admin code or H3 cell)", "name": "String (admin areas)", "score": "Number",
+               "level": "String", "level_max": "String", "features": "Number", "population_exposed": "Number",
+               "counts": "String (JSON: features per class and level)"}
+
+
+@dataclass(frozen=True)
+class Layer:
+    id: str
+    description: str
+    fields: dict[str, str]
+    sql_detail: str  # the api/sql file of its detailed tiles
+    sql_low: str  # and of its tiles below DETAIL_ZOOM
+    params: dict[str, Any]
+
+    def query(self, z: int) -> sql.Composable:
+        name = self.sql_detail if z >= DETAIL_ZOOM else self.sql_low
+        text = sql.SQL(sql_text(name))
+        if "table" in self.params:
+            return text.format(table=sql.Identifier(self.params["table"]))
+        return text
+
+
+def _site(kind: str, title: str) -> Layer:
+    return Layer(kind, f"{title}: each site with its score, level and top factors; below zoom {DETAIL_ZOOM} the "
+                       f"sites counted per level in cells of 1/{CELLS} of the tile.",
+                 SITE_FIELDS | CELL_FIELDS, "tiles_sites", "tiles_sites_cells", {"table": kind, "kind": kind})
+
+
+SITES = {k: _site(k, t) for k, t in (("enterprise", "Enterprises"), ("tailings_pond", "Tailings ponds"),
+                                     ("venue", "Crowded venues"))}
+SEGMENTS = Layer("pipeline_segment", "Scored pipeline segments (about 1 km); below zoom "
+                                     f"{DETAIL_ZOOM} merged per pipeline and level.",
+                 SEGMENT_FIELDS, "tiles_segments", "tiles_segments_merged", {})
+H3_LAYER = re.compile(r"area_h3_([0-9]{1,2})", re.ASCII)
+
+
+def layer_of(layer: str, model: dict) -> Layer:
+    """The layer of this id; a 404 naming the layers there are otherwise."""
+    if layer in SITES:
+        return SITES[layer]
+    if layer == SEGMENTS.id:
+        return SEGMENTS
+    if layer == "area_county":
+        return Layer(layer, "Area risk of the counties.", AREA_FIELDS, "tiles_areas", "tiles_areas",
+                     {"area_type": "admin", "resolution": ADMIN_LEVEL_RES["county"]})
+    resolutions = sorted(int(r) for r in model["area"]["h3_resolutions"])
+    m = H3_LAYER.fullmatch(layer)
+    if m and int(m.group(1)) in resolutions:
+        return Layer(layer, f"Area risk of the H3 cells of resolution {m.group(1)}.", AREA_FIELDS, "tiles_areas",
+                     "tiles_areas", {"area_type": "h3", "resolution": int(m.group(1))})
+    known = [*SITES, SEGMENTS.id, "area_county", *(f"area_h3_{r}" for r in resolutions)]
+    raise NotFound(f"no tile layer {layer!r}; the layers are: {', '.join(known)}")
+
+
+def data_version(conn, scoped_areas: list[str]) -> str:
+    """The version of the data as this caller sees it (module docstring)."""
+    with conn.cursor() as cur:
+        cur.execute(sql_text("tiles_version"))
+        return _versioned(cur.fetchone()[0], scoped_areas)
+
+
+def _versioned(version: str, scoped_areas: list[str]) -> str:
+    if not scoped_areas:
+        return version
+    return version + "." + hashlib.sha256(",".join(sorted(scoped_areas)).encode()).hexdigest()[:12]
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    """The XYZ tile (z, x, y) holding a point in degrees (Web Mercator; latitudes beyond its limit clamped)."""
+    n = 2**z
+    lat = max(min(lat, WORLD[3]), WORLD[1])
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return z, min(max(x, 0), n - 1), min(max(y, 0), n - 1)
+
+
+LayerId = Annotated[str, Path(description="The layer: enterprise, tailings_pond, venue, pipeline_segment, "
+                                          "area_county or area_h3_<resolution>.", max_length=64)]
+
+
+@router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", summary="A vector tile of a layer", response_class=Response,
+            responses={200: {"content": {MVT: {}}, "description": "The tile (Mapbox Vector Tile 2.1)."},
+                       204: {"description": "An empty tile: nothing of the layer meets it."},
+                       304: {"description": "Not modified: the tile of the If-None-Match ETag is current."}})
+@map_read
+def tile(request: Request, conn: Connection, model: RiskModel, layer: LayerId,
+         z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description=f"Zoom, 0 to {MAX_ZOOM}.")],
+         x: Annotated[int, Path(ge=0, description="Column, 0 to 2^z - 1, from the west.")],
+         y: Annotated[int, Path(ge=0, description="Row, 0 to 2^z - 1, from the north (XYZ).")],
+         v: Annotated[str | None, Query(max_length=100, description="The data version of the TileJSON's tiles "
+                                                                    "URL (caching; any value is accepted).")] = None):
+    """One Mapbox Vector Tile of a layer (Web Mercator, XYZ), with a strong ETag (the hash of its bytes) and
+    Cache-Control; an empty tile is a 204."""
+    spec = layer_of(layer, model)
+    if x >= 2**z or y >= 2**z:
+        raise NotFound(f"no tile {z}/{x}/{y}: at zoom {z} x and y run from 0 to {2**z - 1}")
+    params = {"z": z, "x": x, "y": y, "extent": EXTENT, "buffer": BUFFER, "cells": CELLS, "layer": spec.id,
+              "levels": list(LEVELS), **spec.params}
+    query = sql.SQL("SELECT ({}), ({})").format(sql.SQL(sql_text("tiles_version")), spec.query(z))
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        version, data = cur.fetchone()
+    data = bytes(data)
+    version = _versioned(version, list(request.state.principal.areas))
+    headers = {"ETag": '"' + hashlib.sha256(data).hexdigest()[:32] + '"',
+               "Cache-Control": KEEP if v == version else REVALIDATE, "Vary": "Authorization, Cookie"}
+    if _etag_matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(content=data, media_type=MVT, headers=headers)
+
+
+@router.get("/tiles/{layer}.json", summary="The TileJSON of a layer")
+@map_read
+def tilejson(request: Request, conn: Connection, model: RiskModel, layer: LayerId):
+    """TileJSON 3.0.0 of a layer: its tiles URL (versioned by the data: ``?v=`` changes whenever the data or the
+    scores change), zooms, bounds and the fields of its features."""
+    spec = layer_of(layer, model)
+    version = data_version(conn, list(request.state.principal.areas))
+    with conn.cursor() as cur:
+        cur.execute(sql_text("tiles_bounds"))
+        bounds = cur.fetchone()
+    base = str(request.base_url).rstrip("/")
+    document = {
+        "tilejson": "3.0.0",
+        "name": spec.id,
+        "description": spec.description,
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [f"{base}/tiles/{spec.id}/{{z}}/{{x}}/{{y}}.mvt?v={version}"],
+        "minzoom": 0,
+        "maxzoom": MAX_DATA_ZOOM,
+        "bounds": list(bounds) if bounds[0] is not None else WORLD,
+        "vector_layers": [{"id": spec.id, "description": spec.description, "fields": spec.fields,
+                           "minzoom": 0, "maxzoom": MAX_DATA_ZOOM}],
+        "data_version": version,
+    }
+    return JSONResponse(document, headers={"Cache-Control": REVALIDATE})
