@@ -7,7 +7,7 @@ WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS degrees
 ),
-features AS (
+tile_rows AS (
     SELECT r.area_id AS id, a.name, round(r.score::numeric, 2)::double precision AS score, r.level, r.level_max,
            r.features, round(r.population_exposed::numeric)::double precision AS population_exposed,
            r.counts::text AS counts,
@@ -21,4 +21,4 @@ features AS (
       AND r.geom && b.degrees AND ST_Intersects(r.geom, b.degrees)
     ORDER BY r.area_id
 )
-SELECT coalesce(ST_AsMVT(features, %(layer)s, %(extent)s, 'geom'), '') FROM features
+SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom'), '') FROM tile_rows

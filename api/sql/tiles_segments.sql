@@ -5,7 +5,7 @@ WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS degrees
 ),
-features AS (
+tile_rows AS (
     SELECT s.id, s.id AS fid, s.pipeline_id, p.name, s.seq, round(r.score::numeric, 2)::double precision AS score,
            r.level, r.direct_red,
            (SELECT jsonb_agg(jsonb_build_object('factor', e -> 0, 'points', e -> 2) ORDER BY n)::text
@@ -18,4 +18,4 @@ features AS (
     WHERE s.geom && b.degrees AND ST_Intersects(s.geom, b.degrees)
     ORDER BY s.id
 )
-SELECT coalesce(ST_AsMVT(features, %(layer)s, %(extent)s, 'geom', 'fid'), '') FROM features
+SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom', 'fid'), '') FROM tile_rows

@@ -16,7 +16,7 @@ merged AS (
     WHERE s.geom && b.degrees AND ST_Intersects(s.geom, b.degrees)
     GROUP BY s.pipeline_id, r.level
 ),
-features AS (
+tile_rows AS (
     SELECT m.pipeline_id, p.name, m.level, m.segments, m.score,
            ST_AsMVTGeom(ST_Simplify(m.line, (ST_XMax(b.mercator) - ST_XMin(b.mercator)) / %(extent)s),
                         b.mercator, %(extent)s, %(buffer)s, true) AS geom
@@ -25,4 +25,4 @@ features AS (
     JOIN pipeline p ON p.id = m.pipeline_id
     ORDER BY m.pipeline_id, array_position(%(levels)s::text[], m.level) NULLS FIRST
 )
-SELECT coalesce(ST_AsMVT(features, %(layer)s, %(extent)s, 'geom'), '') FROM features
+SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom'), '') FROM tile_rows

@@ -9,7 +9,7 @@ WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS degrees
 ),
-features AS (
+tile_rows AS (
     SELECT f.id, f.id AS fid, f.source_id, f.name, round(r.score::numeric, 2)::double precision AS score, r.level,
            r.direct_red,
            (SELECT jsonb_agg(jsonb_build_object('factor', e -> 0, 'points', e -> 2) ORDER BY n)::text
@@ -23,4 +23,4 @@ features AS (
     WHERE f.geom && b.degrees AND ST_Intersects(f.geom, b.degrees)
     ORDER BY f.id
 )
-SELECT coalesce(ST_AsMVT(features, %(layer)s, %(extent)s, 'geom', 'fid'), '') FROM features
+SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom', 'fid'), '') FROM tile_rows
