@@ -5,7 +5,8 @@ Layers (the ids the OGC collections use too): the sites ``enterprise``, ``tailin
 scored ``pipeline_segment``; the area risk ``area_county`` and ``area_h3_<res>`` (each configured H3 resolution).
 Tiles are in Web Mercator, XYZ scheme (y = 0 at the north), 4096 units a side.  Below ``DETAIL_ZOOM`` sites are
 counted per level in a 32 x 32 grid of cells of the tile, and pipeline segments merged per pipeline and level and
-simplified, so that a tile of a whole region stays small; areas are simplified to the tile's resolution.
+simplified, so that a tile of a whole region stays small; areas are simplified to the tile's resolution, and H3
+cells are counted per level like sites below the zoom where a cell is 8 pixels wide (``h3_detail_zoom``).
 
 Caching that is never stale.  A tile's ETag is a hash of its bytes (the SQL orders its rows, so the same data
 gives the same bytes): it changes exactly when the tile's content changes, and If-None-Match answers 304.  The
@@ -29,6 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import h3
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from psycopg2 import sql
@@ -51,6 +53,7 @@ DETAIL_ZOOM = 10  # sites one by one and pipelines by segment from this zoom; co
 EXTENT, BUFFER, CELLS = 4096, 64, 32  # tile units a side, units drawn beyond the edge, count cells a side
 KEEP = "private, max-age=86400, immutable"  # a tile of the current version: its URL changes with the data
 REVALIDATE = "private, no-cache"
+EQUATOR_KM = 40075.017
 WORLD = [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
 
 SITE_FIELDS = {"id": "Number", "source_id": "String", "name": "String", "score": "Number",
@@ -62,8 +65,9 @@ SEGMENT_FIELDS = {"id": "Number", "pipeline_id": "Number", "name": "String", "se
                   "level": "String", "direct_red": "String", "top_factors": "String (JSON)",
                   "segments": "Number (below zoom 10: the segments merged into the line)"}
 AREA_FIELDS = {"id": "String (admin code or H3 cell)", "name": "String (admin areas)", "score": "Number",
-               "level": "String", "level_max": "String", "features": "Number", "population_exposed": "Number",
-               "counts": "String (JSON: features per class and level)"}
+               "level": "String", "level_max": "String", "features": "Number (from zoom 10)",
+               "population_exposed": "Number (from zoom 10)",
+               "counts": "String (JSON: features per class and level; from zoom 10)"}
 
 
 @dataclass(frozen=True)
@@ -72,11 +76,12 @@ class Layer:
     description: str
     fields: dict[str, str]
     sql_detail: str  # the api/sql file of its detailed tiles
-    sql_low: str  # and of its tiles below DETAIL_ZOOM
+    sql_low: str  # and of its tiles below detail_zoom
     params: dict[str, Any]
+    detail_zoom: int = DETAIL_ZOOM
 
     def query(self, z: int) -> sql.Composable:
-        name = self.sql_detail if z >= DETAIL_ZOOM else self.sql_low
+        name = self.sql_detail if z >= self.detail_zoom else self.sql_low
         text = sql.SQL(sql_text(name))
         if "table" in self.params:
             return text.format(table=sql.Identifier(self.params["table"]))
@@ -109,10 +114,20 @@ def layer_of(layer: str, model: dict) -> Layer:
     resolutions = sorted(int(r) for r in model["area"]["h3_resolutions"])
     m = H3_LAYER.fullmatch(layer)
     if m and int(m.group(1)) in resolutions:
-        return Layer(layer, f"Area risk of the H3 cells of resolution {m.group(1)}.", AREA_FIELDS, "tiles_areas",
-                     "tiles_areas", {"area_type": "h3", "resolution": int(m.group(1))})
+        resolution = int(m.group(1))
+        zoom = h3_detail_zoom(resolution)
+        return Layer(layer, f"Area risk of the H3 cells of resolution {resolution}; below zoom {zoom} the cells "
+                            f"counted per level in squares of 1/{CELLS} of the tile.", AREA_FIELDS | CELL_FIELDS,
+                     "tiles_areas", "tiles_areas_cells", {"area_type": "h3", "resolution": resolution}, zoom)
     known = [*SITES, SEGMENTS.id, "area_county", *(f"area_h3_{r}" for r in resolutions)]
     raise NotFound(f"no tile layer {layer!r}; the layers are: {', '.join(known)}")
+
+
+def h3_detail_zoom(resolution: int) -> int:
+    """The lowest zoom at which a cell of this H3 resolution is as wide as a count square (1/CELLS of a tile, 8
+    pixels of a 256-pixel tile) at the equator: below it its cells are counted, not drawn (5: 6, 7: 9, 9: 12)."""
+    width_km = 2 * h3.average_hexagon_edge_length(resolution, unit="km")
+    return max(0, math.ceil(math.log2(EQUATOR_KM / (CELLS * width_km))))
 
 
 def data_version(conn, scoped_areas: list[str]) -> str:
@@ -158,7 +173,7 @@ def tile(request: Request, conn: Connection, model: RiskModel, layer: LayerId,
     if x >= 2**z or y >= 2**z:
         raise NotFound(f"no tile {z}/{x}/{y}: at zoom {z} x and y run from 0 to {2**z - 1}")
     params = {"z": z, "x": x, "y": y, "extent": EXTENT, "buffer": BUFFER, "cells": CELLS, "layer": spec.id,
-              "levels": list(LEVELS), **spec.params}
+              "levels": list(LEVELS), "detail": z >= DETAIL_ZOOM, **spec.params}
     query = sql.SQL("SELECT ({}), ({})").format(sql.SQL(sql_text("tiles_version")), spec.query(z))
     with conn.cursor() as cur:
         cur.execute(query, params)

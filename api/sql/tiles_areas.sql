@@ -2,15 +2,19 @@
 -- the H3 resolution): the areas that meet the tile, simplified to the tile's resolution (one tile unit), with
 -- their score, level, highest level inside, number of features and exposed population.  An area too small to
 -- show at this zoom is left out of the tile.  Ordered by area id: the same data always gives the same bytes.
--- Parameters: z, x, y, extent, buffer, layer, area_type, resolution.
+-- Below zoom 10 (detail false) a tile carries only the id, name, score and levels of its areas: the counts
+-- per class, unique to each area, would make most of a low-zoom tile of small cells.
+-- Parameters: z, x, y, extent, buffer, layer, area_type, resolution, detail.
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS degrees
 ),
 tile_rows AS (
     SELECT r.area_id AS id, a.name, round(r.score::numeric, 2)::double precision AS score, r.level, r.level_max,
-           r.features, round(r.population_exposed::numeric)::double precision AS population_exposed,
-           r.counts::text AS counts,
+           CASE WHEN %(detail)s THEN r.features END AS features,
+           CASE WHEN %(detail)s THEN round(r.population_exposed::numeric)::double precision END
+               AS population_exposed,
+           CASE WHEN %(detail)s THEN r.counts::text END AS counts,
            ST_AsMVTGeom(ST_Simplify(ST_Transform(r.geom, 3857),
                                     (ST_XMax(b.mercator) - ST_XMin(b.mercator)) / %(extent)s, true),
                         b.mercator, %(extent)s, %(buffer)s, true) AS geom

@@ -147,6 +147,27 @@ def test_pipeline_and_area_tiles_hold_the_features_of_their_box(api, conn):
     assert {f["properties"]["id"] for f in cells} == expected != set()
 
 
+def test_small_h3_cells_are_counted_per_level_at_low_zooms(api, conn):
+    """H3 cells of resolution 9 at zoom 8 (far below 8 pixels wide): counts per level in squares that add up to the
+    cells meeting the tile (SQL); at zoom 12 each cell is drawn."""
+    lon, lat = rows(conn, "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM area_risk "
+                          "WHERE area_type = 'h3' AND resolution = 9 ORDER BY area_id LIMIT 1")[0]
+    z, x, y = tile_of(lon, lat, 8)
+    squares = decode(api.get(f"/tiles/area_h3_9/{z}/{x}/{y}.mvt"))
+    expected = dict(rows(conn, "SELECT level, count(*) FROM area_risk WHERE area_type = 'h3' AND resolution = 9 "
+                               "AND ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s)) GROUP BY 1",
+                         (z, x, y)))
+    got = {lv: sum(q["properties"][lv] for q in squares) for lv in ("red", "orange", "yellow", "blue")}
+    assert {k: v for k, v in got.items() if v} == expected and sum(expected.values()) > 0
+    assert all(q["geometry"]["type"] == "Point" and "id" not in q["properties"] for q in squares)
+    z, x, y = tile_of(lon, lat, 12)
+    cells = decode(api.get(f"/tiles/area_h3_9/{z}/{x}/{y}.mvt"))
+    expected = {r[0] for r in rows(conn, "SELECT area_id FROM area_risk WHERE area_type = 'h3' AND resolution = 9 "
+                                         "AND ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s))",
+                                   (z, x, y))}
+    assert {c["properties"]["id"] for c in cells} == expected != set()
+
+
 def test_an_empty_tile_is_a_204_with_an_etag(api):
     """A tile where the layer has nothing (the Gulf of Guinea) is a 204 without a body, with its ETag."""
     r = api.get("/tiles/enterprise/10/512/512.mvt")
