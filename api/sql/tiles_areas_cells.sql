@@ -2,7 +2,7 @@
 -- the tile is cut into %(cells)s x %(cells)s squares and each square holding cells is one point at its centre with
 -- the number of cells per level, their worst level and highest score (as tiles_sites_cells.sql counts sites).  A
 -- cell counts in the square of its point on surface, clamped into the tile, so the counts add up to the cells
--- meeting the tile.  Ordered by square: the same data always gives the same bytes.
+-- meeting the tile.  The same data always gives the same bytes.
 -- Parameters: z, x, y, extent, cells (a divisor of extent), layer, area_type, resolution, levels (lowest first).
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
@@ -32,6 +32,8 @@ squares AS (
            ST_Point((cx + 0.5) * (%(extent)s / %(cells)s), (cy + 0.5) * (%(extent)s / %(cells)s)) AS geom
     FROM placed
     GROUP BY cy, cx
-    ORDER BY cy, cx
 )
-SELECT coalesce(ST_AsMVT(squares, %(layer)s, %(extent)s, 'geom'), '') FROM squares
+-- (ORDER BY in the aggregate: the same rows always make the same bytes, never combined in parallel)
+SELECT coalesce(ST_AsMVT(squares, %(layer)s, %(extent)s, 'geom'
+                        ORDER BY ST_Y(squares.geom), ST_X(squares.geom)), '')
+FROM squares

@@ -1,5 +1,5 @@
 -- A vector tile of the scored pipeline segments (about 1 km each) that meet the tile, each with its pipeline,
--- score, level and top three factors.  Ordered by id: the same data always gives the same bytes.
+-- score, level and top three factors.  The same data always gives the same bytes.
 -- Parameters: z, x, y, extent, buffer, layer.
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
@@ -16,6 +16,8 @@ tile_rows AS (
     JOIN pipeline p ON p.id = s.pipeline_id
     LEFT JOIN feature_risk r ON r.kind = 'pipeline_segment' AND r.feature_id = s.id
     WHERE s.geom && b.degrees AND ST_Intersects(s.geom, b.degrees)
-    ORDER BY s.id
 )
-SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom', 'fid'), '') FROM tile_rows
+-- (ORDER BY in the aggregate: the same rows always make the same bytes, never combined in parallel)
+SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom', 'fid'
+                        ORDER BY tile_rows.fid), '')
+FROM tile_rows

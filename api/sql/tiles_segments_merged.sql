@@ -1,6 +1,6 @@
 -- A vector tile of the pipelines at low zooms: the segments that meet the tile merged per pipeline and level into
 -- one line each, simplified to the tile's resolution, with the number of segments and their highest score.
--- Ordered by pipeline and level: the same data always gives the same bytes.
+-- The same data always gives the same bytes.
 -- Parameters: z, x, y, extent, buffer, layer, levels (lowest first).
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
@@ -23,6 +23,8 @@ tile_rows AS (
     FROM merged m
     CROSS JOIN bounds b
     JOIN pipeline p ON p.id = m.pipeline_id
-    ORDER BY m.pipeline_id, array_position(%(levels)s::text[], m.level) NULLS FIRST
 )
-SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom'), '') FROM tile_rows
+-- (ORDER BY in the aggregate: the same rows always make the same bytes, never combined in parallel)
+SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom'
+                        ORDER BY tile_rows.pipeline_id, tile_rows.level NULLS FIRST), '')
+FROM tile_rows

@@ -3,7 +3,7 @@
 -- XYZ) with their score, level and top three factors.  A polygon too small to survive at this zoom is drawn at its
 -- point on surface, so that every site of the box is in its tile.  The tile's box in degrees is a rectangle too
 -- (Web Mercator maps parallels and meridians to straight lines), so the GiST index on geom finds the candidates.
--- Rows are ordered by id: the same data always gives the same bytes (the ETag is a hash of them).
+-- The same data always gives the same bytes (the ETag is a hash of them).
 -- Parameters: z, x, y, extent (tile units), buffer (units), layer (the layer's name in the tile), kind.
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
@@ -21,6 +21,8 @@ tile_rows AS (
     CROSS JOIN bounds b
     LEFT JOIN feature_risk r ON r.kind = %(kind)s AND r.feature_id = f.id
     WHERE f.geom && b.degrees AND ST_Intersects(f.geom, b.degrees)
-    ORDER BY f.id
 )
-SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom', 'fid'), '') FROM tile_rows
+-- (ORDER BY in the aggregate: the same rows always make the same bytes, never combined in parallel)
+SELECT coalesce(ST_AsMVT(tile_rows, %(layer)s, %(extent)s, 'geom', 'fid'
+                        ORDER BY tile_rows.fid), '')
+FROM tile_rows

@@ -3,7 +3,7 @@
 -- point feature at the cell's centre with the number of sites per level, their worst level and highest score.  A
 -- site counts in the cell of its point on surface (clamped into the tile, for a polygon that only reaches into
 -- it), so the counts of a tile add up to the sites whose geometry meets it, exactly those tiles_sites.sql draws.
--- Rows ordered by cell: the same data always gives the same bytes.
+-- The same data always gives the same bytes.
 -- Parameters: z, x, y, extent, cells (a divisor of extent), layer, kind, levels (lowest first).
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
@@ -33,6 +33,8 @@ cells AS (
            ST_Point((cx + 0.5) * (%(extent)s / %(cells)s), (cy + 0.5) * (%(extent)s / %(cells)s)) AS geom
     FROM placed
     GROUP BY cy, cx
-    ORDER BY cy, cx
 )
-SELECT coalesce(ST_AsMVT(cells, %(layer)s, %(extent)s, 'geom'), '') FROM cells
+-- (ORDER BY in the aggregate: the same rows always make the same bytes, never combined in parallel)
+SELECT coalesce(ST_AsMVT(cells, %(layer)s, %(extent)s, 'geom'
+                        ORDER BY ST_Y(cells.geom), ST_X(cells.geom)), '')
+FROM cells

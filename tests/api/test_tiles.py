@@ -4,6 +4,8 @@ TileJSON's data version, refusals of bad tiles, and a county user's tiles."""
 
 from __future__ import annotations
 
+import math
+
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
@@ -56,6 +58,17 @@ def first_point(conn, table: str, county: str | None = None) -> tuple[int, float
              "JOIN area a ON a.admin_code = coalesce(%(county)s, a.admin_code) AND a.level = 'county' "
              "AND ST_Intersects(a.geom, f.geom) WHERE GeometryType(f.geom) = 'POINT' ORDER BY f.id LIMIT 1")
     return rows(conn, query, {"county": county})[0]
+
+
+def edge_distance_deg(lon: float, lat: float, z: int) -> float:
+    """How far a point lies from the nearest edge of its tile at zoom z, in degrees."""
+    _, x, y = tile_of(lon, lat, z)
+    n = 2**z
+
+    def lat_of(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return min(lon - (x / n * 360 - 180), (x + 1) / n * 360 - 180 - lon, lat_of(y) - lat, lat - lat_of(y + 1))
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -217,6 +230,32 @@ def test_an_edit_changes_the_etag_of_the_tiles_holding_the_site_and_of_no_other(
     assert api.get("/tiles/venue.json").json()["data_version"] != version
     features = decode(api.get("/tiles/venue/{}/{}/{}.mvt".format(*tile_of(lon, lat, 15))))
     assert "改名后的场所" in {f["properties"]["name"] for f in features if f["id"] == site}
+
+
+def test_a_new_score_changes_the_low_zoom_tile_counting_the_site_and_not_its_neighbours(api, conn):
+    """A major hidden danger recorded on a site that is not red (PATCH) makes it red by the direct-red rule: the
+    zoom-8 tile counting it changes its ETag and its red count grows by one; its eight neighbours (over 5 km away)
+    keep theirs."""
+    candidates = rows(conn, "SELECT f.id, ST_X(f.geom), ST_Y(f.geom) FROM enterprise f JOIN feature_risk r "
+                            "ON r.kind = 'enterprise' AND r.feature_id = f.id WHERE r.level <> 'red' "
+                            "AND GeometryType(f.geom) = 'POINT' ORDER BY f.id")
+    site, lon, lat = next(c for c in candidates if edge_distance_deg(c[1], c[2], 8) > 0.05)
+    _, cx, cy = tile_of(lon, lat, 8)
+    tiles = [(8, x, y) for x in (cx - 1, cx, cx + 1) for y in (cy - 1, cy, cy + 1)]
+
+    def etags() -> dict:
+        return {t: api.get("/tiles/enterprise/{}/{}/{}.mvt".format(*t)).headers["etag"] for t in tiles}
+
+    def reds() -> int:
+        return sum(c["properties"]["red"] for c in decode(api.get(f"/tiles/enterprise/8/{cx}/{cy}.mvt")))
+
+    before, red_before = etags(), reds()
+    r = api.patch(f"/features/enterprise/{site}", json={"properties": {"major_hidden_danger": True}}, headers=KEY)
+    assert r.status_code == 200, r.text
+    assert api.get(f"/features/enterprise/{site}").json()["properties"]["level"] == "red"
+    after = etags()
+    assert {t for t in tiles if before[t] != after[t]} == {(8, cx, cy)}
+    assert reds() == red_before + 1
 
 
 @pytest.mark.parametrize(("path", "status", "says"), [
