@@ -2,7 +2,8 @@
 3.0.0), issue 16 item 2.
 
 Layers (the ids the OGC collections use too): the sites ``enterprise``, ``tailings_pond`` and ``venue``; the
-scored ``pipeline_segment``; the area risk ``area_county`` and ``area_h3_<res>`` (each configured H3 resolution).
+scored ``pipeline_segment``; the records ``hidden_danger`` (at their site's point); the area risk ``area_county``
+and ``area_h3_<res>`` (each configured H3 resolution).
 Tiles are in Web Mercator, XYZ scheme (y = 0 at the north), 4096 units a side.  Below ``DETAIL_ZOOM`` sites are
 counted per level in a 32 x 32 grid of cells of the tile, and pipeline segments merged per pipeline and level and
 simplified, so that a tile of a whole region stays small; areas are simplified to the tile's resolution, and H3
@@ -10,13 +11,13 @@ cells are counted per level like sites below the zoom where a cell is 8 pixels w
 
 Caching that is never stale.  A tile's ETag is a hash of its bytes (the SQL orders its rows, so the same data
 gives the same bytes): it changes exactly when the tile's content changes, and If-None-Match answers 304.  The
-data version (api/sql/tiles_version.sql: the last scoring run and the last change record, which the store already
-keeps) changes whenever anything any tile shows changes; the TileJSON's tiles URL carries it as ``?v=``.  The
-version is read in the same statement as the tile (one snapshot), so a tile asked for with the current version
-holds exactly that version's data: it may be kept (``max-age``, ``immutable``), as another version has other
-URLs.  A tile asked for without a version, or with another one, is the current data with ``no-cache`` (the
-browser asks again, with If-None-Match).  Everything is ``private``: a user limited to areas reads through
-row-level security and gets a tile of their areas only, and their version also names their areas.
+data version (api/sql/tiles_version.sql: the last scoring run, the last change record and the last change of a
+record, which the store already keeps) changes whenever anything any tile shows changes; the TileJSON's tiles URL
+carries it as ``?v=``.  The version is read in the same statement as the tile (one snapshot), so a tile asked for
+with the current version holds exactly that version's data: it may be kept (``max-age``, ``immutable``), as
+another version has other URLs.  A tile asked for without a version, or with another one, is the current data with
+``no-cache`` (the browser asks again, with If-None-Match).  Everything is ``private``: a user limited to areas
+reads through row-level security and gets a tile of their areas only, and their version also names their areas.
 
 An empty tile is a 204 with no body (and its ETag): map clients (MapLibre, OpenLayers, QGIS) take a 204 as an
 empty tile, and it says so without a protobuf to decode.
@@ -82,10 +83,12 @@ class Layer:
 
     def query(self, z: int) -> sql.Composable:
         name = self.sql_detail if z >= self.detail_zoom else self.sql_low
-        text = sql.SQL(sql_text(name))
+        fills: dict[str, sql.Composable] = {}
         if "table" in self.params:
-            return text.format(table=sql.Identifier(self.params["table"]))
-        return text
+            fills["table"] = sql.Identifier(self.params["table"])
+        if "{placed}" in sql_text(name):
+            fills["placed"] = sql.SQL(sql_text("tiles_dangers_placed").strip())
+        return sql.SQL(sql_text(name)).format(**fills) if fills else sql.SQL(sql_text(name))
 
 
 def _site(kind: str, title: str) -> Layer:
@@ -99,6 +102,16 @@ SITES = {k: _site(k, t) for k, t in (("enterprise", "Enterprises"), ("tailings_p
 SEGMENTS = Layer("pipeline_segment", "Scored pipeline segments (about 1 km); below zoom "
                                      f"{DETAIL_ZOOM} merged per pipeline and level.",
                  SEGMENT_FIELDS, "tiles_segments", "tiles_segments_merged", {})
+DANGER_FIELDS = {"id": "Number", "source_id": "String", "name": "String (the site's)", "description": "String",
+                 "grade": "String (general, major)", "status": "String (open, rectified, verified, reopened)",
+                 "found_on": "String (YYYY-MM-DD)", "deadline": "String (YYYY-MM-DD)", "site_kind": "String",
+                 "site_id": "Number", "score": "Number (the site's)", "level": "String (the site's)",
+                 "top_factors": "String (JSON: the site's)"}
+DANGERS = Layer("hidden_danger", "Hidden dangers (records), each at its site's point with the site's score and "
+                                 f"level; below zoom {DETAIL_ZOOM} counted per level in cells of 1/{CELLS} of the "
+                                 "tile (with the open and major ones).",
+                DANGER_FIELDS | CELL_FIELDS | {"open": "Number", "major": "Number"}, "tiles_dangers",
+                "tiles_dangers_cells", {})
 H3_LAYER = re.compile(r"area_h3_([0-9]{1,2})", re.ASCII)
 
 
@@ -108,6 +121,8 @@ def layer_of(layer: str, model: dict) -> Layer:
         return SITES[layer]
     if layer == SEGMENTS.id:
         return SEGMENTS
+    if layer == DANGERS.id:
+        return DANGERS
     if layer == "area_county":
         return Layer(layer, "Area risk of the counties.", AREA_FIELDS, "tiles_areas", "tiles_areas",
                      {"area_type": "admin", "resolution": ADMIN_LEVEL_RES["county"]})
@@ -119,7 +134,7 @@ def layer_of(layer: str, model: dict) -> Layer:
         return Layer(layer, f"Area risk of the H3 cells of resolution {resolution}; below zoom {zoom} the cells "
                             f"counted per level in squares of 1/{CELLS} of the tile.", AREA_FIELDS | CELL_FIELDS,
                      "tiles_areas", "tiles_areas_cells", {"area_type": "h3", "resolution": resolution}, zoom)
-    known = [*SITES, SEGMENTS.id, "area_county", *(f"area_h3_{r}" for r in resolutions)]
+    known = [*SITES, SEGMENTS.id, DANGERS.id, "area_county", *(f"area_h3_{r}" for r in resolutions)]
     raise NotFound(f"no tile layer {layer!r}; the layers are: {', '.join(known)}")
 
 
@@ -153,7 +168,7 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
 
 
 LayerId = Annotated[str, Path(description="The layer: enterprise, tailings_pond, venue, pipeline_segment, "
-                                          "area_county or area_h3_<resolution>.", max_length=64)]
+                                          "hidden_danger, area_county or area_h3_<resolution>.", max_length=64)]
 
 
 @router.get("/tiles/{layer}/{z}/{x}/{y}.mvt", summary="A vector tile of a layer", response_class=Response,

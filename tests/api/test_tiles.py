@@ -17,7 +17,15 @@ from geo import users
 
 KEY = {"X-API-Key": "k-tiles-admin-4f2a9c81e7"}
 OWN, OTHER = "130203", "130281"  # 路北区, 遵化市 (as tests/api/test_area_scope.py)
-LAYERS = ["enterprise", "tailings_pond", "venue", "pipeline_segment", "area_county", "area_h3_7"]
+LAYERS = ["enterprise", "tailings_pond", "venue", "pipeline_segment", "hidden_danger", "area_county", "area_h3_7"]
+# the hidden dangers meeting a tile, by SQL: at their site's point on surface
+DANGERS_IN_TILE = """SELECT d.id, r.level FROM hidden_danger d
+JOIN (SELECT 'enterprise' AS kind, id, geom FROM enterprise
+      UNION ALL SELECT 'tailings_pond', id, geom FROM tailings_pond
+      UNION ALL SELECT 'venue', id, geom FROM venue UNION ALL SELECT 'pipeline', id, geom FROM pipeline) s
+  ON s.kind = d.site_kind AND s.id = d.site_id
+LEFT JOIN feature_risk r ON r.kind = s.kind AND r.feature_id = s.id
+WHERE ST_Intersects(ST_Transform(ST_PointOnSurface(s.geom), 3857), ST_TileEnvelope(%s, %s, %s))"""
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +187,36 @@ def test_small_h3_cells_are_counted_per_level_at_low_zooms(api, conn):
                                          "AND ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s))",
                                    (z, x, y))}
     assert {c["properties"]["id"] for c in cells} == expected != set()
+
+
+def test_hidden_danger_tiles_hold_the_dangers_at_their_sites_and_change_with_a_new_one(api, conn):
+    """Hidden dangers at zoom 12 are exactly those whose site's point lies in the tile (SQL), with the site's level;
+    at zoom 7 their counts per level add up to them; recording a new danger there changes the tile's ETag and the
+    TileJSON's version at once (before any scoring run), and the new danger is in the tile."""
+    site, lon, lat = first_point(conn, "venue")
+    z, x, y = tile_of(lon, lat, 12)
+    before = api.get(f"/tiles/hidden_danger/{z}/{x}/{y}.mvt")
+    version = api.get("/tiles/hidden_danger.json").json()["data_version"]
+    r = api.post("/hidden-dangers", headers=KEY, json={
+        "site_kind": "venue", "site_id": site, "description": "疏散通道堵塞", "grade": "major",
+        "found_on": "2026-11-20", "deadline": "2026-11-30"})
+    assert r.status_code == 201, r.text
+    danger = r.json()["id"]
+    after = api.get(f"/tiles/hidden_danger/{z}/{x}/{y}.mvt")
+    assert after.headers["etag"] != before.headers["etag"]
+    assert api.get("/tiles/hidden_danger.json").json()["data_version"] != version
+    features = decode(after)
+    expected = dict(rows(conn, DANGERS_IN_TILE, (z, x, y)))
+    assert {f["id"] for f in features} == set(expected) and danger in expected
+    assert all(f["properties"].get("level") == expected[f["id"]] for f in features)
+    new = next(f["properties"] for f in features if f["id"] == danger)
+    assert (new["grade"], new["status"], new["site_id"], new["deadline"]) == ("major", "open", site, "2026-11-30")
+    z, x, y = tile_of(lon, lat, 7)
+    squares = decode(api.get(f"/tiles/hidden_danger/{z}/{x}/{y}.mvt"))
+    levels = [lv or "unscored" for _, lv in rows(conn, DANGERS_IN_TILE, (z, x, y))]
+    assert sum(q["properties"]["count"] for q in squares) == len(levels)
+    for lv in ("red", "orange", "yellow", "blue", "unscored"):
+        assert sum(q["properties"][lv] for q in squares) == levels.count(lv)
 
 
 def test_an_empty_tile_is_a_204_with_an_etag(api):
