@@ -9,15 +9,16 @@ counted per level in a 32 x 32 grid of cells of the tile, and pipeline segments 
 simplified, so that a tile of a whole region stays small; areas are simplified to the tile's resolution, and H3
 cells are counted per level like sites below the zoom where a cell is 8 pixels wide (``h3_detail_zoom``).
 
-Caching that is never stale.  A tile's ETag is a hash of its bytes (the SQL orders its rows, so the same data
-gives the same bytes): it changes exactly when the tile's content changes, and If-None-Match answers 304.  The
-data version (api/sql/tiles_version.sql: the last scoring run, the last change record and the last change of a
-record, which the store already keeps) changes whenever anything any tile shows changes; the TileJSON's tiles URL
-carries it as ``?v=``.  The version is read in the same statement as the tile (one snapshot), so a tile asked for
-with the current version holds exactly that version's data: it may be kept (``max-age``, ``immutable``), as
-another version has other URLs.  A tile asked for without a version, or with another one, is the current data with
-``no-cache`` (the browser asks again, with If-None-Match).  Everything is ``private``: a user limited to areas
-reads through row-level security and gets a tile of their areas only, and their version also names their areas.
+Caching that is never stale.  A tile's ETag is a hash of its bytes (the SQL orders its rows, so the same data gives
+the same bytes): it changes exactly when the tile's content changes, and If-None-Match answers 304.  The data
+version (api/sql/tiles_version.sql: the last scoring run, the last change record and the last change of a record,
+which the store already keeps) changes whenever anything any tile shows changes; the TileJSON's tiles URL carries it
+as ``?v=``, after a hash of how tiles are made (``tile_format``).  The version is read in the same statement as the
+tile (one snapshot), so a tile asked for with the current version holds exactly that version's data: it may be kept
+(``max-age``, ``immutable``), as another version has other URLs.  A tile asked for without a version, or with
+another one, is the current data with ``no-cache`` (the browser asks again, with If-None-Match).  Everything is
+``private``: a user limited to areas reads through row-level security and gets a tile of their areas only, and their
+version also names their areas.
 
 An empty tile is a 204 with no body (and its ETag): map clients (MapLibre, OpenLayers, QGIS) take a 204 as an
 empty tile, and it says so without a protobuf to decode.
@@ -25,6 +26,7 @@ empty tile, and it says so without a protobuf to decode.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -152,7 +154,19 @@ def data_version(conn, scoped_areas: list[str]) -> str:
         return _versioned(cur.fetchone()[0], scoped_areas)
 
 
+@functools.cache
+def tile_format() -> str:
+    """A hash of how tiles are made (their SQL and constants): part of the version, so that a tile kept under a
+    version is never reused after an upgrade that makes it differently."""
+    names = ("tiles_sites", "tiles_sites_cells", "tiles_segments", "tiles_segments_merged", "tiles_dangers",
+             "tiles_dangers_cells", "tiles_dangers_placed", "tiles_areas", "tiles_areas_cells")
+    made = "".join(sql_text(n) for n in names) + repr((EXTENT, BUFFER, CELLS, DETAIL_ZOOM))
+    return hashlib.sha256(made.encode()).hexdigest()[:8]
+
+
 def _versioned(version: str, scoped_areas: list[str]) -> str:
+    """The data version of the store, with how tiles are made and, for a user limited to areas, those areas."""
+    version = f"{tile_format()}.{version}"
     if not scoped_areas:
         return version
     return version + "." + hashlib.sha256(",".join(sorted(scoped_areas)).encode()).hexdigest()[:12]
