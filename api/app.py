@@ -54,6 +54,7 @@ from api.routes import (
     session,
     siting,
     supervision,
+    tiles,
     writes,
 )
 from api.settings import Settings
@@ -262,6 +263,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(inspection_form.router)
     app.include_router(audit.router)
+    app.include_router(tiles.router)
     mount_map_assets(app)
     # (the last added runs first: a request its principal may not make is answered before its body's size matters)
     app.add_middleware(BodyLimit, max_upload=int(settings.max_body_mb * 1024 * 1024),
