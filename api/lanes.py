@@ -9,8 +9,9 @@ The routes the map calls at every move (near queries, feature and area pages, th
 bounded work: a page has a limit, a view a box.  They run here instead, ``MAP_READ_THREADS`` at a time, and the
 requests waiting for a thread are taken in the order they came (anyio's limiter is fair): a request waits for the
 ones before it and then has the interpreter nearly to itself, so every request of the map waits about as long as
-every other (bench/load: p99 about twice the p50 with 4 threads, docs/benchmarks.md).  Four threads keep both
-cores busy (a request waits on PostgreSQL part of its time); two left a core idle.
+every other (bench/load: p99 about twice the p50 with 4 threads, docs/benchmarks.md).  Of 2, 4, 6, 8 and 16
+threads, four gave the lowest p99 at about the same rate as sixteen (a request waits on PostgreSQL part of its
+time, so a few threads overlap it); two left a core idle.
 
 Everything else (exports, reports, plans, imports, record pages) keeps FastAPI's pool, so that a long export or a
 plan being made never holds up the map, and the map's lane never holds up them.

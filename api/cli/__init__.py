@@ -18,6 +18,7 @@ from api.cli import (  # noqa: F401
     lists,
     map_page,
     plans,
+    qgis,
     report,
     scoring,
     serve,

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.access import PUBLIC_PATHS, api_routes, needed_role
 from api.app import create_app
+from api.routes.tiles import tile_of
 from api.settings import Settings
 from geo import users
 
@@ -64,7 +65,10 @@ EXPECTED = {
     ("GET", "/supervision/staffing"): "viewer",
     ("GET", "/supervision/{kind}/{id}"): "viewer",
     ("GET", "/"): "viewer",
+    ("GET", "/qgis"): "viewer",  # the QGIS project of every layer (issue 16)
     ("GET", "/inspect/{kind}/{id}"): "viewer",
+    ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): "viewer",
+    ("GET", "/tiles/{layer}.json"): "viewer",
     ("GET", "/audit"): "admin",  # every area's writes, and refused credentials
     ("GET", "/ogc"): "viewer",
     ("GET", "/ogc/conformance"): "viewer",
@@ -77,8 +81,9 @@ EXPECTED = {
 }
 
 # Path parameters that reach the route's own checks (a missing id: 404 after the gate, never a write).
-FILL = {"{kind}": "enterprise", "{id}": "999999999", "{photo_id}": "1", "{collectionId}": "enterprise",
-        "{featureId}": "999999999"}
+FILL = {"{kind}": "enterprise", "{id}": "999999999", "{photo_id}": "1",
+        "{layer}": "enterprise", "{z}": "0", "{x}": "0", "{y}": "0",
+        "{collectionId}": "enterprise", "{featureId}": "999999999"}
 
 
 def route_table(app) -> dict[tuple[str, str], str | None]:
@@ -248,6 +253,13 @@ def test_a_county_user_learns_nothing_of_another_county_from_any_read(matrix, ot
     headers = other_county["headers"]
     if not users.allows("planner", EXPECTED[("GET", path)]):
         assert client.get(path, headers=headers).status_code == 403
+        return
+    if path.startswith("/tiles/"):  # the tile of a site of 遵化市 at zoom 15: empty for this user; names none
+        tile = tile_of(other_county["enterprise"][3], other_county["enterprise"][4], 15)
+        r = client.get(path.replace("{layer}", "enterprise").replace("{z}/{x}/{y}", "/".join(map(str, tile))),
+                       headers=headers)
+        assert r.status_code in (200, 204) and (path.endswith(".json") or r.status_code == 204), (path, r.text)
+        assert not [s for s in other_county["sites"] if s[1] in r.text or s[2] in r.text]
         return
     if "{" in path and not (path.startswith("/ogc/") and "{featureId}" not in path):
         r = client.get(_fill_other(path, other_county), headers=headers)

@@ -16,6 +16,7 @@ NEAR = "/risks/near?lon=118.18&lat=39.63&radius_m=2000"
 MAP_READS = {
     ("GET", "/risks/near"), ("GET", "/features"), ("GET", "/features/{kind}/{id}"), ("GET", "/pipeline-segments"),
     ("GET", "/areas"), ("GET", "/areas/{id}"), ("GET", "/exposure"), ("GET", "/exposure/scale"), ("GET", "/"),
+    ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"), ("GET", "/tiles/{layer}.json"),  # a tiled map's requests
 }
 LIVENESS_S = 60  # far beyond any answer here: only a request stuck behind taken threads takes this long
 SETTLE_S = 5  # a near query takes milliseconds
