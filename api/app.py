@@ -44,6 +44,7 @@ from api.routes import (
     level_changes,
     major_risks,
     near,
+    ogc,
     pages,
     plans,
     qgis,
@@ -263,6 +264,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(inspection_form.router)
     app.include_router(audit.router)
+    app.include_router(ogc.router)
+    ogc.install(app)
     app.include_router(tiles.router)
     mount_map_assets(app)
     # (the last added runs first: a request its principal may not make is answered before its body's size matters)

@@ -70,11 +70,20 @@ EXPECTED = {
     ("GET", "/tiles/{layer}/{z}/{x}/{y}.mvt"): "viewer",
     ("GET", "/tiles/{layer}.json"): "viewer",
     ("GET", "/audit"): "admin",  # every area's writes, and refused credentials
+    ("GET", "/ogc"): "viewer",
+    ("GET", "/ogc/conformance"): "viewer",
+    ("GET", "/ogc/api"): "viewer",
+    ("GET", "/ogc/collections"): "viewer",
+    ("GET", "/ogc/collections/{collectionId}"): "viewer",
+    ("GET", "/ogc/collections/{collectionId}/queryables"): "viewer",
+    ("GET", "/ogc/collections/{collectionId}/items"): "viewer",
+    ("GET", "/ogc/collections/{collectionId}/items/{featureId}"): "viewer",
 }
 
 # Path parameters that reach the route's own checks (a missing id: 404 after the gate, never a write).
 FILL = {"{kind}": "enterprise", "{id}": "999999999", "{photo_id}": "1",
-        "{layer}": "enterprise", "{z}": "0", "{x}": "0", "{y}": "0"}
+        "{layer}": "enterprise", "{z}": "0", "{x}": "0", "{y}": "0",
+        "{collectionId}": "enterprise", "{featureId}": "999999999"}
 
 
 def route_table(app) -> dict[tuple[str, str], str | None]:
@@ -155,6 +164,7 @@ READ_PARAMS = {
     "/supervision": {"limit": "1000"},
     "/risks/near": {},  # filled in with a point of 遵化市 below
     "/exposure": {},
+    "/ogc/collections/{collectionId}/items": {"limit": "10000"},
 }
 
 
@@ -225,6 +235,8 @@ def _fill_other(path: str, other: dict) -> str:
         return path.replace("{kind}", "enterprise").replace("{id}", str(enterprise[0]))
     if path.startswith("/areas/"):
         return path.replace("{id}", OTHER)
+    if path.startswith("/ogc/"):  # (a collection of every county: only a feature of 遵化市 is a 404)
+        return path.replace("{collectionId}", "enterprise").replace("{featureId}", str(enterprise[0]))
     for prefix, kind in (("/inspections/", "inspection"), ("/hidden-dangers/", "hidden_danger"),
                          ("/enforcement-actions/", "enforcement_action"), ("/accidents/", "accident"),
                          ("/plans/", "plan")):
@@ -249,7 +261,7 @@ def test_a_county_user_learns_nothing_of_another_county_from_any_read(matrix, ot
         assert r.status_code in (200, 204) and (path.endswith(".json") or r.status_code == 204), (path, r.text)
         assert not [s for s in other_county["sites"] if s[1] in r.text or s[2] in r.text]
         return
-    if "{" in path:
+    if "{" in path and not (path.startswith("/ogc/") and "{featureId}" not in path):
         r = client.get(_fill_other(path, other_county), headers=headers)
         assert r.status_code == 404, (path, r.status_code, r.text[:300])
         return
@@ -259,7 +271,7 @@ def test_a_county_user_learns_nothing_of_another_county_from_any_read(matrix, ot
         params = {"lon": enterprise[3], "lat": enterprise[4], "radius_m": 3000}
     if path == "/exposure":
         params = {"bbox": f"{enterprise[3] - 0.2},{enterprise[4] - 0.2},{enterprise[3] + 0.2},{enterprise[4] + 0.2}"}
-    r = client.get(path, params=params, headers=headers)
+    r = client.get(_fill_other(path, other_county) if "{" in path else path, params=params, headers=headers)
     if path == "/areas/":  # /areas/{id} with the id left out: a 422 naming it, for everyone
         assert r.status_code == 422
         return

@@ -1,0 +1,162 @@
+"""The layers riskmap publishes as OGC collections: their ids (shared with the vector tiles, issue 16), titles,
+where their rows live and the properties each feature carries, with a JSON Schema type and a description.
+
+Four families: sites (enterprise, tailings_pond, venue: a table of their own with an integer id and a date of last
+inspection; one SQL for the three), pipeline segments (integer id, no date), hidden dangers (records at their
+site's location, dated by when they were found) and area risk (admin counties and H3 cells of one resolution,
+keyed by their text code).  Every feature has its ``score``, its ``level`` (blue, yellow,
+orange, red: what the four-colour styling keys on) and, where it has factors, its ``top_factors``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+LEVELS = ("blue", "yellow", "orange", "red")
+COUNTY = 3  # area_risk.resolution of an admin area at county level (1 province, 2 city, 3 county, 4 township)
+H3_PREFIX = "area_h3_"
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+    type: str  # JSON Schema: string, number, integer, boolean
+    description: str
+    format: str | None = None  # "date" for dates
+    enum: tuple[str, ...] | None = None
+
+    def schema(self) -> dict:
+        s: dict = {"title": self.name, "description": self.description, "type": self.type}
+        if self.format:
+            s["format"] = self.format
+        if self.enum:
+            s["enum"] = list(self.enum)
+        return s
+
+
+RISK_PROPS = (
+    Prop("score", "number", "Risk score, 0 to 100 (two decimals)."),
+    Prop("level", "string", "Risk level: blue (low), yellow, orange, red (major).", enum=LEVELS),
+    Prop("direct_red", "string", "The direct-red rule that set the level to red, if any."),
+    Prop("top_factors", "string", "The factors that gave the most points, highest first (up to three, comma "
+                                  "separated; their titles are in /features/{kind}/{id})."),
+)
+SITE_PROPS = (
+    Prop("source_id", "string", "The id in the source register."),
+    Prop("name", "string", "Name."),
+)
+STATUS = Prop("status", "string", "operating, suspended, closed or under_construction.")
+MAJOR = Prop("major_hidden_danger", "boolean", "A major hidden danger is recorded in the register.")
+LAST_INSPECTION = Prop("last_inspection", "string", "The register's date of the last inspection.", format="date")
+
+
+@dataclass(frozen=True)
+class Layer:
+    id: str
+    title: str
+    description: str
+    family: str  # "site", "segment", "danger" or "area"
+    props: tuple[Prop, ...]
+    table: str | None = None  # site and segment families
+    kind: str | None = None  # feature_risk.kind
+    date: str | None = None  # the column datetime filters on
+    area_type: str | None = None
+    resolution: int | None = None
+    extra: tuple[str, ...] = field(default=())  # the table's own columns among the props (site family)
+
+    @property
+    def text_ids(self) -> bool:
+        return self.family == "area"
+
+
+def _site(id_: str, title: str, description: str, own: tuple[Prop, ...], date: str) -> Layer:
+    return Layer(id_, title, description, "site", SITE_PROPS + own + RISK_PROPS, table=id_, kind=id_, date=date,
+                 extra=tuple(p.name for p in own))
+
+
+ENTERPRISE = _site(
+    "enterprise", "Enterprises", "Enterprises under production-safety supervision with their risk score and level.",
+    (Prop("industry", "string", "Industry (hazardous_chemicals, metallurgy, mining, ...)."), STATUS,
+     Prop("employees", "integer", "Employees."),
+     Prop("open_hidden_dangers", "integer", "Open hidden dangers in the register."), MAJOR, LAST_INSPECTION),
+    "last_inspection")
+TAILINGS_POND = _site(
+    "tailings_pond", "Tailings ponds", "Tailings ponds with their risk score and level.",
+    (Prop("ore", "string", "Ore."), STATUS,
+     Prop("safety_state", "string", "normal, ill, dangerous or critical."),
+     Prop("dam_height_m", "number", "Dam height (m)."),
+     Prop("capacity_10k_m3", "number", "Capacity (10,000 m³)."),
+     Prop("downstream_population", "integer", "People living downstream."),
+     Prop("downstream_direction_deg", "number", "Downstream direction (degrees from north)."), MAJOR,
+     LAST_INSPECTION),
+    "last_inspection")
+VENUE = _site(
+    "venue", "Crowded venues", "Crowded venues (schools, malls, hospitals, ...) with their fire risk score and "
+                               "level.",
+    (Prop("venue_type", "string", "Type (mall, school, hospital, ...)."), STATUS,
+     Prop("occupancy", "integer", "Occupancy (people)."),
+     Prop("storey", "integer", "Storeys."),
+     Prop("floor_area_m2", "number", "Floor area (m²)."),
+     Prop("exits", "integer", "Exits."),
+     Prop("sprinklers", "boolean", "Sprinklers installed."),
+     Prop("fire_alarm", "boolean", "Fire alarm installed."),
+     Prop("last_fire_inspection", "string", "The register's date of the last fire inspection.", format="date")),
+    "last_fire_inspection")
+PIPELINE_SEGMENT = Layer(
+    "pipeline_segment", "Pipeline segments", "Pipelines cut into the segments (about 1 km) they are scored by, "
+                                             "each with its own score and level.",
+    "segment",
+    (Prop("pipeline_id", "integer", "The pipeline's id."), Prop("name", "string", "The pipeline's name."),
+     Prop("seq", "integer", "The segment's place along its pipeline, from 0."),
+     Prop("length_m", "number", "Length (m).")) + RISK_PROPS,
+    table="pipeline_segment", kind="pipeline_segment")
+HIDDEN_DANGER = Layer(
+    "hidden_danger", "Hidden dangers", "Hidden danger records at their site's location, with their grade, status "
+                                       "and dates, and their site's score, level and top factors.",
+    "danger",
+    (Prop("source_id", "string", "The record's id in its source."),
+     Prop("site_kind", "string", "The site's class (enterprise, tailings_pond, pipeline, venue)."),
+     Prop("site_id", "integer", "The site's id."),
+     Prop("description", "string", "What was found."),
+     Prop("category", "string", "Category."),
+     Prop("grade", "string", "general or major.", enum=("general", "major")),
+     Prop("status", "string", "open, rectified, verified or reopened.",
+          enum=("open", "rectified", "verified", "reopened")),
+     Prop("found_on", "string", "The day it was found.", format="date"),
+     Prop("deadline", "string", "The deadline for rectifying it.", format="date"),
+     Prop("rectified_on", "string", "The day it was rectified.", format="date"),
+     Prop("verified_on", "string", "The day its rectification was verified.", format="date"))
+    + tuple(Prop(p.name, p.type, f"The site's {p.description[0].lower()}{p.description[1:]}", p.format, p.enum)
+            for p in RISK_PROPS),
+    table="hidden_danger", date="found_on")
+AREA_PROPS = (
+    Prop("name", "string", "The area's name (admin areas; none for H3 cells)."),
+    Prop("score", "number", "The area's aggregate risk score (two decimals)."),
+    Prop("level", "string", "The area's risk level by the model's area rule.", enum=LEVELS),
+    Prop("level_max", "string", "The highest level of a feature inside.", enum=LEVELS),
+    Prop("level_banded", "string", "The aggregate score banded into a level.", enum=LEVELS),
+    Prop("features", "integer", "Scored features inside."),
+    Prop("red", "integer", "Red features inside."),
+    Prop("orange", "integer", "Orange features inside."),
+    Prop("population_exposed", "number", "People exposed."),
+)
+AREA_COUNTY = Layer("area_county", "County risk", "Area risk of the counties (admin areas of county level): "
+                                                   "aggregate score and level.", "area", AREA_PROPS,
+                    area_type="admin", resolution=COUNTY)
+
+
+def h3_layer(resolution: int) -> Layer:
+    return Layer(f"{H3_PREFIX}{resolution}", f"H3 cell risk, resolution {resolution}",
+                 f"Area risk of the H3 cells of resolution {resolution}: aggregate score and level.", "area",
+                 AREA_PROPS, area_type="h3", resolution=resolution)
+
+
+FIXED = {layer.id: layer for layer in (ENTERPRISE, TAILINGS_POND, VENUE, PIPELINE_SEGMENT, AREA_COUNTY,
+                                       HIDDEN_DANGER)}
+
+
+def h3_resolution(layer_id: str) -> int | None:
+    """The resolution an ``area_h3_<res>`` id names, or None."""
+    m = re.fullmatch(rf"{H3_PREFIX}(\d{{1,2}})", layer_id)
+    return int(m.group(1)) if m else None
