@@ -1,7 +1,7 @@
 """Reading a page of a collection's items: the query parameters (``bbox``, ``limit``, ``datetime``, ``cursor`` and
 the CQL2 ``filter`` with its ``filter-lang`` and ``filter-crs``), checked into an ``ItemQuery`` (a bad one raises
 ``OgcError`` 400 naming it), and the keyset page itself.  The filter is a condition in the page's SQL (and in the
-count of an area layer), so a filtered page is still one index range scan with the same cursors.
+count of an area layer): a filtered page is read in id order with the same cursors as an unfiltered one.
 
 Paging is keyset paging on the feature id: a ``next`` link carries the cursor ``n<last id>`` (the features with a
 larger id), a ``prev`` link ``p<first id>`` (the page before it, read backwards).  No OFFSET: a page is an index
