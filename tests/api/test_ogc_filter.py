@@ -12,7 +12,7 @@ import pytest
 
 from tests.api.ogc_server import gdal, get, get_json
 from tests.api.test_area_scope import OWN, in_county
-from tests.api.test_ogc_gdal import conn, copy, rows, server  # noqa: F401 (the module's fixtures)
+from tests.api.test_ogc_gdal import add_hidden_dangers, conn, copy, rows, server  # noqa: F401 (fixtures)
 
 BOX = (118.05, 39.55, 118.25, 39.70)
 
@@ -83,10 +83,16 @@ def test_every_family_filters_in_sql_and_area_counts_count_with_the_filter(serve
                                    limit=100), token)
     expected = rows(conn, "SELECT s.id FROM pipeline_segment s JOIN feature_risk r ON r.kind = 'pipeline_segment' "
                           "AND r.feature_id = s.id WHERE r.level IN ('red', 'orange') AND s.seq < 5")
-    assert sorted(f["id"] for f in segments) == sorted(x[0] for x in expected)
-    dangers, _ = follow(items_url(base, "hidden_danger", filter="found_on >= DATE('2020-01-01') AND "
-                                                                "rectified_on IS NULL", limit=100), token)
-    expected = rows(conn, "SELECT id FROM hidden_danger WHERE found_on >= '2020-01-01' AND rectified_on IS NULL")
+    assert expected and sorted(f["id"] for f in segments) == sorted(x[0] for x in expected)
+    assert len(expected) < rows(conn, "SELECT count(*) FROM pipeline_segment")[0][0]
+    add_hidden_dangers(conn)
+    dangers, _ = follow(items_url(base, "hidden_danger", filter="found_on >= DATE('2025-06-01') AND grade = 'general' "
+                                                                "AND rectified_on IS NULL AND level IN ('yellow', "
+                                                                "'orange', 'red', 'blue')", limit=10), token)
+    expected = rows(conn, "SELECT h.id FROM hidden_danger h LEFT JOIN feature_risk r ON r.kind = h.site_kind AND "
+                          "r.feature_id = h.site_id WHERE h.found_on >= '2025-06-01' AND h.grade = 'general' AND "
+                          "h.rectified_on IS NULL AND r.level IN ('yellow', 'orange', 'red', 'blue')")
+    assert 10 < len(expected) < rows(conn, "SELECT count(*) FROM hidden_danger")[0][0]
     assert sorted(f["id"] for f in dangers) == sorted(x[0] for x in expected)
     page = get_json(items_url(base, "area_county", filter="score > 20 AND name LIKE '%区'", limit=1), token)
     expected = rows(conn, "SELECT r.area_id FROM area_risk r JOIN area a ON a.admin_code = r.area_id WHERE "
