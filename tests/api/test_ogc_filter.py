@@ -94,6 +94,18 @@ def test_every_family_filters_in_sql_and_area_counts_count_with_the_filter(serve
                           "h.rectified_on IS NULL AND r.level IN ('yellow', 'orange', 'red', 'blue')")
     assert 10 < len(expected) < rows(conn, "SELECT count(*) FROM hidden_danger")[0][0]
     assert sorted(f["id"] for f in dangers) == sorted(x[0] for x in expected)
+    box = ", ".join(map(str, BOX))
+    sites = ("SELECT 'enterprise' AS kind, id, geom FROM enterprise UNION ALL SELECT 'venue', id, geom FROM venue "
+             "UNION ALL SELECT 'tailings_pond', id, geom FROM tailings_pond UNION ALL SELECT 'pipeline', id, geom "
+             "FROM pipeline")
+    for layer, query in (("hidden_danger", f"SELECT h.id FROM hidden_danger h JOIN ({sites}) s ON s.kind = "  # noqa: S608
+                                           "h.site_kind AND s.id = h.site_id WHERE ST_Intersects(s.geom, "
+                                           "ST_MakeEnvelope(%s, %s, %s, %s, 4326))"),
+                         ("pipeline_segment", "SELECT id FROM pipeline_segment WHERE ST_Intersects(geom, "
+                                              "ST_MakeEnvelope(%s, %s, %s, %s, 4326))")):
+        got, _ = follow(items_url(base, layer, filter=f"S_INTERSECTS(geometry, BBOX({box}))", limit=1000), token)
+        expected = rows(conn, query, BOX)
+        assert expected and sorted(f["id"] for f in got) == sorted(x[0] for x in expected), layer
     page = get_json(items_url(base, "area_county", filter="score > 20 AND name LIKE '%区'", limit=1), token)
     expected = rows(conn, "SELECT r.area_id FROM area_risk r JOIN area a ON a.admin_code = r.area_id WHERE "
                           "r.area_type = 'admin' AND r.resolution = 3 AND round(r.score::numeric, 2) > 20 "
