@@ -352,8 +352,9 @@ def test_hidden_dangers_lie_at_their_sites_with_the_sites_risk(server, conn):
 
 
 def test_what_gdal_pushes_down_returns_what_sql_does(server, conn):
-    """GDAL 3.6 turns a date comparison into datetime= ("2026-01-01T/..", its own form of a date) and an id equality
-    on a layer with text ids into /items/{id}: both give the features SQL gives."""
+    """GDAL 3.6 sends a date comparison as a CQL filter (the dates as "2026-01-01T", its own form of a date; see
+    test_ogc_filter for the rest) and an id equality on a layer with text ids as /items/{id}: both give the features
+    SQL gives."""
     _, token, _, _ = server
     got = copy(server, "enterprise", token, "-where", "last_inspection >= '2026-01-01' AND last_inspection <= "
                                                       "'2026-03-31'", "-oo", "PAGE_SIZE=1000")
