@@ -51,7 +51,9 @@ Debian's libgdal.so.32 (no "cql2" string at all; "&filter-lang=cql-text" and OGR
   spatial filters are not sent as CQL (``-spat`` goes to the ``bbox`` parameter).  ``id = '...'`` on a string id
   becomes a single-item request instead.  So this module accepts an ISO date or timestamp *string* compared with
   a date or timestamp property (with GDAL's trailing ``T``).  ``ILIKE`` is not CQL2 and pygeofilter does not parse
-  it: GDAL's ``-where "name ILIKE '...'"`` gets a 400 (OGR SQL's ``LIKE`` is sent as ``LIKE``).
+  it: GDAL's ``-where "name ILIKE '...'"`` gets a 400 (OGR SQL's ``LIKE`` is sent as ``LIKE``).  A boolean field is
+  an integer to OGR: ``sprinklers = 0`` is sent as it is, so a 0 or 1 compared with a boolean property is read as
+  FALSE or TRUE.
 Seen with ogrinfo against a server showing just that (tests/api/test_cql2.py runs it): ``IS NOT NULL`` arrives as
 ``NOT ((employees IS NULL))`` and ``NOT (a OR b)`` as ``NOT ((a) OR (b))``, which pygeofilter's own grammar
 refuses; a queryables document with JSON Schema ``properties`` only gives "Full filter will be evaluated on
@@ -304,6 +306,7 @@ class _Translation:
 
     def comparable(self, lhs: _Operand, rhs: _Operand, op: str) -> tuple[_Operand, _Operand]:
         lhs, rhs = self.as_time(lhs, rhs), self.as_time(rhs, lhs)
+        lhs, rhs = self.as_boolean(lhs, rhs), self.as_boolean(rhs, lhs)
         for side in (lhs, rhs):
             if side.type == "geometry":
                 raise FilterError(f"{side.label} is a geometry: compare geometries with a spatial function "
@@ -337,6 +340,14 @@ class _Translation:
         except ValueError:
             return operand  # not a date: the type check names the mismatch
         return self.replace(operand, value, "timestamp")
+
+    def as_boolean(self, operand: _Operand, other: _Operand) -> _Operand:
+        """The number literal 0 or 1 compared with a boolean property, read as FALSE or TRUE (GDAL 3.6 sends an
+        OGR boolean field, an integer of subtype boolean, so); any other operand as it is."""
+        if not (operand.is_literal and operand.type == "number" and other.type == "boolean"
+                and not isinstance(operand.literal, bool) and operand.literal in (0, 1)):
+            return operand
+        return self.replace(operand, bool(operand.literal), "boolean")
 
     def like(self, node: ast.Like) -> sql.Composable:
         word = "NOT LIKE" if node.not_ else "LIKE"

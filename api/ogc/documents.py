@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from psycopg2 import sql
 
+from api.cql2 import FILTER_LANGS
+from api.ogc.filters import FILTER_CRS
+from api.ogc.filters import queryables as layer_queryables
 from api.ogc.items import CRS84, DEFAULT_LIMIT, MAX_LIMIT
 from api.ogc.layers import FIXED, H3_PREFIX, Layer, h3_layer, h3_resolution
 from api.routes import sql_text
@@ -18,6 +21,13 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    # Part 3 (filtering) and CQL2: the filter parameter on items, CQL2 text with the basic spatial functions
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 ]
 TITLE = "riskmap"
 DESCRIPTION = ("riskmap's layers (enterprises, tailings ponds, venues, pipeline segments, county and H3 cell risk) "
@@ -119,13 +129,17 @@ def collections(conn, base: str) -> dict:
 
 
 def queryables(layer: Layer, base: str) -> dict:
-    """A JSON Schema of the layer's properties (OGC API – Features Part 3 queryables).  ``queryables``, a list of
-    the names, is the form of the drafts before JSON Schema, which GDAL 3.6 reads (a keyword JSON Schema ignores)."""
-    geometry = {"title": "geometry", "description": "The feature's geometry.", "format": "geometry-any"}
+    """A JSON Schema of the properties a filter may name, exactly the layer's ``Queryable``s (OGC API – Features
+    Part 3 queryables).  ``queryables``, a list of the names, is the form of the drafts before JSON Schema, which
+    GDAL 3.6 reads (a keyword JSON Schema ignores)."""
+    names = layer_queryables(layer)
+    geometry = {"title": "geometry", "description": "The feature's geometry.", "format": "geometry-any",
+                "x-ogc-role": "primary-geometry"}
+    props = {p.name: p.schema() for p in layer.props if p.name in names}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"{base}/collections/{layer.id}/queryables", "type": "object", "title": layer.title,
-            "properties": {"geometry": geometry} | {p.name: p.schema() for p in layer.props},
-            "additionalProperties": False, "queryables": [{"id": p.name} for p in layer.props]}
+            "properties": {"geometry": geometry} | props,
+            "additionalProperties": False, "queryables": [{"id": name} for name in names if name != "geometry"]}
 
 
 def _param(name: str, description: str, schema: dict, where: str = "query", required: bool = False) -> dict:
@@ -160,6 +174,15 @@ def openapi(base: str) -> dict:
                            "in it; layers without dates ignore it.",
                {"type": "string"}),
         _param("cursor", "The position of a page, from a next or prev link.", {"type": "string"}),
+        _param("filter", "A CQL2 text filter on the collection's queryables (/collections/{collectionId}/"
+                         "queryables), e.g. level = 'red' AND S_INTERSECTS(geometry, BBOX(118, 39.5, 118.5, 40)).",
+               {"type": "string"}),
+        # (cql-text, the drafts' name, is what GDAL 3.6 looks for before it pushes a -where down)
+        _param("filter-lang", "The filter's language: cql2-text (cql-text is taken as the same).",
+               {"type": "string", "enum": list(FILTER_LANGS), "default": FILTER_LANGS[0]}),
+        _param("filter-crs", "The CRS of the filter's geometries: CRS84 (EPSG:4326 is read the same, longitude "
+                             "first).", {"type": "string", "format": "uri", "enum": list(FILTER_CRS),
+                                         "default": FILTER_CRS[0]}),
     ]
     return {
         "openapi": "3.0.3",

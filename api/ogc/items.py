@@ -1,5 +1,7 @@
-"""Reading a page of a collection's items: the query parameters (``bbox``, ``limit``, ``datetime``, ``cursor``),
-checked into an ``ItemQuery`` (a bad one raises ``OgcError`` 400 naming it), and the keyset page itself.
+"""Reading a page of a collection's items: the query parameters (``bbox``, ``limit``, ``datetime``, ``cursor`` and
+the CQL2 ``filter`` with its ``filter-lang`` and ``filter-crs``), checked into an ``ItemQuery`` (a bad one raises
+``OgcError`` 400 naming it), and the keyset page itself.  The filter is a condition in the page's SQL (and in the
+count of an area layer): a filtered page is read in id order with the same cursors as an unfiltered one.
 
 Paging is keyset paging on the feature id: a ``next`` link carries the cursor ``n<last id>`` (the features with a
 larger id), a ``prev`` link ``p<first id>`` (the page before it, read backwards).  No OFFSET: a page is an index
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 
 from psycopg2 import sql
 
+from api.cql2 import FILTER_LANGS, FilterError, Where, where
+from api.ogc.filters import FILTER_CRS, condition, queryables
 from api.ogc.layers import Layer
 from api.routes import sql_text
 
@@ -23,7 +27,8 @@ DEFAULT_LIMIT, MAX_LIMIT = 10, 10_000
 # The query parameters of each kind of request (OGC API – Features /req/core/query-param-unknown: any other is a
 # 400, so that a client never takes an unfiltered answer for a filtered one)
 DOCUMENT_PARAMS = frozenset({"f"})
-ITEMS_PARAMS = frozenset({"f", "limit", "bbox", "bbox-crs", "datetime", "cursor"})
+ITEMS_PARAMS = frozenset({"f", "limit", "bbox", "bbox-crs", "datetime", "cursor", "filter", "filter-lang",
+                          "filter-crs"})
 MAX_ID = 2**63 - 1
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -47,6 +52,7 @@ class ItemQuery:
     dates: tuple[str, str] | None = None  # first and last date, "-infinity" / "infinity" when open
     after: int | str | None = None
     before: int | str | None = None
+    filter: Where | None = None  # the CQL2 filter's condition (api/ogc/filters.py)
 
 
 def check_known(params, known: frozenset[str]) -> None:
@@ -146,6 +152,24 @@ def parse_cursor(layer: Layer, text: str | None) -> tuple[int | str | None, int 
     return (key, None) if text[0] == "n" else (None, key)
 
 
+def parse_filter(layer: Layer, params) -> Where | None:
+    """The condition of the request's ``filter`` (None without one); a bad one raises a 400 naming the problem."""
+    text = params.get("filter")
+    lang = params.get("filter-lang")
+    crs = params.get("filter-crs")
+    if lang is not None and lang not in FILTER_LANGS:
+        raise bad("filter-lang", f"{lang!r} is not supported (only {', '.join(FILTER_LANGS)})")
+    if crs is not None and crs.strip() not in FILTER_CRS:
+        raise bad("filter-crs", f"only {' or '.join(FILTER_CRS)} is supported, not {crs!r}")
+    if text is None:
+        return None
+    try:
+        return where(text, queryables(layer))
+    except FilterError as e:
+        raise bad("filter", str(e)) from None
+
+
+
 def item_query(layer: Layer, params) -> ItemQuery:
     """The checked parameters of an items request (``params``: the request's query parameters)."""
     check_known(params, ITEMS_PARAMS)
@@ -154,17 +178,19 @@ def item_query(layer: Layer, params) -> ItemQuery:
         dates = None  # a layer without dates: every feature has no time and is not excluded (§7.15.6)
     after, before = parse_cursor(layer, params.get("cursor"))
     return ItemQuery(limit=parse_limit(params.get("limit")), box=parse_bbox(params.get("bbox"), params.get("bbox-crs")),
-                     dates=dates, after=after, before=before)
+                     dates=dates, after=after, before=before, filter=parse_filter(layer, params))
 
 
-def _statement(layer: Layer, backwards: bool) -> sql.Composed:
+def _statement(layer: Layer, backwards: bool, filter_: Where | None = None) -> sql.Composed:
     direction = sql.SQL("DESC" if backwards else "ASC")
+    where_ = condition(filter_)
     if layer.family == "site":
         extra = sql.SQL("").join(sql.SQL(", {}, f.{}").format(sql.Literal(c), sql.Identifier(c)) for c in layer.extra)
         return sql.SQL(sql_text("ogc_site_items")).format(table=sql.Identifier(layer.table), extra=extra,
-                                                          date=sql.Identifier(layer.date), direction=direction)
+                                                          date=sql.Identifier(layer.date), direction=direction,
+                                                          filter=where_)
     name = {"segment": "ogc_segment_items", "danger": "ogc_danger_items", "area": "ogc_area_items"}[layer.family]
-    return sql.SQL(sql_text(name)).format(direction=direction)
+    return sql.SQL(sql_text(name)).format(direction=direction, filter=where_)
 
 
 def _params(layer: Layer, q: ItemQuery, fid) -> dict:
@@ -172,7 +198,8 @@ def _params(layer: Layer, q: ItemQuery, fid) -> dict:
     d0, d1 = q.dates or (None, None)
     return {"fid": fid, "after": q.after, "before": q.before, "nobox": q.box is None,
             "x0": x0, "y0": y0, "x1": x1, "y1": y1, "nodate": q.dates is None, "d0": d0, "d1": d1,
-            "limit": q.limit, "kind": layer.kind, "area_type": layer.area_type, "resolution": layer.resolution}
+            "limit": q.limit, "kind": layer.kind, "area_type": layer.area_type, "resolution": layer.resolution,
+            **(q.filter.params if q.filter is not None else {})}
 
 
 @dataclass
@@ -187,7 +214,7 @@ class Page:
 def read_page(conn, layer: Layer, q: ItemQuery) -> Page:
     backwards = q.before is not None
     with conn.cursor() as cur:
-        cur.execute(_statement(layer, backwards), _params(layer, q, None))
+        cur.execute(_statement(layer, backwards, q.filter), _params(layer, q, None))
         rows = cur.fetchall()
     extra, rows = len(rows) > q.limit, rows[:q.limit]
     if backwards:
@@ -211,5 +238,5 @@ def number_matched(conn, layer: Layer, q: ItemQuery) -> int | None:
     if layer.family != "area":
         return None
     with conn.cursor() as cur:
-        cur.execute(sql_text("ogc_area_count"), _params(layer, q, None))
+        cur.execute(sql.SQL(sql_text("ogc_area_count")).format(filter=condition(q.filter)), _params(layer, q, None))
         return cur.fetchone()[0]

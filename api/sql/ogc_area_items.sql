@@ -4,6 +4,7 @@
 -- its area_id.  One row more than the page is asked for.  red / orange: the features of that level inside, over
 -- every class.  The page's rows are read whole in one index range scan (joining them back to area_risk
 -- by area_id alone made the planner rescan every cell of the resolution per row: 0.9 s for 1,000 H3 cells).
+-- The CQL2 filter's condition (TRUE without one) reads r (api/ogc/filters.py).
 WITH page AS (
     SELECT r.*
     FROM area_risk r
@@ -13,6 +14,7 @@ WITH page AS (
       AND (%(before)s::text IS NULL OR r.area_id < %(before)s::text)
       AND (%(nobox)s OR (r.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)
                          AND ST_Intersects(r.geom, ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326))))
+      AND {filter}
     ORDER BY r.area_id {direction}
     LIMIT %(limit)s + 1
 )

@@ -2,7 +2,8 @@
 -- (the site's geometry: a point or polygon, a pipeline's line), one keyset page in id order after %(after)s, or in
 -- reverse order before %(before)s ({direction}); each row a GeoJSON Feature as text and its id, with the record's
 -- grade, status and dates and its site's score, level and top factors.  datetime filters on found_on.  One row more
--- than the page is asked for.  Row-level security limits a user of some areas to the records of their sites.
+-- than the page is asked for.  The CQL2 filter's condition (TRUE without one) reads h, s.geom and
+-- r (api/ogc/filters.py).  Row-level security limits a user of some areas to the records of their sites.
 WITH located AS (
     SELECT h.id, s.geom
     FROM hidden_danger h
@@ -11,10 +12,12 @@ WITH located AS (
         UNION ALL SELECT geom FROM tailings_pond WHERE h.site_kind = 'tailings_pond' AND id = h.site_id
         UNION ALL SELECT geom FROM venue WHERE h.site_kind = 'venue' AND id = h.site_id
         UNION ALL SELECT geom FROM pipeline WHERE h.site_kind = 'pipeline' AND id = h.site_id) AS s
+    LEFT JOIN feature_risk r ON r.kind = h.site_kind AND r.feature_id = h.site_id
     WHERE (%(fid)s::bigint IS NULL OR h.id = %(fid)s)
       AND (%(after)s::bigint IS NULL OR h.id > %(after)s)
       AND (%(before)s::bigint IS NULL OR h.id < %(before)s)
       AND (%(nodate)s OR (h.found_on >= %(d0)s::date AND h.found_on <= %(d1)s::date))
+      AND {filter}
 ), page AS (
     SELECT l.id, l.geom
     FROM located l

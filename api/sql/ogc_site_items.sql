@@ -3,16 +3,19 @@
 -- ({direction} DESC, for a `prev` link), each row a GeoJSON Feature (RFC 7946) as text and its id.  One row more
 -- than the page is asked for, to know whether another page follows.  A box keeps the features that intersect it;
 -- a date range the ones whose {date} lies in it (null dates never match).  {extra}: the class's own columns
--- (api/ogc/layers.py).  Row-level security limits a user of some areas to theirs.
+-- (api/ogc/layers.py).  The CQL2 filter's condition (TRUE without one) reads f and r
+-- (api/ogc/filters.py).  Row-level security limits a user of some areas to theirs.
 WITH page AS (
     SELECT f.id
     FROM {table} f
+    LEFT JOIN feature_risk r ON r.kind = %(kind)s AND r.feature_id = f.id
     WHERE (%(fid)s::bigint IS NULL OR f.id = %(fid)s)
       AND (%(after)s::bigint IS NULL OR f.id > %(after)s)
       AND (%(before)s::bigint IS NULL OR f.id < %(before)s)
       AND (%(nobox)s OR (f.geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)
                          AND ST_Intersects(f.geom, ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326))))
       AND (%(nodate)s OR (f.{date} >= %(d0)s::date AND f.{date} <= %(d1)s::date))
+      AND {filter}
     ORDER BY f.id {direction}
     LIMIT %(limit)s + 1
 )

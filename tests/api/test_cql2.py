@@ -78,6 +78,9 @@ TRANSLATIONS = [
     ("last_inspection IS NULL", '("f"."last_inspection" IS NULL)', []),
     ("last_inspection IS NOT NULL", '("f"."last_inspection" IS NOT NULL)', []),
     ("major_hidden_danger = TRUE", '("f"."major_hidden_danger" = %(cql2_0)s)', [True]),
+    # GDAL 3.6 sends an OGR boolean (an integer field) as 0 or 1
+    ("major_hidden_danger = 1", '("f"."major_hidden_danger" = %(cql2_0)s)', [True]),
+    ("0 <> major_hidden_danger", '(%(cql2_0)s <> "f"."major_hidden_danger")', [False]),
     ("last_inspection >= DATE('2026-06-01')", '("f"."last_inspection" >= %(cql2_0)s)', [dt.date(2026, 6, 1)]),
     ("computed_at < TIMESTAMP('2026-06-01T08:00:00Z')", '("r"."computed_at" < %(cql2_0)s)',
      [dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)]),
@@ -121,7 +124,7 @@ REFUSALS = [
     ("colour = 'red'", ["unknown property 'colour'", "level", "score", "name"]),
     ("score = 'high'", ["type mismatch", "score (number)", "'high' (string)"]),
     ("level > 3", ["type mismatch", "level (string)", "3 (number)"]),
-    ("major_hidden_danger = 1", ["type mismatch", "major_hidden_danger (boolean)"]),
+    ("major_hidden_danger = 2", ["type mismatch", "major_hidden_danger (boolean)"]),
     ("last_inspection > 'soon'", ["type mismatch", "last_inspection (date)", "'soon'"]),
     ("last_inspection > 20260101", ["type mismatch", "last_inspection (date)"]),
     ("level IN ('red', 4)", ["type mismatch", "IN", "4 (number)"]),
