@@ -60,8 +60,11 @@ def collection(doc: dict, base: str) -> str:
     return page(doc["title"], body, _crumbs(base))
 
 
+FIRST = ("name", "level", "score")  # what a person looks for first in a row: the risk before the attributes
+
+
 def _value(v) -> str:
-    if isinstance(v, (dict, list)):
+    if isinstance(v, (dict, list, bool)):  # (true / false as in the JSON, not Python's True / False)
         return escape(json.dumps(v, ensure_ascii=False))
     return "" if v is None else escape(str(v))
 
@@ -69,6 +72,7 @@ def _value(v) -> str:
 def items(title: str, collection_url: str, features: list[dict], links: list[dict], base: str,
           matched: int | None) -> str:
     names = list(dict.fromkeys(k for f in features for k in f["properties"]))
+    names = [n for n in FIRST if n in names] + [n for n in names if n not in FIRST]
     head = "".join(f"<th>{escape(n)}</th>" for n in names)
     rows = "".join(
         f'<tr><td><a href="{escape(collection_url)}/items/{escape(str(f["id"]))}?f=html">{escape(str(f["id"]))}'

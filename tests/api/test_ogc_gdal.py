@@ -308,6 +308,9 @@ def test_a_browser_gets_plain_html_pages(server):
         assert "http://" not in page.replace(base.split("/ogc")[0], "") or "opengis.net" in page, path
     status, headers, body = get(f"{base}/collections/venue/items?f=html&limit=3", token)
     assert status == 200 and body.decode().count("<tr>") == 4
+    head = body.decode().split("<tr>")[1]  # the risk first, then the attributes; booleans as in the JSON
+    assert head.index(">name<") < head.index(">level<") < head.index(">score<") < head.index(">source_id<")
+    assert "False" not in body.decode() and "True" not in body.decode()
     venue = get_json(f"{base}/collections/venue/items?limit=1", token)["features"][0]
     status, headers, body = get(f"{base}/collections/venue/items/{venue['id']}", token, accept="text/html")
     assert status == 200 and venue["properties"]["name"] in body.decode() and "<script" not in body.decode()
