@@ -14,16 +14,19 @@ is printed: the score of a million is part of what the bench shows).
 Servers, each with one worker, on loopback:
 - riskmap: ``riskmap serve --workers 1`` with anonymous reads (``RISKMAP_ANONYMOUS_READS=true``): items at
   ``/ogc/collections/enterprise/items`` and tiles at ``/tiles/enterprise/{z}/{x}/{y}.mvt``.
-- tipg 1.6 (``uvicorn tipg.main:app --workers 1`` from a virtualenv of its own, ``--tipg-venv``, /tmp/tipg-venv;
-  not one of riskmap's dependencies) on the same database as the same application role, publishing only the
-  schema ``bench_ogc`` (``TIPG_DB_SCHEMAS``), which holds one view, ``bench_ogc.enterprise``: every enterprise
-  joined to its ``feature_risk`` row (id, name, industry, score, level, geom).  riskmap's features carry more (the
-  top factors, the kind, links), so its pages are larger for the same features: the bench prints the bytes.
-  tipg's items at ``/collections/bench_ogc.enterprise/items`` and tiles at
+- tipg 1.6 (``python -m uvicorn tipg.main:app --workers 1`` from a virtualenv of its own, ``--tipg-venv``,
+  /tmp/tipg-venv, not one of riskmap's dependencies; tipg does not bring uvicorn: the venv needs
+  ``pip install uvicorn==0.55.0 uvloop==0.23.0 httptools==0.9.0``, the versions riskmap's virtualenv serves
+  with) on the same database as the same application role, publishing only the schema ``bench_ogc``
+  (``TIPG_DB_SCHEMAS``), which holds one view, ``bench_ogc.enterprise``: every enterprise joined to its
+  ``feature_risk`` row (id, name, industry, score, level, geom).  riskmap's features carry more (the top factors,
+  the kind, links), so its answers are larger for the same features: the bench prints the bytes.  tipg's items at
+  ``/collections/bench_ogc.enterprise/items`` and tiles at
   ``/collections/bench_ogc.enterprise/tiles/WebMercatorQuad/{z}/{x}/{y}`` (its docs' URL form).
 
-Correctness first: for a few small boxes, both servers' items (limit 1000) must list the same feature ids; and the
-bytes of a sample of the tiles of each zoom are fetched from both (mean size, empty tiles counted apart: riskmap
+Correctness first: for a few small boxes, both servers' items (limit 1000) must list the same feature ids.  Then
+the sizes: the first 50 items pages and the distinct tiles of the first 200 points at each zoom are fetched once
+from each server, without compression (wrk asks for none either); mean bytes, empty tiles counted apart (riskmap
 answers 204 for an empty tile, tipg an empty 200).
 
 Load: wrk (Debian's ``wrk``), the same way for both: ``--threads`` threads, ``--connections`` connections,
@@ -90,7 +93,7 @@ FROM generate_series(%(first)s, %(last)s) g;
 """
 
 
-# ----- the database ---------------------------------------------------------------------------------------------------
+# ----- the database -----------------------------------------------------------------------------------------------
 
 def bench_env(extra: dict | None = None) -> dict:
     env = {**os.environ, "RISKMAP_DATA_DIR": str(HERE / "cluster"), "CI": "true", "PYTHONPATH": str(ROOT)}
@@ -183,7 +186,7 @@ def sample_points(url: str, n: int) -> list[tuple[float, float]]:
     return rows[:n]
 
 
-# ----- the servers ----------------------------------------------------------------------------------------------------
+# ----- the servers ------------------------------------------------------------------------------------------------
 
 def free_port() -> int:
     import socket
@@ -227,9 +230,9 @@ def start_tipg(url: str, venv: Path) -> tuple[subprocess.Popen, str]:
            "TIPG_DB_SCHEMAS": '["bench_ogc"]', "TIPG_DB_SPATIAL_EXTENT": "false",
            "TIPG_DB_DATETIME_EXTENT": "false"}
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([str(venv / "bin" / "uvicorn"), "tipg.main:app", "--host", "127.0.0.1", "--port",
-                                 str(port), "--workers", "1", "--no-access-log"], cwd=HERE, env=env, stdout=log,
-                                stderr=log, start_new_session=True)
+        proc = subprocess.Popen([str(venv / "bin" / "python"), "-m", "uvicorn", "tipg.main:app", "--host",
+                                 "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log"], cwd=HERE,
+                                env=env, stdout=log, stderr=log, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     wait_up(proc, base + f"/collections/{TIPG_COLLECTION}", log_path, "tipg")
     return proc, base
@@ -246,7 +249,7 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
-# ----- what is asked ---------------------------------------------------------------------------------------------------
+# ----- what is asked ----------------------------------------------------------------------------------------------
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     n = 2 ** z
@@ -308,13 +311,15 @@ def check_items(bases: dict[str, str], points: list[tuple[float, float]]) -> boo
     return ok
 
 
-def tile_sizes(bases: dict[str, str], points: list[tuple[float, float]], n: int) -> dict:
-    """{(server, target): (mean bytes of the tiles of the sample, mean bytes of the non-empty ones, empty count)}."""
+def sizes_of(bases: dict[str, str], points: list[tuple[float, float]], targets: list[str]) -> dict:
+    """{(server, target): (mean bytes of the answers, mean bytes of the non-empty ones, empty answers, answers)} over
+    the first 50 items pages and the distinct tiles of the first 200 points of each zoom."""
     out = {}
-    for target in (f"z{z}" for z in ZOOMS):
+    for target in targets:
         for server, base in bases.items():
             sizes = []
-            for path in dict.fromkeys(paths(server, target, points[:n])):  # each distinct tile once
+            sample = points[:50] if target == "items" else points[:200]
+            for path in dict.fromkeys(paths(server, target, sample)):  # each distinct tile once
                 status, body = get(base + path)
                 if status not in (200, 204):
                     raise SystemExit(f"{server}: HTTP {status} for {path}: {body[:300]!r}")
@@ -325,7 +330,7 @@ def tile_sizes(bases: dict[str, str], points: list[tuple[float, float]], n: int)
     return out
 
 
-# ----- wrk -------------------------------------------------------------------------------------------------------------
+# ----- wrk --------------------------------------------------------------------------------------------------------
 
 def wrk(base: str, path_list: list[str], seconds: float, connections: int, threads: int) -> dict:
     wrk_bin = shutil.which("wrk")
@@ -356,7 +361,7 @@ def load_avg() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-# ----- main -------------------------------------------------------------------------------------------------------------
+# ----- main -------------------------------------------------------------------------------------------------------
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -388,7 +393,7 @@ def main() -> None:
         print("correctness: the same enterprises in a few boxes (items, limit 1000)", flush=True)
         if not check_items(bases, points):
             raise SystemExit("the servers disagree: no figures")
-        sizes = tile_sizes(bases, points, 200)
+        sizes = sizes_of(bases, points, targets)
         runs: dict[tuple[str, str], list[dict]] = {}
         for target in targets:
             lists = {server: paths(server, target, points) for server in bases}
@@ -408,7 +413,7 @@ def main() -> None:
     print(f"\n=== medians of {args.repeat} run(s): {args.features:,} enterprises, wrk -t{args.threads} "
           f"-c{args.connections} -d{args.seconds:g}s, one worker each ===")
     print(f"{'target':7s} {'server':8s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>6s} "
-          f"{'tile B':>8s} {'non-empty B':>11s} {'empty':>9s}")
+          f"{'mean B':>8s} {'non-empty B':>11s} {'empty':>9s}")
     for target in targets:
         for server in ("riskmap", "tipg"):
             fs = runs[server, target]
@@ -422,7 +427,7 @@ def main() -> None:
         s = (sizes[("riskmap", target)][0] / sizes[("tipg", target)][0]) if ("riskmap", target) in sizes and \
             sizes[("tipg", target)][0] else None
         print(f"{target:7s} riskmap/tipg: rate {r['rps']:.2f}, p50 {r['p50_ms']:.2f}, p99 {r['p99_ms']:.2f}"
-              + (f", tile size {s:.2f}" if s is not None else ""))
+              + (f", size {s:.2f}" if s is not None else ""))
     print(f"load average after: {load_avg()}")
 
 
