@@ -312,21 +312,26 @@ def check_items(bases: dict[str, str], points: list[tuple[float, float]]) -> boo
 
 
 def sizes_of(bases: dict[str, str], points: list[tuple[float, float]], targets: list[str]) -> dict:
-    """{(server, target): (mean bytes of the answers, mean bytes of the non-empty ones, empty answers, answers)} over
-    the first 50 items pages and the distinct tiles of the first 200 points of each zoom."""
+    """{(server, target): (mean bytes of the answers, mean bytes of the non-empty ones, empty answers, answers, median
+    ms)} over the first 50 items pages and the distinct tiles of the first 200 points of each zoom, asked one at a
+    time."""
     out = {}
     for target in targets:
         for server, base in bases.items():
-            sizes = []
+            sizes, times = [], []
             sample = points[:50] if target == "items" else points[:200]
             for path in dict.fromkeys(paths(server, target, sample)):  # each distinct tile once
+                t0 = time.perf_counter()
                 status, body = get(base + path)
+                times.append(1e3 * (time.perf_counter() - t0))
                 if status not in (200, 204):
                     raise SystemExit(f"{server}: HTTP {status} for {path}: {body[:300]!r}")
                 sizes.append(len(body))
             full = [s for s in sizes if s]
             out[server, target] = (statistics.fmean(sizes), statistics.fmean(full) if full else 0.0,
-                                   len(sizes) - len(full), len(sizes))
+                                   len(sizes) - len(full), len(sizes), statistics.median(times))
+            print(f"  {target:5s} {server:7s} one client: {len(sizes)} requests, median {statistics.median(times):.1f}"
+                  f" ms, mean {statistics.fmean(sizes):,.0f} bytes", flush=True)
     return out
 
 
@@ -355,6 +360,27 @@ def wrk(base: str, path_list: list[str], seconds: float, connections: int, threa
             "p99_ms": ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
             "errors": (int(bad.group(1)) if bad else 0) + (sum(map(int, errors.groups())) if errors else 0),
             "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+
+
+def settle(url: str, limit_s: float = 300.0) -> float:
+    """Waits until no query of the servers is running in the database (a server may still be working through
+    requests whose connections wrk has closed: they would load the next run); the seconds waited."""
+    from geo import store
+
+    conn = store.connect(url)
+    conn.autocommit = True
+    t0 = time.perf_counter()
+    try:
+        while time.perf_counter() - t0 < limit_s:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() "
+                            "AND datname = current_database() AND backend_type = 'client backend'")
+                if cur.fetchone()[0] == 0:
+                    break
+            time.sleep(0.5)
+    finally:
+        conn.close()
+    return time.perf_counter() - t0
 
 
 def load_avg() -> str:
@@ -393,19 +419,24 @@ def main() -> None:
         print("correctness: the same enterprises in a few boxes (items, limit 1000)", flush=True)
         if not check_items(bases, points):
             raise SystemExit("the servers disagree: no figures")
+        print("one client, one request at a time: sizes and times", flush=True)
         sizes = sizes_of(bases, points, targets)
+        settle(url)
         runs: dict[tuple[str, str], list[dict]] = {}
         for target in targets:
             lists = {server: paths(server, target, points) for server in bases}
             for server, base in bases.items():  # warm-up
                 wrk(base, lists[server], 3, args.connections, args.threads)
+                settle(url)
             for k in range(args.repeat):
                 for server, base in bases.items():
                     before = load_avg()
                     f = wrk(base, lists[server], args.seconds, args.connections, args.threads)
+                    waited = settle(url)
                     runs.setdefault((server, target), []).append(f)
                     print(f"  run {k + 1} {target:5s} {server:7s} {f['rps']:8.1f} requests/s, p50 {f['p50_ms']:8.1f} "
-                          f"ms, p99 {f['p99_ms']:8.1f} ms, {f['errors']} errors (load {before})", flush=True)
+                          f"ms, p99 {f['p99_ms']:8.1f} ms, {f['errors']} errors, {f['requests']} answered (load "
+                          f"{before}; the database busy {waited:.1f} s after)", flush=True)
     finally:
         for proc in procs:
             stop(proc)
@@ -413,13 +444,13 @@ def main() -> None:
     print(f"\n=== medians of {args.repeat} run(s): {args.features:,} enterprises, wrk -t{args.threads} "
           f"-c{args.connections} -d{args.seconds:g}s, one worker each ===")
     print(f"{'target':7s} {'server':8s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>6s} "
-          f"{'mean B':>8s} {'non-empty B':>11s} {'empty':>9s}")
+          f"{'mean B':>8s} {'non-empty B':>11s} {'empty':>9s} {'1 client ms':>11s}")
     for target in targets:
         for server in ("riskmap", "tipg"):
             fs = runs[server, target]
             m = {k: statistics.median(f[k] for f in fs) for k in ("rps", "p50_ms", "p99_ms", "errors")}
             s = sizes.get((server, target))
-            size = f" {s[0]:8.0f} {s[1]:11.0f} {s[2]:4d}/{s[3]:<4d}" if s else ""
+            size = f" {s[0]:8.0f} {s[1]:11.0f} {s[2]:4d}/{s[3]:<4d} {s[4]:11.1f}" if s else ""
             print(f"{target:7s} {server:8s} {m['rps']:8.1f} {m['p50_ms']:8.1f} {m['p99_ms']:8.1f} {m['errors']:6g}"
                   + size)
         r = {k: statistics.median(f[k] for f in runs["riskmap", target]) / max(1e-9, statistics.median(
