@@ -82,6 +82,7 @@ class Layer:
     sql_low: str  # and of its tiles below detail_zoom
     params: dict[str, Any]
     detail_zoom: int = DETAIL_ZOOM
+    counted: str | None = None  # for sql_low "tiles_counted": the api/sql file of the rows it counts
 
     def query(self, z: int) -> sql.Composable:
         name = self.sql_detail if z >= self.detail_zoom else self.sql_low
@@ -90,13 +91,16 @@ class Layer:
             fills["table"] = sql.Identifier(self.params["table"])
         if "{placed}" in sql_text(name):
             fills["placed"] = sql.SQL(sql_text("tiles_dangers_placed").strip())
+        if "{counted}" in sql_text(name):
+            fills["counted"] = sql.SQL(sql_text(self.counted).strip()).format(**fills)
         return sql.SQL(sql_text(name)).format(**fills) if fills else sql.SQL(sql_text(name))
 
 
 def _site(kind: str, title: str) -> Layer:
     return Layer(kind, f"{title}: each site with its score, level and top factors; below zoom {DETAIL_ZOOM} the "
                        f"sites counted per level in cells of 1/{CELLS} of the tile.",
-                 SITE_FIELDS | CELL_FIELDS, "tiles_sites", "tiles_sites_cells", {"table": kind, "kind": kind})
+                 SITE_FIELDS | CELL_FIELDS, "tiles_sites", "tiles_counted", {"table": kind, "kind": kind},
+                 counted="tiles_sites_counted")
 
 
 SITES = {k: _site(k, t) for k, t in (("enterprise", "Enterprises"), ("tailings_pond", "Tailings ponds"),
@@ -135,7 +139,8 @@ def layer_of(layer: str, model: dict) -> Layer:
         zoom = h3_detail_zoom(resolution)
         return Layer(layer, f"Area risk of the H3 cells of resolution {resolution}; below zoom {zoom} the cells "
                             f"counted per level in squares of 1/{CELLS} of the tile.", AREA_FIELDS | CELL_FIELDS,
-                     "tiles_areas", "tiles_areas_cells", {"area_type": "h3", "resolution": resolution}, zoom)
+                     "tiles_areas", "tiles_counted", {"area_type": "h3", "resolution": resolution}, zoom,
+                     counted="tiles_areas_counted")
     known = [*SITES, SEGMENTS.id, DANGERS.id, "area_county", *(f"area_h3_{r}" for r in resolutions)]
     raise NotFound(f"no tile layer {layer!r}; the layers are: {', '.join(known)}")
 
@@ -158,8 +163,8 @@ def data_version(conn, scoped_areas: list[str]) -> str:
 def tile_format() -> str:
     """A hash of how tiles are made (their SQL and constants): part of the version, so that a tile kept under a
     version is never reused after an upgrade that makes it differently."""
-    names = ("tiles_sites", "tiles_sites_cells", "tiles_segments", "tiles_segments_merged", "tiles_dangers",
-             "tiles_dangers_cells", "tiles_dangers_placed", "tiles_areas", "tiles_areas_cells")
+    names = ("tiles_sites", "tiles_counted", "tiles_sites_counted", "tiles_segments", "tiles_segments_merged",
+             "tiles_dangers", "tiles_dangers_cells", "tiles_dangers_placed", "tiles_areas", "tiles_areas_counted")
     made = "".join(sql_text(n) for n in names) + repr((EXTENT, BUFFER, CELLS, DETAIL_ZOOM))
     return hashlib.sha256(made.encode()).hexdigest()[:8]
 

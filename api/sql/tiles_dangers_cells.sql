@@ -1,5 +1,5 @@
 -- A vector tile of the hidden dangers at low zooms: counted per level of their site in %(cells)s x %(cells)s
--- squares of the tile (as tiles_sites_cells.sql counts sites), with the open and the major ones counted too.
+-- squares of the tile (as tiles_counted.sql counts sites), with the open and the major ones counted too.
 -- Parameters: z, x, y, extent, cells, layer, levels (lowest first).
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
