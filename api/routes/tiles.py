@@ -54,6 +54,9 @@ MAX_ZOOM = 22  # tiles are served up to here; TileJSON advertises MAX_DATA_ZOOM 
 MAX_DATA_ZOOM = 16
 DETAIL_ZOOM = 10  # sites one by one and pipelines by segment from this zoom; counted / merged below it
 EXTENT, BUFFER, CELLS = 4096, 64, 32  # tile units a side, units drawn beyond the edge, count cells a side
+# (the counts kept ready, migration 0026, are per zoom-14 tile: the cells of a zoom-9 tile, 32 a side)
+if DETAIL_ZOOM - 1 + int(math.log2(CELLS)) != 14:
+    raise RuntimeError("site_tile_cell holds zoom-14 tiles: DETAIL_ZOOM - 1 + log2(CELLS) must be 14")
 KEEP = "private, max-age=86400, immutable"  # a tile of the current version: its URL changes with the data
 REVALIDATE = "private, no-cache"
 EQUATOR_KM = 40075.017
@@ -83,9 +86,13 @@ class Layer:
     params: dict[str, Any]
     detail_zoom: int = DETAIL_ZOOM
     counted: str | None = None  # for sql_low "tiles_counted": the api/sql file of the rows it counts
+    sql_kept: str | None = None  # below detail_zoom for users of every area: the same tiles from counts kept ready
 
-    def query(self, z: int) -> sql.Composable:
+    def query(self, z: int, scoped: bool = False) -> sql.Composable:
+        """The query of its tiles at zoom z (``scoped``: for a user limited to areas, who may not read kept counts)."""
         name = self.sql_detail if z >= self.detail_zoom else self.sql_low
+        if z < self.detail_zoom and self.sql_kept and not scoped:
+            name = self.sql_kept
         fills: dict[str, sql.Composable] = {}
         if "table" in self.params:
             fills["table"] = sql.Identifier(self.params["table"])
@@ -100,7 +107,7 @@ def _site(kind: str, title: str) -> Layer:
     return Layer(kind, f"{title}: each site with its score, level and top factors; below zoom {DETAIL_ZOOM} the "
                        f"sites counted per level in cells of 1/{CELLS} of the tile.",
                  SITE_FIELDS | CELL_FIELDS, "tiles_sites", "tiles_counted", {"table": kind, "kind": kind},
-                 counted="tiles_sites_counted")
+                 counted="tiles_sites_counted", sql_kept="tiles_sites_cells")
 
 
 SITES = {k: _site(k, t) for k, t in (("enterprise", "Enterprises"), ("tailings_pond", "Tailings ponds"),
@@ -163,7 +170,7 @@ def data_version(conn, scoped_areas: list[str]) -> str:
 def tile_format() -> str:
     """A hash of how tiles are made (their SQL and constants): part of the version, so that a tile kept under a
     version is never reused after an upgrade that makes it differently."""
-    names = ("tiles_sites", "tiles_counted", "tiles_sites_counted", "tiles_segments", "tiles_segments_merged",
+    names = ("tiles_sites", "tiles_counted", "tiles_sites_counted", "tiles_sites_cells", "tiles_segments", "tiles_segments_merged",
              "tiles_dangers", "tiles_dangers_cells", "tiles_dangers_placed", "tiles_areas", "tiles_areas_counted")
     made = "".join(sql_text(n) for n in names) + repr((EXTENT, BUFFER, CELLS, DETAIL_ZOOM))
     return hashlib.sha256(made.encode()).hexdigest()[:8]
@@ -208,7 +215,7 @@ def tile(request: Request, conn: Connection, model: RiskModel, layer: LayerId,
         raise NotFound(f"no tile {z}/{x}/{y}: at zoom {z} x and y run from 0 to {2**z - 1}")
     params = {"z": z, "x": x, "y": y, "extent": EXTENT, "buffer": BUFFER, "cells": CELLS, "layer": spec.id,
               "levels": list(LEVELS), "detail": z >= DETAIL_ZOOM, **spec.params}
-    query = sql.SQL("SELECT ({}), ({})").format(sql.SQL(sql_text("tiles_version")), spec.query(z))
+    query = sql.SQL("SELECT ({}), ({})").format(sql.SQL(sql_text("tiles_version")), spec.query(z, conn.scoped))
     with conn.cursor() as cur:
         cur.execute(query, params)
         version, data = cur.fetchone()
