@@ -170,8 +170,9 @@ def data_version(conn, scoped_areas: list[str]) -> str:
 def tile_format() -> str:
     """A hash of how tiles are made (their SQL and constants): part of the version, so that a tile kept under a
     version is never reused after an upgrade that makes it differently."""
-    names = ("tiles_sites", "tiles_counted", "tiles_sites_counted", "tiles_sites_cells", "tiles_segments", "tiles_segments_merged",
-             "tiles_dangers", "tiles_dangers_cells", "tiles_dangers_placed", "tiles_areas", "tiles_areas_counted")
+    names = ("tiles_sites", "tiles_counted", "tiles_sites_counted", "tiles_sites_cells", "tiles_segments",
+             "tiles_segments_merged", "tiles_dangers", "tiles_dangers_cells", "tiles_dangers_placed", "tiles_areas",
+             "tiles_areas_counted")
     made = "".join(sql_text(n) for n in names) + repr((EXTENT, BUFFER, CELLS, DETAIL_ZOOM))
     return hashlib.sha256(made.encode()).hexdigest()[:8]
 
