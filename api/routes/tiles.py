@@ -62,13 +62,14 @@ REVALIDATE = "private, no-cache"
 EQUATOR_KM = 40075.017
 WORLD = [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
 
-SITE_FIELDS = {"id": "Number", "source_id": "String", "name": "String", "score": "Number",
-               "level": "String (blue, yellow, orange, red; absent when unscored)", "direct_red": "String",
-               "top_factors": "String (JSON: the three highest factors with their points)"}
+# (from zoom 10 a feature's id is the site's, segment's or danger's id: GET /features/{kind}/{id} has the rest,
+# e.g. the top factors)
+SITE_FIELDS = {"name": "String", "score": "Number", "level": "String (blue, yellow, orange, red; absent when unscored)",
+               "direct_red": "String (the rule that made it red; absent unless one did)"}
 CELL_FIELDS = {"count": "Number (below zoom 10: sites in the cell)", "red": "Number", "orange": "Number",
                "yellow": "Number", "blue": "Number", "unscored": "Number"}
-SEGMENT_FIELDS = {"id": "Number", "pipeline_id": "Number", "name": "String", "seq": "Number", "score": "Number",
-                  "level": "String", "direct_red": "String", "top_factors": "String (JSON)",
+SEGMENT_FIELDS = {"pipeline_id": "Number", "name": "String", "seq": "Number", "score": "Number",
+                  "level": "String", "direct_red": "String (absent unless a rule made it red)",
                   "segments": "Number (below zoom 10: the segments merged into the line)"}
 AREA_FIELDS = {"id": "String (admin code or H3 cell)", "name": "String (admin areas)", "score": "Number",
                "level": "String", "level_max": "String", "features": "Number (from zoom 10)",
@@ -104,8 +105,8 @@ class Layer:
 
 
 def _site(kind: str, title: str) -> Layer:
-    return Layer(kind, f"{title}: each site with its score, level and top factors; below zoom {DETAIL_ZOOM} the "
-                       f"sites counted per level in cells of 1/{CELLS} of the tile.",
+    return Layer(kind, f"{title}: each site (the feature's id: the site's id) with its name, score and level; "
+                       f"below zoom {DETAIL_ZOOM} the sites counted per level in cells of 1/{CELLS} of the tile.",
                  SITE_FIELDS | CELL_FIELDS, "tiles_sites", "tiles_counted", {"table": kind, "kind": kind},
                  counted="tiles_sites_counted", sql_kept="tiles_sites_cells")
 
@@ -115,11 +116,10 @@ SITES = {k: _site(k, t) for k, t in (("enterprise", "Enterprises"), ("tailings_p
 SEGMENTS = Layer("pipeline_segment", "Scored pipeline segments (about 1 km); below zoom "
                                      f"{DETAIL_ZOOM} merged per pipeline and level.",
                  SEGMENT_FIELDS, "tiles_segments", "tiles_segments_merged", {})
-DANGER_FIELDS = {"id": "Number", "source_id": "String", "name": "String (the site's)", "description": "String",
+DANGER_FIELDS = {"source_id": "String", "name": "String (the site's)", "description": "String",
                  "grade": "String (general, major)", "status": "String (open, rectified, verified, reopened)",
                  "found_on": "String (YYYY-MM-DD)", "deadline": "String (YYYY-MM-DD)", "site_kind": "String",
-                 "site_id": "Number", "score": "Number (the site's)", "level": "String (the site's)",
-                 "top_factors": "String (JSON: the site's)"}
+                 "site_id": "Number", "score": "Number (the site's)", "level": "String (the site's)"}
 DANGERS = Layer("hidden_danger", "Hidden dangers (records), each at its site's point with the site's score and "
                                  f"level; below zoom {DETAIL_ZOOM} counted per level in cells of 1/{CELLS} of the "
                                  "tile (with the open and major ones).",
