@@ -4,6 +4,9 @@ scored demo and after sites are added, moved, reshaped, deleted and rescored thr
 
 from __future__ import annotations
 
+import threading
+import time
+
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
@@ -154,3 +157,42 @@ def test_a_user_limited_to_areas_cannot_read_the_kept_counts(conn):
         cur.execute("ROLLBACK")
     assert seen == (0, 0)
     assert rows(conn, "SELECT count(*) FROM site_tile_cell")[0][0] > 0
+
+
+def test_two_transactions_adding_sites_to_one_cell_both_count(api, conn, demo_url):
+    """Two transactions each add an enterprise in the same zoom-14 tile: the second one's count waits for the first
+    to commit (no duplicate cell row), and both are counted; the tiles are still those counted live."""
+    from geo import store
+
+    lon, lat = rows(conn, "SELECT ST_X(geom), ST_Y(geom) FROM enterprise WHERE GeometryType(geom) = 'POINT' "
+                          "ORDER BY id LIMIT 1")[0]
+    tile = tile_of(lon, lat, 9)
+    start = low_zoom_count(api, "enterprise", *tile)["count"]
+    add = ("INSERT INTO enterprise (source_id, name, industry, geom) "
+           "VALUES (%s, 'concurrent', 'machinery', ST_SetSRID(ST_MakePoint(%s, %s), 4326))")
+    first, second = store.connect(demo_url), store.connect(demo_url)
+    try:
+        with first.cursor() as cur:
+            cur.execute(add, ("TILE-CELLS-A", lon + 0.0001, lat))
+        done = threading.Event()
+
+        def other() -> None:
+            with second.cursor() as cur:
+                cur.execute(add, ("TILE-CELLS-B", lon - 0.0001, lat))
+            second.commit()
+            done.set()
+
+        pid = second.get_backend_pid()
+        worker = threading.Thread(target=other)
+        worker.start()
+        while rows(conn, "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,))[0][0] != "Lock":
+            assert worker.is_alive()  # (until the second waits for the first's lock)
+            time.sleep(0.02)
+        first.commit()
+        worker.join(30)
+        assert done.is_set()
+    finally:
+        first.close()
+        second.close()
+    assert low_zoom_count(api, "enterprise", *tile)["count"] == start + 2
+    assert_kept_tiles_equal_live(api, conn, "enterprise")

@@ -63,7 +63,19 @@ $$;
 -- stored scores.
 CREATE FUNCTION riskmap_site_cells_count(kind text, tbl regclass, cells integer[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    lock_key integer := hashtext('site_tile_cell:' || kind);
 BEGIN
+    -- Two transactions counting one cell again must not both delete its row and insert their own: the second waits
+    -- for the first to commit (advisory locks held to the end of the transaction), then counts with its changes
+    -- (READ COMMITTED: each statement below sees what committed before it).  A whole class: the class's lock,
+    -- exclusive; some cells: the class's lock shared and each cell's, in order (no deadlock between two of them).
+    IF cells IS NULL THEN
+        PERFORM pg_advisory_xact_lock(lock_key, -1);
+    ELSE
+        PERFORM pg_advisory_xact_lock_shared(lock_key, -1);
+        PERFORM pg_advisory_xact_lock(lock_key, c) FROM (SELECT DISTINCT unnest(cells) AS c ORDER BY 1) u;
+    END IF;
     IF cells IS NULL THEN
         DELETE FROM site_tile_cell c WHERE c.kind = riskmap_site_cells_count.kind;
         DELETE FROM site_tile_span s WHERE s.kind = riskmap_site_cells_count.kind;
