@@ -196,3 +196,26 @@ def test_two_transactions_adding_sites_to_one_cell_both_count(api, conn, demo_ur
         second.close()
     assert low_zoom_count(api, "enterprise", *tile)["count"] == start + 2
     assert_kept_tiles_equal_live(api, conn, "enterprise")
+
+
+def test_a_site_moved_by_a_user_limited_to_areas_is_counted_from_every_site(api, conn):
+    """A change made as riskmap_scoped (the role a user limited to areas acts as; here 路北区's scope as
+    api/dependencies.py sets it) moves one of its enterprises: the cells are counted again from every site, not only
+    from the sites that user sees, and every low-zoom tile is still the tile counted live."""
+    from api.dependencies import SCOPE
+
+    site, lon, lat = rows(conn, "SELECT f.id, ST_X(f.geom), ST_Y(f.geom) FROM enterprise f JOIN area a "
+                                "ON a.admin_code = '130203' AND ST_Intersects(a.geom, f.geom) "
+                                "WHERE GeometryType(f.geom) = 'POINT' ORDER BY f.id LIMIT 1")[0]
+    old = tile_of(lon, lat, 9)
+    before = low_zoom_count(api, "enterprise", *old)["count"]
+    with conn.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute(SCOPE, {"areas": ["130203"]})
+        cur.execute("UPDATE enterprise SET geom = ST_Translate(geom, 0.002, 0.0) WHERE id = %s", (site,))
+        moved = cur.rowcount
+        cur.execute("COMMIT")
+        cur.execute("RESET ROLE; RESET riskmap.area_codes")
+    assert moved == 1
+    assert low_zoom_count(api, "enterprise", *old)["count"] == before  # (2 km within the zoom-9 tile)
+    assert_kept_tiles_equal_live(api, conn, "enterprise")

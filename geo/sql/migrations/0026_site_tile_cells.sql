@@ -20,8 +20,8 @@
 --
 -- Only users of every area read them (api/routes/tiles.py): a cell mixes counties, so row-level security with no
 -- policy for riskmap_scoped keeps them from a user limited to areas, whose tiles are counted from the sites they may
--- see, at request time, as before.  The functions that write them run as their owner (SECURITY DEFINER): a user
--- limited to areas who edits a site still has the cells counted from every site.
+-- see, at request time, as before.  When a user limited to areas edits a site, the cells are counted by a function
+-- that runs as its owner (SECURITY DEFINER), from every site.
 CREATE TABLE site_tile_cell (
     kind text NOT NULL,                 -- enterprise, tailings_pond, venue
     cx integer NOT NULL,                -- the zoom-14 tile: column from the west
@@ -62,7 +62,7 @@ $$;
 -- sites listed again) of the class ``kind`` from its table ``tbl`` (the live one or an import's shadow) and the
 -- stored scores.
 CREATE FUNCTION riskmap_site_cells_count(kind text, tbl regclass, cells integer[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     lock_key integer := hashtext('site_tile_cell:' || kind);
 BEGIN
@@ -109,7 +109,7 @@ $$;
 -- A scoring run stored new scores of the sites ``ids`` of ``kind`` (NULL: of all of them): their cells are counted
 -- again.  Other kinds (pipelines, segments) are no sites: nothing to do.
 CREATE FUNCTION riskmap_site_cells_rescored(kind text, ids bigint[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     cells integer[];
 BEGIN
@@ -131,20 +131,53 @@ $$;
 -- Whoever inserts, moves or deletes sites (the API, an import, a script), their cells follow in the same
 -- transaction: the cells the changed sites left and entered are counted again, and the spanning ones listed again.
 -- An update that keeps every geometry (a rename) changes no count.
-CREATE FUNCTION riskmap_site_cells_follow() RETURNS trigger
+-- The sites ``ids`` of ``kind`` (in its table ``tbl``) were inserted, moved or deleted, leaving or entering the
+-- cells ``cells`` (NULL: too many to follow one by one): list again those of them that span cells, count the cells
+-- again.
+CREATE FUNCTION riskmap_site_cells_moved(kind text, tbl regclass, ids bigint[], cells integer[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF ids IS NULL OR cells IS NULL THEN
+        PERFORM riskmap_site_cells_count(kind, tbl, NULL);
+        RETURN;
+    END IF;
+    DELETE FROM site_tile_span s WHERE s.kind = riskmap_site_cells_moved.kind AND s.feature_id = ANY(ids);
+    EXECUTE format('INSERT INTO site_tile_span (kind, feature_id, geom) SELECT $1, f.id, f.geom FROM %s f '
+                   'WHERE f.id = ANY($2) AND riskmap_site_cell(f.geom) IS NULL', tbl) USING kind, ids;
+    cells := array_remove(cells, NULL);
+    IF cardinality(cells) > 0 THEN
+        PERFORM riskmap_site_cells_count(kind, tbl, cells);
+    END IF;
+END
+$$;
+
+-- The same for a user limited to areas who changed sites of the live table: run as the owner of the function (who
+-- sees every site, and may write the cells: no policy lets riskmap_scoped), so that the cells count every site.
+CREATE FUNCTION riskmap_site_cells_moved_by_scoped(kind text, ids bigint[], cells integer[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    IF kind NOT IN ('enterprise', 'tailings_pond', 'venue') THEN
+        RAISE EXCEPTION 'no class of sites: %', kind;
+    END IF;
+    PERFORM riskmap_site_cells_moved(kind, kind::regclass, ids, cells);
+END
+$$;
+
+-- Whoever inserts, moves or deletes sites (the API, an import, a script), their cells follow in the same
+-- transaction: the cells the changed sites left and entered are counted again, and the spanning ones listed again.
+-- An update that keeps every geometry (a rename) changes no count.  Run as the writer (an import's shadow table,
+-- geo/shadow_table.py, is its own), but for a user limited to areas (see riskmap_site_cells_moved_by_scoped).
+CREATE FUNCTION riskmap_site_cells_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     tbl regclass := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)::regclass;
     n bigint;
     ids bigint[];
     cells integer[];
 BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        PERFORM riskmap_site_cells_count(TG_TABLE_NAME, tbl, NULL);
-        RETURN NULL;
-    END IF;
     -- the sites whose geometry changed, and the cells they left or entered
-    IF TG_OP = 'INSERT' THEN
+    IF TG_OP = 'TRUNCATE' THEN
+        n := NULL;
+    ELSIF TG_OP = 'INSERT' THEN
         SELECT count(*), array_agg(id), array_agg(DISTINCT riskmap_site_cell(geom)) INTO n, ids, cells FROM new_rows;
     ELSIF TG_OP = 'DELETE' THEN
         SELECT count(*), array_agg(id), array_agg(DISTINCT riskmap_site_cell(geom)) INTO n, ids, cells FROM old_rows;
@@ -156,23 +189,16 @@ BEGIN
     END IF;
     IF n = 0 THEN
         RETURN NULL;
-    ELSIF n > 20000 THEN  -- a bulk change: the whole class at once
-        PERFORM riskmap_site_cells_count(TG_TABLE_NAME, tbl, NULL);
-        RETURN NULL;
+    ELSIF n IS NULL OR n > 20000 THEN  -- emptied, or a bulk change: the whole class at once
+        ids := NULL;
+        cells := NULL;
+    ELSIF cells IS NULL THEN
+        cells := '{}';
     END IF;
-    DELETE FROM site_tile_span s WHERE s.kind = TG_TABLE_NAME AND s.feature_id = ANY(ids);
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO site_tile_span (kind, feature_id, geom)
-        SELECT TG_TABLE_NAME, w.id, w.geom FROM new_rows w WHERE riskmap_site_cell(w.geom) IS NULL;
-    ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO site_tile_span (kind, feature_id, geom)
-        SELECT TG_TABLE_NAME, w.id, w.geom FROM new_rows w
-        WHERE riskmap_site_cell(w.geom) IS NULL
-          AND EXISTS (SELECT FROM old_rows o WHERE o.id = w.id AND ST_AsEWKB(o.geom) IS DISTINCT FROM ST_AsEWKB(w.geom));
-    END IF;
-    cells := array_remove(cells, NULL);
-    IF cardinality(cells) > 0 THEN
-        PERFORM riskmap_site_cells_count(TG_TABLE_NAME, tbl, cells);
+    IF current_user = 'riskmap_scoped' THEN
+        PERFORM riskmap_site_cells_moved_by_scoped(TG_TABLE_NAME, ids, cells);
+    ELSE
+        PERFORM riskmap_site_cells_moved(TG_TABLE_NAME, tbl, ids, cells);
     END IF;
     RETURN NULL;
 END
