@@ -5,9 +5,12 @@ Layers (the ids the OGC collections use too): the sites ``enterprise``, ``tailin
 scored ``pipeline_segment``; the records ``hidden_danger`` (at their site's point); the area risk ``area_county``
 and ``area_h3_<res>`` (each configured H3 resolution).
 Tiles are in Web Mercator, XYZ scheme (y = 0 at the north), 4096 units a side.  Below ``DETAIL_ZOOM`` sites are
-counted per level in a 32 x 32 grid of cells of the tile, and pipeline segments merged per pipeline and level and
-simplified, so that a tile of a whole region stays small; areas are simplified to the tile's resolution, and H3
-cells are counted per level like sites below the zoom where a cell is 8 pixels wide (``h3_detail_zoom``).
+counted per level in a 32 x 32 grid of cells of the tile (read from the counts kept per zoom-14 tile, migration 0026
+and api/sql/tiles_sites_cells.sql, for users of every area; counted from the sites they see for a user limited to
+areas), and pipeline segments merged per pipeline and level and simplified, so that a tile of a whole region stays
+small; areas are simplified to the tile's resolution, and H3 cells are counted per level like sites below the zoom
+where a cell is 8 pixels wide (``h3_detail_zoom``).  From ``DETAIL_ZOOM`` a feature carries what a map draws and
+labels (its id as the feature id, name, score, level); its top factors are at GET /features/{kind}/{id}.
 
 Caching that is never stale.  A tile's ETag is a hash of its bytes (the SQL orders its rows, so the same data gives
 the same bytes): it changes exactly when the tile's content changes, and If-None-Match answers 304.  The data

@@ -49,13 +49,19 @@ ALTER TABLE site_tile_span ENABLE ROW LEVEL SECURITY;
 -- The zoom-14 tile holding a geometry (EPSG:4326) as cx << 14 | cy, or NULL when its box in Web Mercator spans two
 -- of them.  (Cells of the mercator world, 2 x 20037508.342789244 m wide, as ST_TileEnvelope cuts it.)
 CREATE FUNCTION riskmap_site_cell(g geometry) RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN x0 = x1 AND y0 = y1 THEN (x0 << 14) | y0 END
-    FROM (SELECT least(greatest(floor((ST_XMin(m) + 20037508.342789244) * 16384 / 40075016.68557849), 0), 16383)::integer AS x0,
-                 least(greatest(floor((ST_XMax(m) + 20037508.342789244) * 16384 / 40075016.68557849), 0), 16383)::integer AS x1,
-                 least(greatest(floor((20037508.342789244 - ST_YMax(m)) * 16384 / 40075016.68557849), 0), 16383)::integer AS y0,
-                 least(greatest(floor((20037508.342789244 - ST_YMin(m)) * 16384 / 40075016.68557849), 0), 16383)::integer AS y1
-          FROM (SELECT ST_Transform(g, 3857)::box2d AS m) b) c
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    m box2d := ST_Transform(g, 3857)::box2d;  -- (plpgsql: one transform a call; 1 s a million points)
+    x0 integer := least(greatest(floor((ST_XMin(m) + 20037508.342789244) * 16384 / 40075016.68557849), 0), 16383);
+    x1 integer := least(greatest(floor((ST_XMax(m) + 20037508.342789244) * 16384 / 40075016.68557849), 0), 16383);
+    y0 integer := least(greatest(floor((20037508.342789244 - ST_YMax(m)) * 16384 / 40075016.68557849), 0), 16383);
+    y1 integer := least(greatest(floor((20037508.342789244 - ST_YMin(m)) * 16384 / 40075016.68557849), 0), 16383);
+BEGIN
+    IF x0 = x1 AND y0 = y1 THEN
+        RETURN (x0 << 14) | y0;
+    END IF;
+    RETURN NULL;
+END
 $$;
 
 -- Count again the cells ``cells`` (codes as riskmap_site_cell gives them; NULL: all of them, and the spanning
@@ -69,8 +75,9 @@ BEGIN
     -- Two transactions counting one cell again must not both delete its row and insert their own: the second waits
     -- for the first to commit (advisory locks held to the end of the transaction), then counts with its changes
     -- (READ COMMITTED: each statement below sees what committed before it).  A whole class: the class's lock,
-    -- exclusive; some cells: the class's lock shared and each cell's, in order (no deadlock between two of them).
-    IF cells IS NULL THEN
+    -- exclusive; some cells: the class's lock shared and each cell's, in order (no deadlock between two of them);
+    -- many cells: the class's lock, exclusive (the lock table is not made for thousands of locks a transaction).
+    IF cells IS NULL OR cardinality(cells) > 200 THEN
         PERFORM pg_advisory_xact_lock(lock_key, -1);
     ELSE
         PERFORM pg_advisory_xact_lock_shared(lock_key, -1);
@@ -79,16 +86,17 @@ BEGIN
     IF cells IS NULL THEN
         DELETE FROM site_tile_cell c WHERE c.kind = riskmap_site_cells_count.kind;
         DELETE FROM site_tile_span s WHERE s.kind = riskmap_site_cells_count.kind;
-        EXECUTE format('INSERT INTO site_tile_span (kind, feature_id, geom) SELECT $1, f.id, f.geom FROM %s f '
-                       'WHERE riskmap_site_cell(f.geom) IS NULL', tbl) USING kind;
+        -- one pass over the sites: each placed once
         EXECUTE format(
+            'WITH placed AS MATERIALIZED (SELECT f.id, f.geom, riskmap_site_cell(f.geom) AS cell FROM %s f), '
+            'spanning AS (INSERT INTO site_tile_span (kind, feature_id, geom) '
+            '             SELECT $1, p.id, p.geom FROM placed p WHERE p.cell IS NULL) '
             'INSERT INTO site_tile_cell (kind, cx, cy, count, red, orange, yellow, blue, unscored, score) '
-            'SELECT $1, cell >> 14, cell & 16383, count(*), count(*) FILTER (WHERE level = ''red''), '
-            '       count(*) FILTER (WHERE level = ''orange''), count(*) FILTER (WHERE level = ''yellow''), '
-            '       count(*) FILTER (WHERE level = ''blue''), count(*) FILTER (WHERE level IS NULL), max(score) '
-            'FROM (SELECT riskmap_site_cell(f.geom) AS cell, r.level, r.score FROM %s f '
-            '      LEFT JOIN feature_risk r ON r.kind = $1 AND r.feature_id = f.id) s '
-            'WHERE cell IS NOT NULL GROUP BY cell', tbl) USING kind;
+            'SELECT $1, p.cell >> 14, p.cell & 16383, count(*), count(*) FILTER (WHERE r.level = ''red''), '
+            '       count(*) FILTER (WHERE r.level = ''orange''), count(*) FILTER (WHERE r.level = ''yellow''), '
+            '       count(*) FILTER (WHERE r.level = ''blue''), count(*) FILTER (WHERE r.level IS NULL), max(r.score) '
+            'FROM placed p LEFT JOIN feature_risk r ON r.kind = $1 AND r.feature_id = p.id '
+            'WHERE p.cell IS NOT NULL GROUP BY p.cell', tbl) USING kind;
         RETURN;
     END IF;
     DELETE FROM site_tile_cell c WHERE c.kind = riskmap_site_cells_count.kind AND ((c.cx << 14) | c.cy) = ANY(cells);
@@ -99,8 +107,9 @@ BEGIN
         '       count(*) FILTER (WHERE r.level = ''orange''), count(*) FILTER (WHERE r.level = ''yellow''), '
         '       count(*) FILTER (WHERE r.level = ''blue''), count(*) FILTER (WHERE r.level IS NULL), max(r.score) '
         'FROM (SELECT DISTINCT unnest($2) AS cell) q '
-        'JOIN %s f ON f.geom && ST_Transform(ST_TileEnvelope(14, q.cell >> 14, q.cell & 16383), 4326) '
-        '         AND riskmap_site_cell(f.geom) = q.cell '
+        'CROSS JOIN LATERAL (SELECT f.id FROM %s f '
+        '                    WHERE f.geom && ST_Transform(ST_TileEnvelope(14, q.cell >> 14, q.cell & 16383), 4326) '
+        '                      AND riskmap_site_cell(f.geom) = q.cell OFFSET 0) f '  -- (OFFSET 0: a loop over the cells)
         'LEFT JOIN feature_risk r ON r.kind = $1 AND r.feature_id = f.id '
         'GROUP BY q.cell', tbl) USING kind, cells;
 END
@@ -120,9 +129,12 @@ BEGIN
         PERFORM riskmap_site_cells_count(kind, kind::regclass, NULL);
         RETURN;
     END IF;
-    EXECUTE format('SELECT array_agg(DISTINCT riskmap_site_cell(f.geom)) FILTER (WHERE riskmap_site_cell(f.geom) '
-                   'IS NOT NULL) FROM %I f WHERE f.id = ANY($1)', kind) INTO cells USING ids;
-    IF cells IS NOT NULL THEN
+    EXECUTE format('SELECT array_agg(DISTINCT c) FILTER (WHERE c IS NOT NULL) '
+                   'FROM (SELECT riskmap_site_cell(f.geom) AS c FROM %I f WHERE f.id = ANY($1)) s', kind)
+        INTO cells USING ids;
+    IF cardinality(cells) > 2000 THEN  -- (about 6 ms a cell of 130 sites, 12 s for 1,000,000 sites at once)
+        PERFORM riskmap_site_cells_count(kind, kind::regclass, NULL);
+    ELSIF cells IS NOT NULL THEN
         PERFORM riskmap_site_cells_count(kind, kind::regclass, cells);
     END IF;
 END
@@ -194,6 +206,8 @@ BEGIN
         cells := NULL;
     ELSIF cells IS NULL THEN
         cells := '{}';
+    ELSIF cardinality(cells) > 2000 THEN  -- (see riskmap_site_cells_rescored)
+        cells := NULL;
     END IF;
     IF current_user = 'riskmap_scoped' THEN
         PERFORM riskmap_site_cells_moved_by_scoped(TG_TABLE_NAME, ids, cells);
