@@ -51,7 +51,7 @@ ALTER TABLE site_tile_span ENABLE ROW LEVEL SECURITY;
 CREATE FUNCTION riskmap_site_cell(g geometry) RETURNS integer
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
-    m box2d := ST_Transform(g, 3857)::box2d;  -- (plpgsql: one transform a call; 1 s a million points)
+    m box2d := ST_Transform(g, 3857)::box2d;  -- (plpgsql: one transform a call; about 2 s a million points)
     x0 integer := least(greatest(floor((ST_XMin(m) + 20037508.342789244) * 16384 / 40075016.68557849), 0), 16383);
     x1 integer := least(greatest(floor((ST_XMax(m) + 20037508.342789244) * 16384 / 40075016.68557849), 0), 16383);
     y0 integer := least(greatest(floor((20037508.342789244 - ST_YMax(m)) * 16384 / 40075016.68557849), 0), 16383);
