@@ -30,8 +30,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 ]
 TITLE = "riskmap"
-DESCRIPTION = ("riskmap's layers (enterprises, tailings ponds, venues, pipeline segments, county and H3 cell risk) "
-               "with their risk score and level, as OGC API – Features.")
+DESCRIPTION = ("riskmap's layers (enterprises, tailings ponds, venues, pipeline segments, hidden dangers, county and "
+               "H3 cell risk) with their risk score and level, and the routes of the inspection plans, as OGC API – "
+               "Features.")
 
 
 def h3_resolutions(conn) -> list[int]:
@@ -84,6 +85,8 @@ def _extent(conn, layer: Layer) -> dict:
             cur.execute(sql_text("ogc_area_extent"), {"area_type": layer.area_type, "resolution": layer.resolution})
         elif layer.family == "danger":
             cur.execute(sql_text("ogc_danger_extent"))
+        elif layer.family == "plan":
+            cur.execute(sql_text("ogc_plan_route_extent"))
         else:
             date = sql.SQL("f.{}").format(sql.Identifier(layer.date)) if layer.date else sql.SQL("NULL::date")
             cur.execute(sql.SQL(sql_text("ogc_table_extent")).format(table=sql.Identifier(layer.table), date=date))
@@ -170,7 +173,8 @@ def openapi(base: str) -> dict:
                {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
         _param("bbox-crs", "Only CRS84.", {"type": "string", "format": "uri"}),
         _param("datetime", "A date, a date-time or an interval (a/b, ../b, a/..): the features whose date "
-                           "(a site's last inspection, a hidden danger's found_on: see the collection) lies "
+                           "(a site's last inspection, a hidden danger's found_on, the day a plan route's plan was "
+                           "made: see the collection) lies "
                            "in it; layers without dates ignore it.",
                {"type": "string"}),
         _param("cursor", "The position of a page, from a next or prev link.", {"type": "string"}),

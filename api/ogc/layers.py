@@ -56,7 +56,7 @@ class Layer:
     id: str
     title: str
     description: str
-    family: str  # "site", "segment", "danger" or "area"
+    family: str  # "site", "segment", "danger", "plan" or "area"
     props: tuple[Prop, ...]
     table: str | None = None  # site and segment families
     kind: str | None = None  # feature_risk.kind
@@ -130,6 +130,25 @@ HIDDEN_DANGER = Layer(
     + tuple(Prop(p.name, p.type, f"The site's {p.description[0].lower()}{p.description[1:]}", p.format, p.enum)
             for p in RISK_PROPS),
     table="hidden_danger", date="found_on")
+PLAN_ROUTE = Layer(
+    "plan_route", "Plan routes", "The routes of the stored inspection plans: one line per team and working day, "
+                                 "through its stops in visiting order (from and back to the team's base, or along "
+                                 "the road path when the plan has one), with the day's km, hours and risk covered.",
+    "plan",
+    (Prop("plan_id", "integer", "The plan's id (/plans/{id})."),
+     Prop("created_at", "string", "When the plan was made (UTC).", format="date-time"),
+     Prop("area", "string", "The admin code of the area planned (none: everywhere)."),
+     Prop("model_version", "string", "The risk model version of the scores the plan was made from."),
+     Prop("team", "integer", "The team, from 1."),
+     Prop("team_name", "string", "The team's name."),
+     Prop("day", "integer", "The working day, from 1."),
+     Prop("stops", "integer", "Sites inspected that day."),
+     Prop("km", "number", "Distance travelled that day (km), base to base."),
+     Prop("hours", "number", "Hours that day, from leaving the base to coming back."),
+     Prop("risk", "number", "Risk covered that day: the sum of the scores of its stops."),
+     Prop("leave", "string", "The time the team leaves its base (HH:MM)."),
+     Prop("back", "string", "The time the team is back (HH:MM).")),
+    table="plan_route", date="created_at")
 AREA_PROPS = (
     Prop("name", "string", "The area's name (admin areas; none for H3 cells)."),
     Prop("score", "number", "The area's aggregate risk score (two decimals)."),
@@ -153,7 +172,7 @@ def h3_layer(resolution: int) -> Layer:
 
 
 FIXED = {layer.id: layer for layer in (ENTERPRISE, TAILINGS_POND, VENUE, PIPELINE_SEGMENT, AREA_COUNTY,
-                                       HIDDEN_DANGER)}
+                                       HIDDEN_DANGER, PLAN_ROUTE)}
 
 
 def h3_resolution(layer_id: str) -> int | None:

@@ -63,9 +63,10 @@ def test_ogrinfo_lists_every_collection(server, conn):
     r = gdal(["ogrinfo", "-ro", "-q", f"OAPIF:{base}"], token, work)
     assert r.returncode == 0, r.stderr[-2000:]
     listed = {line.split(":", 1)[1].split("(")[0].strip() for line in r.stdout.splitlines() if ":" in line}
-    expected = {"enterprise", "tailings_pond", "venue", "pipeline_segment", "area_county", "hidden_danger"} | {
+    expected = {"enterprise", "tailings_pond", "venue", "pipeline_segment", "area_county", "hidden_danger",
+                "plan_route"} | {
         f"area_h3_{res}" for res in h3_resolutions(conn)}
-    assert len(expected) > 6 and listed == expected
+    assert len(expected) > 7 and listed == expected
 
 
 def test_ogr2ogr_copies_multi_page_collections_completely(server, conn):
