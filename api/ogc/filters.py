@@ -4,8 +4,9 @@ expressions the page queries (api/sql/ogc_*_items.sql) can read, and the ``filte
 
 A queryable reads what the feature shows: ``score`` is the score rounded to two decimals as in the properties,
 ``name`` of a segment its pipeline's name.  Aliases, per family: a site's row ``f``, a segment ``s``, an area ``r``
-(area_risk), a hidden danger ``h`` with its site's geometry ``s.geom``, a plan route ``pr`` (the view plan_route); ``r`` is the feature_risk row of a site,
-segment or danger's site.  ``top_factors`` (a list made for reading) is not queryable.
+(area_risk), a hidden danger ``h`` with its site's geometry ``s.geom``, a plan route ``pr`` (the view plan_route);
+``r`` is the feature_risk row of a site, segment or danger's site.  ``top_factors`` (a list made for reading) is
+not queryable.
 """
 
 from __future__ import annotations
