@@ -89,7 +89,8 @@ def _extent(conn, layer: Layer) -> dict:
             cur.execute(sql_text("ogc_plan_route_extent"))
         else:
             date = sql.SQL("f.{}").format(sql.Identifier(layer.date)) if layer.date else sql.SQL("NULL::date")
-            cur.execute(sql.SQL(sql_text("ogc_table_extent")).format(table=sql.Identifier(layer.table), date=date))
+            cur.execute(sql.SQL(sql_text("ogc_table_extent")).format(table=sql.Identifier(layer.table), date=date,
+                                                                     kept=sql.SQL(layer.kept_sql)))
         row = cur.fetchone()
     extent: dict = {}
     if row[0] is not None:

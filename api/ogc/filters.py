@@ -45,7 +45,9 @@ def _type(prop: Prop) -> str:
 
 def queryables(layer: Layer) -> dict[str, Queryable]:
     """The layer's queryables: its properties (but top_factors) and its ``geometry``."""
-    out = {"geometry": Queryable(sql.Identifier(*_GEOMETRY[layer.family]), "geometry", "The feature's geometry.")}
+    # (a layer of points on surface is filtered on the points it serves)
+    geometry = sql.SQL(layer.geometry_sql) if layer.point else sql.Identifier(*_GEOMETRY[layer.family])
+    out = {"geometry": Queryable(geometry, "geometry", "The feature's geometry.")}
     expressions = _EXPRESSIONS[layer.family]
     for prop in layer.props:
         if prop.name in NOT_QUERYABLE:
