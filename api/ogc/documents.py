@@ -4,9 +4,8 @@ request's base URL."""
 
 from __future__ import annotations
 
-from psycopg2 import sql
-
 from api.cql2 import FILTER_LANGS
+from api.ogc.extents import Extents
 from api.ogc.filters import FILTER_CRS
 from api.ogc.filters import queryables as layer_queryables
 from api.ogc.items import CRS84, DEFAULT_LIMIT, MAX_LIMIT
@@ -79,19 +78,8 @@ def conformance() -> dict:
     return {"conformsTo": CONFORMANCE}
 
 
-def _extent(conn, layer: Layer) -> dict:
-    with conn.cursor() as cur:
-        if layer.family == "area":
-            cur.execute(sql_text("ogc_area_extent"), {"area_type": layer.area_type, "resolution": layer.resolution})
-        elif layer.family == "danger":
-            cur.execute(sql_text("ogc_danger_extent"))
-        elif layer.family == "plan":
-            cur.execute(sql_text("ogc_plan_route_extent"))
-        else:
-            date = sql.SQL("f.{}").format(sql.Identifier(layer.date)) if layer.date else sql.SQL("NULL::date")
-            cur.execute(sql.SQL(sql_text("ogc_table_extent")).format(table=sql.Identifier(layer.table), date=date,
-                                                                     kept=sql.SQL(layer.kept_sql)))
-        row = cur.fetchone()
+def _extent(extents: Extents, layer: Layer) -> dict:
+    row = extents.row(layer)
     extent: dict = {}
     if row[0] is not None:
         extent["spatial"] = {"bbox": [[round(v, 7) for v in row[:4]]], "crs": CRS84}
@@ -103,12 +91,12 @@ def _extent(conn, layer: Layer) -> dict:
     return extent
 
 
-def collection(conn, layer: Layer, base: str) -> dict:
+def collection(extents: Extents, layer: Layer, base: str) -> dict:
     url = f"{base}/collections/{layer.id}"
     doc = {
         "id": layer.id, "title": layer.title, "description": layer.description, "itemType": "feature",
         "crs": [CRS84], "storageCrs": CRS84,
-        "extent": _extent(conn, layer),
+        "extent": _extent(extents, layer),
         "properties": {p.name: p.schema() for p in layer.props},
         "links": [
             link(url, "self", JSON, layer.title),
@@ -126,10 +114,10 @@ def collection(conn, layer: Layer, base: str) -> dict:
     return doc
 
 
-def collections(conn, base: str) -> dict:
+def collections(conn, extents: Extents, base: str) -> dict:
     return {"links": [link(f"{base}/collections", "self", JSON, "The collections"),
                       link(f"{base}/collections?f=html", "alternate", HTML, "The collections as HTML")],
-            "collections": [collection(conn, layer, base) for layer in all_layers(conn)]}
+            "collections": [collection(extents, layer, base) for layer in all_layers(conn)]}
 
 
 def queryables(layer: Layer, base: str) -> dict:

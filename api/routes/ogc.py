@@ -19,6 +19,7 @@ from api.access import Needs
 from api.dependencies import Connection
 from api.ogc import documents, html
 from api.ogc.documents import GEOJSON, HTML, JSON, OPENAPI_JSON, SCHEMA_JSON, link
+from api.ogc.extents import ExtentCache, Extents
 from api.ogc.items import (
     DOCUMENT_PARAMS,
     ITEMS_PARAMS,
@@ -38,12 +39,13 @@ router = APIRouter(prefix="/ogc", dependencies=[Needs.viewer], tags=["ogc"], inc
 
 
 def install(app: FastAPI) -> None:
-    """Answer ``OgcError`` with the OGC exception body."""
+    """Answer ``OgcError`` with the OGC exception body; keep the collections' extents (api/ogc/extents.py)."""
 
     async def answer(request: Request, exc: OgcError) -> JSONResponse:
         return JSONResponse({"code": exc.code, "description": exc.description}, status_code=exc.status)
 
     app.add_exception_handler(OgcError, answer)
+    app.state.ogc_extents = ExtentCache()
 
 
 def _base(request: Request) -> str:
@@ -65,6 +67,11 @@ def _layer(conn, collection_id: str) -> Layer:
     if layer is None:
         raise OgcError(404, "NotFound", f"no collection {collection_id!r}")
     return layer
+
+
+def _extents(request: Request, conn) -> Extents:
+    """The layers' extents as this request's user sees them, kept by data version (api/ogc/extents.py)."""
+    return Extents(conn, request.app.state.ogc_extents, list(request.state.principal.areas))
 
 
 def _json(doc: dict, media_type: str = JSON) -> Response:
@@ -99,7 +106,7 @@ def api_definition(request: Request):
 def collections(request: Request, conn: Connection):
     as_html = _as_html(request)
     base = _base(request)
-    doc = documents.collections(conn, base)
+    doc = documents.collections(conn, _extents(request, conn), base)
     return HTMLResponse(html.collections(doc, base)) if as_html else _json(doc)
 
 
@@ -107,7 +114,7 @@ def collections(request: Request, conn: Connection):
 def collection(request: Request, conn: Connection, collectionId: str):  # noqa: N803 (the standard's name)
     as_html = _as_html(request)
     base = _base(request)
-    doc = documents.collection(conn, _layer(conn, collectionId), base)
+    doc = documents.collection(_extents(request, conn), _layer(conn, collectionId), base)
     return HTMLResponse(html.collection(doc, base)) if as_html else _json(doc)
 
 
