@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import psycopg2.errors
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
@@ -132,13 +133,32 @@ def _page_url(request: Request, fmt: str, cursor: str | None) -> str:
     return str(url.include_query_params(cursor=cursor) if cursor is not None else url)
 
 
+def _filtered(conn, layer: Layer, q, timeout_ms: int):
+    """The page and its numberMatched.  With a filter, the statements run under a time limit of their own
+    (``ogc_filter_timeout_ms``; the connection's own limit is restored after them): a filter that matches too
+    rarely to fill the page soon is a 400 naming the filter, not a worker held for the server's 30 s (a 504)."""
+    if q.filter is None:
+        return read_page(conn, layer, q), number_matched(conn, layer, q)
+    with conn.cursor() as cur:
+        # (a session setting, reset below: each statement of a pooled connection is its own transaction)
+        cur.execute("SET statement_timeout = %s", (f"{timeout_ms}ms",))
+    try:
+        return read_page(conn, layer, q), number_matched(conn, layer, q)
+    except psycopg2.errors.QueryCanceled:
+        raise bad("filter", f"it matched too rarely to fill a page of {q.limit} within {timeout_ms / 1000:g} s "
+                            "(the rows are read in id order and tested one by one); narrow the request with bbox "
+                            "or datetime, or make the filter more selective, or ask for a smaller limit") from None
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("RESET statement_timeout")  # (to the pool's -c statement_timeout)
+
+
 @router.get("/collections/{collectionId}/items")
 def items(request: Request, conn: Connection, collectionId: str):  # noqa: N803
     as_html = _as_html(request, ITEMS_PARAMS)
     layer = _layer(conn, collectionId)
     q = item_query(layer, request.query_params)
-    page = read_page(conn, layer, q)
-    matched = number_matched(conn, layer, q)
+    page, matched = _filtered(conn, layer, q, request.app.state.settings.ogc_filter_timeout_ms)
     links = [link(_page_url(request, "json", request.query_params.get("cursor")), "self", GEOJSON, "This page"),
              link(_page_url(request, "html", request.query_params.get("cursor")), "alternate", HTML,
                   "This page as HTML")]
