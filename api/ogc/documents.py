@@ -10,7 +10,6 @@ from api.ogc.filters import FILTER_CRS
 from api.ogc.filters import queryables as layer_queryables
 from api.ogc.items import CRS84, DEFAULT_LIMIT, MAX_LIMIT
 from api.ogc.layers import FIXED, H3_PREFIX, Layer, h3_layer, h3_resolution
-from api.routes import sql_text
 
 GEOJSON, JSON, HTML = "application/geo+json", "application/json", "text/html"
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
@@ -34,22 +33,16 @@ DESCRIPTION = ("riskmap's layers (enterprises, tailings ponds, venues, pipeline 
                "Features.")
 
 
-def h3_resolutions(conn) -> list[int]:
-    with conn.cursor() as cur:
-        cur.execute(sql_text("ogc_h3_resolutions"))
-        return [r[0] for r in cur.fetchall()]
+def all_layers(extents: Extents) -> list[Layer]:
+    return list(FIXED.values()) + [h3_layer(r) for r in extents.h3_resolutions()]
 
 
-def all_layers(conn) -> list[Layer]:
-    return list(FIXED.values()) + [h3_layer(r) for r in h3_resolutions(conn)]
-
-
-def find_layer(conn, layer_id: str) -> Layer | None:
+def find_layer(extents: Extents, layer_id: str) -> Layer | None:
     """The layer of this collection id, or None (an H3 resolution that is not stored is no collection)."""
     if layer_id in FIXED:
         return FIXED[layer_id]
     res = h3_resolution(layer_id) if layer_id.startswith(H3_PREFIX) else None
-    if res is not None and res in h3_resolutions(conn):
+    if res is not None and res in extents.h3_resolutions():
         return h3_layer(res)
     return None
 
@@ -114,10 +107,10 @@ def collection(extents: Extents, layer: Layer, base: str) -> dict:
     return doc
 
 
-def collections(conn, extents: Extents, base: str) -> dict:
+def collections(extents: Extents, base: str) -> dict:
     return {"links": [link(f"{base}/collections", "self", JSON, "The collections"),
                       link(f"{base}/collections?f=html", "alternate", HTML, "The collections as HTML")],
-            "collections": [collection(extents, layer, base) for layer in all_layers(conn)]}
+            "collections": [collection(extents, layer, base) for layer in all_layers(extents)]}
 
 
 def queryables(layer: Layer, base: str) -> dict:

@@ -63,8 +63,8 @@ def _as_html(request: Request, known: frozenset[str] = DOCUMENT_PARAMS) -> bool:
     return f == "html"
 
 
-def _layer(conn, collection_id: str) -> Layer:
-    layer = documents.find_layer(conn, collection_id)
+def _layer(request: Request, conn, collection_id: str) -> Layer:
+    layer = documents.find_layer(_extents(request, conn), collection_id)
     if layer is None:
         raise OgcError(404, "NotFound", f"no collection {collection_id!r}")
     return layer
@@ -107,7 +107,7 @@ def api_definition(request: Request):
 def collections(request: Request, conn: Connection):
     as_html = _as_html(request)
     base = _base(request)
-    doc = documents.collections(conn, _extents(request, conn), base)
+    doc = documents.collections(_extents(request, conn), base)
     return HTMLResponse(html.collections(doc, base)) if as_html else _json(doc)
 
 
@@ -115,7 +115,7 @@ def collections(request: Request, conn: Connection):
 def collection(request: Request, conn: Connection, collectionId: str):  # noqa: N803 (the standard's name)
     as_html = _as_html(request)
     base = _base(request)
-    doc = documents.collection(_extents(request, conn), _layer(conn, collectionId), base)
+    doc = documents.collection(_extents(request, conn), _layer(request, conn, collectionId), base)
     return HTMLResponse(html.collection(doc, base)) if as_html else _json(doc)
 
 
@@ -125,7 +125,7 @@ def queryables(request: Request, conn: Connection, collectionId: str):  # noqa: 
     # application/schema+json (Part 3) to a client that asks for it; application/json to the others (GDAL 3.6
     # refuses any other media type for the queryables it reads)
     media_type = SCHEMA_JSON if SCHEMA_JSON in request.headers.get("accept", "") else JSON
-    return _json(documents.queryables(_layer(conn, collectionId), _base(request)), media_type)
+    return _json(documents.queryables(_layer(request, conn, collectionId), _base(request)), media_type)
 
 
 def _page_url(request: Request, fmt: str, cursor: str | None) -> str:
@@ -156,7 +156,7 @@ def _filtered(conn, layer: Layer, q, timeout_ms: int):
 @router.get("/collections/{collectionId}/items")
 def items(request: Request, conn: Connection, collectionId: str):  # noqa: N803
     as_html = _as_html(request, ITEMS_PARAMS)
-    layer = _layer(conn, collectionId)
+    layer = _layer(request, conn, collectionId)
     q = item_query(layer, request.query_params)
     page, matched = _filtered(conn, layer, q, request.app.state.settings.ogc_filter_timeout_ms)
     links = [link(_page_url(request, "json", request.query_params.get("cursor")), "self", GEOJSON, "This page"),
@@ -184,7 +184,7 @@ def items(request: Request, conn: Connection, collectionId: str):  # noqa: N803
 @router.get("/collections/{collectionId}/items/{featureId}")
 def feature(request: Request, conn: Connection, collectionId: str, featureId: str):  # noqa: N803
     as_html = _as_html(request)
-    layer = _layer(conn, collectionId)
+    layer = _layer(request, conn, collectionId)
     try:
         fid = parse_key(layer, featureId, "featureId")
     except OgcError:

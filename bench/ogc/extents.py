@@ -34,7 +34,7 @@ def timed(conn, cache, areas) -> float:
     from api.ogc.extents import Extents
 
     t0 = time.perf_counter()
-    documents.collections(conn, Extents(conn, cache, areas), BASE)
+    documents.collections(Extents(conn, cache, areas), BASE)
     return (time.perf_counter() - t0) * 1000
 
 
@@ -60,8 +60,8 @@ def main() -> None:
             with conn.cursor() as cur:
                 cur.execute(SCOPE, {"areas": areas})
         cache = ExtentCache()
-        uncached = documents.collections(conn, Extents(conn, None, areas), BASE)
-        cached = documents.collections(conn, Extents(conn, cache, areas), BASE)  # (the warm-up fills the cache)
+        uncached = documents.collections(Extents(conn, None, areas), BASE)
+        cached = documents.collections(Extents(conn, cache, areas), BASE)  # (the warm-up fills the cache)
         assert cached == uncached, "the cached document differs from the computed one"
         a, b, miss = [], [], []
         for _ in range(args.repeat):
