@@ -161,7 +161,10 @@ def openapi(base: str) -> dict:
                {"type": "string"}),
         _param("cursor", "The position of a page, from a next or prev link.", {"type": "string"}),
         _param("filter", "A CQL2 text filter on the collection's queryables (/collections/{collectionId}/"
-                         "queryables), e.g. level = 'red' AND S_INTERSECTS(geometry, BBOX(118, 39.5, 118.5, 40)).",
+                         "queryables), e.g. level = 'red' AND S_INTERSECTS(geometry, BBOX(118, 39.5, 118.5, 40)). "
+                         "A filtered page has a time limit of its own (the server's ogc_filter_timeout_ms, 5 s by "
+                         "default): a filter matching too rarely to fill the page within it is a 400 saying how to "
+                         "narrow it (bbox, datetime, a smaller limit).",
                {"type": "string"}),
         # (cql-text, the drafts' name, is what GDAL 3.6 looks for before it pushes a -where down)
         _param("filter-lang", "The filter's language: cql2-text (cql-text is taken as the same).",
