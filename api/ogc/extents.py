@@ -3,7 +3,7 @@
 of its layer (ST_Extent over 1,000,000 enterprises is most of a second), on every call of a client that opens the
 service.
 
-An extent is computed in one statement with the data version (api/sql/ogc_data_version.sql), so it is kept under
+An extent is computed in one statement with the data version of the tiles (api/sql/tiles_version.sql), so it is kept under
 the version of the very snapshot it was read from, and used while the version read by a later request is the same.
 Any change of what an extent covers changes the version first (a feature, an area, a score, a hidden danger, a
 plan).  Row-level security: a user limited to areas sees the extents of their areas' rows, so the key holds the
@@ -25,7 +25,7 @@ MAX_ENTRIES = 1024
 
 
 def version_sql() -> sql.Composable:
-    return sql.SQL(sql_text("ogc_data_version")).format(tiles_version=sql.SQL(sql_text("tiles_version").strip()))
+    return sql.SQL(sql_text("tiles_version").strip())
 
 
 def extent_statement(layer: Layer) -> tuple[sql.Composable, dict]:

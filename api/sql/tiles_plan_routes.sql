@@ -1,8 +1,8 @@
 -- A vector tile of the routes of the stored inspection plans (the view plan_route, migration 0027): one line per
 -- team and working day that meets the tile, with its plan, team, day, stops, km, hours and risk covered.  Routes
 -- are few (a plan has at most 1,000 team-days), so every zoom draws them one by one; ST_AsMVTGeom simplifies a
--- line to the tile's grid.  The same data always gives the same bytes (so the ETag changes with a new plan; but the
--- data version of the tiles URL, tiles_version.sql, does not count plans yet: see api/sql/ogc_data_version.sql).
+-- line to the tile's grid.  The same data always gives the same bytes (so the ETag changes with a new plan, and so
+-- does the data version of the tiles URL: tiles_version.sql counts the last plan).
 -- Parameters: z, x, y, extent, buffer, layer.
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,

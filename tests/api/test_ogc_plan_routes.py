@@ -194,3 +194,25 @@ def test_plan_route_tiles_hold_the_routes_meeting_their_box(demo_url, made):
         assert (plan_id, team, day) in meeting
         assert sorted(key(f) for f in features) == sorted(meeting)
         assert api.get("/tiles/plan_route.json").json()["vector_layers"][0]["id"] == "plan_route"
+
+
+def test_a_new_plan_changes_the_tiles_data_version(demo_url, conn, made):
+    """The plan_route tiles' URL carries the data version (tiles_version.sql): a new plan gives a new ?v=, so a
+    tile kept under the old version (max-age, immutable) is never shown for the new data; a tile asked for with the
+    old version is no longer one that may be kept."""
+    with TestClient(create_app(Settings(anonymous_reads=True, database_url=demo_url))) as api:
+        before = api.get("/tiles/plan_route.json").json()["tiles"][0]
+        saved = plans.save(conn, make_plan(conn, PlanRequest(teams=1, days=1, bases=(EVERYWHERE_BASE,),
+                                                             min_level="orange", max_sites=20, time_limit_s=1)),
+                           "test")
+        made[saved["id"]] = plans.load(conn, saved["id"])
+        after = api.get("/tiles/plan_route.json").json()["tiles"][0]
+        assert before.split("?v=")[1] != after.split("?v=")[1]
+        lon, lat = routes(made, {saved["id"]})[(saved["id"], 1, 1)]["geometry"]["coordinates"][1]
+        z, x, y = tile_of(lon, lat, 12)
+        old = api.get(f"/tiles/plan_route/{z}/{x}/{y}.mvt?v={before.split('?v=')[1]}")
+        new = api.get(f"/tiles/plan_route/{z}/{x}/{y}.mvt?v={after.split('?v=')[1]}")
+        assert "immutable" not in old.headers["cache-control"]
+        assert "immutable" in new.headers["cache-control"]
+        ids = {(f["properties"]["plan_id"]) for f in next(iter(mapbox_vector_tile.decode(new.content).values()))["features"]}
+        assert saved["id"] in ids
