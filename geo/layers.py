@@ -9,11 +9,12 @@ dangers are styled as the web map draws them (``styled_by="danger"``) and plan r
 (``styled_by="team"``).  The H3 layers are one per resolution that has cells stored in ``area_risk``
 (``area_h3_7``), so the list is made from those resolutions (``published_layers``).
 
-A layer of a GIS client has one geometry type, and tailings ponds are stored as points or polygons: the
-``tailings_pond`` layer gives every pond as a point (a polygon's point on its surface), so that it lists every pond
-as a marker, and ``tailings_pond_area`` gives the ponds stored as polygons with their outline.  The vector tiles
-carry both in the one ``tailings_pond`` tile layer (a tile may mix geometry types), so ``tailings_pond_area`` has
-no tile layer of its own (``tiles=False``).
+A layer of a GIS client has one geometry type, and sites (enterprises, tailings ponds, crowded venues) are stored as
+points or polygons: each site layer (``enterprise``, ``tailings_pond``, ``venue``) gives every site as a point (a
+polygon's point on its surface), so that it lists every site as a marker, and its ``_area`` layer
+(``enterprise_area``, ``tailings_pond_area``, ``venue_area``) gives the sites stored as polygons with their outline.
+The vector tiles carry both in the one tile layer of the class (a tile may mix geometry types), so the ``_area``
+layers have no tile layer of their own (``tiles=False``).
 """
 
 from __future__ import annotations
@@ -41,21 +42,30 @@ class Layer:
 
 FEATURE_LAYERS = (
     Layer("enterprise", "企业", "Enterprises",
-          "Enterprises under supervision (hazardous chemicals, mines, metallurgy and others) with their risk "
-          "score, four-colour level and top risk factors.", "Point"),
+          "Every enterprise under supervision (hazardous chemicals, mines, metallurgy and others) as a point (one "
+          "stored as a polygon at its point on surface), with its risk score, four-colour level and top risk "
+          "factors.", "Point"),
     Layer("tailings_pond", "尾矿库", "Tailings ponds",
           "Every tailings pond as a point (a pond stored as a polygon at its point on surface), with its grade, "
           "safety state, the 1 km downstream 'overhead' check and its risk score, level and top factors.", "Point"),
     Layer("venue", "人员密集场所", "Crowded venues",
-          "Crowded places (malls, schools, hospitals, stations and others) with their occupant load, exits and "
-          "risk score, level and top factors.", "Point"),
+          "Every crowded place (malls, schools, hospitals, stations and others) as a point (one stored as a polygon "
+          "at its point on surface), with its occupant load, exits and risk score, level and top factors.",
+          "Point"),
     Layer("pipeline_segment", "管道分段", "Pipeline segments",
           "Oil and gas pipelines in scored segments of about 1 km, each with its high-consequence areas, "
           "third-party damage pressure and risk score, level and top factors.", "Line"),
 )
+ENTERPRISE_AREA_LAYER = Layer("enterprise_area", "企业范围", "Enterprise outlines",
+                              "The enterprises stored as polygons (their plant's outline), with the same properties "
+                              "as the enterprise layer (risk score, level and top factors).", "Polygon", tiles=False)
 POND_AREA_LAYER = Layer("tailings_pond_area", "尾矿库范围", "Tailings pond outlines",
                         "The tailings ponds stored as polygons, with their outline and the same properties as "
                         "the tailings_pond layer (risk score, level and top factors).", "Polygon", tiles=False)
+VENUE_AREA_LAYER = Layer("venue_area", "人员密集场所范围", "Crowded venue outlines",
+                         "The crowded venues stored as polygons (their building's outline), with the same properties "
+                         "as the venue layer (risk score, level and top factors).", "Polygon", tiles=False)
+OUTLINE_LAYERS = (ENTERPRISE_AREA_LAYER, POND_AREA_LAYER, VENUE_AREA_LAYER)
 HIDDEN_DANGER_LAYER = Layer("hidden_danger", "隐患", "Hidden dangers",
                             "Hidden danger records at their site's location, with their grade, status and dates, "
                             "and their site's score, level and top factors.", "Point", styled_by="danger")
@@ -66,7 +76,7 @@ PLAN_ROUTE_LAYER = Layer("plan_route", "检查计划路线", "Inspection plan ro
 COUNTY_LAYER = Layer("area_county", "县级区域风险", "County risk",
                      "Counties with their area risk: the score, the four-colour level and the counts of sites per "
                      "level inside.", "Polygon", area=True)
-FIXED_LAYERS = FEATURE_LAYERS + (POND_AREA_LAYER, HIDDEN_DANGER_LAYER, PLAN_ROUTE_LAYER, COUNTY_LAYER)
+FIXED_LAYERS = FEATURE_LAYERS + OUTLINE_LAYERS + (HIDDEN_DANGER_LAYER, PLAN_ROUTE_LAYER, COUNTY_LAYER)
 H3_PREFIX = "area_h3_"
 
 

@@ -3,16 +3,16 @@ layers, with their ids, titles and descriptions), where its rows live and the pr
 with a JSON Schema type and a description.  A layer of geo/layers.py without its entry here stops the import
 (``FIXED``), so that no layer is published one way and missed in another.
 
-Five families: sites (enterprise, tailings_pond, tailings_pond_area, venue: a table of their own with an integer id
-and a date of last inspection; one SQL for them), pipeline segments (integer id, no date), hidden dangers (records at
+Five families: sites (enterprise, tailings_pond, venue and their outline layers: a table of their own with an
+integer id and a date of last inspection; one SQL for them), pipeline segments (integer id, no date), hidden dangers (records at
 their site's location, dated by when they were found), plan routes (the routes of the stored inspection plans,
 dated by when the plan was made) and area risk (admin counties and H3 cells of one resolution, keyed by their text
 code).  Every site, segment and area feature has its ``score``, its ``level`` (blue, yellow, orange, red: what the
 four-colour styling keys on) and, where it has factors, its ``top_factors``.
 
-Tailings ponds are stored as points or polygons, and a GIS layer has one geometry type: ``tailings_pond`` serves
-every pond as a point (a polygon's point on its surface, ``point``), ``tailings_pond_area`` the ponds stored as
-polygons (``polygons``) with their outline.
+Sites are stored as points or polygons, and a GIS layer has one geometry type: ``enterprise``, ``tailings_pond`` and
+``venue`` serve every site as a point (a polygon's point on its surface, ``point``), ``enterprise_area``,
+``tailings_pond_area`` and ``venue_area`` the sites stored as polygons (``polygons``) with their outline.
 """
 
 from __future__ import annotations
@@ -108,7 +108,9 @@ ENTERPRISE = _site(
     (Prop("industry", "string", "Industry (hazardous_chemicals, metallurgy, mining, ...)."), STATUS,
      Prop("employees", "integer", "Employees."),
      Prop("open_hidden_dangers", "integer", "Open hidden dangers in the register."), MAJOR, LAST_INSPECTION),
-    "last_inspection")
+    "last_inspection", point=True)
+ENTERPRISE_AREA = _site("enterprise_area", ENTERPRISE.props[len(SITE_PROPS):-len(RISK_PROPS)], "last_inspection",
+                        table="enterprise", polygons=True)
 POND_PROPS = (
     Prop("ore", "string", "Ore."), STATUS,
      Prop("safety_state", "string", "normal, ill, dangerous or critical."),
@@ -130,7 +132,9 @@ VENUE = _site(
      Prop("sprinklers", "boolean", "Sprinklers installed."),
      Prop("fire_alarm", "boolean", "Fire alarm installed."),
      Prop("last_fire_inspection", "string", "The register's date of the last fire inspection.", format="date")),
-    "last_fire_inspection")
+    "last_fire_inspection", point=True)
+VENUE_AREA = _site("venue_area", VENUE.props[len(SITE_PROPS):-len(RISK_PROPS)], "last_fire_inspection",
+                   table="venue", polygons=True)
 PIPELINE_SEGMENT = Layer(
     "pipeline_segment", *_titled(BY_ID["pipeline_segment"]), "segment",
     (Prop("pipeline_id", "integer", "The pipeline's id."), Prop("name", "string", "The pipeline's name."),
@@ -190,7 +194,8 @@ def h3_layer(resolution: int) -> Layer:
                  area_type="h3", resolution=resolution)
 
 
-_OGC = {layer.id: layer for layer in (ENTERPRISE, TAILINGS_POND, TAILINGS_POND_AREA, VENUE, PIPELINE_SEGMENT,
+_OGC = {layer.id: layer for layer in (ENTERPRISE, ENTERPRISE_AREA, TAILINGS_POND, TAILINGS_POND_AREA, VENUE,
+                                      VENUE_AREA, PIPELINE_SEGMENT,
                                       HIDDEN_DANGER, PLAN_ROUTE, AREA_COUNTY)}
 if set(_OGC) != set(BY_ID):  # (a layer of geo/layers.py with no collection here, or one here not listed there)
     raise RuntimeError(f"api/ogc/layers.py and geo/layers.py list different layers: {sorted(set(_OGC) ^ set(BY_ID))}")

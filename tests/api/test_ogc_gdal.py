@@ -60,13 +60,14 @@ def h3_resolutions(conn) -> list[int]:
 
 
 def test_ogrinfo_lists_every_collection(server, conn):
-    """`ogrinfo OAPIF:…/ogc` lists the site, pond outline, segment, hidden danger, plan route, county and every
+    """`ogrinfo OAPIF:…/ogc` lists the site, site outline, segment, hidden danger, plan route, county and every
     stored H3 resolution's layer."""
     base, token, _, work = server
     r = gdal(["ogrinfo", "-ro", "-q", f"OAPIF:{base}"], token, work)
     assert r.returncode == 0, r.stderr[-2000:]
     listed = {line.split(":", 1)[1].split("(")[0].strip() for line in r.stdout.splitlines() if ":" in line}
-    expected = {"enterprise", "tailings_pond", "tailings_pond_area", "venue", "pipeline_segment", "area_county",
+    expected = {"enterprise", "enterprise_area", "tailings_pond", "tailings_pond_area", "venue", "venue_area",
+                "pipeline_segment", "area_county",
                 "hidden_danger", "plan_route"} | {
         f"area_h3_{res}" for res in h3_resolutions(conn)}
     assert len(expected) > 8 and listed == expected
@@ -425,3 +426,27 @@ def test_a_bbox_keeps_the_ponds_whose_point_lies_in_it(server, conn):
                                near["coordinates"][0] + 1e-5, near["coordinates"][1] + 1e-5)))
     points = get_json(f"{base}/collections/tailings_pond/items?limit=10000&bbox={inside}", token)["features"]
     assert pond in [f["id"] for f in points]
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "venue"])
+def test_a_site_stored_as_a_polygon_is_a_point_of_its_layer_and_an_outline_of_the_area_layer(server, conn, kind):
+    """Enterprises and venues, like ponds, may be stored as polygons: one made a polygon (a 40 m disc around its
+    point) copies into a GeoPackage as the one feature of the Polygon layer <kind>_area, with its outline, and stays
+    a Point of the <kind> layer, at its point on surface."""
+    base, token, _, _ = server
+    site, source_id, original = rows(conn, f"SELECT id, source_id, ST_AsEWKT(geom) FROM {kind} ORDER BY id LIMIT 1")[0]
+    rows(conn, f"UPDATE {kind} SET geom = ST_Buffer(geom::geography, 40)::geometry WHERE id = %s RETURNING id",
+         (site,))
+    try:
+        declared, outlines = copy_gpkg(server, f"{kind}_area", token)
+        expected = dict(rows(conn, f"SELECT source_id, ST_AsText(geom) FROM {kind} WHERE ST_Dimension(geom) = 2"))
+        assert list(expected) == [source_id]
+        assert declared in ("Polygon", "Multi Polygon") and [s for s, _ in outlines] == [source_id]
+        assert wkt.loads(outlines[0][1]).equals_exact(wkt.loads(expected[source_id]), 1e-6)
+        point = get_json(f"{base}/collections/{kind}/items/{site}", token)["geometry"]
+        on_surface = wkt.loads(rows(conn, f"SELECT ST_AsText(ST_PointOnSurface(geom)) FROM {kind} WHERE id = %s",
+                                    (site,))[0][0])
+        assert point["type"] == "Point"
+        assert abs(point["coordinates"][0] - on_surface.x) < 1e-7 and abs(point["coordinates"][1] - on_surface.y) < 1e-7
+    finally:
+        rows(conn, f"UPDATE {kind} SET geom = %s::geometry WHERE id = %s RETURNING id", (original, site))

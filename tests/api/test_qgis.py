@@ -70,7 +70,8 @@ def test_one_oapif_layer_per_published_layer(project, stored_layers):
     maplayers = project.findall("projectlayers/maplayer")
     assert [m.findtext("id") for m in maplayers] == [f"riskmap_{layer.id}" for layer in stored_layers]
     assert [layer.id for layer in stored_layers] == ["enterprise", "tailings_pond", "venue", "pipeline_segment",
-                                                     "tailings_pond_area", "hidden_danger", "plan_route",
+                                                     "enterprise_area", "tailings_pond_area", "venue_area",
+                                                     "hidden_danger", "plan_route",
                                                      "area_county", "area_h3_5", "area_h3_6", "area_h3_7",
                                                      "area_h3_8", "area_h3_9"]
     for m, layer in zip(maplayers, stored_layers, strict=True):
