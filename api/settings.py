@@ -62,6 +62,11 @@ class Settings(BaseSettings):
 
     # The longest a plan may search (POST /plans: the request's time_limit_s may not exceed it), in seconds.
     plan_max_time_s: float = 120.0
+    # The longest a filtered page of an OGC collection may take in the database (/ogc/collections/{id}/items with
+    # a CQL2 filter), in milliseconds: a filter that matches too rarely to fill the page in that time (a scan of
+    # most of a large table) is answered 400 with the OGC exception body, saying to narrow it (bbox, datetime, a
+    # smaller limit), instead of holding a worker and a connection until the server's own limit (30 s, a 504).
+    ogc_filter_timeout_ms: int = Field(5_000, ge=1, le=30_000)
 
     @field_validator("api_keys")
     @classmethod

@@ -1,8 +1,12 @@
 """A QGIS project (.qgs) of riskmap's published layers, read live from a riskmap server (issue 16).
 
 Each layer of geo/layers.py becomes a vector layer of QGIS's OGC API – Features provider (``OAPIF``, whose data
-source is ``url='<server>/ogc' typename='<collection id>'``), drawn with the web map's four colours: a
-categorised renderer on the ``level`` property, red / orange / yellow / blue (maps/main_map.py LEVEL_COLOURS).
+source is ``url='<server>/ogc' typename='<collection id>'``), styled as the web map draws it (``styled_by``):
+sites, segments and areas with the four colours, a categorised renderer on the ``level`` property, red / orange /
+yellow / blue (maps/main_map.py LEVEL_COLOURS); hidden dangers as the web map's danger markers (maps/static/
+riskmap.css: a magenta ring while open, filled once overdue; rectified and verified ones listed, not drawn, as the
+web map shows only the open ones); plan routes in their team's colour (maps/main_map.py TEAM_COLOURS, as the plan
+page draws them), categorised on an expression of ``team``.
 Names are in Chinese, with English in each layer's abstract.  The map opens on the data's extent, in EPSG:4326.
 
 The document is built with xml.etree from the layer descriptions, in the shape QGIS 3 writes: a ``qgis`` root with
@@ -19,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from geo.layers import Layer
-from maps.main_map import LEVEL_COLOURS, LEVEL_LABELS
+from maps.main_map import LEVEL_COLOURS, LEVEL_LABELS, TEAM_COLOURS
 
 QGIS_VERSION = "3.34.0-Prizren"  # the long-term release whose project format this follows
 PROVIDER = "OAPIF"  # QGIS's OGC API - Features provider
@@ -31,9 +35,19 @@ WGS84 = {"proj4": "+proj=longlat +datum=WGS84 +no_defs", "srsid": "3452", "srid"
          "description": "WGS 84", "projectionacronym": "longlat", "ellipsoidacronym": "EPSG:7030",
          "geographicflag": "true"}
 SYMBOL_TYPES = {"Point": "marker", "Line": "line", "Polygon": "fill"}
-# a hidden danger (when published) lies at its site: a larger triangle, so that it shows around the site's circle
-MARKERS = {"hidden_danger": ("triangle", "3.6")}
 DEFAULT_MARKER = ("circle", "2.8")
+# hidden dangers as the web map's markers (maps/static/riskmap.css .riskmap-danger-icon): a ring of the danger
+# colour while open, filled (with a darker ring) once past its deadline; the rectified and verified ones are not
+# drawn (the web map shows the open ones), but listed in the legend, to be switched on
+DANGER_COLOUR, DANGER_OVERDUE_RING = "#c51b7d", "#67001f"
+DANGER_STATE = ("CASE WHEN \"status\" IN ('open', 'reopened') AND to_date(\"deadline\") < to_date(now()) "
+                "THEN 'overdue' WHEN \"status\" IN ('open', 'reopened') THEN 'open' ELSE 'closed' END")
+DANGER_STATES = (("overdue", "逾期隐患 Overdue hidden danger"), ("open", "未整改隐患 Open hidden danger"),
+                 ("closed", "已整改 / 已验收 Rectified or verified"))
+# plan routes: the team's colour, cycling through the palette as the plan page does (team_colour)
+TEAM_KEY = f'("team" - 1) % {len(TEAM_COLOURS)}'
+DISPLAY_FIELDS = {"danger": "description", "team": "team_name"}  # what names a feature (else its "name")
+ROUTE_ALPHA = 217  # of 255: the plan page's route opacity (0.85)
 
 
 @dataclass(frozen=True)
@@ -126,52 +140,74 @@ def _map_layer(element: ET.Element, layer: Layer, base_url: str) -> None:
     _text(element, "blendMode", "0")
     _text(element, "featureBlendMode", "0")
     _text(element, "layerOpacity", "1")
-    _text(element, "displayfield", "name")
+    _text(element, "displayfield", DISPLAY_FIELDS.get(layer.styled_by, "name"))
 
 
 def _renderer(renderer: ET.Element, layer: Layer) -> None:
-    """The web map's four colours, keyed on ``level``: one category and one symbol per level."""
-    renderer.attrib.update(type="categorizedSymbol", attr="level", symbollevels="0", forceraster="0",
+    """A categorised renderer: on ``level`` with the web map's four colours (one category and one symbol per
+    level), on a danger's state for hidden dangers, on the team for plan routes."""
+    if layer.styled_by == "danger":
+        attr = DANGER_STATE
+        white, ring, dark = "255,255,255,255", f"{_rgb(DANGER_COLOUR)},255", f"{_rgb(DANGER_OVERDUE_RING)},255"
+        looks = {"overdue": (ring, dark), "open": (white, ring), "closed": (white, "150,150,150,255")}
+        classes = [(state, label, _marker(*looks[state], "4", "0.8"), state != "closed")
+                   for state, label in DANGER_STATES]
+    elif layer.styled_by == "team":
+        attr = TEAM_KEY
+        # (team n + 16 has team n's colour, as on the plan page)
+        classes = [(str(i), f"第 {i + 1} 队 team {i + 1}", _line(f"{_rgb(colour)},{ROUTE_ALPHA}", "0.8"), True)
+                   for i, colour in enumerate(TEAM_COLOURS)]
+    else:
+        attr = "level"
+        classes = [(level, " ".join(LEVEL_LABELS[level]), _level_symbol(layer, _rgb(LEVEL_COLOURS[level])), True)
+                   for level in LEVELS]
+    renderer.attrib.update(type="categorizedSymbol", attr=attr, symbollevels="0", forceraster="0",
                            enableorderby="0", referencescale="-1")
     categories = ET.SubElement(renderer, "categories")
     symbols = ET.SubElement(renderer, "symbols")
-    for index, level in enumerate(LEVELS):
-        zh, en = LEVEL_LABELS[level]
-        ET.SubElement(categories, "category", value=level, symbol=str(index), label=f"{zh} {en}", render="true",
-                      type="string")
-        _symbol(symbols, str(index), layer, _rgba(LEVEL_COLOURS[level]))
+    for index, (value, label, (layer_class, props), shown) in enumerate(classes):
+        ET.SubElement(categories, "category", value=value, symbol=str(index), label=label,
+                      render="true" if shown else "false", type="string")
+        _symbol(symbols, str(index), SYMBOL_TYPES[layer.geometry], layer_class, props)
     ET.SubElement(renderer, "rotation")
     ET.SubElement(renderer, "sizescale")
 
 
-def _symbol(symbols: ET.Element, name: str, layer: Layer, colour: tuple[int, int, int]) -> None:
+def _marker(fill: str, outline: str, size: str, outline_width: str = "0.3") -> tuple[str, dict[str, str]]:
+    return "SimpleMarker", {"name": "circle", "color": fill, "outline_color": outline, "outline_style": "solid",
+                            "outline_width": outline_width, "outline_width_unit": "MM", "size": size,
+                            "size_unit": "MM", "scale_method": "diameter"}
+
+
+def _line(colour: str, width: str) -> tuple[str, dict[str, str]]:
+    return "SimpleLine", {"line_color": colour, "line_style": "solid", "line_width": width,
+                          "line_width_unit": "MM", "capstyle": "round", "joinstyle": "round"}
+
+
+def _level_symbol(layer: Layer, rgb: str) -> tuple[str, dict[str, str]]:
+    """A site, segment or area in its level's colour."""
     kind = SYMBOL_TYPES[layer.geometry]
-    symbol = ET.SubElement(symbols, "symbol", type=kind, name=name, alpha="1", clip_to_extent="1", force_rhr="0")
-    rgb = ",".join(str(c) for c in colour)
     if kind == "marker":
-        layer_class = "SimpleMarker"
-        shape, size = MARKERS.get(layer.id, DEFAULT_MARKER)
-        props = {"name": shape, "color": f"{rgb},255", "outline_color": "255,255,255,255",
-                 "outline_style": "solid", "outline_width": "0.3", "outline_width_unit": "MM", "size": size,
-                 "size_unit": "MM", "scale_method": "diameter"}
-    elif kind == "line":
-        layer_class = "SimpleLine"
-        props = {"line_color": f"{rgb},255", "line_style": "solid", "line_width": "0.9", "line_width_unit": "MM",
-                 "capstyle": "round", "joinstyle": "round"}
-    else:
-        layer_class = "SimpleFill"
-        props = {"color": f"{rgb},{AREA_FILL_ALPHA}", "style": "solid", "outline_color": AREA_OUTLINE,
-                 "outline_style": "solid", "outline_width": "0.16", "outline_width_unit": "MM",
-                 "joinstyle": "bevel"}
+        return _marker(f"{rgb},255", "255,255,255,255", DEFAULT_MARKER[1])
+    if kind == "line":
+        return _line(f"{rgb},255", "0.9")
+    return "SimpleFill", {"color": f"{rgb},{AREA_FILL_ALPHA}", "style": "solid", "outline_color": AREA_OUTLINE,
+                          "outline_style": "solid", "outline_width": "0.16", "outline_width_unit": "MM",
+                          "joinstyle": "bevel"}
+
+
+def _symbol(symbols: ET.Element, name: str, kind: str, layer_class: str, props: dict[str, str]) -> None:
+    symbol = ET.SubElement(symbols, "symbol", type=kind, name=name, alpha="1", clip_to_extent="1", force_rhr="0")
     symbol_layer = ET.SubElement(symbol, "layer", {"class": layer_class, "enabled": "1", "locked": "0", "pass": "0"})
     options = ET.SubElement(symbol_layer, "Option", type="Map")
     for key, value in props.items():
         ET.SubElement(options, "Option", name=key, type="QString", value=value)
 
 
-def _rgba(hex_colour: str) -> tuple[int, int, int]:
+def _rgb(hex_colour: str) -> str:
+    """'#d7191c' -> '215,25,28' (QGIS's colour form, before its alpha)."""
     h = hex_colour.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+    return ",".join(str(int(h[i:i + 2], 16)) for i in (0, 2, 4))
 
 
 def _crs(parent: ET.Element) -> None:

@@ -4,14 +4,12 @@ request's base URL."""
 
 from __future__ import annotations
 
-from psycopg2 import sql
-
 from api.cql2 import FILTER_LANGS
+from api.ogc.extents import Extents
 from api.ogc.filters import FILTER_CRS
 from api.ogc.filters import queryables as layer_queryables
 from api.ogc.items import CRS84, DEFAULT_LIMIT, MAX_LIMIT
 from api.ogc.layers import FIXED, H3_PREFIX, Layer, h3_layer, h3_resolution
-from api.routes import sql_text
 
 GEOJSON, JSON, HTML = "application/geo+json", "application/json", "text/html"
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
@@ -30,26 +28,21 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 ]
 TITLE = "riskmap"
-DESCRIPTION = ("riskmap's layers (enterprises, tailings ponds, venues, pipeline segments, county and H3 cell risk) "
-               "with their risk score and level, as OGC API – Features.")
+DESCRIPTION = ("riskmap's layers (enterprises, tailings ponds, venues, pipeline segments, hidden dangers, county and "
+               "H3 cell risk) with their risk score and level, and the routes of the inspection plans, as OGC API – "
+               "Features.")
 
 
-def h3_resolutions(conn) -> list[int]:
-    with conn.cursor() as cur:
-        cur.execute(sql_text("ogc_h3_resolutions"))
-        return [r[0] for r in cur.fetchall()]
+def all_layers(extents: Extents) -> list[Layer]:
+    return list(FIXED.values()) + [h3_layer(r) for r in extents.h3_resolutions()]
 
 
-def all_layers(conn) -> list[Layer]:
-    return list(FIXED.values()) + [h3_layer(r) for r in h3_resolutions(conn)]
-
-
-def find_layer(conn, layer_id: str) -> Layer | None:
+def find_layer(extents: Extents, layer_id: str) -> Layer | None:
     """The layer of this collection id, or None (an H3 resolution that is not stored is no collection)."""
     if layer_id in FIXED:
         return FIXED[layer_id]
     res = h3_resolution(layer_id) if layer_id.startswith(H3_PREFIX) else None
-    if res is not None and res in h3_resolutions(conn):
+    if res is not None and res in extents.h3_resolutions():
         return h3_layer(res)
     return None
 
@@ -78,16 +71,8 @@ def conformance() -> dict:
     return {"conformsTo": CONFORMANCE}
 
 
-def _extent(conn, layer: Layer) -> dict:
-    with conn.cursor() as cur:
-        if layer.family == "area":
-            cur.execute(sql_text("ogc_area_extent"), {"area_type": layer.area_type, "resolution": layer.resolution})
-        elif layer.family == "danger":
-            cur.execute(sql_text("ogc_danger_extent"))
-        else:
-            date = sql.SQL("f.{}").format(sql.Identifier(layer.date)) if layer.date else sql.SQL("NULL::date")
-            cur.execute(sql.SQL(sql_text("ogc_table_extent")).format(table=sql.Identifier(layer.table), date=date))
-        row = cur.fetchone()
+def _extent(extents: Extents, layer: Layer) -> dict:
+    row = extents.row(layer)
     extent: dict = {}
     if row[0] is not None:
         extent["spatial"] = {"bbox": [[round(v, 7) for v in row[:4]]], "crs": CRS84}
@@ -99,12 +84,12 @@ def _extent(conn, layer: Layer) -> dict:
     return extent
 
 
-def collection(conn, layer: Layer, base: str) -> dict:
+def collection(extents: Extents, layer: Layer, base: str) -> dict:
     url = f"{base}/collections/{layer.id}"
     doc = {
         "id": layer.id, "title": layer.title, "description": layer.description, "itemType": "feature",
         "crs": [CRS84], "storageCrs": CRS84,
-        "extent": _extent(conn, layer),
+        "extent": _extent(extents, layer),
         "properties": {p.name: p.schema() for p in layer.props},
         "links": [
             link(url, "self", JSON, layer.title),
@@ -122,10 +107,10 @@ def collection(conn, layer: Layer, base: str) -> dict:
     return doc
 
 
-def collections(conn, base: str) -> dict:
+def collections(extents: Extents, base: str) -> dict:
     return {"links": [link(f"{base}/collections", "self", JSON, "The collections"),
                       link(f"{base}/collections?f=html", "alternate", HTML, "The collections as HTML")],
-            "collections": [collection(conn, layer, base) for layer in all_layers(conn)]}
+            "collections": [collection(extents, layer, base) for layer in all_layers(extents)]}
 
 
 def queryables(layer: Layer, base: str) -> dict:
@@ -170,12 +155,16 @@ def openapi(base: str) -> dict:
                {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}),
         _param("bbox-crs", "Only CRS84.", {"type": "string", "format": "uri"}),
         _param("datetime", "A date, a date-time or an interval (a/b, ../b, a/..): the features whose date "
-                           "(a site's last inspection, a hidden danger's found_on: see the collection) lies "
+                           "(a site's last inspection, a hidden danger's found_on, the day a plan route's plan was "
+                           "made: see the collection) lies "
                            "in it; layers without dates ignore it.",
                {"type": "string"}),
         _param("cursor", "The position of a page, from a next or prev link.", {"type": "string"}),
         _param("filter", "A CQL2 text filter on the collection's queryables (/collections/{collectionId}/"
-                         "queryables), e.g. level = 'red' AND S_INTERSECTS(geometry, BBOX(118, 39.5, 118.5, 40)).",
+                         "queryables), e.g. level = 'red' AND S_INTERSECTS(geometry, BBOX(118, 39.5, 118.5, 40)). "
+                         "A filtered page has a time limit of its own (the server's ogc_filter_timeout_ms, 5 s by "
+                         "default): a filter matching too rarely to fill the page within it is a 400 saying how to "
+                         "narrow it (bbox, datetime, a smaller limit).",
                {"type": "string"}),
         # (cql-text, the drafts' name, is what GDAL 3.6 looks for before it pushes a -where down)
         _param("filter-lang", "The filter's language: cql2-text (cql-text is taken as the same).",

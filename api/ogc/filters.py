@@ -4,8 +4,9 @@ expressions the page queries (api/sql/ogc_*_items.sql) can read, and the ``filte
 
 A queryable reads what the feature shows: ``score`` is the score rounded to two decimals as in the properties,
 ``name`` of a segment its pipeline's name.  Aliases, per family: a site's row ``f``, a segment ``s``, an area ``r``
-(area_risk), a hidden danger ``h`` with its site's geometry ``s.geom``; ``r`` is the feature_risk row of a site,
-segment or danger's site.  ``top_factors`` (a list made for reading) is not queryable.
+(area_risk), a hidden danger ``h`` with its site's geometry ``s.geom``, a plan route ``pr`` (the view plan_route);
+``r`` is the feature_risk row of a site, segment or danger's site.  ``top_factors`` (a list made for reading) is
+not queryable.
 """
 
 from __future__ import annotations
@@ -27,22 +28,26 @@ _EXPRESSIONS = {
     "segment": _RISK | {"name": "(SELECT p.name FROM pipeline p WHERE p.id = s.pipeline_id)",
                         "length_m": "round(s.length_m::numeric, 1)"},
     "danger": _RISK,
+    "plan": {},
     "area": {"score": "round(r.score::numeric, 2)",
              "name": "(SELECT a.name FROM area a WHERE r.area_type = 'admin' AND a.admin_code = r.area_id)",
              "red": _COUNT.format("red"), "orange": _COUNT.format("orange"),
              "population_exposed": "round(r.population_exposed::numeric)"},
 }
-_ALIAS = {"site": "f", "segment": "s", "danger": "h", "area": "r"}
-_GEOMETRY = {"site": ("f", "geom"), "segment": ("s", "geom"), "danger": ("s", "geom"), "area": ("r", "geom")}
+_ALIAS = {"site": "f", "segment": "s", "danger": "h", "plan": "pr", "area": "r"}
+_GEOMETRY = {"site": ("f", "geom"), "segment": ("s", "geom"), "danger": ("s", "geom"), "plan": ("pr", "geom"),
+             "area": ("r", "geom")}
 
 
 def _type(prop: Prop) -> str:
-    return "date" if prop.format == "date" else prop.type
+    return {"date": "date", "date-time": "timestamp"}.get(prop.format or "", prop.type)
 
 
 def queryables(layer: Layer) -> dict[str, Queryable]:
     """The layer's queryables: its properties (but top_factors) and its ``geometry``."""
-    out = {"geometry": Queryable(sql.Identifier(*_GEOMETRY[layer.family]), "geometry", "The feature's geometry.")}
+    # (a layer of points on surface is filtered on the points it serves)
+    geometry = sql.SQL(layer.geometry_sql) if layer.point else sql.Identifier(*_GEOMETRY[layer.family])
+    out = {"geometry": Queryable(geometry, "geometry", "The feature's geometry.")}
     expressions = _EXPRESSIONS[layer.family]
     for prop in layer.props:
         if prop.name in NOT_QUERYABLE:

@@ -188,8 +188,10 @@ def _statement(layer: Layer, backwards: bool, filter_: Where | None = None) -> s
         extra = sql.SQL("").join(sql.SQL(", {}, f.{}").format(sql.Literal(c), sql.Identifier(c)) for c in layer.extra)
         return sql.SQL(sql_text("ogc_site_items")).format(table=sql.Identifier(layer.table), extra=extra,
                                                           date=sql.Identifier(layer.date), direction=direction,
-                                                          filter=where_)
-    name = {"segment": "ogc_segment_items", "danger": "ogc_danger_items", "area": "ogc_area_items"}[layer.family]
+                                                          filter=where_, geometry=sql.SQL(layer.geometry_sql),
+                                                          kept=sql.SQL(layer.kept_sql))
+    name = {"segment": "ogc_segment_items", "danger": "ogc_danger_items", "plan": "ogc_plan_route_items",
+            "area": "ogc_area_items"}[layer.family]
     return sql.SQL(sql_text(name)).format(direction=direction, filter=where_)
 
 

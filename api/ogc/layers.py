@@ -1,11 +1,18 @@
-"""The layers riskmap publishes as OGC collections: their ids (shared with the vector tiles, issue 16), titles,
-where their rows live and the properties each feature carries, with a JSON Schema type and a description.
+"""The layers riskmap publishes as OGC collections: for each layer of geo/layers.py (the one list of published
+layers, with their ids, titles and descriptions), where its rows live and the properties each feature carries,
+with a JSON Schema type and a description.  A layer of geo/layers.py without its entry here stops the import
+(``FIXED``), so that no layer is published one way and missed in another.
 
-Four families: sites (enterprise, tailings_pond, venue: a table of their own with an integer id and a date of last
-inspection; one SQL for the three), pipeline segments (integer id, no date), hidden dangers (records at their
-site's location, dated by when they were found) and area risk (admin counties and H3 cells of one resolution,
-keyed by their text code).  Every feature has its ``score``, its ``level`` (blue, yellow,
-orange, red: what the four-colour styling keys on) and, where it has factors, its ``top_factors``.
+Five families: sites (enterprise, tailings_pond, venue and their outline layers: a table of their own with an
+integer id and a date of last inspection; one SQL for them), pipeline segments (integer id, no date), hidden dangers (records at
+their site's location, dated by when they were found), plan routes (the routes of the stored inspection plans,
+dated by when the plan was made) and area risk (admin counties and H3 cells of one resolution, keyed by their text
+code).  Every site, segment and area feature has its ``score``, its ``level`` (blue, yellow, orange, red: what the
+four-colour styling keys on) and, where it has factors, its ``top_factors``.
+
+Sites are stored as points or polygons, and a GIS layer has one geometry type: ``enterprise``, ``tailings_pond`` and
+``venue`` serve every site as a point (a polygon's point on its surface, ``point``), ``enterprise_area``,
+``tailings_pond_area`` and ``venue_area`` the sites stored as polygons (``polygons``) with their outline.
 """
 
 from __future__ import annotations
@@ -13,9 +20,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from geo import layers as published
+
 LEVELS = ("blue", "yellow", "orange", "red")
 COUNTY = 3  # area_risk.resolution of an admin area at county level (1 province, 2 city, 3 county, 4 township)
-H3_PREFIX = "area_h3_"
+H3_PREFIX = published.H3_PREFIX
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,7 @@ class Layer:
     id: str
     title: str
     description: str
-    family: str  # "site", "segment", "danger" or "area"
+    family: str  # "site", "segment", "danger", "plan" or "area"
     props: tuple[Prop, ...]
     table: str | None = None  # site and segment families
     kind: str | None = None  # feature_risk.kind
@@ -64,36 +73,57 @@ class Layer:
     area_type: str | None = None
     resolution: int | None = None
     extra: tuple[str, ...] = field(default=())  # the table's own columns among the props (site family)
+    point: bool = False  # site family: each feature at its geometry's point on surface (one geometry type)
+    polygons: bool = False  # site family: only the rows stored as polygons
+
+    @property
+    def geometry_sql(self) -> str:
+        """The SQL of a site feature's geometry (its row ``f``)."""
+        return "ST_PointOnSurface(f.geom)" if self.point else "f.geom"
+
+    @property
+    def kept_sql(self) -> str:
+        """The SQL condition on a site's row ``f`` that keeps the rows of this layer."""
+        return "ST_Dimension(f.geom) = 2" if self.polygons else "TRUE"
 
     @property
     def text_ids(self) -> bool:
         return self.family == "area"
 
 
-def _site(id_: str, title: str, description: str, own: tuple[Prop, ...], date: str) -> Layer:
-    return Layer(id_, title, description, "site", SITE_PROPS + own + RISK_PROPS, table=id_, kind=id_, date=date,
-                 extra=tuple(p.name for p in own))
+def _titled(layer: published.Layer) -> tuple[str, str]:
+    return layer.title_en, layer.description
+
+
+BY_ID = {layer.id: layer for layer in published.FIXED_LAYERS}
+
+
+def _site(id_: str, own: tuple[Prop, ...], date: str, table: str | None = None, **shape: bool) -> Layer:
+    return Layer(id_, *_titled(BY_ID[id_]), "site", SITE_PROPS + own + RISK_PROPS, table=table or id_,
+                 kind=table or id_, date=date, extra=tuple(p.name for p in own), **shape)
 
 
 ENTERPRISE = _site(
-    "enterprise", "Enterprises", "Enterprises under production-safety supervision with their risk score and level.",
+    "enterprise",
     (Prop("industry", "string", "Industry (hazardous_chemicals, metallurgy, mining, ...)."), STATUS,
      Prop("employees", "integer", "Employees."),
      Prop("open_hidden_dangers", "integer", "Open hidden dangers in the register."), MAJOR, LAST_INSPECTION),
-    "last_inspection")
-TAILINGS_POND = _site(
-    "tailings_pond", "Tailings ponds", "Tailings ponds with their risk score and level.",
-    (Prop("ore", "string", "Ore."), STATUS,
+    "last_inspection", point=True)
+ENTERPRISE_AREA = _site("enterprise_area", ENTERPRISE.props[len(SITE_PROPS):-len(RISK_PROPS)], "last_inspection",
+                        table="enterprise", polygons=True)
+POND_PROPS = (
+    Prop("ore", "string", "Ore."), STATUS,
      Prop("safety_state", "string", "normal, ill, dangerous or critical."),
      Prop("dam_height_m", "number", "Dam height (m)."),
      Prop("capacity_10k_m3", "number", "Capacity (10,000 m³)."),
      Prop("downstream_population", "integer", "People living downstream."),
      Prop("downstream_direction_deg", "number", "Downstream direction (degrees from north)."), MAJOR,
-     LAST_INSPECTION),
-    "last_inspection")
+     LAST_INSPECTION)
+TAILINGS_POND = _site("tailings_pond", POND_PROPS, "last_inspection", point=True)
+TAILINGS_POND_AREA = _site("tailings_pond_area", POND_PROPS, "last_inspection", table="tailings_pond",
+                           polygons=True)
 VENUE = _site(
-    "venue", "Crowded venues", "Crowded venues (schools, malls, hospitals, ...) with their fire risk score and "
-                               "level.",
+    "venue",
     (Prop("venue_type", "string", "Type (mall, school, hospital, ...)."), STATUS,
      Prop("occupancy", "integer", "Occupancy (people)."),
      Prop("storey", "integer", "Storeys."),
@@ -102,19 +132,17 @@ VENUE = _site(
      Prop("sprinklers", "boolean", "Sprinklers installed."),
      Prop("fire_alarm", "boolean", "Fire alarm installed."),
      Prop("last_fire_inspection", "string", "The register's date of the last fire inspection.", format="date")),
-    "last_fire_inspection")
+    "last_fire_inspection", point=True)
+VENUE_AREA = _site("venue_area", VENUE.props[len(SITE_PROPS):-len(RISK_PROPS)], "last_fire_inspection",
+                   table="venue", polygons=True)
 PIPELINE_SEGMENT = Layer(
-    "pipeline_segment", "Pipeline segments", "Pipelines cut into the segments (about 1 km) they are scored by, "
-                                             "each with its own score and level.",
-    "segment",
+    "pipeline_segment", *_titled(BY_ID["pipeline_segment"]), "segment",
     (Prop("pipeline_id", "integer", "The pipeline's id."), Prop("name", "string", "The pipeline's name."),
      Prop("seq", "integer", "The segment's place along its pipeline, from 0."),
      Prop("length_m", "number", "Length (m).")) + RISK_PROPS,
     table="pipeline_segment", kind="pipeline_segment")
 HIDDEN_DANGER = Layer(
-    "hidden_danger", "Hidden dangers", "Hidden danger records at their site's location, with their grade, status "
-                                       "and dates, and their site's score, level and top factors.",
-    "danger",
+    "hidden_danger", *_titled(BY_ID["hidden_danger"]), "danger",
     (Prop("source_id", "string", "The record's id in its source."),
      Prop("site_kind", "string", "The site's class (enterprise, tailings_pond, pipeline, venue)."),
      Prop("site_id", "integer", "The site's id."),
@@ -130,6 +158,22 @@ HIDDEN_DANGER = Layer(
     + tuple(Prop(p.name, p.type, f"The site's {p.description[0].lower()}{p.description[1:]}", p.format, p.enum)
             for p in RISK_PROPS),
     table="hidden_danger", date="found_on")
+PLAN_ROUTE = Layer(
+    "plan_route", *_titled(BY_ID["plan_route"]), "plan",
+    (Prop("plan_id", "integer", "The plan's id (/plans/{id})."),
+     Prop("created_at", "string", "When the plan was made (UTC).", format="date-time"),
+     Prop("area", "string", "The admin code of the area planned (none: everywhere)."),
+     Prop("model_version", "string", "The risk model version of the scores the plan was made from."),
+     Prop("team", "integer", "The team, from 1."),
+     Prop("team_name", "string", "The team's name."),
+     Prop("day", "integer", "The working day, from 1."),
+     Prop("stops", "integer", "Sites inspected that day."),
+     Prop("km", "number", "Distance travelled that day (km), base to base."),
+     Prop("hours", "number", "Hours that day, from leaving the base to coming back."),
+     Prop("risk", "number", "Risk covered that day: the sum of the scores of its stops."),
+     Prop("leave", "string", "The time the team leaves its base (HH:MM)."),
+     Prop("back", "string", "The time the team is back (HH:MM).")),
+    table="plan_route", date="created_at")
 AREA_PROPS = (
     Prop("name", "string", "The area's name (admin areas; none for H3 cells)."),
     Prop("score", "number", "The area's aggregate risk score (two decimals)."),
@@ -141,19 +185,21 @@ AREA_PROPS = (
     Prop("orange", "integer", "Orange features inside."),
     Prop("population_exposed", "number", "People exposed."),
 )
-AREA_COUNTY = Layer("area_county", "County risk", "Area risk of the counties (admin areas of county level): "
-                                                   "aggregate score and level.", "area", AREA_PROPS,
-                    area_type="admin", resolution=COUNTY)
+AREA_COUNTY = Layer("area_county", *_titled(BY_ID["area_county"]), "area", AREA_PROPS, area_type="admin",
+                    resolution=COUNTY)
 
 
 def h3_layer(resolution: int) -> Layer:
-    return Layer(f"{H3_PREFIX}{resolution}", f"H3 cell risk, resolution {resolution}",
-                 f"Area risk of the H3 cells of resolution {resolution}: aggregate score and level.", "area",
-                 AREA_PROPS, area_type="h3", resolution=resolution)
+    return Layer(f"{H3_PREFIX}{resolution}", *_titled(published.h3_layer(resolution)), "area", AREA_PROPS,
+                 area_type="h3", resolution=resolution)
 
 
-FIXED = {layer.id: layer for layer in (ENTERPRISE, TAILINGS_POND, VENUE, PIPELINE_SEGMENT, AREA_COUNTY,
-                                       HIDDEN_DANGER)}
+_OGC = {layer.id: layer for layer in (ENTERPRISE, ENTERPRISE_AREA, TAILINGS_POND, TAILINGS_POND_AREA, VENUE,
+                                      VENUE_AREA, PIPELINE_SEGMENT,
+                                      HIDDEN_DANGER, PLAN_ROUTE, AREA_COUNTY)}
+if set(_OGC) != set(BY_ID):  # (a layer of geo/layers.py with no collection here, or one here not listed there)
+    raise RuntimeError(f"api/ogc/layers.py and geo/layers.py list different layers: {sorted(set(_OGC) ^ set(BY_ID))}")
+FIXED = {layer_id: _OGC[layer_id] for layer_id in BY_ID}  # in geo/layers.py's order
 
 
 def h3_resolution(layer_id: str) -> int | None:

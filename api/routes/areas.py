@@ -104,7 +104,8 @@ def h3_cell(area_id: str) -> tuple[int, str] | None:
 
 def page_params(model: dict, level: str, bbox: str | None, risk_level: str | None, limit: int,
                 after: str | None) -> dict[str, Any]:
-    """The parameters of areas_page.sql for a request of GET /areas (a 422 for a bad level, box or risk level)."""
+    """The parameters of areas_page.sql and areas_page_h3.sql for a request of GET /areas (a 422 for a bad level,
+    box or risk level)."""
     area_type, resolution, area_level = parse_area_level(level, [int(r) for r in model["area"]["h3_resolutions"]])
     box = parse_bbox(bbox)
     x0, y0, x1, y1 = box or (None, None, None, None)
@@ -138,7 +139,8 @@ def list_areas(
     follow `next` for the rest.  Only areas holding a scored feature have an area risk."""
     params = page_params(model, level, bbox, risk_level, limit, after)
     with conn.cursor() as cur:
-        cur.execute(sql_text("areas_page"), params)
+        # H3 cells serve their stored Features (areas_page_h3.sql); admin areas are built with their names
+        cur.execute(sql_text("areas_page_h3" if params["area_type"] == "h3" else "areas_page"), params)
         rows = cur.fetchall()
     return geojson_page(request, rows, limit)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import psycopg2.errors
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
@@ -19,6 +20,7 @@ from api.access import Needs
 from api.dependencies import Connection
 from api.ogc import documents, html
 from api.ogc.documents import GEOJSON, HTML, JSON, OPENAPI_JSON, SCHEMA_JSON, link
+from api.ogc.extents import ExtentCache, Extents
 from api.ogc.items import (
     DOCUMENT_PARAMS,
     ITEMS_PARAMS,
@@ -38,12 +40,13 @@ router = APIRouter(prefix="/ogc", dependencies=[Needs.viewer], tags=["ogc"], inc
 
 
 def install(app: FastAPI) -> None:
-    """Answer ``OgcError`` with the OGC exception body."""
+    """Answer ``OgcError`` with the OGC exception body; keep the collections' extents (api/ogc/extents.py)."""
 
     async def answer(request: Request, exc: OgcError) -> JSONResponse:
         return JSONResponse({"code": exc.code, "description": exc.description}, status_code=exc.status)
 
     app.add_exception_handler(OgcError, answer)
+    app.state.ogc_extents = ExtentCache()
 
 
 def _base(request: Request) -> str:
@@ -60,11 +63,16 @@ def _as_html(request: Request, known: frozenset[str] = DOCUMENT_PARAMS) -> bool:
     return f == "html"
 
 
-def _layer(conn, collection_id: str) -> Layer:
-    layer = documents.find_layer(conn, collection_id)
+def _layer(request: Request, conn, collection_id: str) -> Layer:
+    layer = documents.find_layer(_extents(request, conn), collection_id)
     if layer is None:
         raise OgcError(404, "NotFound", f"no collection {collection_id!r}")
     return layer
+
+
+def _extents(request: Request, conn) -> Extents:
+    """The layers' extents as this request's user sees them, kept by data version (api/ogc/extents.py)."""
+    return Extents(conn, request.app.state.ogc_extents, list(request.state.principal.areas))
 
 
 def _json(doc: dict, media_type: str = JSON) -> Response:
@@ -99,7 +107,7 @@ def api_definition(request: Request):
 def collections(request: Request, conn: Connection):
     as_html = _as_html(request)
     base = _base(request)
-    doc = documents.collections(conn, base)
+    doc = documents.collections(_extents(request, conn), base)
     return HTMLResponse(html.collections(doc, base)) if as_html else _json(doc)
 
 
@@ -107,7 +115,7 @@ def collections(request: Request, conn: Connection):
 def collection(request: Request, conn: Connection, collectionId: str):  # noqa: N803 (the standard's name)
     as_html = _as_html(request)
     base = _base(request)
-    doc = documents.collection(conn, _layer(conn, collectionId), base)
+    doc = documents.collection(_extents(request, conn), _layer(request, conn, collectionId), base)
     return HTMLResponse(html.collection(doc, base)) if as_html else _json(doc)
 
 
@@ -117,7 +125,7 @@ def queryables(request: Request, conn: Connection, collectionId: str):  # noqa: 
     # application/schema+json (Part 3) to a client that asks for it; application/json to the others (GDAL 3.6
     # refuses any other media type for the queryables it reads)
     media_type = SCHEMA_JSON if SCHEMA_JSON in request.headers.get("accept", "") else JSON
-    return _json(documents.queryables(_layer(conn, collectionId), _base(request)), media_type)
+    return _json(documents.queryables(_layer(request, conn, collectionId), _base(request)), media_type)
 
 
 def _page_url(request: Request, fmt: str, cursor: str | None) -> str:
@@ -125,13 +133,32 @@ def _page_url(request: Request, fmt: str, cursor: str | None) -> str:
     return str(url.include_query_params(cursor=cursor) if cursor is not None else url)
 
 
+def _filtered(conn, layer: Layer, q, timeout_ms: int):
+    """The page and its numberMatched.  With a filter, the statements run under a time limit of their own
+    (``ogc_filter_timeout_ms``; the connection's own limit is restored after them): a filter that matches too
+    rarely to fill the page soon is a 400 naming the filter, not a worker held for the server's 30 s (a 504)."""
+    if q.filter is None:
+        return read_page(conn, layer, q), number_matched(conn, layer, q)
+    with conn.cursor() as cur:
+        # (a session setting, reset below: each statement of a pooled connection is its own transaction)
+        cur.execute("SET statement_timeout = %s", (f"{timeout_ms}ms",))
+    try:
+        return read_page(conn, layer, q), number_matched(conn, layer, q)
+    except psycopg2.errors.QueryCanceled:
+        raise bad("filter", f"it matched too rarely to fill a page of {q.limit} within {timeout_ms / 1000:g} s "
+                            "(the rows are read in id order and tested one by one); narrow the request with bbox "
+                            "or datetime, or make the filter more selective, or ask for a smaller limit") from None
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("RESET statement_timeout")  # (to the pool's -c statement_timeout)
+
+
 @router.get("/collections/{collectionId}/items")
 def items(request: Request, conn: Connection, collectionId: str):  # noqa: N803
     as_html = _as_html(request, ITEMS_PARAMS)
-    layer = _layer(conn, collectionId)
+    layer = _layer(request, conn, collectionId)
     q = item_query(layer, request.query_params)
-    page = read_page(conn, layer, q)
-    matched = number_matched(conn, layer, q)
+    page, matched = _filtered(conn, layer, q, request.app.state.settings.ogc_filter_timeout_ms)
     links = [link(_page_url(request, "json", request.query_params.get("cursor")), "self", GEOJSON, "This page"),
              link(_page_url(request, "html", request.query_params.get("cursor")), "alternate", HTML,
                   "This page as HTML")]
@@ -157,7 +184,7 @@ def items(request: Request, conn: Connection, collectionId: str):  # noqa: N803
 @router.get("/collections/{collectionId}/items/{featureId}")
 def feature(request: Request, conn: Connection, collectionId: str, featureId: str):  # noqa: N803
     as_html = _as_html(request)
-    layer = _layer(conn, collectionId)
+    layer = _layer(request, conn, collectionId)
     try:
         fid = parse_key(layer, featureId, "featureId")
     except OgcError:

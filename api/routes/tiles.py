@@ -128,6 +128,14 @@ DANGERS = Layer("hidden_danger", "Hidden dangers (records), each at its site's p
                                  "tile (with the open and major ones).",
                 DANGER_FIELDS | CELL_FIELDS | {"open": "Number", "major": "Number"}, "tiles_dangers",
                 "tiles_dangers_cells", {})
+PLAN_ROUTES = Layer("plan_route", "The routes of the stored inspection plans: one line per team and working day "
+                                   "through its stops in visiting order, with its plan, team, day, stops, km, hours "
+                                   "and risk covered.",
+                    {"id": "Number (plan id x 10^8 + team x 10^4 + day)", "plan_id": "Number",
+                     "created_at": "String (UTC)", "area": "String (admin code)", "team": "Number", "day": "Number",
+                     "stops": "Number", "km": "Number", "hours": "Number", "risk": "Number",
+                     "leave": "String (HH:MM)", "back": "String (HH:MM)"},
+                    "tiles_plan_routes", "tiles_plan_routes", {})
 H3_LAYER = re.compile(r"area_h3_([0-9]{1,2})", re.ASCII)
 
 
@@ -139,6 +147,8 @@ def layer_of(layer: str, model: dict) -> Layer:
         return SEGMENTS
     if layer == DANGERS.id:
         return DANGERS
+    if layer == PLAN_ROUTES.id:
+        return PLAN_ROUTES
     if layer == "area_county":
         return Layer(layer, "Area risk of the counties.", AREA_FIELDS, "tiles_areas", "tiles_areas",
                      {"area_type": "admin", "resolution": ADMIN_LEVEL_RES["county"]})
@@ -151,7 +161,7 @@ def layer_of(layer: str, model: dict) -> Layer:
                             f"counted per level in squares of 1/{CELLS} of the tile.", AREA_FIELDS | CELL_FIELDS,
                      "tiles_areas", "tiles_counted", {"area_type": "h3", "resolution": resolution}, zoom,
                      counted="tiles_areas_counted")
-    known = [*SITES, SEGMENTS.id, DANGERS.id, "area_county", *(f"area_h3_{r}" for r in resolutions)]
+    known = [*SITES, SEGMENTS.id, DANGERS.id, PLAN_ROUTES.id, "area_county", *(f"area_h3_{r}" for r in resolutions)]
     raise NotFound(f"no tile layer {layer!r}; the layers are: {', '.join(known)}")
 
 

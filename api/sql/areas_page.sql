@@ -1,10 +1,11 @@
--- GET /areas: one page of the area risk of one area type and resolution (admin level or H3 resolution), in
--- area_id order after %(after)s (keyset pagination on the primary key: no OFFSET, no count), each row a GeoJSON
--- Feature (RFC 7946: exterior rings counter-clockwise) as text.  Admin areas take their name from `area`; H3 cells
--- have none, and their Feature is stored as it is built here (area_risk.feature_json, migration 0023): only admin
--- rows (feature_json null) are built per request.  One row more than the page is asked for, to know whether
--- another page follows.  An area whose bounding box lies inside the box intersects it (areas are polygons far
--- larger than the float rounding of bounding boxes): only the others need the exact test.
+-- GET /areas at an admin level (the API sends H3 levels to areas_page_h3.sql, which reads only their stored Features;
+-- this query gives the same bytes for them, as bench/areas measures): one page of the area risk of one area type and
+-- resolution (admin level or H3 resolution), in area_id order after %(after)s (keyset pagination on the primary key: no
+-- OFFSET, no count), each row a GeoJSON Feature (RFC 7946: exterior rings counter-clockwise) as text.  Admin areas take
+-- their name from `area`; H3 cells have none, and their Feature is stored as it is built here (area_risk.feature_json,
+-- migration 0023): only admin rows (feature_json null) are built per request.  One row more than the page is asked for,
+-- to know whether another page follows.  An area whose bounding box lies inside the box intersects it (areas are
+-- polygons far larger than the float rounding of bounding boxes): only the others need the exact test.
 SELECT coalesce(r.feature_json, json_build_object(
            'type', 'Feature',
            'id', r.area_type || ':' || r.area_id,

@@ -6,11 +6,13 @@ extents and counts (row-level security, issue 15)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import threading
 import urllib.parse
 
 import pytest
+from shapely import wkt
 
 from geo import store, users
 from tests.api.ogc_server import gdal, get, get_json, running_server
@@ -58,14 +60,17 @@ def h3_resolutions(conn) -> list[int]:
 
 
 def test_ogrinfo_lists_every_collection(server, conn):
-    """`ogrinfo OAPIF:…/ogc` lists the site, segment, county and every stored H3 resolution's layer."""
+    """`ogrinfo OAPIF:…/ogc` lists the site, site outline, segment, hidden danger, plan route, county and every
+    stored H3 resolution's layer."""
     base, token, _, work = server
     r = gdal(["ogrinfo", "-ro", "-q", f"OAPIF:{base}"], token, work)
     assert r.returncode == 0, r.stderr[-2000:]
     listed = {line.split(":", 1)[1].split("(")[0].strip() for line in r.stdout.splitlines() if ":" in line}
-    expected = {"enterprise", "tailings_pond", "venue", "pipeline_segment", "area_county", "hidden_danger"} | {
+    expected = {"enterprise", "enterprise_area", "tailings_pond", "tailings_pond_area", "venue", "venue_area",
+                "pipeline_segment", "area_county",
+                "hidden_danger", "plan_route"} | {
         f"area_h3_{res}" for res in h3_resolutions(conn)}
-    assert len(expected) > 6 and listed == expected
+    assert len(expected) > 8 and listed == expected
 
 
 def test_ogr2ogr_copies_multi_page_collections_completely(server, conn):
@@ -366,3 +371,82 @@ def test_what_gdal_pushes_down_returns_what_sql_does(server, conn):
     assert expected and sorted(f["properties"]["source_id"] for f in got) == sorted(r[0] for r in expected)
     one = copy(server, "area_county", token, "-where", f"id = '{OWN}'")
     assert [f["properties"]["id"] for f in one] == [OWN]
+
+
+def copy_gpkg(server, layer: str, token: str, *options: str) -> list[tuple]:
+    """ogr2ogr of one collection into a GeoPackage (a file whose layer has one declared geometry type): its
+    layer's geometry type and each feature's source_id and geometry as WKT, read back by ogrinfo's SQL."""
+    base, _, _, work = server
+    out = work / f"{layer}.gpkg"
+    out.unlink(missing_ok=True)
+    r = gdal(["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{base}", layer, *options], token, work)
+    assert r.returncode == 0, r.stderr[-2000:]
+    info = gdal(["ogrinfo", "-ro", "-al", "-so", str(out)], token, work)
+    declared = next(line.split(":", 1)[1].strip() for line in info.stdout.splitlines()
+                    if line.startswith("Geometry:"))
+    dump = work / f"{layer}.csv"
+    dump.unlink(missing_ok=True)
+    r = gdal(["ogr2ogr", "-f", "CSV", str(dump), str(out), "-lco", "GEOMETRY=AS_WKT"], token, work)
+    assert r.returncode == 0, r.stderr[-2000:]
+    with open(dump, newline="") as f:
+        return declared, [(row["source_id"], row["WKT"]) for row in csv.DictReader(f)]
+
+
+def test_ogr2ogr_copies_every_pond_as_a_point_and_every_outline_as_a_polygon(server, conn):
+    """Ponds are stored as points or polygons: tailings_pond copies into a GeoPackage as a Point layer holding
+    every pond (a polygon at its point on surface), tailings_pond_area as a Polygon layer holding every pond
+    stored as a polygon, with its outline."""
+    _, token, _, _ = server
+    declared, ponds = copy_gpkg(server, "tailings_pond", token, "-oo", "PAGE_SIZE=50")
+    expected = dict(rows(conn, "SELECT source_id, ST_AsText(ST_PointOnSurface(geom)) FROM tailings_pond"))
+    kinds = dict(rows(conn, "SELECT ST_Dimension(geom), count(*) FROM tailings_pond GROUP BY 1"))
+    assert kinds.get(0) and kinds.get(2)  # the demo has both
+    assert declared == "Point" and sorted(p[0] for p in ponds) == sorted(expected)
+    for source_id, text in ponds:
+        assert wkt.loads(text).equals_exact(wkt.loads(expected[source_id]), 1e-7), source_id
+    declared, outlines = copy_gpkg(server, "tailings_pond_area", token, "-oo", "PAGE_SIZE=50")
+    expected = dict(rows(conn, "SELECT source_id, ST_AsText(geom) FROM tailings_pond WHERE ST_Dimension(geom) = 2"))
+    assert declared in ("Polygon", "Multi Polygon") and sorted(p[0] for p in outlines) == sorted(expected)
+    assert all(wkt.loads(text).equals_exact(wkt.loads(expected[s]), 1e-6) for s, text in outlines)
+
+
+def test_a_bbox_keeps_the_ponds_whose_point_lies_in_it(server, conn):
+    """A bbox on tailings_pond tests the point it serves: a small box at a corner of a pond's outline (meeting the
+    polygon, not its point on surface) keeps the pond in tailings_pond_area and not in tailings_pond."""
+    base, token, _, _ = server
+    pond, x, y = rows(conn, "SELECT id, ST_X(ST_PointN(ST_ExteriorRing(geom), 1)), ST_Y(ST_PointN(ST_ExteriorRing("
+                            "geom), 1)) FROM tailings_pond WHERE GeometryType(geom) = 'POLYGON' ORDER BY id LIMIT 1")[0]
+    box = ",".join(map(str, (x - 1e-5, y - 1e-5, x + 1e-5, y + 1e-5)))
+    points = get_json(f"{base}/collections/tailings_pond/items?limit=10000&bbox={box}", token)["features"]
+    outlines = get_json(f"{base}/collections/tailings_pond_area/items?limit=10000&bbox={box}", token)["features"]
+    assert pond in [f["id"] for f in outlines] and pond not in [f["id"] for f in points]
+    near = get_json(f"{base}/collections/tailings_pond/items/{pond}", token)["geometry"]
+    assert near["type"] == "Point"
+    inside = ",".join(map(str, (near["coordinates"][0] - 1e-5, near["coordinates"][1] - 1e-5,
+                               near["coordinates"][0] + 1e-5, near["coordinates"][1] + 1e-5)))
+    points = get_json(f"{base}/collections/tailings_pond/items?limit=10000&bbox={inside}", token)["features"]
+    assert pond in [f["id"] for f in points]
+
+
+@pytest.mark.parametrize("kind", ["enterprise", "venue"])
+def test_a_site_stored_as_a_polygon_is_a_point_of_its_layer_and_an_outline_of_the_area_layer(server, conn, kind):
+    """Enterprises and venues, like ponds, may be stored as polygons: one made a polygon (a 40 m disc around its
+    point) copies into a GeoPackage as the one feature of the Polygon layer <kind>_area, with its outline, and stays
+    a Point of the <kind> layer, at its point on surface."""
+    base, token, _, _ = server
+    site, source_id, original = rows(conn, f"SELECT id, source_id, ST_AsEWKT(geom) FROM {kind} ORDER BY id LIMIT 1")[0]
+    rows(conn, f"UPDATE {kind} SET geom = ST_Buffer(geom::geography, 40)::geometry WHERE id = %s RETURNING id",
+         (site,))
+    try:
+        declared, outlines = copy_gpkg(server, f"{kind}_area", token)
+        expected = dict(rows(conn, f"SELECT source_id, ST_AsText(geom) FROM {kind} WHERE ST_Dimension(geom) = 2"))
+        assert list(expected) == [source_id]
+        assert declared in ("Polygon", "Multi Polygon") and [s for s, _ in outlines] == [source_id]
+        assert wkt.loads(outlines[0][1]).equals_exact(wkt.loads(expected[source_id]), 1e-6)
+        point = get_json(f"{base}/collections/{kind}/items/{site}", token)["geometry"]
+        on_surface = wkt.loads(rows(conn, f"SELECT ST_AsText(ST_PointOnSurface(geom)) FROM {kind} WHERE id = %s",
+                                    (site,))[0][0])
+        assert point["type"] == "Point"
+        assert abs(point["coordinates"][0] - on_surface.x) < 1e-7 and abs(point["coordinates"][1] - on_surface.y) < 1e-7
+    finally:
+        rows(conn, f"UPDATE {kind} SET geom = %s::geometry WHERE id = %s RETURNING id", (original, site))

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from geo.layers import FEATURE_LAYERS, published_layers
-from maps.main_map import LEVEL_COLOURS
+from geo.layers import FEATURE_LAYERS, FIXED_LAYERS, published_layers
+from maps.main_map import LEVEL_COLOURS, TEAM_COLOURS
 from maps.qgis_project import Extent, oapif_source, qgis_project
 
 BASE = "http://testserver"  # the TestClient's server
@@ -69,6 +70,8 @@ def test_one_oapif_layer_per_published_layer(project, stored_layers):
     maplayers = project.findall("projectlayers/maplayer")
     assert [m.findtext("id") for m in maplayers] == [f"riskmap_{layer.id}" for layer in stored_layers]
     assert [layer.id for layer in stored_layers] == ["enterprise", "tailings_pond", "venue", "pipeline_segment",
+                                                     "enterprise_area", "tailings_pond_area", "venue_area",
+                                                     "hidden_danger", "plan_route",
                                                      "area_county", "area_h3_5", "area_h3_6", "area_h3_7",
                                                      "area_h3_8", "area_h3_9"]
     for m, layer in zip(maplayers, stored_layers, strict=True):
@@ -89,12 +92,16 @@ def test_layer_names_are_chinese_with_english_in_the_abstract(project, stored_la
     assert project.find("projectlayers/maplayer").findtext("layername") == "企业"
 
 
-def test_every_layer_is_categorised_on_level_with_the_web_maps_four_colours(project):
-    """Every renderer is categorizedSymbol on `level`, with exactly red, orange, yellow and blue, each drawn in
-    the web map's colour (maps/main_map.py), with a symbol of the layer's geometry."""
+def test_every_site_segment_and_area_layer_is_categorised_on_level_with_the_web_maps_four_colours(project):
+    """Every renderer but the hidden dangers' and the plan routes' is categorizedSymbol on `level`, with exactly
+    red, orange, yellow and blue, each drawn in the web map's colour (maps/main_map.py), with a symbol of the
+    layer's geometry."""
     assert LEVEL_COLOURS == WEB_MAP_COLOURS
     symbol_type = {"Point": "marker", "Line": "line", "Polygon": "fill"}
-    for m in project.findall("projectlayers/maplayer"):
+    levelled = [m for m in project.findall("projectlayers/maplayer")
+                if m.findtext("id") not in ("riskmap_hidden_danger", "riskmap_plan_route")]
+    assert len(levelled) == len(project.findall("projectlayers/maplayer")) - 2
+    for m in levelled:
         renderer = m.find("renderer-v2")
         assert renderer.get("type") == "categorizedSymbol"
         assert renderer.get("attr") == "level"
@@ -108,6 +115,55 @@ def test_every_layer_is_categorised_on_level_with_the_web_maps_four_colours(proj
             options = {o.get("name"): o.get("value") for o in symbol.findall("layer/Option/Option")}
             colour = options.get("color", options.get("line_color"))
             assert colour.rsplit(",", 1)[0] == rgb(WEB_MAP_COLOURS[category.get("value")]), m.findtext("id")
+
+
+def layer_of(project: ET.Element, layer_id: str) -> ET.Element:
+    return next(m for m in project.findall("projectlayers/maplayer") if m.findtext("id") == f"riskmap_{layer_id}")
+
+
+def symbol_options(renderer: ET.Element) -> dict[str, dict[str, str]]:
+    """The options of each category's symbol, by the category's value."""
+    symbols = {s.get("name"): s for s in renderer.findall("symbols/symbol")}
+    return {c.get("value"): {o.get("name"): o.get("value") for o in symbols[c.get("symbol")].findall("layer/Option/"
+                                                                                                      "Option")}
+            for c in renderer.findall("categories/category")}
+
+
+def test_hidden_dangers_are_drawn_as_the_web_maps_danger_markers(project):
+    """hidden_danger: point markers categorised on the danger's state: overdue ones filled with the web map's
+    danger colour (maps/static/riskmap.css), open ones a ring of it on white, rectified or verified ones listed
+    but not drawn (the web map shows the open ones only)."""
+    m = layer_of(project, "hidden_danger")
+    assert m.get("geometry") == "Point"
+    renderer = m.find("renderer-v2")
+    assert renderer.get("type") == "categorizedSymbol" and '"status"' in renderer.get("attr")
+    assert 'to_date("deadline") < to_date(now())' in renderer.get("attr")
+    css = (Path(__file__).parents[2] / "maps/static/riskmap.css").read_text()
+    danger, ring = re.search(r'\.riskmap-danger-icon\[data-overdue="true"\] \{ background: (#\w+); color: #fff; '
+                             r'border-color: (#\w+)', css).groups()
+    options = symbol_options(renderer)
+    assert list(options) == ["overdue", "open", "closed"]
+    assert options["overdue"]["color"] == f"{rgb(danger)},255" and options["overdue"]["outline_color"] == \
+        f"{rgb(ring)},255"
+    assert options["open"]["color"] == "255,255,255,255" and options["open"]["outline_color"] == f"{rgb(danger)},255"
+    shown = {c.get("value"): c.get("render") for c in renderer.findall("categories/category")}
+    assert shown == {"overdue": "true", "open": "true", "closed": "false"}
+
+
+def test_plan_routes_are_lines_in_their_teams_colour(project):
+    """plan_route: lines categorised on (team - 1) mod the palette's size, each value in the plan page's colour of
+    that team (maps/main_map.py TEAM_COLOURS, as maps/plan_page.team_colour)."""
+    from maps.plan_page import team_colour
+
+    m = layer_of(project, "plan_route")
+    assert m.get("geometry") == "Line"
+    renderer = m.find("renderer-v2")
+    assert renderer.get("attr") == f'("team" - 1) % {len(TEAM_COLOURS)}'
+    options = symbol_options(renderer)
+    assert list(options) == [str(i) for i in range(len(TEAM_COLOURS))]
+    for team in (1, 2, 5, len(TEAM_COLOURS) + 3):
+        colour = options[str((team - 1) % len(TEAM_COLOURS))]["line_color"]
+        assert colour.rsplit(",", 1)[0] == rgb(team_colour(team))
 
 
 def test_the_layer_tree_lists_every_layer(project):
@@ -188,13 +244,13 @@ def test_riskmap_qgis_refuses_a_url_that_is_not_a_servers(demo_url, tmp_path, ur
 
 
 def test_an_empty_database_gives_the_feature_layers_and_the_whole_world(db_url, tmp_path):
-    """With no data: the feature and county layers (no H3 resolution has cells), opening on the whole world."""
+    """With no data: the fixed layers (no H3 resolution has cells), opening on the whole world."""
     out = tmp_path / "empty.qgs"
     result = CliRunner().invoke(app, ["qgis", "--out", str(out)], env={"RISKMAP_DATABASE_URL": db_url})
     assert result.exit_code == 0, result.output
     project = ET.parse(out).getroot()
     ids = [m.findtext("id") for m in project.findall("projectlayers/maplayer")]
-    assert ids == [f"riskmap_{layer.id}" for layer in FEATURE_LAYERS] + ["riskmap_area_county"]
+    assert ids == [f"riskmap_{layer.id}" for layer in FIXED_LAYERS]
     assert source_keys(project.find("projectlayers/maplayer").findtext("datasource"))["url"] == \
         "http://127.0.0.1:8000/ogc"
     assert [float(project.findtext(f"mapcanvas/extent/{k}")) for k in ("xmin", "ymin", "xmax", "ymax")] == \
@@ -230,5 +286,5 @@ def test_a_county_users_project_opens_on_their_county(demo_url, conn, project):
     assert (box[2] - box[0]) * (box[3] - box[1]) < 0.5 * (whole[2] - whole[0]) * (whole[3] - whole[1])
     ids = [m.findtext("id") for m in own.findall("projectlayers/maplayer")]
     assert set(ids) < {m.findtext("id") for m in project.findall("projectlayers/maplayer")}
-    assert ids[:5] == [f"riskmap_{layer.id}" for layer in FEATURE_LAYERS] + ["riskmap_area_county"]
+    assert ids[:len(FIXED_LAYERS)] == [f"riskmap_{layer.id}" for layer in FIXED_LAYERS]
     assert "riskmap_area_h3_9" in ids
