@@ -5,9 +5,12 @@ Layers (the ids the OGC collections use too): the sites ``enterprise``, ``tailin
 scored ``pipeline_segment``; the records ``hidden_danger`` (at their site's point); the area risk ``area_county``
 and ``area_h3_<res>`` (each configured H3 resolution).
 Tiles are in Web Mercator, XYZ scheme (y = 0 at the north), 4096 units a side.  Below ``DETAIL_ZOOM`` sites are
-counted per level in a 32 x 32 grid of cells of the tile, and pipeline segments merged per pipeline and level and
-simplified, so that a tile of a whole region stays small; areas are simplified to the tile's resolution, and H3
-cells are counted per level like sites below the zoom where a cell is 8 pixels wide (``h3_detail_zoom``).
+counted per level in a 32 x 32 grid of cells of the tile (read from the counts kept per zoom-14 tile, migration 0026
+and api/sql/tiles_sites_cells.sql, for users of every area; counted from the sites they see for a user limited to
+areas), and pipeline segments merged per pipeline and level and simplified, so that a tile of a whole region stays
+small; areas are simplified to the tile's resolution, and H3 cells are counted per level like sites below the zoom
+where a cell is 8 pixels wide (``h3_detail_zoom``).  From ``DETAIL_ZOOM`` a feature carries what a map draws and
+labels (its id as the feature id, name, score, level); its top factors are at GET /features/{kind}/{id}.
 
 Caching that is never stale.  A tile's ETag is a hash of its bytes (the SQL orders its rows, so the same data gives
 the same bytes): it changes exactly when the tile's content changes, and If-None-Match answers 304.  The data
@@ -54,18 +57,22 @@ MAX_ZOOM = 22  # tiles are served up to here; TileJSON advertises MAX_DATA_ZOOM 
 MAX_DATA_ZOOM = 16
 DETAIL_ZOOM = 10  # sites one by one and pipelines by segment from this zoom; counted / merged below it
 EXTENT, BUFFER, CELLS = 4096, 64, 32  # tile units a side, units drawn beyond the edge, count cells a side
+# (the counts kept ready, migration 0026, are per zoom-14 tile: the cells of a zoom-9 tile, 32 a side)
+if DETAIL_ZOOM - 1 + int(math.log2(CELLS)) != 14:
+    raise RuntimeError("site_tile_cell holds zoom-14 tiles: DETAIL_ZOOM - 1 + log2(CELLS) must be 14")
 KEEP = "private, max-age=86400, immutable"  # a tile of the current version: its URL changes with the data
 REVALIDATE = "private, no-cache"
 EQUATOR_KM = 40075.017
 WORLD = [-180.0, -85.0511287798066, 180.0, 85.0511287798066]
 
-SITE_FIELDS = {"id": "Number", "source_id": "String", "name": "String", "score": "Number",
-               "level": "String (blue, yellow, orange, red; absent when unscored)", "direct_red": "String",
-               "top_factors": "String (JSON: the three highest factors with their points)"}
+# (from zoom 10 a feature's id is the site's, segment's or danger's id: GET /features/{kind}/{id} has the rest,
+# e.g. the top factors)
+SITE_FIELDS = {"name": "String", "score": "Number", "level": "String (blue, yellow, orange, red; absent when unscored)",
+               "direct_red": "String (the rule that made it red; absent unless one did)"}
 CELL_FIELDS = {"count": "Number (below zoom 10: sites in the cell)", "red": "Number", "orange": "Number",
                "yellow": "Number", "blue": "Number", "unscored": "Number"}
-SEGMENT_FIELDS = {"id": "Number", "pipeline_id": "Number", "name": "String", "seq": "Number", "score": "Number",
-                  "level": "String", "direct_red": "String", "top_factors": "String (JSON)",
+SEGMENT_FIELDS = {"pipeline_id": "Number", "name": "String", "seq": "Number", "score": "Number",
+                  "level": "String", "direct_red": "String (absent unless a rule made it red)",
                   "segments": "Number (below zoom 10: the segments merged into the line)"}
 AREA_FIELDS = {"id": "String (admin code or H3 cell)", "name": "String (admin areas)", "score": "Number",
                "level": "String", "level_max": "String", "features": "Number (from zoom 10)",
@@ -83,9 +90,13 @@ class Layer:
     params: dict[str, Any]
     detail_zoom: int = DETAIL_ZOOM
     counted: str | None = None  # for sql_low "tiles_counted": the api/sql file of the rows it counts
+    sql_kept: str | None = None  # below detail_zoom for users of every area: the same tiles from counts kept ready
 
-    def query(self, z: int) -> sql.Composable:
+    def query(self, z: int, scoped: bool = False) -> sql.Composable:
+        """The query of its tiles at zoom z (``scoped``: for a user limited to areas, who may not read kept counts)."""
         name = self.sql_detail if z >= self.detail_zoom else self.sql_low
+        if z < self.detail_zoom and self.sql_kept and not scoped:
+            name = self.sql_kept
         fills: dict[str, sql.Composable] = {}
         if "table" in self.params:
             fills["table"] = sql.Identifier(self.params["table"])
@@ -97,10 +108,10 @@ class Layer:
 
 
 def _site(kind: str, title: str) -> Layer:
-    return Layer(kind, f"{title}: each site with its score, level and top factors; below zoom {DETAIL_ZOOM} the "
-                       f"sites counted per level in cells of 1/{CELLS} of the tile.",
+    return Layer(kind, f"{title}: each site (the feature's id: the site's id) with its name, score and level; "
+                       f"below zoom {DETAIL_ZOOM} the sites counted per level in cells of 1/{CELLS} of the tile.",
                  SITE_FIELDS | CELL_FIELDS, "tiles_sites", "tiles_counted", {"table": kind, "kind": kind},
-                 counted="tiles_sites_counted")
+                 counted="tiles_sites_counted", sql_kept="tiles_sites_cells")
 
 
 SITES = {k: _site(k, t) for k, t in (("enterprise", "Enterprises"), ("tailings_pond", "Tailings ponds"),
@@ -108,11 +119,10 @@ SITES = {k: _site(k, t) for k, t in (("enterprise", "Enterprises"), ("tailings_p
 SEGMENTS = Layer("pipeline_segment", "Scored pipeline segments (about 1 km); below zoom "
                                      f"{DETAIL_ZOOM} merged per pipeline and level.",
                  SEGMENT_FIELDS, "tiles_segments", "tiles_segments_merged", {})
-DANGER_FIELDS = {"id": "Number", "source_id": "String", "name": "String (the site's)", "description": "String",
+DANGER_FIELDS = {"source_id": "String", "name": "String (the site's)", "description": "String",
                  "grade": "String (general, major)", "status": "String (open, rectified, verified, reopened)",
                  "found_on": "String (YYYY-MM-DD)", "deadline": "String (YYYY-MM-DD)", "site_kind": "String",
-                 "site_id": "Number", "score": "Number (the site's)", "level": "String (the site's)",
-                 "top_factors": "String (JSON: the site's)"}
+                 "site_id": "Number", "score": "Number (the site's)", "level": "String (the site's)"}
 DANGERS = Layer("hidden_danger", "Hidden dangers (records), each at its site's point with the site's score and "
                                  f"level; below zoom {DETAIL_ZOOM} counted per level in cells of 1/{CELLS} of the "
                                  "tile (with the open and major ones).",
@@ -173,8 +183,9 @@ def data_version(conn, scoped_areas: list[str]) -> str:
 def tile_format() -> str:
     """A hash of how tiles are made (their SQL and constants): part of the version, so that a tile kept under a
     version is never reused after an upgrade that makes it differently."""
-    names = ("tiles_sites", "tiles_counted", "tiles_sites_counted", "tiles_segments", "tiles_segments_merged",
-             "tiles_dangers", "tiles_dangers_cells", "tiles_dangers_placed", "tiles_areas", "tiles_areas_counted")
+    names = ("tiles_sites", "tiles_counted", "tiles_sites_counted", "tiles_sites_cells", "tiles_segments",
+             "tiles_segments_merged", "tiles_dangers", "tiles_dangers_cells", "tiles_dangers_placed", "tiles_areas",
+             "tiles_areas_counted")
     made = "".join(sql_text(n) for n in names) + repr((EXTENT, BUFFER, CELLS, DETAIL_ZOOM))
     return hashlib.sha256(made.encode()).hexdigest()[:8]
 
@@ -218,7 +229,7 @@ def tile(request: Request, conn: Connection, model: RiskModel, layer: LayerId,
         raise NotFound(f"no tile {z}/{x}/{y}: at zoom {z} x and y run from 0 to {2**z - 1}")
     params = {"z": z, "x": x, "y": y, "extent": EXTENT, "buffer": BUFFER, "cells": CELLS, "layer": spec.id,
               "levels": list(LEVELS), "detail": z >= DETAIL_ZOOM, **spec.params}
-    query = sql.SQL("SELECT ({}), ({})").format(sql.SQL(sql_text("tiles_version")), spec.query(z))
+    query = sql.SQL("SELECT ({}), ({})").format(sql.SQL(sql_text("tiles_version")), spec.query(z, conn.scoped))
     with conn.cursor() as cur:
         cur.execute(query, params)
         version, data = cur.fetchone()

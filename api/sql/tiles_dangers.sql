@@ -1,6 +1,7 @@
 -- A vector tile of the hidden dangers (records), each at its site's point on surface (tiles_dangers_placed.sql),
--- with its grade, status, dates and its site's score, level and top three factors.  Several dangers of one site
--- are several features at one point.  The same data always gives the same bytes.
+-- with its id as the feature's id, its grade, status, dates and its site's score and level (the site's top factors
+-- are for a click: GET /features/<kind>/<id>).  Several dangers of one site are several features at one point.  The
+-- same data always gives the same bytes.
 -- Parameters: z, x, y, extent, buffer, layer.
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
@@ -8,11 +9,9 @@ WITH bounds AS (
 ),
 {placed},
 tile_rows AS (
-    SELECT p.id, p.id AS fid, p.source_id, p.site_name AS name, p.description, p.grade, p.status,
+    SELECT p.id AS fid, p.source_id, p.site_name AS name, p.description, p.grade, p.status,
            p.found_on::text AS found_on, p.deadline::text AS deadline, p.site_kind, p.site_id,
            round(p.score::numeric, 2)::double precision AS score, p.level,
-           (SELECT jsonb_agg(jsonb_build_object('factor', e -> 0, 'points', e -> 2) ORDER BY n)::text
-            FROM jsonb_array_elements(p.factors) WITH ORDINALITY AS t(e, n) WHERE n <= 3) AS top_factors,
            ST_AsMVTGeom(ST_Transform(p.pt, 3857), b.mercator, %(extent)s, %(buffer)s, true) AS geom
     FROM placed p
     CROSS JOIN bounds b

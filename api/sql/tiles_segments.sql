@@ -1,15 +1,14 @@
--- A vector tile of the scored pipeline segments (about 1 km each) that meet the tile, each with its pipeline,
--- score, level and top three factors.  The same data always gives the same bytes.
+-- A vector tile of the scored pipeline segments (about 1 km each) that meet the tile, each with its id as the
+-- feature's id, its pipeline, score, level and direct-red rule (absent unless one made it red); the top factors are
+-- for a click (GET /features/pipeline_segment/<id>, the OGC items).  The same data always gives the same bytes.
 -- Parameters: z, x, y, extent, buffer, layer.
 WITH bounds AS (
     SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS mercator,
            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS degrees
 ),
 tile_rows AS (
-    SELECT s.id, s.id AS fid, s.pipeline_id, p.name, s.seq, round(r.score::numeric, 2)::double precision AS score,
+    SELECT s.id AS fid, s.pipeline_id, p.name, s.seq, round(r.score::numeric, 2)::double precision AS score,
            r.level, r.direct_red,
-           (SELECT jsonb_agg(jsonb_build_object('factor', e -> 0, 'points', e -> 2) ORDER BY n)::text
-            FROM jsonb_array_elements(r.factors) WITH ORDINALITY AS t(e, n) WHERE n <= 3) AS top_factors,
            ST_AsMVTGeom(ST_Transform(s.geom, 3857), b.mercator, %(extent)s, %(buffer)s, true) AS geom
     FROM pipeline_segment s
     CROSS JOIN bounds b

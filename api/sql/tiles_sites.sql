@@ -1,6 +1,9 @@
 -- A vector tile (Mapbox Vector Tile 2.1, ST_AsMVT) of one class of sites (table {table}, kind %(kind)s) at zooms
 -- where each site is its own feature: the sites whose geometry meets the tile (ST_TileEnvelope, Web Mercator,
--- XYZ) with their score, level and top three factors.  A polygon too small to survive at this zoom is drawn at its
+-- XYZ), each with what a map draws and labels: its id as the feature's id, its name, score, level and the direct-red
+-- rule that made it red (absent unless one did: ST_AsMVT leaves NULLs out).  The top factors and the rest are for a
+-- click on the feature: GET /features/<kind>/<id> and the OGC items carry them, not every feature of every tile,
+-- where a text unique to each site is most of the bytes.  A polygon too small to survive at this zoom is drawn at its
 -- point on surface, so that every site of the box is in its tile.  The tile's box in degrees is a rectangle too
 -- (Web Mercator maps parallels and meridians to straight lines), so the GiST index on geom finds the candidates.
 -- The same data always gives the same bytes (the ETag is a hash of them).
@@ -10,10 +13,7 @@ WITH bounds AS (
            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS degrees
 ),
 tile_rows AS (
-    SELECT f.id, f.id AS fid, f.source_id, f.name, round(r.score::numeric, 2)::double precision AS score, r.level,
-           r.direct_red,
-           (SELECT jsonb_agg(jsonb_build_object('factor', e -> 0, 'points', e -> 2) ORDER BY n)::text
-            FROM jsonb_array_elements(r.factors) WITH ORDINALITY AS t(e, n) WHERE n <= 3) AS top_factors,
+    SELECT f.id AS fid, f.name, round(r.score::numeric, 2)::double precision AS score, r.level, r.direct_red,
            coalesce(ST_AsMVTGeom(ST_Transform(f.geom, 3857), b.mercator, %(extent)s, %(buffer)s, true),
                     ST_AsMVTGeom(ST_Transform(ST_PointOnSurface(f.geom), 3857), b.mercator, %(extent)s,
                                  %(buffer)s, true)) AS geom

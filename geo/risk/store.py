@@ -141,6 +141,9 @@ def store_results(conn, kind: str, table: pa.Table, factor_defs: list, model_ver
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
         cur.copy_expert(sql.SQL("COPY feature_risk ({}) FROM STDIN WITH (FORMAT csv)").format(cols).as_string(cur),
                         buf, size=1 << 20)
+        # the counts of low-zoom site tiles follow the new scores in this transaction (migration 0026)
+        cur.execute("SELECT riskmap_site_cells_rescored(%s, %s::bigint[])",
+                    (kind, None if replace_all else table.column("feature_id").to_pylist()))
         for d in factor_defs:
             cur.execute(
                 "INSERT INTO risk_factor_def (model_version, kind, factor, title, source, unit) "

@@ -90,16 +90,18 @@ def test_tilejson_describes_the_layer_with_a_versioned_tiles_url(api, layer):
     w, s, e, n = doc["bounds"]
     assert 117 < w < e < 120 and 38 < s < n < 41  # the Tangshan demo
     (vector_layer,) = doc["vector_layers"]
-    assert vector_layer["id"] == layer and {"id", "score", "level"} <= set(vector_layer["fields"])
+    assert vector_layer["id"] == layer and {"score", "level"} <= set(vector_layer["fields"])
+    assert "top_factors" not in vector_layer["fields"]  # (for a click: GET /features/{kind}/{id})
 
 
 @pytest.mark.parametrize("table", ["enterprise", "tailings_pond", "venue"])
 def test_detail_tiles_hold_exactly_the_sites_of_their_box_with_their_scores(api, conn, table):
     """At zooms 10 and 13, the tile around a site and its eight neighbours decode to exactly the sites whose geometry
-    meets each tile (SQL), each with the id, name, score, level and top factors stored."""
+    meets each tile (SQL), each with the site's id as the feature's id and the name, score, level and direct-red rule
+    stored, and nothing else (the top factors are for a click: the feature's own URL)."""
     _, lon, lat = first_point(conn, table)
     stored = {r[0]: r[1:] for r in rows(conn, f"SELECT f.id, f.name, round(r.score::numeric, 2)::float8, r.level, "  # noqa: S608
-                                              f"r.factors -> 0 ->> 0 FROM {table} f LEFT JOIN feature_risk r "
+                                              f"r.direct_red FROM {table} f LEFT JOIN feature_risk r "
                                               "ON r.kind = %s AND r.feature_id = f.id", (table,))}
     seen = 0
     for z in (10, 13):
@@ -110,9 +112,10 @@ def test_detail_tiles_hold_exactly_the_sites_of_their_box_with_their_scores(api,
                 assert {f["id"] for f in features} == in_tile(conn, table, z, x, y), (z, x, y)
                 for f in features:
                     p = f["properties"]
-                    name, score, level, top = stored[f["id"]]
-                    assert (p["id"], p["name"], p.get("score"), p.get("level")) == (f["id"], name, score, level)
-                    assert top is None or f'"factor": "{top}"' in p["top_factors"]
+                    name, score, level, direct_red = stored[f["id"]]
+                    assert (p["name"], p.get("score"), p.get("level"), p.get("direct_red")) == (name, score, level,
+                                                                                               direct_red)
+                    assert set(p) <= {"name", "score", "level", "direct_red"}
                 seen += len(features)
     assert seen > 0
 
