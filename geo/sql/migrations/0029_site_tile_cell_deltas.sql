@@ -212,6 +212,9 @@ $$;
 CREATE OR REPLACE FUNCTION riskmap_site_cells_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     tbl regclass := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME)::regclass;
+    -- (text of the default collation: TG_TABLE_NAME is a name, of collation "C", and a function's arguments keep
+    -- their collation: compared with feature_risk.kind it would match no index, each site's score a scan)
+    site_kind text := TG_TABLE_NAME;
     n bigint;
     ids bigint[];
     old_cells integer[];
@@ -244,9 +247,9 @@ BEGIN
         ids := NULL;
     END IF;
     IF current_user = 'riskmap_scoped' THEN
-        PERFORM riskmap_site_cells_moved_by_scoped(TG_TABLE_NAME, ids, old_cells, new_cells);
+        PERFORM riskmap_site_cells_moved_by_scoped(site_kind, ids, old_cells, new_cells);
     ELSE
-        PERFORM riskmap_site_cells_moved(TG_TABLE_NAME, tbl, ids, old_cells, new_cells);
+        PERFORM riskmap_site_cells_moved(site_kind, tbl, ids, old_cells, new_cells);
     END IF;
     RETURN NULL;
 END
