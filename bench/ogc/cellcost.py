@@ -101,7 +101,8 @@ def rescore(cur, variant: str, ids: list[int]) -> None:
     cur.execute("INSERT INTO feature_risk (kind, feature_id, score, level, factors, model_version) "
                 "SELECT 'enterprise', i, s, CASE WHEN s >= 75 THEN 'red' WHEN s >= 50 THEN 'orange' "
                 "WHEN s >= 25 THEN 'yellow' ELSE 'blue' END, '[]', 'bench' "
-                "FROM (SELECT i, round((random() * 100)::numeric, 2)::double precision s FROM unnest(%s::bigint[]) i) n",
+                "FROM (SELECT i, round((random() * 100)::numeric, 2)::double precision s "
+                "      FROM unnest(%s::bigint[]) i) n",
                 (ids,))
     if variant == "recount":
         cur.execute("SELECT bench0026_site_cells_rescored('enterprise', %s::bigint[])", (ids,))
@@ -161,7 +162,7 @@ def main() -> None:
         for rep in range(args.repeat):
             ids = sorted(int(i) for i in rng.choice(np.arange(1, top + 1), size=n, replace=False))
             for variant in (["none", "recount", "delta"] if rep % 2 == 0 else ["delta", "recount", "none"]):
-                times[variant].append(timed(conn, lambda cur, v=variant: rescore(cur, v, ids)))
+                times[variant].append(timed(conn, lambda cur, v=variant, i=ids: rescore(cur, v, i)))
         med = {v: statistics.median(t) for v, t in times.items()}
         results[f"rescore {n}"] = [med["none"], med["recount"], med["delta"]]
         print(f"rescore {n:>6,} sites: none {med['none'] * 1000:.1f} ms, recount (0026) {med['recount'] * 1000:.1f} "
