@@ -18,7 +18,7 @@ from shapely.geometry import box, shape
 from api.app import create_app
 from api.routes.tiles import tile_of
 from api.settings import Settings
-from geo import store, users
+from geo import users
 from geo.planning import schedule
 from geo.planning import store as plans
 from geo.planning.plan import PlanRequest
@@ -27,14 +27,6 @@ from tests.api.ogc_server import gdal, get, get_json, running_server
 from tests.api.test_area_scope import OWN
 
 EVERYWHERE_BASE = (118.18, 39.63)
-
-
-@pytest.fixture(scope="module")
-def conn(demo_url):
-    c = store.connect(demo_url)
-    c.autocommit = True
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")
