@@ -206,5 +206,5 @@ def test_a_new_plan_changes_the_tiles_data_version(demo_url, conn, made):
         new = api.get(f"/tiles/plan_route/{z}/{x}/{y}.mvt?v={after.split('?v=')[1]}")
         assert "immutable" not in old.headers["cache-control"]
         assert "immutable" in new.headers["cache-control"]
-        ids = {(f["properties"]["plan_id"]) for f in next(iter(mapbox_vector_tile.decode(new.content).values()))["features"]}
-        assert saved["id"] in ids
+        features = next(iter(mapbox_vector_tile.decode(new.content).values()))["features"]
+        assert saved["id"] in {f["properties"]["plan_id"] for f in features}
