@@ -5,8 +5,8 @@ with a JSON Schema type and a description.  A layer of geo/layers.py without its
 
 Five families: sites (enterprise, tailings_pond, venue and their outline layers: a table of their own with an
 integer id and a date of last inspection; one SQL for them), pipeline segments (integer id, no date), hidden
-dangers (records at their site's location, dated by when they were found), plan routes (the routes of the stored inspection plans,
-dated by when the plan was made) and area risk (admin counties and H3 cells of one resolution, keyed by their text
+dangers (records at their site's location, dated by when they were found), plan routes (the routes of the stored
+inspection plans, dated by when the plan was made) and area risk (admin counties and H3 cells of one resolution, keyed by their text
 code).  Every site, segment and area feature has its ``score``, its ``level`` (blue, yellow, orange, red: what the
 four-colour styling keys on) and, where it has factors, its ``top_factors``.
 
