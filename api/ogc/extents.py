@@ -3,8 +3,9 @@
 of its layer (ST_Extent over 1,000,000 enterprises is most of a second), on every call of a client that opens the
 service.
 
-An extent is computed in one statement with the data version of the tiles (api/sql/tiles_version.sql), so it is kept under
-the version of the very snapshot it was read from, and used while the version read by a later request is the same.
+An extent is computed in one statement with the data version of the tiles (api/sql/tiles_version.sql), so it is
+kept under the version of the very snapshot it was read from, and used while the version read by a later request
+is the same.
 Any change of what an extent covers changes the version first (a feature, an area, a score, a hidden danger, a
 plan).  Row-level security: a user limited to areas sees the extents of their areas' rows, so the key holds the
 request's areas too (none for a user of every area): one user's extent is never served to a user of other areas.

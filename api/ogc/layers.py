@@ -4,11 +4,11 @@ with a JSON Schema type and a description.  A layer of geo/layers.py without its
 (``FIXED``), so that no layer is published one way and missed in another.
 
 Five families: sites (enterprise, tailings_pond, venue and their outline layers: a table of their own with an
-integer id and a date of last inspection; one SQL for them), pipeline segments (integer id, no date), hidden dangers (records at
-their site's location, dated by when they were found), plan routes (the routes of the stored inspection plans,
-dated by when the plan was made) and area risk (admin counties and H3 cells of one resolution, keyed by their text
-code).  Every site, segment and area feature has its ``score``, its ``level`` (blue, yellow, orange, red: what the
-four-colour styling keys on) and, where it has factors, its ``top_factors``.
+integer id and a date of last inspection; one SQL for them), pipeline segments (integer id, no date), hidden dangers
+(records at their site's location, dated by when they were found), plan routes (the routes of the stored inspection
+plans, dated by when the plan was made) and area risk (admin counties and H3 cells of one resolution, keyed by their
+text code). Every site, segment and area feature has its ``score``, its ``level`` (blue, yellow, orange, red: what
+the four-colour styling keys on) and, where it has factors, its ``top_factors``.
 
 Sites are stored as points or polygons, and a GIS layer has one geometry type: ``enterprise``, ``tailings_pond`` and
 ``venue`` serve every site as a point (a polygon's point on its surface, ``point``), ``enterprise_area``,

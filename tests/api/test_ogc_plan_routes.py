@@ -18,7 +18,7 @@ from shapely.geometry import box, shape
 from api.app import create_app
 from api.routes.tiles import tile_of
 from api.settings import Settings
-from geo import store, users
+from geo import users
 from geo.planning import schedule
 from geo.planning import store as plans
 from geo.planning.plan import PlanRequest
@@ -27,14 +27,6 @@ from tests.api.ogc_server import gdal, get, get_json, running_server
 from tests.api.test_area_scope import OWN
 
 EVERYWHERE_BASE = (118.18, 39.63)
-
-
-@pytest.fixture(scope="module")
-def conn(demo_url):
-    c = store.connect(demo_url)
-    c.autocommit = True
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")
@@ -214,5 +206,5 @@ def test_a_new_plan_changes_the_tiles_data_version(demo_url, conn, made):
         new = api.get(f"/tiles/plan_route/{z}/{x}/{y}.mvt?v={after.split('?v=')[1]}")
         assert "immutable" not in old.headers["cache-control"]
         assert "immutable" in new.headers["cache-control"]
-        ids = {(f["properties"]["plan_id"]) for f in next(iter(mapbox_vector_tile.decode(new.content).values()))["features"]}
-        assert saved["id"] in ids
+        features = next(iter(mapbox_vector_tile.decode(new.content).values()))["features"]
+        assert saved["id"] in {f["properties"]["plan_id"] for f in features}
