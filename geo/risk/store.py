@@ -130,20 +130,26 @@ def store_results(conn, kind: str, table: pa.Table, factor_defs: list, model_ver
     """Replace the stored scores of ``kind`` (all of them when ``replace_all``, else those in ``table``) and
     record the factor definitions."""
     with conn.cursor() as cur:
+        ids = None if replace_all else table.column("feature_id").to_pylist()
         if replace_all:
             cur.execute("DELETE FROM feature_risk WHERE kind = %s", (kind,))
+            was = (None, None, None)
         else:
-            cur.execute("DELETE FROM feature_risk WHERE kind = %s AND feature_id = ANY(%s)",
-                        (kind, table.column("feature_id").to_pylist()))
+            # the rows replaced, with their levels and scores: the low-zoom tile counts take them out (below)
+            cur.execute("WITH gone AS (DELETE FROM feature_risk WHERE kind = %s AND feature_id = ANY(%s) "
+                        "RETURNING feature_id, level, score) "
+                        "SELECT array_agg(feature_id), array_agg(level), array_agg(score) FROM gone", (kind, ids))
+            was = cur.fetchone()
         buf = io.BytesIO()
         pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False))
         buf.seek(0)
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
         cur.copy_expert(sql.SQL("COPY feature_risk ({}) FROM STDIN WITH (FORMAT csv)").format(cols).as_string(cur),
                         buf, size=1 << 20)
-        # the counts of low-zoom site tiles follow the new scores in this transaction (migration 0026)
-        cur.execute("SELECT riskmap_site_cells_rescored(%s, %s::bigint[])",
-                    (kind, None if replace_all else table.column("feature_id").to_pylist()))
+        # the counts of low-zoom site tiles follow the new scores in this transaction (migrations 0026, 0029): a
+        # full run counts the class again, an incremental one moves each site from its old level to its new one
+        cur.execute("SELECT riskmap_site_cells_rescored(%s, %s::bigint[], %s::bigint[], %s::text[], "
+                    "%s::double precision[])", (kind, ids, *was))
         for d in factor_defs:
             cur.execute(
                 "INSERT INTO risk_factor_def (model_version, kind, factor, title, source, unit) "

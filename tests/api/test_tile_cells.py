@@ -219,3 +219,110 @@ def test_a_site_moved_by_a_user_limited_to_areas_is_counted_from_every_site(api,
     assert moved == 1
     assert low_zoom_count(api, "enterprise", *old)["count"] == before  # (2 km within the zoom-9 tile)
     assert_kept_tiles_equal_live(api, conn, "enterprise")
+
+
+def store_scores(url: str, kind: str, scores: dict[int, float], commit: bool = True):
+    """Store new scores of the sites ``scores`` (id: score; the level banded from it) the way a scoring run does
+    (geo/risk/store.py, an incremental run); returns the connection, committed or not."""
+    import pyarrow as pa
+
+    from geo import store
+    from geo.risk.store import store_results
+
+    ids = sorted(scores)
+    values = [float(scores[i]) for i in ids]
+    levels = ["red" if s >= 75 else "orange" if s >= 50 else "yellow" if s >= 25 else "blue" for s in values]
+    n = len(ids)
+    table = pa.table({"kind": [kind] * n, "feature_id": pa.array(ids, pa.int64()), "score": values, "level": levels,
+                      "direct_red": pa.array([None] * n, pa.string()), "factors": ["[]"] * n, "details": ["{}"] * n,
+                      "model_version": ["test-tile-cells"] * n})
+    c = store.connect(url)
+    store_results(c, kind, table, [], "test-tile-cells", replace_all=False)
+    if commit:
+        c.commit()
+        c.close()
+    return c
+
+
+def top_sites(conn, kind: str) -> dict[int, tuple[int, float]]:
+    """Each kept cell's highest score and a site holding it: {cell: (site, score)}."""
+    return {c: (s, v) for c, s, v in rows(conn, f"""
+        SELECT DISTINCT ON (c) c, f.id, r.score FROM (SELECT id, geom, riskmap_site_cell(geom) AS c FROM {kind}) f
+        JOIN feature_risk r ON r.kind = %s AND r.feature_id = f.id WHERE c IS NOT NULL
+        ORDER BY c, r.score DESC, f.id""", (kind,))}  # noqa: S608 - fixed names
+
+
+@pytest.mark.parametrize("sites", [150, 900])
+def test_a_rescore_of_many_sites_in_many_cells_keeps_the_tiles_counting_gives(api, conn, demo_url, sites):
+    """A scoring run stores new scores of many enterprises in many zoom-14 cells (150: each site locked; 900: the
+    class locked), each moving its site to another level: in cells where the site holding the highest score scored
+    lower, the kept highest score falls to the next site's; elsewhere new scores above it raise it.  Every low-zoom
+    tile is still the tile counted live."""
+    top = top_sites(conn, "enterprise")
+    scored = dict(rows(conn, "SELECT feature_id, score FROM feature_risk WHERE kind = 'enterprise' ORDER BY 1"))
+    cells = sorted(top)[::2][: sites // 3]  # the top site of every other cell scores lower (by 40 points, or to 0)
+    new = {top[c][0]: max(0.0, top[c][1] - 40) for c in cells}
+    for site in list(scored)[:: max(1, len(scored) // (2 * (sites - len(new))))]:  # others, over the region
+        if len(new) < sites and site not in new:
+            new[site] = (scored[site] * 7 + 31) % 100
+    assert len(new) == sites and len(cells) > 40
+    store_scores(demo_url, "enterprise", new)
+    after = top_sites(conn, "enterprise")
+    fell = [c for c in cells if after[c][1] < top[c][1]]
+    assert len(fell) > 10  # (cells whose highest score was counted again from their sites)
+    kept = dict(rows(conn, "SELECT (cx << 14) | cy, score FROM site_tile_cell WHERE kind = 'enterprise'"))
+    assert {c: kept[c] for c in after} == {c: v for c, (_, v) in after.items()}
+    assert_kept_tiles_equal_live(api, conn, "enterprise")
+
+
+@pytest.mark.parametrize("first", ["move", "rescore"])
+def test_a_site_moved_and_rescored_in_two_transactions_at_once_is_counted_once(api, conn, demo_url, first):
+    """One transaction moves an enterprise 70 km (to another zoom-9 tile) while another stores a new score for it
+    (red): whichever writes first, the second's counts wait for it to commit and then read what it wrote, so the
+    site is counted once, in its new cell at its new level, and every low-zoom tile is the tile counted live."""
+    from geo import store
+
+    site, lon, lat = rows(conn, "SELECT f.id, ST_X(f.geom), ST_Y(f.geom) FROM enterprise f JOIN feature_risk r "
+                                "ON r.kind = 'enterprise' AND r.feature_id = f.id WHERE r.level = 'blue' "
+                                "AND GeometryType(f.geom) = 'POINT' ORDER BY f.id LIMIT 1 OFFSET %s",
+                          (0 if first == "move" else 1,))[0]
+    old, new = tile_of(lon, lat, 9), tile_of(lon + 0.8, lat, 9)
+    assert old != new
+    before = (low_zoom_count(api, "enterprise", *old), low_zoom_count(api, "enterprise", *new))
+    mover = store.connect(demo_url)
+    rescorer = None
+    try:
+        def move() -> None:
+            with mover.cursor() as cur:
+                cur.execute("UPDATE enterprise SET geom = ST_Translate(geom, 0.8, 0) WHERE id = %s", (site,))
+
+        if first == "move":
+            move()
+        else:
+            rescorer = store_scores(demo_url, "enterprise", {site: 90.0}, commit=False)
+        done = threading.Event()
+
+        def second() -> None:
+            if first == "move":
+                store_scores(demo_url, "enterprise", {site: 90.0})
+            else:
+                move()
+                mover.commit()
+            done.set()
+
+        worker = threading.Thread(target=second)
+        worker.start()
+        while not rows(conn, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'advisory'")[0][0]:
+            assert worker.is_alive()  # (until the second waits for the first's lock on the site)
+            time.sleep(0.02)
+        (mover if first == "move" else rescorer).commit()
+        worker.join(30)
+        assert done.is_set()
+    finally:
+        mover.close()
+        if rescorer is not None:
+            rescorer.close()
+    after = (low_zoom_count(api, "enterprise", *old), low_zoom_count(api, "enterprise", *new))
+    assert (after[0]["count"], after[0]["blue"]) == (before[0]["count"] - 1, before[0]["blue"] - 1)
+    assert (after[1]["count"], after[1]["red"]) == (before[1].get("count", 0) + 1, before[1].get("red", 0) + 1)
+    assert_kept_tiles_equal_live(api, conn, "enterprise")
