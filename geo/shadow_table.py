@@ -118,13 +118,8 @@ class ShadowTable:
         for definition in self.policies:
             cur.execute(self._on_shadow(definition))
         for name, definition, enabled in self.triggers:
-            cur.execute(self._on_shadow(definition))
-            if enabled == "D":
-                cur.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(self.shadow, sql.Identifier(name)))
-            elif enabled in ("R", "A"):
-                mode = "REPLICA" if enabled == "R" else "ALWAYS"
-                cur.execute(sql.SQL("ALTER TABLE {} ENABLE {} TRIGGER {}").format(
-                    self.shadow, sql.SQL(mode), sql.Identifier(name)))
+            if not _counted_after_swap(name):
+                self._add_trigger(cur, self.shadow, self._on_shadow(definition), name, enabled)
 
     def finish(self, cur) -> None:
         """Index the shadow and swap it in for the live table; the caller commits right after."""
@@ -144,9 +139,24 @@ class ShadowTable:
             cur.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(ident, sql.Identifier(name)))
         cur.execute(sql.SQL("DROP TABLE {}").format(self.live))
         cur.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(self.shadow, sql.Identifier(self.schema)))
+        counted = [t for t in self.triggers if _counted_after_swap(t[0])]
+        for name, definition, enabled in counted:
+            self._add_trigger(cur, self.live, definition, name, enabled)
+        if counted:  # the kept tile counts of the class, counted once from the table swapped in
+            cur.execute("SELECT riskmap_site_cells_count(%s, %s::regclass)", (self.table, self.qualified))
         for (_, name, definition), ident in zip(self.referenced, others, strict=True):
             cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(ident, sql.Identifier(name))
                         + sql.SQL(definition))
+
+    @staticmethod
+    def _add_trigger(cur, table: sql.Composable, definition: str, name: str, enabled: str) -> None:
+        cur.execute(definition)
+        if enabled == "D":
+            cur.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(table, sql.Identifier(name)))
+        elif enabled in ("R", "A"):
+            mode = "REPLICA" if enabled == "R" else "ALWAYS"
+            cur.execute(sql.SQL("ALTER TABLE {} ENABLE {} TRIGGER {}").format(table, sql.SQL(mode),
+                                                                            sql.Identifier(name)))
 
     def _add_constraint(self, cur, name: str, definition: str) -> None:
         cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(self.shadow, sql.Identifier(name))
@@ -175,6 +185,13 @@ class ShadowTable:
             cur.execute("SET LOCAL lock_timeout = DEFAULT")
             cur.execute("RELEASE SAVEPOINT riskmap_swap_lock")
             return
+
+
+def _counted_after_swap(trigger: str) -> bool:
+    """The triggers that keep a site class's tile counts (migrations 0026/0029) follow each statement; on the
+    shadow, each COPY of an import's chunks would count the whole class again.  They are left off the shadow,
+    put on the table swapped in, and the class counted once there (``finish``)."""
+    return "_tile_cells_" in trigger
 
 
 def plan(cur, table: str) -> ShadowTable | None:

@@ -370,3 +370,32 @@ def test_incremental_scoring_after_a_bulk_import_equals_a_full_recompute(db, tmp
     incremental = features()
     assert score(db, load_model(), as_of, full=True).full
     pd.testing.assert_frame_equal(incremental, features())
+
+
+KEPT_COUNTS = """
+    SELECT coalesce(array_agg(ROW(cx, cy, count, unscored)::text ORDER BY cx, cy), '{}')
+    FROM site_tile_cell WHERE kind = 'enterprise'"""
+COUNTED = """
+    SELECT coalesce(array_agg(ROW(cell >> 14, cell & 16383, n, n)::text ORDER BY cell >> 14, cell & 16383), '{}')
+    FROM (SELECT riskmap_site_cell(geom) AS cell, count(*) AS n FROM enterprise GROUP BY 1) c
+    WHERE cell IS NOT NULL"""
+
+
+def test_a_bulk_import_leaves_the_tile_counts_of_the_table_it_swaps_in(bulk, seeded, tmp_path):
+    """The kept tile counts (migrations 0026/0029) follow a bulk import: the shadow loads without the counting
+    triggers (each COPY of a chunk would count the whole class again), the class is counted once from the table
+    swapped in, which gets the triggers back, so that a later insert is counted too."""
+    lon, lat = scattered(300, BAODING, 7)
+    report = import_file(seeded, write_enterprises(tmp_path / "bulk.gpkg", [f"BULK-{i}" for i in range(300)], lon,
+                                                   lat), "enterprise", chunk_size=100)
+    assert report.inserted == 300
+    kept, counted = one(seeded, KEPT_COUNTS)[0][0], one(seeded, COUNTED)[0][0]
+    assert sum(int(c.strip("()").split(",")[2]) for c in kept) == 310 and kept == counted
+    triggers = one(seeded, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.enterprise'::regclass "
+                           "AND tgname LIKE '%%\\_tile\\_cells\\_%%'")[0][0]
+    assert triggers == 4
+    with seeded.cursor() as cur:
+        cur.execute("INSERT INTO enterprise (source_id, name, industry, geom) VALUES ('ONE-MORE', 'x', "
+                    "'hazardous_chemicals', ST_SetSRID(ST_MakePoint(%s, %s), 4326))", (BAODING[0], BAODING[1]))
+    assert one(seeded, KEPT_COUNTS)[0][0] == one(seeded, COUNTED)[0][0]
+    seeded.rollback()
