@@ -98,7 +98,7 @@ def main() -> None:
                       f"(wall {wall:.2f} ms)", flush=True)
     finally:
         for proc, _ in servers.values():
-            load.stop_server(proc)
+            load.stop(proc)
     base = None
     for root in args.roots:
         med = [statistics.median(f[i] for f in figures[root]) for i in range(3)]

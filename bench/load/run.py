@@ -78,7 +78,6 @@ import re
 import resource
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -90,6 +89,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.processes import stop  # noqa: E402
 
 HERE = Path(tempfile.gettempdir()) / "riskmap-bench-load"
 SERVER_LOG = HERE / "serve.log"
@@ -196,19 +196,8 @@ def start_server(workers: int, key: str, root: Path = ROOT) -> tuple[subprocess.
             if proc.poll() is not None:
                 break
             time.sleep(0.3)
-    stop_server(proc)
+    stop(proc)
     raise RuntimeError(f"riskmap serve did not start: {SERVER_LOG.read_text(errors='replace')[-2000:]}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 # ----- the mix -------------------------------------------------------------------------------------------------------
@@ -572,7 +561,7 @@ def fault_run(url: str, reg: Region, args, key: str) -> bool:
                                                          write, SEED + 99, during=restart)
         alive = proc.poll() is None
     finally:
-        stop_server(proc)
+        stop(proc)
     grace = 1.0
     before = [r for r in results if r.ended < marks["stop"]]
     outage = [r for r in results if marks["stop"] <= r.ended < marks["up"] + grace]
@@ -676,7 +665,7 @@ def compare_generators(reg: Region, args, key: str) -> None:
             f = figures(results, elapsed, seconds)
             rows.append(("asyncio client (uvloop, httptools)", f, use["generator_cpu_s"]))
     finally:
-        stop_server(proc)
+        stop(proc)
     print(f"=== load generators: the read mix, {args.clients} connections, {seconds} s each, alternated ===")
     for name, f, cpu in rows:
         print(f"  {name:38s} {f['rps']:6.0f} requests/s, p50 {f['p50_ms']:6.1f} ms, p99 {f['p99_ms']:6.1f} ms, "
@@ -790,9 +779,9 @@ def main() -> None:
                               f"{f' ({args.credentials})' if auth else ''}", f, use, elapsed)
                     print(f"    writes acknowledged {acknowledged}, missing afterwards {len(missing)}", flush=True)
         finally:
-            stop_server(proc)
+            stop(proc)
             if base_proc is not None:
-                stop_server(base_proc)
+                stop(base_proc)
         summary = {}
         for auth, fs in runs.items():
             m = {key_: statistics.median(f[key_] for f in fs) for key_ in ("rps", "errors", "p50_ms", "p99_ms")}

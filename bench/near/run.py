@@ -35,7 +35,6 @@ import importlib.util
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -50,6 +49,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.processes import stop  # noqa: E402
 
 RADIUS_M = 5000.0
 LIMIT = 100
@@ -126,14 +126,6 @@ def start(cmd: list[str], env: dict, health: str) -> subprocess.Popen:
         proc.kill()
         raise RuntimeError(f"{' '.join(cmd)} did not start: {proc.stderr.read().decode()[-2000:]}") from None
     return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 WRK_SCRIPT = """

@@ -51,7 +51,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -63,6 +62,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.processes import stop  # noqa: E402
 
 HERE = Path(tempfile.gettempdir()) / "riskmap-bench-ogc"
 LUA = Path(__file__).resolve().parent / "cycle.lua"
@@ -241,17 +241,6 @@ def start_tipg(url: str, venv: Path) -> tuple[subprocess.Popen, str]:
     base = f"http://127.0.0.1:{port}"
     wait_up(proc, base + f"/collections/{TIPG_COLLECTION}", log_path, "tipg")
     return proc, base
-
-
-def stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 # ----- what is asked ----------------------------------------------------------------------------------------------
