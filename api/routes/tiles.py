@@ -96,15 +96,22 @@ class Layer:
         """The query of its tiles at zoom z (``scoped``: for a user limited to areas, who may not read kept counts)."""
         name = self.sql_detail if z >= self.detail_zoom else self.sql_low
         if z < self.detail_zoom and self.sql_kept and not scoped:
-            name = self.sql_kept
+            # the kept counts, or while they wait for a whole count (migration 0033) the sites counted
+            return sql.SQL(sql_text("tiles_sites_kept_or_counted")).format(
+                kept=self._composed(self.sql_kept), counted=self._composed(name))
+        return self._composed(name)
+
+    def _composed(self, name: str) -> sql.Composable:
+        """The api/sql file ``name`` with the layer's table and the queries it includes filled in."""
+        text = sql_text(name)
         fills: dict[str, sql.Composable] = {}
         if "table" in self.params:
             fills["table"] = sql.Identifier(self.params["table"])
-        if "{placed}" in sql_text(name):
+        if "{placed}" in text:
             fills["placed"] = sql.SQL(sql_text("tiles_dangers_placed").strip())
-        if "{counted}" in sql_text(name):
+        if "{counted}" in text:
             fills["counted"] = sql.SQL(sql_text(self.counted).strip()).format(**fills)
-        return sql.SQL(sql_text(name)).format(**fills) if fills else sql.SQL(sql_text(name))
+        return sql.SQL(text).format(**fills) if fills else sql.SQL(text)
 
 
 def _site(kind: str, title: str) -> Layer:
@@ -185,7 +192,7 @@ def tile_format() -> str:
     version is never reused after an upgrade that makes it differently."""
     names = ("tiles_sites", "tiles_counted", "tiles_sites_counted", "tiles_sites_cells", "tiles_segments",
              "tiles_segments_merged", "tiles_dangers", "tiles_dangers_cells", "tiles_dangers_placed", "tiles_areas",
-             "tiles_areas_counted")
+             "tiles_areas_counted", "tiles_plan_routes")
     made = "".join(sql_text(n) for n in names) + repr((EXTENT, BUFFER, CELLS, DETAIL_ZOOM))
     return hashlib.sha256(made.encode()).hexdigest()[:8]
 

@@ -221,6 +221,70 @@ def test_a_site_moved_by_a_user_limited_to_areas_is_counted_from_every_site(api,
     assert_kept_tiles_equal_live(api, conn, "enterprise")
 
 
+def test_a_bulk_import_leaves_the_count_to_the_scoring_run_and_tiles_stay_exact(api, conn, demo_url, tmp_path,
+                                                                                 monkeypatch):
+    """A bulk import (a shadow table swapped in) does not count the class again in its own transaction: it marks the
+    class's kept counts stale (migration 0033), and until a scoring run counts it whole every low-zoom tile is counted
+    from the sites at request time, byte for byte the tile the counts would give; an edit meanwhile keeps no
+    difference.  The scoring run that follows counts the class whole and takes it off the list."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    import geo.importer as importer
+    from geo import store
+    from geo.risk.config import load_model
+    from geo.risk.scoring import score
+
+    kept_count = "SELECT count(*) FROM site_tile_cell WHERE kind = 'enterprise'"
+    stale = "SELECT count(*) FROM site_tile_stale WHERE kind = 'enterprise'"
+    assert rows(conn, kept_count)[0][0] > 0 and rows(conn, stale)[0][0] == 0
+    lon0, lat0 = rows(conn, "SELECT ST_X(ST_Centroid(ST_Extent(geom))), ST_Y(ST_Centroid(ST_Extent(geom))) "
+                            "FROM enterprise")[0]
+    rng = np.random.default_rng(16)
+    n = 400
+    path = tmp_path / "bulk.gpkg"
+    gpd.GeoDataFrame({"source_id": [f"STALE-{i}" for i in range(n)], "name": [f"企业{i}" for i in range(n)],
+                      "industry": ["化工"] * n},
+                     geometry=shapely.points(lon0 + rng.uniform(-0.3, 0.3, n), lat0 + rng.uniform(-0.3, 0.3, n)),
+                     crs="EPSG:4326").to_file(path, driver="GPKG", engine="pyogrio")
+    monkeypatch.setattr(importer, "BULK_THRESHOLD", 100)  # (a million rows take this path; 400 do here)
+    monkeypatch.setattr(importer, "BULK_SHARE", 0.1)
+    c = store.connect(demo_url)
+    try:
+        report = importer.import_file(c, path, "enterprise", chunk_size=100)
+    finally:
+        c.close()
+    assert report.inserted == n
+    assert rows(conn, stale)[0][0] == 1 and rows(conn, kept_count)[0][0] == 0
+    total = rows(conn, "SELECT count(*) FROM enterprise")[0][0]
+    # the tiles served are counted live: they count the new sites too (kept counts would now be empty tiles)
+    assert assert_kept_tiles_equal_live(api, conn, "enterprise") >= total
+
+    # an edit of a stale class keeps no difference (there are no counts to change) and its tiles stay exact
+    site, lon, lat = rows(conn, "SELECT id, ST_X(geom), ST_Y(geom) FROM enterprise WHERE source_id = 'STALE-0'")[0]
+    with conn.cursor() as cur:
+        cur.execute("UPDATE enterprise SET geom = ST_SetSRID(ST_MakePoint(%s, %s), 4326) WHERE id = %s",
+                    (lon + 0.5, lat, site))
+    assert rows(conn, kept_count)[0][0] == 0
+    assert_kept_tiles_equal_live(api, conn, "enterprise")
+
+    # the scoring run that follows counts the class whole, from the sites and their new scores
+    c = store.connect(demo_url)
+    try:
+        summary = score(c, load_model())
+    finally:
+        c.close()
+    assert summary.scored.get("enterprise", 0) >= n
+    assert rows(conn, stale)[0][0] == 0
+    kept, spanning = rows(conn, "SELECT (SELECT coalesce(sum(count), 0) FROM site_tile_cell WHERE kind = %(k)s), "
+                                "(SELECT count(*) FROM site_tile_span WHERE kind = %(k)s)", {"k": "enterprise"})[0]
+    assert kept + spanning == total
+    assert rows(conn, "SELECT count(*) FROM site_tile_cell WHERE kind = 'enterprise' AND unscored > 0")[0][0] == 0
+    assert_kept_tiles_equal_live(api, conn, "enterprise")
+
+
+
 def store_scores(url: str, kind: str, scores: dict[int, float], commit: bool = True):
     """Store new scores of the sites ``scores`` (id: score; the level banded from it) the way a scoring run does
     (geo/risk/store.py, an incremental run); returns the connection, committed or not."""

@@ -381,21 +381,30 @@ COUNTED = """
     WHERE cell IS NOT NULL"""
 
 
-def test_a_bulk_import_leaves_the_tile_counts_of_the_table_it_swaps_in(bulk, seeded, tmp_path):
-    """The kept tile counts (migrations 0026/0029) follow a bulk import: the shadow loads without the counting
-    triggers (each COPY of a chunk would count the whole class again), the class is counted once from the table
-    swapped in, which gets the triggers back, so that a later insert is counted too."""
+def test_a_bulk_import_leaves_the_tile_counts_to_the_scoring_run(bulk, seeded, tmp_path):
+    """The kept tile counts (migrations 0026/0029/0033) after a bulk import: the shadow loads without the counting
+    triggers (each COPY of a chunk would follow them), the table swapped in gets them back, and the class's counts
+    are marked stale instead of counted in the import's transaction; an insert after it keeps no difference; the
+    scoring run's call that follows (riskmap_site_cells_rescored) counts the class whole and takes it off the list."""
     lon, lat = scattered(300, BAODING, 7)
     report = import_file(seeded, write_enterprises(tmp_path / "bulk.gpkg", [f"BULK-{i}" for i in range(300)], lon,
                                                    lat), "enterprise", chunk_size=100)
     assert report.inserted == 300
-    kept, counted = one(seeded, KEPT_COUNTS)[0][0], one(seeded, COUNTED)[0][0]
-    assert sum(int(c.strip("()").split(",")[2]) for c in kept) == 310 and kept == counted
+    stale = "SELECT count(*) FROM site_tile_stale WHERE kind = 'enterprise'"
+    assert one(seeded, stale)[0][0] == 1 and one(seeded, KEPT_COUNTS)[0][0] == []
     triggers = one(seeded, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.enterprise'::regclass "
                            "AND tgname LIKE '%%\\_tile\\_cells\\_%%'")[0][0]
     assert triggers == 4
     with seeded.cursor() as cur:
         cur.execute("INSERT INTO enterprise (source_id, name, industry, geom) VALUES ('ONE-MORE', 'x', "
-                    "'hazardous_chemicals', ST_SetSRID(ST_MakePoint(%s, %s), 4326))", (BAODING[0], BAODING[1]))
-    assert one(seeded, KEPT_COUNTS)[0][0] == one(seeded, COUNTED)[0][0]
+                    "'hazardous_chemicals', ST_SetSRID(ST_MakePoint(%s, %s), 4326)) RETURNING id",
+                    (BAODING[0], BAODING[1]))
+        added = cur.fetchone()[0]
+    assert one(seeded, KEPT_COUNTS)[0][0] == []
+    with seeded.cursor() as cur:  # as geo/risk/store.py calls it after storing the new site's score
+        cur.execute("SELECT riskmap_site_cells_rescored('enterprise', %s::bigint[], '{}'::bigint[], '{}'::text[], "
+                    "'{}'::double precision[])", ([added],))
+    kept, counted = one(seeded, KEPT_COUNTS)[0][0], one(seeded, COUNTED)[0][0]
+    assert sum(int(c.strip("()").split(",")[2]) for c in kept) == 311 and kept == counted
+    assert one(seeded, stale)[0][0] == 0
     seeded.rollback()
