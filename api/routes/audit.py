@@ -38,14 +38,16 @@ class AuditEvent(BaseModel):
     request: str | None = Field(description="The request, e.g. PATCH /hidden-dangers/12, or the command line.")
     action: Action = Field(description="insert, update, delete, truncate, or auth_failed (a refused credential).")
     table_name: str | None = Field(description="The table written.")
-    row_key: str | None = Field(description="The row's id; null for a statement's summary (the road network) and "
-                                            "auth_failed.")
+    row_key: str | None = Field(description="The row's id; null for a statement's summary (the road network, a "
+                                            "statement inserting more than 10,000 rows) and auth_failed.")
     before: dict[str, Any] | None = Field(description="The row before (update, delete).")
     after: dict[str, Any] | None = Field(description="The row after (insert, update), but null for a statement of "
                                                      "more than 10,000 rows (a bulk import: the row as written is "
                                                      "in its table until its next change, whose `before` keeps "
-                                                     "it); for auth_failed the reason; for the road network the "
-                                                     "rows written.")
+                                                     "it; a bulk insert is one event whose `after` gives the rows "
+                                                     "written and their ids as ranges: {\"rows\": n, \"ids\": "
+                                                     "[[first, last], ...]}); for auth_failed the reason; for the "
+                                                     "road network the rows written.")
 
 
 class AuditPage(BaseModel):

@@ -28,19 +28,51 @@ def actions(db, table: str) -> list[tuple]:
     return out
 
 
+def ids_inserted(db) -> list[int]:
+    """Every enterprise id the trail says was inserted: row by row, or in a statement's ranges of ids."""
+    with db.cursor() as cur:
+        cur.execute("SELECT row_key, after FROM audit_event WHERE table_name = 'enterprise' AND action = 'insert'")
+        events = cur.fetchall()
+    db.rollback()
+    ids = []
+    for key, after in events:
+        if key is not None:
+            ids.append(int(key))
+        else:
+            ranges = after["ids"]
+            assert sum(hi - lo + 1 for lo, hi in ranges) == after["rows"]
+            ids += [i for lo, hi in ranges for i in range(lo, hi + 1)]
+    return sorted(ids)
+
+
 def test_a_bulk_statement_keeps_keys_and_before_images_but_not_after_images(db):
-    """A statement of more than 10,000 rows records every row's key, and for an update or delete its before
-    image, but no after image (the row as written stays in its table until its next change); a smaller one
-    records its after images too."""
+    """A statement inserting more than 10,000 rows is one event naming how many and their ids (as ranges of
+    consecutive ids); one updating or deleting them records every row's key and before image, but no after image
+    (the row as written stays in its table until its next change); a smaller one records its after images too."""
     insert_enterprises(db, BULK + 1, "BULK-")
     insert_enterprises(db, 3, "SMALL-")
-    assert actions(db, "enterprise") == [("insert", BULK + 4, BULK + 4, 0, 3)]
+    with db.cursor() as cur:  # ids given, with a gap: two ranges in one statement
+        cur.execute("INSERT INTO enterprise (id, source_id, name, industry, geom) OVERRIDING SYSTEM VALUE "
+                    "SELECT 1000000 + i, 'GIVEN-' || i, 'n', 'other', ST_SetSRID(ST_MakePoint(118, 39), 4326) "
+                    "FROM generate_series(1, %s) i WHERE i <> 5000", (BULK + 2,))
+    db.commit()
+    assert actions(db, "enterprise") == [("insert", 5, 3, 0, 5)]
+    with db.cursor() as cur:
+        cur.execute("SELECT after FROM audit_event WHERE table_name = 'enterprise' AND row_key IS NULL ORDER BY id")
+        bulk_events = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT array_agg(id ORDER BY id) FROM enterprise")
+        table_ids = cur.fetchone()[0]
+    db.rollback()
+    assert [e["rows"] for e in bulk_events] == [BULK + 1, BULK + 1]
+    assert len(bulk_events[0]["ids"]) == 1  # (one statement's identities: consecutive)
+    assert bulk_events[1]["ids"] == [[1000001, 1004999], [1005001, 1000000 + BULK + 2]]
+    assert ids_inserted(db) == table_ids
     with db.cursor() as cur:
         cur.execute("UPDATE enterprise SET name = name || '!'")
         cur.execute("DELETE FROM enterprise WHERE source_id LIKE 'SMALL-%'")
     db.commit()
-    assert actions(db, "enterprise") == [("delete", 3, 3, 3, 0), ("insert", BULK + 4, BULK + 4, 0, 3),
-                                         ("update", BULK + 4, BULK + 4, BULK + 4, 0)]
+    n = len(table_ids)
+    assert actions(db, "enterprise") == [("delete", 3, 3, 3, 0), ("insert", 5, 3, 0, 5), ("update", n, n, n, 0)]
 
 
 def test_tags_name_the_writer_until_untagged_and_events_filter(db):
