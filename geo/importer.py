@@ -22,7 +22,7 @@ import json
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from geo import shadow_table, write_queue
 from geo.crs import parse_crs
 from geo.errors import ImportRejected, ImportReport, InputError, UnknownKind
 from geo.kinds import KINDS, FeatureKind
-from geo.sources import SourceInfo, open_source, read_chunks
+from geo.sources import Chunk, SourceInfo, open_source, read_chunks
 from geo.validate import ColumnPlan, _text, plan_columns, validate_chunk
 
 _REPEATED_IDS = resources.files("geo").joinpath("sql/repeated_ids.sql").read_text(encoding="utf-8")
@@ -49,6 +49,9 @@ BULK_SHARE = 0.5  # of the table: below it, index insertions cost less than copy
 # written, one waiting between them.  Memory therefore depends on the chunk size and the file's columns, not
 # on how fast the server takes the rows compared with how fast the file is read.
 MAX_CHUNKS_IN_FLIGHT = 3
+# The first chunk's first rows are validated and written alone, so that the database starts writing while the rest
+# of that chunk is validated, instead of waiting for a whole chunk (about 0.6 s of a million-row import).
+FIRST_ROWS = 8_192
 
 
 def load_mapping(path: str | os.PathLike | None) -> dict[str, str] | None:
@@ -140,7 +143,7 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
                 # before anything of the kind is read: an import of the same ids meanwhile would find them new too
                 write_queue.take_turn(cur, fk.name)
                 set_actor(cur, actor)
-            chunks = read_chunks(info, chunk_size)
+            chunks = _first_rows_alone(read_chunks(info, chunk_size))
             while True:
                 in_flight.acquire()  # read no further while the database is behind
                 chunk = next(chunks, None)
@@ -191,6 +194,20 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
             if autocommit and commit:
                 conn.autocommit = True
     return report
+
+
+def _first_rows_alone(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """The chunks, the first one's first ``FIRST_ROWS`` rows as a chunk of their own (module constants)."""
+    first = next(chunks, None)
+    if first is None:
+        return
+    if first.table.num_rows >= 2 * FIRST_ROWS:
+        yield Chunk(first.offset, first.table.slice(0, FIRST_ROWS))
+        yield Chunk(first.offset + FIRST_ROWS, first.table.slice(FIRST_ROWS))
+    else:
+        yield first
+    del first
+    yield from chunks
 
 
 class ChunksInFlight:
