@@ -159,8 +159,10 @@ def import_file(conn, path: str | os.PathLike, kind: str, *, crs: str | None = N
                     report.header_lines = 1 if info.is_csv else 0
                     loader = _Loader(conn, fk, fk.written_columns(plan.target_columns),
                                      expected_rows=info.feature_count, in_flight=in_flight)
-                rows = fk.resolve(conn, validate_chunk(fk, plan, table, chunk.offset, source_crs, report,
-                                                    today), report)
+                rows = validate_chunk(fk, plan, table, chunk.offset, source_crs, report, today)
+                if fk.looks_up:  # (the loader thread may be writing on the connection: not both at once)
+                    with loader.writing:
+                        rows = fk.resolve(conn, rows, report)
                 report.rows_read += table.num_rows
                 if report.ok:
                     loader.submit(rows.drop_columns(["row_no"]))  # the loader releases its place once written
@@ -261,6 +263,10 @@ class _Loader:
         self.repeated_id: str | None = None  # the database's word on an id written twice by this import
         self.in_flight = in_flight
         self.shadow: shadow_table.ShadowTable | None = None
+        # held while this thread uses the connection: psycopg2 lets another thread send a query in the middle of a
+        # COPY's data (it holds the connection's lock for each call, not for a whole COPY), which leaves both ends
+        # waiting for each other; the caller's thread takes it to look rows up (``FeatureKind.looks_up``)
+        self.writing = threading.Lock()
         with conn.cursor() as cur:
             # unique ids: an id of the table repeated in the file would otherwise be two updates of one row
             cur.execute(sql.SQL("CREATE TEMP TABLE {} ({}, UNIQUE (source_id)) ON COMMIT DROP").format(
@@ -289,14 +295,15 @@ class _Loader:
     def _run(self) -> None:
         if self.shadow is not None:  # here, so that copying the live rows overlaps the reading of the file
             try:
-                with self.conn.cursor() as cur:
+                with self.writing, self.conn.cursor() as cur:
                     self.shadow.start(cur)
             except BaseException as e:
                 self.error = e
         while (rows := self._queue.get()) is not None:
             try:
                 if self.error is None and self.repeated_id is None:
-                    self._load(rows)
+                    with self.writing:
+                        self._load(rows)
             except psycopg2.errors.UniqueViolation as e:
                 if not self._repeated(e):
                     self.error = e

@@ -90,6 +90,8 @@ class FeatureKind:
         ``today`` is the date the import takes as today (geo/dates.py)."""
         return values
 
+    looks_up = False  # whether ``resolve`` reads the database (a feature's rows name nothing else)
+
     def resolve(self, conn, rows: pa.Table, report: ImportReport) -> pa.Table:
         """Look up what the chunk's rows name in the database (one query per chunk and kind)."""
         return rows

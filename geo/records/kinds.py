@@ -121,6 +121,10 @@ class RecordKind(FeatureKind):
         refuse_ahead(values, [a.name for a in self.attributes if a.type == "date"], rows, report, today)
         return self.checker(values, rows, report) if self.checker else values
 
+    @property
+    def looks_up(self) -> bool:
+        return self.resolver is not None
+
     def resolve(self, conn, rows: pa.Table, report: ImportReport) -> pa.Table:
         rows = self.resolver(conn, rows, report) if self.resolver else rows
         return rows.drop_columns([c for c, _ in self.resolves if c in rows.column_names])

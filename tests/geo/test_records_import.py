@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
+import threading
+import time
 from pathlib import Path
 
 import openpyxl
@@ -429,3 +432,56 @@ def test_an_unknown_class_of_site_is_reported_once(db, sites, tmp_path):
         import_file(db, path, "hidden_danger")
     assert [(x.row, x.field) for x in e.value.report.errors] == [(1, "site_kind")]
     assert "unknown value '工厂'" in e.value.report.errors[0].reason
+
+
+def test_site_lookups_wait_while_the_loader_writes_a_chunk(db, sites, tmp_path, monkeypatch):
+    """A records file of many chunks: the loader thread COPYs one chunk while the caller's thread validates the next
+    and looks its sites up, on the same connection.  psycopg2 lets a query through in the middle of a COPY's data,
+    which left both ends waiting for each other (the demo's build hung there): the lookups wait for the COPY.  Each
+    COPY is slowed down so that the next chunk's lookup surely falls within it; a lookup made during a COPY fails
+    the import, and every row is written."""
+    from geo.records import references
+
+    copying = threading.Event()
+    real_lookup = references._lookup
+
+    class Slow(io.RawIOBase):
+        def __init__(self, buf):
+            self.buf = buf
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size=-1):
+            time.sleep(0.02)  # (a slow stream: widens the window in which the next lookup would come)
+            return self.buf.read(min(size if size > 0 else 4096, 512))
+
+    def slow_copy(cur, table, rows):  # importer._copy, with a slow stream
+        import pyarrow.csv as pacsv
+        from psycopg2 import sql
+
+        buf = io.BytesIO()
+        pacsv.write_csv(rows, buf, write_options=pacsv.WriteOptions(include_header=False))
+        buf.seek(0)
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names)
+        copying.set()
+        try:
+            cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(table, cols).as_string(cur),
+                            Slow(buf), size=512)
+        finally:
+            copying.clear()
+
+    def watched_lookup(cur, query, ids, source_ids):
+        if copying.is_set():
+            raise AssertionError("a site lookup was sent in the middle of a COPY")
+        return real_lookup(cur, query, ids, source_ids)
+
+    monkeypatch.setattr(importer, "_copy", slow_copy)
+    monkeypatch.setattr(references, "_lookup", watched_lookup)
+    n = 300
+    path = write_csv(tmp_path / "many.csv", INSPECTIONS[0],
+                     [[f"INS-{i}", "企业", "E1" if i % 2 else "E2", "2026-03-01", "专项检查", "第一组", "发现隐患", ""]
+                      for i in range(n)])
+    report = import_file(db, path, "inspection", chunk_size=30)
+    assert report.inserted == n
+    assert rows(db, "SELECT count(*), count(DISTINCT site_id) FROM inspection") == [(n, 2)]
