@@ -7,8 +7,10 @@ Rolling horizon: the days are planned in turn.  Each day is one team orienteerin
 instance.py ``solve``, PyVRP): every team starts where it slept and ends either at its base (when the day's last
 site lies within ``overnight_h`` of travel of it) or at that last site, where it sleeps (its way home is then
 counted as nothing: the next day starts there).  The day's candidates are the sites with visits left whose last
-visit lies at least ``spacing_days`` working days back; the must-visit sites not yet visited are shared out over
-the days left (the ones nearest a team first) and are required clients on their day.  The time limit is shared
+visit lies at least ``spacing_days`` working days back.  The required visits (every visit of a site of a
+``required_levels`` level, red by default, and one of each must-visit site) are shared out over the days left
+and are required clients on their day: first the sites whose visits left would no longer fit, spaced, in the
+days left, then those with the most visits left, nearest a team first.  The time limit is shared
 over the days left as the plan goes, so a day that needs less leaves time to the next ones.
 
 Interrupted (``cancel()`` true: Ctrl-C, a cancelled job), the day being searched keeps its best routes so far
@@ -43,6 +45,7 @@ from geo.risk.framework import LEVELS
 
 DEFAULT_VISITS = {"red": 2, "orange": 1, "yellow": 1, "blue": 1}  # visits of a site in a campaign, by level
 # [assumption: a month's campaign inspects a red site twice, every other site once; each bureau sets its own]
+REQUIRED_LEVELS = ("red",)  # levels whose every visit is required, like a must-visit site's
 DEFAULT_LIMIT_S = 300.0  # the whole campaign's search
 MAX_LIMIT_S = 3600.0
 MAX_CAMPAIGN_DAYS = 60  # working days (12 weeks)
@@ -61,6 +64,7 @@ class CampaignRequest:
     visits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_VISITS))
     spacing_days: int = 5  # working days from one visit of a site to its next, at least
     overnight_h: float = 1.0  # a team whose day ends further than this (travel hours) from its base sleeps there
+    required_levels: tuple[str, ...] = REQUIRED_LEVELS  # their sites' visits are all required, not only worth it
     time_limit_s: float = DEFAULT_LIMIT_S
     solver: str = "search"
 
@@ -75,12 +79,16 @@ class CampaignRequest:
         unknown = sorted(set(self.visits) - set(LEVELS))
         if unknown:
             raise InstanceError(f"visits: unknown level {', '.join(unknown)} (levels: {', '.join(LEVELS)})")
+        bad = sorted(set(self.required_levels) - set(LEVELS))
+        if bad:
+            raise InstanceError(f"required_levels: unknown level {', '.join(bad)} (levels: {', '.join(LEVELS)})")
         for level, n in self.visits.items():
             if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= req.days:
                 raise InstanceError(f"visits[{level}]: expected 0 to {req.days} visits (the campaign's days), "
                                     f"got {n!r}")
-        if not 0 <= self.spacing_days <= req.days:
-            raise InstanceError(f"spacing_days: expected 0 to {req.days} working days, got {self.spacing_days}")
+        if isinstance(self.spacing_days, bool) or not isinstance(self.spacing_days, int) or not \
+                0 <= self.spacing_days <= 260:
+            raise InstanceError(f"spacing_days: expected 0 to 260 working days, got {self.spacing_days!r}")
         for level, n in self.visits.items():
             if n > 1 and (n - 1) * max(1, self.spacing_days) >= req.days:
                 raise InstanceError(f"visits[{level}]: {n} visits {self.spacing_days} working days apart do not "
@@ -96,6 +104,12 @@ class CampaignRequest:
 
     def visits_of(self, level: str) -> int:
         return self.visits.get(level, DEFAULT_VISITS[level])
+
+    def required_of(self, site: SiteInfo) -> int:
+        """The visits of ``site`` the campaign must make: its level's when the level is required, at least one
+        when it is a must-visit site."""
+        return max(self.visits_of(site.level) if site.level in self.required_levels else 0,
+                   1 if site.must_visit else 0)
 
 
 def working_days(first: dt.date, count: int) -> list[dt.date]:
@@ -124,7 +138,7 @@ class _State:
     left: np.ndarray  # visits left, per candidate
     last: np.ndarray  # the day of the last visit (-inf: none yet)
     starts: list[tuple[float, float]]  # where each team starts its next day
-    must: set[int]  # must-visit candidates not visited yet
+    need: np.ndarray  # required visits left, per candidate (a must-visit site's, a required level's)
 
 
 def _sleep_end(k: int) -> tuple[float, float]:
@@ -177,16 +191,25 @@ def _pool(sites: list[SiteInfo], avail: np.ndarray, starts, required: set[int], 
     return sorted(set(best.tolist()) | set(avail[near.ravel()].tolist()) | required)
 
 
-def _day_must(sites: list[SiteInfo], state: _State, creq: CampaignRequest, day: int, days_left: int) -> list[int]:
-    """The must-visit sites to require on this day, nearest a team first: the ones not yet visited shared
-    evenly over the days left (all of them on the last day)."""
-    if not state.must:
+def _day_must(sites: list[SiteInfo], state: _State, creq: CampaignRequest, day: int) -> list[int]:
+    """The required visits to make on this day: the ones left shared evenly over the days left; first the sites
+    that must be visited today for their visits left to fit, spaced, in the days left, then those with the most
+    visits left, nearest a team first."""
+    days_left = creq.sites.days - day + 1
+    total = int(state.need.sum())
+    if not total:
         return []
-    quota = math.ceil(len(state.must) / days_left)
-    must = sorted(state.must)
-    far = hours_between(list(dict.fromkeys(state.starts)), [(sites[i].lon, sites[i].lat) for i in must],
+    spacing = max(1, creq.spacing_days)
+    due = np.flatnonzero((state.need > 0) & ((day - state.last) >= spacing))
+    if not len(due):
+        return []
+    quota = math.ceil(total / days_left)
+    slack = (days_left - 1) - (state.need[due] - 1) * spacing
+    far = hours_between(list(dict.fromkeys(state.starts)), [(sites[i].lon, sites[i].lat) for i in due],
                         creq.sites.speed_kmh, creq.sites.circuity).min(axis=0)
-    return [must[j] for j in np.argsort(far, kind="stable")[:quota]]
+    order = np.lexsort((far, -state.need[due], slack > 0))  # forced first, then most visits left, then nearest
+    forced = int((slack <= 0).sum())
+    return [int(due[j]) for j in order[:max(quota, forced)]]
 
 
 def _greedy_day(inst: Instance, required: set[str], rate: str) -> dict[str, list[str]]:
@@ -211,13 +234,17 @@ def check_must_visits(creq: CampaignRequest, cands: Candidates, homes: list[tupl
     """InstanceError when the must-visit sites cannot all be visited: more inspection hours than the campaign's
     team-days hold, or a site no team reaches and inspects within a day from its base."""
     req = creq.sites
-    must = [s for s in cands.sites if s.must_visit]
+    must = [s for s in cands.sites if creq.required_of(s)]
     if not must:
         return
     problems = []
-    need, have = sum(s.service for s in must), req.teams * req.days * req.hours_per_day
+    need, have = sum(s.service * creq.required_of(s) for s in must), req.teams * req.days * req.hours_per_day
     if need > have + 1e-9:
-        problems.append(capacity_problem(req, cands, len(must), need, have))
+        visits = sum(creq.required_of(s) for s in must)
+        problems.append(capacity_problem(req, cands, len(must), need, have)
+                        + (f"; or require fewer visits of the levels {', '.join(creq.required_levels)} "
+                           f"({visits} visits of {len(must)} sites are required in all)"
+                           if creq.required_levels else ""))
     reach = hours_between(list(dict.fromkeys(homes)), [(s.lon, s.lat) for s in must], req.speed_kmh,
                           req.circuity).min(axis=0)
     for s, h in zip(must, reach, strict=True):
@@ -249,10 +276,11 @@ def plan_campaign(creq: CampaignRequest, cands: Candidates, progress=None, cance
     check_must_visits(creq, cands, homes)
     first = req.today or dt.date.today()
     dates = working_days(first, req.days)
-    state = _State(left=np.array([max(creq.visits_of(s.level), 1 if s.must_visit else 0) for s in sites]),
-                   last=np.full(len(sites), -math.inf), starts=list(homes),
-                   must={i for i, s in enumerate(sites) if s.must_visit})
-    say(f"{len(sites)} candidate sites ({int(state.left.sum())} visits wanted, {len(state.must)} must-visit), "
+    need = np.array([creq.required_of(s) for s in sites], dtype=np.int64)
+    state = _State(left=np.maximum(np.array([creq.visits_of(s.level) for s in sites], dtype=np.int64), need),
+                   last=np.full(len(sites), -math.inf), starts=list(homes), need=need)
+    say(f"{len(sites)} candidate sites ({int(state.left.sum())} visits wanted, {int(need.sum())} of them "
+        f"required), "
         f"{req.teams} teams x {req.days} working days from {dates[0]}; {creq.solver}, {creq.time_limit_s:g} s")
     index = {s.key: i for i, s in enumerate(sites)}
     covered = 0.0
@@ -268,7 +296,7 @@ def plan_campaign(creq: CampaignRequest, cands: Candidates, progress=None, cance
         if rule == "search" and (interrupted_at is not None or left_s <= 0):
             rule = "greedy_time"  # interrupted, or out of time: the rest of the days greedily
         avail = _available(creq, state, day)
-        must_today = set(_day_must(sites, state, creq, day, req.days - day + 1))
+        must_today = set(_day_must(sites, state, creq, day))
         chosen = _pool(sites, avail, state.starts, must_today, creq, whole=rule != "search")
         limit = max(0.05, left_s / (req.days - day + 1)) if rule == "search" else 1.0
         day_started = time.monotonic()
@@ -309,7 +337,7 @@ def plan_campaign(creq: CampaignRequest, cands: Candidates, progress=None, cance
                 i = index[k]
                 state.left[i] -= 1
                 state.last[i] = day
-                state.must.discard(i)
+                state.need[i] = max(0, state.need[i] - 1)
                 covered += sites[i].score
             state.starts[t] = sleep
         say(f"day {day} ({dates[day - 1]}): {sum(len(r) for r in routes.values())} visits, "
@@ -317,7 +345,7 @@ def plan_campaign(creq: CampaignRequest, cands: Candidates, progress=None, cance
         if progress is not None:
             progress(day, req.days, time.monotonic() - started, creq.time_limit_s, covered)
     return _document(creq, cands, homes, dates, day_docs, covered, solvers_used, interrupted_at,
-                     time.monotonic() - started)
+                     time.monotonic() - started, state)
 
 
 def _day_must_order(sites, state: _State, creq: CampaignRequest, i: int) -> float:
@@ -370,7 +398,7 @@ def _day_doc(creq: CampaignRequest, inst: Instance, team: Team, visits: list[Sit
 
 
 def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, covered: float,
-              solvers_used: list[str], interrupted_at: int | None, seconds: float) -> dict:
+              solvers_used: list[str], interrupted_at: int | None, seconds: float, state: _State) -> dict:
     req = creq.sites
     count: dict[str, int] = {}
     for team in day_docs:
@@ -387,7 +415,7 @@ def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, 
                          "at_frequency": sum(1 for s in of_level if count.get(s.key, 0) >= want),
                          "never_visited": sum(1 for s in of_level if not count.get(s.key))}
     must = [s for s in cands.sites if s.must_visit]
-    wanted = sum(s.score * max(creq.visits_of(s.level), 1 if s.must_visit else 0) for s in cands.sites)
+    wanted = sum(s.score * max(creq.visits_of(s.level), creq.required_of(s)) for s in cands.sites)
     team_days = req.teams * req.days
     teams = [{"team": t + 1, "base": list(homes[t]), "days": days,
               "visits": sum(d["visits"] for d in days), "km": round(sum(d["km"] for d in days), 1),
@@ -400,7 +428,7 @@ def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, 
                     "hours_per_day": req.hours_per_day, "day_start": req.day_start, "speed_kmh": req.speed_kmh,
                     "circuity": req.circuity, "kinds": list(req.kinds), "min_level": req.min_level,
                     "max_sites": req.max_sites, "visits": {lv: creq.visits_of(lv) for lv in LEVELS},
-                    "spacing_days": creq.spacing_days, "overnight_h": creq.overnight_h,
+                    "required_levels": list(creq.required_levels), "spacing_days": creq.spacing_days, "overnight_h": creq.overnight_h,
                     "must_visit": list(req.must_visit), "overdue": req.overdue, "overdue_days": req.overdue_days,
                     "look_back": req.look_back, "time_limit_s": creq.time_limit_s, "seed": req.seed,
                     "solver": creq.solver},
@@ -420,6 +448,8 @@ def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, 
             "by_level": levels,
             "must_visit": len(must), "must_visit_visited": sum(1 for s in must if count.get(s.key)),
             "must_visit_missed": [s.key for s in must if not count.get(s.key)],
+            "required_visits": sum(creq.required_of(s) for s in cands.sites),
+            "required_visits_missed": {cands.sites[i].key: int(state.need[i]) for i in np.flatnonzero(state.need)},
             "red_beyond_max_sites": cands.red_cut_off,
         },
         "solver": {"seconds": round(seconds, 1), "time_limit_s": creq.time_limit_s,
