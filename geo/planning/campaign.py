@@ -301,7 +301,7 @@ def plan_campaign(creq: CampaignRequest, cands: Candidates, progress=None, cance
         limit = max(0.05, left_s / (req.days - day + 1)) if rule == "search" else 1.0
         day_started = time.monotonic()
 
-        def tick(seconds, _limit, day=day):
+        def tick(seconds, _limit, day=day, covered=covered):
             if progress is not None:
                 progress(day - 1, req.days, time.monotonic() - started, creq.time_limit_s, covered)
         routes = None
@@ -428,7 +428,8 @@ def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, 
                     "hours_per_day": req.hours_per_day, "day_start": req.day_start, "speed_kmh": req.speed_kmh,
                     "circuity": req.circuity, "kinds": list(req.kinds), "min_level": req.min_level,
                     "max_sites": req.max_sites, "visits": {lv: creq.visits_of(lv) for lv in LEVELS},
-                    "required_levels": list(creq.required_levels), "spacing_days": creq.spacing_days, "overnight_h": creq.overnight_h,
+                    "required_levels": list(creq.required_levels), "spacing_days": creq.spacing_days,
+                    "overnight_h": creq.overnight_h,
                     "must_visit": list(req.must_visit), "overdue": req.overdue, "overdue_days": req.overdue_days,
                     "look_back": req.look_back, "time_limit_s": creq.time_limit_s, "seed": req.seed,
                     "solver": creq.solver},
