@@ -314,6 +314,10 @@ def plan_campaign(creq: CampaignRequest, cands: Candidates, progress=None, cance
             try:
                 routes = _searched_day(inst, tick, cancel)
             except InstanceError as e:  # the day cannot take all its must-visit sites: require fewer of them
+                if cancel and cancel():  # interrupted before the search found routes with all of them
+                    rule = "greedy_time"
+                    interrupted_at = day if interrupted_at is None else interrupted_at
+                    continue
                 if not must_today:
                     raise
                 say(f"day {day}: {e}; requiring {len(must_today) // 2} of its {len(must_today)} must-visit sites")

@@ -156,7 +156,8 @@ def test_a_short_overnight_threshold_only_changes_where_teams_sleep(conn):
 
 def test_an_interrupted_campaign_keeps_the_best_plan_found(conn):
     """Cancelled while day 2 is searched (its first progress report, after day 1's): days 1 and 2 keep their
-    searched routes, days 3 to 10 are planned by the greedy rule; the plan is whole and feasible, and the must-visit sites are still visited."""
+    searched routes, days 3 to 10 are planned by the greedy rule; the plan is whole and feasible, and the
+    must-visit sites are still visited."""
     made = sites(conn)
     req = request(overdue_days=365)
     reports = []
