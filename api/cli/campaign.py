@@ -40,6 +40,9 @@ def campaign_cmd(
     max_sites: Annotated[int, typer.Option(help="At most this many candidate sites, worst first.")] = 5000,
     visits: Annotated[str, typer.Option(help="Visits of a site in the campaign, by level.")]
     = "red=2,orange=1,yellow=1,blue=1",
+    required_levels: Annotated[str, typer.Option(help="Levels whose every visit is required (comma-separated; "
+                                                      "'' for none); the other levels' visits are worth their "
+                                                      "risk.")] = "red",
     spacing: Annotated[int, typer.Option(help="Working days between two visits of one site, at least.")] = 5,
     overnight_h: Annotated[float, typer.Option(help="A team whose day ends more than this many hours of travel "
                                                     "from its base sleeps there and starts the next day "
@@ -82,7 +85,8 @@ def campaign_cmd(
                           today=_first_day(first_day), travel="great_circle",
                           supervision=load_supervision(_settings().supervision) if overdue or look_back else None)
         creq = CampaignRequest(req, visits=_visits(visits), spacing_days=spacing, overnight_h=overnight_h,
-                               time_limit_s=time_limit)
+                               time_limit_s=time_limit,
+                               required_levels=tuple(v.strip() for v in required_levels.split(",") if v.strip()))
         creq.check()
         stop = threading.Event()
 
