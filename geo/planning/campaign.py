@@ -10,7 +10,9 @@ counted as nothing: the next day starts there).  The day's candidates are the si
 visit lies at least ``spacing_days`` working days back.  The required visits (every visit of a site of a
 ``required_levels`` level, red by default, and one of each must-visit site) are shared out over the days left
 and are required clients on their day: first the sites whose visits left would no longer fit, spaced, in the
-days left, then those with the most visits left, nearest a team first.  The time limit is shared
+days left, then those with the most visits left, nearest a team first; the day requires those of them its greedy
+plan (required visits first) takes, so that a plan with all of them is known, and the search starts from it.  The
+day keeps the search's plan, or the greedy one when that covers more risk.  The time limit is shared
 over the days left as the plan goes, so a day that needs less leaves time to the next ones.
 
 Interrupted (``cancel()`` true: Ctrl-C, a cancelled job), the day being searched keeps its best routes so far
@@ -53,6 +55,7 @@ POOL_BEST = 600  # a day's search considers the riskiest sites available ...
 POOL_NEAR = 30  # ... and the sites nearest each team's start (where it slept)
 SOLVERS = ("search", "greedy_travel", "greedy_time")  # the campaign's search, and the two greedy baselines
 RESERVE = 0.03  # of the time limit kept back for the work around the searches (matrices, the document)
+RESERVE_DAYS = 5  # the required visits are shared over the days left but one in this many, kept for those deferred
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,11 @@ def _sleep_end(k: int) -> tuple[float, float]:
 
 
 def _day_instance(creq: CampaignRequest, sites: list[SiteInfo], homes: list[tuple[float, float]],
-                  state: _State, chosen: list[int], required: set[int], day: int, limit: float) -> Instance:
+                  state: _State, chosen: list[int], required: set[int], day: int, limit: float,
+                  boost: float = 0.0) -> Instance:
     """Day ``day``'s team orienteering instance over the candidates ``chosen`` (indices), ``required`` of them
-    must-visit: each team from where it slept to its base, or to where its day ends when the base is far."""
+    must-visit (worth ``boost`` more than their score, so that the search's greedy start takes them first): each
+    team from where it slept to its base, or to where its day ends when the base is far."""
     req = creq.sites
     distinct_homes = list(dict.fromkeys(homes))
     real = list(dict.fromkeys([*distinct_homes, *state.starts, *((sites[i].lon, sites[i].lat) for i in chosen)]))
@@ -166,8 +171,8 @@ def _day_instance(creq: CampaignRequest, sites: list[SiteInfo], homes: list[tupl
     end_of = {h: _sleep_end(k) for k, h in enumerate(distinct_homes)}
     teams = [Team(f"team{t + 1}/day{day}", state.starts[t], end_of[homes[t]], req.hours_per_day)
              for t in range(len(homes))]
-    day_sites = [Site(sites[i].key, sites[i].lon, sites[i].lat, sites[i].score, sites[i].service, sites[i].tw,
-                      i in required) for i in chosen]
+    day_sites = [Site(sites[i].key, sites[i].lon, sites[i].lat, sites[i].score + (boost if i in required else 0.0),
+                      sites[i].service, sites[i].tw, i in required) for i in chosen]
     return Instance(day_sites, teams, "haversine", req.speed_kmh, req.circuity, limit, req.seed + day, None,
                     TravelTable(index, hours))
 
@@ -192,7 +197,8 @@ def _pool(sites: list[SiteInfo], avail: np.ndarray, starts, required: set[int], 
 
 
 def _day_must(sites: list[SiteInfo], state: _State, creq: CampaignRequest, day: int) -> list[int]:
-    """The required visits to make on this day: the ones left shared evenly over the days left; first the sites
+    """The required visits to make on this day: the ones left shared evenly over the days left (but one in
+    RESERVE_DAYS, kept for the visits a day could not take); first the sites
     that must be visited today for their visits left to fit, spaced, in the days left, then those with the most
     visits left, nearest a team first."""
     days_left = creq.sites.days - day + 1
@@ -203,7 +209,7 @@ def _day_must(sites: list[SiteInfo], state: _State, creq: CampaignRequest, day: 
     due = np.flatnonzero((state.need > 0) & ((day - state.last) >= spacing))
     if not len(due):
         return []
-    quota = math.ceil(total / days_left)
+    quota = math.ceil(total / max(1, days_left - days_left // RESERVE_DAYS))
     slack = (days_left - 1) - (state.need[due] - 1) * spacing
     far = hours_between(list(dict.fromkeys(state.starts)), [(sites[i].lon, sites[i].lat) for i in due],
                         creq.sites.speed_kmh, creq.sites.circuity).min(axis=0)
@@ -287,6 +293,7 @@ def plan_campaign(creq: CampaignRequest, cands: Candidates, progress=None, cance
     interrupted_at = None
     day_docs: list[list[dict]] = [[] for _ in homes]
     solvers_used = []
+    overhead = 0.0  # seconds a day took beyond its search's limit (the greedy plan, the matrices, PyVRP's set-up)
     for day in range(1, req.days + 1):
         cancelled = bool(cancel and cancel())
         if cancelled and interrupted_at is None:
@@ -297,36 +304,45 @@ def plan_campaign(creq: CampaignRequest, cands: Candidates, progress=None, cance
             rule = "greedy_time"  # interrupted, or out of time: the rest of the days greedily
         avail = _available(creq, state, day)
         must_today = set(_day_must(sites, state, creq, day))
-        chosen = _pool(sites, avail, state.starts, must_today, creq, whole=rule != "search")
-        limit = max(0.05, left_s / (req.days - day + 1)) if rule == "search" else 1.0
+        chosen = _pool(sites, avail, state.starts, must_today, creq, whole=creq.solver != "search")
+        # the day's share of the time left, less what the work around the last day's search took
+        limit = max(0.05, left_s / (req.days - day + 1) - overhead) if rule == "search" else 1.0
         day_started = time.monotonic()
 
         def tick(seconds, _limit, day=day, covered=covered):
             if progress is not None:
                 progress(day - 1, req.days, time.monotonic() - started, creq.time_limit_s, covered)
-        routes = None
         must_keys = {sites[i].key for i in must_today}
-        while routes is None:
-            inst = _day_instance(creq, sites, homes, state, chosen, must_today, day, limit)
-            if rule != "search":
-                routes = _greedy_day(inst, must_keys, rule)
-                break
+        inst = _day_instance(creq, sites, homes, state, chosen, must_today, day, limit)
+        routes = _greedy_day(inst, must_keys, "greedy_time" if rule == "search" else rule)
+        if rule == "search":
+            # the day requires the visits its greedy plan (required visits first) could take: a plan with all of
+            # them exists; the others wait for the next days
+            taken = {k for r in routes.values() for k in r}
+            deferred = must_keys - taken
+            if deferred:
+                say(f"day {day}: {len(deferred)} of its {len(must_keys)} required visits do not fit together in "
+                    f"the day; left for the next days")
+                must_today = {i for i in must_today if sites[i].key in taken}
+                must_keys = must_keys & taken
+            top = max((sites[i].score for i in chosen), default=0.0)
+            inst = _day_instance(creq, sites, homes, state, chosen, must_today, day, limit, boost=2 * top)
             try:
-                routes = _searched_day(inst, tick, cancel)
-            except InstanceError as e:  # the day cannot take all its must-visit sites: require fewer of them
-                if cancel and cancel():  # interrupted before the search found routes with all of them
+                searched = _searched_day(inst, tick, cancel)
+            except InstanceError as e:  # the search found no plan with the day's required visits: the greedy's
+                say(f"day {day}: {e}; the greedy plan is kept")
+                rule = "greedy_time"
+            else:
+                if (sum(sites[index[k]].score for r in searched.values() for k in r)
+                        >= sum(sites[index[k]].score for r in routes.values() for k in r) - 1e-9):
+                    routes = searched
+                else:
+                    say(f"day {day}: the search covered less risk than the greedy plan, which is kept")
                     rule = "greedy_time"
-                    interrupted_at = day if interrupted_at is None else interrupted_at
-                    continue
-                if not must_today:
-                    raise
-                say(f"day {day}: {e}; requiring {len(must_today) // 2} of its {len(must_today)} must-visit sites")
-                keep = sorted(must_today, key=lambda i: _day_must_order(sites, state, creq, i))[:len(must_today) // 2]
-                must_today = set(keep)
-                must_keys = {sites[i].key for i in must_today}
-                limit = max(0.05, (deadline - time.monotonic()) / (req.days - day + 1))
-        if rule == "search" and cancel and cancel() and interrupted_at is None:
+        if creq.solver == "search" and cancel and cancel() and interrupted_at is None:
             interrupted_at = day + 1  # this day kept the best routes its search found
+        if rule == "search":
+            overhead = max(0.0, time.monotonic() - day_started - limit)
         solvers_used.append(rule)
         by_id = {s.id: s for s in inst.sites}
         for t, team in enumerate(inst.teams):
@@ -351,11 +367,6 @@ def plan_campaign(creq: CampaignRequest, cands: Candidates, progress=None, cance
     return _document(creq, cands, homes, dates, day_docs, covered, solvers_used, interrupted_at,
                      time.monotonic() - started, state)
 
-
-def _day_must_order(sites, state: _State, creq: CampaignRequest, i: int) -> float:
-    s = sites[i]
-    return float(hours_between(list(dict.fromkeys(state.starts)), [(s.lon, s.lat)], creq.sites.speed_kmh,
-                               creq.sites.circuity).min())
 
 
 def _clock(hours: float) -> str:

@@ -169,8 +169,10 @@ def test_an_interrupted_campaign_keeps_the_best_plan_found(conn):
                         cancel=lambda: sum(1 for day, _ in reports if day == 1) >= 2)
     s = doc["solver"]
     assert s["interrupted"] is True and s["greedy_from_day"] == 3
-    assert s["days_searched"] == 2 and s["days_greedy"] == 8
-    assert [d["solver"] for d in doc["teams"][0]["days"]] == ["search"] * 2 + ["greedy_time"] * 8
+    # day 2 keeps the better of its search's best routes so far and its greedy plan
+    rules = [d["solver"] for d in doc["teams"][0]["days"]]
+    assert rules[0] == "search" and rules[1] in ("search", "greedy_time") and rules[2:] == ["greedy_time"] * 8
+    assert s["days_searched"] + s["days_greedy"] == 10 and s["days_greedy"] >= 8
     check_feasible(doc, req, 1.0)
     seen = visits(doc)
     assert all(e in seen for e in made["old"]) and doc["totals"]["must_visit_missed"] == []
