@@ -14,6 +14,7 @@ import traceback
 from api.cli import (  # noqa: F401
     audit,
     backtest,
+    campaign,
     features,
     lists,
     map_page,

@@ -389,7 +389,7 @@ def must_visit_problems(inst: Instance) -> list[str]:
     return problems
 
 
-def solve(inst: Instance, progress=None) -> Plan:
+def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     """The routes that collect the most prize within every team's budget and the time windows.
 
     PyVRP's objective is prize-collecting: the travel plus the prizes left out.  The search starts from the
@@ -404,6 +404,8 @@ def solve(inst: Instance, progress=None) -> Plan:
     Teams with the same start, end and budget (a plan's team-days from one base) are one vehicle type.
 
     ``progress(seconds, limit)``, when given, is called about once a second while the search runs.
+    ``cancel()``, when given, is asked at every iteration: once it returns true the search stops and the best plan
+    found so far is returned (a campaign interrupted by Ctrl-C or a cancel, geo/planning/campaign.py).
     """
     from pyvrp import Route as PyVRPRoute
     from pyvrp import Solution
@@ -425,7 +427,7 @@ def solve(inst: Instance, progress=None) -> Plan:
         criteria = [MaxRuntime(inst.time_limit_s * share)]
         if inst.iterations:
             criteria.append(MaxIterations(max(1, int(inst.iterations * share))))
-        return _Reporting(MultipleCriteria(criteria), progress, started, inst.time_limit_s)
+        return _Reporting(MultipleCriteria(criteria), progress, started, inst.time_limit_s, cancel)
 
     # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
@@ -468,14 +470,16 @@ def solve(inst: Instance, progress=None) -> Plan:
 
 
 class _Reporting:
-    """A PyVRP stopping criterion that also reports progress about once a second."""
+    """A PyVRP stopping criterion that also reports progress about once a second, and stops when ``cancel()``
+    says so."""
 
-    def __init__(self, inner, progress, started: float, limit: float):
+    def __init__(self, inner, progress, started: float, limit: float, cancel=None):
         self.inner, self.progress, self.started, self.limit = inner, progress, started, limit
+        self.cancel = cancel
         self.last = 0.0
 
     def __call__(self, best_cost: float) -> bool:
-        done = self.inner(best_cost)
+        done = self.inner(best_cost) or (self.cancel is not None and bool(self.cancel()))
         if self.progress is not None:
             now = time.monotonic()
             if now - self.last >= 1.0:
