@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
+import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 
 import numpy as np
@@ -94,6 +97,33 @@ def edges_around(points: list[tuple[float, float]]) -> str:
 
 
 SOURCES_AT_ONCE = 64  # Dijkstra searches run together: their rows (a float per node each) are held at once
+PARALLEL_FROM = 400  # plans of at least this many road nodes search from their nodes in several processes
+# The workers are forked: they start at once, with the graph and the modules already there, and only search
+# (numpy and scipy on the arrays handed to them, results sent back through the pool's pipes), so that no lock of
+# another thread of a server process is taken in them.
+START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def default_workers() -> int:
+    """Processes for a large plan's searches: the CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+_worker_graph: csr_matrix | None = None  # in a worker process: the graph its searches run over
+
+
+def _set_worker_graph(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, nodes: int) -> None:
+    global _worker_graph
+    _worker_graph = csr_matrix((data, indices, indptr), shape=(nodes, nodes))
+
+
+def _search_rows(graph: csr_matrix | None, sources: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The fastest hours from each of ``sources`` to each of ``at`` (graph None: the worker's graph)."""
+    graph = _worker_graph if graph is None else graph
+    out = np.empty((len(sources), len(at)))
+    for lo in range(0, len(sources), SOURCES_AT_ONCE):
+        out[lo:lo + SOURCES_AT_ONCE] = dijkstra(graph, directed=True, indices=sources[lo:lo + SOURCES_AT_ONCE])[:, at]
+    return out
 
 
 class Arcs:
@@ -121,13 +151,18 @@ class Arcs:
         self.nodes = nodes
         self.key = a.astype(np.int64) * nodes + b  # sorted: (a, b) in order
 
-    def hours(self, at: np.ndarray) -> np.ndarray:
-        """The fastest hours between the graph nodes ``at`` (distinct indices), infinite where no path joins."""
-        out = np.full((len(at), len(at)), np.inf)
-        for lo in range(0, len(at), SOURCES_AT_ONCE):
-            rows = dijkstra(self.csr, directed=True, indices=at[lo:lo + SOURCES_AT_ONCE])
-            out[lo:lo + SOURCES_AT_ONCE] = rows[:, at]
-        return out
+    def hours(self, at: np.ndarray, workers: int = 1) -> np.ndarray:
+        """The fastest hours between the graph nodes ``at`` (distinct indices), infinite where no path joins: a
+        search from each, shared among ``workers`` processes (started for this call, the graph handed to each
+        once) when there are at least PARALLEL_FROM nodes."""
+        at = np.asarray(at, dtype=np.int64)
+        if workers <= 1 or len(at) < max(PARALLEL_FROM, 2):
+            return _search_rows(self.csr, at, at)
+        parts = np.array_split(at, min(len(at), 4 * workers))  # a few parts each: one slow process waits less
+        graph = (self.csr.data, self.csr.indices, self.csr.indptr, self.nodes)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(START_METHOD),
+                                 initializer=_set_worker_graph, initargs=graph) as pool:
+            return np.vstack(list(pool.map(_search_rows, [None] * len(parts), parts, [at] * len(parts))))
 
     def paths(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[tuple[int, bool]]]:
         """The fastest path of each (source, target) pair of graph nodes as its arcs' (edge index, forward) in
@@ -217,7 +252,9 @@ def road_graph(conn) -> RoadGraph:
 class RoadTravel:
     """Hours (a TravelTable for the solver) and km between the points of a plan over the road network."""
 
-    def __init__(self, conn, points: list[tuple[float, float]], speed_kmh: float, circuity: float):
+    def __init__(self, conn, points: list[tuple[float, float]], speed_kmh: float, circuity: float,
+                 workers: int | None = None):
+        """``workers``: processes for the searches of a large plan (default_workers() when None)."""
         self.conn, self.speed, self.circuity = conn, speed_kmh, circuity
         self.points = list(dict.fromkeys(points))
         self.graph = road_graph(conn)
@@ -232,7 +269,8 @@ class RoadTravel:
         vertex = self.graph.index(nodes)
         reached = vertex >= 0
         road = np.full((len(nodes), len(nodes)), np.inf)
-        road[np.ix_(reached, reached)] = self.arcs.hours(vertex[reached])
+        road[np.ix_(reached, reached)] = self.arcs.hours(vertex[reached],
+                                                         default_workers() if workers is None else workers)
         np.fill_diagonal(road, 0.0)
         self._vertex = dict(zip(nodes, vertex.tolist(), strict=True))
         k = np.array([at[n] for n in self.node])

@@ -313,8 +313,7 @@ def pgrouting_hours(conn, road: RoadTravel) -> np.ndarray:
     matrix = np.full((len(nodes), len(nodes)), np.inf)
     np.fill_diagonal(matrix, 0.0)
     with conn.cursor() as cur:
-        cur.execute("SELECT start_vid, end_vid, agg_cost FROM pgr_dijkstraCostMatrix(%s, %s::bigint[], "
-                    "directed => true)", (edges_around(road.points), nodes))
+        cur.execute(planning_roads._sql("road_cost_matrix"), {"edges": edges_around(road.points), "nodes": nodes})
         for a, b, hours in cur.fetchall():
             matrix[at[a], at[b]] = hours
     k = np.array([at[n] for n in road.node])
@@ -348,6 +347,19 @@ def test_travel_times_equal_pgroutings_cost_matrix(conn):
     k = np.array(road.node)
     apart = k[:, None] != k[None, :]
     assert np.isfinite(ref[apart]).all() and (np.abs(ref - ref.T)[apart] > 1e-6).any()
+
+
+def test_searches_shared_among_processes_give_the_same_times(conn, monkeypatch):
+    """A large plan's searches run in several processes (here forced from 1 node): the same hours, bit for bit,
+    as in one process, and so pgRouting's."""
+    monkeypatch.setattr(planning_roads, "PARALLEL_FROM", 1)
+    rng = np.random.default_rng(18)
+    points = [(float(x), float(y)) for x, y in zip(rng.uniform(118.05, 118.3, 40), rng.uniform(39.55, 39.75, 40),
+                                                   strict=True)]
+    alone = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3, workers=1)
+    shared = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3, workers=3)
+    assert np.array_equal(alone.table.hours, shared.table.hours)
+    assert_same_hours(conn, shared)
 
 
 def test_times_over_a_part_of_the_network_equal_pgroutings(conn):
