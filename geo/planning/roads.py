@@ -1,19 +1,30 @@
-"""Travel times for plans from the stored road network (geo/roads.py), with pgRouting.
+"""Travel times for plans from the stored road network (geo/roads.py).
 
 Each point (a base, a site) joins the network at its nearest road node; the way from the point to that node is
 driven at the teams' speed over the great-circle distance times the circuity factor.  Paths are searched over the
-roads around the plan's points (edges_around), not a whole province's network.  Between nodes, the fastest
-path's hours come from pgRouting's cost matrix (one-way roads honoured).  Two points at the same node are joined
-directly.  Pairs no road joins get an infinite time, so no plan uses them.
+roads around the plan's points (edges_around), not a whole province's network.  Between nodes, the fastest paths'
+hours come from Dijkstra's algorithm (scipy.sparse.csgraph) run from each of the plan's nodes over the stored
+edges as a directed graph (one-way roads honoured): the graph is read once per version of the network and kept,
+and one search from each node gives its times to all the others, instead of pgRouting's cost matrix (the same
+times; tests/geo/test_roads.py checks them against it).  Two points at the same node are joined directly.  Pairs
+no road joins get an infinite time, so no plan uses them.  The legs a plan uses are drawn along the fastest path
+found by the same search.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 
 import numpy as np
 import psycopg2
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from geo.errors import PlanningError
 from geo.planning.instance import EARTH_RADIUS_KM, TravelTable
@@ -67,26 +78,187 @@ def _great_circle_matrix(points: list[tuple[float, float]]) -> np.ndarray:
 MARGIN_DEG = 0.2  # the network searched reaches this far (about 20 km) beyond the plan's points, at least
 
 
-def edges_around(points: list[tuple[float, float]]) -> str:
-    """pgRouting's edge query for the roads around the points: their box grown by a fifth of its size and at least
-    MARGIN_DEG (a path leaving that box is very unlikely to be the fastest; a province's network stays out of
-    a county's plan).  Composed from floats only."""
+def box_around(points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    """The box of the roads searched for the points (xmin, ymin, xmax, ymax): their box grown by a fifth of its
+    size and at least MARGIN_DEG (a path leaving that box is very unlikely to be the fastest; a province's network
+    stays out of a county's plan)."""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     mx = max(MARGIN_DEG, 0.2 * (max(xs) - min(xs)))
     my = max(MARGIN_DEG, 0.2 * (max(ys) - min(ys)))
-    box = ", ".join(repr(float(v)) for v in (min(xs) - mx, min(ys) - my, max(xs) + mx, max(ys) + my))
+    return float(min(xs) - mx), float(min(ys) - my), float(max(xs) + mx), float(max(ys) + my)
+
+
+def edges_around(points: list[tuple[float, float]]) -> str:
+    """pgRouting's edge query for the roads around the points (box_around), as pgRouting would search them (the
+    tests' and the benchmark's reference).  Composed from floats only."""
+    box = ", ".join(repr(v) for v in box_around(points))
     return ("SELECT id, source, target, cost_h AS cost, reverse_cost_h AS reverse_cost FROM road_edge "
             f"WHERE geom && ST_MakeEnvelope({box}, 4326)")
+
+
+SOURCES_AT_ONCE = 64  # Dijkstra searches run together: their rows (a float per node each) are held at once
+PARALLEL_FROM = 400  # plans of at least this many road nodes search from their nodes in several processes
+# The workers are forked: they start at once, with the graph and the modules already there, and only search
+# (numpy and scipy on the arrays handed to them, results sent back through the pool's pipes), so that no lock of
+# another thread of a server process is taken in them.
+START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def default_workers() -> int:
+    """Processes for a large plan's searches: the CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+_worker_graph: csr_matrix | None = None  # in a worker process: the graph its searches run over
+
+
+def _set_worker_graph(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, nodes: int) -> None:
+    global _worker_graph
+    _worker_graph = csr_matrix((data, indices, indptr), shape=(nodes, nodes))
+
+
+def _search_rows(graph: csr_matrix | None, sources: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The fastest hours from each of ``sources`` to each of ``at`` (graph None: the worker's graph)."""
+    graph = _worker_graph if graph is None else graph
+    out = np.empty((len(sources), len(at)))
+    for lo in range(0, len(sources), SOURCES_AT_ONCE):
+        out[lo:lo + SOURCES_AT_ONCE] = dijkstra(graph, directed=True, indices=sources[lo:lo + SOURCES_AT_ONCE])[:, at]
+    return out
+
+
+class Arcs:
+    """A directed graph over the network's nodes: an arc for each direction an edge may be driven in (cost >= 0,
+    as pgRouting reads cost and reverse_cost), the fastest edge kept where several join two nodes in the same
+    direction.  ``csr``: the hours as a CSR matrix; ``edge``, ``forward``: each arc's edge (its index in the
+    network's arrays) and whether it is driven from the edge's source to its target."""
+
+    def __init__(self, u: np.ndarray, v: np.ndarray, cost: np.ndarray, reverse: np.ndarray, nodes: int,
+                 keep: np.ndarray | None = None):
+        keep = np.ones(len(u), dtype=bool) if keep is None else keep
+        loop = u == v  # a loop never shortens a path
+        fw, bw = np.flatnonzero(keep & ~loop & (cost >= 0)), np.flatnonzero(keep & ~loop & (reverse >= 0))
+        a, b = np.r_[u[fw], v[bw]], np.r_[v[fw], u[bw]]
+        w = np.r_[cost[fw], reverse[bw]]
+        edge, forward = np.r_[fw, bw], np.r_[np.ones(len(fw), bool), np.zeros(len(bw), bool)]
+        order = np.lexsort((w, b, a))
+        a, b, w, edge, forward = a[order], b[order], w[order], edge[order], forward[order]
+        first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])] if len(a) else np.zeros(0, bool)
+        a, b, w, self.edge, self.forward = a[first], b[first], w[first], edge[first], forward[first]
+        indptr = np.r_[0, np.cumsum(np.bincount(a, minlength=nodes))]
+        # built from its arrays, so that zero-hour arcs stay arcs (explicit zeros)
+        self.csr = csr_matrix((w.astype(np.float64), b.astype(np.int32), indptr.astype(np.int32)),
+                              shape=(nodes, nodes))
+        self.nodes = nodes
+        self.key = a.astype(np.int64) * nodes + b  # sorted: (a, b) in order
+
+    def hours(self, at: np.ndarray, workers: int = 1) -> np.ndarray:
+        """The fastest hours between the graph nodes ``at`` (distinct indices), infinite where no path joins: a
+        search from each, shared among ``workers`` processes (started for this call, the graph handed to each
+        once) when there are at least PARALLEL_FROM nodes."""
+        at = np.asarray(at, dtype=np.int64)
+        if workers <= 1 or len(at) < max(PARALLEL_FROM, 2):
+            return _search_rows(self.csr, at, at)
+        parts = np.array_split(at, min(len(at), 4 * workers))  # a few parts each: one slow process waits less
+        graph = (self.csr.data, self.csr.indices, self.csr.indptr, self.nodes)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(START_METHOD),
+                                 initializer=_set_worker_graph, initargs=graph) as pool:
+            return np.vstack(list(pool.map(_search_rows, [None] * len(parts), parts, [at] * len(parts))))
+
+    def paths(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[tuple[int, bool]]]:
+        """The fastest path of each (source, target) pair of graph nodes as its arcs' (edge index, forward) in
+        order; pairs no path joins are left out."""
+        by_source: dict[int, list[int]] = {}
+        for s, t in pairs:
+            by_source.setdefault(s, []).append(t)
+        sources = sorted(by_source)
+        out = {}
+        for lo in range(0, len(sources), SOURCES_AT_ONCE):
+            chunk = sources[lo:lo + SOURCES_AT_ONCE]
+            _, pred = dijkstra(self.csr, directed=True, indices=chunk, return_predecessors=True)
+            for row, s in enumerate(chunk):
+                for t in by_source[s]:
+                    walk = [t]
+                    while walk[-1] != s and walk[-1] >= 0:
+                        walk.append(int(pred[row, walk[-1]]))
+                    if walk[-1] != s:
+                        continue  # no path
+                    walk.reverse()
+                    at = np.searchsorted(self.key, np.asarray(walk[:-1], np.int64) * self.nodes
+                                         + np.asarray(walk[1:], np.int64))
+                    out[(s, t)] = list(zip(self.edge[at].tolist(), self.forward[at].tolist(), strict=True))
+        return out
+
+
+class RoadGraph:
+    """The stored road network as arrays (read once per version of the network, see road_graph), and its
+    directed graph."""
+
+    def __init__(self, ids, source, target, cost, reverse, length_m, extent):
+        self.edge_id = np.asarray(ids, dtype=np.int64)
+        ends = np.r_[np.asarray(source, dtype=np.int64), np.asarray(target, dtype=np.int64)]
+        self.node_id, inverse = np.unique(ends, return_inverse=True)
+        m = len(self.edge_id)
+        self.u, self.v = inverse[:m], inverse[m:]
+        self.cost, self.reverse = np.asarray(cost, dtype=np.float64), np.asarray(reverse, dtype=np.float64)
+        self.length_m = np.asarray(length_m, dtype=np.float64)
+        self.extent = extent
+        self.all = Arcs(self.u, self.v, self.cost, self.reverse, len(self.node_id))
+
+    def arcs(self, conn, box: tuple[float, float, float, float]) -> Arcs:
+        """The graph of the edges whose box meets ``box`` (the whole network's when the box covers it)."""
+        e = self.extent
+        if e[0] is None or (box[0] < e[0] and box[1] < e[1] and box[2] > e[2] and box[3] > e[3]):
+            return self.all
+        with conn.cursor() as cur:
+            cur.execute(_sql("road_edges_in_box"), dict(zip(("xmin", "ymin", "xmax", "ymax"), box, strict=True)))
+            ids = np.asarray(cur.fetchone()[0], dtype=np.int64)
+        keep = np.zeros(len(self.edge_id), dtype=bool)
+        keep[np.searchsorted(self.edge_id, ids)] = True
+        return Arcs(self.u, self.v, self.cost, self.reverse, len(self.node_id), keep)
+
+    def index(self, node_ids) -> np.ndarray:
+        """Each road node's index in the graph (-1: a node no edge reaches)."""
+        node_ids = np.asarray(node_ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.node_id, node_ids), max(len(self.node_id) - 1, 0))
+        found = self.node_id[at] == node_ids if len(self.node_id) else np.zeros(len(node_ids), bool)
+        return np.where(found, at, -1)
+
+
+CACHED_NETWORKS = 2  # graphs kept (a server of a few databases, or a network and the one imported after it)
+_graphs: dict[tuple, RoadGraph] = {}
+_graphs_lock = threading.Lock()
+
+
+def road_graph(conn) -> RoadGraph:
+    """The stored network's graph, read from the database only when its version (road_network_version.sql) is not
+    one of the graphs kept."""
+    with conn.cursor() as cur:
+        cur.execute(_sql("road_network_version"))
+        version = (conn.info.host, conn.info.port, *cur.fetchone())
+    with _graphs_lock:
+        graph = _graphs.get(version)
+    if graph is None:
+        with conn.cursor() as cur:
+            cur.execute(_sql("road_graph"))
+            ids, source, target, cost, reverse, length_m, *extent = cur.fetchone()
+        graph = RoadGraph(ids, source, target, cost, reverse, length_m, tuple(extent))
+        with _graphs_lock:
+            _graphs[version] = graph
+            while len(_graphs) > CACHED_NETWORKS:
+                del _graphs[next(iter(_graphs))]
+    return graph
 
 
 class RoadTravel:
     """Hours (a TravelTable for the solver) and km between the points of a plan over the road network."""
 
-    def __init__(self, conn, points: list[tuple[float, float]], speed_kmh: float, circuity: float):
-        ensure_pgrouting(conn)
+    def __init__(self, conn, points: list[tuple[float, float]], speed_kmh: float, circuity: float,
+                 workers: int | None = None):
+        """``workers``: processes for the searches of a large plan (default_workers() when None)."""
         self.conn, self.speed, self.circuity = conn, speed_kmh, circuity
         self.points = list(dict.fromkeys(points))
-        self.edges = edges_around(self.points)
+        self.graph = road_graph(conn)
+        self.arcs = self.graph.arcs(conn, box_around(self.points))
         with conn.cursor() as cur:
             cur.execute(_sql("road_snap"), {"lons": [p[0] for p in self.points], "lats": [p[1] for p in self.points]})
             snapped = cur.fetchall()
@@ -94,12 +266,13 @@ class RoadTravel:
         self.access_km = [m / 1000.0 * circuity for _, _, m in snapped]
         nodes = sorted(set(self.node))
         at = {n: k for k, n in enumerate(nodes)}
+        vertex = self.graph.index(nodes)
+        reached = vertex >= 0
         road = np.full((len(nodes), len(nodes)), np.inf)
+        road[np.ix_(reached, reached)] = self.arcs.hours(vertex[reached],
+                                                         default_workers() if workers is None else workers)
         np.fill_diagonal(road, 0.0)
-        with conn.cursor() as cur:
-            cur.execute(_sql("road_cost_matrix"), {"nodes": nodes, "edges": self.edges})
-            for a, b, hours in cur.fetchall():
-                road[at[a], at[b]] = hours
+        self._vertex = dict(zip(nodes, vertex.tolist(), strict=True))
         k = np.array([at[n] for n in self.node])
         access_h = np.array(self.access_km) / speed_kmh
         hours = access_h[:, None] + road[np.ix_(k, k)] + access_h[None, :]
@@ -112,19 +285,23 @@ class RoadTravel:
 
     def legs(self, legs: list[tuple[tuple[float, float], tuple[float, float]]]) -> dict:
         """For each leg (a, b): its km (the access ways plus the fastest road path's length) and its line (a, the
-        road path, b) as [lon, lat] pairs, by pgRouting."""
-        import json
-
+        road path with each edge in the direction driven, b) as [lon, lat] pairs: the path whose hours the table
+        holds."""
         index = self.table.index
         pairs = sorted({(self.node[index[a]], self.node[index[b]]) for a, b in legs
                         if self.node[index[a]] != self.node[index[b]]} - set(self._paths))
-        if pairs:
-            values = ",".join(f"({int(s)},{int(t)})" for s, t in pairs)
-            combinations = f"SELECT * FROM (VALUES {values}) AS c(source, target)"
+        searched = [(s, t) for s, t in pairs if self._vertex[s] >= 0 and self._vertex[t] >= 0]
+        found = self.arcs.paths([(self._vertex[s], self._vertex[t]) for s, t in searched])
+        numbered = [(s, t) for s, t in searched if (self._vertex[s], self._vertex[t]) in found]
+        leg_no, seq, edge, forward = [], [], [], []
+        for n, (s, t) in enumerate(numbered):
+            for k, (e, f) in enumerate(found[(self._vertex[s], self._vertex[t])]):
+                leg_no.append(n), seq.append(k), edge.append(int(self.graph.edge_id[e])), forward.append(f)
+        if numbered:
             with self.conn.cursor() as cur:
-                cur.execute(_sql("road_leg_km"), {"combinations": combinations, "edges": self.edges})
-                for s, t, km, line in cur.fetchall():
-                    self._paths[(int(s), int(t))] = (float(km), json.loads(line)["coordinates"] if line else [])
+                cur.execute(_sql("road_path_lines"), {"legs": leg_no, "seqs": seq, "edges": edge, "forward": forward})
+                for n, km, line in cur.fetchall():
+                    self._paths[numbered[n]] = (float(km), json.loads(line)["coordinates"])
         out = {}
         for a, b in legs:
             i, j = index[a], index[b]

@@ -1,12 +1,15 @@
 """The road network (geo/roads.py) and plans over it (geo/planning/roads.py, planner.py) in a real PostGIS with
-pgRouting: ways split at shared vertices only, one-way roads, travel times equal to an independent shortest-path
-computation (scipy), km along the fastest paths, and the errors."""
+pgRouting: ways split at shared vertices only, one-way roads, travel times equal to pgRouting's cost matrix (the
+reference) on the test grid, on a part of it, across disconnected pieces and on an OpenStreetMap extract read by
+GDAL, legs drawn along the paths whose times the plan used, km along them, the graph kept per network version,
+and the errors."""
 
 from __future__ import annotations
 
 import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,14 +19,16 @@ from scipy.sparse.csgraph import dijkstra
 
 from geo import store
 from geo.errors import InputError, PlanningError
+from geo.planning import roads as planning_roads
 from geo.planning.instance import route_time
 from geo.planning.plan import PlanRequest
 from geo.planning.planner import make_plan
-from geo.planning.roads import RoadTravel, ensure_pgrouting
+from geo.planning.roads import RoadTravel, edges_around, ensure_pgrouting, road_graph
 from geo.roads import import_roads, other_tags, parse_oneway, parse_speed, split_at_junctions
 from tests.api.conftest import demo_database
 
 LUBEI = "130203"
+HELSINKI = Path(__file__).parent / "osm" / "helsinki.osm.pbf"  # OpenStreetMap data, ODbL (osm/README.md)
 XS = [round(118.05 + 0.01 * i, 6) for i in range(26)]
 YS = [round(39.55 + 0.01 * j, 6) for j in range(21)]
 
@@ -298,3 +303,183 @@ def test_post_plans_uses_the_road_network(roads_url):
     assert doc["request"]["travel"].startswith("road network")
     day = doc["teams"][0]["days"][0]
     assert day["stops"] and day["path"][0] == day["path"][-1] == doc["teams"][0]["base"]
+
+
+def pgrouting_hours(conn, road: RoadTravel) -> np.ndarray:
+    """The points' hours as RoadTravel composes them, with the road part from pgRouting's cost matrix over the
+    same edges (edges_around): the reference (NaN for points at one node)."""
+    nodes = sorted(set(road.node))
+    at = {n: k for k, n in enumerate(nodes)}
+    matrix = np.full((len(nodes), len(nodes)), np.inf)
+    np.fill_diagonal(matrix, 0.0)
+    with conn.cursor() as cur:
+        cur.execute(planning_roads._sql("road_cost_matrix"), {"edges": edges_around(road.points), "nodes": nodes})
+        for a, b, hours in cur.fetchall():
+            matrix[at[a], at[b]] = hours
+    k = np.array([at[n] for n in road.node])
+    access = np.array(road.access_km) / road.speed
+    hours = access[:, None] + matrix[np.ix_(k, k)] + access[None, :]
+    same = k[:, None] == k[None, :]
+    return np.where(same, np.nan, hours)  # points at one node are joined directly, not by the road
+
+
+def assert_same_hours(conn, road: RoadTravel) -> np.ndarray:
+    """RoadTravel's hours equal pgRouting's for every pair of points at different nodes (to 1e-9 h, rounding),
+    infinite for the same pairs; returns the reference."""
+    ref = pgrouting_hours(conn, road)
+    ours = np.array([[road.table.time(a, b) for b in road.points] for a in road.points])
+    k = np.array(road.node)
+    apart = k[:, None] != k[None, :]
+    assert (np.isinf(ours) == np.isinf(ref))[apart].all()
+    finite = apart & np.isfinite(ref)
+    assert np.allclose(ours[finite], ref[finite], rtol=0, atol=1e-9)
+    return ref
+
+
+def test_travel_times_equal_pgroutings_cost_matrix(conn):
+    """Over the grid (a one-way column, roads of several speeds), 120 points scattered over it and around: every
+    pair's hours equal pgRouting's, and the one-way column makes some pairs differ by direction."""
+    rng = np.random.default_rng(17)
+    points = [(float(x), float(y)) for x, y in zip(rng.uniform(118.04, 118.31, 120), rng.uniform(39.54, 39.76, 120),
+                                                   strict=True)]
+    road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    ref = assert_same_hours(conn, road)
+    k = np.array(road.node)
+    apart = k[:, None] != k[None, :]
+    assert np.isfinite(ref[apart]).all() and (np.abs(ref - ref.T)[apart] > 1e-6).any()
+
+
+def test_searches_shared_among_processes_give_the_same_times(conn, monkeypatch):
+    """A large plan's searches run in several processes (here forced from 1 node): the same hours, bit for bit,
+    as in one process, and so pgRouting's."""
+    monkeypatch.setattr(planning_roads, "PARALLEL_FROM", 1)
+    rng = np.random.default_rng(18)
+    points = [(float(x), float(y)) for x, y in zip(rng.uniform(118.05, 118.3, 40), rng.uniform(39.55, 39.75, 40),
+                                                   strict=True)]
+    alone = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3, workers=1)
+    shared = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3, workers=3)
+    assert np.array_equal(alone.table.hours, shared.table.hours)
+    assert_same_hours(conn, shared)
+
+
+def test_times_over_a_part_of_the_network_equal_pgroutings(conn):
+    """A few points in one corner: only the roads around them are searched (edges_around), by both; a path
+    leaving that box is not taken by either."""
+    points = [(118.0512, 39.5533), (118.0934, 39.5671), (118.0788, 39.5902), (118.0601, 39.5812)]
+    road = RoadTravel(conn, points, speed_kmh=40.0, circuity=1.2)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM ({edges_around(points)}) e")
+        inside = cur.fetchone()[0]
+    assert 0 < inside < 21 * 25 + 26 * 20
+    assert road.arcs is not road.graph.all
+    assert_same_hours(conn, road)
+
+
+def test_disconnected_pieces_are_unreachable_as_pgrouting_reports(conn, tmp_path):
+    """Two islands off the grid, one of them one-way: pairs across pieces are infinite both ways, as pgRouting
+    leaves them out; along the one-way island only forward; the others equal pgRouting's."""
+    island = {"type": "Feature", "properties": {"highway": "residential"},
+              "geometry": {"type": "LineString", "coordinates": [[118.40, 39.60], [118.41, 39.60], [118.42, 39.60]]}}
+    oneway = {"type": "Feature", "properties": {"highway": "primary", "oneway": "yes"},
+              "geometry": {"type": "LineString", "coordinates": [[118.40, 39.70], [118.42, 39.70]]}}
+    import_roads(conn, grid(tmp_path, [island, oneway]))
+    try:
+        points = [(118.1, 39.6), (118.2, 39.7), (118.4001, 39.6001), (118.4199, 39.6), (118.4, 39.7001),
+                  (118.42, 39.6999)]
+        road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+        assert_same_hours(conn, road)
+        t = road.table.time
+        assert math.isinf(t(points[0], points[2])) and math.isinf(t(points[2], points[0]))
+        assert math.isfinite(t(points[2], points[3])) and math.isfinite(t(points[3], points[2]))
+        assert math.isfinite(t(points[4], points[5])) and math.isinf(t(points[5], points[4]))
+    finally:
+        import_roads(conn, grid(tmp_path))
+
+
+def test_legs_follow_the_path_whose_time_the_table_holds(conn):
+    """Each leg's line runs along stored edges, each in a direction it may be driven, one after another from
+    the first point's node to the second's; the edges' hours add up to the table's road time and their lengths
+    to the leg's km."""
+    points = [(118.0712, 39.5738), (118.1844, 39.6521), (118.0833, 39.7011), (118.2291, 39.5620)]
+    road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    legs = [(a, b) for a in points for b in points if a != b]
+    got = road.legs(legs)
+    with conn.cursor() as cur:
+        cur.execute("SELECT ST_AsText(ST_StartPoint(geom)), ST_AsText(ST_EndPoint(geom)), cost_h, reverse_cost_h, "
+                    "length_m, ST_AsGeoJSON(geom, 6) FROM road_edge")
+        edges = cur.fetchall()
+        cur.execute("SELECT id, ST_X(geom), ST_Y(geom) FROM road_node")
+        node_xy = {i: (round(x, 6), round(y, 6)) for i, x, y in cur.fetchall()}
+    drive = {}  # (from, to) vertex -> (hours, km, coordinates) of the fastest edge that way
+    for _, _, c, rc, m, gj in edges:
+        xy = [tuple(p) for p in json.loads(gj)["coordinates"]]
+        for cost, line in ((c, xy), (rc, xy[::-1])):
+            if cost >= 0 and drive.get((line[0], line[-1]), (math.inf,))[0] > cost:
+                drive[(line[0], line[-1])] = (cost, m / 1000.0, line)
+    for a, b in legs:
+        km, line = got[(a, b)]
+        i, j = road.table.index[a], road.table.index[b]
+        path = [tuple(p) for p in line[1:-1]]
+        assert line[0] == list(a) and line[-1] == list(b)
+        assert path[0] == node_xy[road.node[i]] and path[-1] == node_xy[road.node[j]]
+        # the road path: grid vertices, each step one stored edge driven in an allowed direction
+        hours = km_road = 0.0
+        for p, q in zip(path[:-1], path[1:], strict=True):
+            h, k, _ = drive[(p, q)]
+            hours, km_road = hours + h, km_road + k
+        assert hours == pytest.approx(road.table.time(a, b) - (road.access_km[i] + road.access_km[j]) / 30.0,
+                                      abs=1e-9)
+        assert km == pytest.approx(road.access_km[i] + km_road + road.access_km[j], abs=1e-6)
+
+
+def test_the_graph_is_kept_per_network_version(conn, tmp_path):
+    """Two plans over the same network read its edges once; an import makes a new version, read again."""
+    first = road_graph(conn)
+    assert road_graph(conn) is first
+    assert RoadTravel(conn, [(118.1, 39.6), (118.2, 39.7)], 30.0, 1.3).graph is first
+    import_roads(conn, grid(tmp_path))
+    second = road_graph(conn)
+    assert second is not first and len(second.edge_id) == len(first.edge_id)
+    assert len(planning_roads._graphs) <= planning_roads.CACHED_NETWORKS
+
+
+def test_an_openstreetmap_extract_through_roads_import_equals_pgrouting(db_url):
+    """Central Helsinki from OpenStreetMap (an .osm.pbf read by GDAL's OSM driver through `riskmap roads import
+    --layer lines`): one-way streets, links, service roads; 80 points over it: every pair's hours equal
+    pgRouting's, and a leg's line runs from one point to the other along the streets."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    result = CliRunner().invoke(app, ["roads", "import", str(HELSINKI), "--layer", "lines"],
+                                env={"RISKMAP_DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.output
+    assert "road network:" in result.output
+    c = store.connect(db_url)
+    c.autocommit = True
+    try:
+        with c.cursor() as cur:
+            cur.execute("SELECT count(*), count(*) FILTER (WHERE reverse_cost_h < 0) FROM road_edge")
+            edges, oneway = cur.fetchone()
+        assert edges > 1000 and oneway > 50
+        rng = np.random.default_rng(5)
+        points = [(float(x), float(y)) for x, y in zip(rng.uniform(24.936, 24.952, 80),
+                                                       rng.uniform(60.165, 60.178, 80), strict=True)]
+        road = RoadTravel(c, points, speed_kmh=20.0, circuity=1.3)
+        ref = assert_same_hours(c, road)
+        k = np.array(road.node)
+        apart = k[:, None] != k[None, :]
+        assert np.isfinite(ref[apart]).mean() > 0.5
+        a, b = next((points[i], points[j]) for i in range(80) for j in range(80) if apart[i, j]
+                    and np.isfinite(ref[i, j]))
+        km, line = road.legs([(a, b)])[(a, b)]
+        assert line[0] == list(a) and line[-1] == list(b) and len(line) > 3
+        assert km >= _straight_km(a, b)
+    finally:
+        c.close()
+
+
+def _straight_km(a, b) -> float:
+    from geo.planning.roads import _great_circle_km
+
+    return _great_circle_km(a, b)

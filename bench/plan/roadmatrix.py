@@ -1,0 +1,232 @@
+"""Benchmark: the road travel-time matrix of a plan (issue 17, part 2), riskmap's against pgRouting's.
+
+    python bench/plan/roadmatrix.py [--sizes 500,2000] [--runs 3] [--osm] [--rebuild]
+
+Data: the scored demo (``riskmap demo --no-serve``: Tangshan) in an embedded cluster of the bench's own
+($TMPDIR/riskmap-bench-roads/cluster, built when missing), and a synthetic road network over the whole demo region
+stored by `riskmap roads import` (geo/roads.py): 151 x 151 junctions 0.012 x 0.0105 degrees apart (45,300 edges,
+22,801 nodes), rows primary every fifth else residential, columns secondary every fifth else tertiary, every
+seventh column one-way (alternately north and south).  The plan: 16 teams leaving the region's centre, over the
+N worst sites of the whole region (geo/planning/plan.py candidate_sites; N = 500 and 2,000: about 500 and 2,000
+road nodes).
+
+Timed, for each N: riskmap's RoadTravel (nearest nodes, then scipy's Dijkstra from each plan node over the stored
+edges: geo/planning/roads.py) in one process, cold (the network's graph read from the database) and warm (kept
+from an earlier plan over the same network), and cold with its searches shared among as many processes as CPUs
+(as plans of 400 nodes or more run), ``--runs`` times each, medians; and the baseline, the method before this
+change: the same nearest nodes and pgRouting's pgr_dijkstraCostMatrix over the same edges (road_cost_matrix.sql), once
+(2,000 sites take a minute or more).  The two matrices are compared: every pair's hours equal to 1e-9 h.
+Goal: the cold matrix of 2,000 sites at least 10 times faster than pgRouting's, and under 10 s (told for one
+process and for several).
+
+``--osm``: the same on a real street network, the OpenStreetMap extract of central Helsinki in tests/geo/osm/
+(read by GDAL's OSM driver through `riskmap roads import --layer lines`; 2,000 points drawn uniformly over it).
+It stays in the bench's cluster afterwards only until the next run, which imports the grid again.
+
+The machine is shared: run it when it is otherwise idle (and under nice when it is not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+HERE = Path(tempfile.gettempdir()) / "riskmap-bench-roads"
+OSM = ROOT / "tests" / "geo" / "osm" / "helsinki.osm.pbf"
+GRID = 151
+STEP = (0.012, 0.0105)
+GOAL_RATIO, GOAL_SECONDS = 10.0, 10.0
+
+
+def prepare(rebuild: bool) -> str:
+    """The bench's cluster started and holding the scored demo, with pgRouting; returns the database URL."""
+    from geo import store
+    from geo.embedded import EmbeddedCluster
+    from geo.planning.roads import ensure_pgrouting
+
+    HERE.mkdir(parents=True, exist_ok=True)
+    os.chmod(HERE, 0o755)  # as root, the server runs as 'postgres' and must reach the cluster inside
+    cluster = EmbeddedCluster(HERE / "cluster")
+    if rebuild:
+        cluster.destroy()
+    url = cluster.start()
+    conn = store.connect(url)
+    store.migrate(conn)
+    ensure_pgrouting(conn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT (SELECT count(*) FROM enterprise), (SELECT count(*) FROM feature_risk)")
+        enterprises, scored = cur.fetchone()
+    conn.close()
+    if not enterprises or not scored:
+        print("building the demo (riskmap demo --no-serve) ...", flush=True)
+        env = {**os.environ, "RISKMAP_DATA_DIR": str(HERE / "cluster"), "CI": "true", "PYTHONPATH": str(ROOT)}
+        env.pop("RISKMAP_DATABASE_URL", None)
+        subprocess.run([sys.executable, "-m", "api.cli", "demo", "--no-serve"], cwd=ROOT, env=env, check=True,
+                       capture_output=True, text=True)
+    return url
+
+
+def grid_file(conn) -> Path:
+    """The synthetic grid over the demo region as a GeoJSON road file."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT ST_XMin(e), ST_YMin(e) FROM (SELECT ST_Extent(geom) AS e FROM area) x")
+        x0, y0 = cur.fetchone()
+    xs = [round(x0 + STEP[0] * i, 6) for i in range(GRID)]
+    ys = [round(y0 + STEP[1] * j, 6) for j in range(GRID)]
+    feats = []
+    for j, y in enumerate(ys):
+        feats.append({"type": "Feature", "properties": {"highway": "primary" if j % 5 == 0 else "residential"},
+                      "geometry": {"type": "LineString", "coordinates": [[x, y] for x in xs]}})
+    for i, x in enumerate(xs):
+        props = {"highway": "secondary" if i % 5 == 0 else "tertiary"}
+        if i % 7 == 3:
+            props["oneway"] = "yes" if i % 14 == 3 else "-1"
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": {"type": "LineString", "coordinates": [[x, y] for y in ys]}})
+    path = HERE / "grid.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    return path
+
+
+def pgrouting_hours(conn, road) -> np.ndarray:
+    """The baseline: the points' hours as before this change (the same nearest nodes and access ways, the road
+    part from pgRouting's cost matrix over the same edges)."""
+    from geo.planning.roads import _great_circle_matrix, _sql, edges_around
+
+    nodes = sorted(set(road.node))
+    at = {n: k for k, n in enumerate(nodes)}
+    matrix = np.full((len(nodes), len(nodes)), np.inf)
+    np.fill_diagonal(matrix, 0.0)
+    with conn.cursor() as cur:
+        cur.execute(_sql("road_cost_matrix"), {"nodes": nodes, "edges": edges_around(road.points)})
+        for a, b, hours in cur.fetchall():
+            matrix[at[a], at[b]] = hours
+    k = np.array([at[n] for n in road.node])
+    access = np.array(road.access_km) / road.speed
+    hours = access[:, None] + matrix[np.ix_(k, k)] + access[None, :]
+    same = k[:, None] == k[None, :]
+    hours = np.where(same, _great_circle_matrix(road.points) * road.circuity / road.speed, hours)
+    np.fill_diagonal(hours, 0.0)
+    return hours
+
+
+def compare(case: str, conn, points: list, runs: int) -> dict:
+    from geo.planning import roads
+
+    def ours(cold: bool, workers: int):
+        if cold:
+            roads._graphs.clear()
+        t0 = time.perf_counter()
+        road = roads.RoadTravel(conn, points, 40.0, 1.3, workers=workers)
+        return time.perf_counter() - t0, road
+
+    cold, warm, parallel = [], [], []
+    workers = roads.default_workers()
+    for _ in range(runs):
+        s, road = ours(True, 1)
+        cold.append(s)
+        s, road = ours(False, 1)
+        warm.append(s)
+        s, fanned = ours(True, workers)
+        parallel.append(s)
+    t0 = time.perf_counter()
+    ref = pgrouting_hours(conn, road)
+    base = time.perf_counter() - t0
+    got = np.asarray(road.table.hours)  # rows and columns in road.points' order, as ref's
+    assert np.array_equal(got, np.asarray(fanned.table.hours))
+    same_inf = bool((np.isinf(got) == np.isinf(ref)).all())
+    finite = np.isfinite(ref)
+    diff = float(np.abs(got[finite] - ref[finite]).max()) if finite.any() else 0.0
+    row = {"case": case, "points": len(road.points), "nodes": len(set(road.node)), "cold_s": statistics.median(cold),
+           "warm_s": statistics.median(warm), "parallel_s": statistics.median(parallel), "workers": workers,
+           "pgrouting_s": base, "max_diff_h": diff, "same_unreachable": same_inf,
+           "unreachable_pairs": int((~finite).sum())}
+    row["ratio_cold"] = base / row["cold_s"]
+    row["ratio_warm"] = base / row["warm_s"]
+    row["ratio_parallel"] = base / row["parallel_s"]
+    print(f"{case}: {row['points']:,} points at {row['nodes']:,} road nodes: riskmap {row['cold_s']:.2f} s cold "
+          f"(runs {', '.join(f'{s:.2f}' for s in cold)}), {row['warm_s']:.2f} s warm "
+          f"(runs {', '.join(f'{s:.2f}' for s in warm)}), {row['parallel_s']:.2f} s cold in {workers} processes "
+          f"(runs {', '.join(f'{s:.2f}' for s in parallel)}); pgRouting {base:.2f} s: {row['ratio_cold']:.1f}x "
+          f"cold, {row['ratio_warm']:.1f}x warm, {row['ratio_parallel']:.1f}x in {workers} processes; "
+          f"max |difference| {diff:.1e} h, unreachable pairs "
+          f"{row['unreachable_pairs']:,} ({'the same' if same_inf else 'NOT the same'})", flush=True)
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="500,2000", help="plans of the N worst sites of the region (comma-separated)")
+    ap.add_argument("--runs", type=int, default=3, help="riskmap's runs per case (medians)")
+    ap.add_argument("--osm", action="store_true", help="also the OpenStreetMap extract of central Helsinki")
+    ap.add_argument("--rebuild", action="store_true", help="build the bench's demo database again")
+    args = ap.parse_args()
+
+    from geo import store
+    from geo.planning.plan import PlanRequest, candidate_sites, plan_points
+    from geo.roads import import_roads
+
+    url = prepare(args.rebuild)
+    conn = store.connect(url)
+    conn.autocommit = True
+    print(f"riskmap bench/plan/roadmatrix.py, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC", flush=True)
+    t0 = time.perf_counter()
+    got = import_roads(conn, grid_file(conn))
+    print(f"grid: {got['edges']:,} edges, {got['nodes']:,} nodes (riskmap roads import: "
+          f"{time.perf_counter() - t0:.1f} s)", flush=True)
+    with conn.cursor() as cur:
+        cur.execute("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(ST_Collect(geom)) AS c FROM area) x")
+        base = cur.fetchone()
+    rows = []
+    for n in (int(v) for v in args.sizes.split(",")):
+        req = PlanRequest(teams=16, days=5, bases=(base,), min_level="blue", max_sites=n, time_limit_s=1)
+        points = plan_points(req, candidate_sites(conn, req))
+        rows.append(compare(f"grid, {n:,} worst sites", conn, points, args.runs))
+    if args.osm:
+        t0 = time.perf_counter()
+        got = import_roads(conn, OSM, layer="lines")
+        print(f"OpenStreetMap, central Helsinki: {got['edges']:,} edges, {got['nodes']:,} nodes "
+              f"(riskmap roads import: {time.perf_counter() - t0:.1f} s)", flush=True)
+        with conn.cursor() as cur:
+            cur.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+                        "FROM (SELECT ST_Extent(geom) AS e FROM road_edge) x")
+            x0, y0, x1, y1 = cur.fetchone()
+        rng = np.random.default_rng(17)
+        points = list(zip(rng.uniform(x0, x1, 2000).tolist(), rng.uniform(y0, y1, 2000).tolist(), strict=True))
+        rows.append(compare("OpenStreetMap Helsinki, 2,000 points", conn, points, args.runs))
+    conn.close()
+    print()
+    print("| case | points | road nodes | riskmap, cold | riskmap, warm | riskmap, cold, processes | pgRouting | "
+          "ratio (cold) | ratio (processes) | equal |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['case']} | {r['points']:,} | {r['nodes']:,} | {r['cold_s']:.2f} s | {r['warm_s']:.2f} s | "
+              f"{r['parallel_s']:.2f} s ({r['workers']}) | {r['pgrouting_s']:.1f} s | {r['ratio_cold']:.1f}x | "
+              f"{r['ratio_parallel']:.1f}x | "
+              f"{'yes' if r['same_unreachable'] and r['max_diff_h'] < 1e-9 else 'NO'} |")
+    big = [r for r in rows if r["case"].startswith("grid") and r["points"] >= 2000]
+    for r in big:
+        for how, s, ratio in (("one process", r["cold_s"], r["ratio_cold"]),
+                              (f"{r['workers']} processes", r["parallel_s"], r["ratio_parallel"])):
+            ok = ratio >= GOAL_RATIO and s < GOAL_SECONDS
+            print(f"goal (2,000 sites: >= {GOAL_RATIO:g}x pgRouting and < {GOAL_SECONDS:g} s), {how}: "
+                  f"{'met' if ok else 'NOT met'} ({ratio:.1f}x, {s:.2f} s)")
+    if any(not r["same_unreachable"] or r["max_diff_h"] >= 1e-9 for r in rows):
+        sys.exit("the matrices differ from pgRouting's")
+
+
+if __name__ == "__main__":
+    main()
