@@ -142,7 +142,7 @@ class ShadowTable:
         counted = [t for t in self.triggers if _counted_after_swap(t[0])]
         for name, definition, enabled in counted:
             self._add_trigger(cur, self.live, definition, name, enabled)
-        if counted:  # the kept tile counts of the class: left to the scoring run that follows (migration 0033)
+        if counted:  # the kept tile counts of the class: left to the scoring run that follows (migration 0031)
             cur.execute("SELECT riskmap_site_cells_mark_stale(%s)", (self.table,))
         for (_, name, definition), ident in zip(self.referenced, others, strict=True):
             cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(ident, sql.Identifier(name))
@@ -191,7 +191,7 @@ def _counted_after_swap(trigger: str) -> bool:
     """The triggers that keep a site class's tile counts (migrations 0026/0029) follow each statement; on the
     shadow they would follow each COPY of an import's chunks.  They are left off the shadow and put on the table
     swapped in, and the class's counts are marked stale there (``finish``): the scoring run that follows the import
-    counts the class whole, as it would anyway for so many changed sites (migration 0033)."""
+    counts the class whole, as it would anyway for so many changed sites (migration 0031)."""
     return "_tile_cells_" in trigger
 
 

@@ -96,7 +96,7 @@ class Layer:
         """The query of its tiles at zoom z (``scoped``: for a user limited to areas, who may not read kept counts)."""
         name = self.sql_detail if z >= self.detail_zoom else self.sql_low
         if z < self.detail_zoom and self.sql_kept and not scoped:
-            # the kept counts, or while they wait for a whole count (migration 0033) the sites counted
+            # the kept counts, or while they wait for a whole count (migration 0031) the sites counted
             return sql.SQL(sql_text("tiles_sites_kept_or_counted")).format(
                 kept=self._composed(self.sql_kept), counted=self._composed(name))
         return self._composed(name)

@@ -224,7 +224,7 @@ def test_a_site_moved_by_a_user_limited_to_areas_is_counted_from_every_site(api,
 def test_a_bulk_import_leaves_the_count_to_the_scoring_run_and_tiles_stay_exact(api, conn, demo_url, tmp_path,
                                                                                  monkeypatch):
     """A bulk import (a shadow table swapped in) does not count the class again in its own transaction: it marks the
-    class's kept counts stale (migration 0033), and until a scoring run counts it whole every low-zoom tile is counted
+    class's kept counts stale (migration 0031), and until a scoring run counts it whole every low-zoom tile is counted
     from the sites at request time, byte for byte the tile the counts would give; an edit meanwhile keeps no
     difference.  The scoring run that follows counts the class whole and takes it off the list."""
     import geopandas as gpd

@@ -382,7 +382,7 @@ COUNTED = """
 
 
 def test_a_bulk_import_leaves_the_tile_counts_to_the_scoring_run(bulk, seeded, tmp_path):
-    """The kept tile counts (migrations 0026/0029/0033) after a bulk import: the shadow loads without the counting
+    """The kept tile counts (migrations 0026/0029/0031) after a bulk import: the shadow loads without the counting
     triggers (each COPY of a chunk would follow them), the table swapped in gets them back, and the class's counts
     are marked stale instead of counted in the import's transaction; an insert after it keeps no difference; the
     scoring run's call that follows (riskmap_site_cells_rescored) counts the class whole and takes it off the list."""

@@ -1,4 +1,4 @@
-"""The kept tile counts of a class marked stale by a bulk change (migration 0033) and counted whole again by a
+"""The kept tile counts of a class marked stale by a bulk change (migration 0031) and counted whole again by a
 scoring run, when the two happen at once: neither a count that started before the bulk change committed may take the
 class off the list, nor a bulk change committed while a count waited be missed by it."""
 

@@ -1,4 +1,4 @@
--- 0033: a bulk change leaves a class's kept tile counts (site_tile_cell, migrations 0026/0029) to be counted by the
+-- 0031: a bulk change leaves a class's kept tile counts (site_tile_cell, migrations 0026/0029) to be counted by the
 -- scoring run that follows it, instead of counting the whole class in the change's own transaction (issue 16: a
 -- bulk import of 1,000,000 enterprises counted them again at its end, 3.1 s of its 12.0 s, and the scoring run that
 -- followed counted them once more, as a full run does).

@@ -1,4 +1,4 @@
--- 0034: a statement inserting more than 10,000 rows (a bulk import's chunk) is one audit event instead of one per
+-- 0032: a statement inserting more than 10,000 rows (a bulk import's chunk) is one audit event instead of one per
 -- row (issue 15, and issue 2's import goal): the event names the writer, the table, how many rows and their ids, as
 -- ranges of consecutive ids ({"rows": 65536, "ids": [[1, 65536]]}).  Since 0021 such a statement kept each row's
 -- key but no after image (the row as written stays in its table until its next change, whose before image keeps
