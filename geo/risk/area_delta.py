@@ -176,6 +176,8 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
     feature_id, score, level, lon, lat) before and after (a removed feature is in ``old`` only, a new one in
     ``new`` only); ``people_old`` and ``people_new``: the exposed settlements that left and entered
     (feature_id, people, lon, lat).  Returns the area rows written."""
+    if old.empty and new.empty and people_old.empty and people_new.empty:
+        return 0  # (nothing entered or left an area: no row to write, and the areas need not be read)
     areas = worker.call(load_areas)
     large, small = resolutions(model)
     top_n = int(model["area"]["top_n"])
