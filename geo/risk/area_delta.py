@@ -38,6 +38,7 @@ from geo.risk.aggregate import (
     h3_assign,
     load_areas,
 )
+from geo.risk import row_sets
 from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
 from geo.risk.store import query_frame, sql_text
 
@@ -148,9 +149,13 @@ def refresh_exposed(worker, nb, model: dict, boxes: list | None) -> tuple[pd.Dat
     stored = pd.concat([stored, gone, empty], ignore_index=True).drop_duplicates("feature_id")
     key = ["feature_id", "people", "lon", "lat"]
     types = {"feature_id": "int64", "people": "float64", "lon": "float64", "lat": "float64"}
-    merged = stored[key].astype(types).merge(now[key].astype(types), how="outer", on=key, indicator=True)
-    left = merged[merged["_merge"] == "left_only"][key].reset_index(drop=True)
-    entered = merged[merged["_merge"] == "right_only"][key].reset_index(drop=True)
+    few = row_sets.differences(stored[key].astype(types), now[key].astype(types))  # (a few: without a merge)
+    if few is not None:
+        left, entered = few
+    else:
+        merged = stored[key].astype(types).merge(now[key].astype(types), how="outer", on=key, indicator=True)
+        left = merged[merged["_merge"] == "left_only"][key].reset_index(drop=True)
+        entered = merged[merged["_merge"] == "right_only"][key].reset_index(drop=True)
     ids = sorted(set(left["feature_id"].astype("int64")) | set(entered["feature_id"].astype("int64")))
     if ids:
         def write(conn):

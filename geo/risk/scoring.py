@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from geo.risk import history
+from geo.risk import history, row_sets
 from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
 from geo.risk.record_store import RULE_SITES, changed_sites, patrol_days, rule_frame_with_records, window_days
@@ -365,21 +365,14 @@ def _stored_rows(conn, ids: dict, with_removed: bool, segments_may_go: bool = Tr
                                      "lat": pa.float64(), "score": pa.float64(), "feature_id": pa.int64()})
 
 
-# Up to this many rows before and after, the rows that changed are found by plain Python sets instead of a merge:
-# a run after one inspector's write compares a row or two, where a merge's fixed cost (about 20 ms) is most of the
-# work.  The result is the merge's (tests/geo/risk/test_few_rows.py compares them).
-FEW_ROWS = 64
-
-
 def _changed(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows that differ between before and after (score, level or point), removed and added ones included."""
     key = ["kind", "feature_id", "score", "level", "lon", "lat"]
     if old.empty or new.empty:  # (an empty side may come with untyped columns, which a merge cannot key on)
         return old[key].reset_index(drop=True), new[key].reset_index(drop=True)
-    if len(old) + len(new) <= FEW_ROWS:
-        few = _changed_few(old[key], new[key])
-        if few is not None:
-            return few
+    few = row_sets.differences(old[key], new[key])  # (a few rows: by plain Python sets, the same answer)
+    if few is not None:
+        return few
     return _changed_merged(old, new)
 
 
@@ -388,22 +381,6 @@ def _changed_merged(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame,
     merged = old[key].merge(new[key], how="outer", on=key, indicator=True)
     return (merged[merged["_merge"] == "left_only"][key].reset_index(drop=True),
             merged[merged["_merge"] == "right_only"][key].reset_index(drop=True))
-
-
-def _changed_few(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """As the merge of ``_changed_merged`` for a few rows: each side's rows missing from the other, in the merge's
-    order (by the key columns).  None (the merge decides) when a row repeats, a value is missing or the two sides'
-    columns differ in type, where set semantics and the merge's could part."""
-    if not all(old[c].dtype == new[c].dtype for c in old.columns):
-        return None
-    a = list(zip(*(old[c].tolist() for c in old.columns), strict=True))
-    b = list(zip(*(new[c].tolist() for c in new.columns), strict=True))
-    sa, sb = set(a), set(b)
-    if len(sa) < len(a) or len(sb) < len(b) or any(v is None or v != v for row in (*a, *b) for v in row):
-        return None
-    gone = sorted((i for i, row in enumerate(a) if row not in sb), key=lambda i: a[i])
-    came = sorted((i for i, row in enumerate(b) if row not in sa), key=lambda i: b[i])
-    return old.iloc[gone].reset_index(drop=True), new.iloc[came].reset_index(drop=True)
 
 
 def _changed_geometries(conn, changed_new: pd.DataFrame) -> np.ndarray:

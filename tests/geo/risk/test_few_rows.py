@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from geo.risk import history, scoring
+from geo.risk import history, row_sets, scoring
 
 KEY = ["kind", "feature_id", "score", "level", "lon", "lat"]
 
@@ -49,30 +49,38 @@ def _random_pair(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_changed_rows_of_a_few_features_equal_the_merge():
-    """scoring._changed on a few rows (its set path) returns exactly what the merge returns: the same rows, in
-    the same order, with the same types, over 500 random before/after pairs (scores, levels, points changed,
-    features removed and added)."""
+    """row_sets.differences on a few rows (what scoring._changed and the exposed settlements use) returns exactly
+    what the outer merge returns: the same rows, in the same order, with the same types, over 500 random
+    before/after pairs (scores, levels, points changed, features removed and added), and as the settlements'
+    columns (feature_id, people, lon, lat)."""
     rng = np.random.default_rng(15)
     took_few = 0
     for _ in range(500):
         old, new = _random_pair(rng)
         if old.empty or new.empty:
             continue
-        few = scoring._changed_few(old[KEY], new[KEY])
-        assert few is not None
-        took_few += 1
-        merged = scoring._changed_merged(old, new)
-        pd.testing.assert_frame_equal(few[0], merged[0])
-        pd.testing.assert_frame_equal(few[1], merged[1])
-    assert took_few > 400
+        for columns in (KEY, ["feature_id", "score", "lon", "lat"]):
+            few = row_sets.differences(old[columns], new[columns])
+            assert few is not None
+            took_few += 1
+            merged = old[columns].merge(new[columns], how="outer", on=columns, indicator=True)
+            pd.testing.assert_frame_equal(few[0], merged[merged["_merge"] == "left_only"][columns]
+                                          .reset_index(drop=True))
+            pd.testing.assert_frame_equal(few[1], merged[merged["_merge"] == "right_only"][columns]
+                                          .reset_index(drop=True))
+        pd.testing.assert_frame_equal(scoring._changed(old, new)[0], scoring._changed_merged(old, new)[0])
+        pd.testing.assert_frame_equal(scoring._changed(old, new)[1], scoring._changed_merged(old, new)[1])
+    assert took_few > 800
 
 
 def test_changed_rows_leave_repeated_or_missing_values_to_the_merge():
-    """A repeated row or a missing value is left to the merge (None), whose semantics for them sets lack."""
+    """A repeated row, a missing value or more than FEW_ROWS rows are left to the merge (None), whose semantics
+    for them sets lack."""
     row = ("enterprise", 1, 10.0, "blue", 118.0, 39.0)
-    assert scoring._changed_few(_rows([row, row]), _rows([row])) is None
-    assert scoring._changed_few(_rows([row]), _rows([("enterprise", 1, None, "blue", 118.0, 39.0)])) is None
-    assert scoring._changed_few(_rows([row]), _rows([row])) is not None
+    assert row_sets.differences(_rows([row, row]), _rows([row])) is None
+    assert row_sets.differences(_rows([row]), _rows([("enterprise", 1, None, "blue", 118.0, 39.0)])) is None
+    assert row_sets.differences(_rows([row] * 70), _rows([row])) is None
+    assert row_sets.differences(_rows([row]), _rows([row])) is not None
 
 
 def test_history_rows_of_a_few_features_equal_the_merge():
@@ -239,3 +247,150 @@ def test_inventory_sums_equal_a_grouped_sum_of_the_entries():
     assert np.array_equal(sums["entries"].to_numpy(), grouped["entries"].fillna(0).to_numpy(dtype=int))
     assert np.array_equal(sums["assumed"].to_numpy(), grouped["assumed"].fillna(False).to_numpy(dtype=bool))
     assert (sums["entries"] > 1).sum() > 1000 and np.array_equal(sums["recorded"], recorded)
+
+
+# ----- whole runs on the demo: a few changes, the small paths against the general ones and against a full run -----
+
+import datetime as dt  # noqa: E402
+
+import pytest  # noqa: E402
+
+from geo import store  # noqa: E402
+from geo.risk.config import load_model  # noqa: E402
+from tests.conftest import DEMO_AS_OF, demo_template, throwaway_database  # noqa: E402
+from tests.geo.risk.record_rows import add_danger, add_inspection, set_danger_status  # noqa: E402
+from tests.geo.risk.test_scoring import _areas, _exposure, _features  # noqa: E402
+
+# Every table a run writes, as text, row by row (PostgreSQL prints a double exactly): what two runs must leave
+# alike.  The clock readings (when a row was computed, the run's seconds and end) are left out.
+CLOCKS = "ARRAY['computed_at', 'updated_at', 'scored_at', 'finished_at', 'seconds']"
+STORED = {
+    "feature_risk": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM feature_risk t ORDER BY 1",
+    "area_risk": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM area_risk t ORDER BY 1",
+    "exposure_cell": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM exposure_cell t ORDER BY 1",
+    "exposure_grid": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM exposure_grid t ORDER BY 1",
+    "settlement_exposed": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM settlement_exposed t ORDER BY 1",
+    "site_tile_cell": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM site_tile_cell t ORDER BY 1",
+    "site_tile_span": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM site_tile_span t ORDER BY 1",
+    "scope_site": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM scope_site t ORDER BY 1",
+    "scope_cell": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM scope_cell t ORDER BY 1",
+    "risk_factor_def": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM risk_factor_def t ORDER BY 1",
+    "pipeline_segment": f"SELECT (to_jsonb(t) - {CLOCKS})::text FROM pipeline_segment t ORDER BY 1",
+    "score_history": "SELECT run, kind, feature_id, as_of, score, level, lon, lat FROM score_history ORDER BY 1, 2, 3",
+    "score_run": "SELECT id, full_run, changes, scored::text, areas, model_version, as_of FROM score_run ORDER BY 1",
+    "change records left": "SELECT (SELECT count(*) FROM risk_dirty), (SELECT count(*) FROM risk_removed), "
+                           "(SELECT count(*) FROM risk_record_changed)",
+}
+
+
+def _stored(db) -> dict[str, list]:
+    out = {}
+    with db.cursor() as cur:
+        for name, query in STORED.items():
+            cur.execute(query)
+            out[name] = cur.fetchall()
+    db.rollback()
+    return out
+
+
+def _danger_added(db):
+    with db.cursor() as cur:
+        cur.execute("SELECT min(id) FROM enterprise WHERE chemicals IS NOT NULL AND chemicals::text <> '[]'")
+        site = cur.fetchone()[0]
+    db.rollback()
+    add_danger(db, "enterprise", site, DEMO_AS_OF, grade="general")
+    add_inspection(db, "venue", 5, DEMO_AS_OF)
+
+
+def _danger_rectified(db):
+    danger = add_danger(db, "tailings_pond", 3, DEMO_AS_OF - dt.timedelta(days=40), grade="major")
+    scoring.score(db, load_model(), DEMO_AS_OF)  # (found and scored before: the run compared takes the rectifying)
+    set_danger_status(db, danger, "rectified", DEMO_AS_OF)
+
+
+def _site_moved(db):
+    with db.cursor() as cur:
+        cur.execute("UPDATE enterprise SET geom = ST_Translate(geom, 0.0003, -0.0002) WHERE id = 42")
+    db.commit()
+
+
+def _attributes_changed(db):
+    with db.cursor() as cur:
+        cur.execute("UPDATE enterprise SET employees = coalesce(employees, 0) + 300, violations_12m = 4 WHERE id = 77")
+        cur.execute("UPDATE venue SET occupancy = coalesce(occupancy, 0) + 2000 WHERE id = 9")
+    db.commit()
+
+
+def _site_deleted(db):
+    with db.cursor() as cur:  # the county's highest-scoring enterprise and a venue
+        cur.execute("DELETE FROM enterprise WHERE id = (SELECT feature_id FROM feature_risk WHERE kind = 'enterprise' "
+                    "ORDER BY score DESC, feature_id LIMIT 1)")
+        cur.execute("DELETE FROM venue WHERE id = 11")
+    db.commit()
+
+
+def _pipeline_deleted(db):
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM pipeline WHERE id = (SELECT max(id) FROM pipeline)")
+    db.commit()
+
+
+CHANGES = {"hidden danger and inspection added": _danger_added, "hidden danger rectified": _danger_rectified,
+           "one site moved": _site_moved, "one site's attributes changed": _attributes_changed,
+           "sites deleted": _site_deleted, "a pipeline deleted": _pipeline_deleted}
+
+
+def _general_paths_only(monkeypatch):
+    """Switch every small-input path off, and search for gone segments in every run, as before them."""
+    from geo.risk import aggregate, chemicals
+
+    for module, name in ((row_sets, "FEW_ROWS"), (history, "FEW_ROWS"), (aggregate, "FEW_ROWS"),
+                         (chemicals, "FEW_SITES")):
+        monkeypatch.setattr(module, name, -1)
+    stored_rows, drop_stale = scoring._stored_rows, scoring._drop_stale
+    monkeypatch.setattr(scoring, "_stored_rows", lambda conn, ids, removed, _=True: stored_rows(conn, ids, removed))
+    monkeypatch.setattr(scoring, "_drop_stale", lambda conn, _=True: drop_stale(conn))
+
+
+@pytest.fixture
+def two_demos(cluster):
+    """Two databases of their own holding the scored demo (clones of the session's demo template)."""
+    template = demo_template(cluster[1])
+    with throwaway_database(cluster[1], template=template) as a, throwaway_database(cluster[1], template=template) as b:
+        conns = store.connect(a), store.connect(b)
+        yield conns
+        for c in conns:
+            c.close()
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_few_changes_store_what_the_general_paths_and_a_full_run_store(two_demos, monkeypatch, change):
+    """After a small change (records added, a danger rectified, a site moved, edited or deleted, a pipeline
+    deleted), the incremental run with its small-input paths stores exactly, byte for byte, what the same run with
+    every general path stores in a copy of the database: feature results, areas, exposure, exposed settlements,
+    tile counts, places, segments, history, the run's record and the change records it took; and its feature
+    results, areas and exposure equal a full run's."""
+    small, general = two_demos
+    model = load_model()
+    for db in (small, general):
+        CHANGES[change](db)
+    summary = scoring.score(small, model, DEMO_AS_OF)
+    assert not summary.full and summary.changes >= 1
+    with monkeypatch.context() as m:
+        _general_paths_only(m)
+        assert _done(scoring.score(general, model, DEMO_AS_OF)) == _done(summary)
+    ours, theirs = _stored(small), _stored(general)
+    for name in STORED:
+        assert ours[name] == theirs[name], name
+    assert ours["change records left"] == [(0, 0, 0)]
+
+    features, areas, exposure = _features(small), _areas(small), _exposure(small)
+    assert scoring.score(small, model, DEMO_AS_OF, full=True).full
+    pd.testing.assert_frame_equal(features, _features(small))
+    pd.testing.assert_frame_equal(areas, _areas(small))
+    pd.testing.assert_frame_equal(exposure, _exposure(small))
+
+
+def _done(summary) -> dict:
+    """What a run reports having done (its times left out)."""
+    return {k: v for k, v in vars(summary).items() if not k.endswith("seconds")}
