@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from geo.risk import row_sets
 from geo.risk.aggregate import (
     AREA_COLUMNS,
     SCORED_KINDS,
@@ -38,7 +39,6 @@ from geo.risk.aggregate import (
     h3_assign,
     load_areas,
 )
-from geo.risk import row_sets
 from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
 from geo.risk.store import query_frame, sql_text
 

@@ -3,11 +3,19 @@ gives exactly what the general path gives, on the rows a run really reads and on
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
+from geo import store
 from geo.risk import history, row_sets, scoring
+from geo.risk.config import load_model
+from tests.conftest import DEMO_AS_OF, demo_template, throwaway_database
+from tests.geo.risk.record_rows import add_danger, add_inspection, set_danger_status
+from tests.geo.risk.test_scoring import _areas, _exposure, _features
 
 KEY = ["kind", "feature_id", "score", "level", "lon", "lat"]
 
@@ -97,7 +105,8 @@ def test_history_rows_of_a_few_features_equal_the_merge():
         few = history._changed_few(before, new)
         merged = _history_merged(before, new)
         if few is None:
-            assert not set(zip(before["kind"], before["feature_id"])) <= set(zip(new["kind"], new["feature_id"]))
+            assert not set(zip(before["kind"], before["feature_id"], strict=True)) <= \
+                set(zip(new["kind"], new["feature_id"], strict=True))
             few = history.changed_rows(before, new)
         else:
             took_few += 1
@@ -120,7 +129,6 @@ def test_a_few_features_aggregate_into_the_same_area_rows():
     general path: scores to the last bit, levels, counts JSON, features and exposed people, over 300 random
     partitions (empty ones, settlements outside the areas, ties of scores included)."""
     from geo.risk import aggregate
-    from geo.risk.config import load_model
 
     model = load_model()
     rng = np.random.default_rng(16)
@@ -204,7 +212,6 @@ def test_a_few_inventories_sum_as_the_vectorised_path_sums_them():
     vectorised path's S, Σβq/Q, entry counts and flags, over 400 random batches of 1 to 8 inventories (every
     spelling of every Table 1 chemical among them); the vectorised path decides what the small one declines."""
     from geo.risk import chemicals
-    from geo.risk.config import load_model
 
     params = load_model()["enterprise"]["gb18218"]
     rng = np.random.default_rng(17)
@@ -231,7 +238,6 @@ def test_inventory_sums_equal_a_grouped_sum_of_the_entries():
     exactly pandas' grouped sums of the resolved entries, the way they were made before, over 3,000 random
     inventories at once (the path of a full run)."""
     from geo.risk import chemicals
-    from geo.risk.config import load_model
 
     params = load_model()["enterprise"]["gb18218"]
     series = pd.Series(_inventories(np.random.default_rng(18), 3000), dtype=object)
@@ -250,16 +256,6 @@ def test_inventory_sums_equal_a_grouped_sum_of_the_entries():
 
 
 # ----- whole runs on the demo: a few changes, the small paths against the general ones and against a full run -----
-
-import datetime as dt  # noqa: E402
-
-import pytest  # noqa: E402
-
-from geo import store  # noqa: E402
-from geo.risk.config import load_model  # noqa: E402
-from tests.conftest import DEMO_AS_OF, demo_template, throwaway_database  # noqa: E402
-from tests.geo.risk.record_rows import add_danger, add_inspection, set_danger_status  # noqa: E402
-from tests.geo.risk.test_scoring import _areas, _exposure, _features  # noqa: E402
 
 # Every table a run writes, as text, row by row (PostgreSQL prints a double exactly): what two runs must leave
 # alike.  The clock readings (when a row was computed, the run's seconds and end) are left out.
