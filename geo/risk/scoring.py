@@ -173,8 +173,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         summary.history = recorder.append(conn, run, finished_at, as_of)
         summary.history_seconds = recorder.seconds
         with conn.cursor() as cur:
-            # what is new or moved gets its place, for users limited to areas (migration 0019)
-            cur.execute("SELECT riskmap_scope_refresh()")
+            _place_sites(cur, summary.full or changes > 0)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -184,6 +183,13 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             conn.autocommit = True
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _place_sites(cur, features_changed: bool) -> None:
+    """What is new or moved gets its place, for users limited to areas (migration 0019): every class looked at
+    when the run took a change of a feature (or is a full one), else accidents and cells only, the only things
+    that may then lack a place (geo/risk/sql/scope_place_unmoved.sql says why)."""
+    cur.execute("SELECT riskmap_scope_refresh()" if features_changed else sql_text("scope_place_unmoved"))
 
 
 def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.date, summary: ScoreSummary,

@@ -14,7 +14,7 @@ from geo import store
 from geo.risk import history, row_sets, scoring
 from geo.risk.config import load_model
 from tests.conftest import DEMO_AS_OF, demo_template, throwaway_database
-from tests.geo.risk.record_rows import add_danger, add_inspection, set_danger_status
+from tests.geo.risk.record_rows import add_accident, add_danger, add_inspection, set_danger_status
 from tests.geo.risk.test_scoring import _areas, _exposure, _features
 
 KEY = ["kind", "feature_id", "score", "level", "lon", "lat"]
@@ -298,6 +298,17 @@ def _danger_added(db):
     add_inspection(db, "venue", 5, DEMO_AS_OF)
 
 
+def _accident_and_danger_recorded(db):
+    """An accident at a site (it records no change of a feature: placed for scoped users by the run) and a hidden
+    danger found there."""
+    with db.cursor() as cur:
+        cur.execute("SELECT ST_X(geom), ST_Y(geom) FROM enterprise WHERE id = 55")
+        lon, lat = cur.fetchone()
+    db.rollback()
+    add_accident(db, lon, lat, DEMO_AS_OF, site=("enterprise", 55))
+    add_danger(db, "enterprise", 55, DEMO_AS_OF, grade="major")
+
+
 def _danger_rectified(db):
     danger = add_danger(db, "tailings_pond", 3, DEMO_AS_OF - dt.timedelta(days=40), grade="major")
     scoring.score(db, load_model(), DEMO_AS_OF)  # (found and scored before: the run compared takes the rectifying)
@@ -332,6 +343,7 @@ def _pipeline_deleted(db):
 
 
 CHANGES = {"hidden danger and inspection added": _danger_added, "hidden danger rectified": _danger_rectified,
+           "an accident and a danger recorded": _accident_and_danger_recorded,
            "one site moved": _site_moved, "one site's attributes changed": _attributes_changed,
            "sites deleted": _site_deleted, "a pipeline deleted": _pipeline_deleted}
 
@@ -346,6 +358,8 @@ def _general_paths_only(monkeypatch):
     stored_rows, drop_stale = scoring._stored_rows, scoring._drop_stale
     monkeypatch.setattr(scoring, "_stored_rows", lambda conn, ids, removed, _=True: stored_rows(conn, ids, removed))
     monkeypatch.setattr(scoring, "_drop_stale", lambda conn, _=True: drop_stale(conn))
+    place_sites = scoring._place_sites
+    monkeypatch.setattr(scoring, "_place_sites", lambda cur, _: place_sites(cur, True))
 
 
 @pytest.fixture
@@ -379,6 +393,11 @@ def test_a_few_changes_store_what_the_general_paths_and_a_full_run_store(two_dem
     for name in STORED:
         assert ours[name] == theirs[name], name
     assert ours["change records left"] == [(0, 0, 0)]
+    with small.cursor() as cur:  # (every site and accident has its place, as after riskmap_scope_refresh())
+        cur.execute("SELECT count(*) FROM accident f WHERE NOT EXISTS (SELECT 1 FROM scope_site s "
+                    "WHERE s.kind = 'accident' AND s.id = f.id)")
+        assert cur.fetchone()[0] == 0
+    small.rollback()
 
     features, areas, exposure = _features(small), _areas(small), _exposure(small)
     assert scoring.score(small, model, DEMO_AS_OF, full=True).full
