@@ -11,10 +11,11 @@ run of ``geo.risk.scoring.score`` (changes only).  The run happens in a worker p
   request threads need) and at a lower CPU priority (nice 10);
 - writes that arrive during a run are covered by the next run, so a burst of edits costs one or two runs, not
   one each;
-- a run starts at most once every ``min_interval_s`` (1 s): a run costs about 0.2 s of CPU for one changed site
-  and hardly more for a few, so under a steady stream of inspectors' writes (bench/load: two a second) one run
-  a second covers them all, where a run per write took a tenth of the machine from the map's readers.  A write
-  after a quiet second starts its run at once; its scores follow within about a second either way.
+- a run starts at most once every ``min_interval_s`` (1 s): a run costs about 0.1 s of CPU for one changed site
+  (0.2 s before the small-input paths of 2026-12-05, bench/rescore/few.py) and hardly more for a few, so under
+  a steady stream of inspectors' writes (bench/load: two a second) one run a second covers them all, where a
+  run per write took a tenth of the machine from the map's readers.  A write after a quiet second starts its
+  run at once; its scores follow within about a second either way.
 
 The scoring process starts from a "forkserver" that has imported the scoring modules once (``warm()`` starts it
 with the app), with no connection or thread inherited from the API process, and is kept from one run to the

@@ -67,10 +67,14 @@ def aggregate_partition(area_type: str, resolution: int, area_id: np.ndarray, ki
     Score: per class the mean of its ``top_n`` highest scores, then the complement geometric mean over the
     classes present (domain.md §6); level_max: the highest level inside (就高); counts per class and level;
     people exposed: the sum over the area's exposed settlements."""
+    few = len(area_id) + len(people_area_id) <= FEW_ROWS and _few_partition(area_id, kind, level, people_area_id)
+    if few:
+        codes, ids, k_codes, kinds, rank, people_at = few
+    else:
+        codes, ids = pd.factorize(pd.Series(area_id, dtype=object), sort=True)
+        k_codes, kinds = pd.factorize(pd.Series(kind, dtype=object), sort=True)
+        rank = pd.Series(level, dtype=object).map(LEVEL_RANK).to_numpy(dtype=np.int64)
     top_n = int(model["area"]["top_n"])
-    codes, ids = pd.factorize(pd.Series(area_id, dtype=object), sort=True)
-    k_codes, kinds = pd.factorize(pd.Series(kind, dtype=object), sort=True)
-    rank = pd.Series(level, dtype=object).map(LEVEL_RANK).to_numpy(dtype=np.int64)
     n, nk, nl = len(ids), len(kinds), len(LEVELS)
     score = np.asarray(score, dtype="float64")
     # the top_n scores of each (area, class): sort by group then score (highest first), keep the first top_n
@@ -89,6 +93,20 @@ def aggregate_partition(area_type: str, resolution: int, area_id: np.ndarray, ki
     level_max = np.full(n, -1, dtype=np.int64)
     np.maximum.at(level_max, codes, rank)
     counts = np.bincount((codes * nk + k_codes) * nl + rank, minlength=n * nk * nl).reshape(n, nk, nl)
+    if few:  # (the same sums; the frame made at once, the JSON by Python: pandas' and pyarrow's fixed costs spared)
+        exposed = np.zeros(n)
+        ok = people_at >= 0
+        if len(people_at):
+            exposed = np.bincount(people_at[ok], weights=np.nan_to_num(np.asarray(people, dtype="float64")[ok]),
+                                  minlength=n)
+        level_max_names = np.asarray(LEVELS, dtype=object)[level_max]
+        level_banded = level_from_score(area_score, model["levels"])
+        return pd.DataFrame({
+            "area_type": area_type, "resolution": resolution, "area_id": np.asarray(ids, dtype=object),
+            "score": area_score, "level_max": level_max_names, "level_banded": level_banded,
+            "level": level_max_names if model["area"]["level_rule"] == "max" else level_banded,
+            "counts": np.array(_counts_text(counts, kinds, LEVELS), dtype=object),
+            "features": np.bincount(codes, minlength=n), "population_exposed": exposed}, columns=AREA_COLUMNS)
     out = pd.DataFrame({
         "area_type": area_type, "resolution": resolution, "area_id": np.asarray(ids, dtype=object),
         "score": area_score, "level_max": np.asarray(LEVELS, dtype=object)[level_max],
@@ -104,6 +122,42 @@ def aggregate_partition(area_type: str, resolution: int, area_id: np.ndarray, ki
         exposed = np.bincount(at[ok], weights=np.nan_to_num(np.asarray(people, dtype="float64")[ok]), minlength=n)
     out["population_exposed"] = exposed
     return out[AREA_COLUMNS]
+
+
+# Up to this many features and settlements, a partition is factorised and its counts written in plain Python:
+# an incremental run after one write aggregates a handful of rows per partition, where pandas' and pyarrow's
+# fixed costs (about 6 ms a partition) were most of the work.  Same results (tests/geo/risk/test_few_rows.py).
+FEW_ROWS = 64
+
+
+def _few_partition(area_id: np.ndarray, kind: np.ndarray, level: np.ndarray, people_area_id: np.ndarray):
+    """pd.factorize's codes (sorted) of the area ids and classes, the level ranks and the people's area codes
+    (-1: not among the areas), for a few rows of text; None when a value is not text or not a level, which the
+    general path handles (or refuses) as it always has."""
+    ids_in, kinds_in, levels_in = list(area_id), list(kind), list(level)
+    people_in = list(people_area_id)
+    if not all(isinstance(v, str) for v in (*ids_in, *kinds_in, *people_in)) or \
+            not all(isinstance(v, str) and v in LEVEL_RANK for v in levels_in):
+        return None
+    ids, kinds = sorted(set(ids_in)), sorted(set(kinds_in))
+    id_at, kind_at = {a: i for i, a in enumerate(ids)}, {k: i for i, k in enumerate(kinds)}
+    return (np.array([id_at[a] for a in ids_in], dtype=np.intp), ids,
+            np.array([kind_at[k] for k in kinds_in], dtype=np.intp), kinds,
+            np.array([LEVEL_RANK[v] for v in levels_in], dtype=np.int64),
+            np.array([id_at.get(a, -1) for a in people_in], dtype=np.intp))
+
+
+def _counts_text(counts: np.ndarray, kinds: list[str], levels) -> list[str]:
+    """``counts_json`` in plain Python (a few areas)."""
+    out = []
+    for per_area in counts.tolist():
+        entries = []
+        for kind, per_level in zip(kinds, per_area, strict=True):
+            inner = ", ".join(f'"{lv}": {n}' for lv, n in zip(levels, per_level, strict=True) if n > 0)
+            if inner:
+                entries.append(f'"{kind}": {{{inner}}}')
+        out.append("{" + ", ".join(entries) + "}")
+    return out
 
 
 def counts_json(counts: np.ndarray, kinds: list[str], levels: list[str]) -> np.ndarray:

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from geo.risk import row_sets
 from geo.risk.aggregate import (
     AREA_COLUMNS,
     SCORED_KINDS,
@@ -148,9 +149,13 @@ def refresh_exposed(worker, nb, model: dict, boxes: list | None) -> tuple[pd.Dat
     stored = pd.concat([stored, gone, empty], ignore_index=True).drop_duplicates("feature_id")
     key = ["feature_id", "people", "lon", "lat"]
     types = {"feature_id": "int64", "people": "float64", "lon": "float64", "lat": "float64"}
-    merged = stored[key].astype(types).merge(now[key].astype(types), how="outer", on=key, indicator=True)
-    left = merged[merged["_merge"] == "left_only"][key].reset_index(drop=True)
-    entered = merged[merged["_merge"] == "right_only"][key].reset_index(drop=True)
+    few = row_sets.differences(stored[key].astype(types), now[key].astype(types))  # (a few: without a merge)
+    if few is not None:
+        left, entered = few
+    else:
+        merged = stored[key].astype(types).merge(now[key].astype(types), how="outer", on=key, indicator=True)
+        left = merged[merged["_merge"] == "left_only"][key].reset_index(drop=True)
+        entered = merged[merged["_merge"] == "right_only"][key].reset_index(drop=True)
     ids = sorted(set(left["feature_id"].astype("int64")) | set(entered["feature_id"].astype("int64")))
     if ids:
         def write(conn):
@@ -176,32 +181,37 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
     feature_id, score, level, lon, lat) before and after (a removed feature is in ``old`` only, a new one in
     ``new`` only); ``people_old`` and ``people_new``: the exposed settlements that left and entered
     (feature_id, people, lon, lat).  Returns the area rows written."""
+    if old.empty and new.empty and people_old.empty and people_new.empty:
+        return 0  # (nothing entered or left an area: no row to write, and the areas need not be read)
     areas = worker.call(load_areas)
     large, small = resolutions(model)
     top_n = int(model["area"]["top_n"])
     version = model["version"]
 
-    # large areas: by difference
-    def long(frame: pd.DataFrame, sign: int, cols: list[str], res: list[int], admin: bool) -> pd.DataFrame:
+    # large areas: by difference.  The rows that leave (-1) and enter (+1) each area, as plain tuples (area_type,
+    # resolution, area_id, *columns, sign), old ones first, each area's in the order of the changed rows: after
+    # one write a handful, where frames per area cost far more than the arithmetic.
+    def rows_in_areas(frame: pd.DataFrame, sign: int, cols: list[str]) -> list[tuple]:
         if frame.empty:
-            return _long(frame[cols].assign(sign=sign), [])
-        parts = area_partitions(frame["lon"].to_numpy(), frame["lat"].to_numpy(), areas, res, admin)
-        return _long(frame[cols].reset_index(drop=True).assign(sign=sign), parts)
+            return []
+        values = list(zip(*(frame[c].tolist() for c in cols), strict=True))
+        return [(t, int(r), a if type(a) is str else str(a), *values[i], sign)
+                for t, r, idx, ids in area_partitions(frame["lon"].to_numpy(), frame["lat"].to_numpy(), areas,
+                                                      large, True)
+                for i, a in zip(idx.tolist(), list(ids), strict=True)]
 
-    fcols = ["kind", "feature_id", "score", "level"]
-    pcols = ["feature_id", "people"]
-    f_delta = pd.concat([long(old, -1, fcols, large, True), long(new, 1, fcols, large, True)], ignore_index=True)
-    p_delta = pd.concat([long(people_old, -1, pcols, large, True), long(people_new, 1, pcols, large, True)],
-                        ignore_index=True)
-    keys = sorted({(t, int(r), a) for t, r, a in zip(f_delta["area_type"], f_delta["resolution"],
-                                                     f_delta["area_id"], strict=True)}
-                  | {(t, int(r), a) for t, r, a in zip(p_delta["area_type"], p_delta["resolution"],
-                                                       p_delta["area_id"], strict=True)})
+    f_groups: dict[tuple, list[tuple]] = {}  # area -> (kind, feature_id, score, level, sign) of its features
+    for t, r, a, *row in (*rows_in_areas(old, -1, ["kind", "feature_id", "score", "level"]),
+                          *rows_in_areas(new, 1, ["kind", "feature_id", "score", "level"])):
+        f_groups.setdefault((t, r, a), []).append(tuple(row))
+    p_groups: dict[tuple, list[tuple]] = {}  # area -> (feature_id, people, sign) of its exposed settlements
+    for t, r, a, *row in (*rows_in_areas(people_old, -1, ["feature_id", "people"]),
+                          *rows_in_areas(people_new, 1, ["feature_id", "people"])):
+        p_groups.setdefault((t, r, a), []).append(tuple(row))
+    keys = sorted(f_groups.keys() | p_groups.keys())
     stored = _stored_areas(worker, keys)
     requery: list[tuple[tuple, str]] = []
     states = {}
-    f_groups = {k: g for k, g in f_delta.groupby(["area_type", "resolution", "area_id"], sort=False)}
-    p_groups = {k: g for k, g in p_delta.groupby(["area_type", "resolution", "area_id"], sort=False)}
     for key in keys:
         st = stored.get(key)
         counts = {k: dict(v) for k, v in (st["counts"] if st else {}).items()}
@@ -210,19 +220,18 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
         people = float(st["population_exposed"]) if st else 0.0
         g = f_groups.get(key)
         if g is not None:
-            gone = set(zip(g["kind"][g["sign"] < 0], g["feature_id"][g["sign"] < 0].astype("int64"), strict=True))
-            for kind, level, sign in zip(g["kind"], g["level"], g["sign"], strict=True):
+            gone = {(kind, int(fid)) for kind, fid, _, _, sign in g if sign < 0}
+            for kind, _, _, level, sign in g:
                 c = counts.setdefault(kind, {})
                 c[level] = c.get(level, 0) + int(sign)
                 features += int(sign)
-            for kind in set(g["kind"]):
+            for kind in {row[0] for row in g}:
                 before = top.get(kind, [])
                 # the features not in a full list all score at most its lowest score
                 floor = min(e[0] for e in before) if len(before) >= top_n else -np.inf
                 entries = [e for e in before if (kind, e[1]) not in gone]
                 lost = len(before) - len(entries)
-                added = g[(g["kind"] == kind) & (g["sign"] > 0)]
-                entries += [[float(s), int(f)] for s, f in zip(added["score"], added["feature_id"], strict=True)]
+                entries += [[float(s), int(f)] for k, f, s, _, sign in g if k == kind and sign > 0]
                 entries.sort(key=lambda e: (-e[0], e[1]))
                 total = sum(counts.get(kind, {}).values())
                 known = sum(1 for e in entries if e[0] >= floor)
@@ -230,8 +239,8 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
                     requery.append((key, kind))  # a top score left and the next best is not known here
                 top[kind] = entries[:top_n]
         pg = p_groups.get(key)
-        if pg is not None:
-            people += float((pg["people"] * pg["sign"]).sum())
+        if pg is not None:  # (summed as a Series sums: numpy's pairwise sum, missing people as none)
+            people += float(np.nansum(np.array([p * sign for _, p, sign in pg], dtype="float64")))
         counts = {k: {lv: n for lv, n in v.items() if n} for k, v in counts.items()}
         counts = {k: v for k, v in counts.items() if v}
         top = {k: v for k, v in top.items() if k in counts}
@@ -243,11 +252,12 @@ def update_areas(worker, nb, model: dict, old: pd.DataFrame, new: pd.DataFrame, 
     rows = _large_rows(states, model)
 
     # small areas: recomputed from all their features (few)
-    both = pd.concat([old[["lon", "lat"]], new[["lon", "lat"]], people_old[["lon", "lat"]],
-                      people_new[["lon", "lat"]]], ignore_index=True)
+    both = [f for f in (old, new, people_old, people_new) if len(f)]
+    lon = np.concatenate([f["lon"].to_numpy(dtype="float64") for f in both]) if both else np.zeros(0)
+    lat = np.concatenate([f["lat"].to_numpy(dtype="float64") for f in both]) if both else np.zeros(0)
     small_keys = set()
-    if len(both) and small:
-        for r, cells in h3_assign(both["lon"].to_numpy(), both["lat"].to_numpy(), small).items():
+    if len(lon) and small:
+        for r, cells in h3_assign(lon, lat, small).items():
             small_keys.update(("h3", int(r), c) for c in set(cells))
     small_rows = _small_rows(worker, areas, sorted(small_keys), model) if small_keys else \
         pd.DataFrame(columns=AREA_COLUMNS)

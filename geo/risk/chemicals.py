@@ -250,18 +250,105 @@ def inventory_sums(inventories: pd.Series, params: dict) -> pd.DataFrame:
     - ``recorded``: True where an inventory was recorded, even an empty list.
     - ``unreadable``: True where a value was present but could not be read.
     """
+    if len(inventories) <= FEW_SITES:
+        few = _few_inventory_sums(inventories, params)
+        if few is not None:
+            return few
     entries, recorded, unreadable = explode_inventories(inventories)
     resolved = resolve_entries(entries, params)
-    resolved["beta_ratio"] = resolved["beta"] * resolved["ratio"]
-    sums = resolved.groupby("row").agg(s_value=("ratio", "sum"), beta_sum=("beta_ratio", "sum"),
-                                       entries=("ratio", "size"), assumed=("assumed", "any"))
-    sums = sums.reindex(np.arange(len(inventories)))
-    out = pd.DataFrame({
-        "s_value": sums["s_value"].fillna(0.0).to_numpy(dtype=float),
-        "beta_sum": sums["beta_sum"].fillna(0.0).to_numpy(dtype=float),
-        "entries": sums["entries"].fillna(0).to_numpy(dtype=int),
-        "assumed": sums["assumed"].fillna(False).to_numpy(dtype=bool),
-    }, index=inventories.index)
-    out["recorded"] = recorded
-    out["unreadable"] = unreadable
+    ratio = resolved["ratio"].to_numpy(dtype=float)
+    return _sums_frame(resolved["row"].to_numpy(dtype=np.intp), ratio, resolved["beta"].to_numpy(dtype=float) * ratio,
+                       resolved["assumed"].to_numpy(dtype=bool), inventories.index, recorded.to_numpy(dtype=bool),
+                       unreadable.to_numpy(dtype=bool))
+
+
+def _sums_frame(rows: np.ndarray, ratio: np.ndarray, beta_ratio: np.ndarray, assumed: np.ndarray, index: pd.Index,
+                recorded: np.ndarray, unreadable: np.ndarray) -> pd.DataFrame:
+    """The frame of ``inventory_sums`` from its entries (``rows``: each entry's enterprise, ascending): each
+    enterprise's entries summed in order by ``np.add.reduceat`` (what a grouped sum of pandas does over ordered
+    groups), so that both of its paths add the same numbers the same way."""
+    n = len(index)
+    s_value, beta_sum, any_assumed = np.zeros(n), np.zeros(n), np.zeros(n, dtype=bool)
+    if len(rows):
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        present = rows[starts]
+        s_value[present] = np.add.reduceat(ratio, starts)
+        beta_sum[present] = np.add.reduceat(beta_ratio, starts)
+        any_assumed[present] = np.logical_or.reduceat(assumed, starts)
+    out = pd.DataFrame({"s_value": s_value, "beta_sum": beta_sum,
+                        "entries": np.bincount(rows, minlength=n).astype(int), "assumed": any_assumed}, index=index)
+    out["recorded"] = pd.Series(recorded, index=index)
+    out["unreadable"] = pd.Series(unreadable, index=index)
     return out
+
+
+# ----- a few enterprises (an incremental run after one write) -----------------------------------------------------
+#
+# ``inventory_sums`` over one enterprise cost about 30 ms, nearly all of it pandas' fixed costs on frames of a few
+# rows.  Up to FEW_SITES enterprises, the sums are made in plain Python instead, with the same arithmetic:
+# each entry's table match (Q, β, matched or not) comes from ``resolve_entries`` itself, asked once per distinct
+# (chemical, hazard category) and kept; q/Q and β·q/Q are the same IEEE operations, and both paths sum them per
+# enterprise with the same function (``_sums_frame``).  Anything unusual (a quantity that is
+# not a number, a chemical named by something other than text) goes the vectorised way.  The results are those of
+# the vectorised path (tests/geo/risk/test_few_rows.py compares them on every demo inventory and random ones).
+
+FEW_SITES = 8
+_MATCHES: dict[tuple, tuple[float, float, bool]] = {}  # (params, chemical, category) -> (Q, β, matched)
+_MATCHES_MAX = 100_000
+
+
+def _few_inventory_sums(inventories: pd.Series, params: dict) -> pd.DataFrame | None:
+    parsed: list[list | None] = []
+    unreadable = []
+    for value in inventories.array:
+        try:
+            parsed.append(parse_inventory(value))
+            unreadable.append(False)
+        except ValueError:
+            parsed.append(None)
+            unreadable.append(True)
+    flat = [e if isinstance(e, dict) else {} for p in parsed if p for e in p]
+    # (explode_inventories takes quantity_t from "quantity" only when no entry of the batch has "quantity_t")
+    quantity_key = "quantity_t" if any("quantity_t" in e for e in flat) or not any("quantity" in e for e in flat) \
+        else "quantity"
+    looked_up = []
+    for e in flat:
+        chemical = e.get("chemical")
+        if _is_missing(chemical):
+            chemical = e.get("name")
+        category, quantity = e.get("hazard_category"), e.get(quantity_key)
+        if not (_is_missing(chemical) or isinstance(chemical, str)) or \
+                not (_is_missing(category) or isinstance(category, str)) or \
+                not (_is_missing(quantity) or (isinstance(quantity, (int, float)) and not isinstance(quantity, bool))):
+            return None
+        looked_up.append((None if _is_missing(chemical) else chemical, None if _is_missing(category) else category,
+                          None if _is_missing(quantity) else float(quantity)))
+    key = json.dumps(params, sort_keys=True, default=str)
+    missing = sorted({(c, h) for c, h, _ in looked_up if (key, c, h) not in _MATCHES},
+                     key=lambda ch: (ch[0] is None, ch[0] or "", ch[1] is None, ch[1] or ""))
+    if missing:
+        frame = pd.DataFrame({"chemical": pd.Series([c for c, _ in missing], dtype=object),
+                              "quantity_t": pd.Series([1.0] * len(missing), dtype="float64"),
+                              "hazard_category": pd.Series([h for _, h in missing], dtype=object)})
+        resolved = resolve_entries(frame, params)
+        if len(_MATCHES) > _MATCHES_MAX:
+            _MATCHES.clear()
+        for (c, h), q, b, m in zip(missing, resolved["q_crit_t"].tolist(), resolved["beta"].tolist(),
+                                   resolved["match"].tolist(), strict=True):
+            _MATCHES[(key, c, h)] = (q, b, m != MATCH_UNKNOWN)
+    missing_ratio = float(params["missing_quantity_q_ratio"])
+    rows, ratios, beta_ratios, assumed = [], [], [], []
+    entries = iter(looked_up)
+    for row, p in enumerate(parsed):
+        for _ in range(len(p) if p else 0):
+            chemical, category, quantity = next(entries)
+            q_crit, beta, matched = _MATCHES[(key, chemical, category)]
+            bad = quantity is None or not math.isfinite(quantity) or quantity < 0
+            ratio = missing_ratio if bad else quantity / q_crit
+            rows.append(row)
+            ratios.append(ratio)
+            beta_ratios.append(beta * ratio)
+            assumed.append(bad or not matched)
+    return _sums_frame(np.array(rows, dtype=np.intp), np.array(ratios, dtype=float),
+                       np.array(beta_ratios, dtype=float), np.array(assumed, dtype=bool), inventories.index,
+                       np.array([p is not None for p in parsed], dtype=bool), np.array(unreadable, dtype=bool))

@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from geo.risk import history
+from geo.risk import history, row_sets
 from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
 from geo.risk.record_store import RULE_SITES, changed_sites, patrol_days, rule_frame_with_records, window_days
@@ -123,11 +123,13 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             cur.execute("LOCK TABLE feature_risk IN EXCLUSIVE MODE")  # one scorer at a time
             cur.execute(sql_text("take_changes"))
             # (an admin boundary that changed moves features between areas: a full run re-assigns them all)
-            cur.execute("SELECT count(*), coalesce(bool_or(extent IS NULL OR kind = 'area'), false) "
-                        "FROM riskmap_run_dirty")
-            changes, unknown_extent = cur.fetchone()
-            cur.execute("SELECT count(*) FROM riskmap_run_removed")
-            removed = cur.fetchone()[0]
+            cur.execute("SELECT count(*), coalesce(bool_or(extent IS NULL OR kind = 'area'), false), "
+                        "coalesce(bool_or(kind = 'pipeline'), false) FROM riskmap_run_dirty")
+            changes, unknown_extent, pipeline_changed = cur.fetchone()
+            cur.execute("SELECT count(*), count(*) FILTER (WHERE kind = 'pipeline') FROM riskmap_run_removed")
+            removed, pipelines_removed = cur.fetchone()
+            # (segments are deleted only with their pipeline, by a re-cut of a changed pipeline or by a full run)
+            segments_may_go = bool(pipeline_changed or pipelines_removed)
             cur.execute("SELECT as_of FROM score_run ORDER BY id DESC LIMIT 1")
             previous = cur.fetchone()
         # the sites whose records changed, or whose record inputs changed with the date
@@ -154,7 +156,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         neighbours = Neighbours(conn, model, worker)
         try:
             _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share, full_min, record_sites,
-                       recorder)
+                       recorder, segments_may_go)
         finally:
             worker.close()
             neighbours.close()
@@ -171,8 +173,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         summary.history = recorder.append(conn, run, finished_at, as_of)
         summary.history_seconds = recorder.seconds
         with conn.cursor() as cur:
-            # what is new or moved gets its place, for users limited to areas (migration 0019)
-            cur.execute("SELECT riskmap_scope_refresh()")
+            _place_sites(cur, summary.full or changes > 0)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -184,12 +185,21 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
     return summary
 
 
+def _place_sites(cur, features_changed: bool) -> None:
+    """What is new or moved gets its place, for users limited to areas (migration 0019): every class looked at
+    when the run took a change of a feature (or is a full one), else accidents and cells only, the only things
+    that may then lack a place (geo/risk/sql/scope_place_unmoved.sql says why)."""
+    cur.execute("SELECT riskmap_scope_refresh()" if features_changed else sql_text("scope_place_unmoved"))
+
+
 def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.date, summary: ScoreSummary,
                step, full_share: float, full_min: int, record_sites: dict[str, list[int]],
-               recorder: history.RunRecorder) -> None:
+               recorder: history.RunRecorder, segments_may_go: bool = True) -> None:
     """The scoring run proper.  Every database call goes through ``worker`` (in order, on its thread), so the
     results of one class are written while the next is computed; a full run loads every layer up front and
-    aggregates the areas from the results in memory while they are being written."""
+    aggregates the areas from the results in memory while they are being written.  ``segments_may_go``: the run
+    took a change of a pipeline, so segments may have been deleted (else their results are not searched for
+    ones whose segment has gone: none has, each run drops them)."""
     from geo.risk.aggregate import (
         SCORED_KINDS,
         area_partitions,
@@ -242,7 +252,7 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         ids["pipeline_segment"] = sorted(set(near) | set(recut) | set(of_records))
 
     if not full:  # the rows the changes will replace or drop, for updating the areas by difference
-        old_rows = worker.submit(_stored_rows, ids, True)
+        old_rows = worker.submit(_stored_rows, ids, True, segments_may_go)
     # (queued before any write of feature_risk: the scores the history compares with)
     worker.submit(recorder.read_before, ids)
 
@@ -273,7 +283,7 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
     step("pipeline")
     step("venue")
     if not full:  # (a full run has replaced every class's rows already)
-        worker.submit(_drop_stale)
+        worker.submit(_drop_stale, segments_may_go)
 
     # 7-8. areas and the exposure surface
     if full:  # from the results in memory, while they are being written; the exposed people on the other thread
@@ -301,16 +311,17 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         from geo.risk.area_delta import refresh_exposed, update_areas
 
         changed_old, changed_new = _changed(old_rows.result(), worker.call(_stored_rows, ids, False))
-        boxes = worker.call(_exposure_boxes, changed_new, float(model["area"]["exposure_radius_m"]))
+        changed_at = worker.call(_changed_geometries, changed_new)  # (read once: the areas' and exposure's boxes)
+        boxes = _grown_boxes(changed_at, float(model["area"]["exposure_radius_m"]))
         people_old, people_new = refresh_exposed(worker, nb, model, boxes)
         summary.areas = update_areas(worker, nb, model, changed_old, changed_new, people_old, people_new)
         step("areas")
-        _update_exposure(worker, model, changed_new)
+        _update_exposure(worker, model, changed_at)
     worker.drain()
     step("exposure")
 
 
-def _update_exposure(worker: DatabaseWorker, model: dict, changed_new: pd.DataFrame) -> None:
+def _update_exposure(worker: DatabaseWorker, model: dict, changed_at: np.ndarray) -> None:
     """The exposure cells within reach of a change, recomputed from the points around them (the grid keeps its
     anchor, so the cells are those a full run would give); everything when no anchor is stored."""
     from geo.risk.aggregate import (
@@ -331,7 +342,7 @@ def _update_exposure(worker: DatabaseWorker, model: dict, changed_new: pd.DataFr
         worker.submit(write_exposure, exposure_rows(points, model, anchor=anchor), anchor)
         return
     reach = max(model["exposure"]["bandwidth_m"].values()) + float(model["exposure"]["cell_m"])
-    inner = worker.call(_exposure_boxes, changed_new, reach)
+    inner = _grown_boxes(changed_at, reach)
     if not inner:
         return
     outer = grown_box(Layer(shapely.box(*np.array(inner).T)), reach)
@@ -339,10 +350,10 @@ def _update_exposure(worker: DatabaseWorker, model: dict, changed_new: pd.DataFr
     worker.submit(write_exposure, exposure_rows(points, model, anchor=anchor, inside=inner), anchor, inner)
 
 
-def _stored_rows(conn, ids: dict, with_removed: bool) -> pd.DataFrame:
+def _stored_rows(conn, ids: dict, with_removed: bool, segments_may_go: bool = True) -> pd.DataFrame:
     """The stored rows (kind, feature_id, score, level, lon, lat) of the features ``ids``; with
-    ``with_removed``, also those of the features deleted and of the segments re-cut away (before their rows are
-    dropped)."""
+    ``with_removed``, also those of the features deleted and (``segments_may_go``) of the segments re-cut away
+    (before their rows are dropped)."""
     kinds = [k for k, v in ids.items() for _ in (v or [])]
     flat = [i for v in ids.values() for i in (v or [])]
     q = ("SELECT r.kind, r.feature_id, r.score, r.level, r.lon, r.lat FROM feature_risk r "
@@ -350,8 +361,9 @@ def _stored_rows(conn, ids: dict, with_removed: bool) -> pd.DataFrame:
     if with_removed:
         q += (" UNION SELECT r.kind, r.feature_id, r.score, r.level, r.lon, r.lat FROM feature_risk r "
               "JOIN riskmap_run_removed x ON r.kind = x.kind AND r.feature_id = x.feature_id "
-              "WHERE r.kind <> 'pipeline' "
-              "UNION SELECT r.kind, r.feature_id, r.score, r.level, r.lon, r.lat FROM feature_risk r "
+              "WHERE r.kind <> 'pipeline'")
+    if with_removed and segments_may_go:
+        q += (" UNION SELECT r.kind, r.feature_id, r.score, r.level, r.lon, r.lat FROM feature_risk r "
               "WHERE r.kind = 'pipeline_segment' AND NOT EXISTS "
               "(SELECT 1 FROM pipeline_segment g WHERE g.id = r.feature_id)")
     return query_frame(conn, q, {"kinds": kinds, "ids": flat},
@@ -364,20 +376,26 @@ def _changed(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
     key = ["kind", "feature_id", "score", "level", "lon", "lat"]
     if old.empty or new.empty:  # (an empty side may come with untyped columns, which a merge cannot key on)
         return old[key].reset_index(drop=True), new[key].reset_index(drop=True)
+    few = row_sets.differences(old[key], new[key])  # (a few rows: by plain Python sets, the same answer)
+    if few is not None:
+        return few
+    return _changed_merged(old, new)
+
+
+def _changed_merged(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    key = ["kind", "feature_id", "score", "level", "lon", "lat"]
     merged = old[key].merge(new[key], how="outer", on=key, indicator=True)
     return (merged[merged["_merge"] == "left_only"][key].reset_index(drop=True),
             merged[merged["_merge"] == "right_only"][key].reset_index(drop=True))
 
 
-def _exposure_boxes(conn, changed_new: pd.DataFrame, radius: float) -> list | None:
-    """Where settlements may have become, or ceased to be, exposed: around the changes this run took and the
-    features whose level changed, grown by the exposure radius (boxes, lon/lat)."""
-    from geo.risk.context import grown_box
-    from geo.risk.proximity import Layer
-
-    def of(kind: str) -> list[int]:
-        return changed_new.loc[changed_new["kind"] == kind, "feature_id"].astype("int64").tolist()
-
+def _changed_geometries(conn, changed_new: pd.DataFrame) -> np.ndarray:
+    """Where settlements may have become, or ceased to be, exposed, and exposure cells changed: the changes this
+    run took and the features whose rows changed (their envelopes, as shapely geometries)."""
+    of: dict[str, list[int]] = {k: [] for k in ("enterprise", "tailings_pond", "venue", "pipeline_segment")}
+    for kind, feature_id in zip(changed_new["kind"].tolist(), changed_new["feature_id"].tolist(), strict=True):
+        if kind in of:
+            of[kind].append(int(feature_id))
     frame = query_frame(conn, """
         SELECT encode(ST_AsBinary(g), 'hex') AS wkb FROM (
             SELECT ST_Envelope(extent) AS g FROM riskmap_run_dirty WHERE extent IS NOT NULL
@@ -385,11 +403,18 @@ def _exposure_boxes(conn, changed_new: pd.DataFrame, radius: float) -> list | No
             UNION ALL SELECT ST_Envelope(f.geom) FROM tailings_pond f WHERE f.id = ANY(%(t)s)
             UNION ALL SELECT ST_Envelope(f.geom) FROM venue f WHERE f.id = ANY(%(v)s)
             UNION ALL SELECT ST_Envelope(f.geom) FROM pipeline_segment f WHERE f.id = ANY(%(s)s)) b""",
-                        {"e": of("enterprise"), "t": of("tailings_pond"), "v": of("venue"),
-                         "s": of("pipeline_segment")}, column_types={"wkb": pa.string()})
-    if frame.empty:
+                        {"e": of["enterprise"], "t": of["tailings_pond"], "v": of["venue"],
+                         "s": of["pipeline_segment"]}, column_types={"wkb": pa.string()})
+    return shapely.from_wkb(frame["wkb"].to_numpy(dtype=object))
+
+
+def _grown_boxes(geoms: np.ndarray, radius: float) -> list | None:
+    """Boxes (lon/lat) around ``geoms`` grown by ``radius`` metres (None: no geometry)."""
+    from geo.risk.context import grown_box
+    from geo.risk.proximity import Layer
+
+    if len(geoms) == 0:
         return None
-    geoms = shapely.from_wkb(frame["wkb"].to_numpy(dtype=object))
     return grown_box(Layer(geoms), radius)
 
 
@@ -567,13 +592,15 @@ def _roll_up_pipelines(conn, version: str, segment_ids: list[int] | None = None)
     store_pipeline_summaries(conn, version, segment_ids)
 
 
-def _drop_stale(conn) -> None:
+def _drop_stale(conn, segments_may_go: bool = True) -> None:
     """Results of features that no longer exist: those deleted (by id, recorded by the change triggers) and the
-    segments of re-cut or deleted pipelines (the few thousand segments are compared with their table)."""
+    segments of re-cut or deleted pipelines (the few thousand segments are compared with their table; only when
+    the run took a change of a pipeline: ``segments_may_go``)."""
     execute(conn, "DELETE FROM feature_risk r USING riskmap_run_removed x "
                   "WHERE r.kind = x.kind AND r.feature_id = x.feature_id")
-    execute(conn, "DELETE FROM feature_risk r WHERE r.kind = 'pipeline_segment' AND NOT EXISTS "
-                  "(SELECT 1 FROM pipeline_segment g WHERE g.id = r.feature_id)")
+    if segments_may_go:
+        execute(conn, "DELETE FROM feature_risk r WHERE r.kind = 'pipeline_segment' AND NOT EXISTS "
+                      "(SELECT 1 FROM pipeline_segment g WHERE g.id = r.feature_id)")
 
 
 def _level_counts(conn) -> dict[str, dict[str, int]]:
