@@ -15,6 +15,15 @@ Part 2 (``--demo``): 16 teams x 5 days over the 2,000 worst sites of the demo re
 40 km/h with circuity 1.3; inspections take 2 h (enterprises) or 1.5 h (ponds, venues).  riskmap's plan (PyVRP,
 ``--demo-limit`` seconds) against the greedy plan (the most risk per hour of detour and inspection next) on the
 same instance.  Goals: under 60 s, and at least 15 % more risk covered than greedy.
+
+Part 3 (``--toptw``): the TOPTW instances of ../shared/bench/toptw/ (Cordeau-based pr01-pr10, each with m = 1..4
+tours: 40 instances; bench/plan/toptw.py reads them), each solved by `riskmap plan-instance` in a child process
+with its windows, service times and the depot's closing time as budget, in the instances' own convention
+(distances rounded down to hundredths), ``--seconds`` per instance (a comma list runs the sweep once per limit).
+Every tour is checked again exactly (integer hundredths).  Reported: the gap to the best-known score (BKS.tsv)
+per instance, mean and worst.  Goals: at 60 s mean gap <= 0.5 % and worst <= 1.5 %; at 10 s mean <= 1.5 %.
+
+    python bench/plan/run.py --toptw --seconds 10 [--instances pr01,pr02-3] [--seed 1]
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TOP = ROOT.parent / "shared" / "bench" / "top"
+TOPTW = ROOT.parent / "shared" / "bench" / "toptw"
 REFERENCE = {"p2.3.g": 145, "p3.4.k": 350, "p6.2.j": 948, "p5.3.k": 495, "p4.2.j": 962, "p7.3.o": 874}
 
 
@@ -78,7 +88,16 @@ def main() -> None:
     ap.add_argument("--demo", action="store_true", help="also part 2: 16 teams x 5 days over the demo region")
     ap.add_argument("--demo-only", action="store_true", help="only part 2")
     ap.add_argument("--demo-limit", type=float, default=50.0, help="seconds for part 2's solver")
+    ap.add_argument("--toptw", action="store_true", help="only part 3: the 40 TOPTW instances")
+    ap.add_argument("--seconds", default="10", help="part 3: seconds per instance (a comma list: one sweep each)")
+    ap.add_argument("--instances", default="",
+                    help="part 3: a comma list of pr01..pr10 (every m) or prNN-m (one m); default all 40")
+    ap.add_argument("--seed", type=int, default=1, help="part 3: the solver's seed")
     args = ap.parse_args()
+    if args.toptw:
+        for seconds in (float(v) for v in args.seconds.split(",")):
+            toptw_sweep(seconds, args.instances, args.seed)
+        return
     if args.demo_only:
         demo(args.demo_limit)
         return
@@ -111,6 +130,50 @@ def main() -> None:
           f"{max(walls):.1f} s (goal <= 10 s: {'met' if max(walls) <= 10 else 'NOT met'})")
     if args.demo:
         demo(args.demo_limit)
+
+
+def toptw_sweep(seconds: float, which: str, seed: int) -> dict:
+    """Part 3: every TOPTW instance asked for through `riskmap plan-instance`, checked exactly, gap to BKS."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import toptw
+
+    bks = toptw.read_bks(TOPTW / "BKS.tsv")
+    wanted = []
+    for name, m in bks:
+        asked = [w.strip() for w in which.split(",") if w.strip()]
+        if not asked or name in asked or f"{name}-{m}" in asked:
+            wanted.append((name, m))
+    if not wanted:
+        raise SystemExit(f"--instances: none of {which!r} is an instance of {TOPTW / 'BKS.tsv'}")
+    print(f"=== TOPTW instances through riskmap plan-instance ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} "
+          f"UTC), {seconds:g} s each, seed {seed}; distances rounded down to hundredths ===", flush=True)
+    gaps, walls = {}, []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, m in wanted:
+            inst = toptw.read(TOPTW / f"{name}.txt")
+            path = Path(tmp) / f"{name}-{m}.json"
+            path.write_text(json.dumps(toptw.as_instance(inst, m, seconds, seed)))
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-m", "api.cli", "plan-instance", str(path)], cwd=ROOT,
+                                 capture_output=True, text=True, check=True).stdout
+            wall = time.perf_counter() - t0
+            score, ends = toptw.check(inst, m, json.loads(out))
+            best = bks[(name, m)]
+            gaps[(name, m)] = gap = (best - score) / best
+            walls.append(wall)
+            print(f"{name} m={m} {len(inst.customers)} customers: score {score} / BKS {best}, gap {gap:.2%}, "
+                  f"{sum(len(r['sites']) for r in json.loads(out)['routes'])} visits, latest return "
+                  f"{max(ends, default=0) / 100:g} / {inst.budget}, wall {wall:.1f} s", flush=True)
+    mean, worst = statistics.fmean(gaps.values()), max(gaps.values())
+    worst_at = max(gaps, key=gaps.get)
+    goals = "mean <= 0.5 %, worst <= 1.5 %" if seconds >= 60 else "mean <= 1.5 %"
+    met = (mean <= 0.005 and worst <= 0.015) if seconds >= 60 else mean <= 0.015
+    print(f"{len(gaps)} instances at {seconds:g} s: mean gap {mean:.2%}, worst {worst:.2%} ({worst_at[0]} "
+          f"m={worst_at[1]}), at or above BKS {sum(g <= 0 for g in gaps.values())}, above BKS "
+          f"{sum(g < 0 for g in gaps.values())}; every tour exactly feasible; wall {statistics.median(walls):.1f} s "
+          f"median, {max(walls):.1f} s max (goal {goals}: {'met' if met else 'NOT met'}"
+          f"{'' if len(gaps) == 40 else ', on a subset'})", flush=True)
+    return gaps
 
 
 def demo(limit: float) -> None:

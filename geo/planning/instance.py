@@ -7,7 +7,9 @@ windows, as `riskmap plan-instance FILE.json` reads it, solved with PyVRP.
      "time_limit_s": 10, "seed": 1}
 
 ``metric`` is ``euclidean`` (travel time = distance) or ``haversine`` (points as ``lon``/``lat``; travel time =
-great-circle km x ``circuity`` / ``speed_kmh``, in hours).  A team's ``budget`` bounds its route's travel plus
+great-circle km x ``circuity`` / ``speed_kmh``, in hours).  ``"travel_decimals": k`` with ``"travel_rounding":
+"down"`` (or ``"up"``, ``"nearest"``) rounds every travel time to k decimals, as a benchmark's convention may ask
+(the Cordeau TOPTW instances truncate distances to two decimals); by default travel times are exact.  A team's ``budget`` bounds its route's travel plus
 service time (waiting for a time window counts too).  Sites are optional (a prize for visiting) unless
 ``"must_visit": true``.
 
@@ -32,6 +34,8 @@ STAGE_ONE_SHARE = 0.3  # of the time limit (and of the iteration cap)
 STAGE_ONE_STARTS = 1  # stage-1 runs from different seeds, sharing its time (more did not help on TOP)
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 METRICS = ("euclidean", "haversine")
+ROUNDINGS = ("down", "up", "nearest")
+FLOAT_SLACK = 1e-9  # in units of the last decimal kept: a float a hair off an exact value rounds as the value
 UNREACHABLE_H = 1e5  # travel time given to the solver where no road joins two points (more than any budget)
 
 
@@ -80,17 +84,36 @@ class Instance:
     seed: int = 1
     iterations: int | None = None  # an iteration cap: with it binding, the answer depends on the seed alone
     table: TravelTable | None = None  # travel times given (a road network) instead of the metric's
+    travel_decimals: int | None = None  # travel times rounded to this many decimals (None: exact)
+    travel_rounding: str = "nearest"  # down, up or nearest, with travel_decimals
 
     def travel(self, a: tuple[float, float], b: tuple[float, float]) -> float:
-        """Travel time between two points, exact."""
+        """Travel time between two points, exact (or rounded as the instance says)."""
         if self.table is not None:
-            return self.table.time(a, b)
+            return self._rounded(self.table.time(a, b))
         if self.metric == "euclidean":
-            return math.hypot(a[0] - b[0], a[1] - b[1])
+            return self._rounded(math.hypot(a[0] - b[0], a[1] - b[1]))
         lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
         h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
         km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
-        return km * self.circuity / self.speed_kmh
+        return self._rounded(km * self.circuity / self.speed_kmh)
+
+    def _rounded(self, t):
+        """``t`` (a number or a numpy array) rounded to travel_decimals as travel_rounding says."""
+        if self.travel_decimals is None:
+            return t
+        import numpy as np
+
+        unit = 10.0 ** self.travel_decimals
+        scaled = np.asarray(t, dtype=np.float64) * unit
+        if self.travel_rounding == "down":
+            out = np.floor(scaled + FLOAT_SLACK)
+        elif self.travel_rounding == "up":
+            out = np.ceil(scaled - FLOAT_SLACK)
+        else:
+            out = np.floor(scaled + 0.5)
+        out = out / unit
+        return float(out) if np.ndim(out) == 0 else out
 
 
 @dataclass
@@ -193,7 +216,17 @@ def parse(doc: dict) -> Instance:
     iterations = doc.get("iterations")
     if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1):
         raise InstanceError(f"iterations: expected a positive integer, got {iterations!r}")
-    return Instance(sites, teams, metric, speed, circuity, limit, seed, iterations)
+    decimals = doc.get("travel_decimals")
+    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
+                                 or not 0 <= decimals <= 6):
+        raise InstanceError(f"travel_decimals: expected an integer from 0 to 6, got {decimals!r}")
+    rounding = doc.get("travel_rounding", "nearest")
+    if rounding not in ROUNDINGS:
+        raise InstanceError(f"travel_rounding: expected one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+    if "travel_rounding" in doc and decimals is None:
+        raise InstanceError("travel_rounding: given without travel_decimals (how many decimals to keep)")
+    return Instance(sites, teams, metric, speed, circuity, limit, seed, iterations, travel_decimals=decimals,
+                    travel_rounding=rounding)
 
 
 def load(path: Path) -> Instance:
@@ -212,14 +245,14 @@ def hours_matrix(inst: Instance, points: list[tuple[float, float]]):
     p = np.asarray(points, dtype=np.float64)
     if inst.table is not None:
         rows = [inst.table.index[tuple(q)] for q in points]
-        return np.asarray(inst.table.hours)[np.ix_(rows, rows)]
+        return inst._rounded(np.asarray(inst.table.hours)[np.ix_(rows, rows)])
     if inst.metric == "euclidean":
-        return np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
+        return inst._rounded(np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1]))
     lon, lat = np.radians(p[:, 0]), np.radians(p[:, 1])
     h = (np.sin((lat[None, :] - lat[:, None]) / 2) ** 2
          + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2)
     km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-    return km * inst.circuity / inst.speed_kmh
+    return inst._rounded(km * inst.circuity / inst.speed_kmh)
 
 
 def _travel_matrix(inst: Instance, points: list[tuple[float, float]]):
@@ -257,8 +290,10 @@ def _data(inst: Instance, prizes: list[int], matrix=None):
                      prize=prize, required=s.must_visit, name=s.id)
         points.append((s.x, s.y))
     for group, start, end, t in ends:
-        m.add_vehicle_type(num_available=len(group), start_depot=start, end_depot=end,
-                           shift_duration=_down(t.budget), unit_distance_cost=1, name=t.id)
+        # the route leaves at 0 and is back by the budget: without tw_late PyVRP may start a route later to
+        # shorten its waiting for a window, and a route could then end after the budget
+        m.add_vehicle_type(num_available=len(group), start_depot=start, end_depot=end, tw_early=0,
+                           tw_late=_down(t.budget), shift_duration=_down(t.budget), unit_distance_cost=1, name=t.id)
     if matrix is None:
         matrix = _travel_matrix(inst, points)
     return m.data().replace(distance_matrices=[matrix], duration_matrices=[matrix]), matrix
