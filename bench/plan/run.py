@@ -93,10 +93,12 @@ def main() -> None:
     ap.add_argument("--instances", default="",
                     help="part 3: a comma list of pr01..pr10 (every m) or prNN-m (one m); default all 40")
     ap.add_argument("--seed", type=int, default=1, help="part 3: the solver's seed")
+    ap.add_argument("--iterations", type=int, default=None,
+                    help="part 3: also cap the search's iterations (runs then compare alike on a busy machine)")
     args = ap.parse_args()
     if args.toptw:
         for seconds in (float(v) for v in args.seconds.split(",")):
-            toptw_sweep(seconds, args.instances, args.seed)
+            toptw_sweep(seconds, args.instances, args.seed, args.iterations)
         return
     if args.demo_only:
         demo(args.demo_limit)
@@ -132,7 +134,7 @@ def main() -> None:
         demo(args.demo_limit)
 
 
-def toptw_sweep(seconds: float, which: str, seed: int) -> dict:
+def toptw_sweep(seconds: float, which: str, seed: int, iterations: int | None = None) -> dict:
     """Part 3: every TOPTW instance asked for through `riskmap plan-instance`, checked exactly, gap to BKS."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import toptw
@@ -146,13 +148,16 @@ def toptw_sweep(seconds: float, which: str, seed: int) -> dict:
     if not wanted:
         raise SystemExit(f"--instances: none of {which!r} is an instance of {TOPTW / 'BKS.tsv'}")
     print(f"=== TOPTW instances through riskmap plan-instance ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} "
-          f"UTC), {seconds:g} s each, seed {seed}; distances rounded down to hundredths ===", flush=True)
+          f"UTC), {seconds:g} s each{f' or {iterations} iterations' if iterations else ''}, seed {seed}; distances rounded down to hundredths ===", flush=True)
     gaps, walls = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for name, m in wanted:
             inst = toptw.read(TOPTW / f"{name}.txt")
             path = Path(tmp) / f"{name}-{m}.json"
-            path.write_text(json.dumps(toptw.as_instance(inst, m, seconds, seed)))
+            doc = toptw.as_instance(inst, m, seconds, seed)
+            if iterations:
+                doc["iterations"] = iterations
+            path.write_text(json.dumps(doc))
             t0 = time.perf_counter()
             out = subprocess.run([sys.executable, "-m", "api.cli", "plan-instance", str(path)], cwd=ROOT,
                                  capture_output=True, text=True, check=True).stdout

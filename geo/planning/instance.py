@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ SCALE = 10_000  # time units per instance time unit (1e-4 resolution)
 PRIZE_WEIGHT = 0.3  # stage 1: the largest prize is worth this much of one budget of travel (see solve)
 STAGE_ONE_SHARE = 0.3  # of the time limit (and of the iteration cap)
 STAGE_ONE_STARTS = 1  # stage-1 runs from different seeds, sharing its time (more did not help on TOP)
+WARP_PENALTY = 0.3  # the search's first price of a unit of time late (or over budget): this many mean prizes
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 METRICS = ("euclidean", "haversine")
 ROUNDINGS = ("down", "up", "nearest")
@@ -434,22 +436,25 @@ def solve(inst: Instance, progress=None) -> Plan:
          guides the search, and the penalties for a broken budget stay in scale (with prizes worth far more they
          cannot keep up, and with no travel cost the search wanders: both measured on the TOP instances of
          bench/plan);
-      2. starting from the best plan of stage 1, the smallest prize outweighs all travel, so that no prize is
-         ever given up to save travel (stage 1 may do that on a tight budget).
+      2. starting from the best plan of stage 1, with the same prizes and the travel shrunk so that a whole
+         plan's travel is worth less than the smallest prize: no prize is ever given up to save travel (stage 1
+         may do that on a tight budget), travel still breaks ties, and the penalties for a missed window stay
+         in scale with the prizes (before issue 17, stage 2 scaled the prizes up instead, out of reach of
+         PyVRP's largest penalty: on the TOPTW instances the search then wandered among plans a little late).
+    Both stages use stage 1's granular neighbourhood, and start the penalty for time warp at WARP_PENALTY mean
+    prizes per unit of time (see _search).
     Teams with the same start, end and budget (a plan's team-days from one base) are one vehicle type.
 
     ``progress(seconds, limit)``, when given, is called about once a second while the search runs.
     """
     from pyvrp import Route as PyVRPRoute
     from pyvrp import Solution
-    from pyvrp import solve as pyvrp_solve
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     positive = [s.prize for s in inst.sites if s.prize > 0]
     budget_max = max(_down(t.budget) for t in inst.teams)
     weighted = [round(s.prize * PRIZE_WEIGHT * budget_max / max(positive)) if positive else 0 for s in inst.sites]
-    dominant_unit = (sum(_down(t.budget) for t in inst.teams) + 1) / min(positive) if positive else 0.0
-    dominant = [round(s.prize * dominant_unit) for s in inst.sites]
+    smallest = min((w for w in weighted if w > 0), default=1)
 
     problems = must_visit_problems(inst)
     if problems:
@@ -464,23 +469,28 @@ def solve(inst: Instance, progress=None) -> Plan:
 
     # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
+    warp = WARP_PENALTY * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive else None
     group_of = {i: g for g, members in enumerate(_groups(inst)) for i in members}
     seeded = Solution(first_data, [PyVRPRoute(first_data, visits, group_of[team])
                                    for team, visits in greedy_routes(inst, matrix, _up, _down) if visits])
     first = seeded if seeded.is_feasible() else None
     for k in range(STAGE_ONE_STARTS):
-        found = pyvrp_solve(first_data, stop=stop(STAGE_ONE_SHARE / STAGE_ONE_STARTS), seed=inst.seed + 7919 * k,
-                            display=False, initial_solution=seeded).best
+        found = _search(first_data, first_data, stop(STAGE_ONE_SHARE / STAGE_ONE_STARTS), inst.seed + 7919 * k,
+                        seeded, warp)
         if found.is_feasible() and (first is None or (found.uncollected_prizes(), found.distance_cost())
                                     < (first.uncollected_prizes(), first.distance_cost())):
             first = found
-    data, _ = _data(inst, dominant, matrix)
+    # stage 2: the same prizes; travel shrunk so that a whole plan's travel costs less than the smallest prize (a
+    # route's travel is at most its budget)
+    import numpy as np
+
+    shrink = smallest / (sum(_down(t.budget) for t in inst.teams) + 1)
+    data = first_data.replace(distance_matrices=[np.floor(matrix * shrink).astype(np.int64)])
     start = None
     if first is not None:
         start = Solution(data, [PyVRPRoute(data, [a.idx for a in r if a.is_client()], r.vehicle_type())
                                 for r in first.routes()])
-    best = pyvrp_solve(data, stop=stop(1 - STAGE_ONE_SHARE), seed=inst.seed, display=False,
-                       initial_solution=start).best
+    best = _search(data, first_data, stop(1 - STAGE_ONE_SHARE), inst.seed, start, warp)
     if not best.is_feasible():
         must = [s.id for s in inst.sites if s.must_visit]
         raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
@@ -500,6 +510,29 @@ def solve(inst: Instance, progress=None) -> Plan:
             raise RuntimeError(f"internal: team {t.id}'s route takes {r.time} > budget {t.budget}")
         routes.append(r)
     return Plan(routes, sum(r.prize for r in routes))
+
+
+def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
+    """PyVRP's iterated local search on ``data``, as pyvrp.solve runs it, but with the granular neighbourhood of
+    ``neighbours_of`` (problem data with the same clients: stage 2's travel is shrunk to almost nothing, so its
+    own would hardly know near from far) and ``warp`` as the first penalty for a unit of time warp (a window
+    missed or a budget overrun).  PyVRP starts it half way to its cap whatever the scale of the prizes, and
+    adapts it only every 500 solutions: in a TOPTW search of a few thousand iterations it stays far too high
+    (the search keeps away from the windows' edges) or, with prizes that dwarf it, too low."""
+    from pyvrp import IteratedLocalSearch, PenaltyManager, PenaltyParams, RandomNumberGenerator, Solution
+    from pyvrp.search import OPERATORS, LocalSearch, PerturbationManager, PerturbationParams, compute_neighbours
+
+    rng = RandomNumberGenerator(seed=seed)
+    ls = LocalSearch(data, rng, compute_neighbours(neighbours_of), PerturbationManager(PerturbationParams()))
+    for op in OPERATORS:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    params = PenaltyParams()
+    loads, tw, dist = params.midpoint_penalties(data)
+    pm = PenaltyManager((loads, tw if warp is None else warp, dist), params)
+    if initial is None:
+        initial = ls(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
+    return IteratedLocalSearch(data, pm, ls, initial).run(stop, collect_stats=False).best
 
 
 class _Reporting:
