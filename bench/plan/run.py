@@ -16,7 +16,7 @@ Part 2 (``--demo``): 16 teams x 5 days over the 2,000 worst sites of the demo re
 ``--demo-limit`` seconds) against the greedy plan (the most risk per hour of detour and inspection next) on the
 same instance.  Goals: under 60 s, and at least 15 % more risk covered than greedy.
 
-Part 3 (``--toptw``): the TOPTW instances of ../shared/bench/toptw/ (Cordeau-based pr01-pr10, each with m = 1..4
+Part 4 (``--toptw``): the TOPTW instances of ../shared/bench/toptw/ (Cordeau-based pr01-pr10, each with m = 1..4
 tours: 40 instances; bench/plan/toptw.py reads them), each solved by `riskmap plan-instance` in a child process
 with its windows, service times and the depot's closing time as budget, in the instances' own convention
 (distances rounded down to hundredths), ``--seconds`` per instance (a comma list runs the sweep once per limit).
@@ -88,13 +88,13 @@ def main() -> None:
     ap.add_argument("--demo", action="store_true", help="also part 2: 16 teams x 5 days over the demo region")
     ap.add_argument("--demo-only", action="store_true", help="only part 2")
     ap.add_argument("--demo-limit", type=float, default=50.0, help="seconds for part 2's solver")
-    ap.add_argument("--toptw", action="store_true", help="only part 3: the 40 TOPTW instances")
-    ap.add_argument("--seconds", default="10", help="part 3: seconds per instance (a comma list: one sweep each)")
+    ap.add_argument("--toptw", action="store_true", help="only part 4: the 40 TOPTW instances")
+    ap.add_argument("--seconds", default="10", help="part 4: seconds per instance (a comma list: one sweep each)")
     ap.add_argument("--instances", default="",
-                    help="part 3: a comma list of pr01..pr10 (every m) or prNN-m (one m); default all 40")
-    ap.add_argument("--seed", type=int, default=1, help="part 3: the solver's seed")
+                    help="part 4: a comma list of pr01..pr10 (every m) or prNN-m (one m); default all 40")
+    ap.add_argument("--seed", type=int, default=1, help="part 4: the solver's seed")
     ap.add_argument("--iterations", type=int, default=None,
-                    help="part 3: also cap the search's iterations (runs then compare alike on a busy machine)")
+                    help="part 4: also cap the search's iterations (runs then compare alike on a busy machine)")
     args = ap.parse_args()
     if args.toptw:
         for seconds in (float(v) for v in args.seconds.split(",")):
@@ -135,7 +135,7 @@ def main() -> None:
 
 
 def toptw_sweep(seconds: float, which: str, seed: int, iterations: int | None = None) -> dict:
-    """Part 3: every TOPTW instance asked for through `riskmap plan-instance`, checked exactly, gap to BKS."""
+    """Part 4: every TOPTW instance asked for through `riskmap plan-instance`, checked exactly, gap to BKS."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import toptw
 

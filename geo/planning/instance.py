@@ -441,10 +441,12 @@ def solve(inst: Instance, progress=None) -> Plan:
          may do that on a tight budget), travel still breaks ties, and the penalties for a missed window stay
          in scale with the prizes (before issue 17, stage 2 scaled the prizes up instead, out of reach of
          PyVRP's largest penalty: on the TOPTW instances the search then wandered among plans a little late).
-    Both stages use stage 1's granular neighbourhood.  When sites have time windows, both start the penalty for
-    time warp at WARP_PENALTY mean prizes per unit of time late (see _search); without windows time warp is only
-    a budget overrun, and PyVRP's own start, far higher, keeps the search within the budgets (measured on the
-    TOP instances of bench/plan: with the proportional start p6.2.j scored 936-942 instead of 948).
+    Stage 2 is so when sites have time windows; both stages then use stage 1's granular neighbourhood and start
+    the penalty for time warp at WARP_PENALTY mean prizes per unit of time late (see _search).  Without windows
+    (time warp is then only a budget overrun) the search is as before issue 17: stage 2's prizes scaled up until
+    the smallest outweighs all travel, and PyVRP's own penalties, far higher, which keep the search within the
+    budgets (measured on the TOP instances of bench/plan: with the proportional start p6.2.j scored 936-942
+    instead of 948, and with the shrunk stage 2 p4.2.j 961 for two seeds of three instead of 962).
     Teams with the same start, end and budget (a plan's team-days from one base) are one vehicle type.
 
     ``progress(seconds, limit)``, when given, is called about once a second while the search runs.
@@ -457,6 +459,7 @@ def solve(inst: Instance, progress=None) -> Plan:
     budget_max = max(_down(t.budget) for t in inst.teams)
     weighted = [round(s.prize * PRIZE_WEIGHT * budget_max / max(positive)) if positive else 0 for s in inst.sites]
     smallest = min((w for w in weighted if w > 0), default=1)
+    dominant_unit = (sum(_down(t.budget) for t in inst.teams) + 1) / min(positive) if positive else 0.0
 
     problems = must_visit_problems(inst)
     if problems:
@@ -483,17 +486,20 @@ def solve(inst: Instance, progress=None) -> Plan:
         if found.is_feasible() and (first is None or (found.uncollected_prizes(), found.distance_cost())
                                     < (first.uncollected_prizes(), first.distance_cost())):
             first = found
-    # stage 2: the same prizes; travel shrunk so that a whole plan's travel costs less than the smallest prize (a
-    # route's travel is at most its budget)
-    import numpy as np
+    if windows:
+        # stage 2: the same prizes; travel shrunk so that a whole plan's travel costs less than the smallest prize
+        # (a route's travel is at most its budget)
+        import numpy as np
 
-    shrink = smallest / (sum(_down(t.budget) for t in inst.teams) + 1)
-    data = first_data.replace(distance_matrices=[np.floor(matrix * shrink).astype(np.int64)])
+        shrink = smallest / (sum(_down(t.budget) for t in inst.teams) + 1)
+        data = first_data.replace(distance_matrices=[np.floor(matrix * shrink).astype(np.int64)])
+    else:  # stage 2 as before issue 17: prizes scaled up until the smallest outweighs all travel
+        data, _ = _data(inst, [round(s.prize * dominant_unit) for s in inst.sites], matrix)
     start = None
     if first is not None:
         start = Solution(data, [PyVRPRoute(data, [a.idx for a in r if a.is_client()], r.vehicle_type())
                                 for r in first.routes()])
-    best = _search(data, first_data, stop(1 - STAGE_ONE_SHARE), inst.seed, start, warp)
+    best = _search(data, first_data if windows else data, stop(1 - STAGE_ONE_SHARE), inst.seed, start, warp)
     if not best.is_feasible():
         must = [s.id for s in inst.sites if s.must_visit]
         raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
