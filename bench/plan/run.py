@@ -147,8 +147,9 @@ def toptw_sweep(seconds: float, which: str, seed: int, iterations: int | None = 
             wanted.append((name, m))
     if not wanted:
         raise SystemExit(f"--instances: none of {which!r} is an instance of {TOPTW / 'BKS.tsv'}")
-    print(f"=== TOPTW instances through riskmap plan-instance ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} "
-          f"UTC), {seconds:g} s each{f' or {iterations} iterations' if iterations else ''}, seed {seed}; distances rounded down to hundredths ===", flush=True)
+    print(f"=== TOPTW instances through riskmap plan-instance ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} "
+          f"UTC), {seconds:g} s each{f' or {iterations} iterations' if iterations else ''}, seed {seed}; "
+          "distances rounded down to hundredths ===", flush=True)
     gaps, walls = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for name, m in wanted:

@@ -9,9 +9,9 @@ windows, as `riskmap plan-instance FILE.json` reads it, solved with PyVRP.
 ``metric`` is ``euclidean`` (travel time = distance) or ``haversine`` (points as ``lon``/``lat``; travel time =
 great-circle km x ``circuity`` / ``speed_kmh``, in hours).  ``"travel_decimals": k`` with ``"travel_rounding":
 "down"`` (or ``"up"``, ``"nearest"``) rounds every travel time to k decimals, as a benchmark's convention may ask
-(the Cordeau TOPTW instances truncate distances to two decimals); by default travel times are exact.  A team's ``budget`` bounds its route's travel plus
-service time (waiting for a time window counts too).  Sites are optional (a prize for visiting) unless
-``"must_visit": true``.
+(the Cordeau TOPTW instances truncate distances to two decimals); by default travel times are exact.  A team's
+``budget`` bounds its route's travel plus service time (waiting for a time window counts too).  Sites are
+optional (a prize for visiting) unless ``"must_visit": true``.
 
 PyVRP works in integers.  Times are scaled by ``SCALE`` and rounded *up* (travel, service, the start of a time
 window) or *down* (a budget, the end of a window), so that every route the solver accepts is feasible for the
