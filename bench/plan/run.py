@@ -23,6 +23,15 @@ the region's centre (its base); the same working hours, speed and inspections as
 default 300 s limit, ``--campaign-limit``) against part 2's two greedy rules planning the same campaign day by day
 under the same constraints (frequencies, spacing, must-visits first, overnight stays).  Goal: at least 15 % more
 risk covered per team-day than the issue's greedy, within the default limit.
+
+Part 4 (``--toptw``): the TOPTW instances of ../shared/bench/toptw/ (Cordeau-based pr01-pr10, each with m = 1..4
+tours: 40 instances; bench/plan/toptw.py reads them), each solved by `riskmap plan-instance` in a child process
+with its windows, service times and the depot's closing time as budget, in the instances' own convention
+(distances rounded down to hundredths), ``--seconds`` per instance (a comma list runs the sweep once per limit).
+Every tour is checked again exactly (integer hundredths).  Reported: the gap to the best-known score (BKS.tsv)
+per instance, mean and worst.  Goals: at 60 s mean gap <= 0.5 % and worst <= 1.5 %; at 10 s mean <= 1.5 %.
+
+    python bench/plan/run.py --toptw --seconds 10 [--instances pr01,pr02-3] [--seed 1]
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TOP = ROOT.parent / "shared" / "bench" / "top"
+TOPTW = ROOT.parent / "shared" / "bench" / "toptw"
 REFERENCE = {"p2.3.g": 145, "p3.4.k": 350, "p6.2.j": 948, "p5.3.k": 495, "p4.2.j": 962, "p7.3.o": 874}
 
 
@@ -88,9 +98,20 @@ def main() -> None:
     ap.add_argument("--demo-limit", type=float, default=50.0, help="seconds for part 2's solver")
     ap.add_argument("--campaign", action="store_true", help="only part 3: a campaign of 16 teams x 20 days")
     ap.add_argument("--campaign-limit", type=float, default=300.0, help="seconds for part 3's campaign")
+    ap.add_argument("--toptw", action="store_true", help="only part 4: the 40 TOPTW instances")
+    ap.add_argument("--seconds", default="10", help="part 4: seconds per instance (a comma list: one sweep each)")
+    ap.add_argument("--instances", default="",
+                    help="part 4: a comma list of pr01..pr10 (every m) or prNN-m (one m); default all 40")
+    ap.add_argument("--seed", type=int, default=1, help="part 4: the solver's seed")
+    ap.add_argument("--iterations", type=int, default=None,
+                    help="part 4: also cap the search's iterations (runs then compare alike on a busy machine)")
     args = ap.parse_args()
     if args.campaign:
         campaign(args.campaign_limit)
+        return
+    if args.toptw:
+        for seconds in (float(v) for v in args.seconds.split(",")):
+            toptw_sweep(seconds, args.instances, args.seed, args.iterations)
         return
     if args.demo_only:
         demo(args.demo_limit)
@@ -124,6 +145,54 @@ def main() -> None:
           f"{max(walls):.1f} s (goal <= 10 s: {'met' if max(walls) <= 10 else 'NOT met'})")
     if args.demo:
         demo(args.demo_limit)
+
+
+def toptw_sweep(seconds: float, which: str, seed: int, iterations: int | None = None) -> dict:
+    """Part 4: every TOPTW instance asked for through `riskmap plan-instance`, checked exactly, gap to BKS."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import toptw
+
+    bks = toptw.read_bks(TOPTW / "BKS.tsv")
+    wanted = []
+    for name, m in bks:
+        asked = [w.strip() for w in which.split(",") if w.strip()]
+        if not asked or name in asked or f"{name}-{m}" in asked:
+            wanted.append((name, m))
+    if not wanted:
+        raise SystemExit(f"--instances: none of {which!r} is an instance of {TOPTW / 'BKS.tsv'}")
+    print(f"=== TOPTW instances through riskmap plan-instance ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} "
+          f"UTC), {seconds:g} s each{f' or {iterations} iterations' if iterations else ''}, seed {seed}; "
+          "distances rounded down to hundredths ===", flush=True)
+    gaps, walls = {}, []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, m in wanted:
+            inst = toptw.read(TOPTW / f"{name}.txt")
+            path = Path(tmp) / f"{name}-{m}.json"
+            doc = toptw.as_instance(inst, m, seconds, seed)
+            if iterations:
+                doc["iterations"] = iterations
+            path.write_text(json.dumps(doc))
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-m", "api.cli", "plan-instance", str(path)], cwd=ROOT,
+                                 capture_output=True, text=True, check=True).stdout
+            wall = time.perf_counter() - t0
+            score, ends = toptw.check(inst, m, json.loads(out))
+            best = bks[(name, m)]
+            gaps[(name, m)] = gap = (best - score) / best
+            walls.append(wall)
+            print(f"{name} m={m} {len(inst.customers)} customers: score {score} / BKS {best}, gap {gap:.2%}, "
+                  f"{sum(len(r['sites']) for r in json.loads(out)['routes'])} visits, latest return "
+                  f"{max(ends, default=0) / 100:g} / {inst.budget}, wall {wall:.1f} s", flush=True)
+    mean, worst = statistics.fmean(gaps.values()), max(gaps.values())
+    worst_at = max(gaps, key=gaps.get)
+    goals = "mean <= 0.5 %, worst <= 1.5 %" if seconds >= 60 else "mean <= 1.5 %"
+    met = (mean <= 0.005 and worst <= 0.015) if seconds >= 60 else mean <= 0.015
+    print(f"{len(gaps)} instances at {seconds:g} s: mean gap {mean:.2%}, worst {worst:.2%} ({worst_at[0]} "
+          f"m={worst_at[1]}), at or above BKS {sum(g <= 0 for g in gaps.values())}, above BKS "
+          f"{sum(g < 0 for g in gaps.values())}; every tour exactly feasible; wall {statistics.median(walls):.1f} s "
+          f"median, {max(walls):.1f} s max (goal {goals}: {'met' if met else 'NOT met'}"
+          f"{'' if len(gaps) == 40 else ', on a subset'})", flush=True)
+    return gaps
 
 
 def demo(limit: float) -> None:

@@ -7,9 +7,11 @@ windows, as `riskmap plan-instance FILE.json` reads it, solved with PyVRP.
      "time_limit_s": 10, "seed": 1}
 
 ``metric`` is ``euclidean`` (travel time = distance) or ``haversine`` (points as ``lon``/``lat``; travel time =
-great-circle km x ``circuity`` / ``speed_kmh``, in hours).  A team's ``budget`` bounds its route's travel plus
-service time (waiting for a time window counts too).  Sites are optional (a prize for visiting) unless
-``"must_visit": true``.
+great-circle km x ``circuity`` / ``speed_kmh``, in hours).  ``"travel_decimals": k`` with ``"travel_rounding":
+"down"`` (or ``"up"``, ``"nearest"``) rounds every travel time to k decimals, as a benchmark's convention may ask
+(the Cordeau TOPTW instances truncate distances to two decimals); by default travel times are exact.  A team's
+``budget`` bounds its route's travel plus service time (waiting for a time window counts too).  Sites are
+optional (a prize for visiting) unless ``"must_visit": true``.
 
 PyVRP works in integers.  Times are scaled by ``SCALE`` and rounded *up* (travel, service, the start of a time
 window) or *down* (a budget, the end of a window), so that every route the solver accepts is feasible for the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +33,11 @@ SCALE = 10_000  # time units per instance time unit (1e-4 resolution)
 PRIZE_WEIGHT = 0.3  # stage 1: the largest prize is worth this much of one budget of travel (see solve)
 STAGE_ONE_SHARE = 0.3  # of the time limit (and of the iteration cap)
 STAGE_ONE_STARTS = 1  # stage-1 runs from different seeds, sharing its time (more did not help on TOP)
+WARP_PENALTY = 0.3  # with time windows, the search's first price of a unit of time late: this many mean prizes
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 METRICS = ("euclidean", "haversine")
+ROUNDINGS = ("down", "up", "nearest")
+FLOAT_SLACK = 1e-9  # in units of the last decimal kept: a float a hair off an exact value rounds as the value
 UNREACHABLE_H = 1e5  # travel time given to the solver where no road joins two points (more than any budget)
 
 
@@ -80,17 +86,36 @@ class Instance:
     seed: int = 1
     iterations: int | None = None  # an iteration cap: with it binding, the answer depends on the seed alone
     table: TravelTable | None = None  # travel times given (a road network) instead of the metric's
+    travel_decimals: int | None = None  # travel times rounded to this many decimals (None: exact)
+    travel_rounding: str = "nearest"  # down, up or nearest, with travel_decimals
 
     def travel(self, a: tuple[float, float], b: tuple[float, float]) -> float:
-        """Travel time between two points, exact."""
+        """Travel time between two points, exact (or rounded as the instance says)."""
         if self.table is not None:
-            return self.table.time(a, b)
+            return self._rounded(self.table.time(a, b))
         if self.metric == "euclidean":
-            return math.hypot(a[0] - b[0], a[1] - b[1])
+            return self._rounded(math.hypot(a[0] - b[0], a[1] - b[1]))
         lon1, lat1, lon2, lat2 = map(math.radians, (a[0], a[1], b[0], b[1]))
         h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
         km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
-        return km * self.circuity / self.speed_kmh
+        return self._rounded(km * self.circuity / self.speed_kmh)
+
+    def _rounded(self, t):
+        """``t`` (a number or a numpy array) rounded to travel_decimals as travel_rounding says."""
+        if self.travel_decimals is None:
+            return t
+        import numpy as np
+
+        unit = 10.0 ** self.travel_decimals
+        scaled = np.asarray(t, dtype=np.float64) * unit
+        if self.travel_rounding == "down":
+            out = np.floor(scaled + FLOAT_SLACK)
+        elif self.travel_rounding == "up":
+            out = np.ceil(scaled - FLOAT_SLACK)
+        else:
+            out = np.floor(scaled + 0.5)
+        out = out / unit
+        return float(out) if np.ndim(out) == 0 else out
 
 
 @dataclass
@@ -193,7 +218,17 @@ def parse(doc: dict) -> Instance:
     iterations = doc.get("iterations")
     if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1):
         raise InstanceError(f"iterations: expected a positive integer, got {iterations!r}")
-    return Instance(sites, teams, metric, speed, circuity, limit, seed, iterations)
+    decimals = doc.get("travel_decimals")
+    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
+                                 or not 0 <= decimals <= 6):
+        raise InstanceError(f"travel_decimals: expected an integer from 0 to 6, got {decimals!r}")
+    rounding = doc.get("travel_rounding", "nearest")
+    if rounding not in ROUNDINGS:
+        raise InstanceError(f"travel_rounding: expected one of {', '.join(ROUNDINGS)}, got {rounding!r}")
+    if "travel_rounding" in doc and decimals is None:
+        raise InstanceError("travel_rounding: given without travel_decimals (how many decimals to keep)")
+    return Instance(sites, teams, metric, speed, circuity, limit, seed, iterations, travel_decimals=decimals,
+                    travel_rounding=rounding)
 
 
 def load(path: Path) -> Instance:
@@ -212,14 +247,14 @@ def hours_matrix(inst: Instance, points: list[tuple[float, float]]):
     p = np.asarray(points, dtype=np.float64)
     if inst.table is not None:
         rows = [inst.table.index[tuple(q)] for q in points]
-        return np.asarray(inst.table.hours)[np.ix_(rows, rows)]
+        return inst._rounded(np.asarray(inst.table.hours)[np.ix_(rows, rows)])
     if inst.metric == "euclidean":
-        return np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
+        return inst._rounded(np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1]))
     lon, lat = np.radians(p[:, 0]), np.radians(p[:, 1])
     h = (np.sin((lat[None, :] - lat[:, None]) / 2) ** 2
          + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2)
     km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-    return km * inst.circuity / inst.speed_kmh
+    return inst._rounded(km * inst.circuity / inst.speed_kmh)
 
 
 def _travel_matrix(inst: Instance, points: list[tuple[float, float]]):
@@ -257,8 +292,10 @@ def _data(inst: Instance, prizes: list[int], matrix=None):
                      prize=prize, required=s.must_visit, name=s.id)
         points.append((s.x, s.y))
     for group, start, end, t in ends:
-        m.add_vehicle_type(num_available=len(group), start_depot=start, end_depot=end,
-                           shift_duration=_down(t.budget), unit_distance_cost=1, name=t.id)
+        # the route leaves at 0 and is back by the budget: without tw_late PyVRP may start a route later to
+        # shorten its waiting for a window, and a route could then end after the budget
+        m.add_vehicle_type(num_available=len(group), start_depot=start, end_depot=end, tw_early=0,
+                           tw_late=_down(t.budget), shift_duration=_down(t.budget), unit_distance_cost=1, name=t.id)
     if matrix is None:
         matrix = _travel_matrix(inst, points)
     return m.data().replace(distance_matrices=[matrix], duration_matrices=[matrix]), matrix
@@ -399,8 +436,17 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
          guides the search, and the penalties for a broken budget stay in scale (with prizes worth far more they
          cannot keep up, and with no travel cost the search wanders: both measured on the TOP instances of
          bench/plan);
-      2. starting from the best plan of stage 1, the smallest prize outweighs all travel, so that no prize is
-         ever given up to save travel (stage 1 may do that on a tight budget).
+      2. starting from the best plan of stage 1, with the same prizes and the travel shrunk so that a whole
+         plan's travel is worth less than the smallest prize: no prize is ever given up to save travel (stage 1
+         may do that on a tight budget), travel still breaks ties, and the penalties for a missed window stay
+         in scale with the prizes (before issue 17, stage 2 scaled the prizes up instead, out of reach of
+         PyVRP's largest penalty: on the TOPTW instances the search then wandered among plans a little late).
+    Stage 2 is so when sites have time windows; both stages then use stage 1's granular neighbourhood and start
+    the penalty for time warp at WARP_PENALTY mean prizes per unit of time late (see _search).  Without windows
+    (time warp is then only a budget overrun) the search is as before issue 17: stage 2's prizes scaled up until
+    the smallest outweighs all travel, and PyVRP's own penalties, far higher, which keep the search within the
+    budgets (measured on the TOP instances of bench/plan: with the proportional start p6.2.j scored 936-942
+    instead of 948, and with the shrunk stage 2 p4.2.j 961 for two seeds of three instead of 962).
     Teams with the same start, end and budget (a plan's team-days from one base) are one vehicle type.
 
     ``progress(seconds, limit)``, when given, is called about once a second while the search runs.
@@ -409,14 +455,13 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     """
     from pyvrp import Route as PyVRPRoute
     from pyvrp import Solution
-    from pyvrp import solve as pyvrp_solve
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     positive = [s.prize for s in inst.sites if s.prize > 0]
     budget_max = max(_down(t.budget) for t in inst.teams)
     weighted = [round(s.prize * PRIZE_WEIGHT * budget_max / max(positive)) if positive else 0 for s in inst.sites]
+    smallest = min((w for w in weighted if w > 0), default=1)
     dominant_unit = (sum(_down(t.budget) for t in inst.teams) + 1) / min(positive) if positive else 0.0
-    dominant = [round(s.prize * dominant_unit) for s in inst.sites]
 
     problems = must_visit_problems(inst)
     if problems:
@@ -431,23 +476,32 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
 
     # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
+    windows = any(s.tw is not None for s in inst.sites)
+    warp = WARP_PENALTY * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive and windows else None
     group_of = {i: g for g, members in enumerate(_groups(inst)) for i in members}
     seeded = Solution(first_data, [PyVRPRoute(first_data, visits, group_of[team])
                                    for team, visits in greedy_routes(inst, matrix, _up, _down) if visits])
     first = seeded if seeded.is_feasible() else None
     for k in range(STAGE_ONE_STARTS):
-        found = pyvrp_solve(first_data, stop=stop(STAGE_ONE_SHARE / STAGE_ONE_STARTS), seed=inst.seed + 7919 * k,
-                            display=False, initial_solution=seeded).best
+        found = _search(first_data, first_data, stop(STAGE_ONE_SHARE / STAGE_ONE_STARTS), inst.seed + 7919 * k,
+                        seeded, warp)
         if found.is_feasible() and (first is None or (found.uncollected_prizes(), found.distance_cost())
                                     < (first.uncollected_prizes(), first.distance_cost())):
             first = found
-    data, _ = _data(inst, dominant, matrix)
+    if windows:
+        # stage 2: the same prizes; travel shrunk so that a whole plan's travel costs less than the smallest prize
+        # (a route's travel is at most its budget)
+        import numpy as np
+
+        shrink = smallest / (sum(_down(t.budget) for t in inst.teams) + 1)
+        data = first_data.replace(distance_matrices=[np.floor(matrix * shrink).astype(np.int64)])
+    else:  # stage 2 as before issue 17: prizes scaled up until the smallest outweighs all travel
+        data, _ = _data(inst, [round(s.prize * dominant_unit) for s in inst.sites], matrix)
     start = None
     if first is not None:
         start = Solution(data, [PyVRPRoute(data, [a.idx for a in r if a.is_client()], r.vehicle_type())
                                 for r in first.routes()])
-    best = pyvrp_solve(data, stop=stop(1 - STAGE_ONE_SHARE), seed=inst.seed, display=False,
-                       initial_solution=start).best
+    best = _search(data, first_data if windows else data, stop(1 - STAGE_ONE_SHARE), inst.seed, start, warp)
     if not best.is_feasible():
         must = [s.id for s in inst.sites if s.must_visit]
         raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
@@ -467,6 +521,29 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
             raise RuntimeError(f"internal: team {t.id}'s route takes {r.time} > budget {t.budget}")
         routes.append(r)
     return Plan(routes, sum(r.prize for r in routes))
+
+
+def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
+    """PyVRP's iterated local search on ``data``, as pyvrp.solve runs it, but with the granular neighbourhood of
+    ``neighbours_of`` (problem data with the same clients: stage 2's travel is shrunk to almost nothing, so its
+    own would hardly know near from far) and ``warp`` as the first penalty for a unit of time warp (a window
+    missed or a budget overrun).  PyVRP starts it half way to its cap whatever the scale of the prizes, and
+    adapts it only every 500 solutions: in a TOPTW search of a few thousand iterations it stays far too high
+    (the search keeps away from the windows' edges) or, with prizes that dwarf it, too low."""
+    from pyvrp import IteratedLocalSearch, PenaltyManager, PenaltyParams, RandomNumberGenerator, Solution
+    from pyvrp.search import OPERATORS, LocalSearch, PerturbationManager, PerturbationParams, compute_neighbours
+
+    rng = RandomNumberGenerator(seed=seed)
+    ls = LocalSearch(data, rng, compute_neighbours(neighbours_of), PerturbationManager(PerturbationParams()))
+    for op in OPERATORS:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    params = PenaltyParams()
+    loads, tw, dist = params.midpoint_penalties(data)
+    pm = PenaltyManager((loads, tw if warp is None else warp, dist), params)
+    if initial is None:
+        initial = ls(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
+    return IteratedLocalSearch(data, pm, ls, initial).run(stop, collect_stats=False).best
 
 
 class _Reporting:

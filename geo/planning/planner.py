@@ -1,6 +1,6 @@
 """Making a plan from a request (what `riskmap plan` and POST /plans run): the candidate sites, the travel times
-(the stored road network through pgRouting when there is one and the request allows it, else great-circle
-distance x circuity), the solver, and the plan document with its times, km and totals."""
+(fastest paths by Dijkstra over the stored road network when there is one and the request allows it, else
+great-circle distance x circuity), the solver, and the plan document with its times, km and totals."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ def make_plan(conn, req: PlanRequest, progress=None, notes=None) -> dict:
     if req.travel != "great_circle":
         edges = network_size(conn)
         if edges:
-            say(f"travel times over the road network ({edges:,} edges, pgRouting)")
+            say(f"travel times over the road network ({edges:,} edges, fastest paths by Dijkstra)")
             road = RoadTravel(conn, plan_points(req, cands), req.speed_kmh, req.circuity)
-            travel = (f"road network ({edges:,} edges; fastest paths by pgRouting at each road's speed), and "
-                      f"great-circle distance x circuity at the teams' speed between a site and its nearest road")
+            travel = (f"road network ({edges:,} edges; fastest paths by Dijkstra over the stored roads at each "
+                      f"road's speed), and great-circle distance x circuity at the teams' speed between a site and "
+                      f"its nearest road")
         elif req.travel == "roads":
             raise PlanningError("travel: roads asked for, but no road network is stored (load one with "
                                 "`riskmap roads import FILE`)")
