@@ -89,6 +89,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.demo_cluster import demo_cluster, demo_env  # noqa: E402
 from bench.processes import stop  # noqa: E402
 
 HERE = Path(tempfile.gettempdir()) / "riskmap-bench-load"
@@ -104,9 +105,7 @@ REQUEST_TIMEOUT_S = 60.0  # an answer that has not come by then counts as an err
 # ----- the database and the server --------------------------------------------------------------------------------
 
 def bench_env(extra: dict | None = None) -> dict:
-    env = {**os.environ, "RISKMAP_DATA_DIR": str(HERE / "cluster"), "CI": "true", "PYTHONPATH": str(ROOT)}
-    env.pop("RISKMAP_DATABASE_URL", None)
-    return {**env, **(extra or {})}
+    return demo_env(HERE, extra)
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -116,25 +115,7 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def prepare(rebuild: bool) -> str:
     """The bench's cluster started and holding the scored demo; returns the database URL."""
-    from geo import store
-    from geo.embedded import EmbeddedCluster
-
-    HERE.mkdir(parents=True, exist_ok=True)
-    os.chmod(HERE, 0o755)  # as root, the server runs as 'postgres' and must reach the cluster inside
-    cluster = EmbeddedCluster(HERE / "cluster")
-    if rebuild:
-        cluster.destroy()
-    url = cluster.start()
-    conn = store.connect(url)
-    store.migrate(conn)
-    with conn.cursor() as cur:
-        cur.execute("SELECT (SELECT count(*) FROM enterprise), (SELECT count(*) FROM feature_risk)")
-        enterprises, scored = cur.fetchone()
-    conn.close()
-    if not enterprises or not scored:
-        print("building the demo (riskmap demo --no-serve) ...", flush=True)
-        cli("demo", "--no-serve")
-    return url
+    return demo_cluster(HERE, rebuild)
 
 
 @dataclass

@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +41,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.demo_cluster import demo_cluster  # noqa: E402
 
 HERE = Path(tempfile.gettempdir()) / "riskmap-bench-roads"
 OSM = ROOT / "tests" / "geo" / "osm" / "helsinki.osm.pbf"
@@ -53,30 +52,9 @@ GOAL_RATIO, GOAL_SECONDS = 10.0, 10.0
 
 def prepare(rebuild: bool) -> str:
     """The bench's cluster started and holding the scored demo, with pgRouting; returns the database URL."""
-    from geo import store
-    from geo.embedded import EmbeddedCluster
     from geo.planning.roads import ensure_pgrouting
 
-    HERE.mkdir(parents=True, exist_ok=True)
-    os.chmod(HERE, 0o755)  # as root, the server runs as 'postgres' and must reach the cluster inside
-    cluster = EmbeddedCluster(HERE / "cluster")
-    if rebuild:
-        cluster.destroy()
-    url = cluster.start()
-    conn = store.connect(url)
-    store.migrate(conn)
-    ensure_pgrouting(conn)
-    with conn.cursor() as cur:
-        cur.execute("SELECT (SELECT count(*) FROM enterprise), (SELECT count(*) FROM feature_risk)")
-        enterprises, scored = cur.fetchone()
-    conn.close()
-    if not enterprises or not scored:
-        print("building the demo (riskmap demo --no-serve) ...", flush=True)
-        env = {**os.environ, "RISKMAP_DATA_DIR": str(HERE / "cluster"), "CI": "true", "PYTHONPATH": str(ROOT)}
-        env.pop("RISKMAP_DATABASE_URL", None)
-        subprocess.run([sys.executable, "-m", "api.cli", "demo", "--no-serve"], cwd=ROOT, env=env, check=True,
-                       capture_output=True, text=True)
-    return url
+    return demo_cluster(HERE, rebuild, ready=ensure_pgrouting)
 
 
 def grid_file(conn) -> Path:

@@ -39,6 +39,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from bench.demo_cluster import demo_cluster  # noqa: E402
+
 HERE = Path(tempfile.gettempdir()) / "riskmap-bench-rescore-few"
 KINDS = ("inspection", "danger", "rectified", "attributes", "moved")
 SEED = 20261205
@@ -65,27 +68,7 @@ for line in sys.stdin:
 
 def prepare(rebuild: bool) -> tuple[str, int]:
     """The bench's cluster started and holding the scored demo; returns the database URL and the postmaster's pid."""
-    from geo import store
-    from geo.embedded import EmbeddedCluster
-
-    HERE.mkdir(parents=True, exist_ok=True)
-    os.chmod(HERE, 0o755)  # as root, the server runs as 'postgres' and must reach the cluster inside
-    cluster = EmbeddedCluster(HERE / "cluster")
-    if rebuild:
-        cluster.destroy()
-    url = cluster.start()
-    conn = store.connect(url)
-    store.migrate(conn)
-    with conn.cursor() as cur:
-        cur.execute("SELECT (SELECT count(*) FROM enterprise), (SELECT count(*) FROM feature_risk)")
-        enterprises, scored = cur.fetchone()
-    conn.close()
-    if not enterprises or not scored:
-        print("building the demo (riskmap demo --no-serve) ...", flush=True)
-        env = {**os.environ, "RISKMAP_DATA_DIR": str(HERE / "cluster"), "CI": "true", "PYTHONPATH": str(ROOT)}
-        env.pop("RISKMAP_DATABASE_URL", None)
-        subprocess.run([sys.executable, "-m", "api.cli", "demo", "--no-serve"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
+    url = demo_cluster(HERE, rebuild)
     return url, int((HERE / "cluster" / "pgdata" / "postmaster.pid").read_text().split()[0])
 
 
