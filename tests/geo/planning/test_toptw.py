@@ -122,11 +122,11 @@ def test_bad_travel_rounding_names_the_field(extra, words):
         parse(doc)
 
 
-@pytest.mark.skipif(not SHARED_PR01.exists(), reason=f"the shared TOPTW data is not at {SHARED_PR01}")
 def test_reader_reads_pr01_as_the_format_says():
     """pr01 (checked by hand against the file): 48 customers; the depot at (-10.442, 19.999) closes at 1000;
     customer 1 and customer 13 (whose list is longer: O and C are the last two tokens) and customer 48; the
     distance depot -> 1 is 48.1674... rounded down to 48.16."""
+    assert SHARED_PR01.exists(), f"the shared TOPTW data is not at {SHARED_PR01}"
     inst = toptw.read(SHARED_PR01)
     assert len(inst.customers) == 48
     assert (float(inst.depot.x), float(inst.depot.y), float(inst.budget)) == (-10.442, 19.999, 1000)
