@@ -247,7 +247,9 @@ def check_must_visits(creq: CampaignRequest, cands: Candidates, homes: list[tupl
     need, have = sum(s.service * creq.required_of(s) for s in must), req.teams * req.days * req.hours_per_day
     if need > have + 1e-9:
         visits = sum(creq.required_of(s) for s in must)
-        problems.append(capacity_problem(req, cands, len(must), need, have)
+        by_level = sum(1 for s in must if s.must_visit is None)  # (required by their level alone)
+        problems.append(capacity_problem(req, cands, len(must), need, have,
+                                         {f"{', '.join(creq.required_levels)}, each visit required": by_level})
                         + (f"; or require fewer visits of the levels {', '.join(creq.required_levels)} "
                            f"({visits} visits of {len(must)} sites are required in all)"
                            if creq.required_levels else ""))

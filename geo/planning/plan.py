@@ -343,11 +343,14 @@ def check_must_visits(req: PlanRequest, cands: Candidates, inst: Instance) -> No
         raise InstanceError("no plan can visit every must-visit site: " + "; ".join(problems))
 
 
-def capacity_problem(req: PlanRequest, cands: Candidates, count: int, need: float, have: float) -> str:
-    """Why the must-visit sites do not fit in the teams' days, with the hours, the team-days and what to do."""
+def capacity_problem(req: PlanRequest, cands: Candidates, count: int, need: float, have: float,
+                     also: dict[str, int] | None = None) -> str:
+    """Why the must-visit sites do not fit in the teams' days, with the hours, the team-days and what to do;
+    ``also``: further reasons a site must be visited, each with its number of sites (a campaign's levels)."""
     reasons = {why: sum(1 for s in cands.sites if s.must_visit == why) for why in ("overdue", "look_back", "named")}
     labels = {"overdue": "overdue", "look_back": "look-back", "named": "named"}
-    split = ", ".join(f"{n} {labels[why]}" for why, n in reasons.items() if n)
+    split = ", ".join([f"{n} {labels[why]}" for why, n in reasons.items() if n]
+                      + [f"{n} {label}" for label, n in (also or {}).items() if n])
     team_days = req.teams * req.days
     needed_days = math.ceil(need / req.hours_per_day - 1e-9)
     fewer = []
@@ -358,12 +361,12 @@ def capacity_problem(req: PlanRequest, cands: Candidates, count: int, need: floa
         fewer.append("a shorter look_back_days (--look-back-days), or no look_back (--look-back)")
     if reasons["named"]:
         fewer.append("fewer sites in must_visit (--must-visit)")
-    return (f"the {count} must-visit sites ({split}) need {need:g} h of inspection alone (travel not counted), more "
-            f"than the {have:g} h the teams have ({_n(req.teams, 'team')} x {_n(req.days, 'day')} = "
-            f"{_n(team_days, 'team-day')} of {req.hours_per_day:g} h); their inspections alone take at least "
-            f"{needed_days} team-days of "
-            f"{req.hours_per_day:g} h. Give more teams (teams, --teams), more days (days, --days) or longer days "
-            f"(hours_per_day, --hours), or make fewer sites must-visit: " + "; ".join(fewer))
+    return (f"the {count} must-visit sites{f' ({split})' if split else ''} need {need:g} h of inspection alone "
+            f"(travel not counted), more than the {have:g} h the teams have ({_n(req.teams, 'team')} x "
+            f"{_n(req.days, 'day')} = {_n(team_days, 'team-day')} of {req.hours_per_day:g} h); their inspections "
+            f"alone take at least {needed_days} team-days of {req.hours_per_day:g} h. Give more teams (teams, "
+            f"--teams), more days (days, --days) or longer days (hours_per_day, --hours)"
+            + (", or make fewer sites must-visit: " + "; ".join(fewer) if fewer else ""))
 
 
 def _n(count: int, noun: str) -> str:

@@ -228,5 +228,18 @@ def test_must_visit_sites_beyond_the_teams_hours_are_an_error_before_any_search(
     assert "the 6 must-visit sites (6 overdue) need 9 h of inspection alone" in str(e.value)
 
 
+def test_red_visits_beyond_the_teams_hours_name_their_level_in_the_error(conn):
+    """Red sites whose every visit is required, more than the team-days hold, and no overdue, look-back or named
+    site: the error counts them under their level and offers no empty list of must-visit reasons."""
+    for i in range(6):
+        r.enterprise(conn, 118.1 + 0.01 * i, 39.1, "red")
+    with pytest.raises(InstanceError) as e:
+        campaign(conn, request(teams=1, days=1), visits={"red": 1})
+    text = str(e.value)
+    assert "the 6 must-visit sites (6 red, each visit required) need 9 h of inspection alone" in text
+    assert "()" not in text and ": ;" not in text and "must-visit: " not in text
+    assert "require fewer visits of the levels red (6 visits of 6 sites are required in all)" in text
+
+
 def test_working_days_skip_weekends():
     assert working_days(D(2026, 6, 5), 3) == [D(2026, 6, 5), D(2026, 6, 8), D(2026, 6, 9)]
