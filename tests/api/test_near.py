@@ -177,13 +177,15 @@ def test_sparse_points_answered_within_the_radius_box_match_brute_force(client, 
 
 @pytest.mark.parametrize("lat", [-84.0, -45.0, 0.0, 39.7, 70.0, 84.0])
 def test_radius_box_holds_the_geodesic_circle(conn, lat):
-    """The box the first pass keeps its scans to (riskmap_expand_m, with the slack) holds every point at geodesic distance m
-    (WGS 84, pyproj.Geod) from the centre, for m from 1 m to the 50 km cap, where it is used (|φ| + m in degrees
-    up to 85°); beyond that the scans are not kept to a box (the whole world)."""
+    """The box the first pass keeps its scans to (riskmap_expand_m, with the slack) holds every point at geodesic
+    distance m (WGS 84, pyproj.Geod) from the centre, for m from 1 m to the 50 km cap, where it is used (|φ| + m in
+    degrees up to 85°); beyond that the scans are not kept to a box (the whole world)."""
     import numpy as np
 
     azimuths = np.linspace(0.0, 360.0, 1441)
-    query = "WITH " + __import__("api.routes", fromlist=["sql_text"]).sql_text("risks_near_bound").strip() + \
+    from api.routes import sql_text
+
+    query = "WITH " + sql_text("risks_near_bound").strip() + \
         "\nSELECT ST_XMin(box), ST_YMin(box), ST_XMax(box), ST_YMax(box) FROM near_box"
     for m in (1.0, 150.0, 5000.0, 20000.0, 50000.0):
         with conn.cursor() as cur:
