@@ -164,10 +164,11 @@ def authenticate(app_state, credential: str | None) -> Principal:
     return principal
 
 
-def remembered(app_state, credential: str) -> Principal | None:
-    """The principal of a token seen lately (api/signed_in.py), without the database; None: ask ``authenticate``."""
+async def remembered(app_state, credential: str) -> Principal | None:
+    """The principal of a token seen lately (api/signed_in.py), without reading the user's row; None: ask
+    ``authenticate``."""
     cache = getattr(app_state, "signed_in", None)
-    return cache.get(credential) if cache is not None else None
+    return await cache.aget(credential) if cache is not None else None
 
 
 def _credential(scope) -> tuple[str | None, bool]:
@@ -307,7 +308,8 @@ class AccessGate:
             # the credentials say so (the health check tells more to who may read everything), else no one
             try:
                 state["principal"] = ANONYMOUS if not credential else (
-                    remembered(app_state, credential) or await run_in_threadpool(authenticate, app_state, credential))
+                    await remembered(app_state, credential)
+                    or await run_in_threadpool(authenticate, app_state, credential))
             except Exception:  # noqa: BLE001 - a public path answers anyway, as to no one
                 state["principal"] = ANONYMOUS
             return await self.app(scope, receive, send)
@@ -319,7 +321,7 @@ class AccessGate:
             try:
                 principal = ANONYMOUS if not credential else (
                     authenticate(app_state, credential) if not users.split_token(credential)
-                    else remembered(app_state, credential)
+                    else await remembered(app_state, credential)
                     or await run_in_threadpool(authenticate, app_state, credential))
             except MissingCredentials as e:
                 if not from_cookie:

@@ -59,6 +59,7 @@ from api.routes import (
     writes,
 )
 from api.settings import Settings
+from api.shared_pages import SharedPages
 from api.signed_in import SignedIn
 from geo import audit as audit_trail
 from geo import store
@@ -215,6 +216,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.token_checks = TokenChecks()
         app.state.signed_in = SignedIn(app.state.pool.url)
         app.state.main_pages = pages.MainPages()
+        app.state.shared_pages = SharedPages()
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
         app.state.pool.migrate_now()

@@ -3,7 +3,11 @@
 Rows are fetched with a server-side cursor and written in chunks, so memory stays bounded; the file is written
 next to its destination and renamed into place only when complete, so a failed export never leaves half a
 file.  Extra properties (``props``) come back as ordinary columns, so an exported file imports again unchanged.
-CSV files carry the geometry as WKT in a ``WKT`` column (points also as ``lon``/``lat``).
+CSV files carry the geometry as WKT in a ``WKT`` column (points also as ``lon``/``lat``), and are opened in
+spreadsheets as often as they are imported again: their text cells are made formula-safe as in every other CSV
+and XLSX riskmap writes (geo/spreadsheet.py ``spreadsheet_safe``: a text starting with = + - @, a tab or a carriage
+return gets a leading single quote, so a name such as ``=HYPERLINK(...)`` is shown, never run).  Such a text comes
+back with its quote when the CSV is imported again; GeoJSON and GeoPackage exports keep every text as stored.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from psycopg2 import sql
 
 from geo.errors import InputError
 from geo.kinds import get_kind
+from geo.spreadsheet import spreadsheet_safe
 
 FORMATS = {"geojson": ("GeoJSON", ".geojson"), "gpkg": ("GPKG", ".gpkg"), "csv": ("CSV", ".csv")}
 
@@ -60,7 +65,7 @@ def export_features(conn, kind: str, fmt: str, path: str | os.PathLike, *, chunk
                 if not rows and written > 0:
                     break
                 frame = pd.DataFrame(rows, columns=[*cols, "props", "wkb"])
-                gdf = _to_frame(frame, fk, extra_keys, all_points and fmt == "csv")
+                gdf = _to_frame(frame, fk, extra_keys, all_points and fmt == "csv", csv=fmt == "csv")
                 kwargs = {"layer_options": {"GEOMETRY": "AS_WKT"}} if fmt == "csv" else {}
                 if fmt == "geojson":
                     kwargs["layer_options"] = {"RFC7946": "YES", "WRITE_NAME": "NO", "COORDINATE_PRECISION": "15"}
@@ -86,7 +91,8 @@ def _all_points(conn, table: str) -> bool:
     return bool(value)
 
 
-def _to_frame(frame: pd.DataFrame, fk, extra_keys: list[str], with_lonlat: bool) -> gpd.GeoDataFrame:
+def _to_frame(frame: pd.DataFrame, fk, extra_keys: list[str], with_lonlat: bool,
+              csv: bool = False) -> gpd.GeoDataFrame:
     wkb = frame.pop("wkb")
     geoms = shapely.from_wkb([bytes(b) for b in wkb]) if len(frame) else []
     props = frame.pop("props")
@@ -105,6 +111,10 @@ def _to_frame(frame: pd.DataFrame, fk, extra_keys: list[str], with_lonlat: bool)
             frame[a.name] = frame[a.name].astype(object)
     for k in extra_keys:
         frame[k] = [_scalar(p.get(k)) if p else None for p in props]
+    if csv:
+        for name in frame.columns:
+            if frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name]):
+                frame[name] = [spreadsheet_safe(v) for v in frame[name]]
     if with_lonlat and len(frame):
         frame["lon"] = shapely.get_x(geoms)
         frame["lat"] = shapely.get_y(geoms)

@@ -85,13 +85,18 @@ def geojson(text: str | bytes) -> Response:
 def geojson_page(request, rows: list[tuple[str, object]], limit: int) -> Response:
     """A keyset page as a GeoJSON FeatureCollection: ``rows`` are (Feature as GeoJSON text, key), one more than
     ``limit`` when another page follows; the ``next`` link repeats the request with ``after`` = the last key."""
+    return geojson(geojson_page_text(request, rows, limit))
+
+
+def geojson_page_text(request, rows: list[tuple[str, object]], limit: int) -> str:
+    """The document of ``geojson_page``."""
     page, more = rows[:limit], len(rows) > limit
     next_url = str(request.url.include_query_params(after=page[-1][1])) if more else None
     links = [{"rel": "self", "href": str(request.url), "type": GEOJSON}]
     if next_url:
         links.append({"rel": "next", "href": next_url, "type": GEOJSON})
     tail = json.dumps({"numberReturned": len(page), "next": next_url, "links": links}, ensure_ascii=False)
-    return geojson('{"type":"FeatureCollection","features":[' + ",".join(r[0] for r in page) + "]," + tail[1:])
+    return '{"type":"FeatureCollection","features":[' + ",".join(r[0] for r in page) + "]," + tail[1:]
 
 
 def ewkt_point(lon: float, lat: float) -> str:

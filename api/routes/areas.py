@@ -18,8 +18,9 @@ from api.access import Needs
 from api.dependencies import Connection, RiskModel
 from api.errors import field_error
 from api.lanes import map_read
-from api.routes import GeoJSONResponse, Level, geojson, geojson_page, sql_text
+from api.routes import GeoJSONResponse, Level, geojson, geojson_page_text, sql_text
 from api.routes.features import Link, parse_bbox, parse_levels
+from api.shared_pages import data_version
 from geo.errors import NotFound
 from geo.risk.aggregate import ADMIN_LEVEL_RES
 
@@ -138,11 +139,20 @@ def list_areas(
     candidate levels), feature counts per class and level, exposed population and, for admin areas, name;
     follow `next` for the rest.  Only areas holding a scored feature have an area risk."""
     params = page_params(model, level, bbox, risk_level, limit, after)
-    with conn.cursor() as cur:
-        # H3 cells serve their stored Features (areas_page_h3.sql); admin areas are built with their names
-        cur.execute(sql_text("areas_page_h3" if params["area_type"] == "h3" else "areas_page"), params)
-        rows = cur.fetchall()
-    return geojson_page(request, rows, limit)
+
+    def read() -> bytes:
+        with conn.cursor() as cur:
+            # H3 cells serve their stored Features (areas_page_h3.sql); admin areas are built with their names
+            cur.execute(sql_text("areas_page_h3" if params["area_type"] == "h3" else "areas_page"), params)
+            rows = cur.fetchall()
+        return geojson_page_text(request, rows, limit).encode()
+
+    if params["area_type"] == "h3":  # a view's cells: hardly ever the same page twice
+        return geojson(read())
+    # admin areas: the map asks for the same few pages (every county of the region) again and again
+    areas = tuple(sorted(request.state.principal.areas))
+    key = ("areas", str(request.url), areas, data_version(conn))
+    return geojson(request.app.state.shared_pages.get(key, read))
 
 
 @router.get("/areas/", include_in_schema=False)

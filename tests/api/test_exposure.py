@@ -27,6 +27,26 @@ def test_points_are_the_cells_in_the_box(client, conn):
     assert body["max"] == pytest.approx(max(c[2] for c in cells), abs=1e-3)
 
 
+def test_a_cells_kept_point_follows_its_value(client, conn):
+    """Each cell keeps its point as text (migration 0033), which the answer is written from: a cell whose value
+    changes is answered with the new value at once."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT resolution, cell, value, ST_X(geom), ST_Y(geom) FROM exposure_cell "
+                    "WHERE geom && ST_MakeEnvelope(118.05, 39.55, 118.35, 39.75, 4326) ORDER BY value DESC LIMIT 1")
+        resolution, cell, value, x, y = cur.fetchone()
+        cur.execute("UPDATE exposure_cell SET value = %s WHERE resolution = %s AND cell = %s",
+                    (value + 1234.5678, resolution, cell))
+    try:
+        body = client.get("/exposure", params={"bbox": BOX, "max_points": 50_000}).json()
+        mine = [p for p in body["points"] if abs(p[0] - x) < 1e-5 and abs(p[1] - y) < 1e-5]
+        assert len(mine) == 1 and mine[0][2] == pytest.approx(value + 1234.5678, abs=1.1e-3)
+        assert body["max"] == pytest.approx(value + 1234.5678, abs=1.1e-3)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE exposure_cell SET value = %s WHERE resolution = %s AND cell = %s",
+                        (value, resolution, cell))
+
+
 def test_many_cells_are_grouped_on_a_grid(client):
     """Over max_points cells, the cells are grouped: fewer points, the largest value kept."""
     full = client.get("/exposure", params={"bbox": BOX, "max_points": 50_000}).json()

@@ -152,6 +152,58 @@ def test_first_pass_degree_rule_holds_on_the_ellipsoid(lat):
         assert degrees.max() > 0.95 * rule / 1.01  # and it is not loose: the farthest point nearly reaches it
 
 
+def test_sparse_points_answered_within_the_radius_box_match_brute_force(client, conn):
+    """At points spread over the region with bench/load's radius (2 km) and the default limit, where most points
+    have far fewer than 100 features near them, the first pass keeps its KNN scans to the radius's box and answers
+    alone (it runs out of rows there); the answers equal the brute-force geodesic search, and some points are
+    answered that way with features in the box (not only empty ones)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT ST_X(p.geom), ST_Y(p.geom) FROM ST_Dump(ST_GeneratePoints((SELECT ST_Union(geom) "
+                    "FROM area WHERE level = 'county'), 40, 17)) p")
+        points = cur.fetchall()
+    kinds = "enterprise,tailings_pond,venue,pipeline"
+    answered_in_box = 0
+    for lon, lat in points:
+        with conn.cursor() as cur:
+            cur.execute(BRUTE_FORCE_SQL, {"lon": lon, "lat": lat, "radius": 2000, "kinds": kinds.split(",")})
+            brute = cur.fetchall()[:100]
+        feats = near(client, lon=lon, lat=lat, radius_m=2000)["features"]
+        assert [(f["properties"]["kind"], f["properties"]["id"]) for f in feats] == [(k, i) for k, i, _ in brute]
+        assert [f["properties"]["distance_m"] for f in feats] == pytest.approx([d for _, _, d in brute], abs=0.01)
+        if brute and first_pass_complete(conn, lon, lat, 2000, 100, kinds):
+            answered_in_box += 1
+    assert answered_in_box >= 3
+
+
+@pytest.mark.parametrize("lat", [-84.0, -45.0, 0.0, 39.7, 70.0, 84.0])
+def test_radius_box_holds_the_geodesic_circle(conn, lat):
+    """The box the first pass keeps its scans to (riskmap_expand_m, with the slack) holds every point at geodesic
+    distance m (WGS 84, pyproj.Geod) from the centre, for m from 1 m to the 50 km cap, where it is used (|φ| + m in
+    degrees up to 85°); beyond that the scans are not kept to a box (the whole world)."""
+    import numpy as np
+
+    azimuths = np.linspace(0.0, 360.0, 1441)
+    from api.routes import sql_text
+
+    query = "WITH " + sql_text("risks_near_bound").strip() + \
+        "\nSELECT ST_XMin(box), ST_YMin(box), ST_XMax(box), ST_YMax(box) FROM near_box"
+    for m in (1.0, 150.0, 5000.0, 20000.0, 50000.0):
+        with conn.cursor() as cur:
+            cur.execute(query, {"pt": f"SRID=4326;POINT(117.3 {lat})", "radius": m, "limit": 1,
+                                "kinds": ["enterprise"]})
+            x0, y0, x1, y1 = cur.fetchone()
+        if abs(lat) + m / 110574.0 > 85.0:
+            assert (x0, y0, x1, y1) == (-180, -90, 180, 90)
+            continue
+        lon2, lat2, _ = GEOD.fwd(np.full(azimuths.size, 117.3), np.full(azimuths.size, lat), azimuths,
+                                 np.full(azimuths.size, m))
+        assert x0 <= lon2.min() and lon2.max() <= x1 and y0 <= lat2.min() and lat2.max() <= y1
+    with conn.cursor() as cur:  # the whole world where the circle may reach over a pole
+        cur.execute(query, {"pt": "SRID=4326;POINT(117.3 84.9)", "radius": 50000.0, "limit": 1,
+                            "kinds": ["enterprise"]})
+        assert cur.fetchone() == (-180, -90, 180, 90)
+
+
 def test_level_filter_path_agrees_with_unfiltered_path(client):
     """min_level=blue keeps every scored feature, so its answer (the level-bounded first pass) equals the one without
     a level filter (the merged KNN first pass) when every feature is scored."""

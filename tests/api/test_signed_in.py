@@ -40,3 +40,86 @@ def test_a_committed_user_change_empties_it_before_the_next_look(db_url):
             p.wait()
         cache.close()
         other.close()
+
+
+def _listening(cache: SignedIn) -> None:
+    deadline = time.monotonic() + 30
+    while cache._conn is None:
+        assert time.monotonic() < deadline, "the cache never started listening"
+        time.sleep(0.05)
+
+
+def test_the_event_loops_look_sees_a_committed_change_too(db_url):
+    """The same from the event loop (``aget``, as the server's requests ask): 200 times, a remembered principal,
+    a change committed by another session, and the next look finds nothing."""
+    import asyncio
+
+    other = psycopg2.connect(db_url)
+    other.autocommit = True
+    cache = SignedIn(db_url)
+    try:
+        _listening(cache)
+
+        async def looks() -> int:
+            stale = 0
+            for _ in range(200):
+                cache.put("rm_token", "principal", cache.generation)
+                assert await cache.aget("rm_token") == "principal"
+                with other.cursor() as cur:
+                    cur.execute("SELECT pg_notify('riskmap_users', 'changed')")
+                stale += await cache.aget("rm_token") is not None
+            return stale
+
+        assert asyncio.run(looks()) == 0
+    finally:
+        cache.close()
+        other.close()
+
+
+def test_requests_of_the_event_loop_share_round_trips_and_never_block_it(db_url):
+    """50 requests looking at once make far fewer round trips than 50 (one serves every request that came before
+    it started), all find the principal, and the loop keeps running while a round trip is slow: a timer of the
+    loop fires during a round trip held up for 0.3 s."""
+    import asyncio
+
+    class Counted(SignedIn):
+        trips = 0
+        hold = 0.0
+
+        def _round_trip(self, start):
+            type(self).trips += 1
+            time.sleep(self.hold)
+            return super()._round_trip(start)
+
+    cache = Counted(db_url)
+    try:
+        _listening(cache)
+        cache.put("rm_token", "principal", cache.generation)
+
+        async def at_once() -> list:
+            return await asyncio.gather(*(cache.aget("rm_token") for _ in range(50)))
+
+        assert asyncio.run(at_once()) == ["principal"] * 50
+        assert Counted.trips <= 3
+
+        Counted.hold = 0.3
+        ticks = []
+
+        async def slow_trip() -> object:
+            async def tick():
+                while True:
+                    ticks.append(time.monotonic())
+                    await asyncio.sleep(0.02)
+
+            ticker = asyncio.create_task(tick())
+            await asyncio.sleep(0.05)
+            started = time.monotonic()
+            found = await cache.aget("rm_token")
+            ticker.cancel()
+            return found, started
+
+        found, started = asyncio.run(slow_trip())
+        assert found == "principal"
+        assert sum(1 for t in ticks if t > started) >= 5  # the loop ran on during the 0.3 s round trip
+    finally:
+        cache.close()

@@ -133,6 +133,27 @@ def test_csv_export_of_points_carries_lon_lat_and_wkt(db, tmp_path):
     assert float(row["lat"]) == pytest.approx(39.630867456, abs=1e-9)
 
 
+def test_csv_export_text_is_formula_safe_and_geojson_keeps_it(db, tmp_path):
+    """A name or an extra column a spreadsheet would run as a formula is written to CSV with a leading quote (as
+    every CSV riskmap writes); the GeoJSON export keeps the text as stored."""
+    sample = sample_enterprises().iloc[[0, 3]].copy()
+    sample["name"] = ['=HYPERLINK("http://x","y")', "+1 tank farm"]
+    sample["联系人"] = ["@SUM(A1)", "-"]
+    source = tmp_path / "formulas.gpkg"
+    sample.to_file(source)
+    import_file(db, source, "enterprise")
+    export_features(db, "enterprise", "csv", tmp_path / "out.csv")
+    table = pyogrio.read_dataframe(tmp_path / "out.csv", read_geometry=False).set_index("source_id")
+    assert table.loc["E1", "name"] == '\'=HYPERLINK("http://x","y")'
+    assert table.loc["E4", "name"] == "'+1 tank farm"
+    assert table.loc["E1", "联系人"] == "'@SUM(A1)" and table.loc["E4", "联系人"] == "'-"
+    assert table.loc["E1", "credit_code"] == "91130200MA0000000X"  # other text unchanged
+    export_features(db, "enterprise", "geojson", tmp_path / "out.geojson")
+    features = {f["properties"]["source_id"]: f["properties"]
+                for f in json.loads((tmp_path / "out.geojson").read_text())["features"]}
+    assert features["E1"]["name"] == '=HYPERLINK("http://x","y")' and features["E4"]["联系人"] == "-"
+
+
 def test_export_into_a_missing_directory_fails_and_leaves_no_file(db, tmp_path, loaded):
     """Exporting into a directory that does not exist raises InputError naming it and writes nothing."""
     path = tmp_path / "missing" / "enterprises.geojson"
