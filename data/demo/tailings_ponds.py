@@ -62,7 +62,15 @@ def tailings_ponds(region: Region, rng, n: int = N_PONDS) -> gpd.GeoDataFrame:
                        [MINING_DISTRICTS[i][0].lat for i in district], [MINING_DISTRICTS[i][1] for i in district])
     bg_lon, bg_lat = uniform_points(area, rng, n_background)
     lon, lat = np.concatenate([lon, bg_lon]), np.concatenate([lat, bg_lat])
+    return pond_frame(rng, lon, lat, area, region.short_names(lon, lat))
 
+
+def pond_frame(rng, lon: np.ndarray, lat: np.ndarray, area: shapely.Geometry,
+               place: np.ndarray) -> gpd.GeoDataFrame:
+    """The ponds at (lon, lat) with every attribute drawn (dam, capacity, state, downstream, ore, status, dates);
+    a share become polygons sized from their capacity where the outline stays within ``area``; ``place`` is the
+    short county name each one's name starts with.  Shared by the demo and the national set (data/national)."""
+    n = lon.size
     height = np.clip(_lognormal(rng, 22.0, 0.55, n), 5.0, 250.0)
     capacity = np.clip(30.0 * (height / 22.0) ** 2.5 * np.exp(rng.normal(0.0, 0.7, n)), 0.5, 50000.0)
     # pond surface ~ capacity / mean depth (about 0.4 H), as a disc radius, for the polygons
@@ -76,7 +84,7 @@ def tailings_ponds(region: Region, rng, n: int = N_PONDS) -> gpd.GeoDataFrame:
     direction = np.degrees(rng.vonmises(np.pi, 1.0, n)) % 360.0  # mostly draining south
     affected = rng.random(n) < 0.45
     downstream = np.where(affected, np.round(_lognormal(rng, 120.0, 1.2, n)), 0)
-    names = _join(region.short_names(lon, lat), _pick(rng, BRAND_FIRST, n), _pick(rng, BRAND_SECOND, n), "矿业",
+    names = _join(place, _pick(rng, BRAND_FIRST, n), _pick(rng, BRAND_SECOND, n), "矿业",
                   _pick(rng, POND_VALLEYS, n), "尾矿库", SYNTHETIC)
     return _frame("tailings_pond", "pond", names, geometry, {
         "dam_height_m": _missing(rng, height.round(1), 0.05),
