@@ -65,10 +65,11 @@ def tailings_ponds(region: Region, rng, n: int = N_PONDS) -> gpd.GeoDataFrame:
     return pond_frame(rng, lon, lat, area, region.short_names(lon, lat))
 
 
-def pond_frame(rng, lon: np.ndarray, lat: np.ndarray, area: shapely.Geometry,
+def pond_frame(rng, lon: np.ndarray, lat: np.ndarray, area: shapely.Geometry | np.ndarray,
                place: np.ndarray) -> gpd.GeoDataFrame:
     """The ponds at (lon, lat) with every attribute drawn (dam, capacity, state, downstream, ore, status, dates);
-    a share become polygons sized from their capacity where the outline stays within ``area``; ``place`` is the
+    a share become polygons sized from their capacity where the outline stays within ``area`` (one geometry, or
+    an array of one per pond); ``place`` is the
     short county name each one's name starts with.  Shared by the demo and the national set (data/national)."""
     n = lon.size
     height = np.clip(_lognormal(rng, 22.0, 0.55, n), 5.0, 250.0)
@@ -78,7 +79,8 @@ def pond_frame(rng, lon: np.ndarray, lat: np.ndarray, area: shapely.Geometry,
     geometry = shapely.points(lon, lat)
     as_polygon = rng.random(n) < POND_POLYGON_SHARE
     outlines = pond_outline(rng, lon[as_polygon], lat[as_polygon], radius_m[as_polygon])
-    fits = shapely.within(outlines, area) & shapely.is_valid(outlines)
+    within = area[as_polygon] if np.ndim(area) else area  # one area for all, or one per pond
+    fits = shapely.within(outlines, within) & shapely.is_valid(outlines)
     geometry[np.flatnonzero(as_polygon)[fits]] = outlines[fits]
 
     direction = np.degrees(rng.vonmises(np.pi, 1.0, n)) % 360.0  # mostly draining south
