@@ -114,8 +114,11 @@ def read_manifest(folder: Path) -> dict | None:
 
 def generate_national(folder: Path, seed: int = DEFAULT_SEED, scale: float = 1.0, *,
                       areas_file: Path | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                      progress: Progress | None = None) -> dict:
+                      kinds: tuple[str, ...] = KINDS, progress: Progress | None = None) -> dict:
     """Write the set for ``seed`` and ``scale`` into ``folder`` (replacing what is there); returns the manifest.
+
+    ``kinds`` limits it to some classes (each is drawn the same whatever the others: a benchmark or a test of
+    one class need not draw the rest); ``riskmap demo --national`` takes a set of every class only.
 
     ``areas_file`` is the area file (data/national/boundaries.py; built under ``folder``'s parent when not
     given).  At most about ``chunk_rows + BLOCK_ROWS`` features (plus one unit's) are in memory at once.
@@ -131,12 +134,15 @@ def generate_national(folder: Path, seed: int = DEFAULT_SEED, scale: float = 1.0
     written = {}
     unit_hubs = [hubs(units.geometry[i], np.random.default_rng([seed, _STREAMS["hubs"], i]))
                  for i in range(len(units))]
-    for kind in KINDS:
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise ValueError(f"no feature class {unknown} in the national set; its classes are {list(KINDS)}")
+    for kind in kinds:
         per_unit = allocate(units, kind, counts[kind], seed)
         path = folder / f"{kind}.gpkg"
         written[kind] = _write_kind(path, kind, units, unit_hubs, per_unit, seed, chunk_rows,
                                     lambda done, k=kind, total=counts[kind]: progress and progress(k, done, total))
-    manifest = {"seed": seed, "scale": scale, "areas": str(areas_file), "features": written,
+    manifest = {"seed": seed, "scale": scale, "complete": tuple(kinds) == KINDS, "areas": str(areas_file), "features": written,
                 "seconds": round(time.perf_counter() - started, 1), "synthetic": True}
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest

@@ -30,7 +30,7 @@ def ensure_national(base: Path, seed: int = DEFAULT_SEED, scale: float = 1.0, sa
     say = say or (lambda message: None)
     folder = folder_for(base, seed, scale)
     manifest = read_manifest(folder)
-    if manifest and manifest.get("seed") == seed and manifest.get("scale") == scale:
+    if manifest and manifest.get("complete") and manifest.get("seed") == seed and manifest.get("scale") == scale:
         say(f"reusing the national set in {folder}")
         return manifest | {"folder": str(folder)}
     if not (Path(base) / "areas.gpkg").exists():
