@@ -124,6 +124,9 @@ def generate_national(folder: Path, seed: int = DEFAULT_SEED, scale: float = 1.0
     given).  At most about ``chunk_rows + BLOCK_ROWS`` features (plus one unit's) are in memory at once.
     """
     counts = counts_for(scale)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise ValueError(f"no feature class {unknown} in the national set; its classes are {list(KINDS)}")
     folder = Path(folder)
     areas_file = Path(areas_file) if areas_file else areas_path(folder.parent)
     units = read_units(areas_file)
@@ -134,9 +137,6 @@ def generate_national(folder: Path, seed: int = DEFAULT_SEED, scale: float = 1.0
     written = {}
     unit_hubs = [hubs(units.geometry[i], np.random.default_rng([seed, _STREAMS["hubs"], i]))
                  for i in range(len(units))]
-    unknown = sorted(set(kinds) - set(KINDS))
-    if unknown:
-        raise ValueError(f"no feature class {unknown} in the national set; its classes are {list(KINDS)}")
     for kind in kinds:
         per_unit = allocate(units, kind, counts[kind], seed)
         path = folder / f"{kind}.gpkg"
