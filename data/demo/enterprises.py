@@ -168,12 +168,20 @@ def chemical_inventories(rng, industry: np.ndarray) -> np.ndarray:
 
 def enterprises(region: Region, rng, n: int = N_ENTERPRISES) -> gpd.GeoDataFrame:
     lon, lat, industry = industrial_parks(region, rng, n)
+    return enterprise_frame(rng, lon, lat, industry, region.short_names(lon, lat))
+
+
+def enterprise_frame(rng, lon: np.ndarray, lat: np.ndarray, industry: np.ndarray,
+                     place: np.ndarray) -> gpd.GeoDataFrame:
+    """The enterprises at (lon, lat) of the given industries, with every attribute drawn (size, inventories,
+    violations, dangers, status, dates); ``place`` is the short county name each one's name starts with.  Shared
+    by the demo and the national set (data/national)."""
     n = lon.size
     employees = np.maximum(3, _lognormal(rng, pd.Series(industry).map(EMPLOYEES_MEDIAN), 0.8, n))
     size_factor = (employees / 100.0) ** 0.15
     violations = rng.negative_binomial(1.2, 1.2 / (1.2 + 1.1 * size_factor))
     dangers = rng.negative_binomial(1.5, 1.5 / (1.5 + 1.0 * size_factor + 0.3 * violations))
-    names = _join(region.short_names(lon, lat), _pick(rng, BRAND_FIRST, n), _pick(rng, BRAND_SECOND, n),
+    names = _join(place, _pick(rng, BRAND_FIRST, n), _pick(rng, BRAND_SECOND, n),
                   pd.Series(industry).map(INDUSTRY_WORD).to_numpy(str), "有限公司", SYNTHETIC)
     return _frame("enterprise", "ent", names, shapely.points(lon, lat), {
         "industry": industry,

@@ -140,8 +140,14 @@ def pipelines(region: Region, rng, target_km: float | None = None) -> gpd.GeoDat
             "pressure_mpa": float(p), "year_built": year, "operator": c.operator,
             "status": "closed" if year < 1980 else "operating",
         })
-    n = len(rows)
-    table = pd.DataFrame(rows)
+    return pipeline_frame(rng, pd.DataFrame(rows))
+
+
+def pipeline_frame(rng, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The pipelines of ``table`` (name, geometry, medium, diameter_mm, pressure_mpa, year_built, operator,
+    status: one row a line) with the depth of cover drawn and a share of operators and depths missing.  Shared by
+    the demo and the national set (data/national)."""
+    n = len(table)
     depth = np.clip(rng.normal(1.2, 0.3, n), 0.5, 3.0).round(2)
     return _frame("pipeline", "pipe", table["name"], table["geometry"], {
         "medium": table["medium"], "diameter_mm": table["diameter_mm"], "pressure_mpa": table["pressure_mpa"],

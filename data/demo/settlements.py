@@ -62,8 +62,19 @@ def settlements(region: Region, rng, townships: tuple[np.ndarray, np.ndarray],
 
     lon = np.concatenate([u_lon, t_lon, near_lon, far_lon])
     lat = np.concatenate([u_lat, t_lat, near_lat, far_lat])
+    short = region.short_names(lon, lat)
+    urban_place = np.concatenate([short[:n_city], np.repeat(seat_name, per_seat)])
+    return settlement_frame(rng, lon, lat, n_urban, t_lon.size, urban_place, short[n_urban:n_urban + t_lon.size])
+
+
+def settlement_frame(rng, lon: np.ndarray, lat: np.ndarray, n_urban: int, n_town: int, urban_place: np.ndarray,
+                     town_place: np.ndarray) -> gpd.GeoDataFrame:
+    """Settlements at (lon, lat): the first ``n_urban`` urban communities, the next ``n_town`` township seats,
+    the rest villages, with population, households and building height drawn per group; ``urban_place`` and
+    ``town_place`` are the place names the communities' and seats' names start with.  Shared by the demo and the
+    national set (data/national)."""
     n = lon.size
-    n_town = t_lon.size
+    n_village = n - n_urban - n_town
     population = np.concatenate([
         np.clip(_lognormal(rng, 4500, 0.5, n_urban), 800, 20000),
         np.clip(_lognormal(rng, 7000, 0.5, n_town), 2000, 40000),
@@ -74,12 +85,10 @@ def settlements(region: Region, rng, townships: tuple[np.ndarray, np.ndarray],
     no_households = rng.random(n) < 0.15
     no_population = ~no_households & (rng.random(n) < 0.08 / 0.85)  # one of the two is always known
 
-    short = region.short_names(lon, lat)
-    urban_place = np.concatenate([short[:n_city], np.repeat(seat_name, per_seat)])
     names = np.concatenate([
         _join(urban_place, _pick(rng, BRAND_FIRST, n_urban), _pick(rng, BRAND_SECOND, n_urban),
               "社区", SYNTHETIC),
-        _join(short[n_urban:n_urban + n_town], _pick(rng, VILLAGE_SURNAME, n_town), _pick(rng, VILLAGE_SUFFIX, n_town),
+        _join(town_place, _pick(rng, VILLAGE_SURNAME, n_town), _pick(rng, VILLAGE_SUFFIX, n_town),
               "镇", SYNTHETIC),
         _join(_pick(rng, VILLAGE_PREFIX, n_village), _pick(rng, VILLAGE_SURNAME, n_village),
               _pick(rng, VILLAGE_SUFFIX, n_village), "村", SYNTHETIC),

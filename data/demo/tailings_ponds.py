@@ -62,7 +62,16 @@ def tailings_ponds(region: Region, rng, n: int = N_PONDS) -> gpd.GeoDataFrame:
                        [MINING_DISTRICTS[i][0].lat for i in district], [MINING_DISTRICTS[i][1] for i in district])
     bg_lon, bg_lat = uniform_points(area, rng, n_background)
     lon, lat = np.concatenate([lon, bg_lon]), np.concatenate([lat, bg_lat])
+    return pond_frame(rng, lon, lat, area, region.short_names(lon, lat))
 
+
+def pond_frame(rng, lon: np.ndarray, lat: np.ndarray, area: shapely.Geometry | np.ndarray,
+               place: np.ndarray) -> gpd.GeoDataFrame:
+    """The ponds at (lon, lat) with every attribute drawn (dam, capacity, state, downstream, ore, status, dates);
+    a share become polygons sized from their capacity where the outline stays within ``area`` (one geometry, or
+    an array of one per pond); ``place`` is the
+    short county name each one's name starts with.  Shared by the demo and the national set (data/national)."""
+    n = lon.size
     height = np.clip(_lognormal(rng, 22.0, 0.55, n), 5.0, 250.0)
     capacity = np.clip(30.0 * (height / 22.0) ** 2.5 * np.exp(rng.normal(0.0, 0.7, n)), 0.5, 50000.0)
     # pond surface ~ capacity / mean depth (about 0.4 H), as a disc radius, for the polygons
@@ -70,13 +79,14 @@ def tailings_ponds(region: Region, rng, n: int = N_PONDS) -> gpd.GeoDataFrame:
     geometry = shapely.points(lon, lat)
     as_polygon = rng.random(n) < POND_POLYGON_SHARE
     outlines = pond_outline(rng, lon[as_polygon], lat[as_polygon], radius_m[as_polygon])
-    fits = shapely.within(outlines, area) & shapely.is_valid(outlines)
+    within = area[as_polygon] if np.ndim(area) else area  # one area for all, or one per pond
+    fits = shapely.within(outlines, within) & shapely.is_valid(outlines)
     geometry[np.flatnonzero(as_polygon)[fits]] = outlines[fits]
 
     direction = np.degrees(rng.vonmises(np.pi, 1.0, n)) % 360.0  # mostly draining south
     affected = rng.random(n) < 0.45
     downstream = np.where(affected, np.round(_lognormal(rng, 120.0, 1.2, n)), 0)
-    names = _join(region.short_names(lon, lat), _pick(rng, BRAND_FIRST, n), _pick(rng, BRAND_SECOND, n), "矿业",
+    names = _join(place, _pick(rng, BRAND_FIRST, n), _pick(rng, BRAND_SECOND, n), "矿业",
                   _pick(rng, POND_VALLEYS, n), "尾矿库", SYNTHETIC)
     return _frame("tailings_pond", "pond", names, geometry, {
         "dam_height_m": _missing(rng, height.round(1), 0.05),

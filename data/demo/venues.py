@@ -68,7 +68,14 @@ def venues(region: Region, rng, townships: tuple[np.ndarray, np.ndarray],
     lon, lat = scatter(region.union, rng, centre_lon, centre_lat, sigma)
     vtype = np.concatenate([_choose(rng, VENUE_TOWN_MIX, n_city + n_seat),
                             _choose(rng, VENUE_TOWNSHIP_MIX, n_township)])
+    return venue_frame(rng, lon, lat, vtype, region.short_names(lon, lat))
 
+
+def venue_frame(rng, lon: np.ndarray, lat: np.ndarray, vtype: np.ndarray, place: np.ndarray) -> gpd.GeoDataFrame:
+    """The venues at (lon, lat) of the given types with every attribute drawn (area, occupancy, storey, exits,
+    fire protection, dates, status); ``place`` is the short county name each one's name starts with.  Shared by
+    the demo and the national set (data/national)."""
+    n = lon.size
     types = pd.Series(vtype)
     area = np.clip(_lognormal(rng, types.map(VENUE_AREA_MEDIAN_M2), 0.7, n), 50.0, 500000.0).round(0)
     occupancy = area * types.map(VENUE_DENSITY_P_PER_M2).to_numpy() * _lognormal(rng, 1.0, 0.3, n)
@@ -78,7 +85,7 @@ def venues(region: Region, rng, townships: tuple[np.ndarray, np.ndarray],
     exits = np.clip(np.round(2 + np.sqrt(area) / 40 + rng.normal(0, 1, n)), 1, 60)
     sprinklers = rng.random(n) < np.where(area > 3000, 0.85, 0.45)
     alarm = rng.random(n) < np.where(area > 1500, 0.90, 0.60)
-    names = _join(region.short_names(lon, lat), _pick(rng, BRAND_FIRST, n), _pick(rng, BRAND_SECOND, n),
+    names = _join(place, _pick(rng, BRAND_FIRST, n), _pick(rng, BRAND_SECOND, n),
                   types.map(VENUE_WORD).to_numpy(str), SYNTHETIC)
     return _frame("venue", "venue", names, shapely.points(lon, lat), {
         "venue_type": vtype,

@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import shapely
 from psycopg2 import sql
 
+from geo.risk.exposure_tiles import cells_at_or_above
 from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
 from geo.risk.proximity import local_transformer
 from geo.risk.store import query_frame, sql_text
@@ -493,22 +494,22 @@ def exposure_rows(points: pd.DataFrame, model: dict, threshold: float = 1.0,
     # points came from (the database, or a full run's memory)
     points = points.sort_values(["kind", "lon", "lat", "score"], kind="stable", ignore_index=True)
     cell = float(model["exposure"]["cell_m"])
-    xs, ys, values, to_local = exposure_grid(points, model, anchor)
     # (the FFT's rounding differs with the grid's size by about 1e-13: a cell exactly at the threshold, common
-    # on a regular grid, must not come and go with the part of the data computed)
-    iy, ix = np.nonzero(values >= threshold - 1e-9)
-    lon, lat = to_local.transform(xs[ix], ys[iy], direction="INVERSE")
+    # on a regular grid, must not come and go with the part of the data computed; over a large extent the grid
+    # is computed tile by tile: geo/risk/exposure_tiles.py)
+    cx, cy, cell_values, to_local = cells_at_or_above(points, model, anchor or grid_anchor(points), threshold)
+    lon, lat = to_local.transform(cx, cy, direction="INVERSE")
     lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
-    keep = np.ones(len(ix), dtype=bool)
+    keep = np.ones(len(cx), dtype=bool)
     if inside is not None:
         keep[:] = False
         for x0, y0, x1, y1 in inside:
             keep |= (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
-    gx, gy = np.floor(xs[ix] / cell).astype(np.int64)[keep], np.floor(ys[iy] / cell).astype(np.int64)[keep]
+    gx, gy = np.floor(cx / cell).astype(np.int64)[keep], np.floor(cy / cell).astype(np.int64)[keep]
     return pa.table({
         "resolution": pa.array(np.full(int(keep.sum()), int(cell), dtype="int64")),
         "cell": pa.array(np.char.add(np.char.add(gy.astype(str), "_"), gx.astype(str))),
-        "value": pa.array(values[iy, ix][keep]),
+        "value": pa.array(cell_values[keep]),
         "geom": pa.array(shapely.to_wkb(shapely.points(lon[keep], lat[keep]), hex=True)),
     })
 
