@@ -182,8 +182,8 @@ def test_an_interrupted_campaign_keeps_the_best_plan_found(conn):
 
 
 def test_ctrl_c_on_the_command_line_writes_the_best_plan_so_far(conn, db_url, tmp_path):
-    """`riskmap campaign` stops its search at Ctrl-C (SIGINT) once a day is planned and still writes the whole
-    campaign, saying that it was interrupted."""
+    """`riskmap campaign` stops its search at Ctrl-C (SIGINT) once a day is planned and still writes and stores
+    the whole campaign, saying that it was interrupted."""
     sites(conn)
     out = tmp_path / "campaign.json"
     env = {**os.environ, "RISKMAP_DATABASE_URL": db_url}
@@ -204,6 +204,11 @@ def test_ctrl_c_on_the_command_line_writes_the_best_plan_so_far(conn, db_url, tm
     assert all(len(tm["days"]) == 10 for tm in doc["teams"])
     check_feasible(doc, request(), 1.0)
     assert "interrupted" in stdout
+    plan_id = int(stdout.split("stored as plan ")[1].split()[0])  # stored as `riskmap plan` stores its plans
+    with conn.cursor() as cur:
+        cur.execute("SELECT document -> 'solver', document ->> 'kind', days FROM inspection_plan WHERE id = %s",
+                    (plan_id,))
+        assert cur.fetchone() == (doc["solver"], "campaign", 10)
 
 
 @pytest.mark.parametrize(("kw", "words"), [
