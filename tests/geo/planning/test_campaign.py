@@ -132,7 +132,11 @@ def test_a_two_week_campaign_visits_red_sites_at_their_frequency_and_must_visit_
         assert len(seen.get(e, [])) <= 1
     t = doc["totals"]
     assert t["by_level"]["red"] == {"sites": 5, "visits_each": 3, "visits": 15, "at_frequency": 5,
-                                    "never_visited": 0}
+                                    "never_visited": 0, "candidates": 5, "visited": 5}
+    for e in made["red"]:  # each stop says which visit of its site it is, in day order
+        assert [s["visit"] for _, s in sorted((d["day"], s) for tm in doc["teams"] for d in tm["days"]
+                                              for s in d["stops"] if s["id"] == e)] == [1, 2, 3]
+    assert t["red_left_out"] == []
     assert t["must_visit"] == 3 and t["must_visit_visited"] == 3 and t["must_visit_missed"] == []
     assert {s["must_visit"] for tm in doc["teams"] for d in tm["days"] for s in d["stops"]
             if s["id"] in made["old"]} == {"overdue"}
