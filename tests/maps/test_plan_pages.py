@@ -141,3 +141,19 @@ def test_a_campaigns_page_shows_its_days_one_at_a_time(page, server, stored_camp
     screenshot(page, "campaign-schedule")
     assert page.log.errors() == []
     assert all(u.startswith(server.url) for u in page.log.requests)
+
+
+def test_a_campaign_on_the_main_map(page, server, stored_campaign):
+    """/?plan=ID draws a stored campaign as it draws a plan: a numbered marker per stop of every day, by team."""
+    doc = stored_campaign
+    page.goto(f"{server.url}/?plan={doc['id']}&lang=en")
+    wait_idle(page)
+    page.wait_for_function("() => { const c = document.querySelector('.leaflet-container');"
+                           " return c.dataset.plan && c.dataset.plan !== 'loading'; }")
+    assert page.eval_on_selector(".leaflet-container", "c => c.dataset.plan") == str(len(visits(doc)))
+    numbers = page.eval_on_selector_all(".riskmap-plan-stop", "els => els.map(e => [e.dataset.team, e.dataset.day,"
+                                        " e.textContent])")
+    assert sorted(map(tuple, numbers)) == sorted((str(t["team"]), str(d["day"]), str(s["seq"]))
+                                                 for t in doc["teams"] for d in t["days"] for s in d["stops"])
+    assert page.log.errors() == []
+    screenshot(page, "campaign-layer")
