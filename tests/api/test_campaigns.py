@@ -5,6 +5,8 @@ while one runs is a 429 naming it, and a county's planner plans their county's s
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import time
 
@@ -113,6 +115,25 @@ def test_a_campaign_runs_to_done_and_is_stored_as_one_plan(api, finished):
     listed = client.get("/plans", headers=who["admin"]).json()
     assert listed[0]["id"] == doc["id"] and listed[0]["days"] == 4 and listed[0]["area"] == LUBEI
     assert client.get("/campaigns", headers=who["admin"]).json()[0]["id"] == state["id"]
+
+
+
+def test_a_stored_campaign_as_csv_and_geojson(api, finished):
+    """Its CSV has a row per stop with the day's date and the site's visit number; its GeoJSON a route per
+    team-day with stops, from where the team started."""
+    client, who = api
+    _, doc, _ = finished
+    rows = client.get(f"/plans/{doc['id']}?format=csv", headers=who["admin"]).content.decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(rows)))
+    header = lines[0]
+    assert header[:3] == ["team", "day", "date"] and "visit" in header
+    assert len(lines) - 1 == len(stops(doc))
+    assert {line[header.index("visit")] for line in lines[1:]} == {"1", "2"}
+    routes = [f for f in client.get(f"/plans/{doc['id']}?format=geojson", headers=who["admin"]).json()["features"]
+              if f["properties"]["role"] == "route"]
+    days = [d for t in doc["teams"] for d in t["days"] if d["stops"]]
+    assert len(routes) == len(days)
+    assert sorted(r["geometry"]["coordinates"][0] for r in routes) == sorted(d["start_point"] for d in days)
 
 
 def test_red_sites_at_their_frequency_and_must_visit_sites_always(finished):
