@@ -162,6 +162,7 @@ def get_campaign(request: Request,
 @router.delete("/campaigns/{id}", response_model=CampaignState, status_code=202, dependencies=[Needs.planner],
                summary="Stop a campaign and store its best plan so far",
                responses={202: {"description": "Asked to stop; its state says when the plan is stored."},
+                          200: {"description": "The campaign had ended already: its state, unchanged."},
                           404: {"description": "No campaign has this id on this server, or not in your areas."}})
 def cancel_campaign(request: Request, actor: WriteActor,
                     id: Annotated[int, PathParam(ge=1, le=MAX_CAMPAIGN_ID, description="The campaign's id.")]
@@ -170,4 +171,5 @@ def cancel_campaign(request: Request, actor: WriteActor,
     that whole plan is stored (the campaign's state turns to done with its plan's id, ``interrupted`` true).  A
     campaign that has ended is left as it is."""
     run = _runner(request).cancel(id, request.state.principal.areas, actor)
-    return JSONResponse(run.as_dict(), status_code=202)
+    state = run.as_dict()
+    return JSONResponse(state, status_code=202 if state["state"] in ("queued", "running") else 200)
