@@ -27,6 +27,7 @@ from fastapi import FastAPI
 
 from api import errors, lanes
 from api.access import AccessGate, BodyLimit, TokenChecks
+from api.campaigns import CampaignRunner
 from api.database import database_url
 from api.failed_auth import FailedAuth
 from api.rescoring import Rescorer
@@ -35,6 +36,7 @@ from api.routes import (
     allocations,
     areas,
     audit,
+    campaigns,
     exposure,
     features,
     health,
@@ -219,6 +221,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.shared_pages = SharedPages()
         app.state.rescorer = Rescorer(app.state.pool.url, app.state.model)
         app.state.rescorer.warm()
+        app.state.campaigns = CampaignRunner(app.state.pool.url, settings.campaign_max_running)
         app.state.pool.migrate_now()
         _warn_if_superuser(app.state.pool)
         _rescore_waiting_changes(app.state.pool, app.state.rescorer)
@@ -226,6 +229,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            app.state.campaigns.close()
             app.state.rescorer.close()
             app.state.signed_in.close()
             app.state.pool.close()
@@ -261,6 +265,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(exposure.router)
     app.include_router(qgis.router)
     app.include_router(plans.router)
+    app.include_router(campaigns.router)
     app.include_router(allocations.router)
     app.include_router(supervision.router)
     app.include_router(pages.router)

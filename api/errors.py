@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.access import PUBLIC_PATHS, BodyTooLarge, Forbidden, MissingCredentials, api_routes, needed_role
+from api.campaigns import CampaignsBusy
 from api.dependencies import Connection
 from api.failed_auth import TooManyFailures
 from geo.errors import (
@@ -79,6 +80,7 @@ STATUS: dict[type[Exception], Status] = {
     BodyTooLarge: Status(413, "Request body too large"),
     TooManyFailures: Status(429, "Too many refused credentials", retry=True),  # its own Retry-After
     PhotoTooLarge: Status(413, "Photo too large"),
+    CampaignsBusy: Status(429, "Campaigns already running", retry=True),
     UnsupportedPhoto: Status(415, "Unsupported photo type"),
     # Subclasses of OperationalError first in meaning: the lookup walks the class hierarchy, so these win over
     # the 503 of their parent.  Deadlocks and serialisation failures (40P01, 40001) and lock timeouts (55P03):

@@ -38,6 +38,8 @@ TEXT = {
                                  "enforcement_lifted": "执法措施解除 (复产复工)",
                                  "danger_overdue": "隐患逾期未整改"},
            "made": "riskmap 生成", "area": "区域", "all": "全部",
+           "visit": "第 {} 次检查", "night_out": "在外驻宿", "campaign": "检查行动",
+           "wanted": "覆盖应检风险的比例 (按检查频次)", "frequency": "达到检查频次 / 对象数",
            "request": "条件", "hours": "每天工作时间", "speed": "车速", "seed": "随机种子",
            "beyond_max": "另有 {} 个重大风险点超出候选上限 (max_sites)", "back_map": "返回地图",
            "reasons": {"beyond_a_day": "一天内往返不及", "time_window": "时间窗无法满足",
@@ -58,6 +60,9 @@ TEXT = {
                                  "enforcement_lifted": "enforcement measure lifted (resumption)",
                                  "danger_overdue": "hidden danger open past its deadline"},
            "made": "made by riskmap", "area": "Area",
+           "visit": "visit {}", "night_out": "night away from base", "campaign": "Campaign",
+           "wanted": "Share of the risk wanted covered (visits at their frequency)",
+           "frequency": "At their frequency / sites",
            "all": "everywhere", "request": "Request", "hours": "Working hours a day", "speed": "Speed",
            "seed": "Seed", "beyond_max": "{} more red sites lie beyond the candidate limit (max_sites)",
            "back_map": "Back to the map",
@@ -71,6 +76,8 @@ def team_colour(team: int) -> str:
 
 
 def plan_map(doc: dict, basemap: Basemap, language: str, static_url: str = assets.STATIC_URL) -> folium.Map:
+    if doc.get("kind") == "campaign":
+        return campaign_map(doc, basemap, language, static_url)
     t = TEXT[language]
     m = detail_map(basemap, static_url)
     lats, lons = [], []
@@ -106,6 +113,65 @@ def plan_map(doc: dict, basemap: Basemap, language: str, static_url: str = asset
                         icon_size=(20, 20), icon_anchor=(10, 10))).add_to(group)
         group.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
+    if lats:
+        pad = 0.01
+        m.fit_bounds([[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]])
+    return m
+
+
+def campaign_map(doc: dict, basemap: Basemap, language: str, static_url: str = assets.STATIC_URL) -> folium.Map:
+    """A campaign's map: one layer a working day (the layer switcher is the day selector; the first day shows),
+    each team's route of the day in its colour from where it started (its base, or where it slept) to home or to
+    where it sleeps (a moon), the stops numbered; the bases in a layer of their own."""
+    t = TEXT[language]
+    m = detail_map(basemap, static_url)
+    lats, lons = [], []
+    bases = folium.FeatureGroup(name=f'⌂ {t["base"]}')
+    for team in doc["teams"]:
+        colour = team_colour(team["team"])
+        base = team["base"]
+        lats.append(base[1])
+        lons.append(base[0])
+        folium.Marker([base[1], base[0]], tooltip=f'{t["base"]} · {t["team"]} {team["team"]}',
+                      icon=folium.DivIcon(html=f'<div class="riskmap-plan-base" style="border-color:{colour}">⌂</div>',
+                                          icon_size=(22, 22), icon_anchor=(11, 11))).add_to(bases)
+    bases.add_to(m)
+    days = sorted({(d["day"], d.get("date") or "") for team in doc["teams"] for d in team["days"]})
+    for number, date in days:
+        group = folium.FeatureGroup(name=f'{t["day"].format(number)} {date}', show=number == 1)
+        for team in doc["teams"]:
+            colour = team_colour(team["team"])
+            day = next((d for d in team["days"] if d["day"] == number), None)
+            if day is None or not day["stops"]:
+                continue
+            line = [[y, x] for x, y in day.get("path") or
+                    [team["base"], *([s["lon"], s["lat"]] for s in day["stops"])]]
+            folium.PolyLine(line, color=colour, weight=3, opacity=0.85,
+                            tooltip=f'{t["team"]} {team["team"]} · {t["day"].format(number)} {date} · '
+                                    f'{day["km"]:.0f} km').add_to(group)
+            for s in day["stops"]:
+                lats.append(s["lat"])
+                lons.append(s["lon"])
+                visit = f' · {t["visit"].format(s["visit"])}' if s.get("visit", 1) > 1 else ""
+                tip = (f'{html.escape(s["name"])}<br>{t["team"]} {team["team"]} · {t["day"].format(number)} · '
+                       f'#{s["seq"]} · {s["arrival"]}–{s["departure"]}{visit}')
+                folium.Marker(
+                    [s["lat"], s["lon"]], tooltip=tip,
+                    icon=folium.DivIcon(
+                        html=f'<div class="riskmap-plan-stop" style="background:{colour};'
+                             f'border-color:{LEVEL_COLOURS.get(s["level"], "#333")}" data-team="{team["team"]}" '
+                             f'data-day="{number}">{s["seq"]}</div>',
+                        icon_size=(20, 20), icon_anchor=(10, 10))).add_to(group)
+            night = day.get("overnight")
+            if night:
+                folium.Marker([night["lat"], night["lon"]],
+                              tooltip=f'{t["team"]} {team["team"]} · {t["night_out"]} '
+                                      f'({night["hours_from_base"]:g} h)',
+                              icon=folium.DivIcon(html=f'<div class="riskmap-plan-base" style="border-color:{colour}">'
+                                                       '☾</div>', icon_size=(22, 22), icon_anchor=(11, 11))
+                              ).add_to(group)
+        group.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
     if lats:
         pad = 0.01
         m.fit_bounds([[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]])
@@ -174,6 +240,21 @@ def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str
     m = plan_map(doc, basemap, language, static_url)
     req, tot = doc["request"], doc["totals"]
     e = html.escape
+    campaign = doc.get("kind") == "campaign"
+
+    def day_head(day: dict) -> str:
+        when = f' {e(day["date"])}' if day.get("date") else ""
+        if not day["stops"]:
+            return f'<h3>{e(t["day"].format(day["day"]))}{when} · {e(t["no_stops"])}</h3>'
+        start = "" if day.get("starts_at_base", True) else f' ({e(t["night_out"])})'
+        end = (f'{e(t["back"])} {day["back"]}' if day.get("back") else
+               f'{e(t["night_out"])} {day.get("end", "")}')
+        return (f'<h3>{e(t["day"].format(day["day"]))}{when} · {e(t["leave"])} {day["leave"]}{start} · {end} · '
+                f'{day["km"]:.1f} km · {e(t["risk"])} {day["risk"]:.1f}</h3>')
+
+    def visit_note(stop: dict) -> str:
+        return f' <small class="riskmap-visit">{e(t["visit"].format(stop["visit"]))}</small>' \
+            if stop.get("visit", 1) > 1 else ""
 
     def level_cell(level: str) -> str:
         return (f'<td class="riskmap-level"><i style="background:{LEVEL_COLOURS.get(level, "#888")}"></i>'
@@ -184,13 +265,11 @@ def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str
         colour = team_colour(team["team"])
         days = []
         for day in team["days"]:
-            head = (f'<h3>{e(t["day"].format(day["day"]))} · {e(t["leave"])} {day["leave"]}'
-                    + (f' · {e(t["back"])} {day["back"]} · {day["km"]:.1f} km · {e(t["risk"])} {day["risk"]:.1f}'
-                       if day["stops"] else f' · {e(t["no_stops"])}') + '</h3>')
+            head = day_head(day)
             rows = "".join(
                 f'<tr data-kind="{e(s["kind"])}" data-id="{s["id"]}"><td>{s["seq"]}</td>'
                 f'<td><a href="/features/{e(s["kind"])}/{s["id"]}?format=html&amp;lang={language}">{e(s["name"])}</a>'
-                f'{" <b>(" + e(t["must"]) + ")</b>" if s["must_visit"] else ""}'
+                f'{" <b>(" + e(t["must"]) + ")</b>" if s["must_visit"] else ""}{visit_note(s)}'
                 f'<br><small>{e(s["source_id"])}</small>{must_visit_note(s, req, t, idx)}</td>'
                 f'<td>{e(KIND_LABELS[s["kind"]][idx])}</td>{level_cell(s["level"])}<td>{s["score"]:.1f}</td>'
                 f'<td>{s["arrival"]}</td><td>{s["start"]}</td><td>{s["departure"]}</td>'
@@ -207,6 +286,10 @@ def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str
             f'{team["km"]:.1f} km · {e(t["risk"])} {team["risk"]:.1f}</small></h2>{"".join(days)}</section>')
     levels = " · ".join(f'{e(LEVEL_LABELS[lv][idx])} {v["visited"]}/{v["candidates"]}'
                         for lv, v in tot["by_level"].items() if v["candidates"])
+    if campaign:
+        levels += "<br>" + e(t["frequency"]) + ": " + " · ".join(
+            f'{e(LEVEL_LABELS[lv][idx])} {v["at_frequency"]}/{v["sites"]} (× {v["visits_each"]})'
+            for lv, v in tot["by_level"].items() if v["sites"])
     left_rows = "".join(
         f'<tr><td><a href="/features/{e(r["kind"])}/{r["id"]}?format=html&amp;lang={language}">{e(r["name"])}</a>'
         f'</td><td>{r["score"]:.1f}</td><td title="{e(r["detail"])}">{e(t["reasons"][r["reason"]])}<br>'
@@ -217,19 +300,24 @@ def plan_page(doc: dict, basemap: Basemap, language: str = "zh", static_url: str
     if tot.get("red_beyond_max_sites"):
         left += f'<p>{e(t["beyond_max"].format(tot["red_beyond_max_sites"]))}</p>'
     created = str(doc.get("created_at", ""))[:16].replace("T", " ")
-    title = f'{t["title"]} {doc.get("id", "")}'
+    title = f'{t["campaign" if campaign else "title"]} {doc.get("id", "")}'
+    share = (f'<dt>{e(t["wanted"])}</dt><dd class="riskmap-plan-share">{tot["risk_share"]:.1%} '
+             f'({tot["risk_covered"]:,.1f} / {tot["risk_wanted"]:,.1f}) · {tot["visits"]} {e(t["visits"])} · '
+             f'{tot["km"]:,.1f} km</dd>' if campaign else
+             f'<dt>{e(t["share"])}</dt><dd class="riskmap-plan-share">{tot["risk_share"]:.1%} '
+             f'({tot["risk_covered"]:,.1f} / {tot["candidate_risk"]:,.1f}) · {tot["visits"]} {e(t["visits"])} · '
+             f'{tot["km"]:,.1f} km</dd>')
+    dates = f' · {e(req["first_day"])} – {e(req["last_day"])}' if campaign else ""
     body = f"""
-<div class="riskmap-detail riskmap-plan" data-plan="{doc.get('id', '')}">
+<div class="riskmap-detail riskmap-plan" data-plan="{doc.get('id', '')}" data-kind="{e(doc.get('kind', 'plan'))}">
   <p class="riskmap-noprint"><a href="/?lang={language}&amp;plan={doc.get('id', '')}">{e(t["back_map"])}</a></p>
   <h1>{e(title)} <small>{e(created)} UTC · {e(t["made"])}</small></h1>
   <dl>
     <dt>{e(t["area"])}</dt><dd>{e(req.get("area") or t["all"])}</dd>
     <dt>{e(t["request"])}</dt><dd>{req["teams"]} × {req["days"]} · {e(t["hours"])} {req["hours_per_day"]:g} h
         ({e(req["day_start"])}) · {e(t["speed"])} {req["speed_kmh"]:g} km/h × {req["circuity"]:g} ·
-        ≥ {e(LEVEL_LABELS[req["min_level"]][idx])} · {e(t["seed"])} {req["seed"]}</dd>
-    <dt>{e(t["share"])}</dt><dd class="riskmap-plan-share">{tot["risk_share"]:.1%}
-        ({tot["risk_covered"]:,.1f} / {tot["candidate_risk"]:,.1f}) · {tot["visits"]} {e(t["visits"])} ·
-        {tot["km"]:,.1f} km</dd>
+        ≥ {e(LEVEL_LABELS[req["min_level"]][idx])} · {e(t["seed"])} {req["seed"]}{dates}</dd>
+    {share}
     <dt>{e(t["by_level"])}</dt><dd>{levels}</dd>
   </dl>
   <h2>{e(t["red_left"])}</h2>

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import _progress, _reported, _settings, app, err, out
-from api.cli.plans import _first_day, _pair
+from api.cli.common import _progress, _reported, _settings, app, cli_actor, err, open_for_writing, out
+from api.cli.plans import _first_day, _pair, _plan_as
 
 
 def _visits(text: str) -> dict[str, int]:
@@ -60,23 +60,25 @@ def campaign_cmd(
                                                        "today).")] = None,
     time_limit: Annotated[float, typer.Option(help="Seconds for the whole campaign's search.")] = 300.0,
     seed: Annotated[int, typer.Option(help="Random seed of the search.")] = 1,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write the campaign to this JSON file.")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the campaign to this file: .json, "
+                                                                ".geojson, .csv or .html (printable).")] = None,
 ) -> None:
     """Plan a campaign: which sites each team inspects on each working day, red sites (by default) twice, the
     others once, must-visit sites always, teams sleeping where their day ended when their base is far.  Days are
     planned in turn within the time limit, with progress on stderr; Ctrl-C stops the search and keeps the best
-    plan so far (the days left planned greedily).  docs/planning.md, "Campaigns"."""
-    import json
+    plan so far (the days left planned greedily).  The campaign is stored as one plan, as `riskmap plan` stores
+    its plans; its id is printed (GET /plans/{id} serves it).  docs/planning.md, "Campaigns"."""
     import warnings
 
-    from api.database import open_database
+    from geo.planning import store as plan_store
     from geo.planning.campaign import CampaignRequest, make_campaign
     from geo.planning.plan import PlanRequest
     from geo.supervision.config import load_supervision
 
     with _reported():
-        if out_file is not None and out_file.suffix.lower() != ".json":
-            raise typer.BadParameter(f"--out: the file must end in .json, not {out_file.suffix!r}")
+        suffix = out_file.suffix.lower() if out_file else None
+        if suffix not in (None, ".json", ".geojson", ".csv", ".html"):
+            raise typer.BadParameter(f"--out: the file must end in .json, .geojson, .csv or .html, not {suffix!r}")
         req = PlanRequest(teams=teams, days=days, bases=tuple(_pair(b, "--base") for b in base or ()),
                           hours_per_day=hours, day_start=day_start, speed_kmh=speed, circuity=circuity, area=area,
                           kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()), min_level=min_level,
@@ -97,19 +99,25 @@ def campaign_cmd(
                       "again to give up")
             stop.set()
 
-        conn = open_database(_settings())
+        conn = open_for_writing(_settings(), "riskmap campaign" + (f" --area {area}" if area else ""))
         previous = signal.signal(signal.SIGINT, interrupted)
         try:
             with _progress("campaign days", total=days) as update, warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # PyVRP's search notes; every route is checked exactly
                 doc = make_campaign(conn, creq, lambda day, _days, _s, _limit, _risk: update(day), stop.is_set,
                                     lambda text: err.print(text, highlight=False))
+            signal.signal(signal.SIGINT, previous)  # (storing it is quick: Ctrl-C stops the command again)
+            doc = plan_store.save(conn, doc, cli_actor())
         finally:
             signal.signal(signal.SIGINT, previous)
             conn.close()
         _print_campaign(doc)
         if out_file:
-            out_file.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+            text = _plan_as(doc, suffix)
+            if isinstance(text, bytes):
+                out_file.write_bytes(text)
+            else:
+                out_file.write_text(text, encoding="utf-8")
             out.print(f"wrote {out_file}", highlight=False)
 
 
@@ -137,3 +145,4 @@ def _print_campaign(doc: dict) -> None:
         out.print(f"interrupted: days from {s['greedy_from_day']} on planned greedily"
                   if s["greedy_from_day"] else "interrupted on the last day: its best routes so far are kept",
                   highlight=False)
+    out.print(f"stored as plan {doc['id']} (GET /plans/{doc['id']})", highlight=False)

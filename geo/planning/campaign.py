@@ -404,8 +404,13 @@ def _day_doc(creq: CampaignRequest, inst: Instance, team: Team, visits: list[Sit
         clock_h += home_h
         km += home_h * req.speed_kmh
     sleep = here if stays_out else home
+    # the line the day follows, straight legs from where the team started to home or to where it sleeps (what
+    # the stored plan's maps, GeoJSON and route layer draw: a day need not start or end at the base)
+    path = [list(team.start), *([s["lon"], s["lat"]] for s in stops)] + ([list(home)] if not stays_out else [])
     doc = {"day": day, "date": date.isoformat(), "solver": rule, "start_point": list(team.start),
            "starts_at_base": team.start == home, "leave": _clock(day0), "end": _clock(day0 + clock_h),
+           "back": _clock(day0 + clock_h) if stops and not stays_out else None,
+           "path": path if stops and len(path) >= 2 else None,
            "hours": round(clock_h, 3), "km": round(km, 1), "risk": round(risk, 2), "visits": len(stops),
            "overnight": ({"lon": here[0], "lat": here[1], "hours_from_base": round(home_h, 2),
                           "after": stops[-1]["kind"] + "." + str(stops[-1]["id"]) if stops else None}
@@ -418,11 +423,12 @@ def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, 
               solvers_used: list[str], interrupted_at: int | None, seconds: float, state: _State) -> dict:
     req = creq.sites
     count: dict[str, int] = {}
-    for team in day_docs:
-        for d in team:
-            for s in d["stops"]:
+    for day in range(req.days):  # in the order of the days: each stop says which visit of its site it is
+        for team in day_docs:
+            for s in team[day]["stops"]:
                 key = f"{s['kind']}.{s['id']}"
                 count[key] = count.get(key, 0) + 1
+                s["visit"] = count[key]
     levels = {}
     for level in LEVELS:
         of_level = [s for s in cands.sites if s.level == level]
@@ -430,11 +436,13 @@ def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, 
         levels[level] = {"sites": len(of_level), "visits_each": want,
                          "visits": sum(count.get(s.key, 0) for s in of_level),
                          "at_frequency": sum(1 for s in of_level if count.get(s.key, 0) >= want),
-                         "never_visited": sum(1 for s in of_level if not count.get(s.key))}
+                         "never_visited": sum(1 for s in of_level if not count.get(s.key)),
+                         # (as a plan's totals say it)
+                         "candidates": len(of_level), "visited": sum(1 for s in of_level if count.get(s.key))}
     must = [s for s in cands.sites if s.must_visit]
     wanted = sum(s.score * max(creq.visits_of(s.level), creq.required_of(s)) for s in cands.sites)
     team_days = req.teams * req.days
-    teams = [{"team": t + 1, "base": list(homes[t]), "days": days,
+    teams = [{"team": t + 1, "name": f"team {t + 1}", "base": list(homes[t]), "days": days,
               "visits": sum(d["visits"] for d in days), "km": round(sum(d["km"] for d in days), 1),
               "risk": round(sum(d["risk"] for d in days), 2),
               "overnight_stays": sum(1 for d in days if d["overnight"])} for t, days in enumerate(day_docs)]
@@ -458,6 +466,7 @@ def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, 
         "teams": teams,
         "totals": {
             "candidates": len(cands.sites), "visits": sum(count.values()), "sites_visited": len(count),
+            "candidate_risk": round(sum(s.score for s in cands.sites), 2),
             "risk_covered": round(covered, 2), "risk_wanted": round(wanted, 2),
             "risk_share": round(covered / wanted, 4) if wanted else 0.0,
             "team_days": team_days, "risk_per_team_day": round(covered / team_days, 3),
@@ -469,6 +478,7 @@ def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, 
             "required_visits": sum(creq.required_of(s) for s in cands.sites),
             "required_visits_missed": {cands.sites[i].key: int(state.need[i]) for i in np.flatnonzero(state.need)},
             "red_beyond_max_sites": cands.red_cut_off,
+            "red_left_out": _red_left_out(creq, cands, homes, count),
         },
         "solver": {"seconds": round(seconds, 1), "time_limit_s": creq.time_limit_s,
                    "interrupted": interrupted_at is not None,
@@ -477,3 +487,26 @@ def _document(creq: CampaignRequest, cands: Candidates, homes, dates, day_docs, 
                    "days_searched": sum(1 for r in solvers_used if r == "search"),
                    "days_greedy": sum(1 for r in solvers_used if r != "search")},
     }
+
+
+def _red_left_out(creq: CampaignRequest, cands: Candidates, homes, count: dict[str, int]) -> list[dict]:
+    """The red sites the campaign never visits, and why (a plan's ``red_left_out``): too far to reach and inspect
+    in a day from the nearest base, else the days were full."""
+    req = creq.sites
+    never = [s for s in cands.sites if s.level == "red" and not count.get(s.key)]
+    if not never:
+        return []
+    reach = hours_between(list(dict.fromkeys(homes)), [(s.lon, s.lat) for s in never], req.speed_kmh,
+                          req.circuity).min(axis=0)
+    out = []
+    for s, h in zip(never, reach, strict=True):
+        if h + s.service > req.hours_per_day + 1e-9:
+            reason, detail = "beyond_a_day", (f"reaching it from the nearest base ({h:.1f} h) and inspecting it "
+                                              f"({s.service:g} h) take more than the {req.hours_per_day:g} h "
+                                              f"working day")
+        else:
+            reason, detail = "days_full", (f"the campaign's {req.teams * req.days} team-days were full; the days "
+                                           f"covered more risk with other visits")
+        out.append({"kind": s.kind, "id": s.id, "source_id": s.source_id, "name": s.name,
+                    "score": round(s.score, 2), "reason": reason, "detail": detail})
+    return out

@@ -148,15 +148,19 @@ CSV_COLUMNS = ("team", "day", "seq", "kind", "id", "source_id", "name", "level",
 def as_csv(doc: dict) -> bytes:
     """One row per stop, in team, day and visiting order, through the one formula-safe writer
     (geo/spreadsheet.py: text a spreadsheet would read as a formula gets a leading apostrophe)."""
+    columns = CSV_COLUMNS
+    if doc.get("kind") == "campaign":  # its days have dates, and a site may be visited more than once
+        columns = (*CSV_COLUMNS[:2], "date", *CSV_COLUMNS[2:6], "visit", *CSV_COLUMNS[6:])
     rows = []
     for team in doc["teams"]:
         for day in team["days"]:
             for s in day["stops"]:
-                row = {**s, "team": team["team"], "day": day["day"], "must_visit": s["must_visit"] or "",
+                row = {**s, "team": team["team"], "day": day["day"], "date": day.get("date"),
+                       "must_visit": s["must_visit"] or "",
                        "look_back": look_back_text(s.get("look_back")), "last_inspection": s.get("last_inspection"),
                        "next_due": s.get("next_due"), "days_overdue": s.get("days_overdue")}
-                rows.append([row[c] for c in CSV_COLUMNS])
-    return csv_bytes(CSV_COLUMNS, rows)
+                rows.append([row.get(c) for c in columns])
+    return csv_bytes(columns, rows)
 
 
 def look_back_text(reasons: list[dict] | None) -> str:

@@ -60,6 +60,10 @@ EXPECTED = {
     ("POST", "/plans"): "planner",
     ("GET", "/plans"): "viewer",
     ("GET", "/plans/{id}"): "viewer",
+    ("POST", "/campaigns"): "planner",
+    ("GET", "/campaigns"): "viewer",
+    ("GET", "/campaigns/{id}"): "viewer",
+    ("DELETE", "/campaigns/{id}"): "planner",
     ("GET", "/allocations"): "viewer",
     ("GET", "/supervision"): "viewer",
     ("GET", "/supervision/staffing"): "viewer",
@@ -170,8 +174,8 @@ READ_PARAMS = {
 
 @pytest.fixture(scope="module")
 def other_county(matrix, demo_url):
-    """Records, a photo and a plan in 遵化市 (made by the admin key), the sites' ids and source ids there, a point
-    there, and a token of a planner of 路北区."""
+    """Records, a photo, a plan and a campaign in 遵化市 (made by the admin key), the sites' ids and source ids
+    there, a point there, and a token of a planner of 路北区."""
     from geo import store
     from geo.risk.config import load_model
     from geo.risk.scoring import score
@@ -221,6 +225,11 @@ def other_county(matrix, demo_url):
                                                    "time_limit_s": 1})
     assert r.status_code == 201, r.text
     made["plan"] = r.json()["id"]
+    r = client.post("/campaigns", headers=admin, json={"teams": 1, "days": 1, "area": OTHER, "min_level": "red",
+                                                       "visits": {"red": 1},
+                                                       "time_limit_s": 1})
+    assert r.status_code == 202, r.text
+    made["campaign"] = r.json()["id"]
     conn = store.connect(demo_url)
     try:
         score(conn, load_model(), AS_OF)  # places the new accident
@@ -239,7 +248,7 @@ def _fill_other(path: str, other: dict) -> str:
         return path.replace("{collectionId}", "enterprise").replace("{featureId}", str(enterprise[0]))
     for prefix, kind in (("/inspections/", "inspection"), ("/hidden-dangers/", "hidden_danger"),
                          ("/enforcement-actions/", "enforcement_action"), ("/accidents/", "accident"),
-                         ("/plans/", "plan")):
+                         ("/plans/", "plan"), ("/campaigns/", "campaign")):
         if path.startswith(prefix):
             return path.replace("{id}", str(made[kind])).replace("{photo_id}", str(made["photo"]))
     raise AssertionError(f"no id of 遵化市 for {path}: add one to _fill_other")

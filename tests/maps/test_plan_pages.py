@@ -3,6 +3,7 @@ the main map (/?plan=ID): one coloured line per team-day, a numbered marker per 
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 
 import pytest
@@ -95,3 +96,64 @@ def test_allocation_page_maps_the_teams(page, server):
     assert page.locator(".leaflet-interactive").count() >= 14
     assert page.log.errors() == []
     screenshot(page, "allocation")
+
+
+@pytest.fixture(scope="module")
+def stored_campaign(map_demo_url):
+    """A 3-team x 3-day campaign of Lubei's orange and red sites (red twice, a day apart), stored as a plan."""
+    from geo.planning.campaign import CampaignRequest, make_campaign
+
+    conn = store.connect(map_demo_url)
+    conn.autocommit = True
+    try:
+        req = PlanRequest(teams=3, days=3, area="130203", min_level="orange", max_sites=200, travel="great_circle",
+                          today=dt.date(2026, 6, 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            doc = make_campaign(conn, CampaignRequest(req, spacing_days=1, time_limit_s=3))
+        yield plan_store.save(conn, doc, "test")
+    finally:
+        conn.close()
+
+
+def test_a_campaigns_page_shows_its_days_one_at_a_time(page, server, stored_campaign):
+    """A campaign's page lists every stop under its team and dated day (a red site's second visit marked); its map
+    shows the first day's routes and stops, and the layer switcher brings each other day; nothing fails."""
+    doc = stored_campaign
+    page.goto(f"{server.url}/plans/{doc['id']}?format=html&lang=en")
+    page.wait_for_selector(".riskmap-plan-stop")
+    assert page.locator(".riskmap-plan[data-kind='campaign']").count() == 1
+    assert page.locator(".riskmap-plan-team").count() == 3
+    rows = page.locator(".riskmap-plan-table tbody tr")
+    assert rows.count() == len(visits(doc))
+    second = [s for s in visits(doc) if s["visit"] == 2]
+    assert second and page.locator(".riskmap-visit").count() == len(second)
+    assert "2026-06-03" in page.inner_text(".riskmap-plan")
+
+    def shown_days() -> set[str]:
+        return set(page.eval_on_selector_all(".riskmap-plan-stop", "els => els.map(e => e.dataset.day)"))
+
+    assert shown_days() == {"1"}
+    assert page.locator(".riskmap-plan-stop").count() == sum(len(d["stops"]) for t in doc["teams"]
+                                                             for d in t["days"] if d["day"] == 1)
+    page.locator(".leaflet-control-layers").get_by_text("Day 2 2026-06-02", exact=True).click()
+    assert shown_days() == {"1", "2"}
+    screenshot(page, "campaign-schedule")
+    assert page.log.errors() == []
+    assert all(u.startswith(server.url) for u in page.log.requests)
+
+
+def test_a_campaign_on_the_main_map(page, server, stored_campaign):
+    """/?plan=ID draws a stored campaign as it draws a plan: a numbered marker per stop of every day, by team."""
+    doc = stored_campaign
+    page.goto(f"{server.url}/?plan={doc['id']}&lang=en")
+    wait_idle(page)
+    page.wait_for_function("() => { const c = document.querySelector('.leaflet-container');"
+                           " return c.dataset.plan && c.dataset.plan !== 'loading'; }")
+    assert page.eval_on_selector(".leaflet-container", "c => c.dataset.plan") == str(len(visits(doc)))
+    numbers = page.eval_on_selector_all(".riskmap-plan-stop", "els => els.map(e => [e.dataset.team, e.dataset.day,"
+                                        " e.textContent])")
+    assert sorted(map(tuple, numbers)) == sorted((str(t["team"]), str(d["day"]), str(s["seq"]))
+                                                 for t in doc["teams"] for d in t["days"] for s in d["stops"])
+    assert page.log.errors() == []
+    screenshot(page, "campaign-layer")

@@ -132,7 +132,11 @@ def test_a_two_week_campaign_visits_red_sites_at_their_frequency_and_must_visit_
         assert len(seen.get(e, [])) <= 1
     t = doc["totals"]
     assert t["by_level"]["red"] == {"sites": 5, "visits_each": 3, "visits": 15, "at_frequency": 5,
-                                    "never_visited": 0}
+                                    "never_visited": 0, "candidates": 5, "visited": 5}
+    for e in made["red"]:  # each stop says which visit of its site it is, in day order
+        assert [s["visit"] for _, s in sorted((d["day"], s) for tm in doc["teams"] for d in tm["days"]
+                                              for s in d["stops"] if s["id"] == e)] == [1, 2, 3]
+    assert t["red_left_out"] == []
     assert t["must_visit"] == 3 and t["must_visit_visited"] == 3 and t["must_visit_missed"] == []
     assert {s["must_visit"] for tm in doc["teams"] for d in tm["days"] for s in d["stops"]
             if s["id"] in made["old"]} == {"overdue"}
@@ -182,8 +186,8 @@ def test_an_interrupted_campaign_keeps_the_best_plan_found(conn):
 
 
 def test_ctrl_c_on_the_command_line_writes_the_best_plan_so_far(conn, db_url, tmp_path):
-    """`riskmap campaign` stops its search at Ctrl-C (SIGINT) once a day is planned and still writes the whole
-    campaign, saying that it was interrupted."""
+    """`riskmap campaign` stops its search at Ctrl-C (SIGINT) once a day is planned and still writes and stores
+    the whole campaign, saying that it was interrupted."""
     sites(conn)
     out = tmp_path / "campaign.json"
     env = {**os.environ, "RISKMAP_DATABASE_URL": db_url}
@@ -204,6 +208,11 @@ def test_ctrl_c_on_the_command_line_writes_the_best_plan_so_far(conn, db_url, tm
     assert all(len(tm["days"]) == 10 for tm in doc["teams"])
     check_feasible(doc, request(), 1.0)
     assert "interrupted" in stdout
+    plan_id = int(stdout.split("stored as plan ")[1].split()[0])  # stored as `riskmap plan` stores its plans
+    with conn.cursor() as cur:
+        cur.execute("SELECT document -> 'solver', document ->> 'kind', days FROM inspection_plan WHERE id = %s",
+                    (plan_id,))
+        assert cur.fetchone() == (doc["solver"], "campaign", 10)
 
 
 @pytest.mark.parametrize(("kw", "words"), [
