@@ -1,14 +1,22 @@
 """Travel times for plans from the stored road network (geo/roads.py).
 
-Each point (a base, a site) joins the network at its nearest road node; the way from the point to that node is
-driven at the teams' speed over the great-circle distance times the circuity factor.  Paths are searched over the
-roads around the plan's points (edges_around), not a whole province's network.  Between nodes, the fastest paths'
-hours come from Dijkstra's algorithm (scipy.sparse.csgraph) run from each of the plan's nodes over the stored
-edges as a directed graph (one-way roads honoured): the graph is read once per version of the network and kept,
-and one search from each node gives its times to all the others, instead of pgRouting's cost matrix (the same
-times; tests/geo/test_roads.py checks them against it).  Two points at the same node are joined directly.  Pairs
-no road joins get an infinite time, so no plan uses them.  The legs a plan uses are drawn along the fastest path
-found by the same search.
+Each point (a base, a site) joins the network at its nearest road node (a k-d tree over the nodes, the distance
+geodesic on WGS 84, as PostGIS's KNN and geography distance give them: road_snap.sql, checked in the tests); the
+way from the point to that node is driven at the teams' speed over that distance times the circuity factor.
+Paths are searched over the roads around the plan's points (edges_around), not a whole province's network.
+Between nodes, the fastest paths' hours come from Dijkstra's algorithm (scipy.sparse.csgraph) run from each of the
+plan's nodes over the stored edges as a directed graph (one-way roads honoured), only the plan's columns kept: the
+graph is read once per version of the network (as packed binary arrays) and kept, and one search from each node
+gives its times to all the others, instead of pgRouting's cost matrix (the same times; tests/geo/test_roads.py
+checks them against it).  Large plans share the searches among forked processes.  Two points at the same node are
+joined directly.  Pairs no road joins get an infinite time, so no plan uses them.  The legs a plan uses are drawn
+along a fastest path found afterwards, from each leg's first node, by a search that stops beyond the leg's hours
+(a plan joins near sites: a few nodes settled instead of the whole network); its hours are the table's.
+
+Other engines measured on the same graph (docs/benchmarks.md, "Road travel times"): python-igraph's and
+networkit's Dijkstra and edsger's were no faster than scipy's; contraction hierarchies (gravel's, in float) took
+longer to build on the grid than scipy takes for the whole matrix and answer pairs one at a time, and RoutingKit's
+(routingkit-cch, pyroutingkit, ch-router) keep 32-bit integer weights, too coarse for hours equal to pgRouting's.
 """
 
 from __future__ import annotations
@@ -18,16 +26,21 @@ import math
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 
 import numpy as np
 import psycopg2
+from pyproj import Geod
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from geo.errors import PlanningError
 from geo.planning.instance import EARTH_RADIUS_KM, TravelTable
+
+_WGS84 = Geod(ellps="WGS84")  # geography's ellipsoid (SRID 4326), as PostGIS measures ST_Distance on it
 
 
 def _sql(name: str) -> str:
@@ -75,6 +88,14 @@ def _great_circle_matrix(points: list[tuple[float, float]]) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
 
 
+def _great_circle_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The great-circle km between each point of ``a`` and the point of ``b`` in the same row (as
+    _great_circle_matrix does for every pair)."""
+    lon1, lat1, lon2, lat2 = (np.radians(c) for c in (a[:, 0], a[:, 1], b[:, 0], b[:, 1]))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+
+
 MARGIN_DEG = 0.2  # the network searched reaches this far (about 20 km) beyond the plan's points, at least
 
 
@@ -96,8 +117,11 @@ def edges_around(points: list[tuple[float, float]]) -> str:
             f"WHERE geom && ST_MakeEnvelope({box}, 4326)")
 
 
-SOURCES_AT_ONCE = 64  # Dijkstra searches run together: their rows (a float per node each) are held at once
-PARALLEL_FROM = 400  # plans of at least this many road nodes search from their nodes in several processes
+SEARCH_CELLS = 1 << 22  # distances a call of scipy's Dijkstra returns at most (sources x graph nodes; 32 MB)
+PARALLEL_FROM = 4_000_000  # searches of at least this many nodes (plan nodes x graph nodes) run in several
+# processes: about half a second of searching on a busy machine, where starting the processes takes 0.05-0.1 s
+# (a plan of 400 sites over the demo region's grid of 22,801 nodes; a city's OpenStreetMap extract of a thousand
+# nodes never).
 # The workers are forked: they start at once, with the graph and the modules already there, and only search
 # (numpy and scipy on the arrays handed to them, results sent back through the pool's pipes), so that no lock of
 # another thread of a server process is taken in them.
@@ -117,12 +141,19 @@ def _set_worker_graph(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
     _worker_graph = csr_matrix((data, indices, indptr), shape=(nodes, nodes))
 
 
+def _sources_at_once(nodes: int) -> int:
+    """Searches run in one call of scipy's Dijkstra: each returns a row of a float per graph node, and only the
+    plan's columns of them are kept."""
+    return max(1, SEARCH_CELLS // max(nodes, 1))
+
+
 def _search_rows(graph: csr_matrix | None, sources: np.ndarray, at: np.ndarray) -> np.ndarray:
     """The fastest hours from each of ``sources`` to each of ``at`` (graph None: the worker's graph)."""
     graph = _worker_graph if graph is None else graph
     out = np.empty((len(sources), len(at)))
-    for lo in range(0, len(sources), SOURCES_AT_ONCE):
-        out[lo:lo + SOURCES_AT_ONCE] = dijkstra(graph, directed=True, indices=sources[lo:lo + SOURCES_AT_ONCE])[:, at]
+    step = _sources_at_once(graph.shape[0])
+    for lo in range(0, len(sources), step):
+        out[lo:lo + step] = dijkstra(graph, directed=True, indices=sources[lo:lo + step])[:, at]
     return out
 
 
@@ -154,9 +185,9 @@ class Arcs:
     def hours(self, at: np.ndarray, workers: int = 1) -> np.ndarray:
         """The fastest hours between the graph nodes ``at`` (distinct indices), infinite where no path joins: a
         search from each, shared among ``workers`` processes (started for this call, the graph handed to each
-        once) when there are at least PARALLEL_FROM nodes."""
+        once) when they settle at least PARALLEL_FROM nodes in all."""
         at = np.asarray(at, dtype=np.int64)
-        if workers <= 1 or len(at) < max(PARALLEL_FROM, 2):
+        if workers <= 1 or len(at) < 2 or len(at) * self.nodes < PARALLEL_FROM:
             return _search_rows(self.csr, at, at)
         parts = np.array_split(at, min(len(at), 4 * workers))  # a few parts each: one slow process waits less
         graph = (self.csr.data, self.csr.indices, self.csr.indptr, self.nodes)
@@ -164,45 +195,68 @@ class Arcs:
                                  initializer=_set_worker_graph, initargs=graph) as pool:
             return np.vstack(list(pool.map(_search_rows, [None] * len(parts), parts, [at] * len(parts))))
 
-    def paths(self, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[tuple[int, bool]]]:
-        """The fastest path of each (source, target) pair of graph nodes as its arcs' (edge index, forward) in
-        order; pairs no path joins are left out."""
+    def paths(self, pairs: dict[tuple[int, int], float]) -> dict[tuple[int, int], list[tuple[int, bool]]]:
+        """The fastest path of each (source, target) pair of graph nodes, given with its hours (as hours() found
+        them), as its arcs' (edge index, forward) in order; pairs no path joins are left out.  The search from a
+        source stops beyond its farthest target (scipy's ``limit``): a plan's legs join near sites, so it settles
+        a few nodes around them instead of the whole network."""
         by_source: dict[int, list[int]] = {}
-        for s, t in pairs:
-            by_source.setdefault(s, []).append(t)
-        sources = sorted(by_source)
+        for (s, t), hours in pairs.items():
+            if math.isfinite(hours):
+                by_source.setdefault(s, []).append(t)
         out = {}
-        for lo in range(0, len(sources), SOURCES_AT_ONCE):
-            chunk = sources[lo:lo + SOURCES_AT_ONCE]
-            _, pred = dijkstra(self.csr, directed=True, indices=chunk, return_predecessors=True)
-            for row, s in enumerate(chunk):
-                for t in by_source[s]:
-                    walk = [t]
-                    while walk[-1] != s and walk[-1] >= 0:
-                        walk.append(int(pred[row, walk[-1]]))
-                    if walk[-1] != s:
-                        continue  # no path
-                    walk.reverse()
-                    at = np.searchsorted(self.key, np.asarray(walk[:-1], np.int64) * self.nodes
-                                         + np.asarray(walk[1:], np.int64))
-                    out[(s, t)] = list(zip(self.edge[at].tolist(), self.forward[at].tolist(), strict=True))
+        for s, targets in sorted(by_source.items()):
+            reach = max(pairs[(s, t)] for t in targets)
+            _, pred = dijkstra(self.csr, directed=True, indices=s, return_predecessors=True,
+                               limit=reach * (1 + 1e-9) + 1e-12)  # a hair more: the farthest target is settled
+            for t in targets:
+                walk = [t]
+                while walk[-1] != s and walk[-1] >= 0:
+                    walk.append(int(pred[walk[-1]]))
+                if walk[-1] != s:
+                    continue  # no path
+                walk.reverse()
+                at = np.searchsorted(self.key, np.asarray(walk[:-1], np.int64) * self.nodes
+                                     + np.asarray(walk[1:], np.int64))
+                out[(s, t)] = list(zip(self.edge[at].tolist(), self.forward[at].tolist(), strict=True))
         return out
 
 
 class RoadGraph:
-    """The stored road network as arrays (read once per version of the network, see road_graph), and its
-    directed graph."""
+    """The stored road network as arrays (read once per version of the network, see road_graph), its directed
+    graph, and its nodes' coordinates for joining points to it (nearest)."""
 
-    def __init__(self, ids, source, target, cost, reverse, length_m, extent):
-        self.edge_id = np.asarray(ids, dtype=np.int64)
-        ends = np.r_[np.asarray(source, dtype=np.int64), np.asarray(target, dtype=np.int64)]
+    def __init__(self, ids, source, target, cost, reverse, length_m, extent, node_ids=(), lons=(), lats=()):
+        order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")  # the edges by id (arcs' box lookup)
+        self.edge_id = np.asarray(ids, dtype=np.int64)[order]
+        ends = np.r_[np.asarray(source, dtype=np.int64)[order], np.asarray(target, dtype=np.int64)[order]]
         self.node_id, inverse = np.unique(ends, return_inverse=True)
         m = len(self.edge_id)
         self.u, self.v = inverse[:m], inverse[m:]
-        self.cost, self.reverse = np.asarray(cost, dtype=np.float64), np.asarray(reverse, dtype=np.float64)
-        self.length_m = np.asarray(length_m, dtype=np.float64)
+        self.cost = np.asarray(cost, dtype=np.float64)[order]
+        self.reverse = np.asarray(reverse, dtype=np.float64)[order]
+        self.length_m = np.asarray(length_m, dtype=np.float64)[order]
         self.extent = extent
         self.all = Arcs(self.u, self.v, self.cost, self.reverse, len(self.node_id))
+        self.road_node = np.asarray(node_ids, dtype=np.int64)  # every stored road node, with or without edges
+        self.road_node_xy = np.c_[np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64)]
+        self._tree: cKDTree | None = None
+        self._tree_lock = threading.Lock()
+
+    def nearest(self, points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """Each point's nearest road node (the stored road_node ids) and the geodesic distance to it in metres, as
+        road_snap.sql finds them in PostGIS (nearest in degrees as its KNN ``<->`` orders them, distance on the
+        WGS 84 ellipsoid as geography's ST_Distance), from a k-d tree over the nodes kept with the graph."""
+        if not len(self.road_node):
+            raise PlanningError("travel: the stored road network has no nodes (load one with `riskmap roads import "
+                                "FILE`)")
+        with self._tree_lock:
+            if self._tree is None:
+                self._tree = cKDTree(self.road_node_xy)
+        xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        _, k = self._tree.query(xy)
+        _, _, metres = _WGS84.inv(xy[:, 0], xy[:, 1], self.road_node_xy[k, 0], self.road_node_xy[k, 1])
+        return self.road_node[k], np.abs(np.asarray(metres, dtype=np.float64))
 
     def arcs(self, conn, box: tuple[float, float, float, float]) -> Arcs:
         """The graph of the edges whose box meets ``box`` (the whole network's when the box covers it)."""
@@ -240,8 +294,10 @@ def road_graph(conn) -> RoadGraph:
     if graph is None:
         with conn.cursor() as cur:
             cur.execute(_sql("road_graph"))
-            ids, source, target, cost, reverse, length_m, *extent = cur.fetchone()
-        graph = RoadGraph(ids, source, target, cost, reverse, length_m, tuple(extent))
+            row = cur.fetchone()
+        ints, floats = (lambda b: np.frombuffer(b, dtype=">i8")), (lambda b: np.frombuffer(b, dtype=">f8"))
+        graph = RoadGraph(*map(ints, row[0:3]), *map(floats, row[3:6]), tuple(row[6:10]), ints(row[10]),
+                          floats(row[11]), floats(row[12]))
         with _graphs_lock:
             _graphs[version] = graph
             while len(_graphs) > CACHED_NETWORKS:
@@ -254,44 +310,63 @@ class RoadTravel:
 
     def __init__(self, conn, points: list[tuple[float, float]], speed_kmh: float, circuity: float,
                  workers: int | None = None):
-        """``workers``: processes for the searches of a large plan (default_workers() when None)."""
+        """``workers``: processes for the searches of a large plan (default_workers() when None).  ``seconds``
+        tells how long each step took (the graph read or found kept, the nearest nodes, the searches, the
+        matrix assembled; legs() adds the paths)."""
         self.conn, self.speed, self.circuity = conn, speed_kmh, circuity
+        self.seconds: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def step(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            self.seconds[name] = self.seconds.get(name, 0.0) + now - clock
+            clock = now
+
         self.points = list(dict.fromkeys(points))
         self.graph = road_graph(conn)
         self.arcs = self.graph.arcs(conn, box_around(self.points))
-        with conn.cursor() as cur:
-            cur.execute(_sql("road_snap"), {"lons": [p[0] for p in self.points], "lats": [p[1] for p in self.points]})
-            snapped = cur.fetchall()
-        self.node = [int(n) for _, n, _ in snapped]
-        self.access_km = [m / 1000.0 * circuity for _, _, m in snapped]
-        nodes = sorted(set(self.node))
-        at = {n: k for k, n in enumerate(nodes)}
+        step("graph")
+        node, metres = self.graph.nearest(self.points)
+        self.node = node.tolist()
+        self.access_km = (metres / 1000.0 * circuity).tolist()
+        nodes, k = np.unique(node, return_inverse=True)  # the plan's road nodes; k: each point's among them
         vertex = self.graph.index(nodes)
-        reached = vertex >= 0
+        step("nearest nodes")
+        reached = np.flatnonzero(vertex >= 0)
         road = np.full((len(nodes), len(nodes)), np.inf)
         road[np.ix_(reached, reached)] = self.arcs.hours(vertex[reached],
                                                          default_workers() if workers is None else workers)
         np.fill_diagonal(road, 0.0)
-        self._vertex = dict(zip(nodes, vertex.tolist(), strict=True))
-        k = np.array([at[n] for n in self.node])
-        access_h = np.array(self.access_km) / speed_kmh
-        hours = access_h[:, None] + road[np.ix_(k, k)] + access_h[None, :]
-        same = k[:, None] == k[None, :]
-        if same.sum() > len(k):  # points sharing a node: joined directly
-            hours = np.where(same, _great_circle_matrix(self.points) * circuity / speed_kmh, hours)
+        step("searches")
+        self._road, self._nodes = road, nodes  # the road hours between the plan's nodes (for legs' paths)
+        self._vertex = dict(zip(nodes.tolist(), vertex.tolist(), strict=True))
+        access_h = metres / 1000.0 * circuity / speed_kmh
+        hours = road[np.ix_(k, k)]
+        hours += access_h[:, None]
+        hours += access_h[None, :]
+        # points sharing a node: joined directly (the great-circle way), not through the node
+        i, j = np.nonzero(k[:, None] == k[None, :])
+        if len(i) > len(k):
+            p = np.asarray(self.points, dtype=np.float64)
+            hours[i, j] = _great_circle_rows(p[i], p[j]) * circuity / speed_kmh
         np.fill_diagonal(hours, 0.0)
         self.table = TravelTable({p: i for i, p in enumerate(self.points)}, hours)
         self._paths: dict[tuple[int, int], tuple[float, list]] = {}
+        step("matrix")
 
     def legs(self, legs: list[tuple[tuple[float, float], tuple[float, float]]]) -> dict:
         """For each leg (a, b): its km (the access ways plus the fastest road path's length) and its line (a, the
         road path with each edge in the direction driven, b) as [lon, lat] pairs: the path whose hours the table
         holds."""
+        started = time.perf_counter()
         index = self.table.index
         pairs = sorted({(self.node[index[a]], self.node[index[b]]) for a, b in legs
                         if self.node[index[a]] != self.node[index[b]]} - set(self._paths))
         searched = [(s, t) for s, t in pairs if self._vertex[s] >= 0 and self._vertex[t] >= 0]
-        found = self.arcs.paths([(self._vertex[s], self._vertex[t]) for s, t in searched])
+        at = {n: i for i, n in enumerate(self._nodes.tolist())}
+        found = self.arcs.paths({(self._vertex[s], self._vertex[t]): float(self._road[at[s], at[t]])
+                                 for s, t in searched})
         numbered = [(s, t) for s, t in searched if (self._vertex[s], self._vertex[t]) in found]
         leg_no, seq, edge, forward = [], [], [], []
         for n, (s, t) in enumerate(numbered):
@@ -310,4 +385,5 @@ class RoadTravel:
             else:
                 km, line = self._paths.get((self.node[i], self.node[j]), (math.inf, []))
                 out[(a, b)] = (self.access_km[i] + km + self.access_km[j], [list(a), *line, list(b)])
+        self.seconds["paths"] = self.seconds.get("paths", 0.0) + time.perf_counter() - started
         return out
