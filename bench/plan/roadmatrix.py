@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -81,6 +82,17 @@ def grid_file(conn) -> Path:
     path = HERE / "grid.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     return path
+
+
+def cpu_seconds(conn) -> float:
+    """CPU seconds (user and system) used so far by this process, its finished children (the searches' worker
+    processes) and the connection's server process (pgRouting runs there; read from /proc: the bench's cluster
+    runs on this machine).  On a shared machine a process's wall time depends on the others; its CPU time much
+    less."""
+    fields = Path(f"/proc/{conn.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    t = os.times()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + t.user + t.system + t.children_user \
+        + t.children_system
 
 
 def pgrouting_hours(conn, road) -> np.ndarray:
@@ -149,23 +161,25 @@ def compare(case: str, conn, points: list, runs: int) -> dict:
     def ours(cold: bool, workers: int):
         if cold:
             roads._graphs.clear()
-        t0 = time.perf_counter()
+        c0, t0 = cpu_seconds(conn), time.perf_counter()
         road = roads.RoadTravel(conn, points, 40.0, 1.3, workers=workers)
-        return time.perf_counter() - t0, road
+        return time.perf_counter() - t0, cpu_seconds(conn) - c0, road
 
-    cold, warm, parallel, steps = [], [], [], []
+    cold, warm, parallel, steps, cold_cpu, parallel_cpu = [], [], [], [], [], []
     workers = roads.default_workers()
     for _ in range(runs):
-        s, road = ours(True, 1)
+        s, cpu, road = ours(True, 1)
         cold.append(s)
+        cold_cpu.append(cpu)
         steps.append(road.seconds)
-        s, road = ours(False, 1)
+        s, _, road = ours(False, 1)
         warm.append(s)
-        s, fanned = ours(True, workers)
+        s, cpu, fanned = ours(True, workers)
         parallel.append(s)
-    t0 = time.perf_counter()
+        parallel_cpu.append(cpu)
+    c0, t0 = cpu_seconds(conn), time.perf_counter()
     ref = pgrouting_hours(conn, road)
-    base = time.perf_counter() - t0
+    base, base_cpu = time.perf_counter() - t0, cpu_seconds(conn) - c0
     got = np.asarray(road.table.hours)  # rows and columns in road.points' order, as ref's
     assert np.array_equal(got, np.asarray(fanned.table.hours))
     same_inf = bool((np.isinf(got) == np.isinf(ref)).all())
@@ -198,7 +212,9 @@ def compare(case: str, conn, points: list, runs: int) -> dict:
            "unreachable_pairs": int((~finite).sum()),
            "steps": {k: statistics.median(s[k] for s in steps) for k in steps[0]},
            "legs": len(legs), "paths_s": paths_s, "path_searches_s": searches_s, "path_searches_full_s": searches_base,
-           "path_diff_h": path_diff}
+           "path_diff_h": path_diff, "cold_cpu_s": statistics.median(cold_cpu),
+           "parallel_cpu_s": statistics.median(parallel_cpu), "pgrouting_cpu_s": base_cpu}
+    row["ratio_cpu"] = base_cpu / row["cold_cpu_s"]
     row["ratio_cold"] = base / row["cold_s"]
     row["ratio_warm"] = base / row["warm_s"]
     row["ratio_parallel"] = base / row["parallel_s"]
@@ -209,6 +225,9 @@ def compare(case: str, conn, points: list, runs: int) -> dict:
           f"cold, {row['ratio_warm']:.1f}x warm, {row['ratio_parallel']:.1f}x in {workers} processes; "
           f"max |difference| {diff:.1e} h, unreachable pairs "
           f"{row['unreachable_pairs']:,} ({'the same' if same_inf else 'NOT the same'})", flush=True)
+    print(f"  CPU seconds (this process, its workers and the database's): riskmap {row['cold_cpu_s']:.2f} cold "
+          f"(runs {', '.join(f'{c:.2f}' for c in cold_cpu)}), {row['parallel_cpu_s']:.2f} in {workers} processes; "
+          f"pgRouting {base_cpu:.2f}: {row['ratio_cpu']:.1f}x", flush=True)
     print("  cold steps (medians): " + ", ".join(f"{k} {v:.3f} s" for k, v in row["steps"].items()), flush=True)
     print(f"  a tour's {len(legs):,} legs drawn: {paths_s:.2f} s (legs(): bounded searches, lines from the "
           f"database); the searches alone {searches_s:.2f} s, full searches from the same sources (before) "
@@ -260,13 +279,13 @@ def main() -> None:
     conn.close()
     print()
     print("| case | points | road nodes | riskmap, cold | riskmap, warm | riskmap, cold, processes | pgRouting | "
-          "ratio (cold) | ratio (processes) | equal |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "ratio (cold) | ratio (processes) | CPU s: riskmap cold / pgRouting (ratio) | equal |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['case']} | {r['points']:,} | {r['nodes']:,} | {r['cold_s']:.2f} s | {r['warm_s']:.2f} s | "
               f"{r['parallel_s']:.2f} s ({r['workers']}) | {r['pgrouting_s']:.1f} s | {r['ratio_cold']:.1f}x | "
-              f"{r['ratio_parallel']:.1f}x | "
-              f"{'yes' if r['same_unreachable'] and r['max_diff_h'] < 1e-9 else 'NO'} |")
+              f"{r['ratio_parallel']:.1f}x | {r['cold_cpu_s']:.2f} / {r['pgrouting_cpu_s']:.1f} "
+              f"({r['ratio_cpu']:.1f}x) | {'yes' if r['same_unreachable'] and r['max_diff_h'] < 1e-9 else 'NO'} |")
     print()
     print("| case | graph read | nearest nodes | searches | matrix | legs drawn (legs) | their searches | full "
           "searches (before) |")

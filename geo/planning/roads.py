@@ -199,16 +199,25 @@ class Arcs:
         """The fastest path of each (source, target) pair of graph nodes, given with its hours (as hours() found
         them), as its arcs' (edge index, forward) in order; pairs no path joins are left out.  The search from a
         source stops beyond its farthest target (scipy's ``limit``): a plan's legs join near sites, so it settles
-        a few nodes around them instead of the whole network."""
+        a few nodes around them instead of the whole network (on a small network, one call searching it all from
+        every source costs less than a call for each)."""
         by_source: dict[int, list[int]] = {}
         for (s, t), hours in pairs.items():
             if math.isfinite(hours):
                 by_source.setdefault(s, []).append(t)
         out = {}
-        for s, targets in sorted(by_source.items()):
-            reach = max(pairs[(s, t)] for t in targets)
-            _, pred = dijkstra(self.csr, directed=True, indices=s, return_predecessors=True,
-                               limit=reach * (1 + 1e-9) + 1e-12)  # a hair more: the farthest target is settled
+        sources = sorted(by_source)
+        small = len(sources) * self.nodes <= SEARCH_CELLS  # a small network: full searches, all in one call
+        if small and sources:
+            preds = dijkstra(self.csr, directed=True, indices=sources, return_predecessors=True)[1]
+        for row, s in enumerate(sources):
+            targets = by_source[s]
+            if small:
+                pred = preds[row]
+            else:
+                reach = max(pairs[(s, t)] for t in targets)
+                _, pred = dijkstra(self.csr, directed=True, indices=s, return_predecessors=True,
+                                   limit=reach * (1 + 1e-9) + 1e-12)  # a hair more: the farthest is settled
             for t in targets:
                 walk = [t]
                 while walk[-1] != s and walk[-1] >= 0:

@@ -432,6 +432,69 @@ def test_legs_follow_the_path_whose_time_the_table_holds(conn):
         assert km == pytest.approx(road.access_km[i] + km_road + road.access_km[j], abs=1e-6)
 
 
+def test_the_graph_read_as_binary_arrays_holds_every_edge_and_node(conn):
+    """road_graph.sql sends the network as packed arrays: read back, every edge's nodes, hours both ways and
+    length, in id order, and every node's coordinates equal the stored rows."""
+    planning_roads._graphs.clear()
+    g = road_graph(conn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, source, target, cost_h, reverse_cost_h, length_m FROM road_edge ORDER BY id")
+        ids, source, target, cost, reverse, length = (np.array(c) for c in zip(*cur.fetchall(), strict=True))
+        cur.execute("SELECT id, ST_X(geom), ST_Y(geom) FROM road_node ORDER BY id")
+        nodes = cur.fetchall()
+    assert np.array_equal(g.edge_id, ids)
+    assert np.array_equal(g.node_id[g.u], source) and np.array_equal(g.node_id[g.v], target)
+    assert np.array_equal(g.cost, cost) and np.array_equal(g.reverse, reverse) and np.array_equal(g.length_m, length)
+    order = np.argsort(g.road_node)
+    assert [(int(i), float(x), float(y)) for i, (x, y) in zip(g.road_node[order], g.road_node_xy[order],
+                                                            strict=True)] == nodes
+
+
+def test_nearest_nodes_equal_postgis_knn_and_geodesic_distance(conn):
+    """Points join the network at the node PostGIS's KNN finds (road_snap.sql) at its geography distance: the
+    same nodes, and the same metres to a micrometre, for points on the grid, between its lines and off it."""
+    rng = np.random.default_rng(23)
+    points = [(float(x), float(y)) for x, y in zip(rng.uniform(117.9, 118.45, 150), rng.uniform(39.45, 39.85, 150),
+                                                   strict=True)] + [(XS[4], YS[7]), (XS[0], YS[0])]
+    road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    with conn.cursor() as cur:
+        cur.execute(planning_roads._sql("road_snap"), {"lons": [p[0] for p in road.points],
+                                                       "lats": [p[1] for p in road.points]})
+        snapped = cur.fetchall()
+    assert road.node == [n for _, n, _ in snapped]
+    assert np.allclose(np.array(road.access_km) / 1.3 * 1000.0, [m for _, _, m in snapped], rtol=0, atol=1e-6)
+    assert road.access_km[-1] == road.access_km[-2] == 0.0
+
+
+def test_leg_paths_cost_what_pgrouting_finds(conn):
+    """The paths drawn for a tour's legs (neighbouring points, as a plan's routes join them) and for legs across
+    the grid, each found by a search stopped beyond the leg's hours: their edges' hours, in the direction driven,
+    add up to pgRouting's fastest hours between the legs' nodes."""
+    rng = np.random.default_rng(29)
+    points = [(float(x), float(y)) for x, y in zip(rng.uniform(118.05, 118.3, 60), rng.uniform(39.55, 39.75, 60),
+                                                   strict=True)]
+    road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    ref = pgrouting_hours(conn, road)
+    tour = sorted(road.points)
+    legs = list(zip(tour[:-1], tour[1:], strict=True)) + [(tour[0], tour[-1]), (tour[-1], tour[0])]
+    index, vertex = road.table.index, road._vertex
+    at = {n: i for i, n in enumerate(road._nodes.tolist())}
+    pairs = {(vertex[road.node[index[a]]], vertex[road.node[index[b]]]): (index[a], index[b]) for a, b in legs
+             if road.node[index[a]] != road.node[index[b]]}
+    paths = road.arcs.paths({p: float(road._road[at[int(road.graph.node_id[p[0]])],
+                                                 at[int(road.graph.node_id[p[1]])]]) for p in pairs})
+    assert set(paths) == set(pairs)
+    for p, (i, j) in pairs.items():
+        hours = 0.0
+        for e, forward in paths[p]:
+            hours += road.graph.cost[e] if forward else road.graph.reverse[e]
+        pgrouting = ref[i, j] - road.access_km[i] / 30.0 - road.access_km[j] / 30.0
+        assert hours == pytest.approx(pgrouting, abs=1e-9)
+    drawn = road.legs(legs)
+    assert all(drawn[leg][1][0] == list(leg[0]) and drawn[leg][1][-1] == list(leg[1]) for leg in legs)
+    assert set(road.seconds) == {"graph", "nearest nodes", "searches", "matrix", "paths"}
+
+
 def test_the_graph_is_kept_per_network_version(conn, tmp_path):
     """Two plans over the same network read its edges once; an import makes a new version, read again."""
     first = road_graph(conn)
