@@ -11,7 +11,8 @@ N worst sites of the whole region (geo/planning/plan.py candidate_sites; N = 500
 road nodes).
 
 Timed, for each N: riskmap's RoadTravel (nearest nodes, then the matrix by the engine for the plan's size:
-RoutingKit's contraction hierarchy from CCH_FROM road nodes on, else scipy's Dijkstra from each plan node:
+RoutingKit's contraction hierarchy when scipy's searches would settle CCH_FROM nodes or more (plan nodes x graph
+nodes), else scipy's Dijkstra from each plan node:
 geo/planning/roads.py) in one process, cold (the network's graph read from the database, the hierarchy ordered and
 customized) and warm (both kept from an earlier plan over the same network), and cold with its queries shared
 among as many processes as CPUs (as plans of CCH_PARALLEL_FROM road nodes or more run), ``--runs`` times each,
@@ -169,7 +170,7 @@ def compare(case: str, conn, points: list, runs: int) -> dict:
         if cold:
             roads._graphs.clear()
         cch_from = roads.CCH_FROM
-        roads.CCH_FROM = 10**9 if scipy else cch_from
+        roads.CCH_FROM = 10**18 if scipy else cch_from
         try:
             c0, t0 = cpu_seconds(conn), time.perf_counter()
             road = roads.RoadTravel(conn, points, 40.0, 1.3, workers=workers)

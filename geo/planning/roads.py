@@ -8,18 +8,20 @@ Between nodes, the fastest paths' hours come from a search over the stored edges
 roads honoured), instead of pgRouting's cost matrix (tests/geo/test_roads.py checks them against it); the graph is
 read once per version of the network (as packed binary arrays) and kept.  Two engines, chosen by the plan's size:
 
-- plans of CCH_FROM road nodes or more: RoutingKit's customizable contraction hierarchies (routingkit-cch), a
-  one-to-many query from each plan node to all of them pinned.  The nodes' order (inertial nested dissection over
-  their coordinates) and the hierarchy are built once per network version and kept with the graph; the weights
-  (customization) once per set of edges searched.  RoutingKit's weights are 32-bit unsigned integers and a
-  distance of 2^31 - 1 (its inf_weight) or more means "no path", so the hours are counted in the finest unit
-  for which the longest shortest path the graph can hold stays below it (longest_path_bound: a proven bound,
-  about twice the network's diameter); on the demo region's grid that unit is 1.6e-5 s.  Each arc's hours are
-  rounded to a whole number of units, so a path's hours are off by at most half a unit per edge on it: at most
-  ``(graph nodes - 1) x unit / 2`` (Arcs.error_h; 0.19 s on that grid, well under a second, the unit plans are
-  shown in being the minute).
+- plans whose searches would settle CCH_FROM nodes or more (plan nodes x graph nodes): RoutingKit's
+  customizable contraction hierarchies (routingkit-cch), a one-to-many query from each plan node to all of them
+  pinned.  The nodes' order (inertial nested dissection over their coordinates) and the hierarchy are built
+  once per network version and kept with the graph; the weights (customization) once per set of edges searched.
+  RoutingKit's weights are 32-bit unsigned integers and a distance of 2^31 - 1 (its inf_weight) or more means
+  "no path", so the hours are counted in the finest unit for which the longest fastest path the graph can hold
+  stays below it (longest_path_bound: a proven bound, about twice the network's diameter); on the demo region's
+  grid that unit is 2.0e-5 s.  Each arc's hours are rounded to a whole number of units, so a path's hours are off
+  by at most half a unit per edge on it: at most ``(graph nodes - 1) x unit / 2`` (Metric.error_h; 0.23 s on
+  that grid, 1.3 ms the largest difference from pgRouting measured there: well under a second, plans being shown
+  to the minute).
 - smaller plans: Dijkstra's algorithm (scipy.sparse.csgraph) from each plan node, only the plan's columns kept,
-  the hours exactly pgRouting's (building a hierarchy costs about as much as 200 such searches).
+  the hours exactly pgRouting's (building a hierarchy costs about as much as 200 such searches, and over a
+  city's network of a thousand nodes scipy's searches are as fast as the hierarchy's queries).
 
 Large plans share the queries among forked processes.  Two points at the same node are joined directly.  Pairs no
 road joins get an infinite time (both engines: the same pairs), so no plan uses them.  The legs a plan uses are
@@ -148,7 +150,10 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-CCH_FROM = 200  # plans of this many road nodes or more take their matrix from the contraction hierarchy
+CCH_FROM = 5_000_000  # plans whose searches would settle this many nodes or more (plan nodes x graph nodes)
+# take their matrix from the contraction hierarchy: 220 plan nodes over the demo region's grid of 22,801 nodes, where
+# building the hierarchy (0.5 s of CPU) costs about what scipy's searches cost; never over a city's extract of a
+# thousand nodes, where scipy's searches take no longer than the hierarchy's queries (docs/benchmarks.md)
 CCH_PARALLEL_FROM = 1000  # ... and share its queries among processes from this many (about 0.5 s of queries on
 # the demo region's grid of 22,801 nodes, 0.5-0.8 ms each on a busy machine)
 INF_WEIGHT = 2**31 - 1  # RoutingKit's inf_weight (routingkit/constants.h): a distance of it or more is "no path"
@@ -284,9 +289,9 @@ class Arcs:
         self._hierarchy, self._metric, self._metric_lock = hierarchy, None, threading.Lock()
 
     def engine(self, plan_nodes: int) -> str:
-        """The engine of a matrix between ``plan_nodes`` nodes: "cch" (the hierarchy) from CCH_FROM nodes on,
-        "dijkstra" (scipy) below or when there is no hierarchy."""
-        return "cch" if self._hierarchy is not None and plan_nodes >= CCH_FROM else "dijkstra"
+        """The engine of a matrix between ``plan_nodes`` nodes: "cch" (the hierarchy) when scipy's searches would
+        settle CCH_FROM nodes or more, "dijkstra" (scipy) below or when there is no hierarchy."""
+        return "cch" if self._hierarchy is not None and plan_nodes * self.nodes >= CCH_FROM else "dijkstra"
 
     def metric(self) -> Metric:
         """The hierarchy customized with these arcs' hours (built when first asked for, then kept)."""

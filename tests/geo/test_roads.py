@@ -71,9 +71,9 @@ def roads_url(cluster, tmp_path_factory):
 
 @pytest.fixture(params=["dijkstra", "cch"])
 def engine(request, monkeypatch):
-    """Each engine of the road matrix in turn, whatever the plan's size (RoadTravel picks the hierarchy from
-    CCH_FROM road nodes on)."""
-    monkeypatch.setattr(planning_roads, "CCH_FROM", 0 if request.param == "cch" else 10**9)
+    """Each engine of the road matrix in turn, whatever the plan's size (RoadTravel picks the hierarchy when
+    scipy's searches would settle CCH_FROM nodes or more)."""
+    monkeypatch.setattr(planning_roads, "CCH_FROM", 0 if request.param == "cch" else 10**18)
     return request.param
 
 
@@ -617,9 +617,10 @@ def test_the_hierarchys_unit_bounds_every_fastest_path(conn, tmp_path):
 
 
 def test_large_plans_take_the_hierarchy_and_small_ones_dijkstra(conn, monkeypatch):
-    """The engine follows the plan's road nodes: from CCH_FROM on the contraction hierarchy (kept with the graph
-    and its arcs: a second plan builds nothing), below it scipy's Dijkstra, exact (error_h 0)."""
-    monkeypatch.setattr(planning_roads, "CCH_FROM", 20)
+    """The engine follows the nodes scipy's searches would settle (plan nodes x graph nodes): from CCH_FROM on
+    the contraction hierarchy (kept with the graph and its arcs: a second plan builds nothing), below it scipy's
+    Dijkstra, exact (error_h 0)."""
+    monkeypatch.setattr(planning_roads, "CCH_FROM", 20 * road_graph(conn).all.nodes)
     rng = np.random.default_rng(31)
     points = [(float(x), float(y)) for x, y in zip(rng.uniform(118.05, 118.3, 60), rng.uniform(39.55, 39.75, 60),
                                                    strict=True)]
