@@ -1,5 +1,5 @@
 """Making a plan from a request (what `riskmap plan` and POST /plans run): the candidate sites, the travel times
-(fastest paths by Dijkstra over the stored road network when there is one and the request allows it, else
+(fastest paths over the stored road network when there is one and the request allows it, else
 great-circle distance x circuity), the solver, and the plan document with its times, km and totals."""
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ def make_plan(conn, req: PlanRequest, progress=None, notes=None) -> dict:
     if req.travel != "great_circle":
         edges = network_size(conn)
         if edges:
-            say(f"travel times over the road network ({edges:,} edges, fastest paths by Dijkstra)")
+            say(f"travel times over the road network ({edges:,} edges)")
             road = RoadTravel(conn, plan_points(req, cands), req.speed_kmh, req.circuity)
-            travel = (f"road network ({edges:,} edges; fastest paths by Dijkstra over the stored roads at each "
+            how = ("by contraction hierarchies, to within a second" if road.engine == "cch" else "by Dijkstra")
+            travel = (f"road network ({edges:,} edges; fastest paths {how} over the stored roads at each "
                       f"road's speed), and great-circle distance x circuity at the teams' speed between a site and "
                       f"its nearest road")
         elif req.travel == "roads":

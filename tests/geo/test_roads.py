@@ -1,8 +1,9 @@
 """The road network (geo/roads.py) and plans over it (geo/planning/roads.py, planner.py) in a real PostGIS with
 pgRouting: ways split at shared vertices only, one-way roads, travel times equal to pgRouting's cost matrix (the
 reference) on the test grid, on a part of it, across disconnected pieces and on an OpenStreetMap extract read by
-GDAL, legs drawn along the paths whose times the plan used, km along them, the graph kept per network version,
-and the errors."""
+GDAL, by both engines (scipy's Dijkstra: exactly; RoutingKit's contraction hierarchy: to its unit's rounding),
+legs drawn along the paths whose times the plan used, km along them, the graph kept per network version, and the
+errors."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from geo.planning import roads as planning_roads
 from geo.planning.instance import route_time
 from geo.planning.plan import PlanRequest
 from geo.planning.planner import make_plan
-from geo.planning.roads import RoadTravel, edges_around, ensure_pgrouting, road_graph
+from geo.planning.roads import RoadTravel, box_around, edges_around, ensure_pgrouting, road_graph
 from geo.roads import import_roads, other_tags, parse_oneway, parse_speed, split_at_junctions
 from tests.api.conftest import demo_database
 
@@ -66,6 +67,14 @@ def roads_url(cluster, tmp_path_factory):
         import_roads(c, grid(tmp_path_factory.mktemp("roads")))
         c.close()
         yield url
+
+
+@pytest.fixture(params=["dijkstra", "cch"])
+def engine(request, monkeypatch):
+    """Each engine of the road matrix in turn, whatever the plan's size (RoadTravel picks the hierarchy when
+    scipy's searches would settle CCH_FROM nodes or more)."""
+    monkeypatch.setattr(planning_roads, "CCH_FROM", 0 if request.param == "cch" else 10**18)
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -323,8 +332,22 @@ def pgrouting_hours(conn, road: RoadTravel) -> np.ndarray:
     return np.where(same, np.nan, hours)  # points at one node are joined directly, not by the road
 
 
+def tolerance_h(road: RoadTravel) -> float:
+    """How far RoadTravel's road hours may be from pgRouting's: 1e-9 h (floating-point rounding) for scipy's
+    Dijkstra; for the contraction hierarchy, whose arcs' hours are whole numbers of its unit, half a unit per edge
+    of the path (each arc's hours rounded to the nearest unit; the hierarchy's path is the fastest in rounded
+    hours, so neither it nor the exact fastest path is off by more than that), and a path has fewer edges than the
+    graph has nodes: (nodes - 1) x unit / 2, recomputed here from the unit; it must stay under half a second (a
+    plan shows times to the minute)."""
+    if road.engine == "dijkstra":
+        return 1e-9
+    bound = (road.arcs.nodes - 1) * road.arcs.metric().unit_h / 2
+    assert road.error_h == pytest.approx(bound, rel=1e-12) and bound < 0.5 / 3600
+    return bound + 1e-9
+
+
 def assert_same_hours(conn, road: RoadTravel) -> np.ndarray:
-    """RoadTravel's hours equal pgRouting's for every pair of points at different nodes (to 1e-9 h, rounding),
+    """RoadTravel's hours equal pgRouting's for every pair of points at different nodes (to tolerance_h),
     infinite for the same pairs; returns the reference."""
     ref = pgrouting_hours(conn, road)
     ours = np.array([[road.table.time(a, b) for b in road.points] for a in road.points])
@@ -332,27 +355,30 @@ def assert_same_hours(conn, road: RoadTravel) -> np.ndarray:
     apart = k[:, None] != k[None, :]
     assert (np.isinf(ours) == np.isinf(ref))[apart].all()
     finite = apart & np.isfinite(ref)
-    assert np.allclose(ours[finite], ref[finite], rtol=0, atol=1e-9)
+    assert np.allclose(ours[finite], ref[finite], rtol=0, atol=tolerance_h(road))
     return ref
 
 
-def test_travel_times_equal_pgroutings_cost_matrix(conn):
+def test_travel_times_equal_pgroutings_cost_matrix(conn, engine):
     """Over the grid (a one-way column, roads of several speeds), 120 points scattered over it and around: every
-    pair's hours equal pgRouting's, and the one-way column makes some pairs differ by direction."""
+    pair's hours equal pgRouting's (by each engine), and the one-way column makes some pairs differ by
+    direction."""
     rng = np.random.default_rng(17)
     points = [(float(x), float(y)) for x, y in zip(rng.uniform(118.04, 118.31, 120), rng.uniform(39.54, 39.76, 120),
                                                    strict=True)]
     road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    assert road.engine == engine
     ref = assert_same_hours(conn, road)
     k = np.array(road.node)
     apart = k[:, None] != k[None, :]
     assert np.isfinite(ref[apart]).all() and (np.abs(ref - ref.T)[apart] > 1e-6).any()
 
 
-def test_searches_shared_among_processes_give_the_same_times(conn, monkeypatch):
-    """A large plan's searches run in several processes (here forced from 1 node): the same hours, bit for bit,
-    as in one process, and so pgRouting's."""
+def test_searches_shared_among_processes_give_the_same_times(conn, monkeypatch, engine):
+    """A large plan's searches (or the hierarchy's queries) run in several processes (here forced from 1 node):
+    the same hours, bit for bit, as in one process, and so pgRouting's."""
     monkeypatch.setattr(planning_roads, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(planning_roads, "CCH_PARALLEL_FROM", 1)
     rng = np.random.default_rng(18)
     points = [(float(x), float(y)) for x, y in zip(rng.uniform(118.05, 118.3, 40), rng.uniform(39.55, 39.75, 40),
                                                    strict=True)]
@@ -362,22 +388,24 @@ def test_searches_shared_among_processes_give_the_same_times(conn, monkeypatch):
     assert_same_hours(conn, shared)
 
 
-def test_times_over_a_part_of_the_network_equal_pgroutings(conn):
-    """A few points in one corner: only the roads around them are searched (edges_around), by both; a path
-    leaving that box is not taken by either."""
+def test_times_over_a_part_of_the_network_equal_pgroutings(conn, engine):
+    """A few points in one corner: only the roads around them are searched (edges_around), by both (the
+    hierarchy of the whole network customized with that part's arcs only); a path leaving that box is not taken by
+    either."""
     points = [(118.0512, 39.5533), (118.0934, 39.5671), (118.0788, 39.5902), (118.0601, 39.5812)]
     road = RoadTravel(conn, points, speed_kmh=40.0, circuity=1.2)
     with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM ({edges_around(points)}) e")
         inside = cur.fetchone()[0]
     assert 0 < inside < 21 * 25 + 26 * 20
-    assert road.arcs is not road.graph.all
+    assert road.arcs is not road.graph.all and road.engine == engine
     assert_same_hours(conn, road)
 
 
-def test_disconnected_pieces_are_unreachable_as_pgrouting_reports(conn, tmp_path):
+def test_disconnected_pieces_are_unreachable_as_pgrouting_reports(conn, tmp_path, engine):
     """Two islands off the grid, one of them one-way: pairs across pieces are infinite both ways, as pgRouting
-    leaves them out; along the one-way island only forward; the others equal pgRouting's."""
+    leaves them out (by both engines: the same infinity); along the one-way island only forward; the others
+    equal pgRouting's."""
     island = {"type": "Feature", "properties": {"highway": "residential"},
               "geometry": {"type": "LineString", "coordinates": [[118.40, 39.60], [118.41, 39.60], [118.42, 39.60]]}}
     oneway = {"type": "Feature", "properties": {"highway": "primary", "oneway": "yes"},
@@ -387,6 +415,7 @@ def test_disconnected_pieces_are_unreachable_as_pgrouting_reports(conn, tmp_path
         points = [(118.1, 39.6), (118.2, 39.7), (118.4001, 39.6001), (118.4199, 39.6), (118.4, 39.7001),
                   (118.42, 39.6999)]
         road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+        assert road.engine == engine
         assert_same_hours(conn, road)
         t = road.table.time
         assert math.isinf(t(points[0], points[2])) and math.isinf(t(points[2], points[0]))
@@ -396,12 +425,13 @@ def test_disconnected_pieces_are_unreachable_as_pgrouting_reports(conn, tmp_path
         import_roads(conn, grid(tmp_path))
 
 
-def test_legs_follow_the_path_whose_time_the_table_holds(conn):
+def test_legs_follow_the_path_whose_time_the_table_holds(conn, engine):
     """Each leg's line runs along stored edges, each in a direction it may be driven, one after another from
-    the first point's node to the second's; the edges' hours add up to the table's road time and their lengths
-    to the leg's km."""
+    the first point's node to the second's; the edges' hours add up to the table's road time (to the engine's
+    tolerance) and their lengths to the leg's km."""
     points = [(118.0712, 39.5738), (118.1844, 39.6521), (118.0833, 39.7011), (118.2291, 39.5620)]
     road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    assert road.engine == engine
     legs = [(a, b) for a in points for b in points if a != b]
     got = road.legs(legs)
     with conn.cursor() as cur:
@@ -428,8 +458,74 @@ def test_legs_follow_the_path_whose_time_the_table_holds(conn):
             h, k, _ = drive[(p, q)]
             hours, km_road = hours + h, km_road + k
         assert hours == pytest.approx(road.table.time(a, b) - (road.access_km[i] + road.access_km[j]) / 30.0,
-                                      abs=1e-9)
+                                      abs=tolerance_h(road))
         assert km == pytest.approx(road.access_km[i] + km_road + road.access_km[j], abs=1e-6)
+
+
+def test_the_graph_read_as_binary_arrays_holds_every_edge_and_node(conn):
+    """road_graph.sql sends the network as packed arrays: read back, every edge's nodes, hours both ways and
+    length, in id order, and every node's coordinates equal the stored rows."""
+    planning_roads._graphs.clear()
+    g = road_graph(conn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT id, source, target, cost_h, reverse_cost_h, length_m FROM road_edge ORDER BY id")
+        ids, source, target, cost, reverse, length = (np.array(c) for c in zip(*cur.fetchall(), strict=True))
+        cur.execute("SELECT id, ST_X(geom), ST_Y(geom) FROM road_node ORDER BY id")
+        nodes = cur.fetchall()
+    assert np.array_equal(g.edge_id, ids)
+    assert np.array_equal(g.node_id[g.u], source) and np.array_equal(g.node_id[g.v], target)
+    assert np.array_equal(g.cost, cost) and np.array_equal(g.reverse, reverse) and np.array_equal(g.length_m, length)
+    order = np.argsort(g.road_node)
+    assert [(int(i), float(x), float(y)) for i, (x, y) in zip(g.road_node[order], g.road_node_xy[order],
+                                                            strict=True)] == nodes
+
+
+def test_nearest_nodes_equal_postgis_knn_and_geodesic_distance(conn):
+    """Points join the network at the node PostGIS's KNN finds (road_snap.sql) at its geography distance: the
+    same nodes, and the same metres to a micrometre, for points on the grid, between its lines and off it."""
+    rng = np.random.default_rng(23)
+    points = [(float(x), float(y)) for x, y in zip(rng.uniform(117.9, 118.45, 150), rng.uniform(39.45, 39.85, 150),
+                                                   strict=True)] + [(XS[4], YS[7]), (XS[0], YS[0])]
+    road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    with conn.cursor() as cur:
+        cur.execute(planning_roads._sql("road_snap"), {"lons": [p[0] for p in road.points],
+                                                       "lats": [p[1] for p in road.points]})
+        snapped = cur.fetchall()
+    assert road.node == [n for _, n, _ in snapped]
+    assert np.allclose(np.array(road.access_km) / 1.3 * 1000.0, [m for _, _, m in snapped], rtol=0, atol=1e-6)
+    assert road.access_km[-1] == road.access_km[-2] == 0.0
+
+
+def test_leg_paths_cost_what_pgrouting_finds(conn, engine):
+    """The paths drawn for a tour's legs (neighbouring points, as a plan's routes join them) and for legs across
+    the grid, each found by a search stopped beyond the leg's hours (plus the hierarchy's tolerance, when the
+    table's hours come from it, which may be below the exact ones): their edges' hours, in the direction driven,
+    add up to pgRouting's fastest hours between the legs' nodes, exactly (scipy's search draws them)."""
+    rng = np.random.default_rng(29)
+    points = [(float(x), float(y)) for x, y in zip(rng.uniform(118.05, 118.3, 60), rng.uniform(39.55, 39.75, 60),
+                                                   strict=True)]
+    road = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    ref = pgrouting_hours(conn, road)
+    tour = sorted(road.points)
+    legs = list(zip(tour[:-1], tour[1:], strict=True)) + [(tour[0], tour[-1]), (tour[-1], tour[0])]
+    index, vertex = road.table.index, road._vertex
+    at = {n: i for i, n in enumerate(road._nodes.tolist())}
+    pairs = {(vertex[road.node[index[a]]], vertex[road.node[index[b]]]): (index[a], index[b]) for a, b in legs
+             if road.node[index[a]] != road.node[index[b]]}
+    assert road.engine == engine
+    paths = road.arcs.paths({p: float(road._road[at[int(road.graph.node_id[p[0]])],
+                                                 at[int(road.graph.node_id[p[1]])]]) for p in pairs},
+                            slack_h=road.error_h)
+    assert set(paths) == set(pairs)
+    for p, (i, j) in pairs.items():
+        hours = 0.0
+        for e, forward in paths[p]:
+            hours += road.graph.cost[e] if forward else road.graph.reverse[e]
+        pgrouting = ref[i, j] - road.access_km[i] / 30.0 - road.access_km[j] / 30.0
+        assert hours == pytest.approx(pgrouting, abs=1e-9)
+    drawn = road.legs(legs)
+    assert all(drawn[leg][1][0] == list(leg[0]) and drawn[leg][1][-1] == list(leg[1]) for leg in legs)
+    assert set(road.seconds) == {"graph", "nearest nodes", "hierarchy", "searches", "matrix", "paths"}
 
 
 def test_the_graph_is_kept_per_network_version(conn, tmp_path):
@@ -443,10 +539,12 @@ def test_the_graph_is_kept_per_network_version(conn, tmp_path):
     assert len(planning_roads._graphs) <= planning_roads.CACHED_NETWORKS
 
 
-def test_an_openstreetmap_extract_through_roads_import_equals_pgrouting(db_url):
+def test_an_openstreetmap_extract_through_roads_import_equals_pgrouting(db_url, engine):
     """Central Helsinki from OpenStreetMap (an .osm.pbf read by GDAL's OSM driver through `riskmap roads import
-    --layer lines`): one-way streets, links, service roads; 80 points over it: every pair's hours equal
-    pgRouting's, and a leg's line runs from one point to the other along the streets."""
+    --layer lines`): one-way streets, links, service roads, one-way streets cut at the extract's edge (many
+    strongly connected pieces); 80 points over it: every pair's hours equal pgRouting's (by each engine; the
+    same pairs unreachable), the hierarchy's unit bounds every fastest path, and a leg's line runs from one point
+    to the other along the streets."""
     from typer.testing import CliRunner
 
     from api.cli import app
@@ -466,7 +564,9 @@ def test_an_openstreetmap_extract_through_roads_import_equals_pgrouting(db_url):
         points = [(float(x), float(y)) for x, y in zip(rng.uniform(24.936, 24.952, 80),
                                                        rng.uniform(60.165, 60.178, 80), strict=True)]
         road = RoadTravel(c, points, speed_kmh=20.0, circuity=1.3)
+        assert road.engine == engine
         ref = assert_same_hours(c, road)
+        assert_unit_bounds_every_fastest_path(road.arcs)
         k = np.array(road.node)
         apart = k[:, None] != k[None, :]
         assert np.isfinite(ref[apart]).mean() > 0.5
@@ -483,3 +583,51 @@ def _straight_km(a, b) -> float:
     from geo.planning.roads import _great_circle_km
 
     return _great_circle_km(a, b)
+
+
+def assert_unit_bounds_every_fastest_path(arcs) -> None:
+    """longest_path_bound is at least the longest of all fastest paths (scipy's all-pairs Dijkstra), and the
+    hierarchy's unit counts that bound, with half a unit of rounding per edge, below RoutingKit's inf_weight (a
+    larger distance would read as no path)."""
+    longest = dijkstra(arcs.csr, directed=True)
+    longest = float(longest[np.isfinite(longest)].max())
+    bound = planning_roads.longest_path_bound(arcs.csr)
+    assert longest <= bound
+    unit = arcs.metric().unit_h
+    assert longest > 0 and bound / unit + arcs.nodes <= planning_roads.INF_WEIGHT - 1
+    assert bound / unit + arcs.nodes > 0.999 * (planning_roads.INF_WEIGHT - 1)  # the finest such unit
+
+
+def test_the_hierarchys_unit_bounds_every_fastest_path(conn, tmp_path):
+    """On the grid, on a part of it and with a one-way island off it (two more strongly connected pieces): the
+    bound of the longest fastest path holds, and the unit of the hierarchy's integer hours is the finest that
+    keeps it below RoutingKit's 32-bit inf_weight."""
+    graph = road_graph(conn)
+    assert_unit_bounds_every_fastest_path(graph.all)
+    part = graph.arcs(conn, box_around([(118.0512, 39.5533), (118.0934, 39.5671)]))
+    assert part is not graph.all
+    assert_unit_bounds_every_fastest_path(part)
+    oneway = {"type": "Feature", "properties": {"highway": "primary", "oneway": "yes"},
+              "geometry": {"type": "LineString", "coordinates": [[118.40, 39.70], [118.42, 39.70], [118.43, 39.71]]}}
+    import_roads(conn, grid(tmp_path, [oneway]))
+    try:
+        assert_unit_bounds_every_fastest_path(road_graph(conn).all)
+    finally:
+        import_roads(conn, grid(tmp_path))
+
+
+def test_large_plans_take_the_hierarchy_and_small_ones_dijkstra(conn, monkeypatch):
+    """The engine follows the nodes scipy's searches would settle (plan nodes x graph nodes): from CCH_FROM on
+    the contraction hierarchy (kept with the graph and its arcs: a second plan builds nothing), below it scipy's
+    Dijkstra, exact (error_h 0)."""
+    monkeypatch.setattr(planning_roads, "CCH_FROM", 20 * road_graph(conn).all.nodes)
+    rng = np.random.default_rng(31)
+    points = [(float(x), float(y)) for x, y in zip(rng.uniform(118.05, 118.3, 60), rng.uniform(39.55, 39.75, 60),
+                                                   strict=True)]
+    big = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    small = RoadTravel(conn, points[:8], speed_kmh=30.0, circuity=1.3)
+    assert len(set(big.node)) >= 20 > len(set(small.node))
+    assert big.engine == "cch" and 0 < big.error_h < 0.5 / 3600
+    assert small.engine == "dijkstra" and small.error_h == 0.0
+    again = RoadTravel(conn, points, speed_kmh=30.0, circuity=1.3)
+    assert again.arcs.metric() is big.arcs.metric() and np.array_equal(again.table.hours, big.table.hours)
