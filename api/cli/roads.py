@@ -9,7 +9,7 @@ import typer
 
 from api.cli.common import _reported, _settings, open_for_writing, out
 
-roads_app = typer.Typer(help="The road network plans take their travel times from (pgRouting).", no_args_is_help=True)
+roads_app = typer.Typer(help="The road network plans take their travel times from.", no_args_is_help=True)
 
 
 @roads_app.command("import")
@@ -21,14 +21,12 @@ def roads_import(
     layer: Annotated[str | None, typer.Option(help="The layer to read (e.g. lines of an .osm.pbf).")] = None,
 ) -> None:
     """Load a road network, replacing the stored one: drivable ways split at their junctions, each with its
-    length and driving time.  Plans then take travel times from it (pgRouting)."""
-    from geo.planning.roads import ensure_pgrouting
+    length and driving time.  Plans then take travel times from it (searched in riskmap: geo/planning/roads.py)."""
     from geo.roads import import_roads
 
     with _reported():
         conn = open_for_writing(_settings(), f"riskmap roads import {path}")
         try:
-            ensure_pgrouting(conn)
             got = import_roads(conn, path, crs=crs, layer=layer)
         finally:
             conn.close()

@@ -90,7 +90,7 @@ class PlanBody(BaseModel):
     first_day: dt.date | None = Field(None, description="The plan's first day (overdue is counted to it); "
                                                         "null: today.")
     travel: Literal["auto", "roads", "great_circle"] = Field(
-        "auto", description="Travel times over the stored road network (roads, by pgRouting), by great-circle "
+        "auto", description="Travel times over the stored road network (roads, searched in riskmap), by great-circle "
                             "distance x circuity (great_circle), or roads when a network is stored (auto).")
 
     def request(self, max_time_s: float, supervision: SupervisionConfig | None = None) -> PlanRequest:
@@ -223,7 +223,7 @@ class PlanSummary(BaseModel):
 def create_plan(request: Request, conn: Connection, actor: WriteActor, body: PlanBody) -> JSONResponse:
     """Choose which sites each team inspects on each day and in what order, so that the most risk is covered
     within the teams' working days: a team orienteering problem with time windows, solved by PyVRP with the
-    given seed and time limit.  Travel: over the stored road network (pgRouting) when there is one, else
+    given seed and time limit.  Travel: over the stored road network (searched in riskmap) when there is one, else
     great-circle distance x circuity at the teams' speed.  The plan is stored
     and returned with its id; no teams, no hours, an unknown area, or a must-visit site that cannot be visited
     (which, and why) are 422.  The stored plan keeps who made it (``created_by``: api:<key fingerprint>)."""
