@@ -38,6 +38,13 @@ EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 METRICS = ("euclidean", "haversine")
 ROUNDINGS = ("down", "up", "nearest")
 FLOAT_SLACK = 1e-9  # in units of the last decimal kept: a float a hair off an exact value rounds as the value
+POLISH = True
+STAGE_TWO_ROUNDS = 4
+EXP_HISTORY = 300
+EXP_WAIT_WEIGHT = 0.2
+EXP_NEIGHBOURS = 50
+EXP_DURATION = 0
+EXP_PERTURB = 25
 UNREACHABLE_H = 1e5  # travel time given to the solver where no road joins two points (more than any budget)
 
 
@@ -295,7 +302,8 @@ def _data(inst: Instance, prizes: list[int], matrix=None):
         # the route leaves at 0 and is back by the budget: without tw_late PyVRP may start a route later to
         # shorten its waiting for a window, and a route could then end after the budget
         m.add_vehicle_type(num_available=len(group), start_depot=start, end_depot=end, tw_early=0,
-                           tw_late=_down(t.budget), shift_duration=_down(t.budget), unit_distance_cost=1, name=t.id)
+                           tw_late=_down(t.budget), shift_duration=_down(t.budget), unit_distance_cost=1, unit_duration_cost=EXP_DURATION,
+                           name=t.id)
     if matrix is None:
         matrix = _travel_matrix(inst, points)
     return m.data().replace(distance_matrices=[matrix], duration_matrices=[matrix]), matrix
@@ -468,8 +476,11 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
         raise InstanceError("no plan can visit every must-visit site: " + "; ".join(problems))
     started = time.monotonic()
 
-    def stop(share: float):
-        criteria = [MaxRuntime(inst.time_limit_s * share)]
+    def stop(share: float, deadline: float | None = None, parts: int = 1):
+        """Stop after ``share`` of the time limit (and of the iteration cap), or with a deadline, after this part
+        of the time left before it."""
+        seconds = inst.time_limit_s * share if deadline is None else max(0.0, deadline - time.monotonic()) / parts
+        criteria = [MaxRuntime(seconds)]
         if inst.iterations:
             criteria.append(MaxIterations(max(1, int(inst.iterations * share))))
         return _Reporting(MultipleCriteria(criteria), progress, started, inst.time_limit_s, cancel)
@@ -494,24 +505,48 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
         import numpy as np
 
         shrink = smallest / (sum(_down(t.budget) for t in inst.teams) + 1)
-        data = first_data.replace(distance_matrices=[np.floor(matrix * shrink).astype(np.int64)])
+        data = first_data.replace(distance_matrices=[np.floor(matrix * shrink).astype(np.int64)],
+                                  vehicle_types=[vt.replace(unit_duration_cost=0)
+                                                 for vt in first_data.vehicle_types()])
     else:  # stage 2 as before issue 17: prizes scaled up until the smallest outweighs all travel
         data, _ = _data(inst, [round(s.prize * dominant_unit) for s in inst.sites], matrix)
-    start = None
-    if first is not None:
-        start = Solution(data, [PyVRPRoute(data, [a.idx for a in r if a.is_client()], r.vehicle_type())
-                                for r in first.routes()])
-    best = _search(data, first_data if windows else data, stop(1 - STAGE_ONE_SHARE), inst.seed, start, warp)
-    if not best.is_feasible():
+    def visits_of(solution) -> dict[int, list[int]]:
+        """The solution's visits (site indices) by team index."""
+        by_team: dict[int, list[int]] = {}
+        free = [list(group) for group in _groups(inst)]  # the teams of each vehicle type not yet given a route
+        for route in solution.routes():
+            by_team[free[route.vehicle_type()].pop(0)] = [a.idx for a in route if a.is_client()]
+        return by_team
+
+    def solution_of(by_team: dict[int, list[int]]):
+        return Solution(data, [PyVRPRoute(data, visits, group_of[team]) for team, visits in by_team.items() if visits])
+
+    deadline = started + inst.time_limit_s
+    polished = None  # the best plan so far after polishing (visits by team), and its prize
+    start = solution_of(visits_of(first)) if first is not None else None
+    rounds = STAGE_TWO_ROUNDS if windows and POLISH else 1
+    for k in range(rounds):
+        share = (1 - STAGE_ONE_SHARE) / rounds
+        found = _search(data, first_data if windows else data, stop(share, deadline, rounds - k), inst.seed + 7919 * k,
+                        start, warp)
+        if not found.is_feasible():
+            continue
+        by_team = visits_of(found)
+        if POLISH:
+            by_team = _polished(inst, matrix, by_team, deadline)
+        prize = sum(inst.sites[v].prize for visits in by_team.values() for v in visits)
+        if polished is None or prize > polished[1]:
+            polished = by_team, prize
+        start = solution_of(polished[0])
+        if cancel is not None and cancel():
+            break
+    if polished is None:
         must = [s.id for s in inst.sites if s.must_visit]
         raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
                             "windows: each can be reached alone, but not all of them together"
                             + (f" (must-visit: {', '.join(must)})" if must else ""))
-    routes_by_team: dict[str, list[str]] = {t.id: [] for t in inst.teams}
-    free = [list(group) for group in _groups(inst)]  # the teams of each vehicle type not yet given a route
-    for route in best.routes():
-        team = inst.teams[free[route.vehicle_type()].pop(0)]
-        routes_by_team[team.id] = [inst.sites[a.idx].id for a in route if a.is_client()]
+    visits_by_team = polished[0]
+    routes_by_team = {t.id: [inst.sites[v].id for v in visits_by_team.get(i, [])] for i, t in enumerate(inst.teams)}
     by_id = {s.id: s for s in inst.sites}
     routes = []
     for t in inst.teams:
@@ -521,6 +556,26 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
             raise RuntimeError(f"internal: team {t.id}'s route takes {r.time} > budget {t.budget}")
         routes.append(r)
     return Plan(routes, sum(r.prize for r in routes))
+
+
+def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], deadline: float | None = None
+              ) -> dict[int, list[int]]:
+    """The teams' visits (site indices) after the exact insertions and swaps of geo/planning/polish.py, in the
+    solver's integer times."""
+    import numpy as np
+
+    from geo.planning.polish import Shift, Sites, polish
+
+    depot_row = {p: i for i, p in enumerate(depot_points(inst))}
+    sites = Sites(travel=matrix, first=len(depot_row),
+                  service=np.array([_up(s.service) for s in inst.sites], dtype=np.int64),
+                  early=np.array([_up(s.tw[0]) if s.tw else 0 for s in inst.sites], dtype=np.int64),
+                  late=np.array([_down(s.tw[1]) if s.tw else 2**62 for s in inst.sites], dtype=np.int64),
+                  prize=np.array([s.prize for s in inst.sites], dtype=np.float64),
+                  must_visit=np.array([s.must_visit for s in inst.sites], dtype=bool))
+    shifts = [Shift(depot_row[t.start], depot_row[t.end], _down(t.budget)) for t in inst.teams]
+    routes = polish(sites, shifts, [visits_by_team.get(i, []) for i in range(len(inst.teams))], deadline=deadline)
+    return dict(enumerate(routes))
 
 
 def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
@@ -533,8 +588,11 @@ def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
     from pyvrp import IteratedLocalSearch, PenaltyManager, PenaltyParams, RandomNumberGenerator, Solution
     from pyvrp.search import OPERATORS, LocalSearch, PerturbationManager, PerturbationParams, compute_neighbours
 
+    from pyvrp import IteratedLocalSearchParams
+    from pyvrp.search import NeighbourhoodParams
     rng = RandomNumberGenerator(seed=seed)
-    ls = LocalSearch(data, rng, compute_neighbours(neighbours_of), PerturbationManager(PerturbationParams()))
+    ls = LocalSearch(data, rng, compute_neighbours(neighbours_of, NeighbourhoodParams(EXP_WAIT_WEIGHT, EXP_NEIGHBOURS)),
+                     PerturbationManager(PerturbationParams(1, EXP_PERTURB)))
     for op in OPERATORS:
         if op.supports(data):
             ls.add_operator(op(data))
@@ -543,7 +601,7 @@ def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
     pm = PenaltyManager((loads, tw if warp is None else warp, dist), params)
     if initial is None:
         initial = ls(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
-    return IteratedLocalSearch(data, pm, ls, initial).run(stop, collect_stats=False).best
+    return IteratedLocalSearch(data, pm, ls, initial, IteratedLocalSearchParams(history_length=EXP_HISTORY)).run(stop, collect_stats=False).best
 
 
 class _Reporting:
