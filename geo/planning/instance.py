@@ -40,6 +40,7 @@ ROUNDINGS = ("down", "up", "nearest")
 FLOAT_SLACK = 1e-9  # in units of the last decimal kept: a float a hair off an exact value rounds as the value
 POLISH = True
 STAGE_TWO_ROUNDS = 4
+POLISH_FIRST = False
 EXP_HISTORY = 300
 EXP_WAIT_WEIGHT = 0.2
 EXP_NEIGHBOURS = 50
@@ -523,7 +524,12 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
 
     deadline = started + inst.time_limit_s
     polished = None  # the best plan so far after polishing (visits by team), and its prize
-    start = solution_of(visits_of(first)) if first is not None else None
+    start = None
+    if first is not None:
+        by_team = visits_of(first)
+        if POLISH and POLISH_FIRST:
+            by_team = _polished(inst, matrix, by_team, deadline)
+        start = solution_of(by_team)
     rounds = STAGE_TWO_ROUNDS if windows and POLISH else 1
     for k in range(rounds):
         share = (1 - STAGE_ONE_SHARE) / rounds

@@ -56,31 +56,32 @@ class _Schedule:
 def _schedule(sites: Sites, shift: Shift, visits: list[int]) -> _Schedule | None:
     """The route's times (None if it is not feasible)."""
     rows = np.array([shift.start, *(sites.first + v for v in visits), shift.end], dtype=np.int64)
+    legs = sites.travel[rows[:-1], rows[1:]].tolist()
+    idx = np.asarray(visits, dtype=np.int64)
+    early, late, service = (a[idx].tolist() for a in (sites.early, sites.late, sites.service))
     n = len(visits)
-    leave = np.zeros(n + 1, dtype=np.int64)
-    arrive = np.zeros(n + 1, dtype=np.int64)
-    begin = np.zeros(n, dtype=np.int64)
+    leave, arrive, begin = [0] * (n + 1), [0] * (n + 1), [0] * n
     t = 0
-    for i, v in enumerate(visits):
-        t += int(sites.travel[rows[i], rows[i + 1]])
-        if t > sites.late[v]:
+    for i in range(n):
+        t += legs[i]
+        if t > late[i]:
             return None
         arrive[i] = t
-        t = max(t, int(sites.early[v]))
+        t = max(t, early[i])
         begin[i] = t
-        t += int(sites.service[v])
+        t += service[i]
         leave[i + 1] = t
-    arrive[n] = t + int(sites.travel[rows[n], rows[n + 1]])
+    arrive[n] = t + legs[n]
     if arrive[n] > shift.budget:
         return None
-    slack = np.zeros(n + 1, dtype=np.int64)
+    slack = [0] * (n + 1)
     slack[n] = shift.budget - arrive[n]
     for i in range(n - 1, -1, -1):
-        v = visits[i]
         # the visit's start may move by min(its window's end - start, the next node's slack); its arrival by
         # that plus the time it waits
-        slack[i] = (begin[i] - arrive[i]) + min(int(sites.late[v]) - begin[i], slack[i + 1])
-    return _Schedule(rows, leave, arrive, slack)
+        slack[i] = (begin[i] - arrive[i]) + min(late[i] - begin[i], slack[i + 1])
+    return _Schedule(rows, np.array(leave, dtype=np.int64), np.array(arrive, dtype=np.int64),
+                     np.array(slack, dtype=np.int64))
 
 
 def _insertions(sites: Sites, sched: _Schedule, candidates: np.ndarray):
@@ -161,7 +162,7 @@ def polish(sites: Sites, shifts: list[Shift], routes: list[list[int]], max_round
             routes[r].insert(pos, int(candidates[c]))
             left.discard(int(candidates[c]))
             changed = True
-        # swap: one visit out, the route refilled from the sites left out
+        # swap: one visit out, the route refilled from the sites left out, kept when the prize rises
         for r, shift in enumerate(shifts):
             i = 0
             while i < len(routes[r]) and (deadline is None or time.monotonic() < deadline):
@@ -175,7 +176,6 @@ def polish(sites: Sites, shifts: list[Shift], routes: list[list[int]], max_round
                 if gain > 1e-9:
                     routes[r] = refilled
                     left = trial_left | ({out} if sites.prize[out] > 0 else set())
-                    left -= set(refilled)
                     changed = True
                 else:
                     i += 1
