@@ -131,9 +131,11 @@ def polish(sites: Sites, shifts: list[Shift], routes: list[list[int]], max_round
            deadline: float | None = None) -> list[list[int]]:
     """The routes (site indices, one list per shift, every one feasible) after insertions and swaps that raise the
     prize, until none is left (or ``max_rounds`` rounds, or the ``deadline`` of time.monotonic() is past: every
-    step leaves the routes feasible, so stopping anywhere is safe).  Each round: every site left out that fits anywhere is
-    inserted (the most prize first, where it delays the route least); then, route by route, each visit that is
-    not must-visit is taken out and the route refilled from the sites left out, kept when the prize rises."""
+    step leaves the routes feasible, so stopping anywhere is safe).  Each round: every site left out that fits
+    anywhere is inserted (the most prize first, where it delays the route least); then, route by route, each
+    visit that is not must-visit is taken out and the route refilled from the sites left out (the most prize
+    first), kept when the prize rises.  ValueError when a route given is not feasible or a site is visited
+    twice."""
     if len(shifts) != len(routes):
         raise ValueError(f"routes: {len(routes)} routes for {len(shifts)} shifts")
     routes = [list(r) for r in routes]
