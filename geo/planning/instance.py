@@ -39,6 +39,7 @@ METRICS = ("euclidean", "haversine")
 ROUNDINGS = ("down", "up", "nearest")
 FLOAT_SLACK = 1e-9  # in units of the last decimal kept: a float a hair off an exact value rounds as the value
 STAGE_TWO_ROUNDS = 4  # with time windows: stage 2 in this many searches, each from the polished best so far
+FINAL_POLISH_SHARE = 0.05  # of the time limit, kept for the last polish (runs of up to 3 visits swapped out)
 UNREACHABLE_H = 1e5  # travel time given to the solver where no road joins two points (more than any budget)
 
 
@@ -523,7 +524,7 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     def solution_of(by_team: dict[int, list[int]]):
         return Solution(data, [PyVRPRoute(data, visits, group_of[team]) for team, visits in by_team.items() if visits])
 
-    deadline = started + inst.time_limit_s
+    deadline = started + inst.time_limit_s * (1 - FINAL_POLISH_SHARE)  # the searches'; the final polish's is the limit
     polished = None  # the best plan so far after polishing (visits by team), and its prize
     start = solution_of(visits_of(first)) if first is not None else None
     rounds = STAGE_TWO_ROUNDS if windows else 1
@@ -533,7 +534,9 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
                         start, warp)
         if not found.is_feasible():
             continue
-        by_team = _polished(inst, matrix, visits_of(found), deadline)
+        last = k == rounds - 1
+        by_team = _polished(inst, matrix, visits_of(found), started + inst.time_limit_s if last else deadline,
+                            width=3 if last else 1)
         prize = sum(inst.sites[v].prize for visits in by_team.values() for v in visits)
         if polished is None or prize > polished[1]:
             polished = by_team, prize
@@ -558,8 +561,8 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     return Plan(routes, sum(r.prize for r in routes))
 
 
-def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], deadline: float | None = None
-              ) -> dict[int, list[int]]:
+def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], deadline: float | None = None,
+              width: int = 3) -> dict[int, list[int]]:
     """The teams' visits (site indices) after the exact insertions and swaps of geo/planning/polish.py, in the
     solver's integer times."""
     import numpy as np
@@ -574,7 +577,8 @@ def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], dead
                   prize=np.array([s.prize for s in inst.sites], dtype=np.float64),
                   must_visit=np.array([s.must_visit for s in inst.sites], dtype=bool))
     shifts = [Shift(depot_row[t.start], depot_row[t.end], _down(t.budget)) for t in inst.teams]
-    routes = polish(sites, shifts, [visits_by_team.get(i, []) for i in range(len(inst.teams))], deadline=deadline)
+    routes = polish(sites, shifts, [visits_by_team.get(i, []) for i in range(len(inst.teams))], width=width,
+                    deadline=deadline)
     return dict(enumerate(routes))
 
 

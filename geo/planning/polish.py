@@ -127,15 +127,17 @@ def _fill(sites: Sites, shift: Shift, visits: list[int], left: set[int]) -> list
     return visits
 
 
-def polish(sites: Sites, shifts: list[Shift], routes: list[list[int]], max_rounds: int = 50,
+def polish(sites: Sites, shifts: list[Shift], routes: list[list[int]], width: int = 3, max_rounds: int = 50,
            deadline: float | None = None) -> list[list[int]]:
     """The routes (site indices, one list per shift, every one feasible) after insertions and swaps that raise the
     prize, until none is left (or ``max_rounds`` rounds, or the ``deadline`` of time.monotonic() is past: every
     step leaves the routes feasible, so stopping anywhere is safe).  Each round: every site left out that fits
     anywhere is inserted (the most prize first, where it delays the route least); then, route by route, each
-    visit that is not must-visit is taken out and the route refilled from the sites left out (the most prize
-    first), kept when the prize rises.  ValueError when a route given is not feasible or a site is visited
-    twice."""
+    visit that is not must-visit, and each run of up to ``width`` consecutive such visits, is taken out and the
+    route refilled from the sites left out (the most prize first), kept when the prize rises.  ValueError when
+    a route given is not feasible or a site is visited twice."""
+    if width < 1:
+        raise ValueError(f"width: at least 1 visit taken out at a time, got {width}")
     if len(shifts) != len(routes):
         raise ValueError(f"routes: {len(routes)} routes for {len(shifts)} shifts")
     routes = [list(r) for r in routes]
@@ -172,14 +174,20 @@ def polish(sites: Sites, shifts: list[Shift], routes: list[list[int]], max_round
                 if sites.must_visit[out]:
                     i += 1
                     continue
-                trial_left = set(left)
-                refilled = _fill(sites, shift, routes[r][:i] + routes[r][i + 1:], trial_left)
-                gain = sum(sites.prize[v] for v in refilled) - sum(sites.prize[v] for v in routes[r])
-                if gain > 1e-9:
-                    routes[r] = refilled
-                    left = trial_left | ({out} if sites.prize[out] > 0 else set())
-                    changed = True
-                else:
+                done = False
+                for w in range(1, width + 1):
+                    outs = routes[r][i:i + w]
+                    if len(outs) < w or any(sites.must_visit[o] for o in outs):
+                        break
+                    trial_left = set(left)
+                    refilled = _fill(sites, shift, routes[r][:i] + routes[r][i + w:], trial_left)
+                    gain = sum(sites.prize[v] for v in refilled) - sum(sites.prize[v] for v in routes[r])
+                    if gain > 1e-9:
+                        routes[r] = refilled
+                        left = trial_left | {o for o in outs if sites.prize[o] > 0}
+                        changed = done = True
+                        break
+                if not done:
                     i += 1
         if not changed or (deadline is not None and time.monotonic() >= deadline):
             break

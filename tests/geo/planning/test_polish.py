@@ -56,6 +56,14 @@ def test_polish_swaps_one_visit_for_two_worth_more_in_all():
     assert sorted(polish(sites, [Shift(0, 0, 20)], [[0]])[0]) == [1, 2]
 
 
+def test_polish_swaps_two_consecutive_visits_for_one_worth_more_only_with_width_two():
+    """Two sites worth 3 each (5 and 6 out, a route of 12) give way to one worth 7 on the other side (a round
+    trip of 14, the budget) when runs of two visits may be taken out; one at a time, neither leaves room."""
+    sites = line_sites([5, 6, -7], [3, 3, 7], [(0, 100)] * 3)
+    assert polish(sites, [Shift(0, 0, 14)], [[0, 1]], width=1) == [[0, 1]]
+    assert polish(sites, [Shift(0, 0, 14)], [[0, 1]], width=2) == [[2]]
+
+
 def test_polish_keeps_must_visit_sites():
     """A must-visit site worth nothing stays visited even where a left-out site worth more would fit instead."""
     sites = line_sites([4, -4], [0, 5], [(0, 100), (0, 100)], must_visit=[True, False])
