@@ -1,6 +1,6 @@
 """An exact post-optimisation of a plan's routes (issue 17): the sites left out are inserted wherever a route has
-room, and a visited site is swapped for left-out ones worth more in all, every move checked exactly in integer
-times.
+room, and a visited site (or a run of them) is swapped for left-out ones worth more in all, every move checked
+exactly in integer times.
 
 The solver's search (PyVRP) prices a window missed or a budget overrun with a penalty and looks only among each
 site's nearest neighbours; near the edge of a window it can leave out a site that fits.  Here every position of
