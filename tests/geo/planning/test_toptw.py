@@ -31,16 +31,16 @@ def _bench_toptw():
 toptw = _bench_toptw()
 
 
-def tiny(seed: int, customers: int) -> str:
+def tiny(seed: int, customers: int, close: int = 100) -> str:
     """A TOPTW file in the shared format: coordinates with three decimals, whole service times and windows that
-    bite (some customers open late, some close early), the depot closing at 100."""
+    bite (some customers open late, some close early), the depot closing at ``close``."""
     rng = random.Random(seed)
-    lines = [f"5 2 {customers} 4", "0 0", " 0 0.000 0.000 0 0 0 0 0 100"]
+    lines = [f"5 2 {customers} 4", "0 0", f" 0 0.000 0.000 0 0 0 0 0 {close}"]
     for i in range(1, customers + 1):
         x, y = (round(rng.uniform(-25, 25), 3) for _ in range(2))
         open_ = rng.choice([0, 0, rng.randint(10, 50)])
-        close = min(100, open_ + rng.randint(8, 60))
-        lines.append(f" {i} {x:.3f} {y:.3f} {rng.randint(0, 6)} {rng.randint(1, 20)} 1 4 1 2 4 8 {open_} {close}")
+        shut = min(close, open_ + rng.randint(8, 60))
+        lines.append(f" {i} {x:.3f} {y:.3f} {rng.randint(0, 6)} {rng.randint(1, 20)} 1 4 1 2 4 8 {open_} {shut}")
     return "\n".join(lines) + "\n"
 
 
@@ -167,3 +167,26 @@ def test_plan_instance_cli_on_a_converted_instance(tmp_path):
                          text=True, check=True).stdout
     score, _ = toptw.check(inst, 2, json.loads(out))
     assert score == best_by_brute_force(inst, 2)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_no_left_out_customer_fits_into_a_tour_of_the_plan(tmp_path, seed):
+    """On a TOPTW instance of 60 customers searched for a few hundred iterations, the plan's tours are exactly
+    feasible, and no customer left out (with a score) could be added to any tour at any position: the exact
+    post-optimisation (geo/planning/polish.py) has tried them all, as the exact check in hundredths confirms."""
+    path = tmp_path / f"mid{seed}.txt"
+    path.write_text(tiny(seed, 60, close=160))
+    inst = toptw.read(path)
+    doc = toptw.as_instance(inst, 2, 30, seed) | {"iterations": 300}
+    plan = solve(parse(doc)).as_json()
+    score, _ = toptw.check(inst, 2, plan)
+    visited = {c for r in plan["routes"] for c in r["sites"]}
+    for v in inst.customers:
+        if f"c{v.id}" in visited or v.score == 0:
+            continue
+        for k, route in enumerate(plan["routes"]):
+            for i in range(len(route["sites"]) + 1):
+                trial = [dict(r) for r in plan["routes"]]
+                trial[k]["sites"] = route["sites"][:i] + [f"c{v.id}"] + route["sites"][i:]
+                with pytest.raises(AssertionError):
+                    toptw.check(inst, 2, {"routes": trial, "total_prize": score + v.score})
