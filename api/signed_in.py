@@ -105,16 +105,7 @@ class SignedIn:
                 return False
             if start <= self._covered:
                 return True
-            try:
-                with self._conn.cursor() as cur:
-                    cur.execute("SELECT 1")
-            except psycopg2.Error as e:
-                self._lost(e)
-                return False
-            if not self._fresh():
-                return False
-            self._covered = max(self._covered, start)
-            return True
+            return self._trip(start)
 
     def _entry(self, token: str):
         """The remembered principal of ``token`` (under the lock), or None; an expired one is dropped."""
@@ -142,7 +133,11 @@ class SignedIn:
         connection failed."""
         if arrival < self._covered:
             return True
-        start = next(self._arrivals)
+        return self._trip(next(self._arrivals))
+
+    def _trip(self, start: int) -> bool:
+        """A statement on the listening connection, then the notifications read (under the lock): every request
+        numbered below ``start`` is covered; False when the connection failed."""
         try:
             with self._conn.cursor() as cur:
                 cur.execute("SELECT 1")
