@@ -104,19 +104,24 @@ def plan_map(doc: dict, basemap: Basemap, language: str, static_url: str = asset
                 lons.append(s["lon"])
                 tip = (f'{html.escape(s["name"])}<br>{t["team"]} {team["team"]} · {t["day"].format(day["day"])} · '
                        f'#{s["seq"]} · {s["arrival"]}–{s["departure"]}')
-                folium.Marker(
-                    [s["lat"], s["lon"]], tooltip=tip,
-                    icon=folium.DivIcon(
-                        html=f'<div class="riskmap-plan-stop" style="background:{colour};'
-                             f'border-color:{LEVEL_COLOURS.get(s["level"], "#333")}" data-team="{team["team"]}" '
-                             f'data-day="{day["day"]}">{s["seq"]}</div>',
-                        icon_size=(20, 20), icon_anchor=(10, 10))).add_to(group)
+                _stop_marker(s, tip, colour, team["team"], day["day"]).add_to(group)
         group.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     if lats:
         pad = 0.01
         m.fit_bounds([[min(lats) - pad, min(lons) - pad], [max(lats) + pad, max(lons) + pad]])
     return m
+
+
+def _stop_marker(s: dict, tip: str, colour: str, team: int, day: int) -> folium.Marker:
+    """A stop of a plan's or a campaign's day: its number in the team's colour, ringed in its risk level's."""
+    return folium.Marker(
+        [s["lat"], s["lon"]], tooltip=tip,
+        icon=folium.DivIcon(
+            html=f'<div class="riskmap-plan-stop" style="background:{colour};'
+                 f'border-color:{LEVEL_COLOURS.get(s["level"], "#333")}" data-team="{team}" '
+                 f'data-day="{day}">{s["seq"]}</div>',
+            icon_size=(20, 20), icon_anchor=(10, 10)))
 
 
 def campaign_map(doc: dict, basemap: Basemap, language: str, static_url: str = assets.STATIC_URL) -> folium.Map:
@@ -155,13 +160,7 @@ def campaign_map(doc: dict, basemap: Basemap, language: str, static_url: str = a
                 visit = f' · {t["visit"].format(s["visit"])}' if s.get("visit", 1) > 1 else ""
                 tip = (f'{html.escape(s["name"])}<br>{t["team"]} {team["team"]} · {t["day"].format(number)} · '
                        f'#{s["seq"]} · {s["arrival"]}–{s["departure"]}{visit}')
-                folium.Marker(
-                    [s["lat"], s["lon"]], tooltip=tip,
-                    icon=folium.DivIcon(
-                        html=f'<div class="riskmap-plan-stop" style="background:{colour};'
-                             f'border-color:{LEVEL_COLOURS.get(s["level"], "#333")}" data-team="{team["team"]}" '
-                             f'data-day="{number}">{s["seq"]}</div>',
-                        icon_size=(20, 20), icon_anchor=(10, 10))).add_to(group)
+                _stop_marker(s, tip, colour, team["team"], number).add_to(group)
             night = day.get("overnight")
             if night:
                 folium.Marker([night["lat"], night["lon"]],
