@@ -45,3 +45,12 @@ def demo_cluster(here: Path, rebuild: bool, ready: Callable | None = None) -> st
         subprocess.run([sys.executable, "-m", "api.cli", "demo", "--no-serve"], cwd=ROOT, env=demo_env(here),
                        check=True, capture_output=True, text=True)
     return url
+
+
+def database_url(url: str | None) -> str:
+    """``url`` (a bench's --url), else the embedded cluster of RISKMAP_DATA_DIR (or the default one), started."""
+    if url is not None:
+        return url
+    from geo.embedded import EmbeddedCluster, default_data_dir
+
+    return EmbeddedCluster(Path(os.environ.get("RISKMAP_DATA_DIR") or default_data_dir())).start()

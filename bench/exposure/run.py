@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from api.routes import sql_text  # noqa: E402
 from api.routes.exposure import kept_squares_answer  # noqa: E402
+from bench.demo_cluster import database_url  # noqa: E402
 from geo.risk.config import load_model  # noqa: E402
 
 VIEW_PX = (1280, 860)
@@ -75,13 +76,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30, help="views per zoom")
     ap.add_argument("--seed", type=int, default=20261204)
     args = ap.parse_args()
-    url = args.url
-    if url is None:
-        import os
-
-        from geo.embedded import EmbeddedCluster, default_data_dir
-
-        url = EmbeddedCluster(Path(os.environ.get("RISKMAP_DATA_DIR") or default_data_dir())).start()
+    url = database_url(args.url)
     conn = psycopg2.connect(url)
     conn.autocommit = True
     cur = conn.cursor()

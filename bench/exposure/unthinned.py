@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from api.routes import sql_text  # noqa: E402
+from bench.demo_cluster import database_url  # noqa: E402
 
 VIEW_PX = (1280, 860)
 MAX_POINTS = VIEW_PX[0] * VIEW_PX[1] // 100
@@ -42,13 +43,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args()
-    url = args.url
-    if url is None:
-        import os
-
-        from geo.embedded import EmbeddedCluster, default_data_dir
-
-        url = EmbeddedCluster(Path(os.environ.get("RISKMAP_DATA_DIR") or default_data_dir())).start()
+    url = database_url(args.url)
     conn = psycopg2.connect(url)
     conn.autocommit = True
     cur = conn.cursor()

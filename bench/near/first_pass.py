@@ -29,6 +29,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 from api.routes import execute_prepared, sql_text  # noqa: E402
 from api.routes.near import LEVELS, RISK_KINDS, ewkt_point  # noqa: E402
+from bench.demo_cluster import database_url  # noqa: E402
 
 
 class _Prepared(psycopg2.extensions.connection):
@@ -47,13 +48,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=4)
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
-    url = args.url
-    if url is None:
-        import os
-
-        from geo.embedded import EmbeddedCluster, default_data_dir
-
-        url = EmbeddedCluster(Path(os.environ.get("RISKMAP_DATA_DIR") or default_data_dir())).start()
+    url = database_url(args.url)
     conn = psycopg2.connect(url, connection_factory=_Prepared)
     conn.autocommit = True
     conn.prepared = set()
