@@ -37,6 +37,7 @@ from api.access import PUBLIC_PATHS, BodyTooLarge, Forbidden, MissingCredentials
 from api.campaigns import CampaignsBusy
 from api.dependencies import Connection
 from api.failed_auth import TooManyFailures
+from api.writer import Write, WriterLost
 from geo.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -82,6 +83,11 @@ STATUS: dict[type[Exception], Status] = {
     PhotoTooLarge: Status(413, "Photo too large"),
     CampaignsBusy: Status(429, "Campaigns already running", retry=True),
     UnsupportedPhoto: Status(415, "Unsupported photo type"),
+    # the writer process died under a write (api/writer.py): its transaction died with it, but whether it had
+    # committed before is not known here, so the client is told to look before sending it again
+    WriterLost: Status(500, "Write interrupted",
+                       detail="the process making this write ended before it answered: the write may or may not "
+                              "have been made; look it up before sending it again"),
     # Subclasses of OperationalError first in meaning: the lookup walks the class hierarchy, so these win over
     # the 503 of their parent.  Deadlocks and serialisation failures (40P01, 40001) and lock timeouts (55P03):
     # another transaction was in the way; nothing was written.
@@ -347,8 +353,11 @@ def route_errors(route) -> list[type[Exception]]:
             raised += _GATED_READ
         if (needed_role(dependant) or "admin") != "viewer":  # a route declaring no role is an admin's
             raised += _WRITE
-    if gated or _depends_on(dependant, Connection.__metadata__[0].dependency):
+    writes = _depends_on(dependant, Write.__metadata__[0].dependency)
+    if gated or writes or _depends_on(dependant, Connection.__metadata__[0].dependency):
         raised += _DATABASE
+    if writes:
+        raised.append(WriterLost)
     return raised
 
 

@@ -52,7 +52,9 @@ ATTEMPTS = 3  # a run that loses a deadlock (or a serialisation conflict) is tri
 MIN_INTERVAL_S = 1.0  # a run starts at most this often (module docstring)
 CHECK_CLIENT_MS = 2000  # how often the server checks that the scoring process is still there (see _connect)
 PRELOAD = ["geo.risk.scoring", "geo.risk.context", "geo.risk.aggregate", "geo.risk.enterprise", "geo.risk.pipeline",
-           "geo.risk.tailings_pond", "geo.risk.venue"]
+           "geo.risk.tailings_pond", "geo.risk.venue",
+           # the writer processes' (api/writer.py): the importer and the write routes' functions they run
+           "geo.importer", "geo.records.store", "api.routes.writes", "api.routes.record_writes"]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,19 @@ class RiskmapError(Exception):
 
     exit_code = 1
 
+    def __reduce__(self):
+        # Pickled as its message and fields, not as the arguments of its __init__ (which many subclasses take in
+        # other shapes): the API's writes raise them in a writer process and the request answers them
+        # (api/writer.py).
+        return _rebuild, (self.__class__, self.args, self.__dict__)
+
+
+def _rebuild(cls: type[RiskmapError], args: tuple, fields: dict) -> RiskmapError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(fields)
+    return exc
+
 
 class UnknownKind(RiskmapError):
     exit_code = 2

@@ -23,7 +23,6 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from api.access import Needs, WriteActor
 from api.dependencies import Connection
@@ -42,6 +41,7 @@ from api.routes.record_models import (
 )
 from api.routes.records import RecordId, href, present
 from api.routes.writes import Rescore, Scoring, _write
+from api.writer import Write
 from geo.errors import Conflict
 from geo.importer import import_file
 from geo.records import store
@@ -97,28 +97,48 @@ def _created(result: BaseModel) -> JSONResponse:
     return JSONResponse(body, status_code=201, headers={"Location": body["href"]})
 
 
-async def _post_one(conn, rescore, actor: str, kind: str, body: BaseModel, *, scores: bool,
+def _write_one(conn, actor: str, kind: str, row: dict, source_id: str, geometry: dict | None) -> int:
+    """(In a writer process, api/writer.py.)  Store one new record; its id."""
+
+    def write() -> int:
+        _refuse_taken(conn, [(kind, source_id)])
+        _import_rows(conn, kind, [row], "request body", actor, geometries=[geometry] if geometry else None)
+        return store.id_of(conn, kind, source_id)
+
+    return _write(conn, kind, write)
+
+
+async def _post_one(conn, writing: Write, rescore, actor: str, kind: str, body: BaseModel, *, scores: bool,
                     geometry: dict | None = None, exclude: set[str] = frozenset()) -> JSONResponse:
     source_id = body.source_id or new_source_id()
     row = _row(kind, body, source_id, exclude)
-
-    def write() -> int:
-        raw = conn.raw()
-        _refuse_taken(raw, [(kind, source_id)])
-        _import_rows(raw, kind, [row], "request body", actor,
-                     geometries=[geometry] if geometry else None)
-        return store.id_of(raw, kind, source_id)
-
-    record_id = await run_in_threadpool(lambda: _write(conn.raw(), kind, write))
-    conn.raw().rollback()
+    record_id = await writing.run(_write_one, actor, kind, row, source_id, geometry)
     scoring = await rescore.after_commit(conn) if scores else None
     return _created(Written(kind=kind, id=record_id, source_id=source_id, href=href(kind, record_id),
                             scoring=scoring))
 
 
+def _write_inspection(conn, actor: str, inspection: dict, dangers: list[dict]) -> tuple[int, list[int]]:
+    """(In a writer process.)  Store an inspection and the hidden dangers it found, in one transaction; their
+    ids."""
+    source_id = inspection["source_id"]
+
+    def write() -> tuple[int, list[int]]:
+        _refuse_taken(conn, [("inspection", source_id)] + [("hidden_danger", r["source_id"]) for r in dangers])
+        with store.transaction(conn):
+            _import_rows(conn, "inspection", [inspection], "request body", actor, commit=False)
+            if dangers:
+                _import_rows(conn, "hidden_danger", dangers, "request body: hidden_dangers", actor, commit=False)
+        return (store.id_of(conn, "inspection", source_id),
+                [store.id_of(conn, "hidden_danger", r["source_id"]) for r in dangers])
+
+    return _write(conn, ("inspection", "hidden_danger"), write)
+
+
 @router.post("/inspections", response_model=InspectionWritten, status_code=201, summary="Record an inspection",
              responses={201: {"description": "Written; Location names the inspection."}})
-async def post_inspection(conn: Connection, rescore: Rescore, actor: WriteActor, body: InspectionIn):
+async def post_inspection(conn: Connection, writing: Write, rescore: Rescore, actor: WriteActor,
+                          body: InspectionIn):
     """Record an inspection of one site and the hidden dangers it found, all in one transaction: if one of them
     is bad, nothing is written (422 with the report of the bad rows: the inspection's, or the n-th danger's).
     Each danger's site and inspection are the inspection's, its found date the inspection's unless given, its
@@ -131,19 +151,7 @@ async def post_inspection(conn: Connection, rescore: Rescore, actor: WriteActor,
         row["inspection_source_id"] = source_id
     inspection = _row("inspection", body, source_id, exclude={"hidden_dangers"})
 
-    def write() -> tuple[int, list[int]]:
-        raw = conn.raw()
-        _refuse_taken(raw, [("inspection", source_id)] + [("hidden_danger", r["source_id"]) for r in dangers])
-        with store.transaction(raw):
-            _import_rows(raw, "inspection", [inspection], "request body", actor, commit=False)
-            if dangers:
-                _import_rows(raw, "hidden_danger", dangers, "request body: hidden_dangers", actor, commit=False)
-        return (store.id_of(raw, "inspection", source_id),
-                [store.id_of(raw, "hidden_danger", r["source_id"]) for r in dangers])
-
-    inspection_id, danger_ids = await run_in_threadpool(
-        lambda: _write(conn.raw(), ("inspection", "hidden_danger"), write))
-    conn.raw().rollback()
+    inspection_id, danger_ids = await writing.run(_write_inspection, actor, inspection, dangers)
     refs = [RecordRef(id=i, source_id=r["source_id"], href=href("hidden_danger", i))
             for i, r in zip(danger_ids, dangers, strict=True)]
     return _created(InspectionWritten(kind="inspection", id=inspection_id, source_id=source_id,
@@ -153,30 +161,45 @@ async def post_inspection(conn: Connection, rescore: Rescore, actor: WriteActor,
 
 @router.post("/hidden-dangers", response_model=Written, status_code=201, summary="Record a hidden danger",
              responses={201: {"description": "Written; Location names the danger."}})
-async def post_hidden_danger(conn: Connection, rescore: Rescore, actor: WriteActor, body: HiddenDangerIn):
+async def post_hidden_danger(conn: Connection, writing: Write, rescore: Rescore, actor: WriteActor,
+                             body: HiddenDangerIn):
     """Record one hidden danger of a site (site_kind with site_id or site_source_id), or found by a stored
     inspection (inspection_id or inspection_source_id; the danger then takes its site).  Checked like an import
     row: the site must exist, the deadline may not be before the found date, a status needs its dates.  201
     once committed; the site's score follows in the background."""
-    return await _post_one(conn, rescore, actor, "hidden_danger", body, scores=True)
+    return await _post_one(conn, writing, rescore, actor, "hidden_danger", body, scores=True)
 
 
 @router.post("/enforcement-actions", response_model=Written, status_code=201,
              summary="Record an enforcement action", responses={201: {"description": "Written."}})
-async def post_enforcement_action(conn: Connection, rescore: Rescore, actor: WriteActor, body: EnforcementActionIn):
+async def post_enforcement_action(conn: Connection, writing: Write, rescore: Rescore, actor: WriteActor,
+                                  body: EnforcementActionIn):
     """Record an enforcement measure against one site (a fine with its amount; lifted not before decided)."""
-    return await _post_one(conn, rescore, actor, "enforcement_action", body, scores=True)
+    return await _post_one(conn, writing, rescore, actor, "enforcement_action", body, scores=True)
 
 
 @router.post("/accidents", response_model=Written, status_code=201, summary="Record an accident",
              dependencies=[Needs.admin], responses={201: {"description": "Written."}})
-async def post_accident(conn: Connection, rescore: Rescore, actor: WriteActor, body: AccidentIn):
+async def post_accident(conn: Connection, writing: Write, rescore: Rescore, actor: WriteActor,
+                        body: AccidentIn):
     """Record an accident at a point; its class is derived from deaths, serious injuries and direct loss (State
     Council Decree No. 493) unless given, and a given class the numbers contradict is refused (422).  Accidents
     do not change scores (the backtest reads them)."""
     point = {"type": "Point", "coordinates": [body.lon, body.lat]}
-    return await _post_one(conn, rescore, actor, "accident", body, scores=False, geometry=point,
+    return await _post_one(conn, writing, rescore, actor, "accident", body, scores=False, geometry=point,
                            exclude={"lon", "lat"})
+
+
+def _change_danger(conn, actor: str, id: int, status, on, fields: dict) -> dict:
+    """(In a writer process.)  Change a hidden danger; the stored danger after the change."""
+    return _write(conn, "hidden_danger",
+                  lambda: store.change_danger(conn, id, status=status, on=on, actor=actor, **fields))
+
+
+def _add_photo(conn, actor: str, id: int, data: bytes, limit: int, taken_at, name: str) -> tuple[dict, bool]:
+    """(In a writer process.)  Store a photo of a hidden danger: (the stored photo, whether it is new)."""
+    return _write(conn, "hidden_danger_photo",
+                  lambda: store.add_photo(conn, id, data, max_bytes=limit, actor=actor, taken_at=taken_at, name=name))
 
 
 class DangerChanged(HiddenDangerOut):
@@ -188,8 +211,8 @@ class DangerChanged(HiddenDangerOut):
                          409: {"description": "A status change the rules do not allow (the body's `allowed` lists "
                                               "the statuses it may move to), or a concurrent write was in the way "
                                               "(then with Retry-After)."}})
-async def patch_hidden_danger(conn: Connection, rescore: Rescore, actor: WriteActor, id: RecordId,
-                              change: DangerChange):
+async def patch_hidden_danger(conn: Connection, writing: Write, rescore: Rescore, actor: WriteActor,
+                              id: RecordId, change: DangerChange):
     """Move a hidden danger's status along the allowed transitions: open → rectified, rectified → verified,
     rectified → reopened, verified → reopened, reopened → rectified.  Any other change is a 409 naming the
     allowed ones.  The change's date (``on``) goes to rectified_on, verified_on or reopened_on and to
@@ -199,10 +222,7 @@ async def patch_hidden_danger(conn: Connection, rescore: Rescore, actor: WriteAc
     fields = {name: getattr(change, name) for name in change.model_fields_set
               if name not in ("status", "on")}
 
-    def write() -> dict:
-        return store.change_danger(conn.raw(), id, status=change.status, on=change.on, actor=actor, **fields)
-
-    danger = present("hidden_danger", await run_in_threadpool(lambda: _write(conn.raw(), "hidden_danger", write)))
+    danger = present("hidden_danger", await writing.run(_change_danger, actor, id, change.status, change.on, fields))
     return DangerChanged(**danger, scoring=await rescore.after_commit(conn))
 
 
@@ -215,7 +235,7 @@ async def patch_hidden_danger(conn: Connection, rescore: Rescore, actor: WriteAc
                         413: {"description": "The photo is over the size limit (RISKMAP_PHOTO_MAX_MB, 10 MB by "
                                              "default), or the body over the server's limit."},
                         415: {"description": "Not a JPEG, PNG or WebP image (judged by its content)."}})
-async def post_photo(request: Request, conn: Connection, actor: WriteActor, id: RecordId,
+async def post_photo(request: Request, writing: Write, actor: WriteActor, id: RecordId,
                      file: Annotated[UploadFile, File(description="A JPEG, PNG or WebP image.")],
                      taken_at: Annotated[dt.datetime | None, Form(description="When it was taken.")] = None):
     """Store a photo with the hidden danger.  Its type is judged by its first bytes, not by its name or declared
@@ -225,10 +245,7 @@ async def post_photo(request: Request, conn: Connection, actor: WriteActor, id: 
     data = await file.read(limit + 1)  # one byte more than allowed tells a photo over the limit
     name = f"the photo {file.filename!r}" if file.filename else "the photo"
 
-    def write() -> tuple[dict, bool]:
-        return store.add_photo(conn.raw(), id, data, max_bytes=limit, actor=actor, taken_at=taken_at, name=name)
-
-    photo, created = await run_in_threadpool(lambda: _write(conn.raw(), "hidden_danger_photo", write))
+    photo, created = await writing.run(_add_photo, actor, id, data, limit, taken_at, name)
     photo["href"] = f"{href('hidden_danger', id)}/photos/{photo['id']}"
     body = Photo(**photo).model_dump(mode="json")
     return JSONResponse(body, status_code=201 if created else 200,

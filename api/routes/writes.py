@@ -47,6 +47,7 @@ from api.dependencies import Connection, LazyConnection
 from api.errors import body_error
 from api.rescoring import Rescorer, RunOutcome
 from api.routes.features import MAX_ID
+from api.writer import Write
 from geo.errors import Conflict, NotFound
 from geo.importer import import_file
 from geo.kinds import get_kind
@@ -237,6 +238,7 @@ def _id_of(conn, kind: str, source_id: str) -> int | None:
 @router.post("/imports", response_model=ImportResult, summary="Upload a file of features")
 async def post_import(
     conn: Connection,
+    writing: Write,
     rescore: Rescore,
     actor: WriteActor,
     kind: Annotated[ImportKind, Form(description="The class of the features in the file, or the kind of the "
@@ -258,17 +260,26 @@ async def post_import(
         raise body_error("file", f"{name!r}: unsupported file type {suffix or '(none)'}; expected one of "
                                  f"{', '.join(UPLOAD_SUFFIXES)} (a Shapefile as a .zip)")
 
-    def upload():  # the database work and the file's reading, in a request thread
-        raw = conn.raw()
-        with tempfile.TemporaryDirectory(prefix="riskmap-upload-") as d:
-            path = Path(d) / f"upload{suffix}"
-            with open(path, "wb") as out:
-                shutil.copyfileobj(file.file, out, 1 << 20)
-            return _write(raw, kind, lambda: import_file(raw, path, kind, crs=crs, layer=layer, encoding=encoding,
-                                                         display_name=name, actor=actor))
+    def keep() -> str:  # the upload, on disk for the writer process (in a request thread: it reads the body)
+        d = tempfile.mkdtemp(prefix="riskmap-upload-")
+        with open(Path(d) / f"upload{suffix}", "wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        return d
 
-    report = await run_in_threadpool(upload)
-    return ImportResult(report=report.as_dict(), scoring=await rescore.after_commit(conn))
+    d = await run_in_threadpool(keep)
+    try:
+        report = await writing.run(_import_upload, str(Path(d) / f"upload{suffix}"), kind, crs, layer, encoding,
+                                   name, actor)
+    finally:
+        await run_in_threadpool(shutil.rmtree, d, True)
+    return ImportResult(report=report, scoring=await rescore.after_commit(conn))
+
+
+def _import_upload(conn, path: str, kind: str, crs: str | None, layer: str | None, encoding: str | None,
+                   name: str, actor: str) -> dict:
+    """(In a writer process, api/writer.py.)  Import an uploaded file; the import's report."""
+    return _write(conn, kind, lambda: import_file(conn, Path(path), kind, crs=crs, layer=layer, encoding=encoding,
+                                                  display_name=name, actor=actor)).as_dict()
 
 
 def _source_id(props: dict) -> str:
@@ -281,7 +292,7 @@ def _source_id(props: dict) -> str:
 @router.post("/features/{kind}", response_model=WriteResult, status_code=201, summary="Add one feature",
              responses={409: {"description": "A feature with this source_id exists (use PATCH), or a concurrent "
                                              "write was in the way (then with Retry-After)."}})
-async def post_feature(conn: Connection, rescore: Rescore,
+async def post_feature(conn: Connection, writing: Write, rescore: Rescore,
                        kind: Annotated[EditKind, PathParam(description="Feature class.")], feature: FeatureIn):
     """Add one feature (a GeoJSON Feature); validated like an import row.  201 with its id and Location once it
     is committed; its score follows (``scoring`` says whether it is there yet)."""
@@ -290,15 +301,8 @@ async def post_feature(conn: Connection, rescore: Rescore,
         raise body_error("geometry", "a new feature needs a geometry")
     props = {**{k: v for k, v in feature.properties.items() if k != "id"}, "source_id": sid}
 
-    def add() -> int:
-        raw = conn.raw()
-        if _id_of(raw, kind, sid) is not None:
-            raise Conflict(f"a {kind} with source_id {sid!r} exists; change it with PATCH /features/{kind}/{{id}}")
-        _import_features(raw, kind, [{"type": "Feature", "geometry": feature.geometry, "properties": props}],
-                         display_name="request body")
-        return _id_of(raw, kind, sid)
-
-    new_id = await run_in_threadpool(lambda: _write(conn.raw(), kind, add))
+    new_id = await writing.run(_add_feature, kind, sid,
+                               {"type": "Feature", "geometry": feature.geometry, "properties": props})
     href = f"/features/{kind}/{new_id}" if kind != "settlement" else None
     result = WriteResult(kind=kind, id=new_id, source_id=sid, href=href, scoring=await rescore.after_commit(conn))
     return JSONResponse(result.model_dump(), status_code=201, headers={"Location": href} if href else None)
@@ -306,48 +310,67 @@ async def post_feature(conn: Connection, rescore: Rescore,
 
 @router.patch("/features/{kind}/{id}", response_model=WriteResult, summary="Change one feature",
               responses={404: {"description": "No feature of this kind has this id."}})
-async def patch_feature(conn: Connection, rescore: Rescore,
+async def patch_feature(conn: Connection, writing: Write, rescore: Rescore,
                         kind: Annotated[EditKind, PathParam(description="Feature class.")],
                         id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")],
                         feature: FeatureIn):
     """Change the given properties (and the geometry, if given) of one feature; the others stay as they are.
     Validated like an import row; the register id cannot be changed here."""
 
-    def change() -> str:
-        raw = conn.raw()
-        sid, stored, geometry = _lookup(raw, kind, id)
-        given = feature.properties.get("source_id", feature.properties.get("id"))
-        if given is not None and str(given).strip() != sid:
-            raise body_error("properties.source_id", f"the register id cannot be changed (it is {sid!r})")
-        if not feature.properties and feature.geometry is None:
-            raise body_error("properties", "nothing to change: give properties and/or a geometry")
-        # the importer needs the id, the name, the required attributes and a geometry: the stored ones unless
-        # given
-        props = {**stored, **{k: v for k, v in feature.properties.items() if k != "id"}, "source_id": sid}
-        changed = {"type": "Feature", "geometry": feature.geometry or json.loads(geometry), "properties": props}
-        _write(raw, kind, lambda: _import_features(raw, kind, [changed], display_name="request body"))
-        return sid
-
-    sid = await run_in_threadpool(change)
+    sid = await writing.run(_change_feature, kind, id, feature.properties, feature.geometry)
     href = f"/features/{kind}/{id}" if kind != "settlement" else None
     return WriteResult(kind=kind, id=id, source_id=sid, href=href, scoring=await rescore.after_commit(conn))
 
 
 @router.delete("/features/{kind}/{id}", response_model=WriteResult, summary="Delete one feature",
                responses={404: {"description": "No feature of this kind has this id."}})
-async def delete_feature(conn: Connection, rescore: Rescore,
+async def delete_feature(conn: Connection, writing: Write, rescore: Rescore,
                          kind: Annotated[EditKind, PathParam(description="Feature class.")],
                          id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="The feature's id.")]):
     """Delete one feature; the scores around it are recomputed (in the background, as after every write)."""
 
+    source_id = await writing.run(_delete_feature, kind, id)
+    if source_id is None:
+        raise NotFound(f"no {kind} with id {id}")
+    return WriteResult(kind=kind, id=id, source_id=source_id, href=None, scoring=await rescore.after_commit(conn))
+
+
+# The database work of the writes above, in a writer process (api/writer.py): ``fn(conn, ...)``.
+
+def _add_feature(conn, kind: str, sid: str, feature: dict) -> int:
+    """Store one new feature; its id (Conflict when one with its source_id exists)."""
+
+    def add() -> int:
+        if _id_of(conn, kind, sid) is not None:
+            raise Conflict(f"a {kind} with source_id {sid!r} exists; change it with PATCH /features/{kind}/{{id}}")
+        _import_features(conn, kind, [feature], display_name="request body")
+        return _id_of(conn, kind, sid)
+
+    return _write(conn, kind, add)
+
+
+def _change_feature(conn, kind: str, id: int, properties: dict, geometry: dict | None) -> str:
+    """Change the given properties (and the geometry) of one feature; its source_id."""
+    sid, stored, stored_geometry = _lookup(conn, kind, id)
+    given = properties.get("source_id", properties.get("id"))
+    if given is not None and str(given).strip() != sid:
+        raise body_error("properties.source_id", f"the register id cannot be changed (it is {sid!r})")
+    if not properties and geometry is None:
+        raise body_error("properties", "nothing to change: give properties and/or a geometry")
+    # the importer needs the id, the name, the required attributes and a geometry: the stored ones unless given
+    props = {**stored, **{k: v for k, v in properties.items() if k != "id"}, "source_id": sid}
+    changed = {"type": "Feature", "geometry": geometry or json.loads(stored_geometry), "properties": props}
+    _write(conn, kind, lambda: _import_features(conn, kind, [changed], display_name="request body"))
+    return sid
+
+
+def _delete_feature(conn, kind: str, id: int) -> str | None:
+    """Delete one feature; its source_id, None when there was none with this id."""
+
     def delete() -> str | None:
-        raw = conn.raw()
-        with raw.cursor() as cur:  # the pooled connection commits each statement
+        with conn.cursor() as cur:  # the writer's connection commits each statement
             cur.execute(f"DELETE FROM {kind} WHERE id = %s RETURNING source_id", (id,))  # kind: a Literal
             row = cur.fetchone()
         return row[0] if row else None
 
-    source_id = await run_in_threadpool(lambda: _write(conn.raw(), kind, delete))
-    if source_id is None:
-        raise NotFound(f"no {kind} with id {id}")
-    return WriteResult(kind=kind, id=id, source_id=source_id, href=None, scoring=await rescore.after_commit(conn))
+    return _write(conn, kind, delete)
