@@ -196,9 +196,11 @@ class CampaignRunner:
         try:
             run.process.start()
         except BaseException as e:
-            self._write(run, lambda c: campaign_runs.end(c, run_id, error=f"the campaign process did not start: "
-                                                                          f"{e}"))
-            self._forget(run)
+            error = f"the campaign process did not start: {e}"
+            try:
+                self._write(run, lambda c: campaign_runs.end(c, run_id, error=error))
+            finally:
+                self._forget(run)
             raise
         run.thread = threading.Thread(target=self._follow, args=(run, updates), name=f"riskmap-campaign-{run_id}",
                                       daemon=True)
