@@ -63,8 +63,9 @@ class _ServerGone(Exception):
 
 
 def _campaign_worker(url: str, creq, cands, areas: list[str], writer: str, client: str | None, origin: str,
-                     updates, cancel) -> None:
-    """The campaign process: solve, store as the caller, report down ``updates``."""
+                     updates, cancel, server: Owner) -> None:
+    """The campaign process: solve, store as the caller, report down ``updates``; end at once, storing nothing,
+    when ``server`` (the server process that owns the campaign) has gone."""
     try:
         os.nice(NICE)
     except OSError:
@@ -72,11 +73,15 @@ def _campaign_worker(url: str, creq, cands, areas: list[str], writer: str, clien
     import warnings
 
     started = time.monotonic()
-    parent = os.getppid()  # the fork server, which ends with the server process
+    # (its parent is the fork server, which outlives a killed server process: the server is looked up itself)
+    looked_up = started
 
     def stop() -> bool:
-        if os.getppid() != parent:
-            raise _ServerGone
+        nonlocal looked_up
+        if time.monotonic() - looked_up >= HEARTBEAT_S:
+            looked_up = time.monotonic()
+            if server.alive() is False:
+                raise _ServerGone
         return cancel.is_set()
 
     try:
@@ -85,7 +90,7 @@ def _campaign_worker(url: str, creq, cands, areas: list[str], writer: str, clien
         from geo.planning import store as plan_store
         from geo.planning.campaign import plan_campaign
 
-        updates.put(("running", {}))
+        updates.put(("running", {"pid": os.getpid()}))
 
         def progress(day, _days, seconds, _limit, risk):
             updates.put(("progress", {"days_done": day, "seconds": seconds, "risk_covered": risk}))
@@ -97,7 +102,7 @@ def _campaign_worker(url: str, creq, cands, areas: list[str], writer: str, clien
         except PlanningError as e:
             updates.put(("failed", {"error": str(e)}))
             return
-        if os.getppid() != parent:
+        if server.alive() is False:
             raise _ServerGone
         conn = store.connect(url, application_name="riskmap-campaign")
         try:
@@ -190,7 +195,7 @@ class CampaignRunner:
         updates, run.cancel = ctx.Queue(), ctx.Event()
         run.process = ctx.Process(target=_campaign_worker, name=f"riskmap-campaign-{run_id}", daemon=True,
                                   args=(self.url, creq, cands, list(areas), writer, client, origin, updates,
-                                        run.cancel))
+                                        run.cancel, self.owner))
         with self._lock:
             self._owned[run_id] = run
         try:
@@ -311,7 +316,7 @@ class CampaignRunner:
                 break
             try:
                 if what == "running":
-                    self._write(run, lambda c: campaign_runs.started(c, run.id))
+                    self._write(run, lambda c, pid=data["pid"]: campaign_runs.started(c, run.id, pid))
                 if time.monotonic() - last_beat >= HEARTBEAT_S:
                     asked = self._write(run, lambda c: campaign_runs.tick(c, run.id, **run.progress))
                     last_beat, down_since = time.monotonic(), None

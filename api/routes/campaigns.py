@@ -99,6 +99,8 @@ class Progress(BaseModel):
 class Server(BaseModel):
     host: str = Field(description="Its host's name.")
     pid: int = Field(description="Its process id on that host.")
+    worker_pid: int | None = Field(description="The process solving the campaign (the server's child), once it has "
+                                             "started.")
 
 
 class CampaignState(BaseModel):

@@ -133,6 +133,7 @@ class Campaign:
     error: str | None
     totals: dict | None
     owner: Owner
+    worker_pid: int | None
     heartbeat_at: dt.datetime | None
     silent_s: float | None
 
@@ -155,7 +156,7 @@ class Campaign:
                 "cancel_requested": self.cancel_requested, "interrupted": self.interrupted,
                 "plan_id": self.plan_id, "plan": f"/plans/{self.plan_id}" if self.plan_id else None,
                 "error": self.error, "totals": self.totals,
-                "server": {"host": self.owner.host, "pid": self.owner.pid}}
+                "server": {"host": self.owner.host, "pid": self.owner.pid, "worker_pid": self.worker_pid}}
 
 
 @dataclass(frozen=True)
@@ -209,9 +210,10 @@ def insert(conn, run: NewRun, owner: Owner) -> int:
         return cur.fetchone()[0]
 
 
-def started(conn, run_id: int) -> None:
+def started(conn, run_id: int, worker_pid: int) -> None:
+    """The campaign's worker process ``worker_pid`` has started its search."""
     with conn.cursor() as cur:
-        cur.execute(_sql("campaign_run_started"), {"id": run_id})
+        cur.execute(_sql("campaign_run_started"), {"id": run_id, "worker_pid": worker_pid})
 
 
 def tick(conn, run_id: int, elapsed_s: float, days_done: int, risk_covered: float) -> bool:

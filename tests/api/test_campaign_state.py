@@ -5,12 +5,14 @@ by a reader, and by a server starting); the table's writes are in the audit trai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +21,7 @@ from api.app import create_app
 from api.settings import Settings
 from geo import users
 from geo.planning.campaign_runs import Owner, process_start
-from tests.api.test_campaigns import ASK, LUBEI, ZUNHUA, check_feasible, ended, wait_for
+from tests.api.test_campaigns import ASK, LUBEI, WAIT_S, ZUNHUA, check_feasible, ended, wait_for
 
 KEY = "k-campaign-state-5e2a91c7d0f3"
 LONG = {**ASK, "days": 10, "max_sites": 200, "min_level": "yellow", "time_limit_s": 600}
@@ -53,7 +55,7 @@ def test_what_one_server_starts_the_other_shows(servers):
     seen = b.get(where, headers=who["admin"])
     assert seen.status_code == 200
     assert seen.json()["id"] == started.json()["id"] and seen.json()["state"] in ("queued", "running", "done")
-    assert seen.json()["server"] == {"host": os.uname().nodename, "pid": os.getpid()}
+    assert {k: seen.json()["server"][k] for k in ("host", "pid")} == {"host": os.uname().nodename, "pid": os.getpid()}
     state = wait_for(b, where, who["admin"], ended)
     assert state["state"] == "done" and state["progress"]["days_done"] == ASK["days"], state
     assert a.get(where, headers=who["admin"]).json() == state
@@ -153,24 +155,51 @@ SERVER = textwrap.dedent("""
 """)
 
 
+def parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+    except FileNotFoundError:
+        return None
+    return int(stat[stat.rfind(")") + 2:].split()[1])
+
+
 def test_a_server_killed_while_its_campaign_runs(servers, conn, demo_url):
-    """A server process killed (SIGKILL: no shutdown) while its campaign runs: the run stays as it was until a
-    server starts, which marks it failed before anyone asks; then every server reads it failed, saying the
-    server stopped."""
+    """A server process killed (SIGKILL: no shutdown) while its campaign runs: its worker ends without storing a
+    plan; the run stays as it was until a server starts, which marks it failed before anyone asks; then every
+    server reads it failed, saying the server stopped."""
     a, b, who = servers
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM inspection_plan")
+        plans = cur.fetchone()[0]
     server = subprocess.Popen([sys.executable, "-c", SERVER, demo_url, KEY, json.dumps(LONG)],
                               stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(
                                   os.path.dirname(os.path.abspath(__file__)))))
+    fork_server = None
     try:
         status, run_id = server.stdout.readline().split()
         assert status == "202"
         run_id = int(run_id)
         running = wait_for(a, f"/campaigns/{run_id}", who["admin"], lambda s: s["state"] == "running")
         assert running["state"] == "running" and running["server"]["pid"] == server.pid
+        worker = running["server"]["worker_pid"]
+        fork_server = parent_of(worker)  # (it outlives a killed server: ended below)
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait()
         server.stdout.close()
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while process_start(worker) is not None:
+            assert time.monotonic() < deadline, "the worker of a killed server did not end"
+            time.sleep(0.2)
+    finally:
+        if fork_server is not None and fork_server != os.getpid():
+            with contextlib.suppress(ProcessLookupError):  # (it may have ended with its last worker)
+                os.kill(fork_server, signal.SIGTERM)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM inspection_plan")
+        assert cur.fetchone()[0] == plans
     assert row(conn, run_id)[0] == "running"  # nobody has looked since
     with TestClient(create_app(Settings(database_url=demo_url, api_keys=KEY))):
         state, error, _, plan_id = row(conn, run_id)

@@ -35,6 +35,7 @@ CREATE TABLE campaign_run (
     owner_space text NOT NULL,                -- boot id and pid namespace: where owner_pid names a process
     owner_pid integer NOT NULL,
     owner_started bigint NOT NULL,            -- the owner's start (clock ticks after boot; 0: not known)
+    worker_pid integer,                       -- the owner's worker process solving it (its child, on its host)
     CHECK ((state = 'done') = (plan_id IS NOT NULL)),
     CHECK ((state = 'failed') = (error IS NOT NULL))
 );
