@@ -12,8 +12,10 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
+import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -61,6 +63,41 @@ def test_what_one_server_starts_the_other_shows(servers):
     assert a.get(where, headers=who["admin"]).json() == state
     assert b.get("/campaigns", headers=who["admin"]).json()[0] == state
     assert b.get(f"/plans/{state['plan_id']}", headers=who["admin"]).json()["kind"] == "campaign"
+
+
+def test_two_servers_starting_at_once_start_one_campaign(servers, demo_url):
+    """Two POSTs, one to each server, made while a start is under way (the test holds the start's lock): both
+    wait for it, then one campaign starts and the other is refused (429): the count and the insert of one start
+    are never split by another."""
+    a, b, who = servers
+    holder = psycopg2.connect(demo_url)
+    answers: dict[str, object] = {}
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('riskmap campaign_run start'))")
+        posts = [threading.Thread(target=lambda n=n, c=c: answers.__setitem__(
+                     n, c.post("/campaigns", json=ASK, headers=who["admin"]))) for n, c in (("a", a), ("b", b))]
+        for p in posts:
+            p.start()
+        deadline = time.monotonic() + WAIT_S
+        with psycopg2.connect(demo_url) as watch, watch.cursor() as cur:
+            while True:
+                cur.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                if cur.fetchone()[0] == 2:
+                    break
+                assert time.monotonic() < deadline, "the two starts did not both wait for the lock"
+                time.sleep(0.05)
+            watch.rollback()
+    finally:
+        holder.rollback()
+        holder.close()
+    for p in posts:
+        p.join()
+    assert sorted(r.status_code for r in answers.values()) == [202, 429], {n: r.text for n, r in answers.items()}
+    started = next(r for r in answers.values() if r.status_code == 202)
+    refused = next(r for r in answers.values() if r.status_code == 429)
+    assert f"campaign {started.json()['id']}" in refused.json()["detail"]
+    assert wait_for(a, started.headers["location"], who["admin"], ended)["state"] == "done"
 
 
 def test_the_other_server_refuses_a_second_campaign_and_cancels_the_first(servers, conn):
