@@ -214,14 +214,14 @@ class CampaignRunner:
 
     def get(self, conn, run_id: int) -> Campaign:
         """The campaign ``run_id``, as ``conn`` (a request's, with its scope) may see it."""
-        found = self._settled(conn, campaign_runs.read(conn, run_id), lambda: campaign_runs.read(conn, run_id))
+        found = self._settled(campaign_runs.read(conn, run_id), lambda: campaign_runs.read(conn, run_id))
         if not found:
             raise NotFound(f"no campaign with id {run_id}")
         return found[0]
 
     def list(self, conn) -> list[Campaign]:
         """The newest campaigns ``conn`` may see, newest first."""
-        return self._settled(conn, campaign_runs.read(conn), lambda: campaign_runs.read(conn))
+        return self._settled(campaign_runs.read(conn), lambda: campaign_runs.read(conn))
 
     def cancel(self, conn, run_id: int, actor: str) -> Campaign:
         """Ask a campaign to stop, whichever server process owns it: its best plan so far is stored (a campaign
@@ -247,13 +247,13 @@ class CampaignRunner:
             return
         try:
             with conn:
-                self._settled(conn, campaign_runs.read(conn, active_only=True, limit=10_000), lambda: [])
+                self._settled(campaign_runs.read(conn, active_only=True, limit=10_000), lambda: [])
         except psycopg2.Error as e:
             log.warning("campaigns whose server is gone not looked for: %s", str(e).strip())
         finally:
             conn.close()
 
-    def _settled(self, conn, runs: list[Campaign], read_again: Callable[[], list[Campaign]]) -> list[Campaign]:
+    def _settled(self, runs: list[Campaign], read_again: Callable[[], list[Campaign]]) -> list[Campaign]:
         """``runs``, with those whose server is gone marked failed (on a connection of this runner's: a scoped
         request may not write the state) and read again."""
         gone = [r for r in runs if r.active and r.id not in self._owned and owner_gone(r.owner, r.silent_s)]
@@ -278,7 +278,7 @@ class CampaignRunner:
 
     def _write(self, run: _OwnedRun, what: Callable) -> object:
         """Run ``what(conn)`` in a transaction on the run's connection, connecting again (tagged as before) when
-        the database went away; a failure is logged and raised."""
+        the database went away; a failure is raised (the caller logs it)."""
         try:
             if run.conn is None or run.conn.closed:
                 run.conn = self._connect()
@@ -294,9 +294,21 @@ class CampaignRunner:
     def _follow(self, run: _OwnedRun, updates) -> None:
         """Read the campaign process's reports into the run's row until it ends: its start, its progress with a
         heartbeat about once a second (which also brings a cancel asked by any process), its end."""
+        try:
+            self._follow_reports(run, updates)
+        except Exception:  # a fault here must not leave the run "running" while this process lives
+            log.exception("campaign %s: its reports could not be followed", run.id)
+            run.cancel.set()
+            run.process.join(timeout=SHUTDOWN_WAIT_S)
+            if run.process.is_alive():
+                run.process.terminate()
+            self._write_end(run, "failed", {"error": "the server lost track of the campaign (its log says why)"})
+            self._forget(run)
+
+    def _follow_reports(self, run: _OwnedRun, updates) -> None:
         ended: tuple[str, dict] | None = None
         last_beat = time.monotonic()  # (the insert gave the first)
-        down_since: float | None = None
+        warned = False  # (the database away: said once, until a heartbeat is written again)
         while ended is None:
             what, data = None, {}
             try:
@@ -319,13 +331,14 @@ class CampaignRunner:
                     self._write(run, lambda c, pid=data["pid"]: campaign_runs.started(c, run.id, pid))
                 if time.monotonic() - last_beat >= HEARTBEAT_S:
                     asked = self._write(run, lambda c: campaign_runs.tick(c, run.id, **run.progress))
-                    last_beat, down_since = time.monotonic(), None
+                    last_beat, warned = time.monotonic(), False
                     if asked and not run.cancel.is_set():
-                        log.info("campaign %s: asked to stop (by another server process)", run.id)
+                        log.info("campaign %s: asked to stop (DELETE /campaigns/%s on another server process)", run.id,
+                                 run.id)
                         run.cancel.set()
             except (psycopg2.Error, DatabaseUnavailable) as e:
-                if down_since is None:
-                    down_since = time.monotonic()
+                if not warned:
+                    warned = True
                     log.warning("campaign %s: its progress not written: %s", run.id, str(e).strip())
         self._write_end(run, *ended)
         run.process.join(timeout=10)
