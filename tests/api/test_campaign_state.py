@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.dependencies import SCOPE
 from api.settings import Settings
 from geo import users
 from geo.planning.campaign_runs import Owner, process_start
@@ -183,6 +184,7 @@ SERVER = textwrap.dedent("""
     import json, sys, time
     from fastapi.testclient import TestClient
     from api.app import create_app
+from api.dependencies import SCOPE
     from api.settings import Settings
     url, key, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     with TestClient(create_app(Settings(database_url=url, api_keys=key))) as c:
@@ -244,3 +246,37 @@ def test_a_server_killed_while_its_campaign_runs(servers, conn, demo_url):
     assert plan_id is None
     for client in (a, b):
         assert client.get(f"/campaigns/{run_id}", headers=who["admin"]).json()["error"] == error
+
+
+def test_a_scoped_session_sees_its_areas_runs_and_may_only_ask_them_to_stop(servers, conn, demo_url):
+    """In the database itself (migration 0034): a session scoped to Zunhua reads none of Lubei's runs nor their
+    progress; one scoped to Lubei reads them, may set cancel_requested, and may not write their state, insert a
+    run or touch the progress (the servers do, on connections of their own)."""
+    run_id = insert_run(conn, "another-machine/pid:[4026531836]", 4323, 99, silent_s=1)
+    try:
+        for areas, seen in (([ZUNHUA], 0), ([LUBEI], 1)):
+            scoped = psycopg2.connect(demo_url)
+            try:
+                with scoped.cursor() as cur:
+                    cur.execute(SCOPE, {"areas": areas})
+                    cur.execute("SELECT (SELECT count(*) FROM campaign_run WHERE id = %(id)s), "
+                                "(SELECT count(*) FROM campaign_run_progress WHERE run_id = %(id)s)", {"id": run_id})
+                    assert cur.fetchone() == (seen, seen)
+                    cur.execute("UPDATE campaign_run SET cancel_requested = true WHERE id = %s", (run_id,))
+                    assert cur.rowcount == seen
+                scoped.commit()
+                for statement in ("UPDATE campaign_run SET state = 'done', plan_id = 1 WHERE id = %(id)s",
+                                  "UPDATE campaign_run_progress SET days_done = 3 WHERE run_id = %(id)s",
+                                  "DELETE FROM campaign_run WHERE id = %(id)s",
+                                  "INSERT INTO campaign_run (created_by, area, teams, days, time_limit_s, request, "
+                                  "owner_host, owner_space, owner_pid, owner_started) "
+                                  "VALUES ('x', '130203', 1, 1, 1, '{}', 'h', 's', 1, 1)"):
+                    with pytest.raises(psycopg2.errors.InsufficientPrivilege), scoped.cursor() as cur:
+                        cur.execute(statement, {"id": run_id})
+                    scoped.rollback()
+            finally:
+                scoped.close()
+        assert row(conn, run_id)[:3] == ("running", None, True)
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("UPDATE campaign_run SET state = 'failed', error = 'test over' WHERE id = %s", (run_id,))
