@@ -184,7 +184,6 @@ SERVER = textwrap.dedent("""
     import json, sys, time
     from fastapi.testclient import TestClient
     from api.app import create_app
-from api.dependencies import SCOPE
     from api.settings import Settings
     url, key, body = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     with TestClient(create_app(Settings(database_url=url, api_keys=key))) as c:
