@@ -39,7 +39,8 @@ def _sql(name: str) -> str:
 
 
 def process_start(pid: int) -> int | None:
-    """When process ``pid`` of this pid namespace started (clock ticks after boot); None: there is none."""
+    """When process ``pid`` of this pid namespace started (clock ticks after boot); None: there is none (or only
+    its exit status, a zombie's, left for its parent to read)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
             stat = f.read()
@@ -49,6 +50,8 @@ def process_start(pid: int) -> int | None:
         return 0  # there, but unreadable
     # the fields after the command's name, which may hold spaces and parentheses: the 22nd is the start time
     fields = stat[stat.rfind(")") + 2:].split()
+    if fields[:1] == ["Z"]:
+        return None
     try:
         return int(fields[19])
     except (IndexError, ValueError):
