@@ -1,10 +1,11 @@
 """A city campaign's state in the database (tables campaign_run and campaign_run_progress, migration 0034), so that
 every server process answers the same for it and a campaign whose server died says so.
 
-The server process that takes a POST /campaigns owns the campaign: it inserts the run (``start``, where every
-queued or running campaign of every process is counted against the limit, under a lock no other start passes),
-solves it in a worker process, and writes its progress with a heartbeat about once a second (``tick``, which also
-answers whether a DELETE, from any process, asked it to stop) and its end (``end``).  Any process reads the runs
+The server process that takes a POST /campaigns owns the campaign: it inserts the run (``lock_and_list_active``
+then ``insert``, in one transaction: every queued or running campaign of every process is counted against the
+limit, under a lock no other start passes), solves it in a worker process (``started``), and writes its progress
+with a heartbeat about once a second (``tick``, which also answers whether a DELETE, from any process, asked it to
+stop: ``request_cancel``) and its end (``end``).  Any process reads the runs
 (``read``: on a request's connection, so row-level security shows a scoped user their areas' runs only).
 
 A run whose owner is gone must not read ``running`` forever.  The owner is named by ``Owner``: its host, the space
