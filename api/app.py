@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.writer.warm()
         app.state.campaigns = CampaignRunner(app.state.pool.url, settings.campaign_max_running)
         app.state.pool.migrate_now()
+        app.state.campaigns.settle_gone_owners()
         _warn_if_superuser(app.state.pool)
         _rescore_waiting_changes(app.state.pool, app.state.rescorer)
         _settle_collector()

@@ -62,9 +62,9 @@ class Settings(BaseSettings):
 
     # The longest a plan may search (POST /plans: the request's time_limit_s may not exceed it), in seconds.
     plan_max_time_s: float = 120.0
-    # City campaigns (POST /campaigns, solved in the background): how many run at a time in one server process
-    # (another one is refused with 429 meanwhile; each takes a core for its whole time limit), and the longest a
-    # campaign may search, in seconds.
+    # City campaigns (POST /campaigns, solved in the background): how many run at a time, counted over every server
+    # process of the database (another one is refused with 429 meanwhile; each takes a core for its whole time
+    # limit), and the longest a campaign may search, in seconds.
     campaign_max_running: int = Field(1, ge=1, le=16)
     campaign_max_time_s: float = Field(3600.0, gt=0, le=3600)
     # The longest a filtered page of an OGC collection may take in the database (/ogc/collections/{id}/items with

@@ -4,7 +4,8 @@ plan's id, failed with the error); DELETE /campaigns/{id} stops it and stores th
 
 The request is checked before anything starts, on the request's own connection (the caller's scope): the body's
 fields as the command line checks its options, the area, the named sites, and whether the required visits can
-be made at all, each a 422 naming the field.  The solve itself runs in a process of its own (api/campaigns.py).
+be made at all, each a 422 naming the field.  The solve itself runs in a process of its own (api/campaigns.py);
+the campaign's state is kept in the database, so every server process answers the same for it.
 """
 
 from __future__ import annotations
@@ -95,6 +96,13 @@ class Progress(BaseModel):
     risk_covered: float = Field(description="Risk covered by the days planned so far (the best plan so far).")
 
 
+class Server(BaseModel):
+    host: str = Field(description="Its host's name.")
+    pid: int = Field(description="Its process id on that host.")
+    worker_pid: int | None = Field(description="The process solving the campaign (the server's child), once it has "
+                                             "started.")
+
+
 class CampaignState(BaseModel):
     id: int
     state: Literal["queued", "running", "done", "failed"]
@@ -112,8 +120,9 @@ class CampaignState(BaseModel):
                                                  "the days left planned greedily).")
     plan_id: int | None = Field(description="Done: the stored plan (GET /plans/{plan_id}).")
     plan: str | None = Field(description="Done: the stored plan's address.")
-    error: str | None = Field(description="Failed: why.")
+    error: str | None = Field(description="Failed: why (a campaign whose server stopped says so).")
     totals: dict[str, Any] | None = Field(description="Done: the plan's main totals.")
+    server: Server = Field(description="The server process that runs (or ran) the campaign.")
 
 
 def _runner(request: Request):
@@ -141,35 +150,39 @@ def start_campaign(request: Request, conn: Connection, actor: WriteActor, body: 
                             f"of the campaign")
     cands = candidate_sites(conn.raw(), creq.sites)  # the caller's scope: their areas' sites only
     check_must_visits(creq, cands, creq.sites.team_bases(cands.default_base))
-    run = _runner(request).start(creq, cands, principal.areas, actor, *request_origin(request))
+    run = _runner(request).start(creq, cands, principal.areas, actor, *request_origin(request),
+                                 request=body.model_dump(mode="json"))
     return JSONResponse(run.as_dict(), status_code=202, headers={"Location": f"/campaigns/{run.id}"})
 
 
-@router.get("/campaigns", response_model=list[CampaignState], summary="This server's campaigns, newest first")
-def list_campaigns(request: Request) -> list[dict]:
-    return [r.as_dict() for r in _runner(request).list(request.state.principal.areas)]
+@router.get("/campaigns", response_model=list[CampaignState], summary="The latest 100 campaigns, newest first")
+def list_campaigns(request: Request, conn: Connection) -> list[dict]:
+    """Those of your areas only, for a user limited to areas."""
+    return [r.as_dict() for r in _runner(request).list(conn)]
 
 
 @router.get("/campaigns/{id}", response_model=CampaignState, summary="A campaign's state",
-            responses={404: {"description": "No campaign has this id on this server, or not in your areas."}})
-def get_campaign(request: Request,
+            responses={404: {"description": "No campaign has this id, or not in your areas."}})
+def get_campaign(request: Request, conn: Connection,
                  id: Annotated[int, PathParam(ge=1, le=MAX_CAMPAIGN_ID, description="The campaign's id.")]) -> dict:
     """queued (its process starting), running (with its progress: seconds, days planned, risk covered so far),
-    done (with the stored plan's id), or failed (with the error)."""
-    return _runner(request).get(id, request.state.principal.areas).as_dict()
+    done (with the stored plan's id), or failed (with the error; a campaign whose server stopped before its end
+    reads failed, saying so).  Every server process answers the same."""
+    return _runner(request).get(conn, id).as_dict()
 
 
 @router.delete("/campaigns/{id}", response_model=CampaignState, status_code=202, dependencies=[Needs.planner],
                summary="Stop a campaign and store its best plan so far",
                responses={202: {"description": "Asked to stop; its state says when the plan is stored."},
                           200: {"description": "The campaign had ended already: its state, unchanged."},
-                          404: {"description": "No campaign has this id on this server, or not in your areas."}})
-def cancel_campaign(request: Request, actor: WriteActor,
+                          404: {"description": "No campaign has this id, or not in your areas."}})
+def cancel_campaign(request: Request, conn: Connection, actor: WriteActor,
                     id: Annotated[int, PathParam(ge=1, le=MAX_CAMPAIGN_ID, description="The campaign's id.")]
                     ) -> JSONResponse:
     """The search stops: the day being searched keeps its best routes, the days left are planned greedily, and
     that whole plan is stored (the campaign's state turns to done with its plan's id, ``interrupted`` true).  A
-    campaign that has ended is left as it is."""
-    run = _runner(request).cancel(id, request.state.principal.areas, actor)
+    campaign that has ended is left as it is.  Any server process may be asked: the one running the campaign hears
+    of it within about a second."""
+    run = _runner(request).cancel(conn, id, actor)
     state = run.as_dict()
     return JSONResponse(state, status_code=202 if state["state"] in ("queued", "running") else 200)
