@@ -150,7 +150,42 @@ def uniform_points(area, rng, n: int) -> tuple[np.ndarray, np.ndarray]:
         lon, lat = np.concatenate([lon, x[inside]]), np.concatenate([lat, y[inside]])
         if lon.size >= n:
             return lon[:n], lat[:n]
-    raise ValueError("could not sample points inside the area")
+    # An area that fills a tiny share of its bounding box (islands scattered over a sea, such as Sansha's): each
+    # part sampled in its own box, as many points as its share of the area, in batches sized by how much of
+    # that box it fills.  (Only after the plain sampling failed, so that every other area's points stay as the
+    # seed gave them.)
+    return _uniform_by_parts(area, rng, n)
+
+
+_BATCH_CAP = 1_000_000  # points drawn at a time by _uniform_by_parts
+
+
+def _uniform_by_parts(area, rng, n: int) -> tuple[np.ndarray, np.ndarray]:
+    parts = [p for p in shapely.get_parts(area) if p.area > 0]
+    if not parts:
+        raise ValueError("could not sample points inside the area: it has no extent")
+    weights = np.array([p.area for p in parts])
+    per_part = rng.multinomial(n, weights / weights.sum())
+    lons, lats = [], []
+    for part, k in zip(parts, per_part, strict=True):
+        if k == 0:
+            continue
+        x0, y0, x1, y1 = shapely.bounds(part)
+        fill = part.area / max((x1 - x0) * (y1 - y0), 1e-18)
+        shapely.prepare(part)
+        got_x, got_y = np.empty(0), np.empty(0)
+        for _ in range(_MAX_ROUNDS):
+            m = min(int(1.5 * (k - got_x.size) / fill) + 64, _BATCH_CAP)
+            x, y = rng.uniform(x0, x1, m), rng.uniform(y0, y1, m)
+            inside = shapely.contains_xy(part, x, y)
+            got_x, got_y = np.concatenate([got_x, x[inside]]), np.concatenate([got_y, y[inside]])
+            if got_x.size >= k:
+                break
+        else:
+            raise ValueError(f"could not sample points inside the area (a part of {part.area:.3g} square degrees)")
+        lons.append(got_x[:k])
+        lats.append(got_y[:k])
+    return np.concatenate(lons), np.concatenate(lats)
 
 
 def _choose(rng, mix: dict[str, float], n: int) -> np.ndarray:

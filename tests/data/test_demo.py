@@ -192,3 +192,22 @@ def test_settlements_denser_in_the_city(features, counties):
     assert in_core > 3 * area_share
     urban = settlements[settlements["buildings_4plus_dominant"].fillna(False).astype(bool)]
     assert pd.Series(urban["population"]).dropna().median() > settlements["population"].dropna().median()
+
+
+def test_points_are_sampled_inside_an_area_that_fills_a_tiny_share_of_its_box():
+    """Islands scattered over a sea (Sansha's kind of county): two 0.01° islands 10° apart fill 2e-6 of their
+    bounding box, where plain rejection sampling gives up; every point lands on an island, each island getting
+    points in proportion to its area."""
+    import numpy as np
+    import shapely
+
+    from data.demo.common import uniform_points
+
+    small = shapely.box(110.0, 10.0, 110.01, 10.01)
+    large = shapely.box(120.0, 20.0, 120.02, 20.01)  # twice the area
+    area = shapely.MultiPolygon([small, large])
+    lon, lat = uniform_points(area, np.random.default_rng(7), 3000)
+    assert lon.size == lat.size == 3000
+    assert shapely.contains_xy(area, lon, lat).all()
+    on_large = shapely.contains_xy(large, lon, lat).sum()
+    assert 1800 < on_large < 2200  # about two thirds
