@@ -407,6 +407,7 @@ def prepare(conn, role: str = APP_ROLE) -> None:
     has it, for plans over roads), the migrations, and the data handed over to ``role`` (geo/store.py)."""
     with conn.cursor() as cur:
         cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        cur.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")  # (migration 0035; a trusted extension elsewhere)
         cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pgrouting'")
         if cur.fetchone():
             cur.execute("CREATE EXTENSION IF NOT EXISTS pgrouting")
