@@ -1,0 +1,202 @@
+"""Partitioned scoring on a local Dask cluster (issue 18 item 3): the same answers as a whole run, on a real
+PostGIS with the scored demo region, and a failed partition retried and never half-written."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Geod
+
+from geo import store
+from geo.errors import PartitionFailed
+from geo.risk.config import load_model
+from geo.risk.distributed import dask_client, score_partitioned
+from geo.risk.partitions import plan_partitions
+from geo.risk.scoring import score
+from geo.risk.store import query_frame
+from tests.conftest import DEMO_AS_OF, demo_template, throwaway_database
+
+# H3 cells of about 250 km² (edges of about 9 km): with a halo of about 1 km, a fifth of the demo's features
+# lie within the halo of an edge of their cell (asserted below)
+RESOLUTION = 5
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A local Dask cluster of two worker processes for the module."""
+    with dask_client(workers=2) as c:
+        yield c
+
+
+@pytest.fixture
+def demo_url(cluster):
+    """A database of this test's own holding the demo region, scored in one process as of DEMO_AS_OF."""
+    with throwaway_database(cluster[1], template=demo_template(cluster[1])) as url:
+        yield url
+
+
+@pytest.fixture
+def demo_db(demo_url):
+    conn = store.connect(demo_url)
+    yield conn
+    conn.close()
+
+
+def _features(db) -> pd.DataFrame:
+    """Every feature_risk row (pipelines and segments too) keyed by stable ids (segments by pipeline and
+    sequence: their row ids change when the pipelines are cut again)."""
+    f = query_frame(db, """
+        SELECT r.kind, coalesce(g.pipeline_id || ':' || g.seq, r.feature_id::text) AS key, r.score, r.level,
+               r.direct_red, r.factors::text AS factors, r.details::text AS details, r.lon, r.lat, r.model_version
+        FROM feature_risk r LEFT JOIN pipeline_segment g ON r.kind = 'pipeline_segment' AND g.id = r.feature_id
+        ORDER BY 1, 2""")
+    db.rollback()
+    f["score"] = f["score"].round(9)
+    return f.reset_index(drop=True)
+
+
+def _areas(db) -> pd.DataFrame:
+    a = query_frame(db, "SELECT area_type, resolution, area_id, score, level_max, level_banded, level, "
+                        "counts::text AS counts, features, population_exposed, top::text AS top, "
+                        "ST_AsText(geom) AS geom FROM area_risk ORDER BY 1, 2, 3")
+    db.rollback()
+    a["score"] = a["score"].round(6)
+    a["population_exposed"] = a["population_exposed"].round(6)
+    return a.reset_index(drop=True)
+
+
+def _exposure(db) -> pd.DataFrame:
+    e = query_frame(db, "SELECT cell, value, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM exposure_cell ORDER BY cell")
+    db.rollback()
+    return e.round({"value": 6, "lon": 9, "lat": 9}).reset_index(drop=True)
+
+
+def _wipe_results(db) -> None:
+    """No stored result left: whatever the partitioned run leaves, it wrote."""
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM feature_risk; DELETE FROM area_risk; DELETE FROM exposure_cell; "
+                    "DELETE FROM settlement_exposed")
+    db.commit()
+
+
+def _near_an_edge(db, halo: float) -> tuple[int, int]:
+    """How many features have their point within ``halo`` metres of an edge of their partition (a point that far
+    in one of 16 directions lies in another cell), and how many pipelines have segments in several partitions."""
+    parts = plan_partitions(db, RESOLUTION)
+    db.rollback()
+    cell_of = {(kind, i): p.cell for p in parts for kind, ids in p.ids.items() for i in ids}
+    pts = query_frame(db, "SELECT kind, feature_id, lon, lat FROM feature_risk WHERE kind <> 'pipeline'")
+    seg = query_frame(db, "SELECT id, pipeline_id FROM pipeline_segment")
+    db.rollback()
+    geod = Geod(ellps="WGS84")
+    near = np.zeros(len(pts), dtype=bool)
+    for az in np.arange(0, 360, 22.5):
+        lon, lat, _ = geod.fwd(pts["lon"].to_numpy(), pts["lat"].to_numpy(), np.full(len(pts), az),
+                               np.full(len(pts), halo))
+        near |= np.array([h3.latlng_to_cell(y, x, RESOLUTION) != cell_of[(k, int(i))]
+                          for x, y, k, i in zip(lon, lat, pts["kind"], pts["feature_id"], strict=True)])
+    seg["cell"] = [cell_of[("pipeline_segment", int(i))] for i in seg["id"]]
+    crossing = int((seg.groupby("pipeline_id")["cell"].nunique() > 1).sum())
+    return int(near.sum()), crossing
+
+
+def test_partitioned_scoring_on_two_workers_equals_a_whole_run(demo_db, demo_url, client):
+    """Partitioned scoring on a local cluster of two workers gives every score, level, factor and area row (and
+    the exposure surface) of the single-process run, including the features within the halo of a partition
+    edge and the pipelines crossing edges; no rule read outside its partition's halo."""
+    db = demo_db
+    whole = _features(db), _areas(db), _exposure(db)
+    assert len(whole[0]) > 4000 and len(whole[1]) > 100
+    _wipe_results(db)
+
+    summary = score_partitioned(db, demo_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
+
+    assert summary.full and summary.partitions > 20 and summary.halo_misses == 0
+    assert summary.halo_m >= 1000.0  # (the venue radius plus the α ring of the enterprises it counts)
+    near, crossing = _near_an_edge(db, summary.halo_m)
+    assert near > 500 and crossing >= 5
+    pd.testing.assert_frame_equal(_features(db), whole[0])
+    pd.testing.assert_frame_equal(_areas(db), whole[1])
+    pd.testing.assert_frame_equal(_exposure(db), whole[2])
+
+
+def _fail_inserts_of(db, feature_id: int, times: int | None) -> None:
+    """A trigger that makes the insert of the enterprise ``feature_id``'s row fail ``times`` times (None:
+    always), as a worker losing its connection mid-write would."""
+    with db.cursor() as cur:
+        cur.execute("CREATE SEQUENCE riskmap_test_failures")
+        cur.execute(f"""
+            CREATE FUNCTION riskmap_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.kind = 'enterprise' AND NEW.feature_id = {int(feature_id)}
+                   AND nextval('riskmap_test_failures') <= {int(times) if times is not None else 1_000_000} THEN
+                    RAISE EXCEPTION 'injected failure writing enterprise %', NEW.feature_id;
+                END IF;
+                RETURN NEW;
+            END $$""")
+        cur.execute("CREATE TRIGGER riskmap_test_fail BEFORE INSERT ON feature_risk FOR EACH ROW "
+                    "EXECUTE FUNCTION riskmap_test_fail()")
+    db.commit()
+
+
+def _failures(db) -> int:
+    with db.cursor() as cur:
+        cur.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM riskmap_test_failures")
+        n = cur.fetchone()[0]
+    db.rollback()
+    return n
+
+
+def _a_large_partition(db) -> tuple:
+    parts = plan_partitions(db, RESOLUTION)
+    db.rollback()
+    part = next(p for p in parts if len(p.ids.get("enterprise", ())) > 20)
+    return part, part.ids["enterprise"][len(part.ids["enterprise"]) // 2]
+
+
+def test_a_partition_that_fails_once_is_retried_and_the_run_equals_a_whole_run(demo_db, demo_url, client):
+    """A partition whose write fails once is run again; the run completes with the answers of a whole run."""
+    db = demo_db
+    whole = _features(db)
+    _wipe_results(db)
+    _, victim = _a_large_partition(db)
+    _fail_inserts_of(db, victim, times=1)
+
+    summary = score_partitioned(db, demo_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
+
+    assert _failures(db) >= 2  # the failed insert and the one of the attempt that succeeded
+    assert summary.scored["enterprise"] == 3000
+    pd.testing.assert_frame_equal(_features(db), whole)
+
+
+def test_a_partition_that_always_fails_leaves_its_rows_as_they_were(demo_db, demo_url, client):
+    """A partition that fails on every attempt stops the run with an error naming it; its features' rows are
+    exactly those before the run (not half-written), other partitions did write, no staging table is left, and
+    the next run is a full one."""
+    db = demo_db
+    before = _features(db).set_index(["kind", "key"])
+    part, victim = _a_large_partition(db)
+    _fail_inserts_of(db, victim, times=None)
+    later = DEMO_AS_OF + dt.timedelta(days=900)  # (inspections age: most scores change)
+
+    with pytest.raises(PartitionFailed, match=part.cell):
+        score_partitioned(db, demo_url, load_model(), client, later, resolution=RESOLUTION, retries=1)
+
+    assert _failures(db) == 2  # two attempts
+    after = _features(db).set_index(["kind", "key"])
+    mine = [("enterprise", str(i)) for i in part.ids["enterprise"]] + [("venue", str(i))
+                                                                      for i in part.ids.get("venue", ())]
+    pd.testing.assert_frame_equal(after.loc[mine], before.loc[mine])
+    sites = [k for k in before.index if k[0] in ("enterprise", "venue", "tailings_pond")]
+    changed = (after.loc[sites, "score"] != before.loc[sites, "score"]).sum()
+    assert changed > 100  # the partitions that succeeded wrote their rows
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'riskmap\\_stage\\_%%'")
+        assert cur.fetchone()[0] == 0
+        cur.execute("DROP TRIGGER riskmap_test_fail ON feature_risk")
+    db.commit()
+    assert score(db, load_model(), later).full
