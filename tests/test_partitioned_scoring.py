@@ -4,6 +4,7 @@ PostGIS with the scored demo region, and a failed partition retried and never ha
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import h3
 import numpy as np
@@ -63,7 +64,13 @@ def _areas(db) -> pd.DataFrame:
     a = query_frame(db, "SELECT area_type, resolution, area_id, score, level_max, level_banded, level, "
                         "counts::text AS counts, features, population_exposed, top::text AS top, "
                         "ST_AsText(geom) AS geom FROM area_risk ORDER BY 1, 2, 3")
+    seg = query_frame(db, "SELECT id, pipeline_id || ':' || seq AS key FROM pipeline_segment")
     db.rollback()
+    key = dict(zip(seg["id"], seg["key"], strict=True))
+    # (the top lists name segments by id, and the ids change when the pipelines are cut again: by pipeline:seq)
+    a["top"] = [None if t is None or t != t else json.dumps(
+        {kind: [[s, key[f] if kind == "pipeline_segment" else f] for s, f in top] for kind, top in
+         json.loads(t).items()}) for t in a["top"]]
     a["score"] = a["score"].round(6)
     a["population_exposed"] = a["population_exposed"].round(6)
     return a.reset_index(drop=True)

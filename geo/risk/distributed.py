@@ -75,7 +75,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None):
             client.close()
         return
     try:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
     except (OSError, TimeoutError) as e:
         raise ClusterUnavailable(f"a local Dask cluster of {workers} workers did not start: {e}") from None
