@@ -129,6 +129,9 @@ def test_partitioned_scoring_on_two_workers_equals_a_whole_run(demo_db, demo_url
     pd.testing.assert_frame_equal(_features(db), whole[0])
     pd.testing.assert_frame_equal(_areas(db), whole[1])
     pd.testing.assert_frame_equal(_exposure(db), whole[2])
+    # the run took the change records and recorded itself as a whole run does: nothing is left to re-score
+    after = score(db, load_model(), DEMO_AS_OF)
+    assert not after.full and sum(after.scored.values()) == 0
 
 
 def _fail_inserts_of(db, feature_id: int, times: int | None) -> None:
@@ -207,3 +210,37 @@ def test_a_partition_that_always_fails_leaves_its_rows_as_they_were(demo_db, dem
         cur.execute("DROP TRIGGER riskmap_test_fail ON feature_risk")
     db.commit()
     assert score(db, load_model(), later).full
+
+
+def test_riskmap_score_with_workers_scores_in_partitions_with_the_answers_of_a_whole_run(demo_db, demo_url):
+    """`riskmap score --workers 2` starts a local cluster, scores every feature in partitions and says so; the
+    rows are those of the single-process run."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    whole = _features(demo_db)
+    _wipe_results(demo_db)
+    result = CliRunner().invoke(app, ["score", "--workers", "2", "--partition-resolution", "4", "--as-of",
+                                      DEMO_AS_OF.isoformat()], env={"RISKMAP_DATABASE_URL": demo_url})
+    assert result.exit_code == 0, result.output
+    assert "full recompute in " in result.output and " partitions, halo " in result.output
+    pd.testing.assert_frame_equal(_features(demo_db), whole)
+
+
+def test_riskmap_score_refuses_workers_with_a_scheduler_and_names_an_unreachable_scheduler(db_url):
+    """--workers with --scheduler is bad usage (exit 2); a scheduler nobody listens at exits 4 naming it."""
+    import socket
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    env = {"RISKMAP_DATABASE_URL": db_url}
+    both = CliRunner().invoke(app, ["score", "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], env=env)
+    assert both.exit_code == 2 and "not both" in both.output
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gone = CliRunner().invoke(app, ["score", "--scheduler", f"tcp://127.0.0.1:{port}"], env=env)
+    assert gone.exit_code == 4 and f"tcp://127.0.0.1:{port}" in gone.output

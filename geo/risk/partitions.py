@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -350,8 +349,3 @@ def aggregate_stored(conn, model: dict, version: str) -> int:
     build_exposure_surface(conn, model)
     return len(result)
 
-
-def summary_json(results: list[PartitionResult]) -> str:
-    """Per partition: cell, features written, seconds (what score_run keeps of a partitioned run)."""
-    return json.dumps([{"cell": r.cell, "features": sum(r.scored.values()), "seconds": round(r.seconds, 3)}
-                       for r in results])
