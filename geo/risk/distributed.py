@@ -90,6 +90,7 @@ def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: 
                   max_impact_m: float) -> PartitionResult:
     """One partition on a worker: its own connection, its rows computed and written (``tables`` are dropped
     from the result sent back: the rows are in the database)."""
+    t0 = time.perf_counter()
     conn = connect(url)
     try:
         conn.autocommit = False
@@ -102,6 +103,7 @@ def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: 
     finally:
         conn.close()
     result.tables = {}
+    result.seconds = time.perf_counter() - t0  # (connecting, reading, scoring and writing)
     return result
 
 
@@ -132,6 +134,7 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
         parts = plan_partitions(conn, resolution)
         conn.rollback()
         halo = halo_m(model, max_impact)
+        summary.phases["before"] = time.perf_counter() - t0
         summary.partitions = len(parts)
         summary.halo_m = halo
         total = len(parts) + 2
@@ -139,11 +142,16 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
             progress("partitions planned", 1, total)
 
         # 2. the partitions
+        t1 = time.perf_counter()
         results = _run_partitions(client, url, model, as_of, parts, halo, max_impact, retries, progress, total)
         for r in results:
             for kind, n in r.scored.items():
                 summary.scored[kind] = summary.scored.get(kind, 0) + n
         summary.halo_misses = sum(r.misses for r in results)
+
+        summary.phases["partitions"] = time.perf_counter() - t1
+        summary.phases["partition_work"] = sum(r.seconds for r in results)  # (summed over the workers)
+        t2 = time.perf_counter()
 
         # 3. after
         with conn.cursor() as cur:
@@ -167,6 +175,7 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
         with conn.cursor() as cur:
             _place_sites(cur, True)
         conn.commit()
+        summary.phases["after"] = time.perf_counter() - t2
         if progress:
             progress("areas", total, total)
     except BaseException:

@@ -71,6 +71,7 @@ class ScoreSummary:
     partitions: int = 0
     halo_m: float = 0.0
     halo_misses: int = 0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds of its parts: before, partitions, after
 
 
 def _rules():
