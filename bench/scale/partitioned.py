@@ -9,7 +9,8 @@ partitioned step, with the parallel efficiency reported").
 
 Data: the demo region scaled as bench/score/run.py makes it (``build_data``: the demo's proportions, one
 GeoPackage per kind under $TMPDIR/riskmap-bench-score/<tag>/, reused), imported into a database of its own,
-``riskmap_bench_partitioned``, on the embedded cluster (or the server of ``--url``).
+``riskmap_bench_partitioned``, on an embedded cluster of its own in $TMPDIR/riskmap-bench-partitioned (or on the
+server of ``--url``, whose user may create databases).
 
 Each run, in this process, in turn: the single-process full run (geo.risk.scoring ``score(full=True)``), then for
 each worker count the partitioned run (geo.risk.distributed ``score_partitioned``) on a local cluster of that
@@ -39,9 +40,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.demo_cluster import database_url  # noqa: E402
-
 BENCH_DB = "riskmap_bench_partitioned"
+
+
+def server_url(url: str | None) -> str:
+    """``url``, else the superuser URL of the bench's own embedded cluster, started."""
+    if url is not None:
+        return url
+    from geo.embedded import EmbeddedCluster
+
+    here = Path(tempfile.gettempdir()) / "riskmap-bench-partitioned"
+    here.mkdir(parents=True, exist_ok=True)
+    os.chmod(here, 0o755)  # as root, the server runs as 'postgres' and must reach the cluster inside
+    cluster = EmbeddedCluster(here / "cluster")
+    cluster.start()
+    return cluster.admin_url()
 
 
 def _bench_score():
@@ -104,7 +117,7 @@ def main() -> None:
     print(f"data set {tag}: " + ", ".join(f"{counts[k]:,} {k}" for k in
                                           ("enterprise", "tailings_pond", "venue", "settlement", "pipeline"))
           + f", {counts['pipeline_km']:,.0f} km of pipelines", flush=True)
-    url = bs.prepare_database(database_url(args.url), args.data / tag, tag, args.reuse_db, name=BENCH_DB)
+    url = bs.prepare_database(server_url(args.url), args.data / tag, tag, args.reuse_db, name=BENCH_DB)
     conn = store.connect(url)
     model = load_model()
 

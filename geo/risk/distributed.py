@@ -74,16 +74,21 @@ def dask_client(workers: int | None = None, scheduler: str | None = None):
         finally:
             client.close()
         return
+    quiet = logging.getLogger("distributed")  # (the in-process scheduler's INFO lines would fill the terminal)
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
     try:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)
     except (OSError, TimeoutError) as e:
+        quiet.setLevel(level)
         raise ClusterUnavailable(f"a local Dask cluster of {workers} workers did not start: {e}") from None
     try:
         with Client(cluster) as client:
             yield client
     finally:
         cluster.close()
+        quiet.setLevel(level)
 
 
 def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: float,
