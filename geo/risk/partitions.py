@@ -209,15 +209,23 @@ def score_partition(conn, model: dict, as_of: dt.date, part: Partition, halo: fl
 
 
 def _enterprises_near(nb: PartitionNeighbours, part: Partition, radius: float) -> list[int]:
-    """The enterprises of the halo whose geometry's box meets the partition's extent grown by ``radius``: every
-    enterprise a venue of the partition may count (each is then scored here, for its major-hazard grade)."""
-    frame, layer = nb.layer("enterprise", nb.halo_box)
-    if frame.empty:
+    """The enterprises of the halo whose geometry's box meets the box of a venue of the partition grown by
+    ``radius``: every enterprise those venues may count (each is then scored here, for its major-hazard
+    grade)."""
+    e_frame, ents = nb.layer("enterprise", nb.halo_box)
+    v_frame, venues = nb.layer("venue", nb.halo_box)
+    mine = np.isin(v_frame["feature_id"].to_numpy(), np.asarray(part.ids.get("venue", ()), dtype="int64"))
+    if e_frame.empty or not mine.any():
         return []
-    x0, y0, x1, y1 = grow_box(part.extent, radius)
-    b = shapely.bounds(layer_geometries(frame).geoms)
-    near = (b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1)
-    return [int(i) for i in frame["feature_id"].to_numpy()[near]]
+    b = shapely.bounds(venues.geoms[mine])
+    widest = min(89.0, float(np.max(np.abs(b[:, [1, 3]]))))
+    dx = radius / (111_320.0 * np.cos(np.radians(widest))) + HALO_SLACK_DEG
+    dy = radius / 110_574.0 + HALO_SLACK_DEG
+    grown = shapely.box(b[:, 0] - dx, b[:, 1] - dy, b[:, 2] + dx, b[:, 3] + dy)
+    eb = shapely.bounds(ents.geoms)
+    hit, _ = shapely.STRtree(grown).query(shapely.box(eb[:, 0], eb[:, 1], eb[:, 2], eb[:, 3]),
+                                          predicate="intersects")
+    return [int(i) for i in e_frame["feature_id"].to_numpy()[np.unique(hit)]]
 
 
 _STAGE_NAME = re.compile(r"^[0-9a-f]{15}$")
