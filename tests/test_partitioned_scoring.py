@@ -244,3 +244,21 @@ def test_riskmap_score_refuses_workers_with_a_scheduler_and_names_an_unreachable
         port = s.getsockname()[1]
     gone = CliRunner().invoke(app, ["score", "--scheduler", f"tcp://127.0.0.1:{port}"], env=env)
     assert gone.exit_code == 4 and f"tcp://127.0.0.1:{port}" in gone.output
+
+
+def test_a_second_partitioned_run_at_the_same_time_is_refused(demo_db, demo_url, client):
+    """While a partitioned run holds the database, another is refused with a conflict and writes nothing."""
+    from geo.errors import Conflict
+    from geo.risk.distributed import RUN_LOCK
+
+    before = _features(demo_db)
+    other = store.connect(demo_url)
+    try:
+        with other.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
+        with pytest.raises(Conflict, match="another partitioned scoring run"):
+            score_partitioned(demo_db, demo_url, load_model(), client, DEMO_AS_OF + dt.timedelta(days=900),
+                              resolution=RESOLUTION)
+    finally:
+        other.close()
+    pd.testing.assert_frame_equal(_features(demo_db), before)

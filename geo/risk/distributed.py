@@ -29,7 +29,9 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from geo.errors import ClusterUnavailable, PartitionFailed
+import psycopg2
+
+from geo.errors import ClusterUnavailable, Conflict, PartitionFailed
 from geo.risk import history
 from geo.risk.partitions import (
     Partition,
@@ -50,6 +52,8 @@ from geo.store import connect
 
 DEFAULT_RESOLUTION = 4  # H3 cells of about 1,770 km², some 5,500 over China: tens of thousands of features each
 DEFAULT_RETRIES = 2
+# (a session advisory lock: one partitioned run at a time per database; the key spells "riskmap-partitioned")
+RUN_LOCK = 0x7269736B6D6170
 
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in total
 
@@ -124,6 +128,13 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
     autocommit = conn.autocommit
     conn.autocommit = False
     summary = ScoreSummary(full=True)
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK,))
+        free = cur.fetchone()[0]
+    conn.commit()
+    if not free:
+        conn.autocommit = autocommit
+        raise Conflict("another partitioned scoring run is under way on this database; nothing was done")
     try:
         # 1. before
         with conn.cursor() as cur:
@@ -188,6 +199,12 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
         _leave_for_a_full_run(conn)
         raise
     finally:
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK,))
+            conn.commit()
+        except psycopg2.Error:  # (a connection lost: the lock went with its session; the run's error is the news)
+            pass
         conn.autocommit = autocommit
     summary.seconds = time.perf_counter() - t0
     return summary
