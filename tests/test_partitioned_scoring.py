@@ -262,3 +262,20 @@ def test_a_second_partitioned_run_at_the_same_time_is_refused(demo_db, demo_url,
     finally:
         other.close()
     pd.testing.assert_frame_equal(_features(demo_db), before)
+
+
+def test_riskmap_score_with_a_scheduler_uses_the_running_cluster(demo_db, demo_url, client):
+    """`riskmap score --scheduler ADDR` scores in partitions on the Dask cluster already running at ADDR (here
+    the module's local cluster, reached by its address as a remote one would be), with the whole run's rows."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    whole = _features(demo_db)
+    _wipe_results(demo_db)
+    result = CliRunner().invoke(app, ["score", "--scheduler", client.scheduler.address, "--partition-resolution",
+                                      str(RESOLUTION), "--as-of", DEMO_AS_OF.isoformat()],
+                                env={"RISKMAP_DATABASE_URL": demo_url})
+    assert result.exit_code == 0, result.output
+    assert " partitions, halo 1,200 m" in result.output
+    pd.testing.assert_frame_equal(_features(demo_db), whole)
