@@ -224,7 +224,10 @@ def _run_partitions(client, url: str, model: dict, as_of: dt.date, parts: list[P
     for future in as_completed(list(futures)):
         part = futures[future]
         if future.status != "finished":
-            error = future.exception()
+            try:
+                error = future.exception()
+            except Exception as e:  # noqa: BLE001 - a future cancelled (its workers lost) has no exception of its own
+                error = e
             for other in futures:
                 other.cancel()
             raise PartitionFailed(f"partition {part.cell} ({part.size} features) failed {retries + 1} times, "
