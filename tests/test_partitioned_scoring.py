@@ -123,6 +123,7 @@ def test_partitioned_scoring_on_two_workers_equals_a_whole_run(demo_db, demo_url
     summary = score_partitioned(db, demo_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
 
     assert summary.full and summary.partitions > 20 and summary.halo_misses == 0
+    assert summary.partition_resolution == RESOLUTION
     assert summary.halo_m >= 1000.0  # (the venue radius plus the α ring of the enterprises it counts)
     near, crossing = _near_an_edge(db, summary.halo_m)
     assert near > 1500 and crossing >= 20
@@ -224,7 +225,7 @@ def test_riskmap_score_with_workers_scores_in_partitions_with_the_answers_of_a_w
     result = CliRunner().invoke(app, ["score", "--workers", "2", "--partition-resolution", "4", "--as-of",
                                       DEMO_AS_OF.isoformat()], env={"RISKMAP_DATABASE_URL": demo_url})
     assert result.exit_code == 0, result.output
-    assert "full recompute in " in result.output and " partitions, halo " in result.output
+    assert "full recompute in " in result.output and " partitions (H3 resolution 4), halo " in result.output
     pd.testing.assert_frame_equal(_features(demo_db), whole)
 
 
@@ -277,5 +278,19 @@ def test_riskmap_score_with_a_scheduler_uses_the_running_cluster(demo_db, demo_u
                                       str(RESOLUTION), "--as-of", DEMO_AS_OF.isoformat()],
                                 env={"RISKMAP_DATABASE_URL": demo_url})
     assert result.exit_code == 0, result.output
-    assert " partitions, halo 1,200 m" in result.output
+    assert f" partitions (H3 resolution {RESOLUTION}), halo 1,200 m" in result.output
     pd.testing.assert_frame_equal(_features(demo_db), whole)
+
+
+def test_the_automatic_resolution_is_the_finest_with_partitions_of_a_few_thousand_features():
+    """With no resolution given, partitions are the finest H3 cells holding on average at least the target
+    number of features: the next finer resolution would hold fewer; few points give the coarsest."""
+    from geo.risk.aggregate import h3_assign
+    from geo.risk.partitions import choose_resolution
+
+    rng = np.random.default_rng(18)
+    lon, lat = rng.uniform(117.5, 119.5, 60_000), rng.uniform(39.0, 40.5, 60_000)  # about 170 × 170 km
+    r = choose_resolution(lon, lat, target=2_000)
+    cells = h3_assign(lon, lat, [r, r + 1])
+    assert len(lon) / len(set(cells[r])) >= 2_000 > len(lon) / len(set(cells[r + 1]))
+    assert choose_resolution(lon[:100], lat[:100], target=2_000) == 1

@@ -28,9 +28,10 @@ def score_cmd(
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="Score everything in spatial partitions on the running Dask cluster at this address, "
                             "e.g. tcp://HOST:8786 (its workers must reach the database URL).")] = None,
-    partition_resolution: Annotated[int, typer.Option(
+    partition_resolution: Annotated[int | None, typer.Option(
         "--partition-resolution", min=0, max=15,
-        help="H3 resolution of the partitions of --workers / --scheduler (4: cells of about 1,770 km²).")] = 4,
+        help="H3 resolution of the partitions of --workers / --scheduler (4: cells of about 1,770 km²; default: "
+             "the finest whose partitions hold 2,000 features on average).")] = None,
 ) -> None:
     """Compute risk scores, levels and factors per feature, area risk and the exposure surface."""
     from api.database import database_url, open_database
@@ -62,7 +63,7 @@ def _run_scoring(conn, settings: Settings, model_path: Path | None, full: bool, 
 
 
 def _run_partitioned(conn, url: str, settings: Settings, model_path: Path | None, as_of, workers: int | None,
-                     scheduler: str | None, resolution: int):
+                     scheduler: str | None, resolution: int | None):
     """A full run in H3 partitions on a Dask cluster (geo/risk/distributed.py), a progress step per partition."""
     from geo.risk.config import load_model
     from geo.risk.distributed import dask_client, score_partitioned
@@ -97,7 +98,8 @@ def follow_with_scores(conn, settings: Settings, written: str, score: bool) -> N
 def _print_score_summary(summary) -> None:
     what = "full recompute" if summary.full else "changes only"
     if summary.partitions:
-        what += f" in {summary.partitions} partitions, halo {summary.halo_m:,.0f} m"
+        what += (f" in {summary.partitions} partitions (H3 resolution {summary.partition_resolution}), "
+                 f"halo {summary.halo_m:,.0f} m")
     scored = ", ".join(f"{k} {n}" for k, n in summary.scored.items()) or "nothing changed"
     out.print(f"scored ({what}, {summary.seconds:.1f} s): {scored}; {summary.areas} area rows; score history "
               f"+{summary.history} rows ({summary.history_seconds:.2f} s)")

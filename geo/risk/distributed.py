@@ -8,8 +8,9 @@ The run has three parts:
    history.  Then the partitions are planned (geo/risk/partitions.py ``plan_partitions``).
 2. *The partitions* (on the workers): each worker connects to PostGIS with the URL it is given, scores one
    partition with its halo and writes it (COPY into a staging table, then one transaction that moves it into
-   place).  A partition that fails is run again (``retries`` times, by Dask); one that fails every time stops
-   the run with :class:`PartitionFailed`, and its rows are as they were before the run.
+   place).  A partition that fails is run again (``retries`` times, by Dask); when one fails every time, the
+   others still finish and the run then stops with :class:`PartitionFailed`, the failed partition's rows as
+   they were before the run.
 3. *After* (here, one transaction): the results of features that no longer exist are dropped, the pipelines
    are rolled up from their segments, the site tiles counted again, area risk and the exposure surface
    aggregated from the stored scores, and the run and its history recorded, as a whole run does.
@@ -29,6 +30,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
+import h3
 import psycopg2
 
 from geo.errors import ClusterUnavailable, Conflict, PartitionFailed
@@ -50,7 +52,7 @@ from geo.risk.scoring import ScoreSummary, _level_counts, _place_sites, _roll_up
 from geo.risk.store import execute, sql_text
 from geo.store import connect
 
-DEFAULT_RESOLUTION = 4  # H3 cells of about 1,770 km², some 5,500 over China: tens of thousands of features each
+DEFAULT_RESOLUTION = None  # chosen from the data (geo/risk/partitions.py choose_resolution)
 DEFAULT_RETRIES = 2
 # (a session advisory lock: one partitioned run at a time per database; the key spells "riskmap-partitioned")
 RUN_LOCK = 0x7269736B6D6170
@@ -117,11 +119,11 @@ def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: 
 
 
 def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None = None, *,
-                      resolution: int = DEFAULT_RESOLUTION, retries: int = DEFAULT_RETRIES,
+                      resolution: int | None = DEFAULT_RESOLUTION, retries: int = DEFAULT_RETRIES,
                       progress: Progress | None = None) -> ScoreSummary:
-    """A full scoring run in H3 partitions of ``resolution`` on the Dask ``client``'s workers, which connect to
-    ``url`` (the database of ``conn``, reachable from them).  Returns what was done (``partitions``,
-    ``halo_m``: as used)."""
+    """A full scoring run in H3 partitions of ``resolution`` (None: chosen from the data) on the Dask ``client``'s
+    workers, which connect to ``url`` (the database of ``conn``, reachable from them).  Returns what was done
+    (``partitions``, ``partition_resolution``, ``halo_m``: as used)."""
     t0 = time.perf_counter()
     as_of = as_of or dt.date.today()
     version = model["version"]
@@ -152,6 +154,7 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
         halo = halo_m(model, max_impact)
         summary.phases["before"] = time.perf_counter() - t0
         summary.partitions = len(parts)
+        summary.partition_resolution = h3.get_resolution(parts[0].cell) if parts else resolution
         summary.halo_m = halo
         total = len(parts) + 2
         if progress:
@@ -213,30 +216,34 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
 def _run_partitions(client, url: str, model: dict, as_of: dt.date, parts: list[Partition], halo: float,
                     max_impact: float, retries: int, progress: Progress | None,
                     total: int) -> list[PartitionResult]:
-    """Submit every partition, wait for them in the order they finish; the first that fails on every attempt
-    cancels the rest and raises PartitionFailed."""
+    """Submit every partition and wait for each, in the order they finish.  A partition that fails on every
+    attempt does not stop the others (a running task cannot be stopped midway, and their work is good): when all
+    are done, PartitionFailed names those that failed."""
     from distributed import as_completed
 
     futures = {client.submit(run_partition, url, model, as_of, p, halo, max_impact, retries=retries,
                              pure=False, key=f"riskmap-partition-{p.cell}-{time.time_ns()}"): p for p in parts}
-    results = []
+    results, failed = [], []
     done = 1
     for future in as_completed(list(futures)):
         part = futures[future]
-        if future.status != "finished":
+        done += 1
+        if future.status == "finished":
+            results.append(future.result())
+        else:
             try:
                 error = future.exception()
             except Exception as e:  # noqa: BLE001 - a future cancelled (its workers lost) has no exception of its own
                 error = e
-            for other in futures:
-                other.cancel()
-            raise PartitionFailed(f"partition {part.cell} ({part.size} features) failed {retries + 1} times, "
-                                  f"last with: {type(error).__name__}: {error}; its rows are as they were "
-                                  "before this run, and the next `riskmap score` is a full run") from error
-        results.append(future.result())
-        done += 1
+            failed.append((part, error))
         if progress:
             progress(f"partition {part.cell}", done, total)
+    if failed:
+        part, error = failed[0]
+        others = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+        raise PartitionFailed(f"partition {part.cell} ({part.size} features){others} failed {retries + 1} times, "
+                              f"last with: {type(error).__name__}: {error}; the rows of a failed partition are as "
+                              "they were before this run, and the next `riskmap score` is a full run") from error
     return results
 
 

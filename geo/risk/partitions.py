@@ -2,9 +2,10 @@
 of the country at a time, so that the pieces can be scored on the workers of a Dask cluster
 (geo/risk/distributed.py).
 
-A partition is an H3 cell of a chosen resolution.  A feature belongs to exactly one partition: the cell holding
-its representative point (a site's point on surface, a pipeline segment's midpoint, the points where the areas
-count it too).  A partition is read *with a halo*: every layer is loaded once over the bounding box of its
+A partition is an H3 cell of a chosen resolution (or, by default, of the finest resolution whose partitions hold
+a few thousand features on average: :func:`choose_resolution`).  A feature belongs to exactly one partition: the
+cell holding its representative point (a site's point on surface, a pipeline segment's midpoint, the points where
+the areas count it too).  A partition is read *with a halo*: every layer is loaded once over the bounding box of its
 features (a segment's box includes its 2 km GB 50251 unit) grown by the widest neighbourhood any rule reads
 (:func:`halo_m`, from the model's context radii and the longest pipeline impact distance stored).  So a feature at
 the edge of its cell sees the neighbours across the edge, as in a whole run, and a pipeline crossing cells is
@@ -54,6 +55,9 @@ KINDS = ("enterprise", "tailings_pond", "pipeline_segment", "venue")
 RESULT_COLUMNS = ["kind", "feature_id", "score", "level", "direct_red", "factors", "details", "model_version",
                   "lon", "lat"]
 STAGE_PREFIX = "riskmap_stage_"
+# The automatic partition resolution: the finest whose partitions hold this many features on average.
+AUTO_FEATURES = 2_000
+AUTO_RESOLUTIONS = (6, 5, 4, 3, 2, 1)
 # A box a rule asks for is grown from its features' bounds by grown_box's 1e-6 degree; the halo by more.
 HALO_SLACK_DEG = 1e-5
 
@@ -97,19 +101,37 @@ def grow_box(extent: tuple[float, float, float, float], metres: float) -> list[f
     return [x0 - dx, max(-90.0, y0 - dy), x1 + dx, min(90.0, y1 + dy)]
 
 
-def plan_partitions(conn, resolution: int) -> list[Partition]:
-    """The non-empty partitions at H3 ``resolution``, largest first (so that a cluster starts the longest work
-    first)."""
+def choose_resolution(lon: np.ndarray, lat: np.ndarray, target: int = AUTO_FEATURES) -> int:
+    """The finest H3 resolution from 6 down to 1 at which the non-empty cells hold at least ``target`` of these
+    points on average (1 when none does).  A partition has a fixed cost (a connection, a dozen queries, a rule call
+    per class: about 0.1 s, bench/scale/partitioned.py), so a partition of a hundred features costs several
+    times its work; a few thousand features each keep that cost small while leaving many partitions to share."""
     from geo.risk.aggregate import h3_assign
 
-    if not 0 <= resolution <= 15:
+    if len(lon) == 0:
+        return AUTO_RESOLUTIONS[-1]
+    cells = h3_assign(np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"), list(AUTO_RESOLUTIONS))
+    for r in AUTO_RESOLUTIONS:
+        if len(lon) / len(pd.unique(cells[r])) >= target:
+            return r
+    return AUTO_RESOLUTIONS[-1]
+
+
+def plan_partitions(conn, resolution: int | None = None) -> list[Partition]:
+    """The non-empty partitions at H3 ``resolution`` (None: :func:`choose_resolution`), largest first (so that a
+    cluster starts the longest work first)."""
+    from geo.risk.aggregate import h3_assign
+
+    if resolution is not None and not 0 <= resolution <= 15:
         raise ValueError(f"partition resolution must be an H3 resolution from 0 to 15, not {resolution!r}")
     f = query_frame(conn, sql_text("partition_features"),
                     column_types={"kind": pa.string(), "feature_id": pa.int64()})
     if f.empty:
         return []
-    f["cell"] = h3_assign(f["lon"].to_numpy(dtype="float64"), f["lat"].to_numpy(dtype="float64"),
-                          [resolution])[resolution]
+    lon, lat = f["lon"].to_numpy(dtype="float64"), f["lat"].to_numpy(dtype="float64")
+    if resolution is None:
+        resolution = choose_resolution(lon, lat)
+    f["cell"] = h3_assign(lon, lat, [resolution])[resolution]
     parts = []
     for cell, g in f.groupby("cell", sort=True):
         ids = {kind: tuple(int(i) for i in sorted(g.loc[g["kind"] == kind, "feature_id"])) for kind in KINDS}
