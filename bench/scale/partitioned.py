@@ -2,15 +2,18 @@
 same data in the same run (issue 18 item 2 and its benchmark: "2 workers at least 1.7 times faster than 1 on a
 partitioned step, with the parallel efficiency reported").
 
-    python bench/scale/partitioned.py [--points 200000] [--pipeline-km 4000] [--resolution 5] [--runs 3]
-                                      [--workers 1 2] [--url URL] [--reuse-db]
+    python bench/scale/partitioned.py [--points 200000] [--pipeline-km 4000] [--resolution R] [--runs 3]
+                                      [--workers 1 2] [--url URL] [--reuse-db] [--national SCALE]
 
-    quick:   python bench/scale/partitioned.py --points 30000 --pipeline-km 500 --runs 1
+    quick:   python bench/scale/partitioned.py --points 30000 --pipeline-km 500 --resolution 5 --runs 1
+    China:   python bench/scale/partitioned.py --national 0.01 --runs 1
 
 Data: the demo region scaled as bench/score/run.py makes it (``build_data``: the demo's proportions, one
 GeoPackage per kind under $TMPDIR/riskmap-bench-score/<tag>/, reused), imported into a database of its own,
 ``riskmap_bench_partitioned``, on an embedded cluster of its own in $TMPDIR/riskmap-bench-partitioned (or on the
-server of ``--url``, whose user may create databases).
+server of ``--url``, whose user may create databases).  With ``--national SCALE``: the national set instead
+(data/national, China's real province, city and county boundaries), generated once under
+$TMPDIR/riskmap-bench-partitioned/national and loaded into ``riskmap_bench_partitioned_national``.
 
 Each run, in this process, in turn: the single-process full run (geo.risk.scoring ``score(full=True)``), then for
 each worker count the partitioned run (geo.risk.distributed ``score_partitioned``) on a local cluster of that
@@ -56,6 +59,43 @@ def server_url(url: str | None) -> str:
     cluster = EmbeddedCluster(here / "cluster")
     cluster.start()
     return cluster.admin_url()
+
+
+def national_database(base_url: str, scale: float, seed: int, reuse: bool) -> str:
+    """A database of its own holding the national set at ``scale`` (generated once under the bench's folder)."""
+    import psycopg2
+
+    from data.national.loader import load_national
+    from geo import store
+
+    name, tag = f"{BENCH_DB}_national", f"national seed {seed} scale {scale:g}"
+    url = base_url.rsplit("/", 1)[0] + "/" + name
+    admin = psycopg2.connect(base_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,))
+        row = cur.fetchone()
+        if reuse and row is not None and row[0] == tag:
+            admin.close()
+            print(f"reusing database {name} ({tag})", flush=True)
+            return url
+        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        cur.execute(f"CREATE DATABASE {name}")
+    conn = store.connect(url)
+    store.migrate(conn)
+    t0 = time.perf_counter()
+    counts = load_national(conn, Path(tempfile.gettempdir()) / "riskmap-bench-partitioned" / "national", seed, scale,
+                           say=lambda m: print(m, flush=True))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("ANALYZE")
+    conn.close()
+    print(f"national set {tag}: " + ", ".join(f"{n:,} {k}" for k, n in counts.items())
+          + f" (loaded in {time.perf_counter() - t0:.0f} s)", flush=True)
+    with admin.cursor() as cur:
+        cur.execute(f"COMMENT ON DATABASE {name} IS %s", (tag,))
+    admin.close()
+    return url
 
 
 def _bench_score():
@@ -138,7 +178,10 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=200_000, help="point features in total (default 200,000)")
     ap.add_argument("--pipeline-km", type=float, default=4_000.0)
     ap.add_argument("--seed", type=int, default=20261129)
-    ap.add_argument("--resolution", type=int, default=5, help="H3 resolution of the partitions (default 5)")
+    ap.add_argument("--resolution", type=int, help="H3 resolution of the partitions (default: chosen from the data)")
+    ap.add_argument("--national", type=float, metavar="SCALE",
+                    help="instead of the scaled demo region, the national set at this scale (data/national: China's "
+                         "real boundaries, 3,211 areas), generated under the bench's folder")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--url", help="a server URL (default: the embedded cluster)")
@@ -151,14 +194,17 @@ def main() -> None:
     from geo.risk.distributed import dask_client, score_partitioned
     from geo.risk.scoring import score
 
-    bs = _bench_score()
-    scale = args.points / bs.DEMO_POINTS
-    tag = bs.dataset_tag(args.seed, scale, args.pipeline_km)
-    counts = bs.build_data(args.data / tag, args.seed, scale, args.pipeline_km)
-    print(f"data set {tag}: " + ", ".join(f"{counts[k]:,} {k}" for k in
-                                          ("enterprise", "tailings_pond", "venue", "settlement", "pipeline"))
-          + f", {counts['pipeline_km']:,.0f} km of pipelines", flush=True)
-    url = bs.prepare_database(server_url(args.url), args.data / tag, tag, args.reuse_db, name=BENCH_DB)
+    if args.national is not None:
+        url = national_database(server_url(args.url), args.national, args.seed, args.reuse_db)
+    else:
+        bs = _bench_score()
+        scale = args.points / bs.DEMO_POINTS
+        tag = bs.dataset_tag(args.seed, scale, args.pipeline_km)
+        counts = bs.build_data(args.data / tag, args.seed, scale, args.pipeline_km)
+        print(f"data set {tag}: " + ", ".join(f"{counts[k]:,} {k}" for k in
+                                              ("enterprise", "tailings_pond", "venue", "settlement", "pipeline"))
+              + f", {counts['pipeline_km']:,.0f} km of pipelines", flush=True)
+        url = bs.prepare_database(server_url(args.url), args.data / tag, tag, args.reuse_db, name=BENCH_DB)
     conn = store.connect(url)
     model = load_model()
 
@@ -173,7 +219,7 @@ def main() -> None:
     whole: dict[int, list[float]] = {n: [] for n in args.workers}
     step: dict[int, list[float]] = {n: [] for n in args.workers}
     busy: dict[int, list[float]] = {n: [] for n in args.workers}
-    parts = halo = None
+    parts = halo = resolution = None
     try:
         for run in range(args.runs):
             load = os.getloadavg()[0]
@@ -189,11 +235,11 @@ def main() -> None:
                 whole[n].append(seconds)
                 step[n].append(summary.phases["partitions"])
                 busy[n].append(summary.phases["partition_work"])
-                parts, halo = summary.partitions, summary.halo_m
+                parts, halo, resolution = summary.partitions, summary.halo_m, summary.partition_resolution
                 print(f"run {run + 1}: {n} worker(s) {whole[n][-1]:.1f} s, of which partitions "
                       f"{step[n][-1]:.1f} s (workers busy {busy[n][-1]:.1f} s), before "
                       f"{summary.phases['before']:.1f} s, after {summary.phases['after']:.1f} s "
-                      f"({parts} partitions at resolution {args.resolution}, halo {halo:,.0f} m, "
+                      f"({parts} partitions at resolution {resolution}, halo {halo:,.0f} m, "
                       f"{summary.halo_misses} halo misses; load average before {load:.2f})", flush=True)
                 if reference is not None:
                     print(f"  rows differing from the single-process run: {differing(rows(conn), reference)}",
@@ -207,7 +253,7 @@ def main() -> None:
         conn.close()
 
     med = statistics.median
-    print(f"\nmedians of {args.runs} run(s); {parts} partitions (H3 resolution {args.resolution}), halo {halo:,.0f} m")
+    print(f"\nmedians of {args.runs} run(s); {parts} partitions (H3 resolution {resolution}), halo {halo:,.0f} m")
     print(f"  single process: {med(single):.1f} s")
     base = args.workers[0]
     for n in args.workers:
