@@ -64,39 +64,15 @@ def server_url(url: str | None) -> str:
 
 def national_database(base_url: str, scale: float, seed: int, reuse: bool) -> str:
     """A database of its own holding the national set at ``scale`` (generated once under the bench's folder)."""
-    import psycopg2
-
     from data.national.loader import load_national
-    from geo import store
 
-    name, tag = f"{BENCH_DB}_national", f"national seed {seed} scale {scale:g}"
-    url = base_url.rsplit("/", 1)[0] + "/" + name
-    admin = psycopg2.connect(base_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,))
-        row = cur.fetchone()
-        if reuse and row is not None and row[0] == tag:
-            admin.close()
-            print(f"reusing database {name} ({tag})", flush=True)
-            return url
-        cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        cur.execute(f"CREATE DATABASE {name}")
-    conn = store.connect(url)
-    store.migrate(conn)
-    t0 = time.perf_counter()
-    counts = load_national(conn, Path(tempfile.gettempdir()) / "riskmap-bench-partitioned" / "national", seed, scale,
-                           say=lambda m: print(m, flush=True))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("ANALYZE")
-    conn.close()
-    print(f"national set {tag}: " + ", ".join(f"{n:,} {k}" for k, n in counts.items())
-          + f" (loaded in {time.perf_counter() - t0:.0f} s)", flush=True)
-    with admin.cursor() as cur:
-        cur.execute(f"COMMENT ON DATABASE {name} IS %s", (tag,))
-    admin.close()
-    return url
+    def load(conn) -> None:
+        counts = load_national(conn, Path(tempfile.gettempdir()) / "riskmap-bench-partitioned" / "national", seed,
+                               scale, say=lambda m: print(m, flush=True))
+        print("  national set: " + ", ".join(f"{n:,} {k}" for k, n in counts.items()), flush=True)
+
+    return _bench_score().prepare_database(base_url, None, f"national seed {seed} scale {scale:g}", reuse,
+                                           name=f"{BENCH_DB}_national", load=load)
 
 
 def _bench_score():
