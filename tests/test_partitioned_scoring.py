@@ -82,6 +82,12 @@ def _exposure(db) -> pd.DataFrame:
     return e.round({"value": 6, "lon": 9, "lat": 9}).reset_index(drop=True)
 
 
+def _is_superuser(conn) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        return cur.fetchone()[0]
+
+
 def _wipe_results(db) -> None:
     """No stored result left: whatever the partitioned run leaves, it wrote."""
     with db.cursor() as cur:
@@ -111,16 +117,26 @@ def _near_an_edge(db, halo: float) -> tuple[int, int]:
     return int(near.sum()), crossing
 
 
-def test_partitioned_scoring_on_two_workers_equals_a_whole_run(demo_db, demo_url, client):
-    """Partitioned scoring on a local cluster of two workers gives every score, level, factor and area row (and
-    the exposure surface) of the single-process run, including the features within the halo of a partition
-    edge and the pipelines crossing edges; no rule read outside its partition's halo."""
+def test_partitioned_scoring_on_two_workers_equals_a_whole_run(cluster, demo_db, demo_url, client):
+    """Partitioned scoring on a local cluster of two workers, connected as the application's role (as riskmap
+    connects), gives every score, level, factor and area row (and the exposure surface) of the single-process
+    run, including the features within the halo of a partition edge and the pipelines crossing edges; no rule
+    read outside its partition's halo."""
     db = demo_db
     whole = _features(db), _areas(db), _exposure(db)
     assert len(whole[0]) > 4000 and len(whole[1]) > 100
     _wipe_results(db)
+    app_url = cluster[0].app_url(demo_url.rsplit("/", 1)[1])
+    app = store.connect(app_url)
+    with app.cursor() as cur:
+        cur.execute("SELECT current_user")
+        assert cur.fetchone()[0] != "postgres" and not _is_superuser(app)
+    app.rollback()
 
-    summary = score_partitioned(db, demo_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
+    try:
+        summary = score_partitioned(app, app_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
+    finally:
+        app.close()
 
     assert summary.full and summary.partitions > 20 and summary.halo_misses == 0
     assert summary.partition_resolution == RESOLUTION

@@ -39,7 +39,6 @@ from geo.risk.partitions import (
     Partition,
     PartitionResult,
     aggregate_stored,
-    drop_stage_tables,
     drop_stale_rows,
     halo_m,
     plan_partitions,
@@ -128,14 +127,16 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
     as_of = as_of or dt.date.today()
     version = model["version"]
     autocommit = conn.autocommit
-    conn.autocommit = False
+    if autocommit:
+        conn.autocommit = False
     summary = ScoreSummary(full=True)
     with conn.cursor() as cur:
         cur.execute("SELECT pg_try_advisory_lock(%s)", (RUN_LOCK,))
         free = cur.fetchone()[0]
     conn.commit()
     if not free:
-        conn.autocommit = autocommit
+        if autocommit:
+            conn.autocommit = True
         raise Conflict("another partitioned scoring run is under way on this database; nothing was done")
     try:
         # 1. before
@@ -208,7 +209,8 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
             conn.commit()
         except psycopg2.Error:  # (a connection lost: the lock went with its session; the run's error is the news)
             pass
-        conn.autocommit = autocommit
+        if autocommit:
+            conn.autocommit = True
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -261,10 +263,9 @@ def _note_written(conn, recorder: history.RunRecorder) -> None:
 
 
 def _leave_for_a_full_run(conn) -> None:
-    """After a failed run: drop the staging tables left behind and record a change of unknown extent, so the
-    next run is a full one (the run took the change records that said what changed)."""
+    """After a failed run: record a change of unknown extent, so that the next run is a full one (the run took
+    the change records that said what changed)."""
     try:
-        drop_stage_tables(conn)
         execute(conn, "INSERT INTO risk_dirty (kind, extent) VALUES ('enterprise', NULL)")
         conn.commit()
     except Exception:  # noqa: BLE001 - the run's own error is the one to report

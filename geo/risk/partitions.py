@@ -23,9 +23,10 @@ counts a box that falls outside it (``misses``: then it reads that box itself, s
 miss means the halo was too narrow and the tests assert there are none).
 
 The work of a partition is split in two: :func:`score_partition` computes the rows (pure reads) and
-:func:`write_partition` writes them, first with COPY into a staging table of the partition's own, then in one
-transaction that replaces the partition's rows of ``feature_risk`` by the staged ones: a partition is written
-whole or not at all, and a partition run again (a retry) writes the same rows again.
+:func:`write_partition` writes them, first with COPY into a staging table of the partition's own (temporary, in
+the worker's session), then in one transaction that replaces the partition's rows of ``feature_risk`` by the
+staged ones: a partition is written whole or not at all, and a partition run again (a retry) writes the same
+rows again.
 """
 
 from __future__ import annotations
@@ -253,18 +254,17 @@ _STAGE_NAME = re.compile(r"^[0-9a-f]{15}$")
 
 
 def write_partition(conn, part: Partition, result: PartitionResult) -> int:
-    """Write a partition's rows: COPY into its staging table (committed), then one transaction replaces the
-    partition's rows of feature_risk by the staged ones and drops the staging table.  Returns the rows written.
-    A failure before that transaction commits leaves feature_risk as it was (a staging table left behind is
-    replaced by the next attempt)."""
+    """Write a partition's rows: COPY into its staging table (a temporary table of the worker's session: the
+    application's role may create those, and one left by a worker that died goes with its session), then one
+    transaction replaces the partition's rows of feature_risk by the staged ones.  Returns the rows written.  A
+    failure before that transaction commits leaves feature_risk as it was."""
     if not _STAGE_NAME.match(part.cell):
         raise ValueError(f"not an H3 cell: {part.cell!r}")
     stage = sql.Identifier(part.stage_table)
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in RESULT_COLUMNS)
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
-        cur.execute(sql.SQL("CREATE UNLOGGED TABLE {} AS SELECT {} FROM feature_risk WITH NO DATA")
-                    .format(stage, cols))
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(stage))
+        cur.execute(sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM feature_risk WITH NO DATA").format(stage, cols))
         for table in result.tables.values():
             buf = io.BytesIO()
             pacsv.write_csv(table.select(RESULT_COLUMNS), buf,
@@ -274,25 +274,13 @@ def write_partition(conn, part: Partition, result: PartitionResult) -> int:
                             .as_string(cur), buf, size=1 << 20)
     conn.commit()
     with conn.cursor() as cur:  # the move: one transaction
-        cur.execute(sql.SQL("DELETE FROM feature_risk f USING {} s WHERE f.kind = s.kind AND f.feature_id = "
+        cur.execute(sql.SQL("DELETE FROM feature_risk f USING pg_temp.{} s WHERE f.kind = s.kind AND f.feature_id = "
                             "s.feature_id").format(stage))
-        cur.execute(sql.SQL("INSERT INTO feature_risk ({}) SELECT {} FROM {}").format(cols, cols, stage))
+        cur.execute(sql.SQL("INSERT INTO feature_risk ({}) SELECT {} FROM pg_temp.{}").format(cols, cols, stage))
         written = cur.rowcount
-        cur.execute(sql.SQL("DROP TABLE {}").format(stage))
+        cur.execute(sql.SQL("DROP TABLE pg_temp.{}").format(stage))
     conn.commit()
     return written
-
-
-def drop_stage_tables(conn) -> int:
-    """Drop the staging tables failed partitions left behind; returns how many."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE %s",
-                    (STAGE_PREFIX.replace("_", r"\_") + "%",))
-        names = [r[0] for r in cur.fetchall()]
-        for name in names:
-            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
-    conn.commit()
-    return len(names)
 
 
 # ----- after the partitions: what a whole run does once -----------------------------------------------------------
