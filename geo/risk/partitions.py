@@ -46,7 +46,7 @@ import shapely
 from psycopg2 import sql
 
 from geo.risk.context import Neighbours, context_frame, layer_geometries
-from geo.risk.framework import LEVELS, final_level
+from geo.risk.framework import final_level
 from geo.risk.record_store import RULE_SITES, rule_frame_with_records, window_days
 from geo.risk.store import query_frame, results_table, sql_text
 
@@ -168,13 +168,13 @@ class PartitionNeighbours(Neighbours):
 @dataclass
 class PartitionResult:
     """What a partition computed: the feature_risk rows of its own features per class, the factor definitions
-    (kind, name, title, source, unit) and counts."""
+    (kind, name, title, source, unit), the rows per class, the enterprises scored only as the context of its
+    venues, the boxes read outside its halo and its seconds."""
 
     cell: str
     tables: dict[str, pa.Table] = field(default_factory=dict)
     factor_defs: list[tuple[str, str, str, str, str | None]] = field(default_factory=list)
     scored: dict[str, int] = field(default_factory=dict)
-    levels: dict[str, dict[str, int]] = field(default_factory=dict)
     halo_only: int = 0  # enterprises scored as the context of venues, not written
     misses: int = 0
     seconds: float = 0.0
@@ -218,9 +218,6 @@ def score_partition(conn, model: dict, as_of: dt.date, part: Partition, halo: fl
             # (a feature deleted since the partitions were planned is not scored: its row goes with the stale ones)
             out.tables[kind] = table
             out.scored[kind] = table.num_rows
-            found, n = np.unique(table["level"].to_numpy(zero_copy_only=False).astype(str), return_counts=True)
-            counts = dict(zip(found.tolist(), n.tolist(), strict=True))
-            out.levels[kind] = {lv: int(counts.get(lv, 0)) for lv in reversed(LEVELS)}
             out.factor_defs += [(kind, f.definition.name, f.definition.title, f.definition.source,
                                  f.definition.unit) for f in result.factors]
     finally:
