@@ -210,3 +210,16 @@ class TableBusy(Conflict):
 
 class NotFound(RiskmapError):
     exit_code = 6
+
+
+class ClusterUnavailable(RiskmapError):
+    """The Dask scheduler of `riskmap score --scheduler` cannot be reached (or a local cluster did not start)."""
+
+    exit_code = 4
+
+
+class PartitionFailed(RiskmapError):
+    """A partition of a partitioned scoring run failed on every attempt.  Its rows were never half-written (each
+    partition moves into place in one transaction); the next `riskmap score` is a full run."""
+
+    exit_code = 1

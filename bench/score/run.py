@@ -132,14 +132,25 @@ def bench_url(base_url: str, name: str = BENCH_DB) -> str:
     return base_url.rsplit("/", 1)[0] + "/" + name
 
 
-def prepare_database(base_url: str, folder: Path, tag: str, reuse: bool, name: str = BENCH_DB) -> str:
+def import_data_set(conn, folder: Path) -> None:
+    """The Tangshan counties and the data set's GeoPackages, imported."""
+    from data.loader import counties_path
+    from geo.importer import import_file
+
+    import_file(conn, counties_path(), "area")
+    for kind in KINDS:
+        t = time.perf_counter()
+        report = import_file(conn, folder / f"{kind}.gpkg", kind)
+        print(f"  imported {report.rows_read:>9,} {kind} in {time.perf_counter() - t:.1f} s", flush=True)
+
+
+def prepare_database(base_url: str, folder: Path | None, tag: str, reuse: bool, name: str = BENCH_DB,
+                     load=None) -> str:
     """A fresh database ``name`` holding the data set (or the existing one with ``--reuse-db`` if it holds this
-    tag)."""
+    tag): ``load(conn)`` fills it (default: ``import_data_set`` of ``folder``)."""
     import psycopg2
 
-    from data.loader import counties_path
     from geo import store
-    from geo.importer import import_file
 
     url = bench_url(base_url, name)
     admin = psycopg2.connect(base_url)
@@ -156,11 +167,7 @@ def prepare_database(base_url: str, folder: Path, tag: str, reuse: bool, name: s
     conn = store.connect(url)
     store.migrate(conn)
     t0 = time.perf_counter()
-    import_file(conn, counties_path(), "area")
-    for kind in KINDS:
-        t = time.perf_counter()
-        report = import_file(conn, folder / f"{kind}.gpkg", kind)
-        print(f"  imported {report.rows_read:>9,} {kind} in {time.perf_counter() - t:.1f} s", flush=True)
+    (load or (lambda c: import_data_set(c, folder)))(conn)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("ANALYZE")

@@ -66,6 +66,13 @@ class ScoreSummary:
     seconds: float = 0.0
     history: int = 0  # rows appended to the score history (features whose score or level changed)
     history_seconds: float = 0.0  # what keeping the history cost (its comparison before and append after)
+    # a partitioned run (geo/risk/distributed.py): how many partitions, the halo read around each (metres), and
+    # how many boxes a rule asked for outside its partition's halo (read apart; none when the halo is right)
+    partitions: int = 0
+    partition_resolution: int | None = None
+    halo_m: float = 0.0
+    halo_misses: int = 0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds of its parts: before, partitions, after
 
 
 def _rules():

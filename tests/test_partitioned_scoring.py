@@ -1,0 +1,312 @@
+"""Partitioned scoring on a local Dask cluster (issue 18 item 3): the same answers as a whole run, on a real
+PostGIS with the scored demo region, and a failed partition retried and never half-written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Geod
+
+from geo import store
+from geo.errors import PartitionFailed
+from geo.risk.config import load_model
+from geo.risk.distributed import dask_client, score_partitioned
+from geo.risk.partitions import plan_partitions
+from geo.risk.scoring import score
+from geo.risk.store import query_frame
+from tests.conftest import DEMO_AS_OF, demo_template, throwaway_database
+
+# H3 cells of about 250 km² (edges of about 9 km): with the halo of 1.2 km, about a third of the demo's features
+# (1,810 of 5,670) lie within the halo of an edge of their cell, and every pipeline crosses an edge (asserted below)
+RESOLUTION = 5
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A local Dask cluster of two worker processes for the module."""
+    with dask_client(workers=2) as c:
+        yield c
+
+
+@pytest.fixture
+def demo_url(cluster):
+    """A database of this test's own holding the demo region, scored in one process as of DEMO_AS_OF."""
+    with throwaway_database(cluster[1], template=demo_template(cluster[1])) as url:
+        yield url
+
+
+@pytest.fixture
+def demo_db(demo_url):
+    conn = store.connect(demo_url)
+    yield conn
+    conn.close()
+
+
+def _features(db) -> pd.DataFrame:
+    """Every feature_risk row (pipelines and segments too) keyed by stable ids (segments by pipeline and
+    sequence: their row ids change when the pipelines are cut again)."""
+    f = query_frame(db, """
+        SELECT r.kind, coalesce(g.pipeline_id || ':' || g.seq, r.feature_id::text) AS key, r.score, r.level,
+               r.direct_red, r.factors::text AS factors, r.details::text AS details, r.lon, r.lat, r.model_version
+        FROM feature_risk r LEFT JOIN pipeline_segment g ON r.kind = 'pipeline_segment' AND g.id = r.feature_id
+        ORDER BY 1, 2""")
+    db.rollback()
+    f["score"] = f["score"].round(9)
+    return f.reset_index(drop=True)
+
+
+def _areas(db) -> pd.DataFrame:
+    a = query_frame(db, "SELECT area_type, resolution, area_id, score, level_max, level_banded, level, "
+                        "counts::text AS counts, features, population_exposed, top::text AS top, "
+                        "ST_AsText(geom) AS geom FROM area_risk ORDER BY 1, 2, 3")
+    seg = query_frame(db, "SELECT id, pipeline_id || ':' || seq AS key FROM pipeline_segment")
+    db.rollback()
+    key = dict(zip(seg["id"], seg["key"], strict=True))
+    # (the top lists name segments by id, and the ids change when the pipelines are cut again: by pipeline:seq)
+    a["top"] = [None if t is None or t != t else json.dumps(
+        {kind: [[s, key[f] if kind == "pipeline_segment" else f] for s, f in top] for kind, top in
+         json.loads(t).items()}) for t in a["top"]]
+    a["score"] = a["score"].round(6)
+    a["population_exposed"] = a["population_exposed"].round(6)
+    return a.reset_index(drop=True)
+
+
+def _exposure(db) -> pd.DataFrame:
+    e = query_frame(db, "SELECT cell, value, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM exposure_cell ORDER BY cell")
+    db.rollback()
+    return e.round({"value": 6, "lon": 9, "lat": 9}).reset_index(drop=True)
+
+
+def _is_superuser(conn) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        return cur.fetchone()[0]
+
+
+def _wipe_results(db) -> None:
+    """No stored result left: whatever the partitioned run leaves, it wrote."""
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM feature_risk; DELETE FROM area_risk; DELETE FROM exposure_cell; "
+                    "DELETE FROM settlement_exposed")
+    db.commit()
+
+
+def _near_an_edge(db, halo: float) -> tuple[int, int]:
+    """How many features have their point within ``halo`` metres of an edge of their partition (a point that far
+    in one of 16 directions lies in another cell), and how many pipelines have segments in several partitions."""
+    parts = plan_partitions(db, RESOLUTION)
+    db.rollback()
+    cell_of = {(kind, i): p.cell for p in parts for kind, ids in p.ids.items() for i in ids}
+    pts = query_frame(db, "SELECT kind, feature_id, lon, lat FROM feature_risk WHERE kind <> 'pipeline'")
+    seg = query_frame(db, "SELECT id, pipeline_id FROM pipeline_segment")
+    db.rollback()
+    geod = Geod(ellps="WGS84")
+    near = np.zeros(len(pts), dtype=bool)
+    for az in np.arange(0, 360, 22.5):
+        lon, lat, _ = geod.fwd(pts["lon"].to_numpy(), pts["lat"].to_numpy(), np.full(len(pts), az),
+                               np.full(len(pts), halo))
+        near |= np.array([h3.latlng_to_cell(y, x, RESOLUTION) != cell_of[(k, int(i))]
+                          for x, y, k, i in zip(lon, lat, pts["kind"], pts["feature_id"], strict=True)])
+    seg["cell"] = [cell_of[("pipeline_segment", int(i))] for i in seg["id"]]
+    crossing = int((seg.groupby("pipeline_id")["cell"].nunique() > 1).sum())
+    return int(near.sum()), crossing
+
+
+def test_partitioned_scoring_on_two_workers_equals_a_whole_run(cluster, demo_db, demo_url, client):
+    """Partitioned scoring on a local cluster of two workers, connected as the application's role (as riskmap
+    connects), gives every score, level, factor and area row (and the exposure surface) of the single-process
+    run, including the features within the halo of a partition edge and the pipelines crossing edges; no rule
+    read outside its partition's halo."""
+    db = demo_db
+    whole = _features(db), _areas(db), _exposure(db)
+    assert len(whole[0]) > 4000 and len(whole[1]) > 100
+    _wipe_results(db)
+    app_url = cluster[0].app_url(demo_url.rsplit("/", 1)[1])
+    app = store.connect(app_url)
+    with app.cursor() as cur:
+        cur.execute("SELECT current_user")
+        assert cur.fetchone()[0] != "postgres" and not _is_superuser(app)
+    app.rollback()
+
+    try:
+        summary = score_partitioned(app, app_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
+    finally:
+        app.close()
+
+    assert summary.full and summary.partitions > 20 and summary.halo_misses == 0
+    assert summary.partition_resolution == RESOLUTION
+    assert summary.halo_m >= 1000.0  # (the venue radius plus the α ring of the enterprises it counts)
+    near, crossing = _near_an_edge(db, summary.halo_m)
+    assert near > 1500 and crossing >= 20
+    pd.testing.assert_frame_equal(_features(db), whole[0])
+    pd.testing.assert_frame_equal(_areas(db), whole[1])
+    pd.testing.assert_frame_equal(_exposure(db), whole[2])
+    # the run took the change records and recorded itself as a whole run does: nothing is left to re-score
+    after = score(db, load_model(), DEMO_AS_OF)
+    assert not after.full and sum(after.scored.values()) == 0
+
+
+def _fail_inserts_of(db, feature_id: int, times: int | None) -> None:
+    """A trigger that makes the insert of the enterprise ``feature_id``'s row fail ``times`` times (None:
+    always), as a worker losing its connection mid-write would."""
+    with db.cursor() as cur:
+        cur.execute("CREATE SEQUENCE riskmap_test_failures")
+        cur.execute(f"""
+            CREATE FUNCTION riskmap_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.kind = 'enterprise' AND NEW.feature_id = {int(feature_id)}
+                   AND nextval('riskmap_test_failures') <= {int(times) if times is not None else 1_000_000} THEN
+                    RAISE EXCEPTION 'injected failure writing enterprise %', NEW.feature_id;
+                END IF;
+                RETURN NEW;
+            END $$""")
+        cur.execute("CREATE TRIGGER riskmap_test_fail BEFORE INSERT ON feature_risk FOR EACH ROW "
+                    "EXECUTE FUNCTION riskmap_test_fail()")
+    db.commit()
+
+
+def _failures(db) -> int:
+    with db.cursor() as cur:
+        cur.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM riskmap_test_failures")
+        n = cur.fetchone()[0]
+    db.rollback()
+    return n
+
+
+def _a_large_partition(db) -> tuple:
+    parts = plan_partitions(db, RESOLUTION)
+    db.rollback()
+    part = next(p for p in parts if len(p.ids.get("enterprise", ())) > 20)
+    return part, part.ids["enterprise"][len(part.ids["enterprise"]) // 2]
+
+
+def test_a_partition_that_fails_once_is_retried_and_the_run_equals_a_whole_run(demo_db, demo_url, client):
+    """A partition whose write fails once is run again; the run completes with the answers of a whole run."""
+    db = demo_db
+    whole = _features(db)
+    _wipe_results(db)
+    _, victim = _a_large_partition(db)
+    _fail_inserts_of(db, victim, times=1)
+
+    summary = score_partitioned(db, demo_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
+
+    assert _failures(db) >= 2  # the failed insert and the one of the attempt that succeeded
+    assert summary.scored["enterprise"] == 3000
+    pd.testing.assert_frame_equal(_features(db), whole)
+
+
+def test_a_partition_that_always_fails_leaves_its_rows_as_they_were(demo_db, demo_url, client):
+    """A partition that fails on every attempt stops the run with an error naming it; its features' rows are
+    exactly those before the run (not half-written), other partitions did write, no staging table is left, and
+    the next run is a full one."""
+    db = demo_db
+    before = _features(db).set_index(["kind", "key"])
+    part, victim = _a_large_partition(db)
+    _fail_inserts_of(db, victim, times=None)
+    later = DEMO_AS_OF + dt.timedelta(days=900)  # (inspections age: most scores change)
+
+    with pytest.raises(PartitionFailed, match=part.cell):
+        score_partitioned(db, demo_url, load_model(), client, later, resolution=RESOLUTION, retries=1)
+
+    assert _failures(db) == 2  # two attempts
+    after = _features(db).set_index(["kind", "key"])
+    mine = [("enterprise", str(i)) for i in part.ids["enterprise"]] + [("venue", str(i))
+                                                                      for i in part.ids.get("venue", ())]
+    pd.testing.assert_frame_equal(after.loc[mine], before.loc[mine])
+    sites = [k for k in before.index if k[0] in ("enterprise", "venue", "tailings_pond")]
+    changed = (after.loc[sites, "score"] != before.loc[sites, "score"]).sum()
+    assert changed > 100  # the partitions that succeeded wrote their rows
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'riskmap\\_stage\\_%%'")
+        assert cur.fetchone()[0] == 0
+        cur.execute("DROP TRIGGER riskmap_test_fail ON feature_risk")
+    db.commit()
+    assert score(db, load_model(), later).full
+
+
+def test_riskmap_score_with_workers_scores_in_partitions_with_the_answers_of_a_whole_run(demo_db, demo_url):
+    """`riskmap score --workers 2` starts a local cluster, scores every feature in partitions and says so; the
+    rows are those of the single-process run."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    whole = _features(demo_db)
+    _wipe_results(demo_db)
+    result = CliRunner().invoke(app, ["score", "--workers", "2", "--partition-resolution", "4", "--as-of",
+                                      DEMO_AS_OF.isoformat()], env={"RISKMAP_DATABASE_URL": demo_url})
+    assert result.exit_code == 0, result.output
+    assert "full recompute in " in result.output and " partitions (H3 resolution 4), halo " in result.output
+    pd.testing.assert_frame_equal(_features(demo_db), whole)
+
+
+def test_riskmap_score_refuses_workers_with_a_scheduler_and_names_an_unreachable_scheduler(db_url):
+    """--workers with --scheduler is bad usage (exit 2); a scheduler nobody listens at exits 4 naming it."""
+    import socket
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    env = {"RISKMAP_DATABASE_URL": db_url}
+    both = CliRunner().invoke(app, ["score", "--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], env=env)
+    assert both.exit_code == 2 and "not both" in both.output
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gone = CliRunner().invoke(app, ["score", "--scheduler", f"tcp://127.0.0.1:{port}"], env=env)
+    assert gone.exit_code == 4 and f"tcp://127.0.0.1:{port}" in gone.output
+
+
+def test_a_second_partitioned_run_at_the_same_time_is_refused(demo_db, demo_url, client):
+    """While a partitioned run holds the database, another is refused with a conflict and writes nothing."""
+    from geo.errors import Conflict
+    from geo.risk.distributed import RUN_LOCK
+
+    before = _features(demo_db)
+    other = store.connect(demo_url)
+    try:
+        with other.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
+        with pytest.raises(Conflict, match="another partitioned scoring run"):
+            score_partitioned(demo_db, demo_url, load_model(), client, DEMO_AS_OF + dt.timedelta(days=900),
+                              resolution=RESOLUTION)
+    finally:
+        other.close()
+    pd.testing.assert_frame_equal(_features(demo_db), before)
+
+
+def test_riskmap_score_with_a_scheduler_uses_the_running_cluster(demo_db, demo_url, client):
+    """`riskmap score --scheduler ADDR` scores in partitions on the Dask cluster already running at ADDR (here
+    the module's local cluster, reached by its address as a remote one would be), with the whole run's rows."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    whole = _features(demo_db)
+    _wipe_results(demo_db)
+    result = CliRunner().invoke(app, ["score", "--scheduler", client.scheduler.address, "--partition-resolution",
+                                      str(RESOLUTION), "--as-of", DEMO_AS_OF.isoformat()],
+                                env={"RISKMAP_DATABASE_URL": demo_url})
+    assert result.exit_code == 0, result.output
+    assert f" partitions (H3 resolution {RESOLUTION}), halo 1,200 m" in result.output
+    pd.testing.assert_frame_equal(_features(demo_db), whole)
+
+
+def test_the_automatic_resolution_is_the_finest_with_partitions_of_a_few_thousand_features():
+    """With no resolution given, partitions are the finest H3 cells holding on average at least the target
+    number of features: the next finer resolution would hold fewer; few points give the coarsest."""
+    from geo.risk.aggregate import h3_assign
+    from geo.risk.partitions import choose_resolution
+
+    rng = np.random.default_rng(18)
+    lon, lat = rng.uniform(117.5, 119.5, 60_000), rng.uniform(39.0, 40.5, 60_000)  # about 170 × 170 km
+    r = choose_resolution(lon, lat, target=2_000)
+    cells = h3_assign(lon, lat, [r, r + 1])
+    assert len(lon) / len(set(cells[r])) >= 2_000 > len(lon) / len(set(cells[r + 1]))
+    assert choose_resolution(lon[:100], lat[:100], target=2_000) == 1
