@@ -41,6 +41,11 @@ ROUNDINGS = ("down", "up", "nearest")
 FLOAT_SLACK = 1e-9  # in units of the last decimal kept: a float a hair off an exact value rounds as the value
 STAGE_TWO_ROUNDS = 4  # with time windows: stage 2 in this many searches, each from the polished best so far
 FINAL_POLISH_SHARE = 0.05  # with time windows, of the time limit kept for the last polish (runs of up to 3 visits)
+INDEPENDENT_SECONDS = 30.0  # with time windows: one independent search per this many seconds of the time limit
+INDEPENDENT_MAX = 2  # at most this many independent searches
+INDEPENDENT_MAX_SITES = 300  # and only on instances of at most this many sites (measured on the TOPTW, <= 288)
+SHAKE_SHARE = 0.0  # with time windows, of the time limit kept for the exact ILS after the last polish (polish.shake)
+SHAKE_PER_ITERATION = 0.1  # with an iteration cap: the shake's iterations per iteration of the cap, times its share
 UNREACHABLE_H = 1e5  # travel time given to the solver where no road joins two points (more than any budget)
 
 
@@ -430,6 +435,37 @@ def must_visit_problems(inst: Instance) -> list[str]:
 
 
 def solve(inst: Instance, progress=None, cancel=None) -> Plan:
+    """The routes that collect the most prize within every team's budget and the time windows: with time windows,
+    a long enough limit and not too many sites, several independent searches (_solve_one, each from its own
+    seed, sharing the time limit and the iteration cap), the plan of the most prize kept; else one search."""
+    windows = any(s.tw is not None for s in inst.sites)
+    count = 1
+    if windows and len(inst.sites) <= INDEPENDENT_MAX_SITES:
+        count = max(1, min(INDEPENDENT_MAX, int(inst.time_limit_s / INDEPENDENT_SECONDS + 1e-9)))
+    if count == 1:
+        return _solve_one(inst, progress, cancel)
+    import dataclasses
+
+    started = time.monotonic()
+    best = None
+    for k in range(count):
+        left = inst.time_limit_s - (time.monotonic() - started)
+        part = dataclasses.replace(
+            inst, time_limit_s=max(left / (count - k), 1e-3), seed=inst.seed + 104_729 * k,
+            iterations=max(1, inst.iterations // count) if inst.iterations else None)
+        offset = time.monotonic() - started
+        report = None if progress is None else (
+            lambda seconds, _limit, offset=offset: progress(min(offset + seconds, inst.time_limit_s),
+                                                            inst.time_limit_s))
+        plan = _solve_one(part, report, cancel)
+        if best is None or plan.total_prize > best.total_prize + 1e-9:
+            best = plan
+        if cancel is not None and cancel():
+            break
+    return best
+
+
+def _solve_one(inst: Instance, progress=None, cancel=None) -> Plan:
     """The routes that collect the most prize within every team's budget and the time windows.
 
     PyVRP's objective is prize-collecting: the travel plus the prizes left out.  The search starts from the
@@ -531,7 +567,8 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
 
     # the searches' deadline; the last polish's is the limit (without windows the search keeps all its time, as
     # before issue 17: the TOP benchmark's hardest instances need it)
-    deadline = started + inst.time_limit_s * (1 - FINAL_POLISH_SHARE if windows else 1)
+    shake_share = SHAKE_SHARE if windows else 0.0
+    deadline = started + inst.time_limit_s * (1 - FINAL_POLISH_SHARE - shake_share if windows else 1)
     polished = None  # the best plan so far after polishing (visits by team), and its prize
     start = solution_of(visits_of(first)) if first is not None else None
     rounds = STAGE_TWO_ROUNDS if windows else 1
@@ -542,7 +579,8 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
         if not found.is_feasible():
             continue
         last = k == rounds - 1
-        by_team = _polished(inst, matrix, visits_of(found), started + inst.time_limit_s if last else deadline,
+        by_team = _polished(inst, matrix, visits_of(found),
+                            started + inst.time_limit_s * (1 - shake_share) if last else deadline,
                             width=3 if last else 1)
         prize = sum(inst.sites[v].prize for visits in by_team.values() for v in visits)
         if polished is None or prize > polished[1]:
@@ -550,6 +588,10 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
         start = solution_of(polished[0])
         if cancel is not None and cancel():
             break
+    if polished is not None and shake_share > 0:
+        polished = _shaken(inst, matrix, polished[0], started + inst.time_limit_s,
+                           None if not inst.iterations else max(1, int(inst.iterations * shake_share
+                                                                        * SHAKE_PER_ITERATION)))
     if polished is None:
         must = [s.id for s in inst.sites if s.must_visit]
         raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
@@ -587,6 +629,38 @@ def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], dead
     routes = polish(sites, shifts, [visits_by_team.get(i, []) for i in range(len(inst.teams))], width=width,
                     deadline=deadline)
     return dict(enumerate(routes))
+
+
+def _shaken(inst: Instance, matrix, visits_by_team: dict[int, list[int]], deadline: float,
+            max_iterations: int | None):
+    """The polished plan after polish.shake until shortly before ``deadline`` (then one polish of single swaps),
+    as (visits by team, prize)."""
+    from geo.planning.polish import polish, shake
+
+    sites, shifts = _polish_model(inst, matrix)
+    routes = [visits_by_team.get(i, []) for i in range(len(inst.teams))]
+    now = time.monotonic()
+    routes = shake(sites, shifts, routes, now + 0.9 * max(0.0, deadline - now), seed=inst.seed,
+                   max_iterations=max_iterations)
+    routes = polish(sites, shifts, routes, width=1, deadline=deadline)
+    return dict(enumerate(routes)), sum(inst.sites[v].prize for r in routes for v in r)
+
+
+def _polish_model(inst: Instance, matrix):
+    """polish.py's Sites and Shifts for ``inst`` in the solver's integer times."""
+    import numpy as np
+
+    from geo.planning.polish import Shift, Sites
+
+    depot_row = {p: i for i, p in enumerate(depot_points(inst))}
+    sites = Sites(travel=matrix, first=len(depot_row),
+                  service=np.array([_up(s.service) for s in inst.sites], dtype=np.int64),
+                  early=np.array([_up(s.tw[0]) if s.tw else 0 for s in inst.sites], dtype=np.int64),
+                  late=np.array([_down(s.tw[1]) if s.tw else 2**62 for s in inst.sites], dtype=np.int64),
+                  prize=np.array([s.prize for s in inst.sites], dtype=np.float64),
+                  must_visit=np.array([s.must_visit for s in inst.sites], dtype=bool))
+    shifts = [Shift(depot_row[t.start], depot_row[t.end], _down(t.budget)) for t in inst.teams]
+    return sites, shifts
 
 
 def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):

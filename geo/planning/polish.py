@@ -192,3 +192,96 @@ def polish(sites: Sites, shifts: list[Shift], routes: list[list[int]], width: in
         if not changed or (deadline is not None and time.monotonic() >= deadline):
             break
     return routes
+
+
+def _best_by_ratio(sites: Sites, sched: _Schedule, candidates: np.ndarray):
+    """The feasible insertion with the most prize² per unit of delay (the insertion heuristic of Vansteenwegen et
+    al.'s ILS): (ratio, position, candidate index into ``candidates``), or None."""
+    if len(candidates) == 0:
+        return None
+    ok, delay = _insertions(sites, sched, candidates)
+    if not ok.any():
+        return None
+    prize = sites.prize[candidates]
+    ratio = np.where(ok, (prize * prize)[None, :] / np.maximum(delay, 1), -1.0)
+    flat = int(np.argmax(ratio))
+    pos, c = divmod(flat, len(candidates))
+    return float(ratio[pos, c]), pos, c
+
+
+def _refill(sites: Sites, shifts: list[Shift], routes: list[list[int]], left: set[int]) -> None:
+    """Insert left-out sites into any route, the best prize² per unit of delay first, while any fits (``routes``
+    and ``left`` are updated in place).  Only the route that changed (and a route whose best pick was taken) is
+    looked at again after an insertion."""
+    if not left:
+        return
+    candidates = np.fromiter(sorted(left), dtype=np.int64)
+    alive = np.ones(len(candidates), dtype=bool)
+    best: list = [None] * len(routes)
+
+    def look(r: int):
+        live = candidates[alive]
+        found = _best_by_ratio(sites, _schedule(sites, shifts[r], routes[r]), live)
+        best[r] = None if found is None else (found[0], found[1], int(live[found[2]]))
+
+    for r in range(len(routes)):
+        look(r)
+    while True:
+        r = max((k for k in range(len(routes)) if best[k] is not None), key=lambda k: best[k][0], default=None)
+        if r is None:
+            return
+        _, pos, site = best[r]
+        routes[r].insert(pos, site)
+        left.discard(site)
+        alive[np.searchsorted(candidates, site)] = False
+        for k in range(len(routes)):
+            if k == r or (best[k] is not None and best[k][2] == site):
+                look(k)
+
+
+def shake(sites: Sites, shifts: list[Shift], routes: list[list[int]], deadline: float, seed: int = 1,
+          max_iterations: int | None = None, patience: int = 30) -> list[list[int]]:
+    """An iterated local search in exact times on feasible routes (Vansteenwegen et al. 2009's ILS for the
+    TOPTW), from ``routes``: each iteration takes a run of consecutive visits out of every route (its length and
+    start moving on from one iteration to the next) and refills the routes from the sites left out, the best prize²
+    per unit of delay first; the result is the next iteration's start.  After ``patience`` iterations without a
+    better plan the search goes back to the best.  Stops at the ``deadline`` (time.monotonic()) or after
+    ``max_iterations``; returns the best routes found (never less prize than ``routes``; every route feasible)."""
+    rng = np.random.default_rng(seed)
+    routes = [list(r) for r in routes]
+    total = lambda rs: float(sum(sites.prize[v] for r in rs for v in r))  # noqa: E731
+    visited = {v for r in routes for v in r}
+    left = {int(i) for i in np.flatnonzero(sites.prize > 0)} - visited
+    cur, cur_left = [list(r) for r in routes], set(left)
+    _refill(sites, shifts, cur, cur_left)
+    best, best_prize = [list(r) for r in cur], total(cur)
+    if best_prize < total(routes):
+        best, best_prize = [list(r) for r in routes], total(routes)
+    start, length, stale, k = 0, 1, 0, 0
+    while time.monotonic() < deadline and (max_iterations is None or k < max_iterations):
+        k += 1
+        for r in cur:
+            if not r:
+                continue
+            s = start % len(r)
+            out = [v for v in r[s:s + length] if not sites.must_visit[v]]
+            for v in out:
+                r.remove(v)
+            cur_left.update(v for v in out if sites.prize[v] > 0)
+        _refill(sites, shifts, cur, cur_left)
+        prize = total(cur)
+        if prize > best_prize + 1e-9:
+            best, best_prize, stale, length = [list(r) for r in cur], prize, 0, 1
+        else:
+            stale += 1
+        start += length
+        length += 1
+        smallest = min((len(r) for r in cur if r), default=1)
+        if length > max(1, smallest // 2):
+            length = 1
+            start = int(rng.integers(0, max(1, smallest)))
+        if stale >= patience:
+            cur = [list(r) for r in best]
+            cur_left = {int(i) for i in np.flatnonzero(sites.prize > 0)} - {v for r in cur for v in r}
+            stale = 0
+    return best
