@@ -43,9 +43,8 @@ STAGE_TWO_ROUNDS = 4  # with time windows: stage 2 in this many searches, each f
 FINAL_POLISH_SHARE = 0.05  # with time windows, of the time limit kept for the last polish (runs of up to 3 visits)
 INDEPENDENT_SECONDS = 30.0  # with time windows: one independent search per this many seconds of the time limit
 INDEPENDENT_MAX = 2  # at most this many independent searches
+INDEPENDENT_WARP = (0.3, 1.0)  # the k-th independent search's WARP_PENALTY (the last one for any further)
 INDEPENDENT_MAX_SITES = 300  # and only on instances of at most this many sites (measured on the TOPTW, <= 288)
-SHAKE_SHARE = 0.0  # with time windows, of the time limit kept for the exact ILS after the last polish (polish.shake)
-SHAKE_PER_ITERATION = 0.1  # with an iteration cap: the shake's iterations per iteration of the cap, times its share
 UNREACHABLE_H = 1e5  # travel time given to the solver where no road joins two points (more than any budget)
 
 
@@ -457,7 +456,7 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
         report = None if progress is None else (
             lambda seconds, _limit, offset=offset: progress(min(offset + seconds, inst.time_limit_s),
                                                             inst.time_limit_s))
-        plan = _solve_one(part, report, cancel)
+        plan = _solve_one(part, report, cancel, INDEPENDENT_WARP[min(k, len(INDEPENDENT_WARP) - 1)])
         if best is None or plan.total_prize > best.total_prize + 1e-9:
             best = plan
         if cancel is not None and cancel():
@@ -465,7 +464,7 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     return best
 
 
-def _solve_one(inst: Instance, progress=None, cancel=None) -> Plan:
+def _solve_one(inst: Instance, progress=None, cancel=None, warp_penalty: float | None = None) -> Plan:
     """The routes that collect the most prize within every team's budget and the time windows.
 
     PyVRP's objective is prize-collecting: the travel plus the prizes left out.  The search starts from the
@@ -532,7 +531,7 @@ def _solve_one(inst: Instance, progress=None, cancel=None) -> Plan:
     # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
     windows = any(s.tw is not None for s in inst.sites)
-    warp = WARP_PENALTY * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive and windows else None
+    warp = (WARP_PENALTY if warp_penalty is None else warp_penalty) * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive and windows else None
     group_of = {i: g for g, members in enumerate(_groups(inst)) for i in members}
     seeded = Solution(first_data, [PyVRPRoute(first_data, visits, group_of[team])
                                    for team, visits in greedy_routes(inst, matrix, _up, _down) if visits])
@@ -567,8 +566,7 @@ def _solve_one(inst: Instance, progress=None, cancel=None) -> Plan:
 
     # the searches' deadline; the last polish's is the limit (without windows the search keeps all its time, as
     # before issue 17: the TOP benchmark's hardest instances need it)
-    shake_share = SHAKE_SHARE if windows else 0.0
-    deadline = started + inst.time_limit_s * (1 - FINAL_POLISH_SHARE - shake_share if windows else 1)
+    deadline = started + inst.time_limit_s * (1 - FINAL_POLISH_SHARE if windows else 1)
     polished = None  # the best plan so far after polishing (visits by team), and its prize
     start = solution_of(visits_of(first)) if first is not None else None
     rounds = STAGE_TWO_ROUNDS if windows else 1
@@ -579,8 +577,7 @@ def _solve_one(inst: Instance, progress=None, cancel=None) -> Plan:
         if not found.is_feasible():
             continue
         last = k == rounds - 1
-        by_team = _polished(inst, matrix, visits_of(found),
-                            started + inst.time_limit_s * (1 - shake_share) if last else deadline,
+        by_team = _polished(inst, matrix, visits_of(found), started + inst.time_limit_s if last else deadline,
                             width=3 if last else 1)
         prize = sum(inst.sites[v].prize for visits in by_team.values() for v in visits)
         if polished is None or prize > polished[1]:
@@ -588,10 +585,6 @@ def _solve_one(inst: Instance, progress=None, cancel=None) -> Plan:
         start = solution_of(polished[0])
         if cancel is not None and cancel():
             break
-    if polished is not None and shake_share > 0:
-        polished = _shaken(inst, matrix, polished[0], started + inst.time_limit_s,
-                           None if not inst.iterations else max(1, int(inst.iterations * shake_share
-                                                                        * SHAKE_PER_ITERATION)))
     if polished is None:
         must = [s.id for s in inst.sites if s.must_visit]
         raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
@@ -614,36 +607,12 @@ def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], dead
               width: int = 3) -> dict[int, list[int]]:
     """The teams' visits (site indices) after the exact insertions and swaps of geo/planning/polish.py, in the
     solver's integer times."""
-    import numpy as np
+    from geo.planning.polish import polish
 
-    from geo.planning.polish import Shift, Sites, polish
-
-    depot_row = {p: i for i, p in enumerate(depot_points(inst))}
-    sites = Sites(travel=matrix, first=len(depot_row),
-                  service=np.array([_up(s.service) for s in inst.sites], dtype=np.int64),
-                  early=np.array([_up(s.tw[0]) if s.tw else 0 for s in inst.sites], dtype=np.int64),
-                  late=np.array([_down(s.tw[1]) if s.tw else 2**62 for s in inst.sites], dtype=np.int64),
-                  prize=np.array([s.prize for s in inst.sites], dtype=np.float64),
-                  must_visit=np.array([s.must_visit for s in inst.sites], dtype=bool))
-    shifts = [Shift(depot_row[t.start], depot_row[t.end], _down(t.budget)) for t in inst.teams]
+    sites, shifts = _polish_model(inst, matrix)
     routes = polish(sites, shifts, [visits_by_team.get(i, []) for i in range(len(inst.teams))], width=width,
                     deadline=deadline)
     return dict(enumerate(routes))
-
-
-def _shaken(inst: Instance, matrix, visits_by_team: dict[int, list[int]], deadline: float,
-            max_iterations: int | None):
-    """The polished plan after polish.shake until shortly before ``deadline`` (then one polish of single swaps),
-    as (visits by team, prize)."""
-    from geo.planning.polish import polish, shake
-
-    sites, shifts = _polish_model(inst, matrix)
-    routes = [visits_by_team.get(i, []) for i in range(len(inst.teams))]
-    now = time.monotonic()
-    routes = shake(sites, shifts, routes, now + 0.9 * max(0.0, deadline - now), seed=inst.seed,
-                   max_iterations=max_iterations)
-    routes = polish(sites, shifts, routes, width=1, deadline=deadline)
-    return dict(enumerate(routes)), sum(inst.sites[v].prize for r in routes for v in r)
 
 
 def _polish_model(inst: Instance, matrix):
