@@ -434,9 +434,17 @@ def must_visit_problems(inst: Instance) -> list[str]:
 
 
 def solve(inst: Instance, progress=None, cancel=None) -> Plan:
-    """The routes that collect the most prize within every team's budget and the time windows: with time windows,
-    a long enough limit and not too many sites, several independent searches (_solve_one, each from its own
-    seed, sharing the time limit and the iteration cap), the plan of the most prize kept; else one search."""
+    """The routes that collect the most prize within every team's budget and the time windows (the search:
+    _solve_one).  With time windows, at most INDEPENDENT_MAX_SITES sites and a limit of at least
+    2 x INDEPENDENT_SECONDS, INDEPENDENT_MAX independent searches share the time limit and the iteration cap, each
+    from its own seed and the k-th with INDEPENDENT_WARP[k] as its WARP_PENALTY; the plan of the most prize is
+    kept.  Why (issue 17, TOPTW benchmark of bench/plan): runs of one instance end in different basins, by seed
+    and by the penalty's start, as far apart as the gap to the best-known score (pr10-1 at 3,000 iterations,
+    seeds 1-4: 566-582 with the penalty at 0.3, 582-594 at 1; at 1 pr09-1 loses 2-3 %); on seven of the
+    weakest instances two searches of half the limit did as well on average as one of the whole limit (12,000
+    iterations, seeds 1-2: mean gap 1.98 % against 2.05 %, worst 3.23 % against 4.71 %; 60 s, seed 1: 1.57 %
+    against 1.59 %).  Otherwise (and at shorter limits, where one search is short of iterations already) one
+    search."""
     windows = any(s.tw is not None for s in inst.sites)
     count = 1
     if windows and len(inst.sites) <= INDEPENDENT_MAX_SITES:
