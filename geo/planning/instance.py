@@ -41,10 +41,6 @@ ROUNDINGS = ("down", "up", "nearest")
 FLOAT_SLACK = 1e-9  # in units of the last decimal kept: a float a hair off an exact value rounds as the value
 STAGE_TWO_ROUNDS = 4  # with time windows: stage 2 in this many searches, each from the polished best so far
 FINAL_POLISH_SHARE = 0.05  # with time windows, of the time limit kept for the last polish (runs of up to 3 visits)
-INDEPENDENT_SECONDS = 30.0  # with time windows: one independent search per this many seconds of the time limit
-INDEPENDENT_MAX = 2  # at most this many independent searches
-INDEPENDENT_WARP = (0.3, 1.0)  # the k-th independent search's WARP_PENALTY (the last one for any further)
-INDEPENDENT_MAX_SITES = 300  # and only on instances of at most this many sites (measured on the TOPTW, <= 288)
 UNREACHABLE_H = 1e5  # travel time given to the solver where no road joins two points (more than any budget)
 
 
@@ -434,45 +430,6 @@ def must_visit_problems(inst: Instance) -> list[str]:
 
 
 def solve(inst: Instance, progress=None, cancel=None) -> Plan:
-    """The routes that collect the most prize within every team's budget and the time windows (the search:
-    _solve_one).  With time windows, at most INDEPENDENT_MAX_SITES sites and a limit of at least
-    2 x INDEPENDENT_SECONDS, INDEPENDENT_MAX independent searches share the time limit and the iteration cap, each
-    from its own seed and the k-th with INDEPENDENT_WARP[k] as its WARP_PENALTY; the plan of the most prize is
-    kept.  Why (issue 17, TOPTW benchmark of bench/plan): runs of one instance end in different basins, by seed
-    and by the penalty's start, as far apart as the gap to the best-known score (pr10-1 at 3,000 iterations,
-    seeds 1-4: 566-582 with the penalty at 0.3, 582-594 at 1; at 1 pr09-1 loses 2-3 %); on seven of the
-    weakest instances two searches of half the limit did as well on average as one of the whole limit (12,000
-    iterations, seeds 1-2: mean gap 1.98 % against 2.05 %, worst 3.23 % against 4.71 %; 60 s, seed 1: 1.57 %
-    against 1.59 %).  Otherwise (and at shorter limits, where one search is short of iterations already) one
-    search."""
-    windows = any(s.tw is not None for s in inst.sites)
-    count = 1
-    if windows and len(inst.sites) <= INDEPENDENT_MAX_SITES:
-        count = max(1, min(INDEPENDENT_MAX, int(inst.time_limit_s / INDEPENDENT_SECONDS + 1e-9)))
-    if count == 1:
-        return _solve_one(inst, progress, cancel)
-    import dataclasses
-
-    started = time.monotonic()
-    best = None
-    for k in range(count):
-        left = inst.time_limit_s - (time.monotonic() - started)
-        part = dataclasses.replace(
-            inst, time_limit_s=max(left / (count - k), 1e-3), seed=inst.seed + 104_729 * k,
-            iterations=max(1, inst.iterations // count) if inst.iterations else None)
-        offset = time.monotonic() - started
-        report = None if progress is None else (
-            lambda seconds, _limit, offset=offset: progress(min(offset + seconds, inst.time_limit_s),
-                                                            inst.time_limit_s))
-        plan = _solve_one(part, report, cancel, INDEPENDENT_WARP[min(k, len(INDEPENDENT_WARP) - 1)])
-        if best is None or plan.total_prize > best.total_prize + 1e-9:
-            best = plan
-        if cancel is not None and cancel():
-            break
-    return best
-
-
-def _solve_one(inst: Instance, progress=None, cancel=None, warp_penalty: float | None = None) -> Plan:
     """The routes that collect the most prize within every team's budget and the time windows.
 
     PyVRP's objective is prize-collecting: the travel plus the prizes left out.  The search starts from the
@@ -539,7 +496,7 @@ def _solve_one(inst: Instance, progress=None, cancel=None, warp_penalty: float |
     # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
     windows = any(s.tw is not None for s in inst.sites)
-    warp = (WARP_PENALTY if warp_penalty is None else warp_penalty) * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive and windows else None
+    warp = WARP_PENALTY * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive and windows else None
     group_of = {i: g for g, members in enumerate(_groups(inst)) for i in members}
     seeded = Solution(first_data, [PyVRPRoute(first_data, visits, group_of[team])
                                    for team, visits in greedy_routes(inst, matrix, _up, _down) if visits])
@@ -615,19 +572,9 @@ def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], dead
               width: int = 3) -> dict[int, list[int]]:
     """The teams' visits (site indices) after the exact insertions and swaps of geo/planning/polish.py, in the
     solver's integer times."""
-    from geo.planning.polish import polish
-
-    sites, shifts = _polish_model(inst, matrix)
-    routes = polish(sites, shifts, [visits_by_team.get(i, []) for i in range(len(inst.teams))], width=width,
-                    deadline=deadline)
-    return dict(enumerate(routes))
-
-
-def _polish_model(inst: Instance, matrix):
-    """polish.py's Sites and Shifts for ``inst`` in the solver's integer times."""
     import numpy as np
 
-    from geo.planning.polish import Shift, Sites
+    from geo.planning.polish import Shift, Sites, polish
 
     depot_row = {p: i for i, p in enumerate(depot_points(inst))}
     sites = Sites(travel=matrix, first=len(depot_row),
@@ -637,7 +584,9 @@ def _polish_model(inst: Instance, matrix):
                   prize=np.array([s.prize for s in inst.sites], dtype=np.float64),
                   must_visit=np.array([s.must_visit for s in inst.sites], dtype=bool))
     shifts = [Shift(depot_row[t.start], depot_row[t.end], _down(t.budget)) for t in inst.teams]
-    return sites, shifts
+    routes = polish(sites, shifts, [visits_by_team.get(i, []) for i in range(len(inst.teams))], width=width,
+                    deadline=deadline)
+    return dict(enumerate(routes))
 
 
 def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):

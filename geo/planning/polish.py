@@ -192,4 +192,3 @@ def polish(sites: Sites, shifts: list[Shift], routes: list[list[int]], width: in
         if not changed or (deadline is not None and time.monotonic() >= deadline):
             break
     return routes
-
