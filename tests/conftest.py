@@ -127,6 +127,23 @@ def db(db_url):
     conn.close()
 
 
+@pytest.fixture
+def demo_url(cluster):
+    """A database of this test's own holding the Tangshan demo region, loaded and fully scored as of DEMO_AS_OF (a
+    clone of the session's scored demo template).  (tests/api and tests/maps have their own, shared by a module or
+    the package.)"""
+    with throwaway_database(cluster[1], template=demo_template(cluster[1])) as url:
+        yield url
+
+
+@pytest.fixture
+def demo_db(demo_url):
+    """A connection to ``demo_url``."""
+    conn = store.connect(demo_url)
+    yield conn
+    conn.close()
+
+
 def count_rows(conn, table: str) -> int:
     with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM {table}")

@@ -19,7 +19,7 @@ from geo.risk.distributed import dask_client, score_partitioned
 from geo.risk.partitions import plan_partitions
 from geo.risk.scoring import score
 from geo.risk.store import query_frame
-from tests.conftest import DEMO_AS_OF, demo_template, throwaway_database
+from tests.conftest import DEMO_AS_OF
 
 # H3 cells of about 250 km² (edges of about 9 km): with the halo of 1.2 km, about a third of the demo's features
 # (1,810 of 5,670) lie within the halo of an edge of their cell, and every pipeline crosses an edge (asserted below)
@@ -31,20 +31,6 @@ def client():
     """A local Dask cluster of two worker processes for the module."""
     with dask_client(workers=2) as c:
         yield c
-
-
-@pytest.fixture
-def demo_url(cluster):
-    """A database of this test's own holding the demo region, scored in one process as of DEMO_AS_OF."""
-    with throwaway_database(cluster[1], template=demo_template(cluster[1])) as url:
-        yield url
-
-
-@pytest.fixture
-def demo_db(demo_url):
-    conn = store.connect(demo_url)
-    yield conn
-    conn.close()
 
 
 def _features(db) -> pd.DataFrame:

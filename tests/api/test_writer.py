@@ -79,8 +79,8 @@ def test_a_write_runs_in_a_writer_process_on_its_own_connection(writer):
 
 
 def test_a_job_runs_as_its_caller_and_the_next_job_does_not(writer, conn):
-    """A caller limited to an area: the job's connection is scoped (the scoped role, the area) and tagged with the caller's name and request; the next job, of an unlimited and unnamed caller, is
-    neither."""
+    """A caller limited to an area: the job's connection is scoped (the scoped role, the area) and tagged with the
+    caller's name and request; the next job, of an unlimited and unnamed caller, is neither."""
     with conn.cursor() as cur:
         cur.execute("SELECT admin_code FROM area ORDER BY admin_code LIMIT 1")
         code = cur.fetchone()[0]

@@ -5,32 +5,15 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
 
 from geo import store
 from geo.importer import import_file
 from geo.risk.config import load_model
 from geo.risk.scoring import score
 from geo.risk.store import query_frame
-from tests.conftest import DEMO_AS_OF, demo_template, throwaway_database
+from tests.conftest import DEMO_AS_OF
 
 AS_OF = DEMO_AS_OF  # 2026-11-29
-
-
-@pytest.fixture
-def demo_url(cluster):
-    """A database of this test's own holding the Tangshan demo region, loaded and fully scored as of AS_OF (a clone
-    of the session's scored demo template, built by load_demo and a full run of score)."""
-    with throwaway_database(cluster[1], template=demo_template(cluster[1])) as url:
-        yield url
-
-
-@pytest.fixture
-def demo_db(demo_url):
-    """A connection to ``demo_url``."""
-    conn = store.connect(demo_url)
-    yield conn
-    conn.close()
 
 
 def _features(db) -> pd.DataFrame:
@@ -196,8 +179,6 @@ def test_a_change_reaching_most_features_is_scored_in_full(demo_db):
 def test_a_change_committed_during_a_run_is_left_for_the_next_run(demo_db, demo_url):
     """A feature whose insert commits while a scoring run is under way keeps its change record (the run takes
     only what was committed when it started), so the next run scores it; none is dropped unscored."""
-    from geo import store
-
     db = demo_db
     other = store.connect(demo_url)
     try:
