@@ -13,7 +13,8 @@ A job runs as the request would have run it: on a connection scoped to the calle
 undone before the next job.  Its result, or its exception, comes back to the request (the domain's errors and
 the database's pickle whole, with their SQLSTATE: api/errors.py maps them as if raised in the request).  If a
 writer process dies in the middle of a write, its transaction dies with its connection (nothing half-written);
-that request gets a 500 saying the write may not have happened, and the next write starts a new process.
+that request gets a 500 saying the write may not have happened, and the next write starts a new process.  A
+writer process whose server process was killed (so could not stop it) sees it gone and ends within a second.
 
 They run at a lower CPU priority than the requests (``NICE``).  ``WRITER_PROCESSES`` bounds the processes: writes
 of one kind take turns anyway (api/routes/writes.py), and a few cover writes of different kinds at once; more
@@ -27,6 +28,7 @@ import logging
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +42,7 @@ from fastapi import Depends, Request
 from api.dependencies import SCOPE, UNSCOPE, request_origin
 from api.rescoring import _context
 from geo import audit
+from geo.planning.campaign_runs import Owner
 
 log = logging.getLogger("riskmap.api")
 
@@ -48,6 +51,7 @@ WRITER_PROCESSES = 3
 # which follows the writes): under load the map's reads go first, and a write, whose answer waits for its
 # re-scoring anyway, takes what they leave (bench/load: about 30 ms of CPU a write here).
 NICE = 5
+WATCH_S = 1.0  # how often a writer process looks whether its server is still there
 T = TypeVar("T")
 
 
@@ -79,8 +83,8 @@ class Writer:
             if self._closed:
                 raise RuntimeError("the writer is closed (the service is stopping)")
             if self._executor is None:
-                self._executor = ProcessPoolExecutor(self.processes, mp_context=_context(),
-                                                     initializer=_start, initargs=(self.url,))
+                self._executor = ProcessPoolExecutor(self.processes, mp_context=_context(), initializer=_start,
+                                                     initargs=(self.url, Owner.this_process()))
             return self._executor
 
     def _lost(self, executor: ProcessPoolExecutor) -> None:
@@ -148,14 +152,24 @@ Write = Annotated[Writing, Depends(_writing)]
 _pool = None  # this process's one-connection api.pool.Pool
 
 
-def _start(url: str) -> None:
+def _start(url: str, server: Owner) -> None:
     global _pool
     from api.pool import Pool
 
     os.nice(NICE)
-
     _pool = Pool(url, maxconn=1, application_name="riskmap-writer")
     _pool.migrated = True  # the API's own pool migrates
+    threading.Thread(target=_end_with, args=(server,), name="riskmap-writer-watch", daemon=True).start()
+
+
+def _end_with(server: Owner) -> None:
+    """End this process once the server process is gone (killed: it could not shut the pool down).  A writer
+    process waits for work on a queue it holds both ends of, so it would otherwise wait for ever; its parent is the
+    fork server, so the server is looked up itself (as a campaign's worker does, api/campaigns.py)."""
+    while True:
+        time.sleep(WATCH_S)
+        if server.alive() is False:
+            os._exit(0)
 
 
 def _ready() -> int:

@@ -210,3 +210,35 @@ def test_a_writer_process_killed_during_a_job_raises_writer_lost_and_the_writer_
         assert run(w, Caller(), _sleep, 0) not in (pid, os.getpid())
     finally:
         w.close()
+
+
+def test_writer_processes_end_when_their_server_is_killed(demo_url):
+    """A server process killed outright cannot shut its writer processes down; they see it gone and end (each
+    waits for work on a queue it holds both ends of, and would otherwise wait for ever)."""
+    import subprocess
+    import sys
+
+    script = ("import asyncio, time\n"
+              "from api.writer import Caller, Writer\n"
+              "from tests.api.test_writer import _sleep\n"
+              "if __name__ == '__main__':\n"
+              f"    w = Writer({demo_url!r}, processes=1)\n"
+              "    print(asyncio.run(w.run(Caller(), _sleep, 0)), flush=True)\n"
+              "    time.sleep(120)\n")
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    try:
+        writer_pid = int(server.stdout.readline())
+        os.kill(writer_pid, 0)  # running
+    finally:
+        server.kill()
+        server.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(writer_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(writer_pid, signal.SIGKILL)
+    pytest.fail(f"writer process {writer_pid} still ran 15 s after its server was killed")
