@@ -149,16 +149,16 @@ Write = Annotated[Writing, Depends(_writing)]
 
 # --- in the writer process ---------------------------------------------------------------------------------------
 
-_pool = None  # this process's one-connection api.pool.Pool
+_connections = None  # this process's one-connection api.pool.Pool
 
 
 def _start(url: str, server: Owner) -> None:
-    global _pool
+    global _connections
     from api.pool import Pool
 
     os.nice(NICE)
-    _pool = Pool(url, maxconn=1, application_name="riskmap-writer")
-    _pool.migrated = True  # the API's own pool migrates
+    _connections = Pool(url, maxconn=1, application_name="riskmap-writer")
+    _connections.migrated = True  # the API's own pool migrates
     threading.Thread(target=_end_with, args=(server,), name="riskmap-writer-watch", daemon=True).start()
 
 
@@ -177,7 +177,7 @@ def _ready() -> int:
 
 
 def _job(caller: Caller, fn: Callable[..., T], args: tuple) -> T:
-    conn = _pool.getconn()  # the idle connection, unless the server ended it (then a new one)
+    conn = _connections.getconn()  # the idle connection, unless the server ended it (then a new one)
     broken = False
     try:
         _enter(conn, caller)
@@ -191,7 +191,7 @@ def _job(caller: Caller, fn: Callable[..., T], args: tuple) -> T:
     finally:
         if not broken and not conn.closed:
             broken = not _leave(conn, caller)
-        _pool.putconn(conn, broken=broken)
+        _connections.putconn(conn, broken=broken)
 
 
 def _enter(conn, caller: Caller) -> None:
