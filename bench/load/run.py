@@ -258,6 +258,14 @@ class Answer:
         self.body = bytearray()
         self.keep_body = keep_body  # only a write's answer is read (its ids); the layers' are up to 600 KB
         self.done = False
+        self.parser = None
+        self.keep_alive = False
+
+    def on_headers_complete(self) -> None:
+        # asked here, not after the body: once the message is complete, httptools 0.9 answers False whatever the
+        # headers said, and a client asking then reconnected for every request (a new connection each time, until
+        # the ports in TIME_WAIT ran out and connecting stalled every few seconds)
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers[name.lower()] = value
@@ -273,6 +281,8 @@ class Answer:
 class Client:
     """One keep-alive HTTP/1.1 connection to the server (reconnecting when the server closes it)."""
 
+    opened = 0  # connections opened by every client of the process (a run reports how many it opened)
+
     def __init__(self, port: int):
         self.port = port
         self.reader: asyncio.StreamReader | None = None
@@ -284,13 +294,14 @@ class Client:
 
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            Client.opened += 1
         head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         self.writer.write(head.encode("latin-1") + b"\r\n" + (body or b""))
         answer = Answer(keep_body=body is not None)
-        parser = httptools.HttpResponseParser(answer)
+        parser = answer.parser = httptools.HttpResponseParser(answer)
         try:
             while not answer.done:
                 chunk = await self.reader.read(262_144)
@@ -300,7 +311,7 @@ class Client:
         except BaseException:
             self.close()
             raise
-        if not parser.should_keep_alive():
+        if not answer.keep_alive:
             self.close()
         return parser.get_status_code(), answer.headers, bytes(answer.body)
 
@@ -418,12 +429,14 @@ def measured(fn, *args, **kwargs):
     busy0, total0 = cpu_busy()
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    opened0 = Client.opened
     out = fn(*args, **kwargs)
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy1, total1 = cpu_busy()
     cores = os.cpu_count() or 1
     return out, {"machine_busy": (busy1 - busy0) / max(1, total1 - total0),
+                 "connections": Client.opened - opened0,
                  "generator_cpu_s": (self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime),
                  "children_cpu_s": (kids1.ru_utime + kids1.ru_stime - kids0.ru_utime - kids0.ru_stime),
                  "cores": cores}
@@ -433,8 +446,8 @@ def print_run(name: str, f: dict, use: dict, elapsed: float) -> None:
     print(f"{name}: {f['requests']:,} requests in {elapsed:.1f} s, {f['rps']:.0f} requests/s, {f['errors']} errors, "
           f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms; statuses {f['statuses']}; generator CPU "
           f"{use['generator_cpu_s']:.1f} s ({100 * use['generator_cpu_s'] / elapsed / use['cores']:.1f} % of the "
-          f"machine), machine busy {100 * use['machine_busy']:.0f} %, load average {os.getloadavg()[0]:.2f}",
-          flush=True)
+          f"machine), machine busy {100 * use['machine_busy']:.0f} %, load average {os.getloadavg()[0]:.2f}, "
+          f"{use.get('connections', 0):,} connections opened", flush=True)
     for kind, k in f["kinds"].items():
         print(f"    {kind:26s} {k['n']:7,} requests, {k['errors']:4} errors, p50 {k['p50_ms']:7.1f} ms, "
               f"p99 {k['p99_ms']:7.1f} ms")
