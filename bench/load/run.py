@@ -417,25 +417,29 @@ def figures(results: list[Result], elapsed: float, window: float | None = None) 
             "kinds": kinds, "statuses": dict(sorted(statuses.items()))}
 
 
-def cpu_busy() -> tuple[float, float]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+def cpu_busy() -> tuple[float, float, float]:
+    """(busy, stolen, total) jiffies of the whole machine, from /proc/stat.  Stolen: the time the host ran something
+    else while this machine had work for its cores (a shared host's neighbours; in bursts of a few tenths of a second
+    it stalls every request at once, whatever riskmap does)."""
     values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
     idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
+    steal = values[7] if len(values) > 7 else 0
+    return sum(values) - idle - steal, steal, sum(values)
 
 
 def measured(fn, *args, **kwargs):
     """Run ``fn(*args, **kwargs)``; its result with the machine's CPU use and the generator's own CPU time meanwhile."""
-    busy0, total0 = cpu_busy()
+    busy0, steal0, total0 = cpu_busy()
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     opened0 = Client.opened
     out = fn(*args, **kwargs)
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    busy1, total1 = cpu_busy()
+    busy1, steal1, total1 = cpu_busy()
     cores = os.cpu_count() or 1
     return out, {"machine_busy": (busy1 - busy0) / max(1, total1 - total0),
+                 "stolen": (steal1 - steal0) / max(1, total1 - total0),
                  "connections": Client.opened - opened0,
                  "generator_cpu_s": (self1.ru_utime + self1.ru_stime - self0.ru_utime - self0.ru_stime),
                  "children_cpu_s": (kids1.ru_utime + kids1.ru_stime - kids0.ru_utime - kids0.ru_stime),
@@ -446,7 +450,7 @@ def print_run(name: str, f: dict, use: dict, elapsed: float) -> None:
     print(f"{name}: {f['requests']:,} requests in {elapsed:.1f} s, {f['rps']:.0f} requests/s, {f['errors']} errors, "
           f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms; statuses {f['statuses']}; generator CPU "
           f"{use['generator_cpu_s']:.1f} s ({100 * use['generator_cpu_s'] / elapsed / use['cores']:.1f} % of the "
-          f"machine), machine busy {100 * use['machine_busy']:.0f} %, load average {os.getloadavg()[0]:.2f}, "
+          f"machine), machine busy {100 * use['machine_busy']:.0f} %, stolen by the host {100 * use.get('stolen', 0):.1f} %, load average {os.getloadavg()[0]:.2f}, "
           f"{use.get('connections', 0):,} connections opened", flush=True)
     for kind, k in f["kinds"].items():
         print(f"    {kind:26s} {k['n']:7,} requests, {k['errors']:4} errors, p50 {k['p50_ms']:7.1f} ms, "
