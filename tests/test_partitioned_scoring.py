@@ -259,12 +259,77 @@ def test_a_second_partitioned_run_at_the_same_time_is_refused(demo_db, demo_url,
     try:
         with other.cursor() as cur:
             cur.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
-        with pytest.raises(Conflict, match="another partitioned scoring run"):
+        with pytest.raises(Conflict, match="another scoring run is under way"):
             score_partitioned(demo_db, demo_url, load_model(), client, DEMO_AS_OF + dt.timedelta(days=900),
                               resolution=RESOLUTION)
     finally:
         other.close()
     pd.testing.assert_frame_equal(_features(demo_db), before)
+
+
+def test_a_single_process_run_waits_for_a_partitioned_run_to_end(demo_db, demo_url):
+    """A single-process run (``riskmap score``, the API's re-scoring after a write) started while a partitioned run
+    holds the database waits for it before it takes the changes or writes a score, then runs: the partitioned run
+    writes from its workers' sessions partition by partition, and a run between two partitions would see half of
+    them.  And while a single-process run is under way, a partitioned run is refused."""
+    import threading
+
+    from geo.errors import Conflict
+    from geo.risk.distributed import RUN_LOCK
+
+    with demo_db.cursor() as cur:  # a change waiting to be scored
+        cur.execute("UPDATE enterprise SET violations_12m = coalesce(violations_12m, 0) + 1 "
+                    "WHERE id = (SELECT min(id) FROM enterprise)")
+    demo_db.commit()
+    partitioned = store.connect(demo_url)  # stands for a partitioned run: its session holds the lock alone
+    partitioned.autocommit = True
+    with partitioned.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
+    outcome: dict = {}
+
+    def single_process_run():
+        conn = store.connect(demo_url)
+        try:
+            outcome["summary"] = score(conn, load_model(), DEMO_AS_OF)
+        except Exception as e:  # noqa: BLE001 - reported below
+            outcome["error"] = e
+        finally:
+            conn.close()
+
+    runner = threading.Thread(target=single_process_run)
+    runner.start()
+    try:
+        waiting = False
+        for _ in range(600):  # until its backend waits for the advisory lock (at most a minute)
+            with partitioned.cursor() as cur:
+                cur.execute("SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                            "AND ((classid::bigint << 32) | objid::bigint) = %s)", (RUN_LOCK,))
+                waiting = cur.fetchone()[0]
+            if waiting or not runner.is_alive():
+                break
+            runner.join(0.1)
+        assert waiting and runner.is_alive(), outcome
+        with partitioned.cursor() as cur:  # it has taken nothing yet: the change still waits
+            cur.execute("SELECT count(*) FROM risk_dirty")
+            assert cur.fetchone()[0] >= 1
+    finally:
+        with partitioned.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK,))
+        partitioned.close()
+    runner.join(120)
+    assert not runner.is_alive() and "error" not in outcome, outcome
+    assert outcome["summary"].changes >= 1
+
+    # the other way round: a partitioned run asked for while a single-process run holds its share is refused
+    holder = store.connect(demo_url)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock_shared(%s)", (RUN_LOCK,))  # as score() does, in its transaction
+        with pytest.raises(Conflict, match="another scoring run is under way"):
+            score_partitioned(demo_db, demo_url, load_model(), None, DEMO_AS_OF, resolution=RESOLUTION)
+    finally:
+        holder.rollback()
+        holder.close()
 
 
 def test_riskmap_score_with_a_scheduler_uses_the_running_cluster(demo_db, demo_url, client):

@@ -47,14 +47,16 @@ from geo.risk.partitions import (
     store_factor_defs,
     write_partition,
 )
-from geo.risk.scoring import ScoreSummary, _level_counts, _place_sites, _roll_up_pipelines, _set_impact_distances
+from geo.risk.scoring import (SCORING_RUN_LOCK, ScoreSummary, _level_counts, _place_sites, _roll_up_pipelines,
+                               _set_impact_distances)
 from geo.risk.store import execute, sql_text
 from geo.store import connect
 
 DEFAULT_RESOLUTION = None  # chosen from the data (geo/risk/partitions.py choose_resolution)
 DEFAULT_RETRIES = 2
-# (a session advisory lock: one partitioned run at a time per database; the key spells "riskmap-partitioned")
-RUN_LOCK = 0x7269736B6D6170
+# (held alone for the whole run, at session level: no other partitioned run, and no single-process run, starts
+# while it writes; geo/risk/scoring.py)
+RUN_LOCK = SCORING_RUN_LOCK
 
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in total
 
@@ -137,7 +139,9 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
     if not free:
         if autocommit:
             conn.autocommit = True
-        raise Conflict("another partitioned scoring run is under way on this database; nothing was done")
+        raise Conflict("another scoring run is under way on this database (partitioned, or a single-process run "
+                       "such as the API's re-scoring after a write): nothing was done; run it again when it has "
+                       "ended")
     try:
         # 1. before
         with conn.cursor() as cur:

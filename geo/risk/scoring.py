@@ -50,6 +50,10 @@ FULL_MIN = 5_000  # (on small data sets a few thousand features re-score in mome
 # (bench/rescore: 11,531 records from 10,000 scattered edits took longer to look up than a full run takes), and
 # 1,000 records (about 500 scattered edits) already reach more features than FULL_SHARE.
 FULL_RECORDS = 1_000
+# A scoring run's advisory lock: a partitioned run holds it alone (session-level, geo/risk/distributed.py), every
+# single-process run shares it for its transaction, so neither starts while the other writes (the key spells
+# "riskmap-partitioned")
+SCORING_RUN_LOCK = 0x7269736B6D6170
 
 STEPS = ("segments", "enterprise", "tailings_pond", "pipeline_segment", "pipeline", "venue", "areas", "exposure")
 
@@ -127,6 +131,10 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         conn.autocommit = False
     try:
         with conn.cursor() as cur:
+            # a partitioned run (geo/risk/distributed.py) writes the scores partition by partition from its workers'
+            # sessions, and holds this lock from its first read to its commit: wait for it to end (taken before the
+            # table, the order the partitioned run takes them in)
+            cur.execute("SELECT pg_advisory_xact_lock_shared(%s)", (SCORING_RUN_LOCK,))
             cur.execute("LOCK TABLE feature_risk IN EXCLUSIVE MODE")  # one scorer at a time
             cur.execute(sql_text("take_changes"))
             # (an admin boundary that changed moves features between areas: a full run re-assigns them all)
