@@ -5,7 +5,7 @@
 -- point by point, every point probes the areas' index and tests the five or so areas whose boxes hold it: each test
 -- reads a whole province, city or county outline (up to 11,000 vertices, TOASTed) and walks all of it, so a point
 -- cost about 75 µs of CPU (EXPLAIN ANALYZE on the national set at 100,000 features: 9.8 s for 132,809 exposure
--- cells, 390 buffers read per cell), and the first scoring run after a national import spent most of its time
+-- cells, 39 buffers read per cell), and the first scoring run after a national import spent most of its time
 -- there (the sites, the H3 cells of area_risk, the exposure cells: bench/scale/growth.py, docs/benchmarks.md).
 -- Taken area by area, the outline stays the same from one test to the next: PostGIS reads it once and keeps an
 -- index of its edges (its point-in-polygon cache), and each point is tested in logarithmic time: 1.0 s for the
@@ -15,7 +15,8 @@
 -- old order: a point lies in the boxes of ten or more of the country's areas).
 --
 -- Below ``riskmap_scope_bulk_min`` points to place (a few records' worth, an incremental run's few dozen cells) the
--- statements of 0019 and 0025 run as they were: going over every area costs a fixed few tens of milliseconds.
+-- statements of 0019 and 0025 run as they were: going over every area has a fixed cost (a temporary table, an
+-- index probe for each of the 3,211 areas of a country).
 -- Either way the rows are the same: the same test of the same geometries, the codes sorted, '{}' for none.
 
 CREATE FUNCTION riskmap_scope_bulk_min() RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 2000 $$;
