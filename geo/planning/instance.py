@@ -41,13 +41,6 @@ ROUNDINGS = ("down", "up", "nearest")
 FLOAT_SLACK = 1e-9  # in units of the last decimal kept: a float a hair off an exact value rounds as the value
 STAGE_TWO_ROUNDS = 4  # with time windows: stage 2 in this many searches, each from the polished best so far
 FINAL_POLISH_SHARE = 0.05  # with time windows, of the time limit kept for the last polish (runs of up to 3 visits)
-RESTARTS_WINDOWS = 0  # with time windows: this many short searches, judged at a checkpoint (see _restarts)
-RESTART_SHARE = 0.4  # of the time limit (and of the iteration cap) for those short searches together
-RESTART_STAGE_ONE = 0.6  # of each short search, stage 1 (the rest one round of stage 2)
-RESTART_WARPS = (0.3, 1.0)  # the short searches' first prices of a unit of time late, in turn (mean prizes)
-RESTART_KEEP = 1  # short searches kept after the checkpoint
-RESTART_ROUNDS = 3  # rounds of stage 2 for each kept search
-RESTART_CROSS = False  # a plan of routes from the best two at the checkpoint, kept when it scores more
 UNREACHABLE_H = 1e5  # travel time given to the solver where no road joins two points (more than any budget)
 
 
@@ -503,11 +496,18 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
     windows = any(s.tw is not None for s in inst.sites)
-    mean_weighted = statistics.fmean(w for w in weighted if w > 0) if positive and windows else None
-    warp = WARP_PENALTY * mean_weighted / SCALE if mean_weighted is not None else None
+    warp = WARP_PENALTY * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive and windows else None
     group_of = {i: g for g, members in enumerate(_groups(inst)) for i in members}
     seeded = Solution(first_data, [PyVRPRoute(first_data, visits, group_of[team])
                                    for team, visits in greedy_routes(inst, matrix, _up, _down) if visits])
+    first = seeded if seeded.is_feasible() else None
+    starts = STAGE_ONE_STARTS_WINDOWS if windows else STAGE_ONE_STARTS
+    for k in range(starts):
+        found = _search(first_data, first_data, stop(STAGE_ONE_SHARE / starts), inst.seed + 7919 * k,
+                        seeded, warp)
+        if found.is_feasible() and (first is None or (found.uncollected_prizes(), found.distance_cost())
+                                    < (first.uncollected_prizes(), first.distance_cost())):
+            first = found
     if windows:
         # stage 2: the same prizes; travel shrunk so that a whole plan's travel costs less than the smallest prize
         # (a route's travel is at most its budget)
@@ -529,42 +529,27 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     def solution_of(by_team: dict[int, list[int]]):
         return Solution(data, [PyVRPRoute(data, visits, group_of[team]) for team, visits in by_team.items() if visits])
 
-    def prize_of(by_team: dict[int, list[int]]) -> float:
-        return sum(inst.sites[v].prize for visits in by_team.values() for v in visits)
-
     # the searches' deadline; the last polish's is the limit (without windows the search keeps all its time, as
     # before issue 17: the TOP benchmark's hardest instances need it)
     deadline = started + inst.time_limit_s * (1 - FINAL_POLISH_SHARE if windows else 1)
-    if windows and RESTARTS_WINDOWS > 1:
-        polished = _restarts(inst, matrix, first_data, data, seeded, mean_weighted, stop, deadline, started,
-                             visits_of, solution_of, prize_of, cancel)
-    else:
-        first = seeded if seeded.is_feasible() else None
-        starts = STAGE_ONE_STARTS_WINDOWS if windows else STAGE_ONE_STARTS
-        for k in range(starts):
-            found = _search(first_data, first_data, stop(STAGE_ONE_SHARE / starts), inst.seed + 7919 * k,
-                            seeded, warp)
-            if found.is_feasible() and (first is None or (found.uncollected_prizes(), found.distance_cost())
-                                        < (first.uncollected_prizes(), first.distance_cost())):
-                first = found
-        polished = None  # the best plan so far after polishing (visits by team), and its prize
-        start = solution_of(visits_of(first)) if first is not None else None
-        rounds = STAGE_TWO_ROUNDS if windows else 1
-        for k in range(rounds):
-            share = (1 - STAGE_ONE_SHARE) / rounds
-            found = _search(data, first_data if windows else data, stop(share, deadline, rounds - k),
-                            inst.seed + 7919 * k, start, warp)
-            if not found.is_feasible():
-                continue
-            last = k == rounds - 1
-            by_team = _polished(inst, matrix, visits_of(found), started + inst.time_limit_s if last else deadline,
-                                width=3 if last else 1)
-            prize = prize_of(by_team)
-            if polished is None or prize > polished[1]:
-                polished = by_team, prize
-            start = solution_of(polished[0])
-            if cancel is not None and cancel():
-                break
+    polished = None  # the best plan so far after polishing (visits by team), and its prize
+    start = solution_of(visits_of(first)) if first is not None else None
+    rounds = STAGE_TWO_ROUNDS if windows else 1
+    for k in range(rounds):
+        share = (1 - STAGE_ONE_SHARE) / rounds
+        found = _search(data, first_data if windows else data, stop(share, deadline, rounds - k), inst.seed + 7919 * k,
+                        start, warp)
+        if not found.is_feasible():
+            continue
+        last = k == rounds - 1
+        by_team = _polished(inst, matrix, visits_of(found), started + inst.time_limit_s if last else deadline,
+                            width=3 if last else 1)
+        prize = sum(inst.sites[v].prize for visits in by_team.values() for v in visits)
+        if polished is None or prize > polished[1]:
+            polished = by_team, prize
+        start = solution_of(polished[0])
+        if cancel is not None and cancel():
+            break
     if polished is None:
         must = [s.id for s in inst.sites if s.must_visit]
         raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
@@ -583,102 +568,13 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     return Plan(routes, sum(r.prize for r in routes))
 
 
-def _restarts(inst: Instance, matrix, first_data, data, seeded, mean_weighted: float, stop, deadline: float,
-              started: float, visits_of, solution_of, prize_of, cancel):
-    """With time windows: RESTARTS_WINDOWS short searches (stage 1 and a round of stage 2, polished), from
-    different seeds and first lateness penalties; the best RESTART_KEEP of them after this checkpoint go on in
-    RESTART_ROUNDS rounds of stage 2 each, sharing the rest of the time.  The best plan (visits by team) and its
-    prize, polished with runs of up to 3 visits at the end."""
-    per = RESTART_SHARE / RESTARTS_WINDOWS
-    screened = []
-    for j in range(RESTARTS_WINDOWS):
-        warp = RESTART_WARPS[j % len(RESTART_WARPS)] * mean_weighted / SCALE
-        found = _search(first_data, first_data, stop(per * RESTART_STAGE_ONE), inst.seed + 7919 * j, seeded, warp)
-        if not found.is_feasible():
-            found = seeded if seeded.is_feasible() else None
-        start = solution_of(visits_of(found)) if found is not None else None
-        found = _search(data, first_data, stop(per * (1 - RESTART_STAGE_ONE)), inst.seed + 7919 * j + 1, start, warp)
-        if found.is_feasible():
-            by_team = _polished(inst, matrix, visits_of(found), deadline, width=1)
-            screened.append((prize_of(by_team), -j, by_team, warp))
-        if cancel is not None and cancel():
-            break
-    if not screened:
-        return None
-    screened.sort(key=lambda c: (c[0], c[1]), reverse=True)
-    if RESTART_CROSS and len(screened) > 1:
-        child = _polished(inst, matrix, _crossed(inst, matrix, screened[0][2], screened[1][2]), deadline, width=1)
-        if prize_of(child) > screened[0][0]:
-            screened.insert(0, (prize_of(child), 1, child, screened[0][3]))
-    kept = screened[:RESTART_KEEP]
-    best = screened[0][2], screened[0][0]
-    total = RESTART_ROUNDS * len(kept)
-    done = 0
-    for _, _j, by_team, warp in kept:
-        here = by_team, prize_of(by_team)
-        for _ in range(RESTART_ROUNDS):
-            if cancel is not None and cancel():
-                break
-            found = _search(data, first_data, stop((1 - RESTART_SHARE) / total, deadline, total - done),
-                            inst.seed + 7919 * (RESTARTS_WINDOWS + done) + 2, solution_of(here[0]), warp)
-            done += 1
-            if not found.is_feasible():
-                continue
-            by_team = _polished(inst, matrix, visits_of(found), deadline, width=1)
-            if prize_of(by_team) > here[1]:
-                here = by_team, prize_of(by_team)
-        if here[1] > best[1]:
-            best = here
-    by_team = _polished(inst, matrix, best[0], started + inst.time_limit_s, width=3)
-    return by_team, prize_of(by_team)
-
-
-def _crossed(inst: Instance, matrix, a: dict[int, list[int]], b: dict[int, list[int]]) -> dict[int, list[int]]:
-    """A plan of routes taken from two plans (visits by team): for each group of like teams, the routes of both
-    pooled, and the route of the most prize not yet visited taken in turn (with the sites already visited taken
-    out of it, when it stays feasible)."""
-    from geo.planning.polish import _schedule
-
-    sites, shifts = _polish_sites(inst, matrix)
-    out: dict[int, list[int]] = {}
-    taken: set[int] = set()
-    for group in _groups(inst):
-        pool = [list(p.get(i, [])) for p in (a, b) for i in group]
-        shift = shifts[group[0]]
-        for team in group:
-            best = None
-            for r in pool:
-                rest = [v for v in r if v not in taken]
-                if _schedule(sites, shift, rest) is None:
-                    continue
-                gain = sum(inst.sites[v].prize for v in rest)
-                if best is None or gain > best[0]:
-                    best = gain, rest, r
-            if best is None:
-                continue
-            out[team] = best[1]
-            taken.update(best[1])
-            pool.remove(best[2])
-    return out
-
-
 def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], deadline: float | None = None,
               width: int = 3) -> dict[int, list[int]]:
     """The teams' visits (site indices) after the exact insertions and swaps of geo/planning/polish.py, in the
     solver's integer times."""
-    from geo.planning.polish import polish
-
-    sites, shifts = _polish_sites(inst, matrix)
-    routes = polish(sites, shifts, [visits_by_team.get(i, []) for i in range(len(inst.teams))], width=width,
-                    deadline=deadline)
-    return dict(enumerate(routes))
-
-
-def _polish_sites(inst: Instance, matrix):
-    """The sites and the teams' shifts in the solver's integer times, as geo/planning/polish.py takes them."""
     import numpy as np
 
-    from geo.planning.polish import Shift, Sites
+    from geo.planning.polish import Shift, Sites, polish
 
     depot_row = {p: i for i, p in enumerate(depot_points(inst))}
     sites = Sites(travel=matrix, first=len(depot_row),
@@ -688,7 +584,9 @@ def _polish_sites(inst: Instance, matrix):
                   prize=np.array([s.prize for s in inst.sites], dtype=np.float64),
                   must_visit=np.array([s.must_visit for s in inst.sites], dtype=bool))
     shifts = [Shift(depot_row[t.start], depot_row[t.end], _down(t.budget)) for t in inst.teams]
-    return sites, shifts
+    routes = polish(sites, shifts, [visits_by_team.get(i, []) for i in range(len(inst.teams))], width=width,
+                    deadline=deadline)
+    return dict(enumerate(routes))
 
 
 def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
