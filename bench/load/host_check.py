@@ -54,8 +54,9 @@ def host_check(seconds: float = 10.0) -> dict:
 def describe(check: dict) -> str:
     if not check["starts"]:
         return "steady (no 50 ms window below 60 % of the median speed)"
-    return (f"slowed down in {100 * check['slow_share']:.0f} % of the 50 ms windows ({len(check['starts'])} stretches, "
-            f"the longest {check['longest_s']:.2f} s, beginning at {', '.join(f'{s:g}' for s in check['starts'][:8])} s)")
+    starts = ", ".join(f"{s:g}" for s in check["starts"][:8])
+    return (f"slowed down in {100 * check['slow_share']:.0f} % of the 50 ms windows ({len(check['starts'])} "
+            f"stretches, the longest {check['longest_s']:.2f} s, beginning at {starts} s)")
 
 
 if __name__ == "__main__":

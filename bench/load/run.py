@@ -455,7 +455,8 @@ def print_run(name: str, f: dict, use: dict, elapsed: float) -> None:
     print(f"{name}: {f['requests']:,} requests in {elapsed:.1f} s, {f['rps']:.0f} requests/s, {f['errors']} errors, "
           f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms; statuses {f['statuses']}; generator CPU "
           f"{use['generator_cpu_s']:.1f} s ({100 * use['generator_cpu_s'] / elapsed / use['cores']:.1f} % of the "
-          f"machine), machine busy {100 * use['machine_busy']:.0f} %, stolen by the host {100 * use.get('stolen', 0):.1f} %, load average {os.getloadavg()[0]:.2f}, "
+          f"machine), machine busy {100 * use['machine_busy']:.0f} %, stolen by the host "
+          f"{100 * use.get('stolen', 0):.1f} %, load average {os.getloadavg()[0]:.2f}, "
           f"{use.get('connections', 0):,} connections opened", flush=True)
     for kind, k in f["kinds"].items():
         print(f"    {kind:26s} {k['n']:7,} requests, {k['errors']:4} errors, p50 {k['p50_ms']:7.1f} ms, "

@@ -47,8 +47,14 @@ from geo.risk.partitions import (
     store_factor_defs,
     write_partition,
 )
-from geo.risk.scoring import (SCORING_RUN_LOCK, ScoreSummary, _level_counts, _place_sites, _roll_up_pipelines,
-                               _set_impact_distances)
+from geo.risk.scoring import (
+    SCORING_RUN_LOCK,
+    ScoreSummary,
+    _level_counts,
+    _place_sites,
+    _roll_up_pipelines,
+    _set_impact_distances,
+)
 from geo.risk.store import execute, sql_text
 from geo.store import connect
 
