@@ -53,16 +53,24 @@ def allocate_cmd(
 @app.command("plan-instance")
 def plan_instance_cmd(
     path: Annotated[Path, typer.Argument(help="The instance: JSON with sites, teams, metric, time_limit_s, seed.")],
+    searches: Annotated[int | None, typer.Option(help="Independent searches side by side, one process (and core) "
+                                                      "each, the best plan kept (default: the instance's "
+                                                      "\"searches\", else 1).")] = None,
 ) -> None:
     """Solve a self-contained planning instance (team orienteering with time windows) and print the routes as
     JSON on stdout: {"routes": [{"team": ..., "sites": [...]}], "total_prize": ...}."""
+    import dataclasses
     import json
     import warnings
 
-    from geo.planning.instance import InstanceError, load, solve
+    from geo.planning.instance import MAX_SEARCHES, InstanceError, load, solve
 
     try:
         instance = load(path)
+        if searches is not None:
+            if not 1 <= searches <= MAX_SEARCHES:
+                raise InstanceError(f"--searches: expected an integer from 1 to {MAX_SEARCHES}, got {searches}")
+            instance = dataclasses.replace(instance, searches=searches)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PyVRP's search notes; the answer is checked exactly
             plan = solve(instance)
