@@ -38,6 +38,7 @@ WARP_PENALTY = 0.3  # with time windows, the search's first price of a unit of t
 WARP_PENALTIES = (WARP_PENALTY, 1.0)  # the same for the 1st, 2nd, ... of parallel searches, in turn (see solve)
 SEARCH_SEED_STEP = 104_729  # parallel search j starts from seeds this far apart (stage seeds are 7,919 apart)
 MAX_SEARCHES = 64  # parallel searches at most (each is a process)
+CANCEL_WAIT_S = 10.0  # a cancelled solve waits this long for each parallel search's plan, then kills it
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 METRICS = ("euclidean", "haversine")
 ROUNDINGS = ("down", "up", "nearest")
@@ -552,9 +553,11 @@ class _Searches:
             self.stop.set()
         out = []
         for child, pipe in self.children:
-            # a child keeps to the time limit (the last polish included); past it by a minute, it is stuck
+            # a child keeps to the time limit (the last polish included), or stops within an iteration once asked:
+            # past that by a margin it is stuck
+            wait = CANCEL_WAIT_S if cancelled else max(0.0, self.deadline - time.monotonic()) + 60.0
             got = None
-            if pipe.poll(max(0.0, self.deadline - time.monotonic()) + 60.0):
+            if pipe.poll(wait):
                 try:
                     got = pipe.recv()
                 except EOFError:  # the child died without an answer
