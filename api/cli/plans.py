@@ -141,6 +141,8 @@ def plan_cmd(
     iterations: Annotated[int | None, typer.Option(help="Cap the search's iterations: when the cap ends it before "
                                                         "the time limit, the same seed gives the same plan on any "
                                                         "machine.")] = None,
+    searches: Annotated[int, typer.Option(help="Independent searches side by side, a process (and a core) each, "
+                                               "the best plan kept (at most the machine's cores).")] = 1,
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the plan to this file: .json, "
                                                                 ".geojson, .csv or .html (printable).")] = None,
 ) -> None:
@@ -171,7 +173,7 @@ def plan_cmd(
                           max_sites=max_sites, time_limit_s=time_limit, seed=seed,
                           must_visit=tuple(must_visit or ()), overdue=overdue, overdue_days=overdue_days,
                           look_back=look_back, look_back_days=look_back_days, time_windows=windows,
-                          travel=travel, iterations=iterations, today=_first_day(first_day),
+                          travel=travel, iterations=iterations, searches=searches, today=_first_day(first_day),
                           supervision=load_supervision(_settings().supervision) if overdue or look_back else None)
         req.check()
         conn = open_for_writing(_settings(), "riskmap plan" + (f" --area {area}" if area else ""))
