@@ -570,9 +570,12 @@ class _Searches:
 
 
 def _search_elsewhere(inst: Instance, search: int, started: float, stop, pipe) -> None:
-    """A child process's search (see _Searches): its plan, or None, sent back through ``pipe``."""
+    """A child process's search (see _Searches): its plan, or None, sent back through ``pipe``.  Ctrl-C reaches
+    the whole process group: the child leaves it to the parent, which cancels (stop) or kills its searches."""
+    import signal
     import warnings
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PyVRP's search notes; the answer is checked by the parent
