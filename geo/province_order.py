@@ -43,6 +43,7 @@ from geo.errors import Conflict, TableBusy, UnknownTable
 TABLES = ("enterprise", "tailings_pond", "venue", "settlement", "pipeline", "pipeline_segment")
 
 _COPY = resources.files("geo").joinpath("sql/province_order_copy.sql").read_text(encoding="utf-8")
+_CLUSTER = resources.files("geo").joinpath("sql/province_order_cluster.sql").read_text(encoding="utf-8")
 
 Progress = Callable[["Rewritten"], None]  # called as each table is done
 
@@ -121,6 +122,13 @@ def _rewrite(conn, table: str) -> Rewritten:
                 values=sql.SQL(", ").join(sql.SQL("p.province") if c == "province" else sql.Identifier("f", c)
                                           for c in columns))
             shadow.start(cur, rows=copy)
+            cur.execute("SELECT current_setting('enable_indexscan')")
+            indexscan = cur.fetchone()[0]
+            cur.execute("SET LOCAL enable_indexscan = off")
+            index = f"{table}_province_order"
+            cur.execute(sql.SQL(_CLUSTER).format(shadow=shadow.shadow, index=sql.Identifier(index),
+                                                 qualified_index=sql.Identifier(shadow_table.SCHEMA, index)))
+            cur.execute("SELECT set_config('enable_indexscan', %s, true)", (indexscan,))
             try:
                 shadow.finish(cur, changed=False)
             except TableBusy:
