@@ -15,16 +15,19 @@ It is PostgreSQL's CLUSTER done as a bulk import does its loads (geo/shadow_tabl
    edits and the scoring run's writes of the table wait; readers go on, on the old table);
 2. find every row's province (``riskmap_province_rows``: from the places for area scope a scoring run gave the
    sites, the others placed at their point on surface);
-3. copy the rows into a shadow table in that order (geo/sql/province_order_copy.sql), build its indexes and
-   constraints, ANALYZE it;
+3. copy the rows with their provinces into a shadow table (geo/sql/province_order_copy.sql), have CLUSTER rewrite
+   it page after page in that order (geo/sql/province_order_cluster.sql: an INSERT's own order does not hold, as
+   smaller rows go back into earlier pages' free space), build its indexes and constraints, ANALYZE it;
 4. swap it in for the table: ``ACCESS EXCLUSIVE``, taken in attempts of 100 ms so that readers never queue behind
    the step for longer, held only for the swap (readers wait for that moment, not for the rewrite);
 5. commit, then VACUUM the new table (its visibility map, so that its first readers need not set its rows' hint
    bits and index-only scans can skip its pages).
 
-Unlike CLUSTER, no UPDATE of the province is ever needed (an UPDATE of every row would fire the tables' change
-triggers: a re-scoring, an audit event and a history row per row) and readers are not locked out for the rewrite.
-It costs about what a bulk import of the table costs, and a second copy of the table on disk until it commits.
+Unlike a CLUSTER of the table itself, no UPDATE of the province is ever needed (an UPDATE of every row would fire
+the tables' change triggers: a re-scoring, an audit event and a history row per row) and readers are not locked
+out for the rewrite.
+It costs about twice what copying the table costs (the copy, then CLUSTER's sort and rewrite) plus its index
+builds, and room for two more copies of the table on disk until it commits.
 """
 
 from __future__ import annotations
