@@ -137,7 +137,8 @@ def snapshot(db) -> dict:
             cur.execute("SELECT polname, pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polrelid = %s::regclass "
                         "ORDER BY 1", (t,))
             out[f"{t} policies"] = cur.fetchall()
-            cur.execute("SELECT relowner::regrole::text, relrowsecurity FROM pg_class WHERE oid = %s::regclass", (t,))
+            cur.execute("SELECT relowner::regrole::text, relrowsecurity, relacl::text FROM pg_class "
+                        "WHERE oid = %s::regclass", (t,))
             out[f"{t} owner"] = cur.fetchall()
         for query in ("SELECT kind, feature_id, score, level, factors::text FROM feature_risk ORDER BY 1, 2",
                       "SELECT kind, id, codes FROM scope_site ORDER BY 1, 2",
@@ -234,6 +235,8 @@ def test_rows_added_or_moved_after_the_step_get_their_province_at_the_next(regio
     try:
         rewrite_by_province(conn, ["enterprise"])
         with db.cursor() as cur:
+            cur.execute("SELECT max(id) FROM enterprise")
+            last_id = cur.fetchone()[0]
             cur.execute("SELECT id FROM enterprise WHERE province = '11' ORDER BY id LIMIT 1")
             moved = cur.fetchone()[0]
             cur.execute("UPDATE enterprise SET geom = ST_SetSRID(ST_MakePoint(117.3, 39.9), 4326) WHERE id = %s",
@@ -241,6 +244,7 @@ def test_rows_added_or_moved_after_the_step_get_their_province_at_the_next(regio
             _sites(cur, "enterprise", 60, "E-new-", start=5000)  # in turn across the provinces, at the table's end
         db.commit()
         stored = provinces_by_id(db, "enterprise")
+        assert sorted(stored)[-60:] == list(range(last_id + 1, last_id + 61))  # ids go on from the old table's
         assert sum(1 for p in stored.values() if p is None) == 2 + 60  # new rows: none yet
         assert stored[moved] == "11"  # kept from the last step until the next
         # written at the table's end, or in the room left on its pages (the free space map), not in province order

@@ -14,8 +14,8 @@
 -- those areas begins with two digits.  The column is the step's: it is set when the step rewrites the table, not by
 -- imports, edits or scoring runs (an UPDATE of the column there would fire the tables' change triggers: a
 -- re-scoring of the region, an audit event and a history row for every row).  A row added since the last step has
--- NULL, a row moved since keeps the province it had then, and both are stored where they were written (at the end
--- of the table) until the step runs again.
+-- NULL, a row moved since keeps the province it had then, and both stay where they were written (where the table
+-- had room: the free space left on its pages, or its end) until the step runs again.
 DO $$
 DECLARE
     t text;
