@@ -10,6 +10,8 @@ settlements area by area)."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import psycopg2
 import pytest
@@ -261,6 +263,48 @@ def test_rows_added_or_moved_after_the_step_get_their_province_at_the_next(regio
     assert stored[moved] == "13"
     provinces = [p for _, p in stored_order(db, "enterprise")]
     assert provinces == sorted(provinces, key=lambda p: (p is None, p or ""))
+
+
+def test_readers_read_on_while_a_table_is_rewritten_and_writers_wait(region, cluster):
+    """The step locks writers out for the rewrite (an insert with a lock timeout gives up), and readers only for the
+    swap: kept from it by a long read, it tries in short attempts, and later readers get through meanwhile."""
+    db = region
+    url = cluster[0].admin_url(db.info.dbname)
+    long_read, other, writer, watcher = (store.connect(url) for _ in range(4))
+    watcher.autocommit = True
+    with long_read.cursor() as cur:
+        cur.execute("SELECT count(*) FROM enterprise")  # its transaction stays open
+        rows = cur.fetchone()[0]
+    conn = app_connection(cluster, db)
+    done: list = []
+    step = threading.Thread(target=lambda: done.append(rewrite_by_province(conn, ["enterprise"])))
+    step.start()
+    try:
+        for _ in range(3000):  # until the step is seen waiting to swap in its table
+            with watcher.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_locks WHERE relation = 'enterprise'::regclass "
+                            "AND mode = 'AccessExclusiveLock' AND NOT granted")
+                if cur.fetchone()[0]:
+                    break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the step was never seen waiting to swap in its table")
+        with other.cursor() as cur:
+            cur.execute("SET lock_timeout = '2s'")
+            cur.execute("SELECT count(*) FROM enterprise")
+            assert cur.fetchone()[0] == rows
+        other.rollback()
+        with writer.cursor() as cur, pytest.raises(psycopg2.errors.LockNotAvailable):
+            cur.execute("SET lock_timeout = '200ms'")
+            _one_enterprise(cur, "E-meanwhile", 116.1, 39.7)
+        writer.rollback()
+    finally:
+        long_read.rollback()
+        step.join(60)
+        for c in (long_read, other, writer, watcher, conn):
+            c.close()
+    assert done and done[0][0].rows == rows
+    assert provinces_by_id(db, "enterprise") == expected_provinces(db, "enterprise")
 
 
 def test_rewriting_the_pipelines_keeps_their_segments_foreign_key(region, cluster):
