@@ -35,7 +35,9 @@ STAGE_ONE_SHARE = 0.3  # of the time limit (and of the iteration cap)
 STAGE_ONE_STARTS = 1  # stage-1 runs from different seeds, sharing its time (more did not help on TOP)
 STAGE_ONE_STARTS_WINDOWS = 2  # the same with time windows: there stage 1 decides the basin (see solve)
 WARP_PENALTY = 0.3  # with time windows, the search's first price of a unit of time late: this many mean prizes
-WARP_PENALTIES = (WARP_PENALTY, 1.0)  # the same for the 1st, 2nd, ... of parallel searches, in turn (see solve)
+# with time windows, each of the parallel searches (see solve), in turn: the lateness penalty's start (mean prizes
+# per unit late) and the length of the late-acceptance history of PyVRP's search (its default: 300)
+SEARCH_SETTINGS = ((WARP_PENALTY, 300), (1.0, 300), (WARP_PENALTY, 1500))
 SEARCH_SEED_STEP = 104_729  # parallel search j starts from seeds this far apart (stage seeds are 7,919 apart)
 MAX_SEARCHES = 64  # parallel searches at most (each is a process)
 CANCEL_WAIT_S = 10.0  # a cancelled solve waits this long for each parallel search's plan, then kills it
@@ -479,9 +481,10 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
 
     With ``inst.searches`` = n > 1, n such searches run side by side to the same limit, each in a process of its
     own (so n cores are busy for the whole limit): the j-th from its own seeds and, with time windows, with the
-    lateness penalty starting at WARP_PENALTIES[j] in turn; the plan of the most prize is kept.  On the TOPTW
-    instances the runs of one instance end in different basins by seed and by the penalty's start, as far apart
-    as the gap to the best-known score, and a longer search rarely leaves its basin (docs/benchmarks.md, part 4).
+    lateness penalty's start and the late-acceptance history of SEARCH_SETTINGS[j] in turn; the plan of the most
+    prize is kept.  On the TOPTW instances the runs of one instance end in different basins by seed, penalty start
+    and history, as far apart as the gap to the best-known score, and a longer search rarely leaves its basin;
+    which setting does best depends on the instance (docs/benchmarks.md, part 4).
     """
     problems = must_visit_problems(inst)
     if problems:
@@ -590,7 +593,7 @@ def _best_visits(inst: Instance, search: int, started: float, progress=None, can
     """One whole search (both stages, the rounds and the polishes; see solve), the ``search``-th of
     ``inst.searches``: its visits (site indices) by team index and their prize, or None if it found no feasible
     plan.  Search j > 0 starts from its own seeds and, with time windows, prices lateness at first at
-    WARP_PENALTIES[j % len(WARP_PENALTIES)] mean prizes per unit of time late."""
+    the penalty and the late-acceptance history of SEARCH_SETTINGS[j % len(SEARCH_SETTINGS)]."""
     from pyvrp import Route as PyVRPRoute
     from pyvrp import Solution
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
@@ -614,7 +617,7 @@ def _best_visits(inst: Instance, search: int, started: float, progress=None, can
     # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
     windows = any(s.tw is not None for s in inst.sites)
-    start_warp = WARP_PENALTIES[search % len(WARP_PENALTIES)]
+    start_warp, history = SEARCH_SETTINGS[search % len(SEARCH_SETTINGS)]
     warp = start_warp * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive and windows else None
     group_of = {i: g for g, members in enumerate(_groups(inst)) for i in members}
     seeded = Solution(first_data, [PyVRPRoute(first_data, visits, group_of[team])
@@ -623,7 +626,7 @@ def _best_visits(inst: Instance, search: int, started: float, progress=None, can
     starts = STAGE_ONE_STARTS_WINDOWS if windows else STAGE_ONE_STARTS
     for k in range(starts):
         found = _search(first_data, first_data, stop(STAGE_ONE_SHARE / starts), seed + 7919 * k,
-                        seeded, warp)
+                        seeded, warp, history if windows else None)
         if found.is_feasible() and (first is None or (found.uncollected_prizes(), found.distance_cost())
                                     < (first.uncollected_prizes(), first.distance_cost())):
             first = found
@@ -657,7 +660,7 @@ def _best_visits(inst: Instance, search: int, started: float, progress=None, can
     for k in range(rounds):
         share = (1 - STAGE_ONE_SHARE) / rounds
         found = _search(data, first_data if windows else data, stop(share, deadline, rounds - k), seed + 7919 * k,
-                        start, warp)
+                        start, warp, history if windows else None)
         if not found.is_feasible():
             continue
         last = k == rounds - 1
@@ -693,14 +696,22 @@ def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], dead
     return dict(enumerate(routes))
 
 
-def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
+def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None, history: int | None = None):
     """PyVRP's iterated local search on ``data``, as pyvrp.solve runs it, but with the granular neighbourhood of
     ``neighbours_of`` (problem data with the same clients: stage 2's travel is shrunk to almost nothing, so its
     own would hardly know near from far) and ``warp`` as the first penalty for a unit of time warp (a window
     missed or a budget overrun).  PyVRP starts it half way to its cap whatever the scale of the prizes, and
     adapts it only every 500 solutions: in a TOPTW search of a few thousand iterations it stays far too high
-    (the search keeps away from the windows' edges) or, with prizes that dwarf it, too low."""
-    from pyvrp import IteratedLocalSearch, PenaltyManager, PenaltyParams, RandomNumberGenerator, Solution
+    (the search keeps away from the windows' edges) or, with prizes that dwarf it, too low.  ``history``: the
+    length of the late-acceptance history (None: PyVRP's default)."""
+    from pyvrp import (
+        IteratedLocalSearch,
+        IteratedLocalSearchParams,
+        PenaltyManager,
+        PenaltyParams,
+        RandomNumberGenerator,
+        Solution,
+    )
     from pyvrp.search import OPERATORS, LocalSearch, PerturbationManager, PerturbationParams, compute_neighbours
 
     rng = RandomNumberGenerator(seed=seed)
@@ -713,7 +724,8 @@ def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
     pm = PenaltyManager((loads, tw if warp is None else warp, dist), params)
     if initial is None:
         initial = ls(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
-    return IteratedLocalSearch(data, pm, ls, initial).run(stop, collect_stats=False).best
+    ils = IteratedLocalSearchParams() if history is None else IteratedLocalSearchParams(history_length=history)
+    return IteratedLocalSearch(data, pm, ls, initial, ils).run(stop, collect_stats=False).best
 
 
 class _Reporting:
