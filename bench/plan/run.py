@@ -105,13 +105,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1, help="part 4: the solver's seed")
     ap.add_argument("--iterations", type=int, default=None,
                     help="part 4: also cap the search's iterations (runs then compare alike on a busy machine)")
+    ap.add_argument("--searches", type=int, default=1,
+                    help="part 4: independent searches side by side per instance, one core each (riskmap "
+                         "plan-instance --searches); run one sweep at a time with more than 1")
     args = ap.parse_args()
     if args.campaign:
         campaign(args.campaign_limit)
         return
     if args.toptw:
         for seconds in (float(v) for v in args.seconds.split(",")):
-            toptw_sweep(seconds, args.instances, args.seed, args.iterations)
+            toptw_sweep(seconds, args.instances, args.seed, args.iterations, args.searches)
         return
     if args.demo_only:
         demo(args.demo_limit)
@@ -147,7 +150,7 @@ def main() -> None:
         demo(args.demo_limit)
 
 
-def toptw_sweep(seconds: float, which: str, seed: int, iterations: int | None = None) -> dict:
+def toptw_sweep(seconds: float, which: str, seed: int, iterations: int | None = None, searches: int = 1) -> dict:
     """Part 4: every TOPTW instance asked for through `riskmap plan-instance`, checked exactly, gap to BKS."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import toptw
@@ -161,7 +164,8 @@ def toptw_sweep(seconds: float, which: str, seed: int, iterations: int | None = 
     if not wanted:
         raise SystemExit(f"--instances: none of {which!r} is an instance of {TOPTW / 'BKS.tsv'}")
     print(f"=== TOPTW instances through riskmap plan-instance ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} "
-          f"UTC), {seconds:g} s each{f' or {iterations} iterations' if iterations else ''}, seed {seed}; "
+          f"UTC), {seconds:g} s each{f' or {iterations} iterations' if iterations else ''}, seed {seed}, "
+          f"{searches} search{'es' if searches > 1 else ''} side by side; "
           "distances rounded down to hundredths ===", flush=True)
     gaps, walls = {}, []
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,8 +177,8 @@ def toptw_sweep(seconds: float, which: str, seed: int, iterations: int | None = 
                 doc["iterations"] = iterations
             path.write_text(json.dumps(doc))
             t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-m", "api.cli", "plan-instance", str(path)], cwd=ROOT,
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run([sys.executable, "-m", "api.cli", "plan-instance", str(path), "--searches",
+                                  str(searches)], cwd=ROOT, capture_output=True, text=True, check=True).stdout
             wall = time.perf_counter() - t0
             score, ends = toptw.check(inst, m, json.loads(out))
             best = bks[(name, m)]

@@ -35,6 +35,12 @@ STAGE_ONE_SHARE = 0.3  # of the time limit (and of the iteration cap)
 STAGE_ONE_STARTS = 1  # stage-1 runs from different seeds, sharing its time (more did not help on TOP)
 STAGE_ONE_STARTS_WINDOWS = 2  # the same with time windows: there stage 1 decides the basin (see solve)
 WARP_PENALTY = 0.3  # with time windows, the search's first price of a unit of time late: this many mean prizes
+# with time windows, each of the parallel searches (see solve), in turn: the lateness penalty's start (mean prizes
+# per unit late) and the length of the late-acceptance history of PyVRP's search (its default: 300)
+SEARCH_SETTINGS = ((WARP_PENALTY, 300), (1.0, 300), (WARP_PENALTY, 1500))
+SEARCH_SEED_STEP = 104_729  # parallel search j starts from seeds this far apart (stage seeds are 7,919 apart)
+MAX_SEARCHES = 64  # parallel searches at most (each is a process)
+CANCEL_WAIT_S = 10.0  # a cancelled solve waits this long for each parallel search's plan, then kills it
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 METRICS = ("euclidean", "haversine")
 ROUNDINGS = ("down", "up", "nearest")
@@ -91,6 +97,7 @@ class Instance:
     table: TravelTable | None = None  # travel times given (a road network) instead of the metric's
     travel_decimals: int | None = None  # travel times rounded to this many decimals (None: exact)
     travel_rounding: str = "nearest"  # down, up or nearest, with travel_decimals
+    searches: int = 1  # independent searches run side by side, each a process of its own (see solve)
 
     def travel(self, a: tuple[float, float], b: tuple[float, float]) -> float:
         """Travel time between two points, exact (or rounded as the instance says)."""
@@ -230,8 +237,11 @@ def parse(doc: dict) -> Instance:
         raise InstanceError(f"travel_rounding: expected one of {', '.join(ROUNDINGS)}, got {rounding!r}")
     if "travel_rounding" in doc and decimals is None:
         raise InstanceError("travel_rounding: given without travel_decimals (how many decimals to keep)")
+    searches = doc.get("searches", 1)
+    if isinstance(searches, bool) or not isinstance(searches, int) or not 1 <= searches <= MAX_SEARCHES:
+        raise InstanceError(f"searches: expected an integer from 1 to {MAX_SEARCHES}, got {searches!r}")
     return Instance(sites, teams, metric, speed, circuity, limit, seed, iterations, travel_decimals=decimals,
-                    travel_rounding=rounding)
+                    travel_rounding=rounding, searches=searches)
 
 
 def load(path: Path) -> Instance:
@@ -468,21 +478,132 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     ``progress(seconds, limit)``, when given, is called about once a second while the search runs.
     ``cancel()``, when given, is asked at every iteration: once it returns true the search stops and the best plan
     found so far is returned (a campaign interrupted by Ctrl-C or a cancel, geo/planning/campaign.py).
+
+    With ``inst.searches`` = n > 1, n such searches run side by side to the same limit, each in a process of its
+    own (so n cores are busy for the whole limit): the j-th from its own seeds and, with time windows, with the
+    lateness penalty's start and the late-acceptance history of SEARCH_SETTINGS[j] in turn; the plan of the most
+    prize is kept.  On the TOPTW instances the runs of one instance end in different basins by seed, penalty start
+    and history, as far apart as the gap to the best-known score, and a longer search rarely leaves its basin;
+    which setting does best depends on the instance (docs/benchmarks.md, part 4).
     """
+    problems = must_visit_problems(inst)
+    if problems:
+        raise InstanceError("no plan can visit every must-visit site: " + "; ".join(problems))
+    started = time.monotonic()
+    others = _Searches(inst, started) if inst.searches > 1 else None
+    try:
+        found = _best_visits(inst, 0, started, progress, cancel)
+    except BaseException:
+        if others is not None:
+            others.abandon()
+        raise
+    elsewhere = others.results(cancelled=cancel is not None and bool(cancel())) if others else []
+    for other in elsewhere:  # the plan of the most prize; on a tie the first search's
+        if other is not None and (found is None or other[1] > found[1]):
+            found = other
+    if found is None:
+        must = [s.id for s in inst.sites if s.must_visit]
+        raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
+                            "windows: each can be reached alone, but not all of them together"
+                            + (f" (must-visit: {', '.join(must)})" if must else ""))
+    visits_by_team = found[0]
+    routes_by_team = {t.id: [inst.sites[v].id for v in visits_by_team.get(i, [])] for i, t in enumerate(inst.teams)}
+    by_id = {s.id: s for s in inst.sites}
+    routes = []
+    for t in inst.teams:
+        r = Route(t.id, routes_by_team[t.id])
+        r.time, r.prize = route_time(inst, t, [by_id[i] for i in r.sites]), sum(by_id[i].prize for i in r.sites)
+        if r.time > t.budget + 1e-9:
+            raise RuntimeError(f"internal: team {t.id}'s route takes {r.time} > budget {t.budget}")
+        routes.append(r)
+    return Plan(routes, sum(r.prize for r in routes))
+
+
+class _Searches:
+    """Searches 1 .. inst.searches - 1 of solve, each in a forked process (PyVRP holds the GIL while it
+    searches), started at once and asked for their plans with ``results``.  Forked, not spawned: a child needs
+    nothing but the instance, and a spawned one would first run the parent's entry point again."""
+
+    def __init__(self, inst: Instance, started: float):
+        import multiprocessing
+
+        import pyvrp  # noqa: F401  (imported before the fork: the children then import nothing)
+
+        from geo.planning import polish  # noqa: F401
+
+        ctx = multiprocessing.get_context("fork")
+        self.stop = ctx.Event()
+        self.children = []
+        for j in range(1, inst.searches):
+            mine, theirs = ctx.Pipe(duplex=False)
+            child = ctx.Process(target=_search_elsewhere, args=(inst, j, started, self.stop, theirs), daemon=True)
+            child.start()
+            theirs.close()
+            self.children.append((child, mine))
+        self.deadline = started + inst.time_limit_s
+
+    def abandon(self) -> None:
+        """Stop every child at once (the parent's search failed or was interrupted)."""
+        for child, pipe in self.children:
+            child.kill()
+            child.join()
+            pipe.close()
+
+    def results(self, cancelled: bool = False) -> list:
+        """Each child's plan (visits by team, prize), or None where it found none or failed; a cancelled solve
+        asks the children to stop and takes the best plan each found so far."""
+        if cancelled:
+            self.stop.set()
+        out = []
+        for child, pipe in self.children:
+            # a child keeps to the time limit (the last polish included), or stops within an iteration once asked:
+            # past that by a margin it is stuck
+            wait = CANCEL_WAIT_S if cancelled else max(0.0, self.deadline - time.monotonic()) + 60.0
+            got = None
+            if pipe.poll(wait):
+                try:
+                    got = pipe.recv()
+                except EOFError:  # the child died without an answer
+                    got = None
+            if child.is_alive() and got is None:
+                child.kill()
+            child.join()
+            out.append(got)
+        return out
+
+
+def _search_elsewhere(inst: Instance, search: int, started: float, stop, pipe) -> None:
+    """A child process's search (see _Searches): its plan, or None, sent back through ``pipe``.  Ctrl-C reaches
+    the whole process group: the child leaves it to the parent, which cancels (stop) or kills its searches."""
+    import signal
+    import warnings
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PyVRP's search notes; the answer is checked by the parent
+            found = _best_visits(inst, search, started, cancel=stop.is_set)
+    except Exception:  # noqa: BLE001  the parent's own search stands; a child's failure only loses its plan
+        found = None
+    pipe.send(found)
+    pipe.close()
+
+
+def _best_visits(inst: Instance, search: int, started: float, progress=None, cancel=None):
+    """One whole search (both stages, the rounds and the polishes; see solve), the ``search``-th of
+    ``inst.searches``: its visits (site indices) by team index and their prize, or None if it found no feasible
+    plan.  Search j > 0 starts from its own seeds and, with time windows, prices lateness at first at
+    the penalty and the late-acceptance history of SEARCH_SETTINGS[j % len(SEARCH_SETTINGS)]."""
     from pyvrp import Route as PyVRPRoute
     from pyvrp import Solution
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
+    seed = inst.seed + SEARCH_SEED_STEP * search
     positive = [s.prize for s in inst.sites if s.prize > 0]
     budget_max = max(_down(t.budget) for t in inst.teams)
     weighted = [round(s.prize * PRIZE_WEIGHT * budget_max / max(positive)) if positive else 0 for s in inst.sites]
     smallest = min((w for w in weighted if w > 0), default=1)
     dominant_unit = (sum(_down(t.budget) for t in inst.teams) + 1) / min(positive) if positive else 0.0
-
-    problems = must_visit_problems(inst)
-    if problems:
-        raise InstanceError("no plan can visit every must-visit site: " + "; ".join(problems))
-    started = time.monotonic()
 
     def stop(share: float, deadline: float | None = None, parts: int = 1):
         """Stop after ``share`` of the time limit (and of the iteration cap), or with a deadline, after this part
@@ -496,15 +617,16 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     # stage 1, from the greedy plan (from several seeds: the search lands in different places; the best is kept)
     first_data, matrix = _data(inst, weighted)
     windows = any(s.tw is not None for s in inst.sites)
-    warp = WARP_PENALTY * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive and windows else None
+    start_warp, history = SEARCH_SETTINGS[search % len(SEARCH_SETTINGS)]
+    warp = start_warp * statistics.fmean(w for w in weighted if w > 0) / SCALE if positive and windows else None
     group_of = {i: g for g, members in enumerate(_groups(inst)) for i in members}
     seeded = Solution(first_data, [PyVRPRoute(first_data, visits, group_of[team])
                                    for team, visits in greedy_routes(inst, matrix, _up, _down) if visits])
     first = seeded if seeded.is_feasible() else None
     starts = STAGE_ONE_STARTS_WINDOWS if windows else STAGE_ONE_STARTS
     for k in range(starts):
-        found = _search(first_data, first_data, stop(STAGE_ONE_SHARE / starts), inst.seed + 7919 * k,
-                        seeded, warp)
+        found = _search(first_data, first_data, stop(STAGE_ONE_SHARE / starts), seed + 7919 * k,
+                        seeded, warp, history if windows else None)
         if found.is_feasible() and (first is None or (found.uncollected_prizes(), found.distance_cost())
                                     < (first.uncollected_prizes(), first.distance_cost())):
             first = found
@@ -537,8 +659,8 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
     rounds = STAGE_TWO_ROUNDS if windows else 1
     for k in range(rounds):
         share = (1 - STAGE_ONE_SHARE) / rounds
-        found = _search(data, first_data if windows else data, stop(share, deadline, rounds - k), inst.seed + 7919 * k,
-                        start, warp)
+        found = _search(data, first_data if windows else data, stop(share, deadline, rounds - k), seed + 7919 * k,
+                        start, warp, history if windows else None)
         if not found.is_feasible():
             continue
         last = k == rounds - 1
@@ -550,22 +672,7 @@ def solve(inst: Instance, progress=None, cancel=None) -> Plan:
         start = solution_of(polished[0])
         if cancel is not None and cancel():
             break
-    if polished is None:
-        must = [s.id for s in inst.sites if s.must_visit]
-        raise InstanceError("no plan found visits every must-visit site within the teams' budgets and the time "
-                            "windows: each can be reached alone, but not all of them together"
-                            + (f" (must-visit: {', '.join(must)})" if must else ""))
-    visits_by_team = polished[0]
-    routes_by_team = {t.id: [inst.sites[v].id for v in visits_by_team.get(i, [])] for i, t in enumerate(inst.teams)}
-    by_id = {s.id: s for s in inst.sites}
-    routes = []
-    for t in inst.teams:
-        r = Route(t.id, routes_by_team[t.id])
-        r.time, r.prize = route_time(inst, t, [by_id[i] for i in r.sites]), sum(by_id[i].prize for i in r.sites)
-        if r.time > t.budget + 1e-9:
-            raise RuntimeError(f"internal: team {t.id}'s route takes {r.time} > budget {t.budget}")
-        routes.append(r)
-    return Plan(routes, sum(r.prize for r in routes))
+    return polished
 
 
 def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], deadline: float | None = None,
@@ -589,14 +696,22 @@ def _polished(inst: Instance, matrix, visits_by_team: dict[int, list[int]], dead
     return dict(enumerate(routes))
 
 
-def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
+def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None, history: int | None = None):
     """PyVRP's iterated local search on ``data``, as pyvrp.solve runs it, but with the granular neighbourhood of
     ``neighbours_of`` (problem data with the same clients: stage 2's travel is shrunk to almost nothing, so its
     own would hardly know near from far) and ``warp`` as the first penalty for a unit of time warp (a window
     missed or a budget overrun).  PyVRP starts it half way to its cap whatever the scale of the prizes, and
     adapts it only every 500 solutions: in a TOPTW search of a few thousand iterations it stays far too high
-    (the search keeps away from the windows' edges) or, with prizes that dwarf it, too low."""
-    from pyvrp import IteratedLocalSearch, PenaltyManager, PenaltyParams, RandomNumberGenerator, Solution
+    (the search keeps away from the windows' edges) or, with prizes that dwarf it, too low.  ``history``: the
+    length of the late-acceptance history (None: PyVRP's default)."""
+    from pyvrp import (
+        IteratedLocalSearch,
+        IteratedLocalSearchParams,
+        PenaltyManager,
+        PenaltyParams,
+        RandomNumberGenerator,
+        Solution,
+    )
     from pyvrp.search import OPERATORS, LocalSearch, PerturbationManager, PerturbationParams, compute_neighbours
 
     rng = RandomNumberGenerator(seed=seed)
@@ -609,7 +724,8 @@ def _search(data, neighbours_of, stop, seed: int, initial, warp: float | None):
     pm = PenaltyManager((loads, tw if warp is None else warp, dist), params)
     if initial is None:
         initial = ls(Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True)
-    return IteratedLocalSearch(data, pm, ls, initial).run(stop, collect_stats=False).best
+    ils = IteratedLocalSearchParams() if history is None else IteratedLocalSearchParams(history_length=history)
+    return IteratedLocalSearch(data, pm, ls, initial, ils).run(stop, collect_stats=False).best
 
 
 class _Reporting:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -108,6 +109,7 @@ class PlanRequest:
     today: dt.date | None = None  # the plan's first day (overdue is counted to it); None: today
     travel: str = "auto"  # roads (pgRouting over the stored network), great_circle, or auto: roads when loaded
     iterations: int | None = None  # a cap on the search's iterations: with it binding, the plan depends on the seed
+    searches: int = 1  # independent searches side by side, a process (and a core) each; the best plan kept
 
     def check(self) -> None:
         if self.teams < 1:
@@ -163,6 +165,9 @@ class PlanRequest:
         check_service_table(self.service_hours)
         if self.iterations is not None and not 1 <= self.iterations <= 10_000_000:
             raise InstanceError(f"iterations: expected 1 to 10,000,000, got {self.iterations}")
+        cores = os.cpu_count() or 1
+        if not 1 <= self.searches <= cores:
+            raise InstanceError(f"searches: expected 1 to {cores} (the machine's cores), got {self.searches}")
         if self.travel not in TRAVEL_MODES:
             raise InstanceError(f"travel: expected one of {', '.join(TRAVEL_MODES)}, got {self.travel!r}")
 
@@ -327,7 +332,7 @@ def build_instance(req: PlanRequest, cands: Candidates, table: TravelTable | Non
              for t in range(1, req.teams + 1) for d in range(1, req.days + 1)]
     sites = [Site(s.key, s.lon, s.lat, s.score, s.service, s.tw, s.must_visit is not None) for s in cands.sites]
     return Instance(sites, teams, "haversine", req.speed_kmh, req.circuity, req.time_limit_s, req.seed,
-                    req.iterations, table)
+                    req.iterations, table, searches=req.searches)
 
 
 def check_must_visits(req: PlanRequest, cands: Candidates, inst: Instance) -> None:

@@ -126,7 +126,7 @@ def request_doc(req: PlanRequest, cands: Candidates) -> dict:
             "hours_per_day": req.hours_per_day, "day_start": req.day_start, "speed_kmh": req.speed_kmh,
             "circuity": req.circuity, "area": req.area, "kinds": list(req.kinds), "min_level": req.min_level,
             "max_sites": req.max_sites, "time_limit_s": req.time_limit_s, "seed": req.seed,
-            "iterations": req.iterations,
+            "iterations": req.iterations, "searches": req.searches,
             "must_visit": list(req.must_visit), "overdue": req.overdue, "overdue_days": req.overdue_days,
             "frequency_months": dict(req.settings().frequency_months)
             if req.overdue and req.overdue_days is None else None,

@@ -167,3 +167,13 @@ def test_riskmap_demo_national_loads_and_scores(base, small, db_url, db):
     assert scored["venue"] == small["features"]["venue"]["rows"]
     assert scored["tailings_pond"] == small["features"]["tailings_pond"]["rows"]
     assert areas.get(1) == 31 and areas.get(3, 0) > 100, areas  # resolution 1 province, 3 county
+    # then stored province by province (riskmap db cluster), each row in the province its codes name
+    assert "storing the feature tables province by province" in result.output
+    with db.cursor() as cur:
+        for kind in KINDS:
+            cur.execute(f"SELECT count(*) FILTER (WHERE province IS DISTINCT FROM left(props->>'province_code', 2)), "
+                        f"array_agg(province ORDER BY ctid) FROM {kind}")  # noqa: S608 (fixed table names)
+            wrong, stored = cur.fetchone()
+            assert wrong == 0, kind
+            assert stored == sorted(stored), kind
+    db.rollback()

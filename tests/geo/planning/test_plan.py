@@ -66,12 +66,27 @@ def test_plan_fits_each_working_day_and_visits_nothing_twice(conn):
     assert p.total_prize > 0 and g.total_prize > 0
 
 
+def test_two_searches_plan_at_least_as_well_as_one(conn):
+    """`riskmap plan --searches 2`: with an iteration cap binding, the plan of two searches side by side is
+    feasible and covers at least the risk of one search's plan (its first search is that search)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, inst, one = plan(conn, request(iterations=200, time_limit_s=60))
+        _, _, two = plan(conn, request(iterations=200, time_limit_s=60, searches=2))
+    by_id = {s.id: s for s in inst.sites}
+    for r, t in zip(two.routes, inst.teams, strict=True):
+        assert route_time(inst, t, [by_id[i] for i in r.sites]) <= 8 + 1e-9
+    assert two.total_prize >= one.total_prize > 0
+
+
 @pytest.mark.parametrize(("kw", "words"), [
     ({"area": "999999"}, "999999"),
     ({"teams": 0}, "teams"),
     ({"days": 0}, "days"),
     ({"hours_per_day": 0}, "hours"),
     ({"min_level": "purple"}, "min_level"),
+    ({"searches": 0}, "searches"),
+    ({"searches": 10_000}, "searches"),
 ])
 def test_bad_requests_are_clear_errors(conn, kw, words):
     """An unknown area, no teams, no days, no hours or an unknown level: an error naming it."""
