@@ -8,20 +8,18 @@ updates the areas by difference instead.
 
 from __future__ import annotations
 
-import io
+import itertools
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import shapely
-from psycopg2 import sql
 
 from geo.risk.exposure_tiles import cells_at_or_above
 from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
 from geo.risk.proximity import local_transformer
-from geo.risk.store import query_frame, sql_text
+from geo.risk.store import COPY_CHUNK_ROWS, copy_rows, query_frame, sql_text
 
 SCORED_KINDS = ("enterprise", "tailings_pond", "venue", "pipeline_segment")
 ADMIN_LEVEL_RES = {"province": 1, "city": 2, "county": 3, "township": 4}
@@ -291,7 +289,8 @@ def people_partitions(settlements: pd.DataFrame, areas: pd.DataFrame, model: dic
 
 def area_rows(points: pd.DataFrame, people: dict, areas: pd.DataFrame, model: dict,
               parts: list | None = None) -> pd.DataFrame:
-    """The rows of area_risk (with hex WKB geometries) from scored features at their representative points
+    """The rows of area_risk (AREA_COLUMNS; their geometries are added as they are written: ``write_areas``) from
+    scored features at their representative points
     (kind, score, level, lon, lat) and the exposed people per partition (``people_partitions``).  ``parts``:
     the points' area_partitions, if already computed."""
     resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
@@ -304,21 +303,20 @@ def area_rows(points: pd.DataFrame, people: dict, areas: pd.DataFrame, model: di
             continue
         s_ids, s_people = people.get((t, r), (np.zeros(0, dtype=object), np.zeros(0)))
         rows.append(aggregate_partition(t, r, ids, kind[idx], level[idx], score[idx], s_ids, s_people, model))
-    result = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=AREA_COLUMNS)
-    result["geom"] = _area_geometries(result, areas)
-    return result
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=AREA_COLUMNS)
 
 
 def _area_geometries(result: pd.DataFrame, areas: pd.DataFrame) -> np.ndarray:
-    """Hex WKB of each result row's area: the stored boundary of an admin area, the cell of an H3 area."""
+    """Hex WKB of each result row's area: the stored boundary of an admin area, the cell of an H3 area.  (Made
+    for the rows at hand only: ``write_areas`` asks a chunk of rows at a time.)"""
     out = np.empty(len(result), dtype=object)
     is_h3 = (result["area_type"] == "h3").to_numpy()
     if is_h3.any():
         out[is_h3] = [w.hex() for w in h3_polygons_wkb(result["area_id"].to_numpy()[is_h3])]
     if (~is_h3).any():
-        by_code = dict(zip(areas["admin_code"], shapely.to_wkb(areas["geometry"].to_numpy(), hex=True),
-                           strict=True))
-        out[~is_h3] = [by_code[c] for c in result["area_id"].to_numpy()[~is_h3]]
+        row_of = dict(zip(areas["admin_code"], range(len(areas)), strict=True))  # (a code twice: its last row)
+        rows = [row_of[c] for c in result["area_id"].to_numpy()[~is_h3]]
+        out[~is_h3] = shapely.to_wkb(areas["geometry"].to_numpy()[rows], hex=True)
     return out
 
 
@@ -338,18 +336,28 @@ def exposed_settlements(nb, hot, radius: float, bbox: list[float] | None = None)
     return out
 
 
-def write_areas(conn, result: pd.DataFrame, version: str) -> None:
-    """Replace every area_risk row (a full run)."""
+def write_areas(conn, result: pd.DataFrame, version: str, areas: pd.DataFrame | None = None) -> None:
+    """Replace every area_risk row (a full run).  The rows are made into COPY's text a chunk at a time, each
+    with its areas' geometries (from ``areas``, ``load_areas``; unless ``result`` has them in ``geom``)."""
     with conn.cursor() as cur:
         cur.execute("DELETE FROM area_risk")
         if result.empty:
             return
-        table = area_table(result, version)
-        _copy_table(cur, "area_risk", table)
+        write_area_rows(cur, result, version, areas)
 
 
-def area_table(result: pd.DataFrame, version: str) -> pa.Table:
-    """The area_risk rows of ``result`` (AREA_COLUMNS, geom as hex WKB, and ``top`` where known) for COPY."""
+def write_area_rows(cur, result: pd.DataFrame, version: str, areas: pd.DataFrame | None = None) -> None:
+    """COPY the rows of ``result`` into area_risk, COPY_CHUNK_ROWS rows made at a time (``area_table``)."""
+    chunks = (area_table(result.iloc[i:i + COPY_CHUNK_ROWS], version, areas)
+              for i in range(0, len(result), COPY_CHUNK_ROWS))
+    first = next(chunks)
+    copy_rows(cur, "area_risk", first.column_names, itertools.chain([first], chunks))
+
+
+def area_table(result: pd.DataFrame, version: str, areas: pd.DataFrame | None = None) -> pa.Table:
+    """The area_risk rows of ``result`` (AREA_COLUMNS, ``top`` where known, and geom as hex WKB: its column, or
+    made from ``areas`` for these rows) for COPY."""
+    geom = result["geom"] if "geom" in result.columns else _area_geometries(result, areas)
     return pa.table({
         "area_type": pa.array(result["area_type"].astype(str).tolist()),
         "area_id": pa.array(result["area_id"].astype(str).tolist()),
@@ -362,19 +370,14 @@ def area_table(result: pd.DataFrame, version: str) -> pa.Table:
         "features": pa.array(result["features"].astype("int64").to_numpy()),
         "population_exposed": pa.array(result["population_exposed"].astype("float64").to_numpy()),
         "model_version": pa.array([version] * len(result)),
-        "geom": pa.array(list(result["geom"])),
+        "geom": pa.array(list(geom)),
         **({"top": pa.array([v if isinstance(v, str) else None for v in result["top"]], pa.string())}
            if "top" in result.columns else {}),
     })
 
 
 def _copy_table(cur, name: str, table: pa.Table) -> None:
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False))
-    buf.seek(0)
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
-    cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(sql.Identifier(name), cols)
-                    .as_string(cur), buf, size=1 << 20)
+    copy_rows(cur, name, table.column_names, table)
 
 
 # ----- exposure surface -------------------------------------------------------------------------------------------
@@ -506,11 +509,19 @@ def exposure_rows(points: pd.DataFrame, model: dict, threshold: float = 1.0,
         for x0, y0, x1, y1 in inside:
             keep |= (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
     gx, gy = np.floor(cx / cell).astype(np.int64)[keep], np.floor(cy / cell).astype(np.int64)[keep]
+    lon, lat = lon[keep], lat[keep]
+    # the cells' ids and points as text a chunk at a time (a national run has millions: numpy's fixed-width
+    # strings and a shapely point each, for all of them at once, held several times what the table holds)
+    cells, points = [], []
+    for i in range(0, len(gx), COPY_CHUNK_ROWS):
+        part = slice(i, i + COPY_CHUNK_ROWS)
+        cells.append(pa.array(np.char.add(np.char.add(gy[part].astype(str), "_"), gx[part].astype(str))))
+        points.append(pa.array(shapely.to_wkb(shapely.points(lon[part], lat[part]), hex=True)))
     return pa.table({
-        "resolution": pa.array(np.full(int(keep.sum()), int(cell), dtype="int64")),
-        "cell": pa.array(np.char.add(np.char.add(gy.astype(str), "_"), gx.astype(str))),
+        "resolution": pa.array(np.full(len(gx), int(cell), dtype="int64")),
+        "cell": pa.chunked_array(cells, pa.string()),
         "value": pa.array(cell_values[keep]),
-        "geom": pa.array(shapely.to_wkb(shapely.points(lon[keep], lat[keep]), hex=True)),
+        "geom": pa.chunked_array(points, pa.string()),
     })
 
 

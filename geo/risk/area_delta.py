@@ -32,12 +32,11 @@ from geo.risk.aggregate import (
     AREA_COLUMNS,
     SCORED_KINDS,
     _area_geometries,
-    _copy_table,
     aggregate_partition,
     area_partitions,
-    area_table,
     h3_assign,
     load_areas,
+    write_area_rows,
 )
 from geo.risk.framework import LEVEL_RANK, LEVELS, level_from_score
 from geo.risk.store import query_frame, sql_text
@@ -83,12 +82,21 @@ def top_lists(entries: pd.DataFrame, top_n: int) -> dict[tuple, dict[str, list]]
     return out
 
 
-def large_area_tops(points: pd.DataFrame, areas: pd.DataFrame, model: dict) -> dict[tuple, str]:
-    """The ``top`` JSON of every large area, from all scored points (a full run)."""
+def large_area_tops(points: pd.DataFrame, areas: pd.DataFrame, model: dict,
+                    parts: list | None = None) -> dict[tuple, str]:
+    """The ``top`` JSON of every large area, from all scored points (a full run).  ``parts``: the points'
+    ``area_partitions`` if already computed (those of the large areas are used).  A partition at a time: its
+    (point, area) rows are in memory, not every partition's at once."""
     large, _ = resolutions(model)
-    entries = _long(points[["kind", "score", "feature_id", "lon", "lat"]], area_partitions(
-        points["lon"].to_numpy(), points["lat"].to_numpy(), areas, large))
-    return {key: json.dumps(v) for key, v in top_lists(entries, int(model["area"]["top_n"])).items()}
+    if parts is None:
+        parts = area_partitions(points["lon"].to_numpy(), points["lat"].to_numpy(), areas, large)
+    top_n = int(model["area"]["top_n"])
+    columns = points[["kind", "score", "feature_id"]]
+    out: dict[tuple, str] = {}
+    for part in parts:  # (each area is in one partition: the same lists as over all of them at once)
+        if part[0] == "admin" or part[1] in large:
+            out.update((key, json.dumps(v)) for key, v in top_lists(_long(columns, [part]), top_n).items())
+    return out
 
 
 # ----- exposed settlements ---------------------------------------------------------------------------------------
@@ -399,5 +407,4 @@ def _write(conn, result: pd.DataFrame, keys: list[tuple], version: str) -> None:
                         ([k[0] for k in keys], [k[1] for k in keys], [str(k[2]) for k in keys]))
         if result.empty:
             return
-        table = area_table(result, version)
-        _copy_table(cur, "area_risk", table)
+        write_area_rows(cur, result, version)

@@ -172,6 +172,14 @@ class Neighbours:
             self._exact_conn.close()
             self._exact_conn = None
 
+    def release(self, keep: list[str] | tuple = ()) -> None:
+        """Let go of the layers loaded (a full run's, once nothing more reads them), but those named in ``keep``;
+        a later read loads them again."""
+        with self._lock:
+            kept = {key: v for key, v in self._cache.items() if (key[1] if key[0] in ("layer", "points") else key[0])
+                    in keep}
+            self._cache = kept
+
     def _params(self, name: str) -> dict:
         return {"persons_per_household": self.ctx["persons_per_household"]} if name == "settlement" else {}
 

@@ -15,15 +15,13 @@ date all the same.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from psycopg2 import sql
 
-from geo.risk.store import query_frame, sql_text
+from geo.risk.store import copy_rows, query_frame, sql_text
 
 HISTORY_KINDS = ("enterprise", "tailings_pond", "pipeline", "venue")
 LEVELS_WORST_FIRST = ("red", "orange", "yellow", "blue")
@@ -75,13 +73,9 @@ class RunRecorder:
             rows.insert(0, "run", run)
             rows.insert(3, "as_of", as_of.isoformat())
             rows.insert(4, "scored_at", finished_at.isoformat())
-            buf = io.BytesIO()
-            pacsv.write_csv(pa.Table.from_pandas(rows, preserve_index=False), buf,
-                            write_options=pacsv.WriteOptions(include_header=False))
-            buf.seek(0)
             with conn.cursor() as cur:
-                cur.copy_expert("COPY score_history (run, kind, feature_id, as_of, scored_at, score, level, lon, lat) "
-                                "FROM STDIN WITH (FORMAT csv)", buf, size=1 << 20)
+                copy_rows(cur, "score_history", ["run", "kind", "feature_id", "as_of", "scored_at", "score", "level",
+                                                 "lon", "lat"], pa.Table.from_pandas(rows, preserve_index=False))
         self.seconds += time.perf_counter() - t0
         return len(rows)
 

@@ -354,11 +354,11 @@ def aggregate_stored(conn, model: dict, version: str) -> int:
     resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
     parts = area_partitions(points["lon"].to_numpy(dtype="float64"), points["lat"].to_numpy(dtype="float64"),
                             areas, resolutions)
-    tops = large_area_tops(points, areas, model)
+    tops = large_area_tops(points, areas, model, parts=parts)
     result = area_rows(points, people, areas, model, parts=parts)
     result["top"] = [tops.get((t, int(r), a)) for t, r, a in
                      zip(result["area_type"], result["resolution"], result["area_id"], strict=True)]
-    write_areas(conn, result, version)
+    write_areas(conn, result, version, areas)
     write_exposed_settlements(conn, exposed)
     build_exposure_surface(conn, model)
     return len(result)

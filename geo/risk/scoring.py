@@ -34,6 +34,7 @@ import shapely
 from geo.risk import history, row_sets
 from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
+from geo.risk.memory import give_back
 from geo.risk.record_store import RULE_SITES, changed_sites, patrol_days, rule_frame_with_records, window_days
 from geo.risk.store import execute, query_frame, results_table, sql_text, store_results
 from geo.risk.worker import DatabaseWorker
@@ -220,6 +221,8 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         area_partitions,
         area_rows,
         exposed_settlements,
+        exposure_rows,
+        grid_anchor,
         load_areas,
         people_partitions,
         write_areas,
@@ -278,17 +281,22 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         return _score_kind(worker, nb, model, kind, rules[kind], ids[kind], as_of, version, summary, recorder,
                            **extra)
 
+    # (of each class only its ids, scores and levels are kept, for the areas and the surface: its rule's input
+    # and result are let go as soon as its write, which holds them until done, is queued)
     scored = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmap-score") as helper:
-        ponds = helper.submit(score_kind, "tailings_pond")
-        segments = helper.submit(score_kind, "pipeline_segment")
-        scored["enterprise"] = score_kind("enterprise")
-        if scored["enterprise"] is not None:
-            frame, result, _ = scored["enterprise"]
+        ponds = helper.submit(lambda: _kept(score_kind("tailings_pond")))
+        segments = helper.submit(lambda: _kept(score_kind("pipeline_segment")))
+        enterprises = score_kind("enterprise")
+        if enterprises is not None:
+            frame, result, _ = enterprises
             nb.major_hazard = pd.Series(result.extra["major_hazard"].astype("boolean").fillna(False).to_numpy(bool),
                                         index=frame["feature_id"].to_numpy())
+            del frame, result
+        scored["enterprise"] = _kept(enterprises)
+        del enterprises
         step("enterprise")
-        scored["venue"] = score_kind("venue", max_impact_m=impact.result())
+        scored["venue"] = _kept(score_kind("venue", max_impact_m=impact.result()))
         scored["tailings_pond"] = ponds.result()
         step("tailings_pond")
         scored["pipeline_segment"] = segments.result()
@@ -304,7 +312,15 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
     if full:  # from the results in memory, while they are being written; the exposed people on the other thread
         from geo.risk.area_delta import large_area_tops, write_exposed_settlements
 
+        # What is held from here on is let go as soon as it has been used (a national run holds millions of
+        # rows of each): the rules' inputs and results once the scored points and the surface's points are taken
+        # from them (each class's write keeps its own until done), the layers once the exposed settlements are
+        # known, the areas' inputs once their rows are made, and those rows once written.
         points, hot = _scored_points(nb, scored)
+        surface_points = _exposure_points_from_memory(nb, model, points, scored.get("pipeline_segment"))
+        scored.clear()
+        nb.release(keep=["settlement"])  # (the exposed settlements are found next)
+        give_back()
         radius = float(model["area"]["exposure_radius_m"])
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskmap-score") as helper:
             exposed = helper.submit(exposed_settlements, nb, hot, radius)
@@ -312,16 +328,26 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
             resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
             parts = area_partitions(points["lon"].to_numpy(dtype="float64"),
                                     points["lat"].to_numpy(dtype="float64"), areas.result(), resolutions)
-            exposure = _exposure_from_memory(nb, model, points, scored.get("pipeline_segment"))
-            tops = large_area_tops(points, areas.result(), model)
+            exposed.result()
+            nb.release()
+            give_back()
+            tops = large_area_tops(points, areas.result(), model, parts=parts)
             result = area_rows(points, people.result(), areas.result(), model, parts=parts)
+        del points, hot, parts, people
         result["top"] = [tops.get((t, int(r), a)) for t, r, a in
                          zip(result["area_type"], result["resolution"], result["area_id"], strict=True)]
-        worker.submit(write_areas, result, version)
+        del tops
+        worker.submit(write_areas, result, version, areas.result())
         worker.submit(write_exposed_settlements, exposed.result())
+        worker.submit(give_back)  # (once the area rows are written)
         summary.areas = len(result)
+        del result, exposed
         step("areas")
-        worker.submit(write_exposure, *exposure)
+        # the exposure surface, computed while the areas are written
+        anchor = grid_anchor(surface_points) if len(surface_points) else None
+        worker.submit(write_exposure, exposure_rows(surface_points, model, anchor=anchor), anchor)
+        del surface_points
+        worker.submit(give_back)
     else:  # by difference: the changed features' rows before (read before the writes) and after
         from geo.risk.area_delta import refresh_exposed, update_areas
 
@@ -433,9 +459,10 @@ def _grown_boxes(geoms: np.ndarray, radius: float) -> list | None:
     return grown_box(Layer(geoms), radius)
 
 
-def _exposure_from_memory(nb, model: dict, points: pd.DataFrame, segments) -> object:
-    """The exposure_cell rows of a full run: its sites, and its segments sampled along their lines."""
-    from geo.risk.aggregate import exposure_rows, grid_anchor, points_along
+def _exposure_points_from_memory(nb, model: dict, points: pd.DataFrame, segments) -> pd.DataFrame:
+    """The points of a full run's exposure surface (kind, score, lon, lat): its sites, and its segments sampled
+    along their lines."""
+    from geo.risk.aggregate import points_along
     from geo.risk.context import layer_geometries
 
     along = None
@@ -443,14 +470,22 @@ def _exposure_from_memory(nb, model: dict, points: pd.DataFrame, segments) -> ob
         seg_layer = nb._load("pipeline_segment", None)
         along = points_along(layer_geometries(seg_layer, "wkb").geoms,
                              seg_layer["segment_length_m"].to_numpy(dtype="float64"),
-                             np.clip(segments[1].score.to_numpy(dtype="float64"), 0, 100),
+                             np.clip(segments[1], 0, 100),
                              float(model["exposure"]["cell_m"]))
     sites = points[points["kind"] != "pipeline_segment"][["kind", "score", "lon", "lat"]]
     if along is not None:
         along = along.drop(columns="line")
-    everything = pd.concat([sites, along], ignore_index=True)
-    anchor = grid_anchor(everything) if len(everything) else None
-    return exposure_rows(everything, model, anchor=anchor), anchor
+    return pd.concat([sites, along], ignore_index=True)
+
+
+def _kept(item) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """What a full run keeps of a class's (context frame, rule result, levels) for its areas and exposure
+    surface: (feature ids, scores, levels), copies, so that the frame and the result can go."""
+    if item is None:
+        return None
+    frame, result, level = item
+    return (frame["feature_id"].to_numpy(dtype="int64", copy=True), result.score.to_numpy(dtype="float64", copy=True),
+            np.array(level, copy=True))
 
 
 def _scored_points(nb, scored: dict) -> tuple[pd.DataFrame, object]:
@@ -465,7 +500,7 @@ def _scored_points(nb, scored: dict) -> tuple[pd.DataFrame, object]:
     for kind, item in scored.items():
         if item is None:
             continue
-        frame, result, level = item
+        feature_id, score, level = item  # (``_kept``)
         layer = nb._load(kind, None)
         if kind == "pipeline_segment":
             geoms = layer_geometries(layer, "wkb").geoms
@@ -474,11 +509,11 @@ def _scored_points(nb, scored: dict) -> tuple[pd.DataFrame, object]:
         else:
             geoms = None
             lon, lat = layer["lon"].to_numpy(dtype="float64"), layer["lat"].to_numpy(dtype="float64")
-        if not np.array_equal(layer["feature_id"].to_numpy(), frame["feature_id"].to_numpy()):
+        if not np.array_equal(layer["feature_id"].to_numpy(), feature_id):
             raise AssertionError(f"{kind}: scored rows out of step with the loaded layer")
         level = np.asarray(level).astype(str)
-        frames.append(pd.DataFrame({"kind": kind, "feature_id": frame["feature_id"].to_numpy(),
-                                    "score": np.clip(result.score.to_numpy(dtype="float64"), 0, 100),
+        frames.append(pd.DataFrame({"kind": kind, "feature_id": feature_id,
+                                    "score": np.clip(score, 0, 100),
                                     "level": level, "lon": lon, "lat": lat}))
         is_hot = np.isin(level, ["red", "orange"])
         hot_geoms.append((geoms if geoms is not None else layer_geometries(layer).geoms)[is_hot])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Iterator
 from importlib import resources
 
 import numpy as np
@@ -16,6 +17,9 @@ from psycopg2 import sql
 from geo.risk.framework import RuleResult
 
 _SQL_CACHE: dict[str, str] = {}
+# Rows of a big COPY turned into CSV text at a time (``copy_rows``): a full national run writes millions of
+# feature, area and exposure rows, whose whole CSV text beside their rows was the run's largest holding.
+COPY_CHUNK_ROWS = 65_536
 
 
 def sql_text(name: str) -> str:
@@ -37,6 +41,7 @@ def query_frame(conn, query: str, params: dict | None = None, column_types: dict
     table = pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
         true_values=["t"], false_values=["f"], strings_can_be_null=True, quoted_strings_can_be_null=True,
         column_types=column_types or {}))
+    del buf  # (the text, let go before the frame is made: a whole layer's is hundreds of MB at national size)
     return table.to_pandas()
 
 
@@ -125,6 +130,53 @@ def results_table(kind: str, feature_ids: pd.Series, result: RuleResult, level: 
     })
 
 
+class CsvChunks(io.RawIOBase):
+    """The rows of a sequence of tables (or record batches) of the same columns as one CSV text, made a table at
+    a time as it is read: what ``cursor.copy_expert`` reads (``read(size)`` until empty), so that one COPY
+    statement takes every row without the whole text, or every table, being in memory at once."""
+
+    def __init__(self, tables: Iterable[pa.Table | pa.RecordBatch]):
+        super().__init__()
+        self._tables = iter(tables)
+        self._text = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._text:
+            table = next(self._tables, None)
+            if table is None:
+                return b""
+            buf = io.BytesIO()
+            pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False))
+            self._text = memoryview(buf.getvalue())
+        n = len(self._text) if size is None or size < 0 else size
+        out, self._text = self._text[:n], self._text[n:]
+        return out.tobytes()
+
+    def readinto(self, b) -> int:
+        out = self.read(len(b))
+        b[:len(out)] = out
+        return len(out)
+
+
+def table_chunks(table: pa.Table, rows: int = COPY_CHUNK_ROWS) -> Iterator[pa.Table]:
+    """Slices of ``table`` of ``rows`` rows (no copy)."""
+    for start in range(0, table.num_rows, rows):
+        yield table.slice(start, rows)
+
+
+def copy_rows(cur, name: str, columns: list[str], tables: pa.Table | Iterable[pa.Table]) -> None:
+    """COPY into the table ``name`` (``columns``) the rows of ``tables``: one table (written a slice of
+    COPY_CHUNK_ROWS at a time), or tables made one at a time by a generator (each released once written).
+    One COPY statement either way, whatever the number of chunks (statement triggers fire once)."""
+    chunks = table_chunks(tables) if isinstance(tables, pa.Table) else tables
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(sql.Identifier(name), cols)
+                    .as_string(cur), CsvChunks(chunks), size=1 << 20)
+
+
 def store_results(conn, kind: str, table: pa.Table, factor_defs: list, model_version: str,
                   replace_all: bool) -> None:
     """Replace the stored scores of ``kind`` (all of them when ``replace_all``, else those in ``table``) and
@@ -140,12 +192,7 @@ def store_results(conn, kind: str, table: pa.Table, factor_defs: list, model_ver
                         "RETURNING feature_id, level, score) "
                         "SELECT array_agg(feature_id), array_agg(level), array_agg(score) FROM gone", (kind, ids))
             was = cur.fetchone()
-        buf = io.BytesIO()
-        pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False))
-        buf.seek(0)
-        cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.column_names)
-        cur.copy_expert(sql.SQL("COPY feature_risk ({}) FROM STDIN WITH (FORMAT csv)").format(cols).as_string(cur),
-                        buf, size=1 << 20)
+        copy_rows(cur, "feature_risk", table.column_names, table)
         # the counts of low-zoom site tiles follow the new scores in this transaction (migrations 0026, 0029): a
         # full run counts the class again, an incremental one moves each site from its old level to its new one
         cur.execute("SELECT riskmap_site_cells_rescored(%s, %s::bigint[], %s::bigint[], %s::text[], "

@@ -42,6 +42,8 @@ class DatabaseWorker:
                 future.set_exception(e)
         else:
             future = self._pool.submit(self._run, fn, args, kwargs)
+        # (the calls done are let go, with their results, unless they failed: drain raises the first failure)
+        self._pending = [f for f in self._pending if not f.done() or f.exception() is not None]
         self._pending.append(future)
         return future
 
