@@ -63,14 +63,12 @@ def plan_instance_cmd(
     import json
     import warnings
 
-    from geo.planning.instance import MAX_SEARCHES, InstanceError, load, solve
+    from geo.planning.instance import InstanceError, check_searches, load, solve
 
     try:
         instance = load(path)
         if searches is not None:
-            if not 1 <= searches <= MAX_SEARCHES:
-                raise InstanceError(f"--searches: expected an integer from 1 to {MAX_SEARCHES}, got {searches}")
-            instance = dataclasses.replace(instance, searches=searches)
+            instance = dataclasses.replace(instance, searches=check_searches(searches, "--searches"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PyVRP's search notes; the answer is checked exactly
             plan = solve(instance)

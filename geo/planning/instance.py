@@ -237,11 +237,16 @@ def parse(doc: dict) -> Instance:
         raise InstanceError(f"travel_rounding: expected one of {', '.join(ROUNDINGS)}, got {rounding!r}")
     if "travel_rounding" in doc and decimals is None:
         raise InstanceError("travel_rounding: given without travel_decimals (how many decimals to keep)")
-    searches = doc.get("searches", 1)
-    if isinstance(searches, bool) or not isinstance(searches, int) or not 1 <= searches <= MAX_SEARCHES:
-        raise InstanceError(f"searches: expected an integer from 1 to {MAX_SEARCHES}, got {searches!r}")
+    searches = check_searches(doc.get("searches", 1), "searches")
     return Instance(sites, teams, metric, speed, circuity, limit, seed, iterations, travel_decimals=decimals,
                     travel_rounding=rounding, searches=searches)
+
+
+def check_searches(value, what: str) -> int:
+    """``value`` as a count of parallel searches (1 to MAX_SEARCHES); InstanceError naming ``what`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SEARCHES:
+        raise InstanceError(f"{what}: expected an integer from 1 to {MAX_SEARCHES}, got {value!r}")
+    return value
 
 
 def load(path: Path) -> Instance:
