@@ -35,6 +35,7 @@ from geo.risk import history, row_sets
 from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
 from geo.risk.memory import give_back
+from geo.risk.placing import Placer, RunPlaces
 from geo.risk.record_store import RULE_SITES, changed_sites, patrol_days, rule_frame_with_records, window_days
 from geo.risk.store import execute, query_frame, results_table, sql_text, store_results
 from geo.risk.worker import DatabaseWorker
@@ -78,6 +79,8 @@ class ScoreSummary:
     halo_m: float = 0.0
     halo_misses: int = 0
     phases: dict[str, float] = field(default_factory=dict)  # seconds of its parts: before, partitions, after
+    # places for area scope found beside a full run, on a connection of its own (geo/risk/placing.py), and used
+    placed_beside: int = 0
 
 
 def _rules():
@@ -130,6 +133,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
     autocommit = conn.autocommit
     if autocommit:
         conn.autocommit = False
+    places = RunPlaces()
     try:
         with conn.cursor() as cur:
             # a partitioned run (geo/risk/distributed.py) writes the scores partition by partition from its workers'
@@ -172,7 +176,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         neighbours = Neighbours(conn, model, worker)
         try:
             _score_all(worker, neighbours, model, rules, as_of, summary, step, full_share, full_min, record_sites,
-                       recorder, segments_may_go)
+                       recorder, places, segments_may_go)
         finally:
             worker.close()
             neighbours.close()
@@ -188,6 +192,9 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             run, finished_at = cur.fetchone()
         summary.history = recorder.append(conn, run, finished_at, as_of)
         summary.history_seconds = recorder.seconds
+        places.take_sites(conn)
+        summary.placed_beside = places.placed()
+        places.close()
         with conn.cursor() as cur:
             _place_sites(cur, summary.full or changes > 0)
         conn.commit()
@@ -195,6 +202,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
         conn.rollback()
         raise
     finally:
+        places.close()
         if autocommit:
             conn.autocommit = True
     summary.seconds = time.perf_counter() - t0
@@ -210,12 +218,13 @@ def _place_sites(cur, features_changed: bool) -> None:
 
 def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.date, summary: ScoreSummary,
                step, full_share: float, full_min: int, record_sites: dict[str, list[int]],
-               recorder: history.RunRecorder, segments_may_go: bool = True) -> None:
+               recorder: history.RunRecorder, places: RunPlaces, segments_may_go: bool = True) -> None:
     """The scoring run proper.  Every database call goes through ``worker`` (in order, on its thread), so the
     results of one class are written while the next is computed; a full run loads every layer up front and
     aggregates the areas from the results in memory while they are being written.  ``segments_may_go``: the run
     took a change of a pipeline, so segments may have been deleted (else their results are not searched for
-    ones whose segment has gone: none has, each run drops them)."""
+    ones whose segment has gone: none has, each run drops them).  A full run finds the places of its sites and
+    cells for area scope beside it (``places``, geo/risk/placing.py)."""
     from geo.risk.aggregate import (
         SCORED_KINDS,
         area_partitions,
@@ -244,6 +253,8 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
             summary.full = True
             ids = {k: None for k in SCORED_KINDS}
     full = summary.full
+    if full:  # (every site is due a place on a first run: found on a connection of its own meanwhile)
+        places.start(worker)
 
     # 1. pipeline segments (re-cut only the pipelines that changed) and their impact distances
     changed_pipelines = None if full else worker.call(_ids_in_dirty, "pipeline", {"pipeline": 0.0})
@@ -337,6 +348,8 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         result["top"] = [tops.get((t, int(r), a)) for t, r, a in
                          zip(result["area_type"], result["resolution"], result["area_id"], strict=True)]
         del tops
+        h3_cells = places.cells(result["area_id"].to_numpy()[(result["area_type"] == "h3").to_numpy()], h3=True)
+        worker.submit(_placed, h3_cells)  # (their writes' triggers then find them placed)
         worker.submit(write_areas, result, version, areas.result())
         worker.submit(write_exposed_settlements, exposed.result())
         worker.submit(give_back)  # (once the area rows are written)
@@ -345,7 +358,11 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         step("areas")
         # the exposure surface, computed while the areas are written
         anchor = grid_anchor(surface_points) if len(surface_points) else None
-        worker.submit(write_exposure, exposure_rows(surface_points, model, anchor=anchor), anchor)
+        cells = exposure_rows(surface_points, model, anchor=anchor)
+        if cells is not None:
+            worker.submit(_placed, places.cells(cells["cell"], h3=False, points=cells["geom"]))
+        worker.submit(write_exposure, cells, anchor)
+        del cells
         del surface_points
         worker.submit(give_back)
     else:  # by difference: the changed features' rows before (read before the writes) and after
@@ -360,6 +377,11 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         _update_exposure(worker, model, changed_at)
     worker.drain()
     step("exposure")
+
+
+def _placed(conn, job) -> None:
+    """(On the run's worker) wait for the places of cells found beside the run, before the cells are written."""
+    Placer.settled(job)
 
 
 def _update_exposure(worker: DatabaseWorker, model: dict, changed_at: np.ndarray) -> None:
