@@ -206,6 +206,16 @@ def run(scale: float, label: str, keep: bool, traced: bool = False, deterministi
     name = f"mem_run_{label}"
     admin_exec(c, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
                f"CREATE DATABASE {name} TEMPLATE {template_name(scale)}")
+    from geo import store
+    from geo.embedded import prepare as prepare_db
+
+    # (a template imported with older code gets the migrations since, before the clock)
+    conn = store.connect(c.admin_url(name))
+    prepare_db(conn)
+    conn.close()
+    conn = store.connect(c.app_url(name))
+    store.migrate(conn)
+    conn.close()
     if deterministic:  # rows read without ORDER BY come in the table's order (else as parallel workers give them)
         admin_exec(c, f"ALTER DATABASE {name} SET max_parallel_workers_per_gather = 0",
                    f"ALTER DATABASE {name} SET synchronize_seqscans = off")

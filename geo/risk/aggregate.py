@@ -343,7 +343,9 @@ def write_areas(conn, result: pd.DataFrame, version: str, areas: pd.DataFrame | 
         cur.execute("DELETE FROM area_risk")
         if result.empty:
             return
-        write_area_rows(cur, result, version, areas)
+        # (in the order of area_risk's key, as for the exposure cells: its index then grows at its right edge)
+        write_area_rows(cur, result.sort_values(["area_type", "resolution", "area_id"], kind="stable",
+                                                ignore_index=True), version, areas)
 
 
 def write_area_rows(cur, result: pd.DataFrame, version: str, areas: pd.DataFrame | None = None) -> None:
@@ -512,15 +514,19 @@ def exposure_rows(points: pd.DataFrame, model: dict, threshold: float = 1.0,
     lon, lat = lon[keep], lat[keep]
     # the cells' ids and points as text a chunk at a time (a national run has millions: numpy's fixed-width
     # strings and a shapely point each, for all of them at once, held several times what the table holds)
-    cells, points = [], []
-    for i in range(0, len(gx), COPY_CHUNK_ROWS):
-        part = slice(i, i + COPY_CHUNK_ROWS)
-        cells.append(pa.array(np.char.add(np.char.add(gy[part].astype(str), "_"), gx[part].astype(str))))
-        points.append(pa.array(shapely.to_wkb(shapely.points(lon[part], lat[part]), hex=True)))
+    cells = pa.chunked_array([pa.array(np.char.add(np.char.add(gy[i:i + COPY_CHUNK_ROWS].astype(str), "_"),
+                                                   gx[i:i + COPY_CHUNK_ROWS].astype(str)))
+                              for i in range(0, len(gx), COPY_CHUNK_ROWS)], pa.string())
+    # in the order of exposure_cell's key (its ids' bytes, COLLATE "C"): written in that order, its index grows at
+    # its right edge and the GiST index's insertions stay in one strip of the grid at a time
+    order = pc.sort_indices(cells).to_numpy()
+    cells, lon, lat, values = cells.take(order), lon[order], lat[order], cell_values[keep][order]
+    points = [pa.array(shapely.to_wkb(shapely.points(lon[i:i + COPY_CHUNK_ROWS], lat[i:i + COPY_CHUNK_ROWS]), hex=True))
+              for i in range(0, len(lon), COPY_CHUNK_ROWS)]
     return pa.table({
-        "resolution": pa.array(np.full(len(gx), int(cell), dtype="int64")),
-        "cell": pa.chunked_array(cells, pa.string()),
-        "value": pa.array(cell_values[keep]),
+        "resolution": pa.array(np.full(len(order), int(cell), dtype="int64")),
+        "cell": cells,
+        "value": pa.array(values),
         "geom": pa.chunked_array(points, pa.string()),
     })
 

@@ -4,23 +4,24 @@ A full run must give every site and every cell it writes its place for users lim
 0025, 0036: the admin codes of the areas whose outline covers the point).  On a first run after a national import
 that is every one of 6.3 million sites and millions of cells, a third of the run's database time, and the run's
 transaction did it on one core while the other waited.  A ``Placer`` does it on a connection of its own, at the
-same time as the run:
+same time as the run, each job in a transaction of its own that holds the areas (SHARE):
 
-- ``stage_sites()`` (at the run's start: places depend on the sites and the areas only) places the sites without
-  a place into ``scope_site_staged`` with the version (xmin) of each row placed, and commits; the run takes them
-  into ``scope_site`` before its own ``riskmap_scope_refresh()`` (``take_staged``), only where the site's row is
-  still that version (migration 0039), so a site moved or deleted meanwhile is placed by the run as before.
+- ``place_sites(kind)`` (from the run's start: a site's place depends on the site and the areas only) places the
+  sites of a class that have none straight into ``scope_site`` and, before it commits, drops the places of rows
+  changed meanwhile (migration 0039, ``riskmap_scope_place_class_beside``: no place outlives its site's position);
 - ``place_cells(keys, ...)`` places H3 cells (from their ids, at the centre of their hexagon, as the trigger of
-  0025 does) or exposure cells (at their point) in ``scope_cell`` and commits: a cell's place depends on nothing
-  but the cell and the areas.  The run waits for it (``settled``) before it writes those cells, whose triggers
-  then find them placed.
+  0025 does) or exposure cells (at their point) in ``scope_cell``, from the rows the run is about to write: a
+  cell's place depends on nothing but the cell and the areas.  The run writes those rows meanwhile, its statement
+  triggers told to leave their cells alone (``riskmap.cells_placed_later``; scope_state says that cells may lack
+  a place).
 
-The run takes the ``area`` table in SHARE mode for its whole transaction (``hold_areas``), so the areas cannot
-change between a place found here and the run's commit (a change of areas forgets every place: migration 0019).
-The places are exactly those the run would have found (the same SQL function, on the same points).  Every lock
-the placer waits for is bounded by ``LOCK_TIMEOUT_MS``, and anything that fails here only leaves the work to the
-run's transaction, which places what is still unplaced as it always did: a failed or slow placer costs time,
-never a place.
+Before it commits, the run waits for the placer (``RunPlaces.finish``) and calls ``riskmap_scope_refresh()`` as it
+always did, which places whatever is still without a place: the sites and cells of a job that failed or could not
+see them (rows of the run's own transaction).  The run holds the ``area`` table in SHARE mode for its whole
+transaction (``hold_areas``), so the areas cannot change between a place found here and the run's commit (a change
+of areas forgets every place: migration 0019).  The places are exactly those the run would have found (the same
+SQL function, on the same points).  Every lock the placer waits for is bounded by ``LOCK_TIMEOUT_MS``: anything
+that fails here only leaves its work to the run, so a failed or slow placer costs time, never a place.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ def hold_areas(conn) -> None:
         cur.execute("LOCK TABLE area IN SHARE MODE")
 
 
-def take_staged(conn) -> int:
-    """In the run's transaction: the staged places of sites still as placed; the staging emptied."""
+def place_cells_later(conn) -> None:
+    """In the run's transaction: its new cells are placed beside it or by its riskmap_scope_refresh()."""
     with conn.cursor() as cur:
-        cur.execute("SELECT riskmap_scope_take_staged()")
-        return int(cur.fetchone()[0])
+        cur.execute("SET LOCAL riskmap.cells_placed_later = on")
+        cur.execute("UPDATE scope_state SET cells_placed = false WHERE cells_placed")
 
 
 class Placer:
@@ -80,18 +81,25 @@ class Placer:
                 self._conn.rollback()
             raise
 
-    def stage_sites(self) -> Future:
-        """Stage the places of every site without one (the future's result: how many)."""
-        def stage(cur):
-            cur.execute("SELECT riskmap_scope_stage_sites()")
+    def classes(self) -> list[tuple[str, str]]:
+        """The classes that have places, and the point each is placed at (migration 0039)."""
+        with self._conn.cursor() as cur:
+            cur.execute("SELECT site_kind, point_sql FROM riskmap_scope_classes()")
+            out = cur.fetchall()
+        self._conn.commit()
+        return out
+
+    def place_sites(self, kind: str, point_sql: str) -> Future:
+        """Place the sites of ``kind`` without a place (the future's result: how many places were kept)."""
+        def place(cur):
+            cur.execute("SELECT riskmap_scope_place_class_beside(%s, %s)", (kind, point_sql))
             return int(cur.fetchone()[0])
-        return self._job(stage)
+        return self._job(place)
 
     def place_cells(self, keys, h3: bool, points: pa.ChunkedArray | None = None) -> Future:
         """Place the cells ``keys`` that have no place yet: H3 cells (``h3``: ids in a numpy array, placed at
         their hexagon's centre) or exposure cells (ids and ``points``, hex WKB, as exposure_cell's columns: arrow
-        arrays) at their point.  The future's result: how many were
-        new to scope_cell."""
+        arrays) at their point.  The future's result: how many were new to scope_cell."""
         def place(cur):
             from geo.risk.aggregate import h3_polygons_wkb
 
@@ -114,18 +122,6 @@ class Placer:
             return cur.rowcount
         return self._job(place)
 
-    @staticmethod
-    def settled(job: Future | None) -> bool:
-        """Wait for a job; whether it did its work (a failure is logged: the run's transaction does the work)."""
-        if job is None:
-            return False
-        try:
-            job.result()
-            return True
-        except Exception as e:  # noqa: BLE001 - the run places what is left itself
-            log.warning("places for area scope left to the scoring run: %s", e)
-            return False
-
     def close(self) -> None:
         """Stop: a job still running is cancelled (what it committed stays: places are right whoever found them)."""
         self._closed = True
@@ -137,15 +133,22 @@ class Placer:
         self._conn.close()
 
 
+def _settled(job: Future) -> int | None:
+    """Wait for a job: its result, or None when it failed (logged: the run's refresh does its work)."""
+    try:
+        return job.result()
+    except Exception as e:  # noqa: BLE001 - the run places what is left itself
+        log.warning("places for area scope left to the scoring run: %s", e)
+        return None
+
+
 class RunPlaces:
     """A scoring run's places found beside it: a full run starts a ``Placer`` (``start``); an incremental run,
     or a run whose placer could not connect, has none, and every call below then does nothing."""
 
     def __init__(self):
         self.placer: Placer | None = None
-        self._sites: Future | None = None
-        self._cells: list[Future] = []
-        self.sites_taken = 0
+        self._jobs: list[Future] = []
 
     def start(self, worker) -> None:
         """Hold the areas in the run's transaction (on its worker), then start placing the sites beside it."""
@@ -154,27 +157,23 @@ class RunPlaces:
         worker.call(hold_areas)
         try:
             self.placer = Placer(worker.conn)
+            classes = self.placer.classes()
         except psycopg2.Error as e:
             log.warning("no second connection for places, the run places them: %s", e)
+            self.close()
             return
-        self._sites = self.placer.stage_sites()
+        worker.call(place_cells_later)
+        self._jobs += [self.placer.place_sites(kind, point) for kind, point in classes]
 
-    def cells(self, keys, h3: bool, points=None) -> Future | None:
-        if self.placer is None:
-            return None
-        job = self.placer.place_cells(keys, h3, points)
-        self._cells.append(job)
-        return job
+    def cells(self, keys, h3: bool, points=None) -> None:
+        """Place cells the run writes (``Placer.place_cells``)."""
+        if self.placer is not None:
+            self._jobs.append(self.placer.place_cells(keys, h3, points))
 
-    def take_sites(self, conn) -> int:
-        """In the run's transaction, once the staging is done: the staged places still valid (0 without any)."""
-        self.sites_taken = take_staged(conn) if Placer.settled(self._sites) else 0
-        return self.sites_taken
-
-    def placed(self) -> int:
-        """How many places were found beside the run and used: sites taken, cells new to scope_cell."""
-        cells = sum(j.result() for j in self._cells if j.done() and not j.cancelled() and j.exception() is None)
-        return self.sites_taken + cells
+    def finish(self) -> int:
+        """Wait for every job; how many places were found beside the run (those of failed jobs are left to the
+        run's riskmap_scope_refresh())."""
+        return sum(n or 0 for n in map(_settled, self._jobs))
 
     def close(self) -> None:
         if self.placer is not None:

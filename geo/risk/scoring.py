@@ -35,7 +35,7 @@ from geo.risk import history, row_sets
 from geo.risk.context import Neighbours
 from geo.risk.framework import LEVELS, RuleResult, final_level
 from geo.risk.memory import give_back
-from geo.risk.placing import Placer, RunPlaces
+from geo.risk.placing import RunPlaces
 from geo.risk.record_store import RULE_SITES, changed_sites, patrol_days, rule_frame_with_records, window_days
 from geo.risk.store import execute, query_frame, results_table, sql_text, store_results
 from geo.risk.worker import DatabaseWorker
@@ -192,8 +192,7 @@ def score(conn, model: dict, as_of: dt.date | None = None, *, full: bool = False
             run, finished_at = cur.fetchone()
         summary.history = recorder.append(conn, run, finished_at, as_of)
         summary.history_seconds = recorder.seconds
-        places.take_sites(conn)
-        summary.placed_beside = places.placed()
+        summary.placed_beside = places.finish()  # (before the refresh, which places whatever is left)
         places.close()
         with conn.cursor() as cur:
             _place_sites(cur, summary.full or changes > 0)
@@ -348,8 +347,7 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         result["top"] = [tops.get((t, int(r), a)) for t, r, a in
                          zip(result["area_type"], result["resolution"], result["area_id"], strict=True)]
         del tops
-        h3_cells = places.cells(result["area_id"].to_numpy()[(result["area_type"] == "h3").to_numpy()], h3=True)
-        worker.submit(_placed, h3_cells)  # (their writes' triggers then find them placed)
+        places.cells(result["area_id"].to_numpy()[(result["area_type"] == "h3").to_numpy()], h3=True)
         worker.submit(write_areas, result, version, areas.result())
         worker.submit(write_exposed_settlements, exposed.result())
         worker.submit(give_back)  # (once the area rows are written)
@@ -360,7 +358,7 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         anchor = grid_anchor(surface_points) if len(surface_points) else None
         cells = exposure_rows(surface_points, model, anchor=anchor)
         if cells is not None:
-            worker.submit(_placed, places.cells(cells["cell"], h3=False, points=cells["geom"]))
+            places.cells(cells["cell"], h3=False, points=cells["geom"])
         worker.submit(write_exposure, cells, anchor)
         del cells
         del surface_points
@@ -377,11 +375,6 @@ def _score_all(worker: DatabaseWorker, nb, model: dict, rules: dict, as_of: dt.d
         _update_exposure(worker, model, changed_at)
     worker.drain()
     step("exposure")
-
-
-def _placed(conn, job) -> None:
-    """(On the run's worker) wait for the places of cells found beside the run, before the cells are written."""
-    Placer.settled(job)
 
 
 def _update_exposure(worker: DatabaseWorker, model: dict, changed_at: np.ndarray) -> None:

@@ -1,14 +1,16 @@
 """Places for area scope found beside a full scoring run (geo/risk/placing.py, migration 0039): the same places the
-run alone gives, a site moved meanwhile placed where it now is, sites the second connection cannot see placed by the
-run, and a placer that cannot work leaving everything to the run."""
+run alone gives, no place kept for a site moved or deleted while it was placed, sites the second connection cannot
+see placed by the run, a placer that cannot work leaving everything to the run, and the areas held by the run."""
 
 from __future__ import annotations
+
+import time
 
 import psycopg2
 
 from geo import store
 from geo.risk.config import load_model
-from geo.risk.placing import Placer, take_staged
+from geo.risk.placing import Placer
 from geo.risk.scoring import score
 from tests.conftest import DEMO_AS_OF
 
@@ -60,15 +62,13 @@ def test_a_full_run_finds_every_place_beside_it_and_the_same_places_as_alone(dem
     alone_sites, alone_cells = _placed_alone(demo_db)
     assert sites == alone_sites
     assert cells == alone_cells
-    with demo_db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM scope_site_staged")
-        assert cur.fetchone()[0] == 0  # (the staging is emptied by the run that took it)
-    demo_db.rollback()
 
 
-def test_a_site_moved_after_its_place_was_staged_is_placed_where_it_now_is(demo_db, demo_url):
-    """A place staged for a site whose row has changed since (moved into another county, or deleted) is not
-    taken: the run places the moved site at its new point, and the deleted one not at all."""
+def test_a_site_moved_or_deleted_while_it_is_placed_keeps_no_place(demo_db, demo_url):
+    """An edit that commits while the placer is placing its class (after the placer read the site, before the
+    placer commits: its own trigger cannot see the place yet) leaves no place behind: the moved site and the
+    deleted one have none after the placer's commit, and the run's refresh then places the moved one where it is
+    now.  The placer waits for the edit at the end of its class (the class's table, a moment's SHARE lock)."""
     with demo_db.cursor() as cur:
         cur.execute("SELECT e.id, s.codes FROM enterprise e JOIN scope_site s ON s.kind = 'enterprise' AND s.id = e.id "
                     "WHERE cardinality(s.codes) > 0 ORDER BY e.id LIMIT 2")
@@ -76,22 +76,37 @@ def test_a_site_moved_after_its_place_was_staged_is_placed_where_it_now_is(demo_
         cur.execute("SELECT admin_code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM area "
                     "WHERE level = 'county' AND NOT (admin_code = ANY(%s)) ORDER BY admin_code LIMIT 1", (before,))
         county, lon, lat = cur.fetchone()
-        cur.execute("DELETE FROM scope_site WHERE kind = 'enterprise' AND id IN (%s, %s)", (moved, deleted))
+        cur.execute("DELETE FROM scope_site WHERE kind = 'enterprise'")
     demo_db.commit()
-    placer = Placer(demo_db)
-    try:
-        staged = placer.stage_sites()
-        assert Placer.settled(staged) and staged.result() == 2
-    finally:
-        placer.close()
     other = store.connect(demo_url)
-    with other.cursor() as cur:  # (another session's edits, committed between the staging and the take)
+    with other.cursor() as cur:  # (another session's edits, made before the placer starts, committed while it works)
         cur.execute("UPDATE enterprise SET geom = ST_SetSRID(ST_MakePoint(%s, %s), 4326) WHERE id = %s",
                     (lon, lat, moved))
         cur.execute("DELETE FROM enterprise WHERE id = %s", (deleted,))
-    other.commit()
-    other.close()
-    assert take_staged(demo_db) == 0
+    placer = Placer(demo_db)
+    try:
+        # the placer reads the enterprises as they were (the edits are not committed), places them, then waits for
+        # the edits' transaction at its SHARE lock; the edits commit while it waits
+        job = placer.place_sites("enterprise", "ST_PointOnSurface(f.geom)")
+        with demo_db.cursor() as cur:
+            for _ in range(200):  # (until the placer waits for the edits' lock)
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                            "'riskmap scoring: places' AND wait_event_type = 'Lock'")
+                if cur.fetchone()[0]:
+                    break
+                demo_db.rollback()
+                time.sleep(0.01)
+            else:
+                raise AssertionError("the placer never waited for the edits")
+        demo_db.rollback()
+        other.commit()
+        kept = job.result()
+    finally:
+        placer.close()
+        other.close()
+    sites, _ = _places(demo_db)
+    assert ("enterprise", moved) not in sites and ("enterprise", deleted) not in sites
+    assert kept == sum(1 for k, _ in sites if k == "enterprise") > 2000
     with demo_db.cursor() as cur:
         cur.execute("SELECT riskmap_scope_refresh()")
     demo_db.commit()
@@ -102,8 +117,8 @@ def test_a_site_moved_after_its_place_was_staged_is_placed_where_it_now_is(demo_
 
 
 def test_sites_the_second_connection_cannot_see_are_placed_by_the_run(demo_db):
-    """An enterprise added in the run's own transaction (not committed: the placer cannot see it) gets its place
-    from the run itself; the others come from beside it."""
+    """An enterprise added in the run's own transaction (not committed: the placer cannot see it, and its class's
+    lock times out behind the run's insert) gets its place from the run itself, the same as alone."""
     _forget_places(demo_db)
     with demo_db.cursor() as cur:
         cur.execute("SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM area "
@@ -116,16 +131,19 @@ def test_sites_the_second_connection_cannot_see_are_placed_by_the_run(demo_db):
     summary = score(demo_db, load_model(), DEMO_AS_OF, full=True)  # (commits the enterprise with the run)
     sites, cells = _places(demo_db)
     assert sites[("enterprise", added)] == _codes_at(demo_db, lon, lat) != ()
-    assert summary.placed_beside == len(sites) - 1 + len(cells)
+    enterprises = sum(1 for k, _ in sites if k == "enterprise")
+    assert summary.placed_beside == len(sites) - enterprises + len(cells)
+    assert (sites, cells) == _placed_alone(demo_db)
 
 
 def test_a_placer_that_cannot_work_leaves_every_place_to_the_run(demo_db, demo_url):
-    """While another session holds the staging table, the placer's lock times out: the run places every site
-    itself, and the places are the same."""
+    """While another session is writing every class of sites (it holds their tables in ROW EXCLUSIVE mode), the
+    placer cannot take its moment's SHARE lock of any class: each class's places are rolled back after its lock
+    timeout, the run places every site itself, and the places are the same."""
     _forget_places(demo_db)
     holder = store.connect(demo_url)
     with holder.cursor() as cur:
-        cur.execute("LOCK TABLE scope_site_staged IN ACCESS SHARE MODE")
+        cur.execute("LOCK TABLE enterprise, tailings_pond, venue, settlement, accident, pipeline IN ROW EXCLUSIVE MODE")
     try:
         summary = score(demo_db, load_model(), DEMO_AS_OF, full=True)
     finally:
