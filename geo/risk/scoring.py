@@ -37,7 +37,7 @@ from geo.risk.framework import LEVELS, RuleResult, final_level
 from geo.risk.memory import give_back
 from geo.risk.placing import RunPlaces
 from geo.risk.record_store import RULE_SITES, changed_sites, patrol_days, rule_frame_with_records, window_days
-from geo.risk.store import execute, query_frame, results_table, sql_text, store_results
+from geo.risk.store import execute, query_frame, result_chunks, results_table, sql_text, store_results
 from geo.risk.worker import DatabaseWorker
 
 Progress = Callable[[str, int, int], None]  # step name, steps done, steps in total
@@ -641,11 +641,25 @@ def _score_kind(worker: DatabaseWorker, nb, model: dict, kind: str, rule, ids: l
 
 def _store(conn, kind: str, feature_ids: pd.Series, result: RuleResult, level, version: str, replace_all: bool,
            lon: np.ndarray, lat: np.ndarray, recorder: history.RunRecorder):
-    """(On the worker thread: the JSON of the factors is built column-wise by pyarrow, which releases the GIL.)"""
-    table = results_table(kind, feature_ids, result, level, version, lon, lat)
-    store_results(conn, kind, table, [f.definition for f in result.factors], version, replace_all)
-    if kind in history.HISTORY_KINDS:  # what the history compares with the scores before
-        recorder.note_written(table)
+    """(On the worker thread: the JSON of the factors is built column-wise by pyarrow, which releases the GIL.)
+    A full run's rows are made and written a chunk at a time (``result_chunks``: a national class's factors as
+    JSON text took gigabytes when made at once)."""
+    defs = [f.definition for f in result.factors]
+    if not replace_all:
+        table = results_table(kind, feature_ids, result, level, version, lon, lat)
+        store_results(conn, kind, table, defs, version, replace_all)
+        if kind in history.HISTORY_KINDS:  # what the history compares with the scores before
+            recorder.note_written(table)
+        return
+
+    def noted(chunks):
+        for table in chunks:
+            if kind in history.HISTORY_KINDS:  # (only the columns the history compares are kept)
+                recorder.note_written(table)
+            yield table
+
+    store_results(conn, kind, noted(result_chunks(kind, feature_ids, result, level, version, lon, lat)), defs,
+                  version, replace_all)
 
 
 def _roll_up_pipelines(conn, version: str, segment_ids: list[int] | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from importlib import resources
@@ -14,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg2 import sql
 
-from geo.risk.framework import RuleResult
+from geo.risk.framework import Factor, RuleResult
 
 _SQL_CACHE: dict[str, str] = {}
 # Rows of a big COPY turned into CSV text at a time (``copy_rows``): a full national run writes millions of
@@ -177,10 +178,31 @@ def copy_rows(cur, name: str, columns: list[str], tables: pa.Table | Iterable[pa
                     .as_string(cur), CsvChunks(chunks), size=1 << 20)
 
 
-def store_results(conn, kind: str, table: pa.Table, factor_defs: list, model_version: str,
+def result_chunks(kind: str, feature_ids: pd.Series, result: RuleResult, level: np.ndarray, model_version: str,
+                  lon: np.ndarray | None = None, lat: np.ndarray | None = None,
+                  rows: int = COPY_CHUNK_ROWS) -> Iterator[pa.Table]:
+    """``results_table`` made ``rows`` rows at a time (the same rows: every value is made row by row), so that a
+    class of a million features never holds all its factors' JSON text at once: each chunk is let go once
+    written."""
+    for i in range(0, len(feature_ids), rows):
+        part = slice(i, i + rows)
+        sliced = RuleResult(
+            score=result.score.iloc[part],
+            factors=[Factor(f.definition, f.value.iloc[part], f.points.iloc[part],
+                            None if f.assumed is None else f.assumed.iloc[part]) for f in result.factors],
+            direct_red=result.direct_red.iloc[part],
+            extra={k: v.iloc[part] for k, v in result.extra.items()})
+        yield results_table(kind, feature_ids.iloc[part], sliced, np.asarray(level)[part], model_version,
+                            None if lon is None else lon[part], None if lat is None else lat[part])
+
+
+def store_results(conn, kind: str, table: pa.Table | Iterable[pa.Table], factor_defs: list, model_version: str,
                   replace_all: bool) -> None:
     """Replace the stored scores of ``kind`` (all of them when ``replace_all``, else those in ``table``) and
-    record the factor definitions."""
+    record the factor definitions.  ``table``: the rows, or their chunks as they are made (``result_chunks``:
+    a full run's, which replaces all)."""
+    if not replace_all and not isinstance(table, pa.Table):
+        raise ValueError("an incremental store takes one table (its ids are read first)")
     with conn.cursor() as cur:
         ids = None if replace_all else table.column("feature_id").to_pylist()
         if replace_all:
@@ -192,7 +214,14 @@ def store_results(conn, kind: str, table: pa.Table, factor_defs: list, model_ver
                         "RETURNING feature_id, level, score) "
                         "SELECT array_agg(feature_id), array_agg(level), array_agg(score) FROM gone", (kind, ids))
             was = cur.fetchone()
-        copy_rows(cur, "feature_risk", table.column_names, table)
+        if isinstance(table, pa.Table):
+            copy_rows(cur, "feature_risk", table.column_names, table)
+        else:
+            chunks = iter(table)
+            first = next(chunks, None)
+            if first is not None:
+                copy_rows(cur, "feature_risk", first.column_names, itertools.chain([first], chunks))
+            del first
         # the counts of low-zoom site tiles follow the new scores in this transaction (migrations 0026, 0029): a
         # full run counts the class again, an incremental one moves each site from its old level to its new one
         cur.execute("SELECT riskmap_site_cells_rescored(%s, %s::bigint[], %s::bigint[], %s::text[], "

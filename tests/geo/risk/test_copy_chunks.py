@@ -59,3 +59,32 @@ def test_tables_made_by_a_generator_and_empty_ones():
     assert _read_all(CsvChunks(tables()), 1 << 16) == _whole(table)
     assert CsvChunks(iter([])).read(10) == b""
     assert CsvChunks(iter([table.slice(0, 0)])).read(10) == b""
+
+
+def test_a_classes_results_made_a_chunk_at_a_time_equal_the_whole_table():
+    """result_chunks (a full run's feature_risk rows, chunk by chunk) gives exactly results_table's rows: 40
+    enterprises' results (factors with assumed values, details, points) cut into chunks of 7 rows."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from geo.risk.config import load_model
+    from geo.risk.enterprise import score_enterprise
+    from geo.risk.framework import final_level
+    from geo.risk.store import result_chunks, results_table
+
+    model = load_model()
+    rng = np.random.default_rng(3)
+    n = 40
+    frame = pd.DataFrame({
+        "feature_id": np.arange(1, n + 1), "industry": rng.choice(["chemical", "mining", "metallurgy"], n),
+        "employees": rng.integers(1, 900, n).astype(float), "lon": rng.uniform(118, 119, n),
+        "lat": rng.uniform(39, 40, n)})
+    result = score_enterprise(frame, model["enterprise"], dt.date(2026, 11, 29))
+    assert any(f.assumed is not None and f.assumed.any() for f in result.factors)
+    level = final_level(result.score, result.direct_red, model["levels"])
+    lon, lat = frame["lon"].to_numpy(), frame["lat"].to_numpy()
+    whole = results_table("enterprise", frame["feature_id"], result, level, "v", lon, lat)
+    parts = list(result_chunks("enterprise", frame["feature_id"], result, level, "v", lon, lat, rows=7))
+    assert [p.num_rows for p in parts] == [7, 7, 7, 7, 7, 5]
+    assert pa.concat_tables(parts).equals(whole)
