@@ -23,17 +23,14 @@ counts a box that falls outside it (``misses``: then it reads that box itself, s
 miss means the halo was too narrow and the tests assert there are none).
 
 The work of a partition is split in two: :func:`score_partition` computes the rows (pure reads) and
-:func:`write_partition` writes them, first with COPY into a staging table of the partition's own (temporary, in
-the worker's session), then in one transaction that replaces the partition's rows of ``feature_risk`` by the
-staged ones: a partition is written whole or not at all, and a partition run again (a retry) writes the same
-rows again.
+:func:`write_partition` writes them in one transaction that deletes the partition's rows of ``feature_risk`` and
+COPYs its new ones in: a partition is written whole or not at all, and a partition run again (a retry) writes the
+same rows again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -41,21 +38,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import shapely
-from psycopg2 import sql
 
 from geo.risk.context import Neighbours, context_frame, layer_geometries
 from geo.risk.framework import final_level
 from geo.risk.record_store import RULE_SITES, rule_frame_with_records, window_days
-from geo.risk.store import query_frame, results_table, sql_text
+from geo.risk.store import copy_rows, query_frame, results_table, sql_text
 
 # the order a partition scores its classes in: enterprises before venues (venues read their major hazards)
 KINDS = ("enterprise", "tailings_pond", "pipeline_segment", "venue")
 # feature_risk's columns as the rules fill them (computed_at takes its default when the rows move into place)
 RESULT_COLUMNS = ["kind", "feature_id", "score", "level", "direct_red", "factors", "details", "model_version",
                   "lon", "lat"]
-STAGE_PREFIX = "riskmap_stage_"
 # The automatic partition resolution: the finest whose partitions hold this many features on average.
 AUTO_FEATURES = 2_000
 AUTO_RESOLUTIONS = (6, 5, 4, 3, 2, 1)
@@ -75,10 +69,6 @@ class Partition:
     @property
     def size(self) -> int:
         return sum(len(v) for v in self.ids.values())
-
-    @property
-    def stage_table(self) -> str:
-        return STAGE_PREFIX + self.cell
 
 
 def halo_m(model: dict, max_impact_m: float) -> float:
@@ -247,35 +237,17 @@ def _enterprises_near(nb: PartitionNeighbours, part: Partition, radius: float) -
     return [int(i) for i in e_frame["feature_id"].to_numpy()[np.unique(hit)]]
 
 
-_STAGE_NAME = re.compile(r"^[0-9a-f]{15}$")
-
-
 def write_partition(conn, part: Partition, result: PartitionResult) -> int:
-    """Write a partition's rows: COPY into its staging table (a temporary table of the worker's session: the
-    application's role may create those, and one left by a worker that died goes with its session), then one
-    transaction replaces the partition's rows of feature_risk by the staged ones.  Returns the rows written.  A
-    failure before that transaction commits leaves feature_risk as it was."""
-    if not _STAGE_NAME.match(part.cell):
-        raise ValueError(f"not an H3 cell: {part.cell!r}")
-    stage = sql.Identifier(part.stage_table)
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in RESULT_COLUMNS)
+    """Write a partition's rows in one transaction: per class, the rows of its features deleted from feature_risk
+    and its new rows COPYed in (one pass over the rows; they used to be COPYed into a temporary table first and
+    moved from there).  Returns the rows written.  A failure before the commit leaves feature_risk as it was."""
+    written = 0
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(stage))
-        cur.execute(sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM feature_risk WITH NO DATA").format(stage, cols))
-        for table in result.tables.values():
-            buf = io.BytesIO()
-            pacsv.write_csv(table.select(RESULT_COLUMNS), buf,
-                            write_options=pacsv.WriteOptions(include_header=False))
-            buf.seek(0)
-            cur.copy_expert(sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(stage, cols)
-                            .as_string(cur), buf, size=1 << 20)
-    conn.commit()
-    with conn.cursor() as cur:  # the move: one transaction
-        cur.execute(sql.SQL("DELETE FROM feature_risk f USING pg_temp.{} s WHERE f.kind = s.kind AND f.feature_id = "
-                            "s.feature_id").format(stage))
-        cur.execute(sql.SQL("INSERT INTO feature_risk ({}) SELECT {} FROM pg_temp.{}").format(cols, cols, stage))
-        written = cur.rowcount
-        cur.execute(sql.SQL("DROP TABLE pg_temp.{}").format(stage))
+        for kind, table in result.tables.items():
+            cur.execute("DELETE FROM feature_risk f USING unnest(%s::bigint[]) AS u(id) "
+                        "WHERE f.kind = %s AND f.feature_id = u.id", (table.column("feature_id").to_pylist(), kind))
+            copy_rows(cur, "feature_risk", RESULT_COLUMNS, table.select(RESULT_COLUMNS))
+            written += table.num_rows
     conn.commit()
     return written
 
