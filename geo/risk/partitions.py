@@ -47,7 +47,7 @@ from geo.risk.store import copy_rows, query_frame, results_table, sql_text
 
 # the order a partition scores its classes in: enterprises before venues (venues read their major hazards)
 KINDS = ("enterprise", "tailings_pond", "pipeline_segment", "venue")
-# feature_risk's columns as the rules fill them (computed_at takes its default when the rows move into place)
+# feature_risk's columns as the rules fill them (computed_at takes its default when the rows are written)
 RESULT_COLUMNS = ["kind", "feature_id", "score", "level", "direct_red", "factors", "details", "model_version",
                   "lon", "lat"]
 # The automatic partition resolution: the finest whose partitions hold this many features on average.
