@@ -9,6 +9,7 @@ updates the areas by difference instead.
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numpy as np
 import pandas as pd
@@ -218,27 +219,34 @@ def h3_polygons_wkb(cells: np.ndarray) -> np.ndarray:
     return wkb.to_numpy(zero_copy_only=False)
 
 
+# The areas' outlines are tested by one thread at a time: a full run places its scored points and its exposed
+# settlements in areas on two threads, and GEOS prepares an outline (and builds its point index on first use)
+# inside the shared geometry object, which two threads doing so at once corrupted (the process aborted).
+_AREAS_IN_USE = threading.Lock()
+
+
 def admin_assign(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (point index, area row) of points inside admin areas (or on their boundary): per area, the points in
     its bounding box (a slice of the points sorted by longitude, so thousands of counties stay cheap), then an
     exact vectorised test against the (prepared) polygon."""
     if len(areas) == 0 or len(lon) == 0:
         return np.zeros(0, int), np.zeros(0, int)
-    lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
-    geoms = areas["geometry"].to_numpy()
-    shapely.prepare(geoms)
-    by_lon = np.argsort(lon, kind="stable")
-    sorted_lon = lon[by_lon]
-    pts, idx = [], []
-    for row, (g, (x0, y0, x1, y1)) in enumerate(zip(geoms, shapely.bounds(geoms), strict=True)):
-        near = by_lon[np.searchsorted(sorted_lon, x0, "left"):np.searchsorted(sorted_lon, x1, "right")]
-        near = near[(lat[near] >= y0) & (lat[near] <= y1)]
-        hit = near[shapely.intersects_xy(g, lon[near], lat[near])]
-        pts.append(hit)
-        idx.append(np.full(len(hit), row))
-    p, i = np.concatenate(pts), np.concatenate(idx)
-    order = np.lexsort((i, p))
-    return p[order], i[order]
+    with _AREAS_IN_USE:  # (see _AREAS_IN_USE)
+        lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
+        geoms = areas["geometry"].to_numpy()
+        shapely.prepare(geoms)
+        by_lon = np.argsort(lon, kind="stable")
+        sorted_lon = lon[by_lon]
+        pts, idx = [], []
+        for row, (g, (x0, y0, x1, y1)) in enumerate(zip(geoms, shapely.bounds(geoms), strict=True)):
+            near = by_lon[np.searchsorted(sorted_lon, x0, "left"):np.searchsorted(sorted_lon, x1, "right")]
+            near = near[(lat[near] >= y0) & (lat[near] <= y1)]
+            hit = near[shapely.intersects_xy(g, lon[near], lat[near])]
+            pts.append(hit)
+            idx.append(np.full(len(hit), row))
+        p, i = np.concatenate(pts), np.concatenate(idx)
+        order = np.lexsort((i, p))
+        return p[order], i[order]
 
 
 def area_partitions(lon: np.ndarray, lat: np.ndarray, areas: pd.DataFrame, resolutions: list[int],
