@@ -114,7 +114,7 @@ def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: 
         conn.autocommit = False
         result = score_partition(conn, model, as_of, part, halo, max_impact_m)
         conn.rollback()  # (the reads' snapshot; the write opens its own transactions)
-        write_partition(conn, part, result)
+        write_partition(conn, result)
     except BaseException:
         conn.rollback()
         raise

@@ -237,7 +237,7 @@ def _enterprises_near(nb: PartitionNeighbours, part: Partition, radius: float) -
     return [int(i) for i in e_frame["feature_id"].to_numpy()[np.unique(hit)]]
 
 
-def write_partition(conn, part: Partition, result: PartitionResult) -> int:
+def write_partition(conn, result: PartitionResult) -> int:
     """Write a partition's rows in one transaction: per class, the rows of its features deleted from feature_risk
     and its new rows COPYed in (one pass over the rows; they used to be COPYed into a temporary table first and
     moved from there).  Returns the rows written.  A failure before the commit leaves feature_risk as it was."""
