@@ -15,9 +15,13 @@ It is PostgreSQL's CLUSTER done as a bulk import does its loads (geo/shadow_tabl
    edits and the scoring run's writes of the table wait; readers go on, on the old table);
 2. find every row's province (``riskmap_province_rows``: from the places for area scope a scoring run gave the
    sites, the others placed at their point on surface);
-3. copy the rows with their provinces into a shadow table (geo/sql/province_order_copy.sql), have CLUSTER rewrite
-   it page after page in that order (geo/sql/province_order_cluster.sql: an INSERT's own order does not hold, as
-   smaller rows go back into earlier pages' free space), build its indexes and constraints, ANALYZE it;
+3. copy the rows with their provinces into a shadow table (geo/sql/province_order_copy.sql), add after each
+   province's rows a padding row nearly a page long (geo/sql/province_order_pad.sql), have CLUSTER rewrite it page
+   after page in that order (geo/sql/province_order_cluster.sql: an INSERT's own order does not hold, as smaller
+   rows go back into earlier pages' free space), delete the padding rows, build its indexes and constraints,
+   ANALYZE it.  A padding row takes a page of its own and leaves no room on it, so each province's run of rows
+   starts on a new page and no page holds rows of two provinces (a province costs one page more, left empty, which
+   rows added later may fill);
 4. swap it in for the table: ``ACCESS EXCLUSIVE``, taken in attempts of 100 ms so that readers never queue behind
    the step for longer, held only for the swap (readers wait for that moment, not for the rewrite);
 5. commit, then VACUUM the new table (its visibility map, so that its first readers need not set its rows' hint
@@ -47,6 +51,10 @@ TABLES = ("enterprise", "tailings_pond", "venue", "settlement", "pipeline", "pip
 
 _COPY = resources.files("geo").joinpath("sql/province_order_copy.sql").read_text(encoding="utf-8")
 _CLUSTER = resources.files("geo").joinpath("sql/province_order_cluster.sql").read_text(encoding="utf-8")
+_PAD = resources.files("geo").joinpath("sql/province_order_pad.sql").read_text(encoding="utf-8")
+# A padding row's length: a page (8,192 bytes) holds its header (24), one row's pointer (4) and up to 8,160 bytes of
+# row; a row this long leaves less room on its page than any feature row takes (province_order_pad.sql).
+PADDING_ROW_BYTES = 8136
 
 Progress = Callable[["Rewritten"], None]  # called as each table is done
 
@@ -60,11 +68,14 @@ class Rewritten:
     provinces: int  # distinct provinces among its rows
     no_province: int  # rows on no province (stored last)
     placed_here: int  # rows with no place for area scope yet (added or moved since the last scoring run)
-    pages: int  # heap pages after the rewrite
+    pages: int  # heap pages after the rewrite (with one left empty after each province's run)
+    mixed_pages: int  # pages holding rows of two provinces (or of one and of none); 0 but for a short padding row
     seconds: float  # the whole step for the table: lock, provinces, copy, indexes, swap, commit, VACUUM
 
     def describe(self) -> str:
         none = f", {self.no_province:,} on no province (stored last)" if self.no_province else ""
+        if self.mixed_pages:
+            none += f", {self.mixed_pages:,} page{'s' if self.mixed_pages != 1 else ''} holding two provinces"
         return (f"{self.table}: {self.rows:,} rows in {self.provinces} province{'s' if self.provinces != 1 else ''}"
                 f"{none}, {self.pages:,} page{'s' if self.pages != 1 else ''}, {self.seconds:.1f} s")
 
@@ -124,14 +135,9 @@ def _rewrite(conn, table: str) -> Rewritten:
                 columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
                 values=sql.SQL(", ").join(sql.SQL("p.province") if c == "province" else sql.Identifier("f", c)
                                           for c in columns))
-            shadow.start(cur, rows=copy)
-            cur.execute("SELECT current_setting('enable_indexscan')")
-            indexscan = cur.fetchone()[0]
-            cur.execute("SET LOCAL enable_indexscan = off")
-            index = f"{table}_province_order"
-            cur.execute(sql.SQL(_CLUSTER).format(shadow=shadow.shadow, index=sql.Identifier(index),
-                                                 qualified_index=sql.Identifier(shadow_table.SCHEMA, index)))
-            cur.execute("SELECT set_config('enable_indexscan', %s, true)", (indexscan,))
+            mixed: list[int] = []
+            shadow.start(cur, rows=copy,
+                         arrange=lambda c: mixed.append(_arrange(c, table, shadow.shadow, columns)))
             try:
                 shadow.finish(cur, changed=False)
             except TableBusy:
@@ -155,4 +161,25 @@ def _rewrite(conn, table: str) -> Rewritten:
     finally:
         conn.autocommit = autocommit
     return Rewritten(table=table, rows=rows, provinces=provinces, no_province=no_province, placed_here=placed_here,
-                     pages=pages, seconds=time.perf_counter() - t0)
+                     pages=pages, mixed_pages=mixed[0], seconds=time.perf_counter() - t0)
+
+
+def _arrange(cur, table: str, shadow: sql.Composable, columns: list[str]) -> int:
+    """Rewrite the shadow, filled with the table's rows and their provinces, page after page in province order with
+    each province's run starting a page of its own (province_order_pad.sql, province_order_cluster.sql); the pages
+    that still hold rows of two provinces (or of one and of none): 0 unless a padding row came out short."""
+    values = [sql.SQL("-row_number() OVER (ORDER BY t.province)") if c == "id"
+              else sql.SQL("pad.geom") if c == "geom" else sql.Identifier("t", c) for c in columns]
+    cur.execute(sql.SQL(_PAD).format(shadow=shadow, columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                                     values=sql.SQL(", ").join(values), row_bytes=sql.Literal(PADDING_ROW_BYTES)))
+    cur.execute("SELECT current_setting('enable_indexscan')")
+    indexscan = cur.fetchone()[0]
+    cur.execute("SET LOCAL enable_indexscan = off")
+    index = f"{table}_province_order"
+    cur.execute(sql.SQL(_CLUSTER).format(shadow=shadow, index=sql.Identifier(index),
+                                         qualified_index=sql.Identifier(shadow_table.SCHEMA, index)))
+    cur.execute("SELECT set_config('enable_indexscan', %s, true)", (indexscan,))
+    cur.execute(sql.SQL("DELETE FROM {} WHERE id < 0").format(shadow))
+    cur.execute(sql.SQL("SELECT count(*) FROM (SELECT FROM {} GROUP BY (ctid::text::point)[0] "
+                        "HAVING count(DISTINCT coalesce(province, '')) > 1) m").format(shadow))
+    return int(cur.fetchone()[0])

@@ -29,8 +29,10 @@ a swap cannot carry over (a view over it, row security, column privileges...).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import psycopg2
 import psycopg2.errors
@@ -80,11 +82,13 @@ class ShadowTable:
             raise RuntimeError(f"cannot re-target {definition!r} at the shadow of {self.qualified}")
         return definition.replace(on_live, f" ON {SCHEMA}.{self.quoted} ")
 
-    def start(self, cur, rows: sql.Composable | None = None) -> None:
+    def start(self, cur, rows: sql.Composable | None = None, arrange: Callable[[Any], None] | None = None) -> None:
         """Lock out writers, create the shadow with the live rows and triggers (see the module's docstring).
 
         ``rows``: the statement that copies the live rows into the shadow, instead of ``INSERT ... SELECT *`` (a
-        rewrite in another order, geo/province_order.py); it is run as it is, and must keep every row and id."""
+        rewrite in another order, geo/province_order.py); it is run as it is, and must keep every row and id.
+        ``arrange``: called with the cursor once the rows are in, before the shadow has a constraint but its checks,
+        an index or a trigger (geo/province_order.py rewrites it page by page there); it must leave the same rows."""
         cur.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(self.live))
         cur.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
             self.shadow, self.live))
@@ -102,6 +106,8 @@ class ShadowTable:
         cur.execute(rows if rows is not None else sql.SQL("INSERT INTO {} OVERRIDING SYSTEM VALUE SELECT * FROM {}")
                     .format(self.shadow, self.live))
         self.copied = cur.rowcount
+        if arrange is not None:
+            arrange(cur)
         # the primary key now: new ids only ever append to it, during the COPYs, while the client validates
         for name, definition in self.constraints:
             if definition.startswith("PRIMARY KEY"):
