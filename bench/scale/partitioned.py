@@ -24,7 +24,8 @@ written on the workers; the run's other steps, before and after, run in this pro
 the workers, and the ratios: the partitioned step at N workers against 1 (the speed-up, and the parallel
 efficiency = speed-up / N), and each whole run against the single-process one.  After the last run it checks
 that the partitioned run's rows equal the single-process run's (scores rounded to 1e-9; segments by pipeline and
-sequence) and prints how many differ.
+sequence) and prints how many differ.  Before each timed run the database is vacuumed and analysed, untimed
+(``settle``), so that no run pays autovacuum for the dead rows of the run before it.
 
 The machine has 2 cores, shared with PostgreSQL (each worker's queries and writes run in a server process of
 their own) and with other users: the load average is printed with each run; nothing is asserted.  A run during
@@ -144,6 +145,21 @@ def timed(fn, attempts: int = 4):
     return seconds, result
 
 
+def settle(url: str) -> None:
+    """VACUUM ANALYZE the database before a timed run, untimed: each run rewrites feature_risk, area_risk and the
+    exposure tables, and autovacuum would otherwise pay for the previous run's dead rows during the next one (on
+    the idle core at 1 worker, on the busy ones at 2)."""
+    from geo import store
+
+    c = store.connect(url)
+    try:
+        c.autocommit = True
+        with c.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+    finally:
+        c.close()
+
+
 def warm_up() -> None:
     """Import what scoring imports on first use (in each worker, and here), so that no timed run pays for it."""
     from geo.risk import distributed, partitions  # noqa: F401
@@ -213,6 +229,7 @@ def main() -> None:
     parts = halo = resolution = None
     try:
         for run in range(args.runs):
+            settle(url)
             load = os.getloadavg()[0]
             seconds, summary = timed(lambda: score(conn, model, full=True))
             single.append(seconds)
@@ -220,6 +237,7 @@ def main() -> None:
                   f"load average before {load:.2f})", flush=True)
             reference = rows(conn) if run == args.runs - 1 else None
             for n in args.workers:
+                settle(url)
                 load = os.getloadavg()[0]
                 seconds, summary = timed(lambda n=n: score_partitioned(conn, url, model, clusters[n][1],
                                                                        resolution=args.resolution))
