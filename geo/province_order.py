@@ -137,7 +137,7 @@ def _rewrite(conn, table: str) -> Rewritten:
                                           for c in columns))
             mixed: list[int] = []
             shadow.start(cur, rows=copy,
-                         arrange=lambda c: mixed.append(_arrange(c, table, shadow.shadow, columns)))
+                         arrange=lambda c: mixed.append(_arrange(c, table, shadow.shadow, live, columns)))
             try:
                 shadow.finish(cur, changed=False)
             except TableBusy:
@@ -164,11 +164,14 @@ def _rewrite(conn, table: str) -> Rewritten:
                      pages=pages, mixed_pages=mixed[0], seconds=time.perf_counter() - t0)
 
 
-def _arrange(cur, table: str, shadow: sql.Composable, columns: list[str]) -> int:
+def _arrange(cur, table: str, shadow: sql.Composable, live: sql.Composable, columns: list[str]) -> int:
     """Rewrite the shadow, filled with the table's rows and their provinces, page after page in province order with
     each province's run starting a page of its own (province_order_pad.sql, province_order_cluster.sql); the pages
     that still hold rows of two provinces (or of one and of none): 0 unless a padding row came out short."""
-    values = [sql.SQL("-row_number() OVER (ORDER BY t.province)") if c == "id"
+    # the padding rows' ids: below every row's (ids start at 1; ``floor`` also holds for a row given a lower one)
+    cur.execute(sql.SQL("SELECT least(min(id), 1) FROM {}").format(live))
+    floor = sql.Literal(int(cur.fetchone()[0] or 1))
+    values = [sql.SQL("{} - row_number() OVER (ORDER BY t.province)").format(floor) if c == "id"
               else sql.SQL("pad.geom") if c == "geom" else sql.Identifier("t", c) for c in columns]
     cur.execute(sql.SQL(_PAD).format(shadow=shadow, columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
                                      values=sql.SQL(", ").join(values), row_bytes=sql.Literal(PADDING_ROW_BYTES)))
@@ -176,10 +179,10 @@ def _arrange(cur, table: str, shadow: sql.Composable, columns: list[str]) -> int
     indexscan = cur.fetchone()[0]
     cur.execute("SET LOCAL enable_indexscan = off")
     index = f"{table}_province_order"
-    cur.execute(sql.SQL(_CLUSTER).format(shadow=shadow, index=sql.Identifier(index),
+    cur.execute(sql.SQL(_CLUSTER).format(shadow=shadow, index=sql.Identifier(index), floor=floor,
                                          qualified_index=sql.Identifier(shadow_table.SCHEMA, index)))
     cur.execute("SELECT set_config('enable_indexscan', %s, true)", (indexscan,))
-    cur.execute(sql.SQL("DELETE FROM {} WHERE id < 0").format(shadow))
+    cur.execute(sql.SQL("DELETE FROM {} WHERE id < {}").format(shadow, floor))
     cur.execute(sql.SQL("SELECT count(*) FROM (SELECT FROM {} GROUP BY (ctid::text::point)[0] "
                         "HAVING count(DISTINCT coalesce(province, '')) > 1) m").format(shadow))
     return int(cur.fetchone()[0])

@@ -5,6 +5,6 @@
 -- box's centre), then id, the padding row last: a county's rows share as few pages as they can, and each province's
 -- run of rows starts on a page of its own.  The index only gives CLUSTER its order, and goes.  (CLUSTER sorts rather
 -- than read the index: the caller turns index scans off, as the new table has no statistics to weigh them by.)
-CREATE INDEX {index} ON {shadow} (province, (id < 0), ST_PointOnSurface(geom), id);
+CREATE INDEX {index} ON {shadow} (province, (id < {floor}), ST_PointOnSurface(geom), id);
 CLUSTER {shadow} USING {index};
 DROP INDEX {qualified_index};
