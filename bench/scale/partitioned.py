@@ -22,10 +22,12 @@ scoring modules are imported in each worker, and here, before the runs).  Printe
 per configuration: the median wall time of the whole run and of its partitioned step (the partitions scored and
 written on the workers; the run's other steps, before and after, run in this process), the summed busy time of
 the workers, and the ratios: the partitioned step at N workers against 1 (the speed-up, and the parallel
-efficiency = speed-up / N), and each whole run against the single-process one.  After the last run it checks
+efficiency = speed-up / N: the ratio of the medians, and each run's ratio against the 1-worker run just before it
+with their median), and each whole run against the single-process one.  After the last run it checks
 that the partitioned run's rows equal the single-process run's (scores rounded to 1e-9; segments by pipeline and
 sequence) and prints how many differ.  Before each timed run the database is vacuumed and analysed, untimed
-(``settle``), so that no run pays autovacuum for the dead rows of the run before it.
+(``settle``), and a checkpoint is made, so that no run pays autovacuum for the dead rows of the run before it or
+meets a checkpoint that others do not.
 
 The machine has 2 cores, shared with PostgreSQL (each worker's queries and writes run in a server process of
 their own) and with other users: the load average is printed with each run; nothing is asserted.  A run during
@@ -146,9 +148,14 @@ def timed(fn, attempts: int = 4):
 
 
 def settle(url: str) -> None:
-    """VACUUM ANALYZE the database before a timed run, untimed: each run rewrites feature_risk, area_risk and the
-    exposure tables, and autovacuum would otherwise pay for the previous run's dead rows during the next one (on
-    the idle core at 1 worker, on the busy ones at 2)."""
+    """VACUUM ANALYZE the database, then CHECKPOINT, before a timed run, untimed.  Each run rewrites feature_risk,
+    area_risk and the exposure tables: autovacuum would otherwise pay for the previous run's dead rows during the
+    next one (on the idle core at 1 worker, on the busy ones at 2), and a checkpoint started by the previous runs'
+    WAL (one every 2 GB or so) would run through some runs and not others.  After a checkpoint each run writes its
+    pages' first changes whole into the WAL, the same for every run.  (A server user who may not CHECKPOINT: the
+    runs go on without it, and it says so.)"""
+    import psycopg2
+
     from geo import store
 
     c = store.connect(url)
@@ -156,6 +163,10 @@ def settle(url: str) -> None:
         c.autocommit = True
         with c.cursor() as cur:
             cur.execute("VACUUM ANALYZE")
+            try:
+                cur.execute("CHECKPOINT")
+            except psycopg2.errors.InsufficientPrivilege:
+                print("  (this user may not CHECKPOINT: runs may meet a checkpoint under way)", flush=True)
     finally:
         c.close()
 
@@ -267,10 +278,12 @@ def main() -> None:
     base = args.workers[0]
     for n in args.workers:
         speedup = med(step[base]) / med(step[n])
+        paired = [a / b for a, b in zip(step[base], step[n], strict=True)]
         print(f"  {n} worker(s): whole run {med(whole[n]):.1f} s ({med(whole[n]) / med(single):.2f} of the single "
               f"process); partitioned step {med(step[n]):.1f} s, workers busy {med(busy[n]):.1f} s; "
               f"step speed-up against {base} worker(s) {speedup:.2f}, parallel efficiency "
-              f"{speedup / (n / base):.2f}")
+              f"{speedup / (n / base):.2f}; run by run (each against the same run's {base} worker(s)): "
+              + ", ".join(f"{r:.2f}" for r in paired) + f", median {med(paired):.2f}")
 
 
 if __name__ == "__main__":
