@@ -184,5 +184,5 @@ def _arrange(cur, table: str, shadow: sql.Composable, live: sql.Composable, colu
     cur.execute("SELECT set_config('enable_indexscan', %s, true)", (indexscan,))
     cur.execute(sql.SQL("DELETE FROM {} WHERE id < {}").format(shadow, floor))
     cur.execute(sql.SQL("SELECT count(*) FROM (SELECT FROM {} GROUP BY (ctid::text::point)[0] "
-                        "HAVING count(DISTINCT coalesce(province, '')) > 1) m").format(shadow))
+                        "HAVING min(coalesce(province, '')) <> max(coalesce(province, ''))) m").format(shadow))
     return int(cur.fetchone()[0])

@@ -253,6 +253,24 @@ def test_a_row_given_an_id_below_the_padding_rows_usual_ids_is_kept(region, clus
     assert done.mixed_pages == 0 and mixed_pages(stored_order(db, "enterprise")) == 0
 
 
+def test_the_pages_holding_two_provinces_are_counted_when_a_padding_row_falls_short(region, cluster, monkeypatch):
+    """With padding rows far shorter than a page (as a province whose smallest row is too long to pad would have),
+    a province's run may begin on the page where the previous one's ended: the step counts those pages, and says
+    so, rather than claim none."""
+    import geo.province_order as province_order
+
+    monkeypatch.setattr(province_order, "PADDING_ROW_BYTES", 300)
+    db = region
+    conn = app_connection(cluster, db)
+    try:
+        done = rewrite_by_province(conn, ["settlement"])[0]
+    finally:
+        conn.close()
+    counted = mixed_pages(stored_order(db, "settlement"))
+    assert counted > 0 and done.mixed_pages == counted
+    assert f"{counted} page{'s' if counted != 1 else ''} holding two provinces" in done.describe()
+
+
 def test_rows_added_or_moved_after_the_step_get_their_province_at_the_next(region, cluster):
     db = region
     conn = app_connection(cluster, db)
