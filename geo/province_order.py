@@ -169,8 +169,8 @@ def _arrange(cur, table: str, shadow: sql.Composable, live: sql.Composable, colu
     each province's run starting a page of its own (province_order_pad.sql, province_order_cluster.sql); the pages
     that still hold rows of two provinces (or of one and of none): 0 unless a padding row came out short."""
     # the padding rows' ids: below every row's (ids start at 1; ``floor`` also holds for a row given a lower one)
-    cur.execute(sql.SQL("SELECT least(min(id), 1) FROM {}").format(live))
-    floor = sql.Literal(int(cur.fetchone()[0] or 1))
+    cur.execute(sql.SQL("SELECT least(coalesce(min(id), 1), 1) FROM {}").format(live))
+    floor = sql.Literal(int(cur.fetchone()[0]))
     values = [sql.SQL("{} - row_number() OVER (ORDER BY t.province)").format(floor) if c == "id"
               else sql.SQL("pad.geom") if c == "geom" else sql.Identifier("t", c) for c in columns]
     cur.execute(sql.SQL(_PAD).format(shadow=shadow, columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),

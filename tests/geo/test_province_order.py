@@ -233,11 +233,13 @@ def test_each_table_is_stored_province_by_province_with_its_content_unchanged(re
     assert done["enterprise"].no_province == 2
 
 
-def test_a_row_given_an_id_below_the_padding_rows_usual_ids_is_kept(region, cluster):
-    """The padding rows take ids below every row's: a row a database administrator gave id 0 or -1 stays."""
+@pytest.mark.parametrize("given", [(0,), (0, -1)])
+def test_a_row_given_an_id_below_the_padding_rows_usual_ids_is_kept(region, cluster, given):
+    """The padding rows take ids below every row's: a row a database administrator gave id 0 (the lowest id), or 0
+    and -1, stays."""
     db = region
     with db.cursor() as cur:
-        for i, lon in ((0, 116.1), (-1, 116.9)):
+        for i, lon in zip(given, (116.1, 116.9), strict=False):
             cur.execute("INSERT INTO enterprise (id, source_id, name, industry, chemicals, geom) OVERRIDING SYSTEM "
                         "VALUE VALUES (%s, %s, 'given', 'machinery', '[]', ST_SetSRID(ST_MakePoint(%s, 39.7), 4326))",
                         (i, f"E-id{i}", lon))
@@ -249,7 +251,7 @@ def test_a_row_given_an_id_below_the_padding_rows_usual_ids_is_kept(region, clus
     finally:
         conn.close()
     assert snapshot(db)["enterprise"] == before
-    assert provinces_by_id(db, "enterprise")[0] == "11" and provinces_by_id(db, "enterprise")[-1] == "12"
+    assert [provinces_by_id(db, "enterprise")[i] for i in given] == ["11", "12"][:len(given)]
     assert done.mixed_pages == 0 and mixed_pages(stored_order(db, "enterprise")) == 0
 
 
