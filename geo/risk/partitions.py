@@ -239,8 +239,8 @@ def _enterprises_near(nb: PartitionNeighbours, part: Partition, radius: float) -
 
 def write_partition(conn, result: PartitionResult) -> int:
     """Write a partition's rows in one transaction: per class, the rows of its features deleted from feature_risk
-    and its new rows COPYed in (one pass over the rows; they used to be COPYed into a temporary table first and
-    moved from there).  Returns the rows written.  A failure before the commit leaves feature_risk as it was."""
+    and its new rows COPYed in.  Returns the rows written.  A failure before the commit leaves feature_risk as it
+    was."""
     written = 0
     with conn.cursor() as cur:
         for kind, table in result.tables.items():

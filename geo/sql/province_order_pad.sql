@@ -12,19 +12,19 @@
 -- to the next so that they do not compress, and the length is kept below a page's limit; the vertex count is found
 -- from the copied row's size to within a vertex (16 bytes), which the padding allows for.
 WITH template AS (
-    SELECT DISTINCT ON (s.province) s.*, pg_column_size(s.*) - pg_column_size(s.geom) AS other_bytes,
+    SELECT DISTINCT ON (s.province) s.*, pg_column_size(s.*) AS row_bytes, pg_column_size(s.geom) AS geom_bytes,
            ST_X(ST_PointOnSurface(s.geom)) AS x, ST_Y(ST_PointOnSurface(s.geom)) AS y,
            GeometryType(s.geom) IN ('LINESTRING', 'MULTILINESTRING') AS line
     FROM {shadow} s
     WHERE s.province IS NOT NULL
-    ORDER BY s.province, pg_column_size(s.*), s.id),
+    ORDER BY s.province, row_bytes, s.id),
 padding AS (
     SELECT t.province, ST_SetSRID(
                CASE WHEN t.line THEN ST_MakeLine(v.points)
                     ELSE ST_MakePolygon(ST_AddPoint(ST_MakeLine(v.points), v.points[1])) END,
                ST_SRID(t.geom)) AS geom
     FROM template t
-    CROSS JOIN LATERAL (SELECT greatest(4, ({row_bytes} - t.other_bytes - 64) / 16)::integer AS n) k
+    CROSS JOIN LATERAL (SELECT greatest(4, ({row_bytes} - (t.row_bytes - t.geom_bytes) - 64) / 16)::integer AS n) k
     CROSS JOIN LATERAL (
         SELECT array_agg(ST_MakePoint(t.x + r * cos(a), t.y + r * sin(a)) ORDER BY i) AS points
         FROM generate_series(0, k.n - 1) i
