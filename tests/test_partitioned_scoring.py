@@ -15,7 +15,7 @@ from pyproj import Geod
 from geo import store
 from geo.errors import PartitionFailed
 from geo.risk.config import load_model
-from geo.risk.distributed import dask_client, score_partitioned
+from geo.risk.distributed import PARTITION_APPLICATION, dask_client, score_partitioned
 from geo.risk.partitions import plan_partitions
 from geo.risk.scoring import score
 from geo.risk.store import query_frame
@@ -186,6 +186,47 @@ def test_a_partition_that_fails_once_is_retried_and_the_run_equals_a_whole_run(d
     pd.testing.assert_frame_equal(_features(db), whole)
 
 
+def test_each_worker_writes_its_partitions_on_one_kept_connection_which_the_run_closes(demo_db, demo_url, client):
+    """A worker keeps its connection from one partition to the next (a connection per partition cost a server
+    process and its warmed caches each time): the partitions' writes come from at most one server process per
+    worker, named as a partition's, and none of those connections is left open after the run."""
+    db = demo_db
+    whole = _features(db)
+    with db.cursor() as cur:
+        cur.execute("CREATE TABLE riskmap_test_writers (pid int, app text)")
+        cur.execute("""
+            CREATE FUNCTION riskmap_test_writer() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                INSERT INTO riskmap_test_writers VALUES (pg_backend_pid(), current_setting('application_name'));
+                RETURN NULL;
+            END $$""")
+        cur.execute("CREATE TRIGGER riskmap_test_writer AFTER INSERT ON feature_risk FOR EACH STATEMENT "
+                    "EXECUTE FUNCTION riskmap_test_writer()")
+    db.commit()
+    try:
+        summary = score_partitioned(db, demo_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
+        with db.cursor() as cur:
+            cur.execute("SELECT count(*) FILTER (WHERE app = %(app)s), "
+                        "count(DISTINCT pid) FILTER (WHERE app = %(app)s), "
+                        "count(*) FILTER (WHERE app <> %(app)s AND pid <> %(run)s) FROM riskmap_test_writers",
+                        {"app": PARTITION_APPLICATION, "run": db.get_backend_pid()})
+            writes, writers, others = cur.fetchone()
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                        (PARTITION_APPLICATION,))
+            left_open = cur.fetchone()[0]
+        db.rollback()
+    finally:
+        with db.cursor() as cur:
+            cur.execute("DROP TRIGGER riskmap_test_writer ON feature_risk; DROP FUNCTION riskmap_test_writer(); "
+                        "DROP TABLE riskmap_test_writers")
+        db.commit()
+    assert summary.partitions > 10 and writes >= summary.partitions  # (a COPY per class a partition holds)
+    assert 1 <= writers <= 2, writers  # two workers: at most two connections wrote every partition
+    assert others == 0  # (the run's own connection writes the pipelines' roll-up after the partitions)
+    assert left_open == 0
+    pd.testing.assert_frame_equal(_features(db), whole)
+
+
 def test_a_partition_that_always_fails_leaves_its_rows_as_they_were(demo_db, demo_url, client):
     """A partition that fails on every attempt stops the run with an error naming it; its features' rows are
     exactly those before the run (not half-written), other partitions did write, no staging table is left, and
@@ -200,6 +241,10 @@ def test_a_partition_that_always_fails_leaves_its_rows_as_they_were(demo_db, dem
         score_partitioned(db, demo_url, load_model(), client, later, resolution=RESOLUTION, retries=1)
 
     assert _failures(db) == 2  # two attempts
+    with db.cursor() as cur:  # the failed attempts' connections dropped, the others closed by the run
+        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (PARTITION_APPLICATION,))
+        assert cur.fetchone()[0] == 0
+    db.rollback()
     after = _features(db).set_index(["kind", "key"])
     mine = [("enterprise", str(i)) for i in part.ids["enterprise"]] + [("venue", str(i))
                                                                       for i in part.ids.get("venue", ())]

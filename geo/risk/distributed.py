@@ -7,10 +7,11 @@ The run has three parts:
    pipelines are cut into segments and their impact distances set, and the scores before are read for the
    history.  Then the partitions are planned (geo/risk/partitions.py ``plan_partitions``).
 2. *The partitions* (on the workers): each worker connects to PostGIS with the URL it is given, scores one
-   partition with its halo and writes it (COPY into a staging table, then one transaction that moves it into
-   place).  A partition that fails is run again (``retries`` times, by Dask); when one fails every time, the
-   others still finish and the run then stops with :class:`PartitionFailed`, the failed partition's rows as
-   they were before the run.
+   partition with its halo and writes it (one transaction that deletes the partition's rows and COPYs its new
+   ones).  A worker keeps its connection from one partition to the next, and the run closes it when the
+   partitions are done.  A partition that fails is run again (``retries`` times, by Dask, on a new connection);
+   when one fails every time, the others still finish and the run then stops with :class:`PartitionFailed`, the
+   failed partition's rows as they were before the run.
 3. *After* (here, one transaction): the results of features that no longer exist are dropped, the pipelines
    are rolled up from their segments, the site tiles counted again, area risk and the exposure surface
    aggregated from the stored scores, and the run and its history recorded, as a whole run does.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -60,6 +62,7 @@ from geo.store import connect
 
 DEFAULT_RESOLUTION = None  # chosen from the data (geo/risk/partitions.py choose_resolution)
 DEFAULT_RETRIES = 2
+PARTITION_APPLICATION = "riskmap partition"  # the workers' connections, as pg_stat_activity names them
 # (held alone for the whole run, at session level: no other partitioned run, and no single-process run, starts
 # while it writes; geo/risk/scoring.py)
 RUN_LOCK = SCORING_RUN_LOCK
@@ -104,22 +107,63 @@ def dask_client(workers: int | None = None, scheduler: str | None = None):
         quiet.setLevel(level)
 
 
+# The connections of this worker process, kept from one partition to the next of a run: a new connection costs a
+# server process, its start and its caches warmed again (about a tenth of an average partition's work,
+# bench/scale/partitioned.py).  One per URL and thread (a worker may run several tasks at once); dropped after any
+# error (the retry connects anew), closed by the run when its partitions are done (close_worker_connections).
+_CONNECTIONS: dict[tuple[str, int], psycopg2.extensions.connection] = {}
+_CONNECTIONS_LOCK = threading.Lock()
+
+
+def _worker_connection(url: str):
+    key = (url, threading.get_ident())
+    with _CONNECTIONS_LOCK:
+        conn = _CONNECTIONS.get(key)
+    if conn is None or conn.closed:
+        conn = connect(url, application_name=PARTITION_APPLICATION)
+        conn.autocommit = False
+        with _CONNECTIONS_LOCK:
+            _CONNECTIONS[key] = conn
+    return conn
+
+
+def _drop_worker_connection(url: str) -> None:
+    with _CONNECTIONS_LOCK:
+        conn = _CONNECTIONS.pop((url, threading.get_ident()), None)
+    if conn is not None:
+        try:
+            conn.close()
+        except psycopg2.Error:  # (a connection already broken: nothing to close)
+            pass
+
+
+def close_worker_connections(url: str) -> int:
+    """Close this worker process's kept connections to ``url`` (run on every worker when a run's partitions are
+    done; those to other databases, of other runs, stay).  Returns how many were closed."""
+    with _CONNECTIONS_LOCK:
+        mine = [k for k in _CONNECTIONS if k[0] == url]
+        conns = [_CONNECTIONS.pop(k) for k in mine]
+    for conn in conns:
+        try:
+            conn.close()
+        except psycopg2.Error:
+            pass
+    return len(conns)
+
+
 def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: float,
                   max_impact_m: float) -> PartitionResult:
-    """One partition on a worker: its own connection, its rows computed and written (``tables`` are dropped
-    from the result sent back: the rows are in the database)."""
+    """One partition on a worker: its rows computed and written on the worker's kept connection (``tables`` are
+    dropped from the result sent back: the rows are in the database)."""
     t0 = time.perf_counter()
-    conn = connect(url)
+    conn = _worker_connection(url)
     try:
-        conn.autocommit = False
         result = score_partition(conn, model, as_of, part, halo, max_impact_m)
         conn.rollback()  # (the reads' snapshot; the write opens its own transactions)
         write_partition(conn, result)
     except BaseException:
-        conn.rollback()
+        _drop_worker_connection(url)  # (whatever state it is in, the retry starts on a new one)
         raise
-    finally:
-        conn.close()
     result.tables = {}
     result.seconds = time.perf_counter() - t0  # (connecting, reading, scoring and writing)
     return result
@@ -173,7 +217,10 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
 
         # 2. the partitions
         t1 = time.perf_counter()
-        results = _run_partitions(client, url, model, as_of, parts, halo, max_impact, retries, progress, total)
+        try:
+            results = _run_partitions(client, url, model, as_of, parts, halo, max_impact, retries, progress, total)
+        finally:
+            _close_connections(client, url)
         for r in results:
             for kind, n in r.scored.items():
                 summary.scored[kind] = summary.scored.get(kind, 0) + n
@@ -257,6 +304,14 @@ def _run_partitions(client, url: str, model: dict, as_of: dt.date, parts: list[P
                               f"last with: {type(error).__name__}: {error}; the rows of a failed partition are as "
                               "they were before this run, and the next `riskmap score` is a full run") from error
     return results
+
+
+def _close_connections(client, url: str) -> None:
+    """The workers' kept connections to ``url`` closed (a worker lost meanwhile took its own with it)."""
+    try:
+        client.run(close_worker_connections, url)
+    except Exception:  # noqa: BLE001 - a worker gone or unreachable: its connections ended with it
+        logging.getLogger(__name__).warning("could not close the Dask workers' connections", exc_info=True)
 
 
 def _note_written(conn, recorder: history.RunRecorder) -> None:
