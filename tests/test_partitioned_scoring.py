@@ -227,6 +227,23 @@ def test_each_worker_writes_its_partitions_on_one_kept_connection_which_the_run_
     pd.testing.assert_frame_equal(_features(db), whole)
 
 
+def test_a_worker_keeps_one_connection_per_run_and_starts_a_new_run_on_a_new_one(demo_url):
+    """Within one run a worker's partitions share a connection; a partition of another run (after a run whose
+    driver died before it closed them) gets a new one and the old one is closed; closing a URL's connections
+    leaves those to other databases open."""
+    from geo.risk.distributed import _worker_connection, close_worker_connections
+
+    first = _worker_connection(demo_url, "run-1")
+    assert _worker_connection(demo_url, "run-1") is first
+    second = _worker_connection(demo_url, "run-2")
+    assert second is not first and first.closed and not second.closed
+    other_url = demo_url + ("&" if "?" in demo_url else "?") + "connect_timeout=11"  # (another key, the same server)
+    other = _worker_connection(other_url, "run-2")
+    assert close_worker_connections(demo_url) == 1
+    assert second.closed and not other.closed
+    assert close_worker_connections(other_url) == 1 and other.closed
+
+
 def test_a_partition_that_always_fails_leaves_its_rows_as_they_were(demo_db, demo_url, client):
     """A partition that fails on every attempt stops the run with an error naming it; its features' rows are
     exactly those before the run (not half-written), other partitions did write, no staging table is left, and

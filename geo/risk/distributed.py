@@ -29,6 +29,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -109,54 +110,59 @@ def dask_client(workers: int | None = None, scheduler: str | None = None):
 
 # The connections of this worker process, kept from one partition to the next of a run: a new connection costs a
 # server process, its start and its caches warmed again (about a tenth of an average partition's work,
-# bench/scale/partitioned.py).  One per URL and thread (a worker may run several tasks at once); dropped after any
-# error (the retry connects anew), closed by the run when its partitions are done (close_worker_connections).
-_CONNECTIONS: dict[tuple[str, int], psycopg2.extensions.connection] = {}
+# bench/scale/partitioned.py).  One per URL and thread (a worker may run several tasks at once), with the run it
+# serves: a partition of another run (after a run whose driver died before closing them) starts on a new one.
+# Dropped after any error (the retry connects anew), closed by the run when its partitions are done
+# (close_worker_connections).
+_CONNECTIONS: dict[tuple[str, int], tuple[str, psycopg2.extensions.connection]] = {}
 _CONNECTIONS_LOCK = threading.Lock()
 
 
-def _worker_connection(url: str):
+def _close_quietly(conn) -> None:
+    try:
+        conn.close()
+    except psycopg2.Error:  # (a connection already broken: nothing to close)
+        pass
+
+
+def _worker_connection(url: str, run: str):
     key = (url, threading.get_ident())
     with _CONNECTIONS_LOCK:
-        conn = _CONNECTIONS.get(key)
-    if conn is None or conn.closed:
-        conn = connect(url, application_name=PARTITION_APPLICATION)
-        conn.autocommit = False
-        with _CONNECTIONS_LOCK:
-            _CONNECTIONS[key] = conn
+        kept = _CONNECTIONS.get(key)
+    if kept is not None and kept[0] == run and not kept[1].closed:
+        return kept[1]
+    if kept is not None:
+        _close_quietly(kept[1])
+    conn = connect(url, application_name=PARTITION_APPLICATION)
+    conn.autocommit = False
+    with _CONNECTIONS_LOCK:
+        _CONNECTIONS[key] = (run, conn)
     return conn
 
 
 def _drop_worker_connection(url: str) -> None:
     with _CONNECTIONS_LOCK:
-        conn = _CONNECTIONS.pop((url, threading.get_ident()), None)
-    if conn is not None:
-        try:
-            conn.close()
-        except psycopg2.Error:  # (a connection already broken: nothing to close)
-            pass
+        kept = _CONNECTIONS.pop((url, threading.get_ident()), None)
+    if kept is not None:
+        _close_quietly(kept[1])
 
 
 def close_worker_connections(url: str) -> int:
     """Close this worker process's kept connections to ``url`` (run on every worker when a run's partitions are
     done; those to other databases, of other runs, stay).  Returns how many were closed."""
     with _CONNECTIONS_LOCK:
-        mine = [k for k in _CONNECTIONS if k[0] == url]
-        conns = [_CONNECTIONS.pop(k) for k in mine]
-    for conn in conns:
-        try:
-            conn.close()
-        except psycopg2.Error:
-            pass
-    return len(conns)
+        kept = [_CONNECTIONS.pop(k) for k in [k for k in _CONNECTIONS if k[0] == url]]
+    for _run, conn in kept:
+        _close_quietly(conn)
+    return len(kept)
 
 
 def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: float,
-                  max_impact_m: float) -> PartitionResult:
-    """One partition on a worker: its rows computed and written on the worker's kept connection (``tables`` are
-    dropped from the result sent back: the rows are in the database)."""
+                  max_impact_m: float, run: str = "") -> PartitionResult:
+    """One partition of the run ``run`` on a worker: its rows computed and written on the worker's kept
+    connection (``tables`` are dropped from the result sent back: the rows are in the database)."""
     t0 = time.perf_counter()
-    conn = _worker_connection(url)
+    conn = _worker_connection(url, run)
     try:
         result = score_partition(conn, model, as_of, part, halo, max_impact_m)
         conn.rollback()  # (the reads' snapshot; the write opens its own transactions)
@@ -280,7 +286,8 @@ def _run_partitions(client, url: str, model: dict, as_of: dt.date, parts: list[P
     are done, PartitionFailed names those that failed."""
     from distributed import as_completed
 
-    futures = {client.submit(run_partition, url, model, as_of, p, halo, max_impact, retries=retries,
+    run = uuid.uuid4().hex  # (names this run's connections on the workers)
+    futures = {client.submit(run_partition, url, model, as_of, p, halo, max_impact, run, retries=retries,
                              pure=False, key=f"riskmap-partition-{p.cell}-{time.time_ns()}"): p for p in parts}
     results, failed = [], []
     done = 1
