@@ -229,8 +229,8 @@ def test_each_worker_writes_its_partitions_on_one_kept_connection_which_the_run_
 
 def test_a_worker_keeps_one_connection_per_run_and_starts_a_new_run_on_a_new_one(demo_url):
     """Within one run a worker's partitions share a connection; a partition of another run (after a run whose
-    driver died before it closed them) gets a new one and the old one is closed; closing a URL's connections
-    leaves those to other databases open."""
+    driver died before it closed them) gets a new one and the old one is closed; closing one URL's connections
+    leaves those to another URL open."""
     from geo.risk.distributed import _worker_connection, close_worker_connections
 
     first = _worker_connection(demo_url, "run-1")
