@@ -158,7 +158,7 @@ def close_worker_connections(url: str) -> int:
 
 
 def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: float,
-                  max_impact_m: float, run: str = "") -> PartitionResult:
+                  max_impact_m: float, run: str) -> PartitionResult:
     """One partition of the run ``run`` on a worker: its rows computed and written on the worker's kept
     connection (``tables`` are dropped from the result sent back: the rows are in the database)."""
     t0 = time.perf_counter()
