@@ -9,11 +9,13 @@ import json
 import h3
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from pyproj import Geod
 
 from geo import store
 from geo.errors import PartitionFailed
+from geo.risk.area_groups import group_resolution
 from geo.risk.config import load_model
 from geo.risk.distributed import PARTITION_APPLICATION, dask_client, score_partitioned
 from geo.risk.partitions import plan_partitions
@@ -55,7 +57,8 @@ def _areas(db) -> pd.DataFrame:
     key = dict(zip(seg["id"], seg["key"], strict=True))
     # (the top lists name segments by id, and the ids change when the pipelines are cut again: by pipeline:seq)
     a["top"] = [None if t is None or t != t else json.dumps(
-        {kind: [[s, key[f] if kind == "pipeline_segment" else f] for s, f in top] for kind, top in
+        {kind: [[s, key.get(f, f"cut away: {f}") if kind == "pipeline_segment" else f] for s, f in top]
+         for kind, top in
          json.loads(t).items()}) for t in a["top"]]
     a["score"] = a["score"].round(6)
     a["population_exposed"] = a["population_exposed"].round(6)
@@ -66,6 +69,26 @@ def _exposure(db) -> pd.DataFrame:
     e = query_frame(db, "SELECT cell, value, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM exposure_cell ORDER BY cell")
     db.rollback()
     return e.round({"value": 6, "lon": 9, "lat": 9}).reset_index(drop=True)
+
+
+def _exposed(db) -> pd.DataFrame:
+    e = query_frame(db, "SELECT settlement_id, people, ST_AsText(geom) AS geom FROM settlement_exposed "
+                        "ORDER BY settlement_id")
+    db.rollback()
+    return e
+
+
+def _beyond_their_parent(db, resolution: int) -> int:
+    """How many (feature, H3 area) pairs have the feature's point outside the area's ancestor at ``resolution``
+    (the area's group): the points a group reads past its parent's edge."""
+    pts = query_frame(db, "SELECT lon, lat FROM feature_risk WHERE kind <> 'pipeline'")
+    db.rollback()
+    n = 0
+    for lon, lat in zip(pts["lon"], pts["lat"], strict=True):
+        own = h3.latlng_to_cell(lat, lon, resolution)
+        n += sum(h3.cell_to_parent(h3.latlng_to_cell(lat, lon, r), resolution) != own
+                 for r in load_model()["area"]["h3_resolutions"])
+    return n
 
 
 def _is_superuser(conn) -> bool:
@@ -109,8 +132,8 @@ def test_partitioned_scoring_on_two_workers_equals_a_whole_run(cluster, demo_db,
     run, including the features within the halo of a partition edge and the pipelines crossing edges; no rule
     read outside its partition's halo."""
     db = demo_db
-    whole = _features(db), _areas(db), _exposure(db)
-    assert len(whole[0]) > 4000 and len(whole[1]) > 100
+    whole = _features(db), _areas(db), _exposure(db), _exposed(db)
+    assert len(whole[0]) > 4000 and len(whole[1]) > 100 and len(whole[3]) > 100
     _wipe_results(db)
     app_url = cluster[0].app_url(demo_url.rsplit("/", 1)[1])
     app = store.connect(app_url)
@@ -132,6 +155,11 @@ def test_partitioned_scoring_on_two_workers_equals_a_whole_run(cluster, demo_db,
     pd.testing.assert_frame_equal(_features(db), whole[0])
     pd.testing.assert_frame_equal(_areas(db), whole[1])
     pd.testing.assert_frame_equal(_exposure(db), whole[2])
+    pd.testing.assert_frame_equal(_exposed(db), whole[3])
+    # the areas were aggregated in groups on the workers: admin areas by province, H3 cells under their ancestors
+    # at resolution 4, with hundreds of points counted in a cell whose ancestor is not the cell they lie in
+    assert summary.area_groups > 5 and summary.phases["areas"] > 0
+    assert _beyond_their_parent(db, group_resolution(load_model(), RESOLUTION)) > 100
     # the run took the change records and recorded itself as a whole run does: nothing is left to re-score
     after = score(db, load_model(), DEMO_AS_OF)
     assert not after.full and sum(after.scored.values()) == 0
@@ -421,3 +449,115 @@ def test_the_automatic_resolution_is_the_finest_with_partitions_of_a_few_thousan
     cells = h3_assign(lon, lat, [r, r + 1])
     assert len(lon) / len(set(cells[r])) >= 2_000 > len(lon) / len(set(cells[r + 1]))
     assert choose_resolution(lon[:100], lat[:100], target=2_000) == 1
+
+
+def _stale_area_rows(db) -> list[tuple[str, int, str]]:
+    """Area rows no area holds any more, written as if left from an earlier run: an H3 cell of the region with no
+    feature in it (its group deletes it), a cell far from every feature (no group owns it), a cell at a resolution
+    the model does not have, and an admin area no longer in the area table."""
+    cells = set(query_frame(db, "SELECT area_id FROM area_risk WHERE area_type = 'h3' AND resolution = 9")["area_id"])
+    db.rollback()
+    empty = next(c for held in sorted(cells) for c in sorted(h3.grid_ring(held, 2)) if c not in cells)
+    far = h3.latlng_to_cell(43.8, 87.6, 7)  # (Ürümqi: no feature within 2,000 km)
+    coarse = h3.latlng_to_cell(*h3.cell_to_latlng(empty), 4)
+    stale = [("h3", 9, empty), ("h3", 7, far), ("h3", 4, coarse), ("admin", 3, "999999")]
+    with db.cursor() as cur:
+        for t, r, a in stale:
+            ring = ", ".join(f"{lon} {lat}" for lat, lon in [*h3.cell_to_boundary(empty if t == "admin" else a),
+                                                            h3.cell_to_boundary(empty if t == "admin" else a)[0]])
+            cur.execute("INSERT INTO area_risk (area_type, resolution, area_id, score, level_max, level_banded, "
+                        "level, counts, features, population_exposed, model_version, geom) VALUES "
+                        "(%s, %s, %s, 50, 'yellow', 'yellow', 'yellow', '{\"venue\": {\"yellow\": 1}}', 1, 0, 'old', "
+                        "ST_GeomFromText(%s, 4326))", (t, r, a, f"POLYGON(({ring}))"))
+        cur.execute("INSERT INTO settlement_exposed (settlement_id, people, geom) "
+                    "SELECT s.id, 1, ST_PointOnSurface(s.geom) FROM settlement s "
+                    "WHERE NOT EXISTS (SELECT 1 FROM settlement_exposed x WHERE x.settlement_id = s.id) LIMIT 1")
+    db.commit()
+    return stale
+
+
+def test_a_partitioned_run_leaves_no_area_row_that_no_feature_holds(demo_db, demo_url, client):
+    """Rows left from before the run where no feature is any more (a cell of the region now empty, a cell far
+    from every feature, a resolution the model lacks, an admin area gone) and a settlement no longer exposed are
+    gone after a partitioned run, whose areas and exposed settlements are then exactly a whole run's."""
+    db = demo_db
+    whole = _areas(db), _exposed(db)
+    stale = _stale_area_rows(db)
+    assert len(_areas(db)) == len(whole[0]) + len(stale) and len(_exposed(db)) == len(whole[1]) + 1
+
+    score_partitioned(db, demo_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
+
+    pd.testing.assert_frame_equal(_areas(db), whole[0])
+    pd.testing.assert_frame_equal(_exposed(db), whole[1])
+
+
+def _fail_area_inserts_of(db, area_id: str, times: int | None) -> None:
+    """As _fail_inserts_of, for the area_risk row of ``area_id``."""
+    with db.cursor() as cur:
+        cur.execute("CREATE SEQUENCE riskmap_test_failures")
+        cur.execute(f"""
+            CREATE FUNCTION riskmap_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.area_id = '{area_id}'
+                   AND nextval('riskmap_test_failures') <= {int(times) if times is not None else 1_000_000} THEN
+                    RAISE EXCEPTION 'injected failure writing area %', NEW.area_id;
+                END IF;
+                RETURN NEW;
+            END $$""")
+        cur.execute("CREATE TRIGGER riskmap_test_fail BEFORE INSERT ON area_risk FOR EACH ROW "
+                    "EXECUTE FUNCTION riskmap_test_fail()")
+    db.commit()
+
+
+def _admin_rows(db) -> pd.DataFrame:
+    a = query_frame(db, "SELECT area_id, resolution, score, level, counts::text AS counts, features, "
+                        "population_exposed, top::text AS top, model_version, ST_AsText(geom) AS geom "
+                        "FROM area_risk WHERE area_type = 'admin' ORDER BY 1")
+    db.rollback()
+    return a
+
+
+def _a_county(db) -> str:
+    a = query_frame(db, "SELECT area_id FROM area_risk WHERE area_type = 'admin' AND resolution = 3 "
+                        "ORDER BY features DESC LIMIT 1", column_types={"area_id": pa.string()})
+    db.rollback()
+    return str(a["area_id"].iloc[0])
+
+
+def test_an_area_group_that_fails_once_is_retried_and_the_areas_equal_a_whole_runs(demo_db, demo_url, client):
+    """A group of areas whose write fails once is run again; every area row is then a whole run's."""
+    db = demo_db
+    whole = _areas(db)
+    county = _a_county(db)
+    _wipe_results(db)
+    _fail_area_inserts_of(db, county, times=1)
+
+    score_partitioned(db, demo_url, load_model(), client, DEMO_AS_OF, resolution=RESOLUTION)
+
+    assert _failures(db) >= 2
+    pd.testing.assert_frame_equal(_areas(db), whole)
+
+
+def test_an_area_group_that_always_fails_leaves_its_areas_as_they_were(demo_db, demo_url, client):
+    """A group of areas that fails on every attempt stops the run with an error naming it; the rows of its areas
+    are exactly those before the run (its deletion rolled back with its write), the other groups wrote theirs,
+    and the next run is a full one."""
+    db = demo_db
+    county = _a_county(db)
+    before = _areas(db).set_index(["area_type", "resolution", "area_id"])
+    admin_before = _admin_rows(db)
+    _fail_area_inserts_of(db, county, times=None)
+    later = DEMO_AS_OF + dt.timedelta(days=900)  # (inspections age: most scores change)
+
+    with pytest.raises(PartitionFailed, match=f"area group admin areas {county[:2]}"):
+        score_partitioned(db, demo_url, load_model(), client, later, resolution=RESOLUTION, retries=1)
+
+    assert _failures(db) == 2  # two attempts
+    after = _areas(db).set_index(["area_type", "resolution", "area_id"])
+    pd.testing.assert_frame_equal(_admin_rows(db), admin_before)  # (as stored: their top lists' segment ids too)
+    cells = [k for k in before.index if k[0] == "h3"]
+    assert (after.loc[cells, "score"] != before.loc[cells, "score"]).sum() > 100  # the H3 groups wrote theirs
+    with db.cursor() as cur:
+        cur.execute("DROP TRIGGER riskmap_test_fail ON area_risk")
+    db.commit()
+    assert score(db, load_model(), later).full

@@ -19,13 +19,14 @@ Each run, in this process, in turn: the single-process full run (geo.risk.scorin
 each worker count the partitioned run (geo.risk.distributed ``score_partitioned``) on a local cluster of that
 many worker processes started before the runs (its start-up is printed apart, not timed in the runs; the
 scoring modules are imported in each worker, and here, before the runs).  Printed
-per configuration: the median wall time of the whole run and of its partitioned step (the partitions scored and
-written on the workers; the run's other steps, before and after, run in this process), the summed busy time of
-the workers, and the ratios: the partitioned step at N workers against 1 (the speed-up, and the parallel
-efficiency = speed-up / N: the ratio of the medians, and each run's ratio against the 1-worker run just before it
-with their median), and each whole run against the single-process one.  After the last run it checks
-that the partitioned run's rows equal the single-process run's (scores rounded to 1e-9; segments by pipeline and
-sequence) and prints how many differ.  Before each timed run the database is vacuumed and analysed, untimed
+per configuration: the median wall time of the whole run and of its two partitioned steps (the partitions scored
+and written on the workers; then the groups of areas aggregated and written on the workers; the run's other
+steps, before and after, run in this process), the summed busy time of the workers, and the ratios: each
+partitioned step at N workers against 1 (the speed-up, and the parallel efficiency = speed-up / N: the ratio of
+the medians, and each run's ratio against the 1-worker run just before it with their median), and each whole run
+against the single-process one.  After the last run it checks that the partitioned run's feature and area rows
+equal the single-process run's (scores rounded to 1e-9; segments by pipeline and sequence) and prints how many
+differ.  Before each timed run the database is vacuumed and analysed, untimed
 (``settle``), and a checkpoint is made, so that no run pays autovacuum for the dead rows of the run before it or
 meets a checkpoint that others do not.
 
@@ -97,6 +98,18 @@ def rows(conn):
     conn.rollback()
     f["score"] = f["score"].round(9)
     return f.set_index(["kind", "key"])
+
+
+def area_rows(conn):
+    """The area rows (score rounded to 1e-9), to compare runs."""
+    from geo.risk.store import query_frame
+
+    a = query_frame(conn, "SELECT area_type, resolution, area_id, score, level, counts::text AS counts, features, "
+                          "population_exposed FROM area_risk ORDER BY 1, 2, 3")
+    conn.rollback()
+    a["score"] = a["score"].round(9)
+    a["population_exposed"] = a["population_exposed"].round(6)
+    return a.set_index(["area_type", "resolution", "area_id"])
 
 
 def differing(a, b) -> int:
@@ -237,6 +250,7 @@ def main() -> None:
     whole: dict[int, list[float]] = {n: [] for n in args.workers}
     step: dict[int, list[float]] = {n: [] for n in args.workers}
     busy: dict[int, list[float]] = {n: [] for n in args.workers}
+    areas: dict[int, list[float]] = {n: [] for n in args.workers}
     parts = halo = resolution = None
     try:
         for run in range(args.runs):
@@ -246,7 +260,7 @@ def main() -> None:
             single.append(seconds)
             print(f"run {run + 1}: single process {single[-1]:.1f} s ({sum(summary.scored.values()):,} features; "
                   f"load average before {load:.2f})", flush=True)
-            reference = rows(conn) if run == args.runs - 1 else None
+            reference = (rows(conn), area_rows(conn)) if run == args.runs - 1 else None
             for n in args.workers:
                 settle(url)
                 load = os.getloadavg()[0]
@@ -255,14 +269,17 @@ def main() -> None:
                 whole[n].append(seconds)
                 step[n].append(summary.phases["partitions"])
                 busy[n].append(summary.phases["partition_work"])
+                areas[n].append(summary.phases["areas"])
                 parts, halo, resolution = summary.partitions, summary.halo_m, summary.partition_resolution
                 print(f"run {run + 1}: {n} worker(s) {whole[n][-1]:.1f} s, of which partitions "
-                      f"{step[n][-1]:.1f} s (workers busy {busy[n][-1]:.1f} s), before "
+                      f"{step[n][-1]:.1f} s (workers busy {busy[n][-1]:.1f} s), areas {areas[n][-1]:.1f} s "
+                      f"({summary.area_groups} groups), before "
                       f"{summary.phases['before']:.1f} s, after {summary.phases['after']:.1f} s "
                       f"({parts} partitions at resolution {resolution}, halo {halo:,.0f} m, "
                       f"{summary.halo_misses} halo misses; load average before {load:.2f})", flush=True)
                 if reference is not None:
-                    print(f"  rows differing from the single-process run: {differing(rows(conn), reference)}",
+                    print(f"  rows differing from the single-process run: features "
+                          f"{differing(rows(conn), reference[0])}, areas {differing(area_rows(conn), reference[1])}",
                           flush=True)
         for n in args.workers:
             print(f"peak RSS of the {n}-worker cluster's workers: "
@@ -284,6 +301,11 @@ def main() -> None:
               f"step speed-up against {base} worker(s) {speedup:.2f}, parallel efficiency "
               f"{speedup / (n / base):.2f}; run by run (each against the same run's {base} worker(s)): "
               + ", ".join(f"{r:.2f}" for r in paired) + f", median {med(paired):.2f}")
+        a_speedup = med(areas[base]) / med(areas[n])
+        a_paired = [a / b for a, b in zip(areas[base], areas[n], strict=True)]
+        print(f"  {n} worker(s): area step (groups of areas aggregated and written) {med(areas[n]):.1f} s; speed-up "
+              f"against {base} worker(s) {a_speedup:.2f}, parallel efficiency {a_speedup / (n / base):.2f}; run by "
+              "run: " + ", ".join(f"{r:.2f}" for r in a_paired) + f", median {med(a_paired):.2f}")
 
 
 if __name__ == "__main__":

@@ -276,8 +276,11 @@ def _box(bbox: list[float] | None) -> dict:
     return {"nobox": False, "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]}
 
 
-def load_areas(conn) -> pd.DataFrame:
-    frame = query_frame(conn, "SELECT admin_code, level, ST_AsBinary(geom) AS wkb FROM area")
+def load_areas(conn, codes: list[str] | None = None) -> pd.DataFrame:
+    """The admin areas (admin_code, level, resolution, geometry): all, or those of ``codes``."""
+    frame = query_frame(conn, "SELECT admin_code, level, ST_AsBinary(geom) AS wkb FROM area"
+                              + ("" if codes is None else " WHERE admin_code = ANY(%(codes)s::text[])"),
+                        None if codes is None else {"codes": codes})
     if frame.empty:
         return pd.DataFrame(columns=["admin_code", "level", "resolution", "geometry"])
     frame["geometry"] = shapely.from_wkb(frame.pop("wkb").map(lambda h: bytes.fromhex(h[2:])).to_numpy())

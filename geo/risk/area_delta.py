@@ -105,10 +105,12 @@ def write_exposed_settlements(conn, settlements: pd.DataFrame) -> None:
     """Replace settlement_exposed (a full run): feature_id, people, lon, lat."""
     with conn.cursor() as cur:
         cur.execute("DELETE FROM settlement_exposed")
-        _copy_exposed(cur, settlements)
+        copy_exposed(cur, settlements)
 
 
-def _copy_exposed(cur, settlements: pd.DataFrame) -> None:
+def copy_exposed(cur, settlements: pd.DataFrame, table: str = "settlement_exposed") -> None:
+    """COPY exposed settlements (feature_id, people, lon, lat) into ``table`` (settlement_exposed, or a table
+    like it)."""
     if settlements.empty:
         return
     buf = io.StringIO()
@@ -118,7 +120,7 @@ def _copy_exposed(cur, settlements: pd.DataFrame) -> None:
                                                         settlements["lat"].to_numpy(dtype="float64")),
                                          hex=True)}).to_csv(buf, index=False, header=False)
     buf.seek(0)
-    cur.copy_expert("COPY settlement_exposed (settlement_id, people, geom) FROM STDIN WITH (FORMAT csv)", buf)
+    cur.copy_expert(f"COPY {table} (settlement_id, people, geom) FROM STDIN WITH (FORMAT csv)", buf)
 
 
 def refresh_exposed(worker, nb, model: dict, boxes: list | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -169,7 +171,7 @@ def refresh_exposed(worker, nb, model: dict, boxes: list | None) -> tuple[pd.Dat
         def write(conn):
             with conn.cursor() as cur:
                 cur.execute("DELETE FROM settlement_exposed WHERE settlement_id = ANY(%s)", (ids,))
-                _copy_exposed(cur, entered)
+                copy_exposed(cur, entered)
         worker.call(write)
     return left.astype({"feature_id": "int64"}), entered.astype({"feature_id": "int64"})
 

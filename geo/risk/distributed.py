@@ -1,25 +1,32 @@
 """A full scoring run in spatial partitions on a Dask cluster (issue 18 item 2): `riskmap score --workers N`
 starts a local cluster of N worker processes, `riskmap score --scheduler tcp://HOST:8786` uses one that runs.
 
-The run has three parts:
+The run has four parts:
 
 1. *Before* (here, one transaction): the change records are taken (a partitioned run is a full run), the
-   pipelines are cut into segments and their impact distances set, and the scores before are read for the
-   history.  Then the partitions are planned (geo/risk/partitions.py ``plan_partitions``).
+   pipelines are cut into segments and their impact distances set, the exposed settlements emptied (the
+   partitions add them again), and the scores before are read for the history.  Then the partitions are planned
+   (geo/risk/partitions.py ``plan_partitions``).
 2. *The partitions* (on the workers): each worker connects to PostGIS with the URL it is given, scores one
-   partition with its halo and writes it (one transaction that deletes the partition's rows and COPYs its new
-   ones).  A worker keeps its connection from one partition to the next, and the run closes it when the
-   partitions are done.  A partition that fails is run again (``retries`` times, by Dask, on a new connection);
-   when one fails every time, the others still finish and the run then stops with :class:`PartitionFailed`, the
-   failed partition's rows as they were before the run.
-3. *After* (here, one transaction): the results of features that no longer exist are dropped, the pipelines
-   are rolled up from their segments, the site tiles counted again, area risk and the exposure surface
-   aggregated from the stored scores, and the run and its history recorded, as a whole run does.
+   partition with its halo and writes it (one transaction that deletes the partition's rows, COPYs its new
+   ones and adds the settlements its red and orange features expose).
+3. *The areas* (on the workers): when every partition is written, the results of features that no longer
+   exist are dropped (here), and then each group of areas (admin areas by province, H3 cells by a coarse
+   ancestor: geo/risk/area_groups.py) is aggregated from the stored scores of its region and written (one
+   transaction that deletes the group's rows and COPYs its new ones).
+4. *After* (here, one transaction): the area rows no group owned are deleted, the pipelines rolled up from
+   their segments, the site tiles counted again, the exposure surface computed from the stored scores, and the
+   run and its history recorded, as a whole run does.
 
-A run that fails in 2 or 3 leaves a change record of unknown extent, so the next `riskmap score` is a full
-run (the change records taken in 1 are no longer there to say what changed).  The single-process run
-(geo/risk/scoring.py ``score``) stays the default: on data that fit one machine it has no per-partition
-overhead.
+A worker keeps its connection from one task to the next, and the run closes it when the tasks are done.  A task
+that fails is run again (``retries`` times, by Dask, on a new connection); when one fails every time, the
+others still finish and the run then stops with :class:`PartitionFailed`, the failed task's rows as they were
+before the run.  While 2 and 3 run, readers see each partition's and each group's rows as they are written, not
+the whole run's at once.
+
+A run that fails leaves a change record of unknown extent, so the next `riskmap score` is a full run (the change
+records taken in 1 are no longer there to say what changed).  The single-process run (geo/risk/scoring.py
+``score``) stays the default: on data that fit one machine it has no per-partition overhead.
 """
 
 from __future__ import annotations
@@ -37,11 +44,12 @@ import h3
 import psycopg2
 
 from geo.errors import ClusterUnavailable, Conflict, PartitionFailed
-from geo.risk import history
+from geo.risk import area_groups, history
+from geo.risk.aggregate import build_exposure_surface
+from geo.risk.area_groups import AreaGroup, GroupResult, aggregate_group, group_resolution
 from geo.risk.partitions import (
     Partition,
     PartitionResult,
-    aggregate_stored,
     drop_stale_rows,
     halo_m,
     plan_partitions,
@@ -157,22 +165,35 @@ def close_worker_connections(url: str) -> int:
     return len(kept)
 
 
-def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: float,
-                  max_impact_m: float, run: str) -> PartitionResult:
-    """One partition of the run ``run`` on a worker: its rows computed and written on the worker's kept
-    connection (``tables`` are dropped from the result sent back: the rows are in the database)."""
-    t0 = time.perf_counter()
+def _on_worker(url: str, run: str, work, *args):
+    """``work(conn, *args)`` on the worker's kept connection for the run ``run`` (dropped after an error)."""
     conn = _worker_connection(url, run)
     try:
-        result = score_partition(conn, model, as_of, part, halo, max_impact_m)
-        conn.rollback()  # (the reads' snapshot; the write opens its own transactions)
-        write_partition(conn, result)
+        return work(conn, *args)
     except BaseException:
         _drop_worker_connection(url)  # (whatever state it is in, the retry starts on a new one)
         raise
-    result.tables = {}
-    result.seconds = time.perf_counter() - t0  # (connecting, reading, scoring and writing)
-    return result
+
+
+def run_partition(url: str, model: dict, as_of: dt.date, part: Partition, halo: float,
+                  max_impact_m: float, area_resolution: int, run: str) -> PartitionResult:
+    """One partition of the run ``run`` on a worker: its rows computed and written (``tables`` and ``exposed``
+    are dropped from the result sent back: the rows are in the database)."""
+    def work(conn):
+        t0 = time.perf_counter()
+        result = score_partition(conn, model, as_of, part, halo, max_impact_m, area_resolution)
+        conn.rollback()  # (the reads' snapshot; the write opens its own transactions)
+        write_partition(conn, result)
+        result.tables, result.exposed = {}, None
+        result.seconds = time.perf_counter() - t0  # (reading, scoring and writing)
+        return result
+
+    return _on_worker(url, run, work)
+
+
+def run_area_group(url: str, model: dict, group: AreaGroup, resolution: int, run: str) -> GroupResult:
+    """One group of areas of the run ``run`` on a worker, computed and written."""
+    return _on_worker(url, run, aggregate_group, model, group, resolution)
 
 
 def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None = None, *,
@@ -209,6 +230,7 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
         max_impact = _set_impact_distances(conn, model, None)
         recorder = history.RunRecorder()
         recorder.read_before(conn, {k: None for k in ("enterprise", "tailings_pond", "venue", "pipeline_segment")})
+        execute(conn, "DELETE FROM settlement_exposed")  # (the partitions add those their hot features expose)
         conn.commit()
         parts = plan_partitions(conn, resolution)
         conn.rollback()
@@ -221,29 +243,46 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
         if progress:
             progress("partitions planned", 1, total)
 
-        # 2. the partitions
+        # 2. the partitions, 3. the areas
+        area_resolution = group_resolution(model, summary.partition_resolution or 0)
+        run = uuid.uuid4().hex  # (names this run's connections on the workers)
         t1 = time.perf_counter()
         try:
-            results = _run_partitions(client, url, model, as_of, parts, halo, max_impact, retries, progress, total)
+            results = _on_workers(client, "partition", [
+                (p.cell, p.size, run_partition, (url, model, as_of, p, halo, max_impact, area_resolution, run))
+                for p in parts], retries, progress, 1, total)
+            for r in results:
+                for kind, n in r.scored.items():
+                    summary.scored[kind] = summary.scored.get(kind, 0) + n
+            summary.halo_misses = sum(r.misses for r in results)
+            summary.phases["partitions"] = time.perf_counter() - t1
+            summary.phases["partition_work"] = sum(r.seconds for r in results)  # (summed over the workers)
+
+            t2 = time.perf_counter()
+            drop_stale_rows(conn)  # (before the areas read the scores)
+            conn.commit()
+            groups = area_groups.admin_groups(conn) + area_groups.h3_groups(
+                {c for r in results for c in r.area_cells}, area_resolution)
+            conn.rollback()
+            summary.area_groups = len(groups)
+            total = len(parts) + len(groups) + 2
+            written = _on_workers(client, "area group", [
+                (g.name, None, run_area_group, (url, model, g, area_resolution, run)) for g in groups],
+                retries, progress, 1 + len(parts), total)
+            summary.areas = sum(w.rows for w in written)
+            summary.phases["areas"] = time.perf_counter() - t2
         finally:
             _close_connections(client, url)
-        for r in results:
-            for kind, n in r.scored.items():
-                summary.scored[kind] = summary.scored.get(kind, 0) + n
-        summary.halo_misses = sum(r.misses for r in results)
+        t3 = time.perf_counter()
 
-        summary.phases["partitions"] = time.perf_counter() - t1
-        summary.phases["partition_work"] = sum(r.seconds for r in results)  # (summed over the workers)
-        t2 = time.perf_counter()
-
-        # 3. after
+        # 4. after
         with conn.cursor() as cur:
             cur.execute("LOCK TABLE feature_risk IN EXCLUSIVE MODE")
-        drop_stale_rows(conn)
+        area_groups.sweep(conn, model, groups, area_resolution)
         store_factor_defs(conn, [d for r in results for d in r.factor_defs], version)
         _roll_up_pipelines(conn, version, None)
         recount_site_tiles(conn)
-        summary.areas = aggregate_stored(conn, model, version)
+        build_exposure_surface(conn, model)
         summary.levels = _level_counts(conn)
         summary.seconds = time.perf_counter() - t0
         _note_written(conn, recorder)
@@ -252,15 +291,15 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
                         "VALUES (true, %s, %s, %s, %s, %s, %s) RETURNING id, finished_at",
                         (summary.changes, json.dumps(summary.scored), summary.areas, summary.seconds, version,
                          as_of))
-            run, finished_at = cur.fetchone()
-        summary.history = recorder.append(conn, run, finished_at, as_of)
+            run_id, finished_at = cur.fetchone()
+        summary.history = recorder.append(conn, run_id, finished_at, as_of)
         summary.history_seconds = recorder.seconds
         with conn.cursor() as cur:
             _place_sites(cur, True)
         conn.commit()
-        summary.phases["after"] = time.perf_counter() - t2
+        summary.phases["after"] = time.perf_counter() - t3
         if progress:
-            progress("areas", total, total)
+            progress("after", total, total)
     except BaseException:
         conn.rollback()
         _leave_for_a_full_run(conn)
@@ -278,21 +317,19 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
     return summary
 
 
-def _run_partitions(client, url: str, model: dict, as_of: dt.date, parts: list[Partition], halo: float,
-                    max_impact: float, retries: int, progress: Progress | None,
-                    total: int) -> list[PartitionResult]:
-    """Submit every partition and wait for each, in the order they finish.  A partition that fails on every
-    attempt does not stop the others (a running task cannot be stopped midway, and their work is good): when all
-    are done, PartitionFailed names those that failed."""
+def _on_workers(client, what: str, tasks: list[tuple], retries: int, progress: Progress | None, done: int,
+                total: int) -> list:
+    """Submit every task (name, size or None, function, arguments) and wait for each, in the order they finish.
+    A task that fails on every attempt does not stop the others (a running task cannot be stopped midway, and
+    their work is good): when all are done, PartitionFailed names those that failed."""
     from distributed import as_completed
 
-    run = uuid.uuid4().hex  # (names this run's connections on the workers)
-    futures = {client.submit(run_partition, url, model, as_of, p, halo, max_impact, run, retries=retries,
-                             pure=False, key=f"riskmap-partition-{p.cell}-{time.time_ns()}"): p for p in parts}
+    futures = {client.submit(fn, *args, retries=retries, pure=False,
+                             key=f"riskmap-{what.replace(' ', '-')}-{name}-{time.time_ns()}"): (name, size)
+               for name, size, fn, args in tasks}
     results, failed = [], []
-    done = 1
     for future in as_completed(list(futures)):
-        part = futures[future]
+        name, size = futures[future]
         done += 1
         if future.status == "finished":
             results.append(future.result())
@@ -301,15 +338,16 @@ def _run_partitions(client, url: str, model: dict, as_of: dt.date, parts: list[P
                 error = future.exception()
             except Exception as e:  # noqa: BLE001 - a future cancelled (its workers lost) has no exception of its own
                 error = e
-            failed.append((part, error))
+            failed.append((name, size, error))
         if progress:
-            progress(f"partition {part.cell}", done, total)
+            progress(f"{what} {name}", done, total)
     if failed:
-        part, error = failed[0]
+        name, size, error = failed[0]
         others = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
-        raise PartitionFailed(f"partition {part.cell} ({part.size} features){others} failed {retries + 1} times, "
-                              f"last with: {type(error).__name__}: {error}; the rows of a failed partition are as "
-                              "they were before this run, and the next `riskmap score` is a full run") from error
+        sized = f" ({size} features)" if size is not None else ""
+        raise PartitionFailed(f"{what} {name}{sized}{others} failed {retries + 1} times, last with: "
+                              f"{type(error).__name__}: {error}; the rows of a failed {what} are as they were "
+                              "before this run, and the next `riskmap score` is a full run") from error
     return results
 
 

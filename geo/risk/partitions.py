@@ -25,7 +25,11 @@ miss means the halo was too narrow and the tests assert there are none).
 The work of a partition is split in two: :func:`score_partition` computes the rows (pure reads) and
 :func:`write_partition` writes them in one transaction that deletes the partition's rows of ``feature_risk`` and
 COPYs its new ones in: a partition is written whole or not at all, and a partition run again (a retry) writes the
-same rows again.
+same rows again.  A partition also finds the settlements within the exposure radius of its own red and orange
+features (they lie in its halo) and adds them to ``settlement_exposed`` in the same transaction: a settlement is
+exposed when any hot feature is near, and every hot feature is in exactly one partition, so the partitions
+together add exactly a whole run's set (one exposed by two partitions' features is added once).  The areas are
+aggregated after the partitions, in groups (geo/risk/area_groups.py).
 """
 
 from __future__ import annotations
@@ -40,8 +44,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from geo.risk.context import Neighbours, context_frame, layer_geometries
+from geo.risk.aggregate import exposed_settlements, h3_assign
+from geo.risk.area_delta import copy_exposed
+from geo.risk.context import Neighbours, context_frame
 from geo.risk.framework import final_level
+from geo.risk.proximity import Layer
 from geo.risk.record_store import RULE_SITES, rule_frame_with_records, window_days
 from geo.risk.store import copy_rows, query_frame, results_table, sql_text
 
@@ -74,12 +81,14 @@ class Partition:
 def halo_m(model: dict, max_impact_m: float) -> float:
     """The widest neighbourhood any rule reads, in metres: the largest reach of any class's context
     (geo/risk/scoring.py ``reaches``: the α ring, the downstream radius, the pipeline corridor and unit, the
-    venue hazard radius plus the α ring of the enterprises it counts) and the longest pipeline impact distance
-    (``max_impact_m``: gas PIR, from the stored segments).  Derived from the model, so a model with a wider rule
-    gets a wider halo."""
+    venue hazard radius plus the α ring of the enterprises it counts), the longest pipeline impact distance
+    (``max_impact_m``: gas PIR, from the stored segments) and the exposure radius (a partition finds the
+    settlements its red and orange features expose).  Derived from the model, so a model with a wider rule gets a
+    wider halo."""
     from geo.risk.scoring import reaches
 
-    return max(max(reaches(model, kind, max_impact_m).values()) for kind in KINDS)
+    return max(max(max(reaches(model, kind, max_impact_m).values()) for kind in KINDS),
+               float(model["area"]["exposure_radius_m"]))  # (the settlements a partition's hot features expose)
 
 
 def grow_box(extent: tuple[float, float, float, float], metres: float) -> list[float]:
@@ -168,12 +177,19 @@ class PartitionResult:
     halo_only: int = 0  # enterprises scored as the context of venues, not written
     misses: int = 0
     seconds: float = 0.0
+    # the settlements within the exposure radius of its own red and orange features (feature_id, people, lon,
+    # lat; a settlement near two partitions' hot features is in both), and the H3 cells at the area groups'
+    # resolution holding its features' points (geo/risk/area_groups.py plans the groups from them)
+    exposed: pd.DataFrame | None = None
+    area_cells: tuple[str, ...] = ()
 
 
 def score_partition(conn, model: dict, as_of: dt.date, part: Partition, halo: float,
-                    max_impact_m: float) -> PartitionResult:
+                    max_impact_m: float, area_resolution: int | None = None) -> PartitionResult:
     """The feature_risk rows of the features of ``part`` (reads only), with neighbours read within ``halo``
-    metres of its extent; ``max_impact_m``: the longest impact distance of any pipeline segment (stored)."""
+    metres of its extent; ``max_impact_m``: the longest impact distance of any pipeline segment (stored).  Also
+    the settlements its red and orange features expose, and (given ``area_resolution``) the H3 cells at that
+    resolution holding its features' points."""
     from geo.risk.scoring import _params, _rules
 
     t0 = time.perf_counter()
@@ -210,11 +226,30 @@ def score_partition(conn, model: dict, as_of: dt.date, part: Partition, halo: fl
             out.scored[kind] = table.num_rows
             out.factor_defs += [(kind, f.definition.name, f.definition.title, f.definition.source,
                                  f.definition.unit) for f in result.factors]
+        out.exposed = exposed_settlements(nb, _hot_layer(nb, out.tables), float(model["area"]["exposure_radius_m"]),
+                                          nb.halo_box)
+        if area_resolution is not None and out.tables:
+            lon = np.concatenate([t.column("lon").to_numpy() for t in out.tables.values()])
+            lat = np.concatenate([t.column("lat").to_numpy() for t in out.tables.values()])
+            out.area_cells = tuple(sorted(set(h3_assign(lon, lat, [area_resolution])[area_resolution])))
     finally:
         nb.close()
     out.misses = len(nb.misses)
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _hot_layer(nb: PartitionNeighbours, tables: dict[str, pa.Table]) -> Layer:
+    """The geometries of the partition's own red and orange features (as a whole run's ``hot`` layer has them:
+    each class's layer geometry)."""
+    geoms = []
+    for kind, table in tables.items():
+        hot = table.filter(pc.is_in(table["level"], value_set=pa.array(["red", "orange"])))
+        if hot.num_rows:
+            frame, layer = nb.layer(kind, nb.halo_box)
+            mine = np.isin(frame["feature_id"].to_numpy(), hot.column("feature_id").to_numpy())
+            geoms.append(layer.geoms[mine])
+    return Layer(np.concatenate(geoms) if geoms else np.zeros(0, dtype=object))
 
 
 def _enterprises_near(nb: PartitionNeighbours, part: Partition, radius: float) -> list[int]:
@@ -239,8 +274,9 @@ def _enterprises_near(nb: PartitionNeighbours, part: Partition, radius: float) -
 
 def write_partition(conn, result: PartitionResult) -> int:
     """Write a partition's rows in one transaction: per class, the rows of its features deleted from feature_risk
-    and its new rows COPYed in.  Returns the rows written.  A failure before the commit leaves feature_risk as it
-    was."""
+    and its new rows COPYed in; its exposed settlements added to settlement_exposed (emptied when the run began),
+    those another partition added already left as they are.  Returns the rows written.  A failure before the
+    commit leaves both tables as they were."""
     written = 0
     with conn.cursor() as cur:
         for kind, table in result.tables.items():
@@ -248,6 +284,13 @@ def write_partition(conn, result: PartitionResult) -> int:
                         "WHERE f.kind = %s AND f.feature_id = u.id", (table.column("feature_id").to_pylist(), kind))
             copy_rows(cur, "feature_risk", RESULT_COLUMNS, table.select(RESULT_COLUMNS))
             written += table.num_rows
+        if result.exposed is not None and len(result.exposed):
+            cur.execute("CREATE TEMP TABLE riskmap_partition_exposed (LIKE settlement_exposed) ON COMMIT DROP")
+            copy_exposed(cur, result.exposed, "riskmap_partition_exposed")
+            # (in the order of the key: two partitions adding the same settlements wait on each other, never
+            # deadlock)
+            cur.execute("INSERT INTO settlement_exposed SELECT * FROM riskmap_partition_exposed "
+                        "ORDER BY settlement_id ON CONFLICT (settlement_id) DO NOTHING")
     conn.commit()
     return written
 
@@ -279,59 +322,3 @@ def store_factor_defs(conn, defs: list[tuple], version: str) -> None:
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (model_version, kind, factor) DO UPDATE "
                 "SET title = EXCLUDED.title, source = EXCLUDED.source, unit = EXCLUDED.unit",
                 (version, kind, name, title, source, unit))
-
-
-def stored_points(conn) -> pd.DataFrame:
-    """Every scored feature at its representative point (kind, feature_id, score, level, lon, lat), in the order a
-    whole run aggregates them (class by class, by id)."""
-    frame = query_frame(conn, "SELECT kind, feature_id, score, level, lon, lat FROM feature_risk "
-                              "WHERE kind = ANY(%(kinds)s) ORDER BY array_position(%(kinds)s, kind), feature_id",
-                        {"kinds": ["enterprise", "venue", "tailings_pond", "pipeline_segment"]},
-                        column_types={"kind": pa.string(), "feature_id": pa.int64(), "score": pa.float64(),
-                                      "level": pa.string(), "lon": pa.float64(), "lat": pa.float64()})
-    return frame
-
-
-def aggregate_stored(conn, model: dict, version: str) -> int:
-    """Area risk, the exposed settlements and the exposure surface from the stored scores, as a whole run
-    computes them from the scores in memory (geo/risk/scoring.py, steps 7-8); returns the area rows written."""
-    from geo.risk.aggregate import (
-        area_partitions,
-        area_rows,
-        build_exposure_surface,
-        exposed_settlements,
-        load_areas,
-        people_partitions,
-        write_areas,
-    )
-    from geo.risk.area_delta import large_area_tops, write_exposed_settlements
-    from geo.risk.context import layer_frame
-    from geo.risk.proximity import Layer
-
-    points = stored_points(conn)
-    hot = []
-    for kind in KINDS:
-        ids = points.loc[(points["kind"] == kind) & points["level"].isin(["red", "orange"]), "feature_id"]
-        if len(ids):
-            frame = layer_frame(conn, kind, [int(i) for i in ids])
-            hot.append(layer_geometries(frame, "wkb").geoms)
-    hot_layer = Layer(np.concatenate(hot) if hot else np.zeros(0, dtype=object))
-    nb = Neighbours(conn, model)
-    try:
-        exposed = exposed_settlements(nb, hot_layer, float(model["area"]["exposure_radius_m"]))
-    finally:
-        nb.close()
-    areas = load_areas(conn)
-    people = people_partitions(exposed, areas, model)
-    resolutions = [int(r) for r in model["area"]["h3_resolutions"]]
-    parts = area_partitions(points["lon"].to_numpy(dtype="float64"), points["lat"].to_numpy(dtype="float64"),
-                            areas, resolutions)
-    tops = large_area_tops(points, areas, model, parts=parts)
-    result = area_rows(points, people, areas, model, parts=parts)
-    result["top"] = [tops.get((t, int(r), a)) for t, r, a in
-                     zip(result["area_type"], result["resolution"], result["area_id"], strict=True)]
-    write_areas(conn, result, version, areas)
-    write_exposed_settlements(conn, exposed)
-    build_exposure_surface(conn, model)
-    return len(result)
-

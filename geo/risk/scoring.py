@@ -78,7 +78,8 @@ class ScoreSummary:
     partition_resolution: int | None = None
     halo_m: float = 0.0
     halo_misses: int = 0
-    phases: dict[str, float] = field(default_factory=dict)  # seconds of its parts: before, partitions, after
+    area_groups: int = 0  # the groups of areas aggregated on the workers (geo/risk/area_groups.py)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds of its parts: before, partitions, areas, after
     # places for area scope found beside a full run, on a connection of its own (geo/risk/placing.py), and used
     placed_beside: int = 0
 
