@@ -99,7 +99,7 @@ def _print_score_summary(summary) -> None:
     what = "full recompute" if summary.full else "changes only"
     if summary.partitions:
         what += (f" in {summary.partitions} partitions (H3 resolution {summary.partition_resolution}), "
-                 f"halo {summary.halo_m:,.0f} m")
+                 f"halo {summary.halo_m:,.0f} m, areas in {summary.area_groups} groups")
     scored = ", ".join(f"{k} {n}" for k, n in summary.scored.items()) or "nothing changed"
     out.print(f"scored ({what}, {summary.seconds:.1f} s): {scored}; {summary.areas} area rows; score history "
               f"+{summary.history} rows ({summary.history_seconds:.2f} s)")
