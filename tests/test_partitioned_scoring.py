@@ -166,23 +166,28 @@ def test_partitioned_scoring_on_two_workers_equals_a_whole_run(cluster, demo_db,
     assert not after.full and sum(after.scored.values()) == 0
 
 
-def _fail_inserts_of(db, feature_id: int, times: int | None) -> None:
-    """A trigger that makes the insert of the enterprise ``feature_id``'s row fail ``times`` times (None:
-    always), as a worker losing its connection mid-write would."""
+def _fail_inserts(db, table: str, condition: str, times: int | None) -> None:
+    """A trigger that makes the inserts into ``table`` of the rows meeting ``condition`` (SQL on NEW) fail
+    ``times`` times (None: always), as a worker losing its connection mid-write would."""
     with db.cursor() as cur:
         cur.execute("CREATE SEQUENCE riskmap_test_failures")
         cur.execute(f"""
             CREATE FUNCTION riskmap_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF NEW.kind = 'enterprise' AND NEW.feature_id = {int(feature_id)}
+                IF {condition}
                    AND nextval('riskmap_test_failures') <= {int(times) if times is not None else 1_000_000} THEN
-                    RAISE EXCEPTION 'injected failure writing enterprise %', NEW.feature_id;
+                    RAISE EXCEPTION 'injected failure writing a row of %', TG_TABLE_NAME;
                 END IF;
                 RETURN NEW;
             END $$""")
-        cur.execute("CREATE TRIGGER riskmap_test_fail BEFORE INSERT ON feature_risk FOR EACH ROW "
+        cur.execute(f"CREATE TRIGGER riskmap_test_fail BEFORE INSERT ON {table} FOR EACH ROW "
                     "EXECUTE FUNCTION riskmap_test_fail()")
     db.commit()
+
+
+def _fail_inserts_of(db, feature_id: int, times: int | None) -> None:
+    """The inserts of the enterprise ``feature_id``'s row fail (_fail_inserts)."""
+    _fail_inserts(db, "feature_risk", f"NEW.kind = 'enterprise' AND NEW.feature_id = {int(feature_id)}", times)
 
 
 def _failures(db) -> int:
@@ -494,21 +499,9 @@ def test_a_partitioned_run_leaves_no_area_row_that_no_feature_holds(demo_db, dem
 
 
 def _fail_area_inserts_of(db, area_id: str, times: int | None) -> None:
-    """As _fail_inserts_of, for the area_risk row of ``area_id``."""
-    with db.cursor() as cur:
-        cur.execute("CREATE SEQUENCE riskmap_test_failures")
-        cur.execute(f"""
-            CREATE FUNCTION riskmap_test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.area_id = '{area_id}'
-                   AND nextval('riskmap_test_failures') <= {int(times) if times is not None else 1_000_000} THEN
-                    RAISE EXCEPTION 'injected failure writing area %', NEW.area_id;
-                END IF;
-                RETURN NEW;
-            END $$""")
-        cur.execute("CREATE TRIGGER riskmap_test_fail BEFORE INSERT ON area_risk FOR EACH ROW "
-                    "EXECUTE FUNCTION riskmap_test_fail()")
-    db.commit()
+    """The inserts of the area_risk row of ``area_id`` (digits) fail (_fail_inserts)."""
+    assert area_id.isdigit()
+    _fail_inserts(db, "area_risk", f"NEW.area_id = '{area_id}'", times)
 
 
 def _admin_rows(db) -> pd.DataFrame:
