@@ -61,7 +61,7 @@ class AreaGroup:
 
 @dataclass
 class GroupResult:
-    """What a group wrote: its rows, the points and exposed settlements it read, and its seconds."""
+    """What a group did: the rows it wrote, the points it read and its seconds."""
 
     key: str
     rows: int = 0
@@ -73,7 +73,11 @@ def group_resolution(model: dict, partition_resolution: int) -> int:
     """The resolution of the H3 groups' parents: one coarser than the scoring partitions (a group then holds about
     seven partitions' points: few enough groups that each one's fixed cost is small), and no finer than the
     model's coarsest H3 areas (each area needs one ancestor)."""
-    return max(0, min(min(int(r) for r in model["area"]["h3_resolutions"]), partition_resolution - 1))
+    return max(0, min(min(_h3_resolutions(model)), partition_resolution - 1))
+
+
+def _h3_resolutions(model: dict) -> list[int]:
+    return [int(r) for r in model["area"]["h3_resolutions"]]
 
 
 # ----- the H3 hierarchy by index bits -----------------------------------------------------------------------------
@@ -119,9 +123,7 @@ def _parent_box(cell: str) -> tuple[float, float, float, float]:
 
 def admin_groups(conn) -> list[AreaGroup]:
     """The admin areas grouped by province, each group with the box of its areas."""
-    frame = query_frame(conn, "SELECT admin_code, ST_XMin(geom) AS x0, ST_YMin(geom) AS y0, ST_XMax(geom) AS x1, "
-                              "ST_YMax(geom) AS y1 FROM area ORDER BY admin_code",
-                        column_types={"admin_code": pa.string()})
+    frame = query_frame(conn, sql_text("area_group_admin_bounds"), column_types={"admin_code": pa.string()})
     if frame.empty:
         return []
     frame["group"] = frame["admin_code"].str[:PROVINCE_DIGITS]
@@ -142,10 +144,7 @@ def group_points(conn, box) -> pd.DataFrame:
 def group_exposed(conn, box) -> pd.DataFrame:
     """The exposed settlements (feature_id, people, lon, lat) whose point lies in the box, by id."""
     x0, y0, x1, y1 = box
-    return query_frame(conn, "SELECT settlement_id AS feature_id, people, ST_X(geom) AS lon, ST_Y(geom) AS lat "
-                             "FROM settlement_exposed WHERE geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, "
-                             "4326) AND ST_X(geom) BETWEEN %(x0)s AND %(x1)s AND ST_Y(geom) BETWEEN %(y0)s AND %(y1)s "
-                             "ORDER BY settlement_id", {"x0": x0, "y0": y0, "x1": x1, "y1": y1},
+    return query_frame(conn, sql_text("area_group_exposed"), {"x0": x0, "y0": y0, "x1": x1, "y1": y1},
                        column_types={"feature_id": pa.int64(), "people": pa.float64(), "lon": pa.float64(),
                                      "lat": pa.float64()})
 
@@ -157,8 +156,7 @@ def _group_parts(group: AreaGroup, lon: np.ndarray, lat: np.ndarray, areas: pd.D
         return area_partitions(lon, lat, areas, [], admin=True)
     out = []
     key = parent_key(group.key, resolution)
-    for t, r, idx, cells in area_partitions(lon, lat, areas, [int(r) for r in model["area"]["h3_resolutions"]],
-                                            admin=False):
+    for t, r, idx, cells in area_partitions(lon, lat, areas, _h3_resolutions(model), admin=False):
         mine = ancestor_keys(cells, resolution) == key
         out.append((t, r, idx[mine], cells[mine]))
     return out
@@ -202,7 +200,7 @@ def write_group(conn, model: dict, group: AreaGroup, rows: pd.DataFrame, areas: 
         else:
             x0, y0, x1, y1 = group.box
             cur.execute(sql_text("area_group_delete_h3"),
-                        {"resolutions": [int(r) for r in model["area"]["h3_resolutions"]], "x0": x0, "y0": y0,
+                        {"resolutions": _h3_resolutions(model), "x0": x0, "y0": y0,
                          "x1": x1, "y1": y1, "mask": ancestor_mask(resolution),
                          "key": parent_key(group.key, resolution)})
         if len(rows):
@@ -226,6 +224,6 @@ def sweep(conn, model: dict, groups: list[AreaGroup], resolution: int) -> int:
     with conn.cursor() as cur:
         cur.execute(sql_text("area_group_sweep"),
                     {"keys": [parent_key(g.key, resolution) for g in groups if g.kind == "h3"],
-                     "resolutions": [int(r) for r in model["area"]["h3_resolutions"]],
+                     "resolutions": _h3_resolutions(model),
                      "mask": ancestor_mask(resolution)})
         return cur.rowcount

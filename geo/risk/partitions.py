@@ -106,8 +106,6 @@ def choose_resolution(lon: np.ndarray, lat: np.ndarray, target: int = AUTO_FEATU
     points on average (1 when none does).  A partition has a fixed cost (a connection, a dozen queries, a rule call
     per class: about 0.1 s, bench/scale/partitioned.py), so a partition of a hundred features costs several
     times its work; a few thousand features each keep that cost small while leaving many partitions to share."""
-    from geo.risk.aggregate import h3_assign
-
     if len(lon) == 0:
         return AUTO_RESOLUTIONS[-1]
     cells = h3_assign(np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64"), list(AUTO_RESOLUTIONS))
@@ -120,8 +118,6 @@ def choose_resolution(lon: np.ndarray, lat: np.ndarray, target: int = AUTO_FEATU
 def plan_partitions(conn, resolution: int | None = None) -> list[Partition]:
     """The non-empty partitions at H3 ``resolution`` (None: :func:`choose_resolution`), largest first (so that a
     cluster starts the longest work first)."""
-    from geo.risk.aggregate import h3_assign
-
     if resolution is not None and not 0 <= resolution <= 15:
         raise ValueError(f"partition resolution must be an H3 resolution from 0 to 15, not {resolution!r}")
     f = query_frame(conn, sql_text("partition_features"),
