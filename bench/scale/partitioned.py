@@ -118,6 +118,69 @@ def differing(a, b) -> int:
     return int((a != b).any(axis=1).sum())
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, idle) jiffies of the whole machine so far (/proc/stat's first line; iowait counts as idle)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values[:8]) - idle, idle
+
+
+class CoreSampler:
+    """The machine's busy cores over time: (/proc/stat's busy and idle jiffies) sampled every 0.2 s, so that the
+    cores kept busy during each step (found afterwards from the task stream) can be read off."""
+
+    def __init__(self):
+        import threading
+
+        self.samples: list[tuple[float, int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+        self._thread.start()
+
+    def _tick(self):
+        while True:
+            self.samples.append((time.time(), *machine_jiffies()))
+            if self._stop.wait(0.2):
+                return
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self.samples.append((time.time(), *machine_jiffies()))
+
+    def cores(self, t0: float, t1: float) -> float:
+        """Cores busy on average between t0 and t1 (the nearest samples inside)."""
+        inside = [s for s in self.samples if t0 <= s[0] <= t1]
+        if len(inside) < 2:
+            return float("nan")
+        (_, b0, i0), (_, b1, i1) = inside[0], inside[-1]
+        return (os.cpu_count() or 1) * (b1 - b0) / max(1, (b1 - b0) + (i1 - i0))
+
+
+def step_profile(stream: list[dict], prefix: str, sampler: CoreSampler) -> str:
+    """One step's tasks (keys starting ``prefix``) from a Dask task stream: its span, each worker's busy time and
+    the time from the first worker's last task ending to the step's end (the tail, when some worker had nothing
+    left), the longest tasks, and the machine's busy cores over the span."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for task in stream:
+        if not str(task["key"]).startswith(prefix):
+            continue
+        for ss in task["startstops"]:
+            if ss["action"] == "compute":
+                spans.setdefault(task["worker"], []).append((ss["start"], ss["stop"]))
+    if not spans:
+        return f"{prefix}: no tasks"
+    t0 = min(a for v in spans.values() for a, _ in v)
+    t1 = max(b for v in spans.values() for _, b in v)
+    last = sorted(max(b for _, b in v) for v in spans.values())
+    busy = [sum(b - a for a, b in v) for v in spans.values()]
+    longest = sorted((b - a for v in spans.values() for a, b in v), reverse=True)[:3]
+    return (f"{prefix}: span {t1 - t0:.1f} s, workers busy " + ", ".join(f"{x:.1f}" for x in sorted(busy))
+            + f" s, tail {last[-1] - last[0]:.1f} s, longest tasks " + ", ".join(f"{x:.1f}" for x in longest)
+            + f" s, machine cores busy {sampler.cores(t0, t1):.2f}")
+
+
 class PauseWatch:
     """How long this process was stopped (the lead's quiet.sh SIGSTOPs helpers' processes while it measures):
     a thread ticking every 50 ms notes each gap over 3 s (shorter gaps happen without a pause, when a long
@@ -215,15 +278,24 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--url", help="a server URL (default: the embedded cluster)")
     ap.add_argument("--reuse-db", action="store_true")
+    ap.add_argument("--database", metavar="URL",
+                    help="an existing database with its features (for example the scored national set of "
+                         "bench/scale/growth.py --scales 1): scored there, nothing loaded")
+    ap.add_argument("--no-single", action="store_true",
+                    help="no single-process run (nor the comparison of rows with it)")
     ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "riskmap-bench-score")
     args = ap.parse_args()
+
+    from distributed import get_task_stream
 
     from geo import store
     from geo.risk.config import load_model
     from geo.risk.distributed import dask_client, score_partitioned
     from geo.risk.scoring import score
 
-    if args.national is not None:
+    if args.database is not None:
+        url = args.database
+    elif args.national is not None:
         url = national_database(server_url(args.url), args.national, args.seed, args.reuse_db)
     else:
         bs = _bench_score()
@@ -254,18 +326,23 @@ def main() -> None:
     parts = halo = resolution = None
     try:
         for run in range(args.runs):
-            settle(url)
-            load = os.getloadavg()[0]
-            seconds, summary = timed(lambda: score(conn, model, full=True))
-            single.append(seconds)
-            print(f"run {run + 1}: single process {single[-1]:.1f} s ({sum(summary.scored.values()):,} features; "
-                  f"load average before {load:.2f})", flush=True)
-            reference = (rows(conn), area_rows(conn)) if run == args.runs - 1 else None
+            reference = None
+            if not args.no_single:
+                settle(url)
+                load = os.getloadavg()[0]
+                seconds, summary = timed(lambda: score(conn, model, full=True))
+                single.append(seconds)
+                print(f"run {run + 1}: single process {single[-1]:.1f} s ({sum(summary.scored.values()):,} "
+                      f"features; load average before {load:.2f})", flush=True)
+                reference = (rows(conn), area_rows(conn)) if run == args.runs - 1 else None
             for n in args.workers:
                 settle(url)
                 load = os.getloadavg()[0]
-                seconds, summary = timed(lambda n=n: score_partitioned(conn, url, model, clusters[n][1],
-                                                                       resolution=args.resolution))
+                sampler = CoreSampler()
+                with get_task_stream(clusters[n][1]) as stream:
+                    seconds, summary = timed(lambda n=n: score_partitioned(conn, url, model, clusters[n][1],
+                                                                           resolution=args.resolution))
+                sampler.close()
                 whole[n].append(seconds)
                 step[n].append(summary.phases["partitions"])
                 busy[n].append(summary.phases["partition_work"])
@@ -277,6 +354,8 @@ def main() -> None:
                       f"{summary.phases['before']:.1f} s, after {summary.phases['after']:.1f} s "
                       f"({parts} partitions at resolution {resolution}, halo {halo:,.0f} m, "
                       f"{summary.halo_misses} halo misses; load average before {load:.2f})", flush=True)
+                for prefix in ("riskmap-partition-", "riskmap-area-group-"):
+                    print("  " + step_profile(stream.data, prefix, sampler), flush=True)
                 if reference is not None:
                     print(f"  rows differing from the single-process run: features "
                           f"{differing(rows(conn), reference[0])}, areas {differing(area_rows(conn), reference[1])}",
@@ -291,13 +370,15 @@ def main() -> None:
 
     med = statistics.median
     print(f"\nmedians of {args.runs} run(s); {parts} partitions (H3 resolution {resolution}), halo {halo:,.0f} m")
-    print(f"  single process: {med(single):.1f} s")
+    if single:
+        print(f"  single process: {med(single):.1f} s")
     base = args.workers[0]
     for n in args.workers:
         speedup = med(step[base]) / med(step[n])
         paired = [a / b for a, b in zip(step[base], step[n], strict=True)]
-        print(f"  {n} worker(s): whole run {med(whole[n]):.1f} s ({med(whole[n]) / med(single):.2f} of the single "
-              f"process); partitioned step {med(step[n]):.1f} s, workers busy {med(busy[n]):.1f} s; "
+        against = f" ({med(whole[n]) / med(single):.2f} of the single process)" if single else ""
+        print(f"  {n} worker(s): whole run {med(whole[n]):.1f} s{against}; partitioned step {med(step[n]):.1f} s, "
+              f"workers busy {med(busy[n]):.1f} s; "
               f"step speed-up against {base} worker(s) {speedup:.2f}, parallel efficiency "
               f"{speedup / (n / base):.2f}; run by run (each against the same run's {base} worker(s)): "
               + ", ".join(f"{r:.2f}" for r in paired) + f", median {med(paired):.2f}")

@@ -112,6 +112,31 @@ def h3_groups(point_cells: set[str] | list[str], resolution: int) -> list[AreaGr
     return [AreaGroup("h3", p, _parent_box(p)) for p in parents]
 
 
+def by_cost(groups: list[AreaGroup], density: dict[str, int], resolution: int) -> list[AreaGroup]:
+    """The groups, costliest first, so that the last groups a worker takes are small ones and no worker still has
+    a large group to write when the others are done.  A group's cost is guessed from the points near it, counted
+    per fine H3 cell (``density``, as the partitions report it): an H3 group's from the cells descended from its
+    parent (``resolution``: the parents'), an admin group's from the cells whose centre lies in its box.  Groups
+    guessed equal keep their order."""
+    if not density:
+        return list(groups)
+    cells = list(density)
+    counts = np.fromiter(density.values(), dtype=np.int64, count=len(cells))
+    by_parent = pd.Series(counts).groupby(ancestor_keys(cells, resolution)).sum().to_dict()
+    centres = np.array([h3.cell_to_latlng(c) for c in cells])  # (lat, lon)
+
+    def cost(group: AreaGroup) -> int:
+        if group.kind == "h3":
+            return int(by_parent.get(parent_key(group.key, resolution), 0))
+        x0, y0, x1, y1 = group.box
+        inside = ((centres[:, 1] >= x0) & (centres[:, 1] <= x1) & (centres[:, 0] >= y0) & (centres[:, 0] <= y1))
+        return int(counts[inside].sum())
+
+    costs = [cost(g) for g in groups]
+    order = sorted(range(len(groups)), key=lambda i: -costs[i])
+    return [groups[i] for i in order]
+
+
 def _parent_box(cell: str) -> tuple[float, float, float, float]:
     b = np.array(h3.cell_to_boundary(cell))  # (lat, lon)
     lat0, lon0 = h3.cell_to_latlng(cell)

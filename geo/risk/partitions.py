@@ -62,6 +62,9 @@ AUTO_FEATURES = 2_000
 AUTO_RESOLUTIONS = (6, 5, 4, 3, 2, 1)
 # A box a rule asks for is grown from its features' bounds by grown_box's 1e-6 degree; the halo by more.
 HALO_SLACK_DEG = 1e-5
+# A partition counts its points per H3 cell this many resolutions finer than the area groups' parents (a parent
+# then holds about 49 such cells, a province's box many more): the groups' costs are guessed from those counts.
+DENSITY_STEPS = 2
 
 
 @dataclass(frozen=True)
@@ -174,10 +177,12 @@ class PartitionResult:
     misses: int = 0
     seconds: float = 0.0
     # the settlements within the exposure radius of its own red and orange features (feature_id, people, lon,
-    # lat; a settlement near two partitions' hot features is in both), and the H3 cells at the area groups'
-    # resolution holding its features' points (geo/risk/area_groups.py plans the groups from them)
+    # lat; a settlement near two partitions' hot features is in both), the H3 cells at the area groups'
+    # resolution holding its features' points (geo/risk/area_groups.py plans the groups from them), and how many
+    # of its points lie in each cell DENSITY_STEPS resolutions finer (the groups' costs are guessed from them)
     exposed: pd.DataFrame | None = None
     area_cells: tuple[str, ...] = ()
+    density: dict[str, int] = field(default_factory=dict)
 
 
 def score_partition(conn, model: dict, as_of: dt.date, part: Partition, halo: float,
@@ -185,7 +190,7 @@ def score_partition(conn, model: dict, as_of: dt.date, part: Partition, halo: fl
     """The feature_risk rows of the features of ``part`` (reads only), with neighbours read within ``halo``
     metres of its extent; ``max_impact_m``: the longest impact distance of any pipeline segment (stored).  Also
     the settlements its red and orange features expose, and (given ``area_resolution``) the H3 cells at that
-    resolution holding its features' points."""
+    resolution holding its features' points and its points per cell ``DENSITY_STEPS`` resolutions finer."""
     from geo.risk.scoring import _params, _rules
 
     t0 = time.perf_counter()
@@ -227,7 +232,11 @@ def score_partition(conn, model: dict, as_of: dt.date, part: Partition, halo: fl
         if area_resolution is not None and out.tables:
             lon = np.concatenate([t.column("lon").to_numpy() for t in out.tables.values()])
             lat = np.concatenate([t.column("lat").to_numpy() for t in out.tables.values()])
-            out.area_cells = tuple(sorted(set(h3_assign(lon, lat, [area_resolution])[area_resolution])))
+            fine = min(15, area_resolution + DENSITY_STEPS)
+            cells = h3_assign(lon, lat, [area_resolution, fine])
+            out.area_cells = tuple(sorted(set(cells[area_resolution])))
+            keys, counts = np.unique(cells[fine].astype(str), return_counts=True)
+            out.density = dict(zip(keys.tolist(), counts.tolist(), strict=True))
     finally:
         nb.close()
     out.misses = len(nb.misses)

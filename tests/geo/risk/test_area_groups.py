@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from geo.risk.area_groups import (
+    AreaGroup,
     _parent_box,
     admin_groups,
     ancestor_keys,
     ancestor_mask,
+    by_cost,
     group_resolution,
     h3_groups,
     parent_key,
@@ -93,3 +95,26 @@ def test_admin_areas_are_grouped_by_province_each_with_the_box_of_its_areas(demo
         g = owner[code]
         assert g.key == code[:2]
         assert g.box[0] <= ax0 and g.box[1] <= ay0 and g.box[2] >= ax1 and g.box[3] >= ay1
+
+
+def test_groups_are_ordered_costliest_first_by_the_points_near_them():
+    """by_cost puts the group with the most points first: an H3 group counts the points of the fine cells under
+    its parent, an admin group those of the cells whose centre lies in its box; groups with no points keep their
+    order at the end."""
+    res = 3
+    dense, sparse, empty = "8331aafffffffff", "8325b0fffffffff", "8340a6fffffffff"  # Beijing, Urumqi, Wuhan
+    assert {h3.get_resolution(c) for c in (dense, sparse, empty)} == {res}
+
+    def fine(parent: str, n: int) -> dict[str, int]:  # n points in the first of its children two levels down
+        return {sorted(h3.cell_to_children(parent, res + 2))[0]: n}
+
+    density = {**fine(dense, 5_000), **fine(sparse, 40)}
+    lat, lon = h3.cell_to_latlng(dense)
+    wide = AreaGroup("admin", "11", (lon - 3, lat - 3, lon + 3, lat + 3), ("110000",))  # holds the dense cell
+    beside = AreaGroup("admin", "65", (lon + 20, lat - 1, lon + 21, lat + 1), ("650000",))  # holds nothing
+    groups = [AreaGroup("h3", empty, _parent_box(empty)), beside, AreaGroup("h3", sparse, _parent_box(sparse)),
+              AreaGroup("h3", dense, _parent_box(dense)), wide]
+    ordered = by_cost(groups, density, res)
+    assert [(g.kind, g.key) for g in ordered] == [("h3", dense), ("admin", "11"), ("h3", sparse), ("h3", empty),
+                                                  ("admin", "65")]
+    assert by_cost(groups, {}, res) == groups  # (nothing counted: as planned)
