@@ -4,9 +4,12 @@ partitioned step, with the parallel efficiency reported").
 
     python bench/scale/partitioned.py [--points 200000] [--pipeline-km 4000] [--resolution R] [--runs 3]
                                       [--workers 1 2] [--url URL] [--reuse-db] [--national SCALE]
+                                      [--database URL] [--no-single]
 
     quick:   python bench/scale/partitioned.py --points 30000 --pipeline-km 500 --resolution 5 --runs 1
     China:   python bench/scale/partitioned.py --national 0.01 --runs 1
+    the whole national set, scored by bench/scale/growth.py --scales 1 (its cluster's URL is printed there):
+             python bench/scale/partitioned.py --database URL/growth_1_0 --no-single --runs 2
 
 Data: the demo region scaled as bench/score/run.py makes it (``build_data``: the demo's proportions, one
 GeoPackage per kind under $TMPDIR/riskmap-bench-score/<tag>/, reused), imported into a database of its own,
@@ -26,13 +29,15 @@ partitioned step at N workers against 1 (the speed-up, and the parallel efficien
 the medians, and each run's ratio against the 1-worker run just before it with their median), and each whole run
 against the single-process one.  After the last run it checks that the partitioned run's feature and area rows
 equal the single-process run's (scores rounded to 1e-9; segments by pipeline and sequence) and prints how many
-differ.  Before each timed run the database is vacuumed and analysed, untimed
-(``settle``), and a checkpoint is made, so that no run pays autovacuum for the dead rows of the run before it or
-meets a checkpoint that others do not.
+differ (not with ``--no-single``). Each partitioned run also prints, per step, from Dask's task stream: its span,
+each worker's busy time, its *tail* (from the first worker's last task ending to the step's end: time one worker had
+nothing left to do), its longest tasks, and the machine's busy cores over it (/proc/stat). Before each timed run the
+database is vacuumed and analysed, untimed (``settle``), and a checkpoint is made, so that no run pays autovacuum
+for the dead rows of the run before it or meets a checkpoint that others do not.
 
-The machine has 2 cores, shared with PostgreSQL (each worker's queries and writes run in a server process of
-their own) and with other users: the load average is printed with each run; nothing is asserted.  A run during
-which this process was stopped (SIGSTOP: another's measurement pausing helpers) is run again.
+The machine has 2 cores, shared with PostgreSQL (each worker's queries and writes run in a server process of their
+own) and with other users: the load average is printed with each run; nothing is asserted.  A run during which
+this process was stopped (SIGSTOP: another's measurement pausing helpers) is run again.
 """
 
 from __future__ import annotations
