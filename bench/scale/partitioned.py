@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -188,8 +189,9 @@ def step_profile(stream: list[dict], prefix: str, sampler: CoreSampler) -> str:
 
 class PauseWatch:
     """How long this process was stopped (the lead's quiet.sh SIGSTOPs helpers' processes while it measures):
-    a thread ticking every 50 ms notes each gap over 3 s (shorter gaps happen without a pause, when a long
-    pandas call holds the GIL on a loaded machine; a pause lasts as long as the other's measurement).  A timed
+    a thread ticking every 50 ms notes each gap over 3 s during which this process used little CPU (shorter gaps,
+    and longer ones with the CPU busy, happen without a pause, when a long call holds the GIL; a pause lasts as
+    long as the other's measurement).  A timed
     run that was paused is run again."""
 
     def __init__(self):
@@ -201,12 +203,14 @@ class PauseWatch:
         self._thread.start()
 
     def _tick(self):
-        last = time.monotonic()
+        last, cpu = time.monotonic(), time.process_time()
         while not self._stop.wait(0.05):
-            now = time.monotonic()
-            if now - last > 3.0:
+            now, now_cpu = time.monotonic(), time.process_time()
+            # (a long call holding the GIL also stops the ticks, but this process's CPU time goes on meanwhile:
+            # at national size such calls last seconds; a stopped process uses none)
+            if now - last > 3.0 and now_cpu - cpu < 0.2 * (now - last):
                 self.paused += now - last - 0.05
-            last = now
+            last, cpu = now, now_cpu
 
     def close(self):
         self._stop.set()
@@ -280,7 +284,8 @@ def main() -> None:
                     help="instead of the scaled demo region, the national set at this scale (data/national: China's "
                          "real boundaries, 3,211 areas), generated under the bench's folder")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--workers", type=int, nargs="*", default=[1, 2],
+                    help="the worker counts (default 1 2; none: only the single-process runs)")
     ap.add_argument("--url", help="a server URL (default: the embedded cluster)")
     ap.add_argument("--reuse-db", action="store_true")
     ap.add_argument("--database", metavar="URL",
@@ -339,7 +344,9 @@ def main() -> None:
                 single.append(seconds)
                 print(f"run {run + 1}: single process {single[-1]:.1f} s ({sum(summary.scored.values()):,} "
                       f"features; load average before {load:.2f})", flush=True)
-                reference = (rows(conn), area_rows(conn)) if run == args.runs - 1 else None
+                print(f"  peak RSS of this process so far: "
+                      f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB", flush=True)
+                reference = (rows(conn), area_rows(conn)) if run == args.runs - 1 and args.workers else None
             for n in args.workers:
                 settle(url)
                 load = os.getloadavg()[0]
@@ -374,6 +381,9 @@ def main() -> None:
         conn.close()
 
     med = statistics.median
+    if not args.workers:
+        print(f"\nmedians of {args.runs} run(s): single process {med(single):.1f} s")
+        return
     print(f"\nmedians of {args.runs} run(s); {parts} partitions (H3 resolution {resolution}), halo {halo:,.0f} m")
     if single:
         print(f"  single process: {med(single):.1f} s")
