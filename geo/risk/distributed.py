@@ -37,6 +37,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -263,10 +264,9 @@ def score_partitioned(conn, url: str, model: dict, client, as_of: dt.date | None
             conn.commit()
             groups = area_groups.admin_groups(conn) + area_groups.h3_groups(
                 {c for r in results for c in r.area_cells}, area_resolution)
-            density: dict[str, int] = {}
+            density: Counter[str] = Counter()
             for r in results:
-                for cell, n in r.density.items():
-                    density[cell] = density.get(cell, 0) + n
+                density.update(r.density)
             groups = area_groups.by_cost(groups, density, area_resolution)  # (Dask starts them in this order)
             conn.rollback()
             summary.area_groups = len(groups)
