@@ -19,6 +19,16 @@ WINDOW_S = 0.05
 SLOW = 0.6  # a window that did less than this share of the median window's work ran slowed down
 
 
+def cpu_busy() -> tuple[float, float, float]:
+    """(busy, stolen, total) jiffies of the whole machine, from /proc/stat.  Stolen: the time the host ran something
+    else while this machine had work for its cores (a shared host's neighbours; in bursts of a few tenths of a second
+    it stalls every request at once, whatever riskmap does)."""
+    values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    idle = values[3] + values[4]
+    steal = values[7] if len(values) > 7 else 0
+    return sum(values) - idle - steal, steal, sum(values)
+
+
 def host_check(seconds: float = 10.0) -> dict:
     """Count a fixed loop's work in ``WINDOW_S`` windows for ``seconds``: the share of windows slowed down, the
     longest slowed stretch (s) and when the stretches began (s from the start)."""

@@ -94,7 +94,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from bench.demo_cluster import demo_cluster, demo_env  # noqa: E402
-from bench.load.host_check import describe, host_check  # noqa: E402
+from bench.load.host_check import cpu_busy, describe, host_check  # noqa: E402
 from bench.processes import stop  # noqa: E402
 
 HERE = Path(tempfile.gettempdir()) / "riskmap-bench-load"
@@ -420,16 +420,6 @@ def figures(results: list[Result], elapsed: float, window: float | None = None) 
             "errors": sum(is_error(r) for r in results),
             "p50_ms": percentile([r.ms for r in results], 50), "p99_ms": percentile([r.ms for r in results], 99),
             "kinds": kinds, "statuses": dict(sorted(statuses.items()))}
-
-
-def cpu_busy() -> tuple[float, float, float]:
-    """(busy, stolen, total) jiffies of the whole machine, from /proc/stat.  Stolen: the time the host ran something
-    else while this machine had work for its cores (a shared host's neighbours; in bursts of a few tenths of a second
-    it stalls every request at once, whatever riskmap does)."""
-    values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
-    idle = values[3] + values[4]
-    steal = values[7] if len(values) > 7 else 0
-    return sum(values) - idle - steal, steal, sum(values)
 
 
 def measured(fn, *args, **kwargs):

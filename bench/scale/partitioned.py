@@ -55,6 +55,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.load.host_check import cpu_busy  # noqa: E402
+
 BENCH_DB = "riskmap_bench_partitioned"
 
 
@@ -124,44 +126,38 @@ def differing(a, b) -> int:
     return int((a != b).any(axis=1).sum())
 
 
-def machine_jiffies() -> tuple[int, int]:
-    """(busy, idle) jiffies of the whole machine so far (/proc/stat's first line; iowait counts as idle)."""
-    with open("/proc/stat") as f:
-        values = [int(v) for v in f.readline().split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values[:8]) - idle, idle
-
-
 class CoreSampler:
-    """The machine's busy cores over time: (/proc/stat's busy and idle jiffies) sampled every 0.2 s, so that the
-    cores kept busy during each step (found afterwards from the task stream) can be read off."""
+    """The machine's busy cores over time: its busy and total jiffies (``cpu_busy``, /proc/stat) sampled every 0.2 s,
+    so that the cores kept busy during each step (found afterwards from the task stream) can be read off."""
 
     def __init__(self):
         import threading
 
-        self.samples: list[tuple[float, int, int]] = []
+        self.samples: list[tuple[float, float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._tick, daemon=True)
         self._thread.start()
 
     def _tick(self):
         while True:
-            self.samples.append((time.time(), *machine_jiffies()))
+            busy, _stolen, total = cpu_busy()
+            self.samples.append((time.time(), busy, total))
             if self._stop.wait(0.2):
                 return
 
     def close(self):
         self._stop.set()
         self._thread.join()
-        self.samples.append((time.time(), *machine_jiffies()))
+        busy, _stolen, total = cpu_busy()
+        self.samples.append((time.time(), busy, total))
 
     def cores(self, t0: float, t1: float) -> float:
         """Cores busy on average between t0 and t1 (the nearest samples inside)."""
         inside = [s for s in self.samples if t0 <= s[0] <= t1]
         if len(inside) < 2:
             return float("nan")
-        (_, b0, i0), (_, b1, i1) = inside[0], inside[-1]
-        return (os.cpu_count() or 1) * (b1 - b0) / max(1, (b1 - b0) + (i1 - i0))
+        (_, b0, t0_), (_, b1, t1_) = inside[0], inside[-1]
+        return (os.cpu_count() or 1) * (b1 - b0) / max(1, t1_ - t0_)
 
 
 def step_profile(stream: list[dict], prefix: str, sampler: CoreSampler) -> str:
@@ -191,8 +187,7 @@ class PauseWatch:
     """How long this process was stopped (the lead's quiet.sh SIGSTOPs helpers' processes while it measures):
     a thread ticking every 50 ms notes each gap over 3 s during which this process used little CPU (shorter gaps,
     and longer ones with the CPU busy, happen without a pause, when a long call holds the GIL; a pause lasts as
-    long as the other's measurement).  A timed
-    run that was paused is run again."""
+    long as the other's measurement).  A timed run that was paused is run again."""
 
     def __init__(self):
         import threading
